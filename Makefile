@@ -1,0 +1,48 @@
+# The README's two commands: `make run` (the whole product on embedded defaults)
+# and `make test` (installs everything it needs, then runs every suite).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.deps-$(shell cat requirements.txt requirements-dev.txt | sha1sum | cut -c1-12)
+PYTEST_ARGS ?=
+
+.PHONY: run test test-sqlite test-postgres deps system-deps node-deps bench clean
+
+run: deps node-deps
+	@scripts/run-local.sh
+
+test: system-deps deps node-deps
+	$(MAKE) test-sqlite
+	$(MAKE) test-postgres
+
+# The whole suite on the embedded default database (SQLite).
+test-sqlite:
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+# The database-facing suites again on a throwaway PostgreSQL cluster.
+test-postgres:
+	@scripts/with-postgres.sh $(PY) -m pytest tests/server $(PYTEST_ARGS)
+
+system-deps:
+	@scripts/install-system-deps.sh
+
+deps: $(STAMP)
+
+$(STAMP): requirements.txt requirements-dev.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q -r requirements-dev.txt
+	@rm -f $(VENV)/.deps-* && touch $@
+
+node-deps:
+	@if [ -f package.json ]; then \
+	  if [ ! -d node_modules ] || [ package-lock.json -nt node_modules ]; then \
+	    npm ci --no-audit --no-fund --loglevel=error && touch node_modules; \
+	  fi; \
+	fi
+
+bench: deps
+	$(PY) -m bench
+
+clean:
+	rm -rf $(VENV) node_modules instance .pytest_cache
