@@ -27,7 +27,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 REST_PREFIX = b"\x00\x03\x24\x00"
-IMMUTABLE_PREFIX = bytes.fromhex("0009002e00000000001d840311aa6611cd9bc800aa002fc45a0d00")
+IMMUTABLE_PREFIX = bytes.fromhex("0009002e00000000001d840311aa6611cd9bc800aa002f845a0d00")
 ENTRY_ID_PREFIX = bytes.fromhex("00000000")
 IMMUTABLE_ENTRY_ID_PREFIX = bytes.fromhex("00000000") + bytes.fromhex("1d840311aa6611cd9bc800aa002fc45a")
 
