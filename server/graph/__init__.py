@@ -1,0 +1,29 @@
+"""Microsoft Graph: the only code in the backend that speaks HTTP to Graph.
+
+It knows Graph's URLs, headers, paging, `$batch`, delta and error bodies, and nothing
+of the CRM.
+
+Transport decision: one `requests`-based transport (`transport.py`) with one retry
+policy, not O365. O365 2.1.10 has no `$batch`, no message delta and no way to write
+extended properties on received mail, so it cannot be the one transport, and a second
+transport beside it would mean two retry policies and two places that know Graph. With
+`requests` every call gets `Prefer: IdType="ImmutableId"`, `(connect, read)` timeouts,
+and the same bounded, Retry-After-honouring retries.
+
+    from server.graph import GraphClient, errors, properties
+"""
+from . import errors, properties
+from .client import (BATCH_LIMIT, CONTACT_FIELDS, MESSAGE_FIELDS, MESSAGE_FIELDS_WITH_BODY,
+                     BatchRequest, BatchResponse, DeltaPage, GraphClient)
+from .errors import (AccessDenied, BadRequest, Conflict, DeltaExpired, GraphError, GraphTimeout,
+                     NotFound, Throttled, Unauthorized, Unavailable)
+from .properties import merge_categories
+from .transport import Transport
+
+__all__ = [
+    "GraphClient", "BatchRequest", "BatchResponse", "DeltaPage", "Transport",
+    "MESSAGE_FIELDS", "MESSAGE_FIELDS_WITH_BODY", "CONTACT_FIELDS", "BATCH_LIMIT",
+    "GraphError", "NotFound", "AccessDenied", "Unauthorized", "BadRequest", "Conflict",
+    "DeltaExpired", "Throttled", "Unavailable", "GraphTimeout",
+    "errors", "properties", "merge_categories",
+]

@@ -1,0 +1,205 @@
+"""The one HTTP transport to Graph and its one retry policy.
+
+Every request: `Prefer: IdType="ImmutableId"` (merged with any other Prefer value),
+`Authorization: Bearer <token_provider()>`, `(connect, read)` timeouts.
+Retried: 429, 503, 504, connection errors and timeouts (read timeouts and dropped
+connections only when repeating the request is harmless), honouring Retry-After
+(seconds or HTTP-date), else capped exponential backoff with jitter; all within one
+wait budget (`max_wait_s`) per logical call. A Retry-After longer than what is left of
+the budget is raised at once (Throttled/Unavailable with `retry_after`) without
+sleeping, so the API can tell the pane when to come back instead of holding a worker.
+"""
+from __future__ import annotations
+
+import logging
+import random
+import time
+import uuid
+from typing import Callable, Iterable, Mapping
+
+import requests
+from urllib3.exceptions import NewConnectionError
+
+from .errors import (GraphError, GraphTimeout, Unavailable, error_for, error_from_body,
+                     parse_retry_after)
+
+log = logging.getLogger(__name__)
+
+IMMUTABLE_IDS = 'IdType="ImmutableId"'
+RETRY_STATUSES = frozenset({429, 503, 504})
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "PATCH", "DELETE"})
+DEFAULT_TIMEOUT = (3.05, 15.0)
+
+__all__ = ["Transport", "Deadline", "parse_retry_after", "parse_timeout", "merge_prefer",
+           "IMMUTABLE_IDS", "RETRY_STATUSES", "DEFAULT_TIMEOUT"]
+
+
+def parse_timeout(value) -> tuple[float, float]:
+    """(connect, read) from GRAPH_TIMEOUT_S: a number (read; connect at most 5 s),
+    "connect,read", or a pair."""
+    if value is None or value == "":
+        return DEFAULT_TIMEOUT
+    if isinstance(value, (tuple, list)):
+        connect, read = (float(v) for v in value)
+        return connect, read
+    if isinstance(value, str) and "," in value:
+        connect, read = (float(v) for v in value.split(",", 1))
+        return connect, read
+    read = float(value)
+    return min(5.0, read), read
+
+
+def merge_prefer(*values: str | Iterable[str] | None) -> str:
+    """One Prefer header from several preferences, IdType ImmutableId always first."""
+    prefs = [IMMUTABLE_IDS]
+    for value in values:
+        if not value:
+            continue
+        items = [value] if isinstance(value, str) else list(value)
+        for item in items:
+            for part in str(item).split(","):
+                part = part.strip()
+                name = part.split("=", 1)[0].strip().lower()
+                if part and all(p.split("=", 1)[0].strip().lower() != name for p in prefs):
+                    prefs.append(part)
+    return ", ".join(prefs)
+
+
+class Deadline:
+    """The wait budget of one logical call (its retries share it)."""
+
+    def __init__(self, seconds: float, clock: Callable[[], float] = time.monotonic):
+        self._clock = clock
+        self.end = clock() + max(0.0, float(seconds))
+
+    def remaining(self) -> float:
+        return max(0.0, self.end - self._clock())
+
+
+def _request_was_sent(exc: requests.RequestException) -> bool:
+    """False when the connection never opened, so even a POST is safe to repeat."""
+    if isinstance(exc, requests.ConnectTimeout):
+        return False
+    if isinstance(exc, requests.ConnectionError):
+        reason = exc.args[0] if exc.args else None
+        reason = getattr(reason, "reason", reason)  # urllib3 MaxRetryError wraps it
+        if isinstance(reason, NewConnectionError):
+            return False
+    return True
+
+
+class Transport:
+    """Sends one HTTP request to Graph with the retry policy above."""
+
+    def __init__(self, session: requests.Session, token_provider: Callable[[], str], *,
+                 timeout=DEFAULT_TIMEOUT, max_wait_s: float = 10.0,
+                 backoff_base_s: float = 0.5, backoff_cap_s: float = 8.0,
+                 sleep: Callable[[float], None] = time.sleep,
+                 clock: Callable[[], float] = time.monotonic):
+        self.session = session
+        self.token_provider = token_provider
+        self.timeout = parse_timeout(timeout)
+        self.max_wait_s = float(max_wait_s)
+        self.backoff_base_s = backoff_base_s
+        self.backoff_cap_s = backoff_cap_s
+        self.sleep = sleep
+        self.clock = clock
+
+    def deadline(self) -> Deadline:
+        return Deadline(self.max_wait_s, self.clock)
+
+    def backoff(self, attempt: int) -> float:
+        """Capped exponential backoff with jitter (half fixed, half random)."""
+        delay = min(self.backoff_cap_s, self.backoff_base_s * (2 ** attempt))
+        return delay / 2 + random.uniform(0, delay / 2)
+
+    def headers(self, extra: Mapping[str, str] | None = None, prefer=None) -> dict:
+        headers = {"Accept": "application/json"}
+        extra_prefer = None
+        for key, value in (extra or {}).items():
+            if key.lower() == "prefer":
+                extra_prefer = value
+            else:
+                headers[key] = value
+        headers["Prefer"] = merge_prefer(extra_prefer, prefer)
+        headers["Authorization"] = f"Bearer {self.token_provider()}"
+        return headers
+
+    def request(self, method: str, url: str, *, params=None, json=None,
+                headers: Mapping[str, str] | None = None, prefer=None,
+                idempotent: bool | None = None,
+                deadline: Deadline | None = None) -> requests.Response:
+        """Send one request; return the 2xx response.
+
+        Raises a GraphError subclass: the mapped Graph error, Throttled/Unavailable/
+        GraphTimeout (with retry_after when known) once retrying would exceed the
+        wait budget, Unavailable when Graph cannot be reached, GraphTimeout when it
+        does not answer in time.
+        """
+        method = method.upper()
+        if idempotent is None:
+            idempotent = method in IDEMPOTENT_METHODS
+        deadline = deadline or self.deadline()
+        request_id = str(uuid.uuid4())  # the same on every retry, for Graph's logs
+        attempt = 0
+        while True:
+            connect, read = self.timeout
+            if attempt:
+                # A retry may not outlive the budget by much: a hanging Graph must end
+                # in a 504 well before the web worker's own timeout.
+                read = min(read, max(deadline.remaining(), 1.0))
+            sent_headers = self.headers(headers, prefer)
+            sent_headers["client-request-id"] = request_id
+            try:
+                response = self.session.request(method, url, params=params, json=json,
+                                                headers=sent_headers, timeout=(connect, read))
+            except requests.RequestException as exc:
+                if not isinstance(exc, (requests.ConnectionError, requests.Timeout)):
+                    raise Unavailable(None, "RequestFailed", f"Graph request failed: {exc}") from exc
+                timed_out = isinstance(exc, requests.Timeout)
+                error = (GraphTimeout(None, "Timeout", f"Graph did not answer within {read:g} s")
+                         if timed_out else
+                         Unavailable(None, "ServiceUnreachable", f"Graph could not be reached: {exc}"))
+                if idempotent or not _request_was_sent(exc):
+                    delay = self.backoff(attempt)
+                    if delay <= deadline.remaining():
+                        log.info("graph %s %s: %s; retry in %.2f s", method, _path(url),
+                                 type(exc).__name__, delay)
+                        self.sleep(delay)
+                        attempt += 1
+                        continue
+                raise error from exc
+
+            if response.status_code < 400:
+                return response
+            if response.status_code in RETRY_STATUSES:
+                retry_after = parse_retry_after(response.headers.get("Retry-After"))
+                delay = retry_after if retry_after is not None else self.backoff(attempt)
+                if delay <= deadline.remaining():
+                    log.info("graph %s %s: HTTP %s; retry in %.2f s", method, _path(url),
+                             response.status_code, delay)
+                    response.close()
+                    self.sleep(delay)
+                    attempt += 1
+                    continue
+                error = self.error(response)
+                error.retry_after = delay
+                raise error
+            raise self.error(response)
+
+    def error(self, response: requests.Response) -> GraphError:
+        """The typed error for a failed response."""
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if body is None:
+            return error_for(response.status_code, None, None,
+                             retry_after=parse_retry_after(response.headers.get("Retry-After")),
+                             request_id=response.headers.get("request-id"))
+        return error_from_body(response.status_code, body, response.headers)
+
+
+def _path(url: str) -> str:
+    """The URL without its query: ids in paths are fine in logs, filters may hold addresses."""
+    return url.split("?", 1)[0]
