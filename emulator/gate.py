@@ -1,0 +1,160 @@
+"""WSGI middleware in front of Graph and the token endpoint: limits, faults, request log.
+
+It sits outside Flask because a "drop" fault must close the TCP connection
+without writing any response, and because the concurrency slot has to cover
+the whole request, body included. `/_emulator/*` and the Outlook-like page pass
+straight through, unlogged.
+"""
+import json
+import re
+import socket
+import time
+from urllib.parse import unquote
+
+from emulator import tokens
+from emulator.faults import Fault, graph_error_body
+
+MAX_BODY_BYTES = 4 * 1024 * 1024
+_TOKEN_PATH = re.compile(r"^/[^/]+/oauth2/(v2\.0/)?token/?$")
+_USERS_SEGMENT = re.compile(r"^/v1\.0/users(?:/([^/]+)|\('([^']+)'\))")
+
+
+def is_graph_path(path: str) -> bool:
+    return path == "/v1.0" or path.startswith("/v1.0/")
+
+
+def is_token_path(path: str) -> bool:
+    return bool(_TOKEN_PATH.match(path))
+
+
+class Gate:
+    """Wraps the Flask WSGI app; see the module docstring."""
+
+    def __init__(self, app, state):
+        self.app = app
+        self.state = state
+
+    def __call__(self, environ, start_response):
+        path = _wsgi_path(environ)
+        graph = is_graph_path(path)
+        if not graph and not is_token_path(path):
+            return self.app(environ, start_response)
+
+        method = environ.get("REQUEST_METHOD", "GET")
+        started = time.monotonic()
+        mailbox = self.mailbox_of(path, environ.get("HTTP_AUTHORIZATION")) if graph else None
+        captured = {}
+
+        def capture(status, headers, exc_info=None):
+            captured["status"] = int(status.split(" ", 1)[0])
+            return start_response(status, headers, exc_info)
+
+        fault = self._oversized(environ) if graph else None
+        slot_taken = False
+        if fault is None:
+            fault = self.state.faults.acquire(mailbox)
+            slot_taken = fault is None
+        try:
+            if fault is None:
+                fault = self.state.faults.check(method, path, mailbox)
+            if fault is not None and fault.kind == "expired_token" and not graph:
+                fault = None  # an "expired token" means nothing to the token endpoint
+            if fault is not None and fault.kind == "drop":
+                self._record(environ, path, 0, started, mailbox, False)
+                _drop_connection(environ)
+            if fault is not None:
+                body = self._fault_response(fault, graph, capture)
+            else:
+                body = _drain(self.app(environ, capture))
+        finally:
+            if slot_taken:
+                self.state.faults.release(mailbox)
+        self._record(environ, path, captured.get("status", 500), started, mailbox,
+                     bool(fault and fault.throttled))
+        return body
+
+    def mailbox_of(self, path: str, authorization: str | None) -> str | None:
+        """The mailbox a Graph request targets: /users/{id|upn}/… or the token's user for /me."""
+        match = _USERS_SEGMENT.match(path)
+        if match:
+            key = match.group(1) or match.group(2)
+        elif path == "/v1.0/me" or path.startswith("/v1.0/me/"):
+            claims = tokens.unverified_claims(authorization)
+            key = claims.get("oid") or claims.get("upn") or claims.get("preferred_username")
+        else:
+            return None
+        if not key:
+            return None
+        user = self.state.store.find_user(key)
+        return (user.upn if user else key).lower()
+
+    def _oversized(self, environ) -> Fault | None:
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            return None
+        return _TooLarge() if length > MAX_BODY_BYTES else None
+
+    def _fault_response(self, fault, graph: bool, start_response):
+        status, headers, body = fault.graph_response() if graph else fault.oauth_response()
+        payload = json.dumps(body).encode()
+        start_response(f"{status} {_REASONS.get(status, 'Error')}", [
+            ("Content-Type", "application/json; charset=utf-8"),
+            ("Content-Length", str(len(payload))),
+            ("request-id", body.get("error", {}).get("innerError", {}).get("request-id", "")
+             if isinstance(body.get("error"), dict) else ""),
+            *headers.items()])
+        return [payload]
+
+    def _record(self, environ, path, status, started, mailbox, throttled):
+        self.state.log.record(
+            method=environ.get("REQUEST_METHOD", "GET"), path=path,
+            query=unquote(environ.get("QUERY_STRING", "")), status=status,
+            throttled=throttled or status == 429,
+            duration_ms=(time.monotonic() - started) * 1000, mailbox=mailbox)
+
+
+class _TooLarge(Fault):
+    def __init__(self):
+        super().__init__("too_large")
+
+    @property
+    def status(self) -> int:
+        return 413
+
+    def graph_response(self):
+        return 413, {}, graph_error_body(
+            "RequestEntityTooLarge", "The request body is larger than the 4 MB Graph accepts.")
+
+
+_REASONS = {401: "Unauthorized", 413: "Request Entity Too Large", 429: "Too Many Requests",
+            503: "Service Unavailable", 504: "Gateway Timeout"}
+
+
+def _wsgi_path(environ) -> str:
+    # PEP 3333 hands the path over as latin-1 decoded bytes; UPNs may be UTF-8.
+    raw = environ.get("PATH_INFO", "")
+    try:
+        return raw.encode("latin-1").decode("utf-8")
+    except UnicodeError:
+        return raw
+
+
+def _drain(body_iter) -> list[bytes]:
+    """Produce the whole body while the mailbox slot is still held."""
+    try:
+        return list(body_iter)
+    finally:
+        if hasattr(body_iter, "close"):
+            body_iter.close()
+
+
+def _drop_connection(environ):
+    """Close the client's connection with no response (werkzeug treats this as a drop)."""
+    sock = environ.get("werkzeug.socket")
+    if sock is not None:
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+    raise ConnectionResetError("emulator fault: dropped connection")
