@@ -22,7 +22,7 @@ _DEFAULT_INSTANCE_DIR = Path(__file__).resolve().parent.parent / "instance"
 
 
 def _instance_dir(config: Mapping) -> Path:
-    return Path(config.get("INSTANCE_PATH") or _DEFAULT_INSTANCE_DIR)
+    return Path(config.get("INSTANCE_DIR") or config.get("INSTANCE_PATH") or _DEFAULT_INSTANCE_DIR)
 
 
 def ca_bundle_path(config: Mapping) -> str | bool:
