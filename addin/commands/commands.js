@@ -1,0 +1,92 @@
+// Ribbon commands without UI: each calls the API, reports on the message, and always completes.
+/* global Office */
+import * as api from "../taskpane/api.js";
+import { configure as configureAuth, SignInNeeded } from "../taskpane/auth.js";
+import { t, useOfficeLanguage } from "../taskpane/i18n.js";
+import * as mailbox from "../taskpane/mailbox.js";
+
+function readConfig() {
+  try {
+    return JSON.parse(document.querySelector('meta[name="crm-config"]').content || "{}");
+  } catch {
+    return {};
+  }
+}
+
+function plainError(error) {
+  if (error instanceof SignInNeeded) return t("error.signIn");
+  if (error instanceof api.ApiError) {
+    if (error.status === 0) return t("error.network");
+    if (error.status === 404) return t("error.notFound");
+    if (error.status === 403) return t("error.forbidden");
+    if (error.isBusy || error.status === 504) return t("error.busy");
+    if (error.status >= 400 && error.status < 500) return t("error.invalid");
+  }
+  return t("error.server");
+}
+
+function linkedContacts(data) {
+  const ids = new Set();
+  for (const person of (data && data.people) || []) for (const contact of person.contacts || []) ids.add(contact.id);
+  return ids.size;
+}
+
+function syncedText(data) {
+  const count = linkedContacts(data);
+  return count === 1 ? t("command.syncedOne") : t("command.synced", { count });
+}
+
+/** Runs one command body, reports its result (or error) and ALWAYS completes the event. */
+function command(body) {
+  return async (event) => {
+    try {
+      const message = mailbox.currentMessage();
+      if (!message) throw new api.ApiError(404, "no_item", "");
+      const text = await body(message);
+      await mailbox.notify(text);
+    } catch (error) {
+      await mailbox.notify(t("command.failed", { message: plainError(error) }), { error: true }).catch(() => {});
+    } finally {
+      event.completed();
+    }
+  };
+}
+
+// One wait on a busy CRM is fine inside a command (Outlook allows a command several minutes).
+const patiently = (call) => api.withBusyRetry(call);
+
+export const syncToCrm = command(async (message) => syncedText(await patiently(() => api.syncMessage(message.id))));
+
+export const markSynced = command(async (message) => {
+  await patiently(() => api.setMessageState(message.id, "synced"));
+  return t("command.markedSynced");
+});
+
+export const markUnsynced = command(async (message) => {
+  await patiently(() => api.setMessageState(message.id, "unsynced"));
+  return t("command.markedUnsynced");
+});
+
+export const openInCrm = command(async (message) => {
+  let data = await patiently(() => api.getMessage(message.id));
+  if (data.state !== "synced" || !data.crm_url) data = await patiently(() => api.syncMessage(message.id));
+  if (!data.crm_url) throw new api.ApiError(404, "no_url", "");
+  mailbox.openInBrowser(data.crm_url);
+  return t("command.opened");
+});
+
+export const createOutlookContact = command(async (message) => {
+  if (!message.from || !message.from.address) throw new api.ApiError(400, "no_sender", "");
+  const { address, name } = message.from;
+  const answer = await patiently(() => api.createOutlookContact(address, name || address));
+  const who = name || address;
+  return answer && answer.created === false ? t("command.contactExists", { name: who }) : t("command.contactCreated", { name: who });
+});
+
+const COMMANDS = { syncToCrm, markSynced, markUnsynced, openInCrm, createOutlookContact };
+
+Office.onReady(() => {
+  configureAuth(readConfig());
+  useOfficeLanguage();
+  for (const [name, handler] of Object.entries(COMMANDS)) Office.actions.associate(name, handler);
+});

@@ -1,0 +1,138 @@
+// Talks to the backend: every route in one place, one fetch helper that adds the token and parses errors.
+import { getToken, forgetToken, SignInNeeded } from "./auth.js";
+
+const BASE = "/api/v1";
+const MAX_BUSY_RETRIES = 3;
+const DEFAULT_RETRY_AFTER_S = 5;
+
+/** An API failure in the shape the backend sends: {"error":{"code","message","retry_after"?}}. */
+export class ApiError extends Error {
+  constructor(status, code, message, retryAfter = null) {
+    super(message || code);
+    this.name = "ApiError";
+    this.status = status;
+    this.code = code;
+    this.retryAfter = retryAfter;
+  }
+
+  /** True for throttling/unavailability that says when to come back. */
+  get isBusy() {
+    return this.status === 429 || this.status === 503;
+  }
+}
+
+async function errorFrom(response) {
+  let body = null;
+  try {
+    body = await response.json();
+  } catch {
+    // Not JSON (a proxy's HTML page, an empty body): keep only the status.
+  }
+  const err = (body && body.error) || {};
+  const header = Number(response.headers.get("Retry-After"));
+  const retryAfter = err.retry_after ?? (Number.isFinite(header) && header > 0 ? header : null);
+  return new ApiError(response.status, err.code || `http_${response.status}`, err.message || "", retryAfter);
+}
+
+/**
+ * The one fetch helper: Bearer token, JSON in and out, the error shape parsed.
+ * Raises ApiError (HTTP or network: status 0), SignInNeeded, or AbortError when `signal` aborts.
+ */
+export async function request(method, path, { body, signal } = {}) {
+  let retriedAuth = false;
+  for (;;) {
+    const token = await getToken();
+    let response;
+    try {
+      response = await fetch(BASE + path, {
+        method,
+        signal,
+        headers: {
+          Authorization: `Bearer ${token}`,
+          Accept: "application/json",
+          ...(body !== undefined ? { "Content-Type": "application/json" } : {}),
+        },
+        body: body !== undefined ? JSON.stringify(body) : undefined,
+        credentials: "omit",
+      });
+    } catch (error) {
+      if (error && error.name === "AbortError") throw error;
+      throw new ApiError(0, "network", "");
+    }
+    if (response.ok) return response.status === 204 ? null : response.json();
+    const error = await errorFrom(response);
+    if (response.status === 401 && !retriedAuth) {
+      // An expired or revoked token: ask once more for a fresh one.
+      retriedAuth = true;
+      forgetToken();
+      continue;
+    }
+    if (response.status === 401) throw new SignInNeeded(error.code);
+    if (response.status === 403 && /consent/i.test(error.code)) throw new SignInNeeded(error.code, { consent: true });
+    throw error;
+  }
+}
+
+function sleep(ms, signal) {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(resolve, ms);
+    if (signal) {
+      signal.addEventListener("abort", () => {
+        clearTimeout(timer);
+        reject(new DOMException("Aborted", "AbortError"));
+      }, { once: true });
+    }
+  });
+}
+
+/**
+ * Runs `call()` and, when the CRM answers busy (429/503), waits `retry_after` seconds and tries
+ * again, calling `onWait(secondsLeft)` once a second so the UI can count down.
+ */
+export async function withBusyRetry(call, { onWait = () => {}, signal } = {}) {
+  for (let attempt = 0; ; attempt += 1) {
+    try {
+      return await call();
+    } catch (error) {
+      if (!(error instanceof ApiError) || !error.isBusy || attempt >= MAX_BUSY_RETRIES) throw error;
+      let left = Math.max(1, Math.ceil(error.retryAfter ?? DEFAULT_RETRY_AFTER_S));
+      while (left > 0) {
+        onWait(left);
+        await sleep(1000, signal);
+        left -= 1;
+      }
+      onWait(0);
+    }
+  }
+}
+
+const enc = encodeURIComponent;
+
+export const getMessage = (id, opts) => request("GET", `/messages/${enc(id)}`, opts);
+export const syncMessage = (id, opts) => request("POST", `/messages/${enc(id)}/sync`, opts);
+export const setMessageState = (id, state, opts) =>
+  request("POST", `/messages/${enc(id)}/state`, { ...opts, body: { state } });
+export const batchSync = (ids, opts) => request("POST", "/messages/batch-sync", { ...opts, body: { ids } });
+// Contacts API (issue "Contacts both ways"); the pane keeps its buttons hidden until it exists.
+export const createOutlookContact = (address, name, opts) =>
+  request("POST", "/outlook-contacts", { ...opts, body: { address, name } });
+
+/**
+ * Normalises a batch-sync answer into [{id, ok, message?, error?}], whatever container the
+ * backend uses ({"results":[...]} or {"results":{id: ...}} or a bare list).
+ */
+export function batchResults(answer, ids) {
+  let rows = answer && (answer.results ?? answer.messages ?? answer.items ?? answer);
+  if (rows && !Array.isArray(rows) && typeof rows === "object") {
+    rows = Object.entries(rows).map(([id, value]) => ({ id, ...(value || {}) }));
+  }
+  rows = Array.isArray(rows) ? rows : [];
+  const byId = new Map(rows.map((row) => [row.id, row]));
+  return ids.map((id, index) => {
+    const row = byId.get(id) ?? rows[index] ?? {};
+    const error = row.error || (row.status && Number(row.status) >= 400 ? { code: `http_${row.status}` } : null);
+    if (error) return { id, ok: false, error: new ApiError(Number(row.status) || 0, error.code, error.message, error.retry_after) };
+    const message = row.message || row.body || (row.state ? row : null);
+    return { id, ok: true, message };
+  });
+}
