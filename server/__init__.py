@@ -1,0 +1,64 @@
+"""CRM Sync for Outlook: the backend. `create_app(config=None)` is the factory
+(gunicorn: `server:create_app()`)."""
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Any, Mapping
+
+from flask import Flask
+from flask_cors import CORS
+
+from server import cli, errors, headers
+from server.api import api, document_security
+from server.config import Config, derived_audience, instance_secret_key
+from server.db import Database
+
+db = Database()
+cors = CORS()
+
+
+def create_app(config: type[Config] | Config | Mapping[str, Any] | None = None) -> Flask:
+    """Builds the app. `config`: None reads the environment (Config.from_env());
+    a Config subclass (or instance) is used as is; a dict overrides the
+    environment's settings."""
+    if config is None or isinstance(config, Mapping):
+        settings: Any = Config.from_env()
+    else:
+        settings = config
+    app = Flask(__name__, instance_path=str(Path(getattr(settings, "INSTANCE_DIR", Config.INSTANCE_DIR))))
+    app.config.from_object(settings)
+    if isinstance(config, Mapping):
+        app.config.update(config)
+        if "API_AUDIENCE" not in config and not os.environ.get("API_AUDIENCE"):
+            app.config["API_AUDIENCE"] = derived_audience(app.config["PUBLIC_BASE_URL"], app.config["AZURE_CLIENT_ID"])
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = instance_secret_key(Path(app.instance_path))
+    configure_logging(app)
+
+    db.init_app(app)
+    api.init_app(app)
+    document_security(api)
+    from server.routes import register_routes
+
+    register_routes(api)
+    errors.init_app(app)  # after the Api: ours must be the handlers that answer
+    cors.init_app(
+        app,
+        resources={r"/api/*": {"origins": [app.config["PUBLIC_BASE_URL"]]}},
+        allow_headers=["Authorization", "Content-Type"],
+        expose_headers=["Retry-After"],
+        max_age=600,
+    )
+    headers.init_app(app)
+    cli.init_app(app)
+    return app
+
+
+def configure_logging(app: Flask) -> None:
+    level = getattr(logging, str(app.config.get("LOG_LEVEL", "INFO")).upper(), logging.INFO)
+    if not logging.getLogger().handlers:
+        logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("server").setLevel(level)
+    app.logger.setLevel(level)

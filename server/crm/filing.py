@@ -1,0 +1,243 @@
+"""Filing a message into the CRM: the Email, the user's MailboxItem and the links.
+
+Idempotent and safe under concurrency: every write is an INSERT .. ON CONFLICT
+on the natural key (tenant + internetMessageId, user + Graph id, email +
+target), so ten workers filing one message at once leave one Email.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Iterable, Mapping, Sequence
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from server.crm.addresses import normalise_address
+from server.crm.models import (
+    LINK_SOURCES,
+    MAILBOX_STATES,
+    MODEL_FOR_TARGET,
+    Email,
+    EmailLink,
+    MailboxItem,
+    User,
+)
+from server.crm.sanitise import preview_text, sanitise_html, text_to_html
+from server.crm.types import utcnow
+from server.crm.upsert import insert_ignore, upsert
+
+Link = tuple[str, int, str]  # (target_type, target_id, source)
+
+# Keys of `email_fields` that file_email understands.
+EMAIL_FIELDS = (
+    "internet_message_id", "conversation_id", "subject", "from_address", "from_name", "to", "cc", "bcc",
+    "sent_at", "received_at", "preview", "body_html", "body_text", "has_attachments", "attachments",
+)
+
+
+def file_email(
+    session: Session,
+    tenant_id: str,
+    user: User,
+    email_fields: Mapping[str, Any],
+    graph_id: str,
+    folder: str | None,
+    links: Iterable[Link] = (),
+) -> tuple[Email, MailboxItem, bool]:
+    """Files one message for `user` and commits. Returns (email, item, created).
+
+    `email_fields` (see EMAIL_FIELDS): internet_message_id, conversation_id,
+    subject, from_address, from_name, to/cc/bcc as lists of {"address", "name"},
+    sent_at/received_at (aware datetimes), body_html (raw: it is sanitised here)
+    or body_text, preview (derived from the body if absent), has_attachments,
+    attachments ([{"name", "content_type", "size"}]). Addresses are normalised.
+
+    The Email is one per tenant per internet_message_id (a message without one is
+    keyed by its Graph id); `created` is True only for the call that inserted it.
+    The MailboxItem (one per user per Graph id) gets state "synced" and the email.
+    Links already present are kept; new ones are added. Everything is written in
+    one transaction, which this function commits.
+
+    Raises ValueError for a user of another tenant, an unknown target type or
+    source, or a target that is not in the tenant (nothing is written then).
+    """
+    if user.tenant_id != tenant_id:
+        raise ValueError("user belongs to another tenant")
+    link_list = _checked_links(session, tenant_id, links)
+    values = _email_values(tenant_id, email_fields, graph_id)
+    user_id = user.id
+    try:
+        created = insert_ignore(session, Email, values, ["tenant_id", "internet_message_id"])
+        email_id = session.scalar(
+            select(Email.id).where(
+                Email.tenant_id == tenant_id, Email.internet_message_id == values["internet_message_id"]
+            )
+        )
+        assert email_id is not None
+        now = utcnow()
+        upsert(
+            session,
+            MailboxItem,
+            {
+                "tenant_id": tenant_id, "user_id": user_id, "graph_id": graph_id, "email_id": email_id,
+                "state": "synced", "folder": folder, "updated_at": now,
+            },
+            conflict=["user_id", "graph_id"],
+            update=["email_id", "state", "folder", "updated_at"],
+        )
+        for target_type, target_id, source in link_list:
+            insert_ignore(
+                session,
+                EmailLink,
+                {
+                    "tenant_id": tenant_id, "email_id": email_id, "target_type": target_type,
+                    "target_id": target_id, "source": source, "created_by_id": user_id, "created_at": now,
+                },
+                ["email_id", "target_type", "target_id"],
+            )
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    email = session.get(Email, email_id, populate_existing=True)
+    item = session.scalar(
+        select(MailboxItem)
+        .where(MailboxItem.user_id == user_id, MailboxItem.graph_id == graph_id)
+        .execution_options(populate_existing=True)
+    )
+    assert email is not None and item is not None
+    return email, item, created
+
+
+def link_email(
+    session: Session, tenant_id: str, email: Email, links: Iterable[Link], user: User | None = None
+) -> int:
+    """Adds links to a filed email (idempotently) and commits; returns how many were new.
+    Raises ValueError like file_email."""
+    if email.tenant_id != tenant_id:
+        raise ValueError("email belongs to another tenant")
+    added = 0
+    try:
+        for target_type, target_id, source in _checked_links(session, tenant_id, links):
+            added += insert_ignore(
+                session,
+                EmailLink,
+                {
+                    "tenant_id": tenant_id, "email_id": email.id, "target_type": target_type,
+                    "target_id": target_id, "source": source, "created_by_id": user.id if user else None,
+                },
+                ["email_id", "target_type", "target_id"],
+            )
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    session.expire(email, ["links"])
+    return added
+
+
+def set_item_state(
+    session: Session, tenant_id: str, user: User, graph_id: str, state: str, *, folder: str | None = None,
+    commit: bool = True,
+) -> MailboxItem:
+    """Sets the state of a message in the user's mailbox (creating its MailboxItem
+    if new), keeping its email. States: none, pending, synced, excluded.
+    Raises ValueError for an unknown state or a user of another tenant."""
+    if state not in MAILBOX_STATES:
+        raise ValueError(f"unknown mailbox state {state!r}")
+    if user.tenant_id != tenant_id:
+        raise ValueError("user belongs to another tenant")
+    user_id = user.id
+    values: dict[str, Any] = {
+        "tenant_id": tenant_id, "user_id": user_id, "graph_id": graph_id, "state": state, "updated_at": utcnow(),
+    }
+    update = ["state", "updated_at"]
+    if folder is not None:
+        values["folder"] = folder
+        update.append("folder")
+    try:
+        upsert(session, MailboxItem, values, conflict=["user_id", "graph_id"], update=update)
+        if commit:
+            session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    item = session.scalar(
+        select(MailboxItem)
+        .where(MailboxItem.user_id == user_id, MailboxItem.graph_id == graph_id)
+        .execution_options(populate_existing=True)
+    )
+    assert item is not None
+    return item
+
+
+def _checked_links(session: Session, tenant_id: str, links: Iterable[Link]) -> list[Link]:
+    """Validated, de-duplicated links; every target must exist in the tenant."""
+    unique: dict[tuple[str, int], Link] = {}
+    for target_type, target_id, source in links:
+        if target_type not in MODEL_FOR_TARGET:
+            raise ValueError(f"unknown link target type {target_type!r}")
+        if source not in LINK_SOURCES:
+            raise ValueError(f"unknown link source {source!r}")
+        unique.setdefault((target_type, int(target_id)), (target_type, int(target_id), source))
+    by_type: dict[str, set[int]] = {}
+    for target_type, target_id, _ in unique.values():
+        by_type.setdefault(target_type, set()).add(target_id)
+    for target_type, ids in by_type.items():
+        model = MODEL_FOR_TARGET[target_type]
+        found = set(
+            session.scalars(select(model.id).where(model.tenant_id == tenant_id, model.id.in_(ids)))  # type: ignore[attr-defined]
+        )
+        missing = ids - found
+        if missing:
+            raise ValueError(f"no {target_type} {sorted(missing)} in this tenant")
+    return list(unique.values())
+
+
+def _recipients(entries: Sequence[Mapping[str, Any]] | None) -> list[dict[str, str]]:
+    out = []
+    for entry in entries or []:
+        raw = entry.get("address") or ""
+        out.append({"address": normalise_address(raw) or raw.strip(), "name": (entry.get("name") or "").strip()})
+    return out
+
+
+def _email_values(tenant_id: str, fields: Mapping[str, Any], graph_id: str) -> dict[str, Any]:
+    unknown = set(fields) - set(EMAIL_FIELDS)
+    if unknown:
+        raise ValueError(f"unknown email fields: {', '.join(sorted(unknown))}")
+    internet_message_id = (fields.get("internet_message_id") or "").strip()
+    if not internet_message_id:
+        # Drafts and some system messages have none; the mailbox id keeps them apart.
+        internet_message_id = f"<no-message-id:{graph_id}>"
+    if fields.get("body_html"):
+        body_html = sanitise_html(fields["body_html"])
+    else:
+        body_html = sanitise_html(text_to_html(fields.get("body_text")))
+    preview = fields.get("preview")
+    preview = preview_text(preview if preview else body_html)
+    for key in ("sent_at", "received_at"):
+        value = fields.get(key)
+        if value is not None and not isinstance(value, datetime):
+            raise ValueError(f"{key} must be a datetime")
+    from_raw = fields.get("from_address") or ""
+    return {
+        "tenant_id": tenant_id,
+        "internet_message_id": internet_message_id[:998],
+        "conversation_id": fields.get("conversation_id") or None,
+        "subject": fields.get("subject") or "",
+        "from_address": normalise_address(from_raw) or (from_raw.strip() or None),
+        "from_name": (fields.get("from_name") or "").strip(),
+        "to": _recipients(fields.get("to")),
+        "cc": _recipients(fields.get("cc")),
+        "bcc": _recipients(fields.get("bcc")),
+        "sent_at": fields.get("sent_at"),
+        "received_at": fields.get("received_at"),
+        "preview": preview,
+        "body_html": body_html,
+        "has_attachments": bool(fields.get("has_attachments") or fields.get("attachments")),
+        "attachments": [
+            {"name": a.get("name", ""), "content_type": a.get("content_type", ""), "size": a.get("size")}
+            for a in fields.get("attachments") or []
+        ],
+    }

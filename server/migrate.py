@@ -1,0 +1,29 @@
+"""Alembic, driven through its command API (`flask --app server db upgrade`,
+the test setup, `make run`)."""
+from __future__ import annotations
+
+from alembic import command
+from alembic.config import Config as AlembicConfig
+
+from server.config import ROOT_DIR
+
+
+def alembic_config(database_url: str) -> AlembicConfig:
+    """alembic.ini at the repo root, pointed at `database_url` (passed through
+    `attributes`, so passwords with '%' need no escaping)."""
+    cfg = AlembicConfig(str(ROOT_DIR / "alembic.ini"))
+    cfg.set_main_option("script_location", str(ROOT_DIR / "migrations"))
+    cfg.attributes["database_url"] = database_url
+    return cfg
+
+
+def upgrade(database_url: str, revision: str = "head") -> None:
+    command.upgrade(alembic_config(database_url), revision)
+
+
+def downgrade(database_url: str, revision: str = "-1") -> None:
+    command.downgrade(alembic_config(database_url), revision)
+
+
+def current(database_url: str, verbose: bool = False) -> None:
+    command.current(alembic_config(database_url), verbose=verbose)
