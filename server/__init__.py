@@ -42,7 +42,7 @@ def create_app(config: type[Config] | Config | Mapping[str, Any] | None = None) 
     document_security(api)
     from server.routes import register_routes
 
-    register_routes(api)
+    register_routes(api, app)
     errors.init_app(app)  # after the Api: ours must be the handlers that answer
     cors.init_app(
         app,

@@ -1,18 +1,29 @@
-"""The API's route modules. To add one: create `server/routes/<name>.py` with a
-`bp = Blueprint(...)` (from server.api, url_prefix under /api/v1) and add its
-name to ROUTE_MODULES; `create_app` registers them in this order."""
+"""The app's route modules. To add one: create `server/routes/<name>.py` with a
+`bp` and add its name to ROUTE_MODULES; `create_app` registers them in order.
+
+An API module's `bp` is a `server.api.Blueprint` (flask-smorest; url_prefix under
+/api/v1; documented in the OpenAPI). A plain `flask.Blueprint` (pages, static
+files) is registered on the app directly and stays out of the OpenAPI.
+"""
 from __future__ import annotations
 
 from importlib import import_module
 
+import flask_smorest
+from flask import Flask
 from flask_smorest import Api
 
 ROUTE_MODULES = [
     "health",
+    "addin",
 ]
 
 
-def register_routes(api: Api) -> None:
+def register_routes(api: Api, app: Flask | None = None) -> None:
+    app = app or api._app
     for name in ROUTE_MODULES:
         module = import_module(f"{__name__}.{name}")
-        api.register_blueprint(module.bp)
+        if isinstance(module.bp, flask_smorest.Blueprint):
+            api.register_blueprint(module.bp)
+        else:
+            app.register_blueprint(module.bp)
