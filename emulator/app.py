@@ -3,6 +3,7 @@
 Everything a request handler needs hangs off one `EmulatorState`, reachable as
 `current_app.extensions["emulator"]` (or `emulator.app.state()`).
 """
+import importlib
 import logging
 import os
 
@@ -73,12 +74,17 @@ def create_app(fixture_path: str | None, state_dir: str, base_url: str) -> Flask
 
 
 def _register_graph(app: Flask) -> None:
+    # Tolerates a missing Graph package so identity can run on its own while
+    # the Graph half is being built; real import errors inside it still raise.
     try:
-        from emulator.graph import bp as graph_bp
+        module = importlib.import_module("emulator.graph")
     except ModuleNotFoundError as e:
         if e.name != "emulator.graph":
             raise
-        log.warning("emulator.graph is missing: Graph endpoints are off")
+        module = None
+    graph_bp = getattr(module, "bp", None)
+    if graph_bp is None:
+        log.warning("emulator.graph has no blueprint: Graph endpoints are off")
         return
     app.register_blueprint(graph_bp, url_prefix="/v1.0")
 
