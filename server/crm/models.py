@@ -58,7 +58,7 @@ def _in(values: Sequence[str]) -> str:
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
-    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: Json}
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: Json()}
 
     @classmethod
     def get(cls: type[ModelT], session: Session, tenant_id: str, id: int) -> ModelT | None:
@@ -81,7 +81,7 @@ class Tenant(Base):
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     name: Mapped[str] = mapped_column(String(256), default="")
-    settings: Mapped[dict[str, Any]] = mapped_column(MutableDict.as_mutable(Json), default=dict)
+    settings: Mapped[dict[str, Any]] = mapped_column(MutableDict.as_mutable(Json()), default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     @classmethod
@@ -119,9 +119,9 @@ class User(Base):
     upn: Mapped[str] = mapped_column(String(320), default="")
     display_name: Mapped[str] = mapped_column(String(256), default="")
     # The user's own addresses (primary SMTP and aliases), lower-case; never matched as contacts.
-    addresses: Mapped[list[str]] = mapped_column(MutableList.as_mutable(Json), default=list)
+    addresses: Mapped[list[str]] = mapped_column(MutableList.as_mutable(Json()), default=list)
     # Overrides of the tenant's settings; absent key = use the tenant's value.
-    settings: Mapped[dict[str, Any]] = mapped_column(MutableDict.as_mutable(Json), default=dict)
+    settings: Mapped[dict[str, Any]] = mapped_column(MutableDict.as_mutable(Json()), default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     tenant: Mapped[Tenant] = relationship()
@@ -195,7 +195,7 @@ class Company(TimestampMixin, Base):
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
     name: Mapped[str] = mapped_column(String(256))
     name_key: Mapped[str] = mapped_column(String(256))
-    domains: Mapped[list[str]] = mapped_column(MutableList.as_mutable(Json), default=list)
+    domains: Mapped[list[str]] = mapped_column(MutableList.as_mutable(Json()), default=list)
 
     contacts: Mapped[list["Contact"]] = relationship(back_populates="company")
 
@@ -339,16 +339,16 @@ class Email(Base):
     from_address: Mapped[Optional[str]] = mapped_column(String(320))
     from_name: Mapped[str] = mapped_column(String(512), default="")
     # Lists of {"address", "name"}; addresses normalised where valid.
-    to: Mapped[list[dict[str, Any]]] = mapped_column(Json, default=list)
-    cc: Mapped[list[dict[str, Any]]] = mapped_column(Json, default=list)
-    bcc: Mapped[list[dict[str, Any]]] = mapped_column(Json, default=list)
+    to: Mapped[list[dict[str, Any]]] = mapped_column(Json(), default=list)
+    cc: Mapped[list[dict[str, Any]]] = mapped_column(Json(), default=list)
+    bcc: Mapped[list[dict[str, Any]]] = mapped_column(Json(), default=list)
     sent_at: Mapped[Optional[datetime]]
     received_at: Mapped[Optional[datetime]]
     preview: Mapped[str] = mapped_column(Text, default="")
     body_html: Mapped[str] = mapped_column(Text, default="")  # sanitised (crm.sanitise)
     has_attachments: Mapped[bool] = mapped_column(Boolean, default=False)
     # [{"name", "content_type", "size"}]; contents stay in the mailbox.
-    attachments: Mapped[list[dict[str, Any]]] = mapped_column(Json, default=list)
+    attachments: Mapped[list[dict[str, Any]]] = mapped_column(Json(), default=list)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     links: Mapped[list["EmailLink"]] = relationship(
@@ -458,7 +458,7 @@ class OutlookContactLink(Base):
     contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"), index=True)
     last_synced_at: Mapped[Optional[datetime]]
     # The field values both sides agreed on at the last sync (for field-by-field merges).
-    snapshot: Mapped[dict[str, Any]] = mapped_column(MutableDict.as_mutable(Json), default=dict)
+    snapshot: Mapped[dict[str, Any]] = mapped_column(MutableDict.as_mutable(Json()), default=dict)
 
     contact: Mapped[Contact] = relationship()
 

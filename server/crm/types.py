@@ -10,8 +10,10 @@ from sqlalchemy.types import TypeDecorator
 # BIGINT on PostgreSQL; SQLite only auto-increments a column declared INTEGER.
 Id = BigInteger().with_variant(Integer(), "sqlite")
 
-# JSONB on PostgreSQL (indexable, compact), JSON text elsewhere.
-Json = JSON().with_variant(JSONB(), "postgresql")
+def Json():
+    """JSONB on PostgreSQL (compact, indexable), JSON text elsewhere. A new type
+    object per column: MutableDict/MutableList.as_mutable bind to the object."""
+    return JSON().with_variant(JSONB(), "postgresql")
 
 
 class UTCDateTime(TypeDecorator):

@@ -1,0 +1,96 @@
+"""Matching message addresses to CRM contacts: one indexed query, tenant-scoped."""
+import pytest
+from sqlalchemy import event
+
+from crm_identities import CONTOSO, FABRIKAM
+from server.crm.matching import match_addresses
+from server.crm.models import Company, Contact
+from server.crm.tenants import get_or_create_tenant
+
+
+@pytest.fixture
+def people(db):
+    get_or_create_tenant(db, CONTOSO)
+    get_or_create_tenant(db, FABRIKAM)
+    acme = Company(tenant_id=CONTOSO, name="Acme")
+    alice = Contact(tenant_id=CONTOSO, display_name="Alice Archer", company=acme)
+    alice.add_address("alice@acme.example")
+    bob = Contact(tenant_id=CONTOSO, display_name="Bob Baker")
+    bob.add_address("sales@acme.example")
+    carol = Contact(tenant_id=CONTOSO, display_name="Carol Cook", company=acme)
+    carol.add_address("Sales@ACME.example")
+    jurgen = Contact(tenant_id=CONTOSO, display_name="Jürgen")
+    jurgen.add_address("jurgen@bücher.de")
+    gone = Contact(tenant_id=CONTOSO, display_name="Gone")
+    gone.add_address("gone@acme.example")
+    gone.soft_delete()
+    elsewhere = Contact(tenant_id=FABRIKAM, display_name="Alice at Fabrikam")
+    elsewhere.add_address("alice@acme.example")
+    db.add_all([alice, bob, carol, jurgen, gone, elsewhere])
+    db.commit()
+    return {"alice": alice, "bob": bob, "carol": carol, "jurgen": jurgen, "acme": acme}
+
+
+def count_queries(db):
+    statements: list[str] = []
+    engine = db.get_bind()
+
+    def before(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", before)
+    return statements, lambda: event.remove(engine, "before_cursor_execute", before)
+
+
+def test_every_contact_with_a_shared_address_matches(db, people):
+    found = match_addresses(db, CONTOSO, ["sales@acme.example"])
+    assert [c.display_name for c in found["sales@acme.example"]] == ["Bob Baker", "Carol Cook"]
+
+
+def test_raw_forms_case_and_idna_are_normalised_before_matching(db, people):
+    found = match_addresses(
+        db, CONTOSO, ['"Archer, Alice" <ALICE@Acme.Example>', "JURGEN@xn--bcher-kva.de", "nobody@acme.example"]
+    )
+    assert [c.id for c in found["alice@acme.example"]] == [people["alice"].id]
+    assert [c.id for c in found["jurgen@xn--bcher-kva.de"]] == [people["jurgen"].id]
+    assert found["nobody@acme.example"] == []
+
+
+def test_malformed_addresses_are_dropped(db, people):
+    assert match_addresses(db, CONTOSO, ["not-an-address", None, ""]) == {}
+
+
+def test_soft_deleted_contacts_never_match(db, people):
+    assert match_addresses(db, CONTOSO, ["gone@acme.example"]) == {"gone@acme.example": []}
+
+
+def test_matching_never_crosses_tenants(db, people):
+    contoso = match_addresses(db, CONTOSO, ["alice@acme.example"])["alice@acme.example"]
+    fabrikam = match_addresses(db, FABRIKAM, ["alice@acme.example"])["alice@acme.example"]
+    assert [c.display_name for c in contoso] == ["Alice Archer"]
+    assert [c.display_name for c in fabrikam] == ["Alice at Fabrikam"]
+
+
+def test_all_addresses_of_a_message_cost_one_query_with_companies_loaded(db, people):
+    db.expunge_all()  # nothing cached in the identity map
+    statements, stop = count_queries(db)
+    try:
+        found = match_addresses(
+            db, CONTOSO, ["alice@acme.example", "sales@acme.example", "jurgen@xn--bcher-kva.de", "x@y.example"]
+        )
+        companies = {c.display_name: (c.company.name if c.company else None) for cs in found.values() for c in cs}
+    finally:
+        stop()
+    assert len(statements) == 1
+    assert companies == {"Alice Archer": "Acme", "Bob Baker": None, "Carol Cook": "Acme", "Jürgen": None}
+
+
+def test_address_lookup_uses_the_address_index(db, people):
+    engine = db.get_bind()
+    if engine.dialect.name != "sqlite":
+        pytest.skip("plan check written for SQLite's EXPLAIN QUERY PLAN")
+    plan = db.connection().exec_driver_sql(
+        "EXPLAIN QUERY PLAN SELECT contact_id FROM contact_emails WHERE tenant_id = ? AND address IN (?, ?)",
+        (CONTOSO, "a@b.c", "d@e.f"),
+    ).all()
+    assert any("ix_contact_emails_tenant_address" in str(row) for row in plan)
