@@ -28,6 +28,8 @@ CONTACT_FIELDS = (
 )
 _MESSAGE_PROPS = props.expand_filter(props.SYNC_STATE, props.EMAIL_ID)
 _CONTACT_PROPS = props.expand_filter(props.CONTACT_ID)
+# Attachment metadata only: names and sizes for the CRM, never the content bytes.
+_ATTACHMENT_METADATA = ",attachments($select=id,name,contentType,size,isInline)"
 
 
 @dataclass
@@ -294,20 +296,26 @@ class GraphClient:
 
     # -- messages -------------------------------------------------------------------
 
-    def _message_path(self, message_id: str, select) -> str:
+    def _message_path(self, message_id: str, select, expand_attachments: bool = False) -> str:
+        expand = _MESSAGE_PROPS + (_ATTACHMENT_METADATA if expand_attachments else "")
         return self._item("messages", message_id) + _query(
-            {"$select": _select(select), "$expand": _MESSAGE_PROPS})
+            {"$select": _select(select), "$expand": expand})
 
-    def get_message(self, message_id: str, select=MESSAGE_FIELDS) -> dict:
+    def get_message(self, message_id: str, select=MESSAGE_FIELDS,
+                    expand_attachments: bool = False) -> dict:
         """The message with our extended properties, plus
-        `"crm": {"state": str|None, "email_id": str|None}`. Raises NotFound etc."""
-        return _with_crm(self._call("GET", self._message_path(message_id, select)))
+        `"crm": {"state": str|None, "email_id": str|None}`; with `expand_attachments`,
+        also attachment metadata (no content) in the same request. Raises NotFound etc."""
+        return _with_crm(self._call("GET", self._message_path(message_id, select,
+                                                              expand_attachments)))
 
-    def get_messages(self, ids: Iterable[str], select=MESSAGE_FIELDS) -> dict[str, dict | GraphError]:
+    def get_messages(self, ids: Iterable[str], select=MESSAGE_FIELDS,
+                     expand_attachments: bool = False) -> dict[str, dict | GraphError]:
         """Several messages via `$batch` (20 per call): id -> message dict (as
         `get_message`) or the GraphError for that id."""
         ids = list(dict.fromkeys(ids))
-        responses = self.batch([BatchRequest(str(n), "GET", self._message_path(i, select))
+        responses = self.batch([BatchRequest(str(n), "GET",
+                                             self._message_path(i, select, expand_attachments))
                                 for n, i in enumerate(ids)])
         return {i: (_with_crm(r.body) if r.ok else r.error()) for i, r in zip(ids, responses)}
 

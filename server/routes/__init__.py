@@ -16,6 +16,7 @@ from flask_smorest import Api
 ROUTE_MODULES = [
     "health",
     "addin",
+    "messages",
 ]
 
 

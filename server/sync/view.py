@@ -1,0 +1,113 @@
+"""The message as the pane sees it: state, CRM email, and each person's matches.
+
+This is the API's message shape (issue 3), which the pane and other clients rely on:
+{"id", "internet_message_id", "subject", "state", "crm_email_id", "crm_url",
+ "people": [{"address", "name", "role", "contacts": [...], "outlook_contact_id"}]}
+"""
+from __future__ import annotations
+
+from typing import Mapping
+
+from server.crm.matching import match_addresses
+from server.crm.models import Contact, Email, MailboxItem
+from server.graph.errors import GraphError
+from server.sync.mailbox import Mailbox
+from server.sync.people import Person, people_of
+
+# Outlook-contact lookups for the pane ride in one $batch (20 requests), so a message
+# with more people than that reports the rest as unchecked rather than paying more calls.
+OUTLOOK_LOOKUP_LIMIT = 20
+
+
+def crm_item(mailbox: Mailbox, message: dict) -> MailboxItem | None:
+    return MailboxItem.by_graph_id(mailbox.session, mailbox.tenant_id, mailbox.user.id, message["id"])
+
+
+def message_state(message: dict, item: MailboxItem | None) -> str:
+    """Outlook's mark wins (it travels with the message and other clients set it);
+    the CRM's record fills in when the mark could not be written yet."""
+    state = (message.get("crm") or {}).get("state")
+    if state in ("synced", "excluded", "pending"):
+        return state
+    if item is not None and item.state in ("synced", "excluded", "pending"):
+        return item.state
+    return "none"
+
+
+def filed_email(mailbox: Mailbox, message: dict, item: MailboxItem | None) -> Email | None:
+    """The CRM email of this message, only ever from the caller's own tenant."""
+    if item is not None and item.email_id is not None:
+        return Email.get(mailbox.session, mailbox.tenant_id, item.email_id)
+    stored = (message.get("crm") or {}).get("email_id")
+    if stored and str(stored).isdigit():
+        return Email.get(mailbox.session, mailbox.tenant_id, int(stored))
+    return None
+
+
+def contact_json(mailbox: Mailbox, contact: Contact) -> dict:
+    company = contact.company
+    return {
+        "id": contact.id,
+        "name": contact.name,
+        "url": mailbox.links.contact(contact.id),
+        "company": None if company is None else {
+            "id": company.id, "name": company.name, "url": mailbox.links.company(company.id)},
+    }
+
+
+def outlook_contacts(mailbox: Mailbox, people: list[Person]) -> dict[str, str | None]:
+    """address -> Outlook contact id (None: no contact) for the first people, in one
+    $batch. Lookup failures leave the address out: the pane shows it as unknown."""
+    addresses = [p.address for p in people if p.address][:OUTLOOK_LOOKUP_LIMIT]
+    if not addresses:
+        return {}
+    try:
+        found = mailbox.graph.find_contacts_many(addresses, select=("id",))
+    except GraphError:
+        return {}
+    result: dict[str, str | None] = {}
+    for address, contacts in found.items():
+        if isinstance(contacts, GraphError):
+            continue
+        result[address] = contacts[0]["id"] if contacts else None
+    return result
+
+
+def message_view(mailbox: Mailbox, message: dict, *, item: MailboxItem | None = None,
+                 matches: Mapping[str, list[Contact]] | None = None,
+                 outlook: Mapping[str, str | None] | None = None) -> dict:
+    """Builds the API shape. `outlook` None means the Outlook contacts were not looked
+    up for this answer (`outlook_contacts_checked` false); clients keep what they had."""
+    people = people_of(message, mailbox.user.own_addresses())
+    if matches is None:
+        matches = match_addresses(mailbox.session, mailbox.tenant_id, [p.address for p in people])
+    email = filed_email(mailbox, message, item)
+    return {
+        "id": message["id"],
+        "internet_message_id": message.get("internetMessageId"),
+        "conversation_id": message.get("conversationId"),
+        "subject": message.get("subject") or "",
+        "received_at": message.get("receivedDateTime"),
+        "state": message_state(message, item),
+        "crm_email_id": email.id if email else None,
+        "crm_url": mailbox.links.email(email.id) if email else None,
+        "categories": message.get("categories") or [],
+        "outlook_contacts_checked": outlook is not None,
+        "people": [{
+            "address": p.address or p.raw,
+            "name": p.name,
+            "role": p.role,
+            "valid": p.address is not None,
+            "contacts": [contact_json(mailbox, c) for c in matches.get(p.address or "", [])],
+            "outlook_contact_id": (outlook or {}).get(p.address) if p.address else None,
+        } for p in people],
+    }
+
+
+def open_message(mailbox: Mailbox, message_id: str) -> dict:
+    """What the pane shows when a message opens: one GET, plus one $batch for the
+    Outlook contacts of its people."""
+    message = mailbox.graph.get_message(message_id)
+    people = people_of(message, mailbox.user.own_addresses())
+    return message_view(mailbox, message, item=crm_item(mailbox, message),
+                        outlook=outlook_contacts(mailbox, people))
