@@ -158,3 +158,22 @@ def _fresh_emulator_for_emulator_tests(request):
     # Only the emulator's own tests share its state this closely; others opt in.
     if Path(str(request.node.fspath)).parent.name == "emulator":
         request.getfixturevalue("emulator_reset")
+
+
+@pytest.fixture
+def launch_emulator():
+    """Start extra emulators (own state dir, fixture, args); all are stopped after the test.
+
+    Call `launch_emulator(state_dir, fixture=..., extra_args=[...])`; `.stop(running)` stops one early.
+    """
+    started = []
+
+    def launch(state_dir: Path, fixture: Path | None = TEST_FIXTURE, extra_args=()) -> EmulatorProcess:
+        running = start_emulator(Path(state_dir), fixture, extra_args)
+        started.append(running)
+        return running
+
+    launch.stop = lambda running: stop_emulator(running.process)
+    yield launch
+    for running in started:
+        stop_emulator(running.process)
