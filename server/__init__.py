@@ -27,7 +27,10 @@ def create_app(config: type[Config] | Config | Mapping[str, Any] | None = None) 
         settings: Any = Config.from_env()
     else:
         settings = config
-    app = Flask(__name__, instance_path=str(Path(getattr(settings, "INSTANCE_DIR", Config.INSTANCE_DIR))))
+    instance_dir = (config.get("INSTANCE_DIR") if isinstance(config, Mapping) else None) or getattr(
+        settings, "INSTANCE_DIR", Config.INSTANCE_DIR
+    )
+    app = Flask(__name__, instance_path=str(Path(instance_dir)))
     app.config.from_object(settings)
     if isinstance(config, Mapping):
         app.config.update(config)
