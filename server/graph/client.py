@@ -208,7 +208,7 @@ class GraphClient:
                                           headers=headers)
         if response.status_code == 204 or not response.content:
             return None
-        return response.json()
+        return _json(response)
 
     def _item(self, collection: str, item_id: str) -> str:
         return f"{self.root}/{collection}/{quote(str(item_id), safe='=')}"
@@ -259,8 +259,8 @@ class GraphClient:
         while pending:
             pending_ids = {r.id for r in pending}
             body = {"requests": [self._batch_payload(r, pending_ids) for r in pending]}
-            answer = transport.request("POST", f"{self.base_url}/$batch", json=body,
-                                       idempotent=idempotent, deadline=deadline).json()
+            answer = _json(transport.request("POST", f"{self.base_url}/$batch", json=body,
+                                             idempotent=idempotent, deadline=deadline))
             got = {}
             for item in answer.get("responses") or ():
                 got[str(item.get("id"))] = BatchResponse(
@@ -508,6 +508,14 @@ class GraphClient:
                                "proxyAddresses")) -> dict:
         """The mailbox owner (for the user's own addresses and "Test connection")."""
         return self._call("GET", self.root + _query({"$select": _select(select)}))
+
+
+def _json(response: requests.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        raise GraphError(502, "InvalidResponse", "Graph answered with a body that is not JSON",
+                         request_id=response.headers.get("request-id")) from None
 
 
 def _header(headers: Mapping | None, name: str):

@@ -153,8 +153,12 @@ class Transport:
             try:
                 response = self.session.request(method, url, params=params, json=json,
                                                 headers=sent_headers, timeout=(connect, read))
+            except requests.exceptions.SSLError as exc:
+                # Not transient: the certificate is not trusted (see CA_BUNDLE).
+                raise Unavailable(None, "TlsError", f"Graph's certificate was refused: {exc}") from exc
             except requests.RequestException as exc:
-                if not isinstance(exc, (requests.ConnectionError, requests.Timeout)):
+                if not isinstance(exc, (requests.ConnectionError, requests.Timeout,
+                                        requests.exceptions.ChunkedEncodingError)):
                     raise Unavailable(None, "RequestFailed", f"Graph request failed: {exc}") from exc
                 timed_out = isinstance(exc, requests.Timeout)
                 error = (GraphTimeout(None, "Timeout", f"Graph did not answer within {read:g} s")
