@@ -74,19 +74,7 @@ class Gate:
         return body
 
     def mailbox_of(self, path: str, authorization: str | None) -> str | None:
-        """The mailbox a Graph request targets: /users/{id|upn}/… or the token's user for /me."""
-        match = _USERS_SEGMENT.match(path)
-        if match:
-            key = match.group(1) or match.group(2)
-        elif path == "/v1.0/me" or path.startswith("/v1.0/me/"):
-            claims = tokens.unverified_claims(authorization)
-            key = claims.get("oid") or claims.get("upn") or claims.get("preferred_username")
-        else:
-            return None
-        if not key:
-            return None
-        user = self.state.store.find_user(key)
-        return (user.upn if user else key).lower()
+        return mailbox_of(self.state, path, authorization)
 
     def _oversized(self, environ) -> Fault | None:
         try:
@@ -129,6 +117,26 @@ class _TooLarge(Fault):
 
 _REASONS = {401: "Unauthorized", 413: "Request Entity Too Large", 429: "Too Many Requests",
             503: "Service Unavailable", 504: "Gateway Timeout"}
+
+
+def mailbox_of(state, path: str, authorization: str | None) -> str | None:
+    """The mailbox (lower-case UPN) a Graph path targets: /users/{id|upn}/… or the token's user for /me.
+
+    `path` includes /v1.0. Used for throttling and the request log; `$batch`
+    inner requests use it too (prefix their url with /v1.0).
+    """
+    match = _USERS_SEGMENT.match(path)
+    if match:
+        key = match.group(1) or match.group(2)
+    elif path == "/v1.0/me" or path.startswith("/v1.0/me/"):
+        claims = tokens.unverified_claims(authorization)
+        key = claims.get("oid") or claims.get("upn") or claims.get("preferred_username")
+    else:
+        return None
+    if not key:
+        return None
+    user = state.store.find_user(key)
+    return (user.upn if user else key).lower()
 
 
 def _wsgi_path(environ) -> str:
