@@ -65,7 +65,8 @@ def create_app(fixture_path: str | None, state_dir: str, base_url: str) -> Flask
     app.register_blueprint(identity.bp)
     app.register_blueprint(signin.bp)
     app.register_blueprint(admin.bp, url_prefix="/_emulator")
-    _register_graph(app)
+    _register_optional(app, "emulator.graph", url_prefix="/v1.0")
+    _register_optional(app, "emulator.outlook")  # the Outlook-like page, /outlook
     _register_errors(app)
     # Faults, throttling and the request log wrap Graph and token requests at the
     # WSGI level, where a "drop" can close the connection without an answer.
@@ -73,20 +74,23 @@ def create_app(fixture_path: str | None, state_dir: str, base_url: str) -> Flask
     return app
 
 
-def _register_graph(app: Flask) -> None:
-    # Tolerates a missing Graph package so identity can run on its own while
-    # the Graph half is being built; real import errors inside it still raise.
+def _register_optional(app: Flask, module_name: str, url_prefix: str | None = None) -> None:
+    """Register `module_name.bp` if that package exists.
+
+    Lets identity run on its own while the Graph half and the Outlook page are
+    being built; a real import error inside them still raises.
+    """
     try:
-        module = importlib.import_module("emulator.graph")
+        module = importlib.import_module(module_name)
     except ModuleNotFoundError as e:
-        if e.name != "emulator.graph":
+        if e.name != module_name:
             raise
         module = None
-    graph_bp = getattr(module, "bp", None)
-    if graph_bp is None:
-        log.warning("emulator.graph has no blueprint: Graph endpoints are off")
+    blueprint = getattr(module, "bp", None)
+    if blueprint is None:
+        log.warning("%s has no blueprint: its endpoints are off", module_name)
         return
-    app.register_blueprint(graph_bp, url_prefix="/v1.0")
+    app.register_blueprint(blueprint, **({"url_prefix": url_prefix} if url_prefix else {}))
 
 
 def _register_errors(app: Flask) -> None:
