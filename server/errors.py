@@ -89,13 +89,15 @@ def validation_details(messages: Any) -> Any:
 
 def from_http_exception(exc: HTTPException) -> ApiError:
     status = exc.code or 500
-    if status == 422 or (status == 400 and getattr(exc, "data", None)):
-        # flask-smorest/webargs validation: abort(422, messages=...) -> exc.data["messages"].
-        messages = (getattr(exc, "data", None) or {}).get("messages")
-        if messages is not None:
-            return ApiError(400, "invalid_request", "The request is invalid.", details=validation_details(messages))
-    code, message = HTTP_CODES.get(status, (f"http_{status}", exc.name or "Error"))
     data = getattr(exc, "data", None) or {}
+    if status in (400, 422) and isinstance(data, dict) and data.get("messages") is not None:
+        # flask-smorest/webargs validation: abort(4xx, messages=...) -> exc.data["messages"].
+        return ApiError(
+            400, "invalid_request", "The request is invalid.", details=validation_details(data["messages"])
+        )
+    if status == 422:
+        status = 400  # one status for every invalid request
+    code, message = HTTP_CODES.get(status, (f"http_{status}", exc.name or "Error"))
     if isinstance(data, dict) and data.get("message"):
         # flask-smorest's abort(status, message="...") carries a human message of ours.
         message = str(data["message"])

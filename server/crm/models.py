@@ -217,6 +217,27 @@ class Company(TimestampMixin, Base):
             select(cls).where(cls.tenant_id == tenant_id, cls.name_key == company_name_key(name))
         )
 
+    @classmethod
+    def get_or_create(cls, session: Session, tenant_id: str, name: str) -> "Company":
+        """The tenant's company with this name (case- and space-insensitive),
+        created if missing; safe when two syncs create it at once. Does not commit.
+        Raises ValueError for an empty name."""
+        from server.crm.upsert import insert_ignore  # upsert imports nothing of ours; avoids a cycle
+
+        clean = " ".join((name or "").split())
+        if not clean:
+            raise ValueError("a company needs a name")
+        found = cls.by_name(session, tenant_id, clean)
+        if found is not None:
+            return found
+        insert_ignore(
+            session, cls, {"tenant_id": tenant_id, "name": clean, "name_key": company_name_key(clean)},
+            ["tenant_id", "name_key"],
+        )
+        company = cls.by_name(session, tenant_id, clean)
+        assert company is not None
+        return company
+
 
 class Contact(TimestampMixin, Base):
     __tablename__ = "contacts"

@@ -49,6 +49,10 @@ def app_with_probes(database_url, tmp_path):
     def forbidden():
         abort(403)
 
+    @probes.get("/unprocessable")
+    def unprocessable():
+        abort(422)
+
     api.register_blueprint(probes)
     return app
 
@@ -116,7 +120,9 @@ def test_retry_after_is_in_body_and_header(app_with_probes):
 
 
 def test_werkzeug_errors_get_the_shape_too(app_with_probes):
-    assert_error_shape(app_with_probes.test_client().get("/api/v1/probes/forbidden"), 403, "forbidden")
+    client = app_with_probes.test_client()
+    assert_error_shape(client.get("/api/v1/probes/forbidden"), 403, "forbidden")
+    assert_error_shape(client.get("/api/v1/probes/unprocessable"), 400, "invalid_request")
 
 
 def test_openapi_documents_validation_as_400_with_the_error_schema(app_with_probes):

@@ -216,3 +216,40 @@ def test_sanitised_html_is_inert_but_keeps_formatting():
 def test_preview_is_plain_text():
     assert preview_text("<style>p{}</style><p>Hello &amp; <b>welcome</b></p>\n\n  back") == "Hello & welcome back"
     assert len(preview_text("word " * 200, limit=50)) == 50
+
+
+def test_company_get_or_create_matches_case_and_space_insensitively(db):
+    get_or_create_tenant(db, CONTOSO)
+    first = Company.get_or_create(db, CONTOSO, " Acme   Corp")
+    db.commit()
+    again = Company.get_or_create(db, CONTOSO, "ACME corp")
+    assert again.id == first.id and again.name == "Acme Corp"
+    with pytest.raises(ValueError):
+        Company.get_or_create(db, CONTOSO, "   ")
+
+
+def test_concurrent_company_creation_makes_one_company(db, session_factory):
+    get_or_create_tenant(db, CONTOSO)
+    db.commit()
+    barrier = threading.Barrier(6)
+    ids: list[int] = []
+    errors: list[BaseException] = []
+
+    def create(n: int):
+        session = session_factory()
+        try:
+            barrier.wait()
+            company = Company.get_or_create(session, CONTOSO, "Northwind" if n % 2 else "NORTHWIND ")
+            session.commit()
+            ids.append(company.id)
+        except BaseException as exc:  # collected: a thread's exception would be lost
+            errors.append(exc)
+        finally:
+            session.close()
+
+    threads = [threading.Thread(target=create, args=(n,)) for n in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == [] and len(set(ids)) == 1
