@@ -17,7 +17,7 @@ export class ApiError extends Error {
 
   /** True for throttling/unavailability that says when to come back. */
   get isBusy() {
-    return this.status === 429 || this.status === 503;
+    return this.status === 429 || this.status === 503 || (this.status === 504 && this.retryAfter != null);
   }
 }
 
@@ -68,7 +68,7 @@ export async function request(method, path, { body, signal } = {}) {
       continue;
     }
     if (response.status === 401) throw new SignInNeeded(error.code);
-    if (response.status === 403 && /consent/i.test(error.code)) throw new SignInNeeded(error.code, { consent: true });
+    if (response.status === 403 && /consent|access_denied/i.test(error.code)) throw new SignInNeeded(error.code, { consent: true });
     throw error;
   }
 }
@@ -117,6 +117,17 @@ export const batchSync = (ids, opts) => request("POST", "/messages/batch-sync", 
 export const createOutlookContact = (address, name, opts) =>
   request("POST", "/outlook-contacts", { ...opts, body: { address, name } });
 
+// Per-id failures in a batch carry a code but no HTTP status.
+const CODE_STATUS = {
+  message_not_found: 404,
+  invalid_message_id: 400,
+  graph_access_denied: 403,
+  graph_unauthorized: 401,
+  graph_throttled: 429,
+  graph_unavailable: 503,
+  graph_timeout: 504,
+};
+
 /**
  * Normalises a batch-sync answer into [{id, ok, message?, error?}], whatever container the
  * backend uses ({"results":[...]} or {"results":{id: ...}} or a bare list).
@@ -130,9 +141,13 @@ export function batchResults(answer, ids) {
   const byId = new Map(rows.map((row) => [row.id, row]));
   return ids.map((id, index) => {
     const row = byId.get(id) ?? rows[index] ?? {};
-    const error = row.error || (row.status && Number(row.status) >= 400 ? { code: `http_${row.status}` } : null);
-    if (error) return { id, ok: false, error: new ApiError(Number(row.status) || 0, error.code, error.message, error.retry_after) };
-    const message = row.message || row.body || (row.state ? row : null);
-    return { id, ok: true, message };
+    const failed = row.ok === false || row.status === "failed" || Boolean(row.error);
+    if (failed) {
+      const error = row.error || {};
+      const status = Number(error.status) || CODE_STATUS[error.code] || (error.retry_after ? 503 : 500);
+      return { id, ok: false, error: new ApiError(status, error.code || "failed", error.message || "", error.retry_after ?? null) };
+    }
+    const message = row.message || (row.state ? row : null);
+    return { id, ok: true, already: row.status === "already_synced", message };
   });
 }

@@ -1,0 +1,272 @@
+/* Office.js shim for the emulator's Outlook-like page: the subset of Office.js the add-in uses.
+ *
+ * Loaded by the add-in's own pages (task pane, function file) inside iframes of
+ * /outlook/. It talks to the parent page with postMessage: the parent owns the mailbox
+ * (it reads the emulated Graph) and answers calls; the shim turns them into Office.js
+ * shapes (AsyncResult callbacks, promises, enums). Outside that page it never becomes ready,
+ * so the add-in keeps showing its "sideload me" block, as it would outside Outlook.
+ */
+(function () {
+  "use strict";
+
+  var script = document.currentScript;
+  var HOST_ORIGIN = script ? new URL(script.src).origin : "*";
+  var parentWindow = window.parent !== window ? window.parent : null;
+  var pending = {};
+  var nextCallId = 1;
+  var handlers = {};
+  var actions = {};
+  var readyResolve;
+  var readyPromise = new Promise(function (resolve) { readyResolve = resolve; });
+
+  var AsyncResultStatus = { Succeeded: "succeeded", Failed: "failed" };
+  var EventType = {
+    ItemChanged: "olkItemSelectedChanged",
+    SelectedItemsChanged: "olkSelectedItemsChanged",
+    OfficeThemeChanged: "officeThemeChanged",
+  };
+
+  function post(message) {
+    if (parentWindow) parentWindow.postMessage(Object.assign({ source: "office-shim" }, message), HOST_ORIGIN);
+  }
+
+  function call(method, args) {
+    return new Promise(function (resolve, reject) {
+      var id = nextCallId++;
+      pending[id] = { resolve: resolve, reject: reject };
+      post({ type: "call", id: id, method: method, args: args || {} });
+    });
+  }
+
+  function asyncResult(value, error, asyncContext) {
+    return {
+      status: error ? AsyncResultStatus.Failed : AsyncResultStatus.Succeeded,
+      value: error ? undefined : value,
+      error: error ? { name: error.name || "Error", message: error.message || String(error), code: error.code || 9000 } : undefined,
+      asyncContext: asyncContext,
+    };
+  }
+
+  // Office.js methods take (args..., [options], [callback]); find the callback and options.
+  function splitArgs(args) {
+    var list = Array.prototype.slice.call(args);
+    var callback = typeof list[list.length - 1] === "function" ? list.pop() : null;
+    var options = list.length && list[list.length - 1] && typeof list[list.length - 1] === "object" && !Array.isArray(list[list.length - 1])
+      ? list[list.length - 1] : {};
+    return { list: list, callback: callback, options: options };
+  }
+
+  function viaParent(method, argsBuilder) {
+    return function () {
+      var parts = splitArgs(arguments);
+      var payload = argsBuilder ? argsBuilder(parts.list) : {};
+      call(method, payload).then(
+        function (value) { if (parts.callback) parts.callback(asyncResult(value, null, parts.options.asyncContext)); },
+        function (error) { if (parts.callback) parts.callback(asyncResult(null, error, parts.options.asyncContext)); }
+      );
+    };
+  }
+
+  function makeItem(data) {
+    if (!data) return null;
+    var itemId = data.itemId;
+    return {
+      itemId: itemId,
+      itemType: "message",
+      itemClass: "IPM.Note",
+      subject: data.subject || "",
+      normalizedSubject: (data.subject || "").replace(/^((re|fw|fwd|odp|pd)\s*:\s*)+/i, ""),
+      from: data.from || null,
+      sender: data.from || null,
+      to: data.to || [],
+      cc: data.cc || [],
+      internetMessageId: data.internetMessageId || "",
+      conversationId: data.conversationId || "",
+      dateTimeCreated: data.receivedDateTime ? new Date(data.receivedDateTime) : null,
+      dateTimeModified: data.receivedDateTime ? new Date(data.receivedDateTime) : null,
+      attachments: [],
+      categories: {
+        getAsync: viaParent("categories.get", function () { return { itemId: itemId }; }),
+        addAsync: viaParent("categories.add", function (l) { return { itemId: itemId, categories: l[0] }; }),
+        removeAsync: viaParent("categories.remove", function (l) { return { itemId: itemId, categories: l[0] }; }),
+      },
+      notificationMessages: {
+        addAsync: viaParent("notifications.add", function (l) { return { itemId: itemId, key: l[0], message: l[1] }; }),
+        replaceAsync: viaParent("notifications.replace", function (l) { return { itemId: itemId, key: l[0], message: l[1] }; }),
+        removeAsync: viaParent("notifications.remove", function (l) { return { itemId: itemId, key: l[0] }; }),
+        getAllAsync: viaParent("notifications.getAll", function () { return { itemId: itemId }; }),
+      },
+    };
+  }
+
+  var SUPPORTED_SETS = { mailbox: "1.13", identityapi: "1.3", openbrowserwindowapi: "1.1", nestedappauth: null };
+
+  function versionAtLeast(have, want) {
+    var a = String(have).split(".").map(Number);
+    var b = String(want || "1.1").split(".").map(Number);
+    for (var i = 0; i < Math.max(a.length, b.length); i++) {
+      if ((a[i] || 0) !== (b[i] || 0)) return (a[i] || 0) > (b[i] || 0);
+    }
+    return true;
+  }
+
+  var mailbox = {
+    item: null,
+    userProfile: { displayName: "", emailAddress: "", timeZone: "UTC", accountType: "enterprise" },
+    diagnostics: { hostName: "OutlookWebApp", hostVersion: "16.0", OWAView: "ThreeColumns" },
+    restUrl: "",
+    convertToRestId: function (itemId) {
+      return String(itemId).replace(/\//g, "-").replace(/\+/g, "_");
+    },
+    convertToEwsId: function (itemId) {
+      return String(itemId).replace(/-/g, "/").replace(/_/g, "+");
+    },
+    getSelectedItemsAsync: viaParent("getSelectedItems"),
+    addHandlerAsync: function (eventType, handler) {
+      var parts = splitArgs(Array.prototype.slice.call(arguments, 2));
+      (handlers[eventType] = handlers[eventType] || []).push(handler);
+      if (parts.callback) parts.callback(asyncResult(undefined, null, parts.options.asyncContext));
+    },
+    removeHandlerAsync: function (eventType) {
+      var parts = splitArgs(Array.prototype.slice.call(arguments, 1));
+      delete handlers[eventType];
+      if (parts.callback) parts.callback(asyncResult(undefined, null, parts.options.asyncContext));
+    },
+  };
+
+  var context = {
+    mailbox: mailbox,
+    displayLanguage: "en-US",
+    contentLanguage: "en-US",
+    officeTheme: null,
+    platform: "OfficeOnline",
+    host: "Outlook",
+    diagnostics: { host: "Outlook", platform: "OfficeOnline", version: "16.0" },
+    requirements: {
+      isSetSupported: function (name, version) {
+        var have = SUPPORTED_SETS[String(name).toLowerCase()];
+        return have ? versionAtLeast(have, version) : false;
+      },
+    },
+    ui: {
+      openBrowserWindow: function (url) {
+        call("openBrowserWindow", { url: String(url) });
+      },
+      displayDialogAsync: viaParent("displayDialog", function (l) { return { url: l[0] }; }),
+      messageParent: function () {},
+    },
+  };
+
+  function applyContext(ctx) {
+    context.displayLanguage = ctx.displayLanguage || "en-US";
+    context.contentLanguage = context.displayLanguage;
+    context.officeTheme = ctx.officeTheme || null;
+    mailbox.userProfile.displayName = (ctx.user && ctx.user.displayName) || "";
+    mailbox.userProfile.emailAddress = (ctx.user && ctx.user.emailAddress) || "";
+    mailbox.item = makeItem(ctx.item);
+    SUPPORTED_SETS.nestedappauth = ctx.naa ? "1.1" : null;
+  }
+
+  function fire(eventType, payload) {
+    (handlers[eventType] || []).forEach(function (handler) {
+      try {
+        handler(Object.assign({ type: eventType }, payload || {}));
+      } catch (error) {
+        console.error(error);
+      }
+    });
+  }
+
+  window.addEventListener("message", function (event) {
+    if (event.source !== parentWindow || (HOST_ORIGIN !== "*" && event.origin !== HOST_ORIGIN)) return;
+    var data = event.data || {};
+    if (data.source !== "outlook-page") return;
+    if (data.type === "context") {
+      applyContext(data.context);
+      readyResolve({ host: "Outlook", platform: "OfficeOnline" });
+    } else if (data.type === "result") {
+      var waiter = pending[data.id];
+      delete pending[data.id];
+      if (!waiter) return;
+      if (data.ok) waiter.resolve(data.value);
+      else waiter.reject(data.error || { message: "failed" });
+    } else if (data.type === "itemChanged") {
+      mailbox.item = makeItem(data.item);
+      fire(EventType.ItemChanged);
+    } else if (data.type === "selectionChanged") {
+      mailbox.item = makeItem(data.item);
+      fire(EventType.SelectedItemsChanged);
+    } else if (data.type === "invoke") {
+      mailbox.item = makeItem(data.item);
+      var action = actions[data.functionName];
+      var event_ = {
+        source: { id: data.controlId },
+        completed: function (options) {
+          post({ type: "completed", invocationId: data.invocationId, options: options || {} });
+        },
+      };
+      if (!action) {
+        post({ type: "completed", invocationId: data.invocationId, error: "no function " + data.functionName });
+        return;
+      }
+      try {
+        action(event_);
+      } catch (error) {
+        console.error(error);
+      }
+    }
+  });
+
+  var Office = {
+    HostType: { Outlook: "Outlook", Word: "Word", Excel: "Excel", PowerPoint: "PowerPoint" },
+    PlatformType: { OfficeOnline: "OfficeOnline", PC: "PC", Mac: "Mac", iOS: "iOS", Android: "Android" },
+    AsyncResultStatus: AsyncResultStatus,
+    EventType: EventType,
+    CoercionType: { Text: "text", Html: "html" },
+    MailboxEnums: {
+      RestVersion: { v1_0: "v1.0", v2_0: "v2.0", Beta: "beta" },
+      ItemType: { Message: "message", Appointment: "appointment" },
+      ItemNotificationMessageType: {
+        ProgressIndicator: "progressIndicator",
+        InformationalMessage: "informationalMessage",
+        ErrorMessage: "errorMessage",
+        InsightMessage: "insightMessage",
+      },
+    },
+    context: context,
+    auth: {
+      getAccessToken: function (options) {
+        return call("getAccessToken", options || {}).catch(function (error) {
+          var failure = new Error(error.message || "sign-in failed");
+          failure.code = error.code || 13000;
+          throw failure;
+        });
+      },
+    },
+    actions: {
+      associate: function (name, handler) {
+        actions[name] = handler;
+        post({ type: "associated", name: name });
+      },
+    },
+    onReady: function (callback) {
+      return readyPromise.then(function (info) {
+        if (callback) callback(info);
+        return info;
+      });
+    },
+    initialize: null,
+  };
+
+  window.Office = Office;
+
+  readyPromise.then(function (info) {
+    if (typeof Office.initialize === "function") Office.initialize(info.reason || "inserted");
+  });
+
+  if (parentWindow) {
+    var frame = window.frameElement ? "" : (document.documentElement.dataset.frame || "");
+    var hello = function () { post({ type: "hello", frame: frame, href: location.href }); };
+    hello();
+  }
+})();
