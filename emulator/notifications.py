@@ -17,7 +17,9 @@ from datetime import timezone
 from urllib.parse import urlencode, urlsplit, urlunsplit, parse_qsl
 
 import requests
+import urllib3
 
+urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
 log = logging.getLogger("emulator.notifications")
 
 VALIDATION_TIMEOUT_S = 10
@@ -29,10 +31,12 @@ def graph_time(dt) -> str:
     return dt.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f0Z")
 
 
-def new_session(verify=True) -> requests.Session:
+def new_session() -> requests.Session:
+    """A session that ignores proxy/CA environment variables and does not verify TLS:
+    the emulator cannot know which CA a local backend's certificate chains to."""
     session = requests.Session()
     session.trust_env = False
-    session.verify = verify
+    session.verify = False
     return session
 
 
@@ -69,9 +73,9 @@ def validate_endpoint(url: str, session: requests.Session | None = None,
 class Notifier:
     """Queues and delivers notifications for one store, in order, from a daemon thread."""
 
-    def __init__(self, store, verify=True):
+    def __init__(self, store):
         self.store = store
-        self.session = new_session(verify)
+        self.session = new_session()
         self.queue: queue.Queue = queue.Queue()
         self.generation = 0
         self.thread = threading.Thread(target=self._run, name="graph-notifications", daemon=True)

@@ -147,7 +147,7 @@ def looks_like_item_id(value: str) -> bool:
 
 def change_key_for(*parts: str) -> str:
     # Exchange change keys are standard base64 starting "CQAAABYAAAA" (09 00 00 00 16 00 00 00).
-    return base64.b64encode(b"\x09\x00\x00\x00\x16\x00\x00\x00" + _digest("ck", *parts, size=14)).decode()
+    return base64.b64encode(b"\x09\x00\x00\x00\x16\x00\x00\x00" + _digest("ck", *parts, size=22)).decode()
 
 
 def canonical_property_id(prop_id: str) -> str:
@@ -224,6 +224,7 @@ class Message:
     modified: datetime
     change_key: str
     seq: int
+    created_seq: int = 0
     ext_props: dict[str, dict] = field(default_factory=dict)  # lower id -> {"id","value"}
     attachments: list[dict] = field(default_factory=list)
 
@@ -464,6 +465,26 @@ class Store:
                 return f
         return None
 
+    def mail_folder(self, user: User, ref: str) -> Folder | None:
+        """A folder as Graph URLs name it: by Graph id or well-known name only."""
+        box = user.mailbox
+        if ref in box.folders:
+            return box.folders[ref]
+        want = (ref or "").lower()
+        return next((f for f in box.folders.values() if (f.well_known_name or "") == want), None)
+
+    def add_folder(self, user: User, parent: Folder, display_name: str) -> Folder:
+        """Create a mail folder; StoreError(409) when the parent has one of that name."""
+        with self.lock:
+            for f in user.mailbox.folders.values():
+                if f.parent_id == parent.id and f.display_name.lower() == display_name.lower():
+                    raise StoreError(409, "ErrorFolderExists", "A folder with the specified name already exists.")
+            user.mailbox.counter += 1
+            key = f"f{user.mailbox.counter}"
+            folder = Folder(folder_item_id(user.oid, key), key, display_name, parent.id)
+            user.mailbox.folders[folder.id] = folder
+            return folder
+
     def message(self, user: User, item_id: str) -> Message | None:
         key = user.mailbox.ids.get(item_id)
         return user.mailbox.messages.get(key) if key else None
@@ -536,6 +557,7 @@ class Store:
                       immutable_id=immutable_item_id(user.oid, "message", key),
                       fields=fields, created=created, modified=modified,
                       change_key=change_key_for(user.oid, key, "0"), seq=self._next_seq())
+        msg.created_seq = msg.seq
         for i, a in enumerate(attachments):
             msg.attachments.append({
                 "id": b64url(REST_PREFIX + _digest("att", user.oid, key, str(i), size=40)),
@@ -614,6 +636,7 @@ class Store:
             msg.rest_id = rest_item_id(user.oid, "message", msg.key, folder.id)
             box.ids[msg.rest_id] = msg.key
             self._touch(user, msg)
+            msg.created_seq = msg.seq
             self._emit(user, msg, "created")
             return msg
 
@@ -728,7 +751,7 @@ class Store:
         with self.lock:
             for c in user.mailbox.categories:
                 if c["displayName"].lower() == display_name.lower():
-                    raise StoreError(409, "ErrorDuplicateName" if False else "Conflict",
+                    raise StoreError(409, "Conflict",
                                      "A category with this name already exists.")
             cat = {"id": str(uuid.uuid4()), "displayName": display_name, "color": color or "preset0"}
             user.mailbox.categories.append(cat)

@@ -1,0 +1,79 @@
+"""Who may do what: the bearer token, the mailbox it may reach, the permission it needs.
+
+Delegated tokens act only on the signed-in user's own mailbox (/me or
+/users/<self>) and need a scope in `scp`; app-only tokens reach any mailbox
+of their tenant and need an application role in `roles`.
+"""
+from emulator import tokens
+from emulator.graph.errors import GraphError, access_denied
+
+# permission need -> (delegated scopes, application roles); any one suffices.
+PERMISSIONS = {
+    "mail.read": ({"Mail.ReadBasic", "Mail.Read", "Mail.ReadWrite"},
+                  {"Mail.ReadBasic.All", "Mail.ReadBasic", "Mail.Read", "Mail.ReadWrite"}),
+    "mail.write": ({"Mail.ReadWrite"}, {"Mail.ReadWrite"}),
+    "contacts.read": ({"Contacts.Read", "Contacts.ReadWrite"}, {"Contacts.Read", "Contacts.ReadWrite"}),
+    "contacts.write": ({"Contacts.ReadWrite"}, {"Contacts.ReadWrite"}),
+    "settings.read": ({"MailboxSettings.Read", "MailboxSettings.ReadWrite"},
+                      {"MailboxSettings.Read", "MailboxSettings.ReadWrite"}),
+    "settings.write": ({"MailboxSettings.ReadWrite"}, {"MailboxSettings.ReadWrite"}),
+    "user.read": ({"User.Read", "User.ReadWrite", "User.ReadBasic.All", "User.Read.All", "User.ReadWrite.All"},
+                  {"User.Read.All", "User.ReadWrite.All"}),
+}
+
+WWW_AUTHENTICATE = ('Bearer realm="", authorization_uri="https://login.microsoftonline.com/common/oauth2/authorize", '
+                    'client_id="00000003-0000-0000-c000-000000000000"')
+
+
+def authenticate(req):
+    """The verified Caller of `req` (cached); GraphError(401) for a missing or bad token."""
+    if req.caller is None:
+        try:
+            req.caller = tokens.verify_graph_token(req.state, req.headers.get("Authorization"))
+        except tokens.TokenError as e:
+            raise GraphError(401, e.code or "InvalidAuthenticationToken", e.message,
+                             {"WWW-Authenticate": WWW_AUTHENTICATE}) from None
+    return req.caller
+
+
+def require(caller, need: str) -> None:
+    """GraphError(403) unless the token carries a permission that covers `need`."""
+    scopes, roles = PERMISSIONS[need]
+    granted = caller.roles if caller.app_only else caller.scopes
+    wanted = roles if caller.app_only else scopes
+    if not {g.lower() for g in granted} & {w.lower() for w in wanted}:
+        raise access_denied()
+
+
+def mailbox(req, user_ref: str | None, need: str):
+    """The User whose mailbox the request addresses, after every access check.
+
+    `user_ref` is None for /me. Raises GraphError 401/403/404/400 like Graph.
+    """
+    caller = authenticate(req)
+    store = req.store
+    if user_ref is None:
+        if caller.app_only:
+            raise GraphError(400, "BadRequest", "/me request is only valid with delegated authentication flow.")
+        user = store.users.get(caller.oid)
+        if user is None:
+            raise GraphError(404, "ErrorInvalidUser", f"The requested user '{caller.upn or caller.oid}' is invalid.")
+    else:
+        user = store.find_user(user_ref)
+        if user is None or user.tid != caller.tid:
+            raise GraphError(404, "ErrorInvalidUser", f"The requested user '{user_ref}' is invalid.")
+        if not caller.app_only and user.oid != caller.oid:
+            raise access_denied()
+    require(caller, need)
+    return user
+
+
+def user_path(req, user_ref: str | None) -> str:
+    """How the request named its user, for links: "/me" or "/users/<ref>"."""
+    return "/me" if user_ref is None else f"/users/{user_ref}"
+
+
+def user_context(req, user, user_ref: str | None) -> str:
+    from urllib.parse import quote
+    ref = user.oid if user_ref is None else user_ref
+    return f"users('{quote(ref, safe='')}')"
