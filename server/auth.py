@@ -140,8 +140,15 @@ class TokenValidator:
     def _key(self, kid: str):
         with self._lock:
             now = self.clock()
-            if self._keys_fetched_at is None or now - self._keys_fetched_at > JWKS_MAX_AGE_S:
+            if self._keys_fetched_at is None:
                 self._fetch_keys()
+            elif now - self._keys_fetched_at > JWKS_MAX_AGE_S:
+                try:
+                    self._fetch_keys()
+                except ApiError:
+                    # The daily refresh failed: the keys we have still verify; try
+                    # again in a minute rather than refusing every request meanwhile.
+                    self._keys_fetched_at = now - JWKS_MAX_AGE_S + JWKS_REFETCH_MIN_INTERVAL_S
             elif kid not in self._keys and now - self._last_refetch >= JWKS_REFETCH_MIN_INTERVAL_S:
                 # Keys rotate: an unknown kid may be a new key. Rate-limited, so tokens
                 # with made-up kids cannot make us hammer the authority.
@@ -259,6 +266,11 @@ def _msal_error(result: dict) -> ApiError:
     aadsts = f"AADSTS{min(codes)}" if codes else error
     if 65001 in codes or "AADSTS65001" in description or error == "consent_required":
         return ApiError(403, "consent_required", CONSENT_MESSAGE)
+    if error == "interaction_required" or result.get("claims"):
+        # Conditional access (e.g. MFA): the pane must sign in again with these claims.
+        extra = {"claims": result["claims"]} if result.get("claims") else {}
+        return ApiError(401, "interaction_required",
+                        f"Your organization requires you to sign in again ({aadsts}).", **extra)
     if error == "invalid_grant":
         return AuthError("token_expired", f"Your sign-in is no longer valid ({aadsts}). Sign in again.")
     if error in ("invalid_client", "unauthorized_client", "invalid_scope", "invalid_request"):

@@ -354,3 +354,17 @@ def test_wrong_client_secret_is_a_server_misconfiguration(emulator, tmp_path, va
     with pytest.raises(ApiError) as refused:
         tokens.delegated(validator.validate(emulator.pane_token(ADELE)))
     assert (refused.value.status, refused.value.code) == (500, "identity_misconfigured")
+
+
+def test_keys_are_refreshed_after_a_day(emulator, config):
+    now = [1_000_000.0]
+    counting = CountingSession(config)
+    validator = TokenValidator(config, counting.session, clock=lambda: now[0])
+    token = emulator.pane_token(ADELE)
+    validator.validate(token)
+    now[0] += 23 * 3600
+    validator.validate(token)
+    assert counting.count("/discovery/") == 1
+    now[0] += 2 * 3600
+    validator.validate(token)
+    assert counting.count("/discovery/") == 2
