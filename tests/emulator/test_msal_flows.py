@@ -265,3 +265,17 @@ def test_graph_token_from_obo_lasts_an_hour(emulator):
     result = confidential_app(emulator).acquire_token_on_behalf_of(emulator.pane_token(ADELE[1]), GRAPH_DEFAULT)
     claims = claims_of(result["access_token"])
     assert 3000 < claims["exp"] - time.time() <= 3600
+
+
+def test_form_post_response_mode_posts_the_code_back(emulator):
+    app = confidential_app(emulator)
+    flow = app.initiate_auth_code_flow(["User.Read"], redirect_uri=REDIRECT_URI, response_mode="form_post")
+    page = emulator.session.get(flow["auth_uri"], timeout=10).text
+    action = re.search(r'<form method="post" action="([^"]+)"', page).group(1).replace("&amp;", "&")
+    oid = re.search(rf'value="([^"]+)" data-upn="{re.escape(ADELE[1])}"', page).group(1)
+    answer = emulator.session.post(urljoin(flow["auth_uri"], action), data={"oid": oid}, timeout=10)
+    assert answer.status_code == 200
+    assert f'action="{REDIRECT_URI}"' in answer.text
+    fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', answer.text))
+    result = app.acquire_token_by_auth_code_flow(flow, fields)
+    assert "access_token" in result, result
