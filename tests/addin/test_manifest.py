@@ -1,0 +1,242 @@
+"""The add-in manifest: Microsoft's offline parser reads it, and the rules the docs state hold.
+
+Limits checked (Office add-in only manifest reference):
+- a resid is at most 32 characters and names a resource in the same VersionOverrides;
+- <ShortStrings> values (labels, supertip titles) are 1..125 characters,
+  <LongStrings> values (supertip descriptions) 1..250; DisplayName 125, Description 250;
+- Label and Title point at ShortStrings, Description at LongStrings;
+- every URL is https on the one placeholder origin the server rewrites to PUBLIC_BASE_URL.
+"""
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import xml.etree.ElementTree as ET
+from collections import Counter
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+MANIFEST = ROOT / "addin" / "manifest.xml"
+PLACEHOLDER = "https://localhost:5000"
+CLIENT_ID = "6f1c2a47-3b8e-4d2a-9c51-7e0b4f8a2d13"
+
+NS = {
+    "o": "http://schemas.microsoft.com/office/appforoffice/1.1",
+    "bt": "http://schemas.microsoft.com/office/officeappbasictypes/1.0",
+    "v10": "http://schemas.microsoft.com/office/mailappversionoverrides",
+    "v11": "http://schemas.microsoft.com/office/mailappversionoverrides/1.1",
+    "xsi": "http://www.w3.org/2001/XMLSchema-instance",
+}
+XSI_TYPE = f"{{{NS['xsi']}}}type"
+
+
+@pytest.fixture(scope="module")
+def root():
+    return ET.parse(MANIFEST).getroot()
+
+
+def version_overrides(root):
+    outer = root.find("v10:VersionOverrides", NS)
+    inner = outer.find("v11:VersionOverrides", NS)
+    return [(outer, "v10"), (inner, "v11")]
+
+
+def own_elements(node, prefix):
+    """Elements of this VersionOverrides, not of the one nested inside it."""
+    nested = node.find("v11:VersionOverrides", NS) if prefix == "v10" else None
+    skip = set(nested.iter()) if nested is not None else set()
+    return [e for e in node.iter() if e not in skip]
+
+
+def local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
+
+
+# ------------------------------------------------------------------ Microsoft's parser
+
+def npx():
+    path = shutil.which("npx")
+    if not path or not (ROOT / "node_modules" / "office-addin-manifest").exists():
+        pytest.fail("office-addin-manifest is not installed: run `npm ci` (make test does)")
+    return path
+
+
+def test_office_addin_manifest_parses_and_reports_the_expected_info():
+    result = subprocess.run([npx(), "--no-install", "office-addin-manifest", "info", str(MANIFEST)],
+                            cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    info = result.stdout
+    assert "Name: CRM Sync for Outlook" in info
+    assert "Type: MailApp" in info
+    assert "Hosts: Mailbox" in info
+    assert "Permissions: ReadWriteMailbox" in info
+    assert "Id: 2d7f9c4e-5a81-4b36-9e0d-8c1f3a6b7e52" in info
+    assert f"AppDomains: {PLACEHOLDER}" in info
+
+
+# ------------------------------------------------------------------ rules from the docs
+
+def test_every_resid_resolves_in_its_version_overrides_and_is_at_most_32_chars(root):
+    for node, prefix in version_overrides(root):
+        elements = own_elements(node, prefix)
+        resources = {e.get("id"): local(e.tag) for e in elements
+                     if e.tag.startswith(f"{{{NS['bt']}}}") and e.get("id") and local(e.tag) in ("Image", "Url", "String")}
+        # A String id names a ShortString or a LongString: tell them apart by parent.
+        kinds = {}
+        for parent in elements:
+            for child in parent:
+                if child.get("id") in resources:
+                    kinds[child.get("id")] = local(parent.tag)
+        used = [(e, e.get("resid")) for e in elements if e.get("resid") is not None]
+        assert used, f"no resid in {prefix}"
+        for element, resid in used:
+            assert len(resid) <= 32, f"resid {resid!r} is longer than 32 characters"
+            assert resid in resources, f"resid {resid!r} ({local(element.tag)}) is not defined in {prefix}"
+            tag = local(element.tag)
+            if tag in ("Label", "Title"):
+                assert kinds[resid] == "ShortStrings", f"{tag} {resid!r} must be a ShortString"
+            elif tag == "Description":
+                assert kinds[resid] == "LongStrings", f"Description {resid!r} must be a LongString"
+            elif tag == "Image":
+                assert kinds[resid] == "Images"
+            elif tag in ("SourceLocation", "FunctionFile"):
+                assert kinds[resid] == "Urls"
+        for resid in resources:
+            assert len(resid) <= 32, f"resource id {resid!r} is longer than 32 characters"
+
+
+def test_labels_and_tooltips_are_within_their_length_limits(root):
+    limits = {"ShortStrings": 125, "LongStrings": 250}
+    checked = 0
+    for node, prefix in version_overrides(root):
+        for group, limit in limits.items():
+            for strings in own_elements(node, prefix):
+                if local(strings.tag) != group:
+                    continue
+                for string in strings.findall("bt:String", NS):
+                    values = [string.get("DefaultValue")] + [o.get("Value") for o in string.findall("bt:Override", NS)]
+                    for value in values:
+                        assert value and 1 <= len(value) <= limit, f"{group} {string.get('id')!r}: {value!r}"
+                        checked += 1
+    assert checked > 10
+    display = root.find("o:DisplayName", NS)
+    description = root.find("o:Description", NS)
+    for element, limit in ((display, 125), (description, 250)):
+        values = [element.get("DefaultValue")] + [o.get("Value") for o in element.findall("o:Override", NS)]
+        for value in values:
+            assert 1 <= len(value) <= limit, value
+    # The unified manifest's short name (converted from DisplayName) allows 30.
+    assert len(display.get("DefaultValue")) <= 30
+
+
+def all_urls(root):
+    urls = []
+    for element in root.iter():
+        for attribute in ("DefaultValue", "Value"):
+            value = element.get(attribute) or ""
+            if re.match(r"^[a-z][a-z0-9+.-]*://", value, re.I):
+                urls.append(value)
+        text = (element.text or "").strip()
+        if re.match(r"^[a-z][a-z0-9+.-]*://", text, re.I):
+            urls.append(text)
+    return urls
+
+
+def test_every_url_is_https_on_the_placeholder_origin(root):
+    urls = all_urls(root)
+    assert len(urls) > 10
+    for url in urls:
+        if url.startswith("api://"):
+            assert url == f"api://localhost:5000/{CLIENT_ID}", url
+            continue
+        parts = urlsplit(url)
+        assert parts.scheme == "https", url
+        assert f"{parts.scheme}://{parts.netloc}" == PLACEHOLDER, url
+
+
+def test_served_manifest_puts_every_url_on_public_base_url(tmp_path):
+    from flask import Flask
+
+    from server.routes import addin
+
+    app = Flask(__name__)
+    app.config.update(PUBLIC_BASE_URL="https://crm.example.com", AZURE_CLIENT_ID=CLIENT_ID,
+                      OFFICE_JS_URL="https://appsforoffice.microsoft.com/lib/1/hosted/office.js",
+                      AUTHORITY_HOST="https://login.microsoftonline.com", AZURE_TENANT_ID="organizations")
+    app.register_blueprint(addin.bp)
+    response = app.test_client().get("/addin/manifest.xml")
+    assert response.status_code == 200
+    assert response.mimetype == "application/xml"
+    served = ET.fromstring(response.data)
+    for url in all_urls(served):
+        if url.startswith("api://"):
+            assert url == f"api://crm.example.com/{CLIENT_ID}"
+        else:
+            assert url == "https://crm.example.com" or url.startswith("https://crm.example.com/"), url
+    assert b"localhost:5000" not in response.data
+
+
+def test_ids_are_unique(root):
+    # Control/Group/Item ids: unique across the manifest's ribbon of one VersionOverrides.
+    for node, prefix in version_overrides(root):
+        elements = own_elements(node, prefix)
+        for form in ("DesktopFormFactor", "MobileFormFactor"):
+            ids = [e.get("id") for f in elements if local(f.tag) == form
+                   for e in f.iter() if e.get("id") and local(e.tag) in ("Group", "Control", "Item")]
+            duplicates = [i for i, n in Counter(ids).items() if n > 1]
+            assert not duplicates, f"duplicate control ids in {prefix} {form}: {duplicates}"
+        resource_ids = [e.get("id") for e in elements if e.tag.startswith(f"{{{NS['bt']}}}") and e.get("id")]
+        duplicates = [i for i, n in Counter(resource_ids).items() if n > 1]
+        assert not duplicates, f"duplicate resource ids in {prefix}: {duplicates}"
+
+
+def test_ribbon_has_the_crm_group_with_pane_sync_and_more_menu(root):
+    inner = root.find("v10:VersionOverrides/v11:VersionOverrides", NS)
+    desktop = inner.find("v11:Hosts/v11:Host/v11:DesktopFormFactor", NS)
+    surface = [p for p in desktop.findall("v11:ExtensionPoint", NS) if p.get(XSI_TYPE) == "MessageReadCommandSurface"]
+    assert len(surface) == 1
+    assert surface[0].find("v11:OfficeTab", NS).get("id") == "TabDefault"
+    controls = surface[0].findall("v11:OfficeTab/v11:Group/v11:Control", NS)
+    by_id = {c.get("id"): c for c in controls}
+    pane = by_id["crmPanelButton"].find("v11:Action", NS)
+    assert pane.get(XSI_TYPE) == "ShowTaskpane"
+    assert pane.findtext("v11:SupportsPinning", namespaces=NS) == "true"
+    assert pane.findtext("v11:SupportsMultiSelect", namespaces=NS) == "true"
+    sync = by_id["crmSyncButton"].find("v11:Action", NS)
+    assert sync.get(XSI_TYPE) == "ExecuteFunction" and sync.findtext("v11:FunctionName", namespaces=NS) == "syncToCrm"
+    menu = by_id["crmMoreMenu"]
+    assert menu.get(XSI_TYPE) == "Menu"
+    functions = [i.findtext("v11:Action/v11:FunctionName", namespaces=NS) for i in menu.findall("v11:Items/v11:Item", NS)]
+    assert functions == ["markSynced", "markUnsynced", "openInCrm", "createOutlookContact"]
+    mobile = inner.find("v11:Hosts/v11:Host/v11:MobileFormFactor", NS)
+    assert mobile.find("v11:ExtensionPoint", NS).get(XSI_TYPE) == "MobileMessageReadCommandSurface"
+    info = inner.find("v11:WebApplicationInfo", NS)
+    assert info.findtext("v11:Id", namespaces=NS) == CLIENT_ID
+    assert info.findtext("v11:Resource", namespaces=NS) == f"api://localhost:5000/{CLIENT_ID}"
+    assert [s.text for s in info.findall("v11:Scopes/v11:Scope", NS)] == ["access_as_user"]
+
+
+def test_every_function_the_manifest_names_is_associated_in_commands_js(root):
+    names = {e.text.strip() for e in root.iter(f"{{{NS['v11']}}}FunctionName")}
+    names |= {e.text.strip() for e in root.iter(f"{{{NS['v10']}}}FunctionName")}
+    source = (ROOT / "addin" / "commands" / "commands.js").read_text()
+    table = re.search(r"const COMMANDS = \{([^}]*)\}", source).group(1)
+    associated = {n.strip() for n in table.split(",") if n.strip()}
+    assert names <= associated, names - associated
+
+
+def test_every_icon_the_manifest_names_exists_at_its_size(root):
+    from PIL import Image
+
+    for url in all_urls(root):
+        match = re.search(r"/addin/assets/icon-(\d+)\.png$", url)
+        if not match:
+            continue
+        path = ROOT / "addin" / "assets" / f"icon-{match.group(1)}.png"
+        assert path.exists(), path
+        with Image.open(path) as image:
+            assert image.size == (int(match.group(1)),) * 2
