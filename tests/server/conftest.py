@@ -68,9 +68,14 @@ def app_config(database_url: str, instance_dir: Path) -> dict:
 
 @pytest.fixture
 def app(database_url, tmp_path):
+    """An app on the migrated test database; every CRM table is emptied after the test."""
     app = create_app(app_config(database_url, tmp_path / "instance"))
     yield app
-    Database.state(app).engine.dispose()
+    engine = Database.state(app).engine
+    with engine.begin() as conn:
+        for table in reversed(Base.metadata.sorted_tables):
+            conn.execute(delete(table))
+    engine.dispose()
 
 
 @pytest.fixture
@@ -85,12 +90,9 @@ def session_factory(app):
 
 
 @pytest.fixture
-def db(app, session_factory) -> Iterator[Session]:
-    """A session on the migrated test database; every CRM table is emptied after the test."""
+def db(session_factory) -> Iterator[Session]:
+    """A session on the test database (emptied after the test by `app`)."""
     session = session_factory()
     yield session
     session.rollback()
     session.close()
-    with Database.state(app).engine.begin() as conn:
-        for table in reversed(Base.metadata.sorted_tables):
-            conn.execute(delete(table))
