@@ -114,9 +114,14 @@ def _with_crm(message: dict) -> dict:
     return message
 
 
-def _contact_with_crm(contact: dict) -> dict:
+def _contact_with_crm(contact: dict, written: Mapping[str, str | None] | None = None) -> dict:
+    """The contact plus "crm": {"contact_id"}. Create/PATCH answers carry no extended
+    properties (Graph returns them only when expanded), so what we just wrote counts."""
     contact = dict(contact)
-    contact["crm"] = {"contact_id": props.property_value(contact, props.CONTACT_ID)}
+    contact_id = props.property_value(contact, props.CONTACT_ID)
+    if contact_id is None and written and props.CONTACT_ID in written:
+        contact_id = written[props.CONTACT_ID] or None
+    contact["crm"] = {"contact_id": contact_id}
     return contact
 
 
@@ -439,7 +444,8 @@ class GraphClient:
         body = dict(contact)
         if properties:
             body["singleValueExtendedProperties"] = _extended(properties)
-        return _contact_with_crm(self._call("POST", f"{self.root}/contacts", json_body=body))
+        return _contact_with_crm(self._call("POST", f"{self.root}/contacts", json_body=body),
+                                 properties)
 
     def get_contact(self, contact_id: str, select=CONTACT_FIELDS) -> dict:
         """The contact with CrmContactId expanded, as "crm": {"contact_id"}."""
@@ -453,7 +459,7 @@ class GraphClient:
         if properties:
             body["singleValueExtendedProperties"] = _extended(properties)
         updated = self._call("PATCH", self._item("contacts", contact_id), json_body=body)
-        return _contact_with_crm(updated or {"id": contact_id})
+        return _contact_with_crm(updated or {"id": contact_id}, properties)
 
     def delete_contact(self, contact_id: str) -> None:
         self._call("DELETE", self._item("contacts", contact_id))
