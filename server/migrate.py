@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
+from alembic.migration import MigrationContext
 
 from server.config import ROOT_DIR
 
@@ -25,5 +26,13 @@ def downgrade(database_url: str, revision: str = "-1") -> None:
     command.downgrade(alembic_config(database_url), revision)
 
 
-def current(database_url: str, verbose: bool = False) -> None:
-    command.current(alembic_config(database_url), verbose=verbose)
+def current_revision(database_url: str) -> str | None:
+    """The database's revision (None when it has never been migrated)."""
+    from server.db import make_engine
+
+    engine = make_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            return MigrationContext.configure(conn).get_current_revision()
+    finally:
+        engine.dispose()

@@ -55,9 +55,11 @@ def test_flask_db_upgrade_and_current(fresh_database_factory, tmp_path):
         runner = app.test_cli_runner()
         result = runner.invoke(args=["db", "upgrade"])
         assert result.exit_code == 0, result.output
+        head = ScriptDirectory.from_config(migrate.alembic_config(url)).get_current_head()
+        assert f"empty -> {head}" in result.output
         assert schema_differences(url) == []
         result = runner.invoke(args=["db", "current"])
-        assert result.exit_code == 0, result.output
+        assert result.exit_code == 0 and result.output.strip() == migrate.current_revision(url)
         result = runner.invoke(args=["db", "downgrade", "base"])
         assert result.exit_code == 0, result.output
         assert "emails" not in table_names(url)
