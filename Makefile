@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.deps-$(shell cat requirements.txt requirements-dev.txt | sha1sum | cut -c1-12)
-PYTEST_ARGS ?=
+PYTEST_ARGS ?= -q
 
 .PHONY: run test test-sqlite test-postgres deps system-deps node-deps bench clean
 
@@ -20,9 +20,11 @@ test: system-deps deps node-deps
 test-sqlite:
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-# The database-facing suites again on a throwaway PostgreSQL cluster.
+# Everything that touches the database, again on a throwaway PostgreSQL cluster
+# (the emulator's own tests and the browser tests don't depend on the database).
 test-postgres:
-	@scripts/with-postgres.sh $(PY) -m pytest tests/server $(PYTEST_ARGS)
+	@scripts/with-postgres.sh $(PY) -m pytest --ignore=tests/emulator --ignore=tests/browser \
+	  --ignore=tests/addin $(PYTEST_ARGS)
 
 system-deps:
 	@scripts/install-system-deps.sh
