@@ -47,7 +47,7 @@ LIFECYCLE_EVENTS = ("reauthorizationRequired", "subscriptionRemoved", "missed")
 CHANGE_TYPES = ("created", "updated", "deleted")
 
 
-class StoreError(Exception):
+class StoreError(ValueError):
     """A request the store refuses; views map `code` to a Graph error."""
 
     def __init__(self, status: int, code: str, message: str):
