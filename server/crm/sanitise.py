@@ -40,6 +40,9 @@ ALLOWED_STYLE_PROPERTIES = {
 }
 
 URL_SCHEMES = {"http", "https", "mailto", "tel", "cid", "data"}
+# Style values that run something in old browsers; no email needs them. (url() is
+# harmless here: no allowed property loads one.)
+_STYLE_HAZARDS = re.compile(r"expression\s*\(|javascript:|behavior\s*:|@import", re.IGNORECASE)
 _INLINE_IMAGE = re.compile(r"^data:image/(png|gif|jpe?g|webp|bmp);", re.IGNORECASE)
 _REMOTE = re.compile(r"^(https?:|cid:)", re.IGNORECASE)
 # Moves src to data-src on <img> before sanitising. It need not be perfect: an
@@ -56,6 +59,8 @@ def _filter_attribute(tag: str, attribute: str, value: str) -> str | None:
         if _INLINE_IMAGE.match(stripped):
             return stripped
         return stripped if _REMOTE.match(stripped) else None
+    if attribute == "style" and _STYLE_HAZARDS.search(value):
+        return None
     if attribute == "href":
         lowered = stripped.lower()
         if lowered.startswith(("data:", "cid:")):

@@ -213,6 +213,29 @@ def test_sanitised_html_is_inert_but_keeps_formatting():
     assert 'src="data:image/png;base64,iVBORw0KGgo="' in clean
 
 
+@pytest.mark.parametrize(
+    "vector",
+    [
+        '<svg onload="alert(1)"><circle/></svg>',
+        '<a href=" javascript:alert(1)">a</a>',
+        '<a href="jav&#x09;ascript:alert(1)">b</a>',
+        '<a href="vbscript:alert(1)">c</a>',
+        '<object data="x"></object><embed src="x">',
+        '<base href="https://evil.example/"><meta http-equiv="refresh" content="0;url=https://evil.example">',
+        '<link rel="stylesheet" href="https://evil.example/x.css">',
+        '<p style="width:expression(alert(1))">d</p>',
+        '<div style="background-image:url(https://tracker.example/z)">e</div>',
+        '<table background="https://tracker.example/x.gif"><tr><td>f</td></tr></table>',
+        '<img srcset="https://tracker.example/a 1x">',
+    ],
+)
+def test_sanitiser_defuses_known_vectors(vector):
+    clean = sanitise_html(vector).lower()
+    for bad in ("alert", "javascript", "vbscript", "evil.example", "tracker.example", "<svg", "<object",
+                "<embed", "<base", "<meta", "<link", "expression"):
+        assert bad not in clean, clean
+
+
 def test_preview_is_plain_text():
     assert preview_text("<style>p{}</style><p>Hello &amp; <b>welcome</b></p>\n\n  back") == "Hello & welcome back"
     assert len(preview_text("word " * 200, limit=50)) == 50
