@@ -10,10 +10,32 @@ import ssl
 import sys
 import threading
 
-from werkzeug.serving import make_server
+from werkzeug.serving import ThreadedWSGIServer, make_server
 
 from emulator.app import create_app
 from emulator.certs import ensure_certificates
+
+
+IDLE_CONNECTION_TIMEOUT_S = 120
+
+
+class HTTPSServer(ThreadedWSGIServer):
+    """Threaded HTTPS whose TLS handshakes run in each connection's thread.
+
+    werkzeug's own ssl_context wraps the listening socket, so every handshake
+    runs in the accept loop: one client that connects and stays silent (a
+    browser's speculative connection) would stall the whole server.
+    """
+
+    def __init__(self, host: str, port: int, app, tls: ssl.SSLContext):
+        super().__init__(host, port, app)
+        self.tls = tls
+        self.ssl_context = tls  # werkzeug reads this to report the https scheme
+
+    def get_request(self):
+        sock, address = self.socket.accept()
+        sock.settimeout(IDLE_CONNECTION_TIMEOUT_S)
+        return self.tls.wrap_socket(sock, server_side=True, do_handshake_on_connect=False), address
 
 
 def parse_args(argv=None):
@@ -39,7 +61,7 @@ def main(argv=None) -> None:
     tls.load_cert_chain(certs.server, certs.server_key)
 
     app = create_app(args.fixture, args.state_dir, f"https://localhost:{args.port}")
-    server = make_server(args.host, args.port, app, threaded=True, ssl_context=tls)
+    server = HTTPSServer(args.host, args.port, app, tls)
     # With --port 0 the real port is known only now; tokens' issuers must carry it.
     base_url = f"https://localhost:{server.server_port}"
     app.extensions["emulator"].base_url = base_url

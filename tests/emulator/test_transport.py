@@ -119,3 +119,20 @@ def test_the_emulator_package_is_not_imported_by_the_backend():
     offenders = [str(p) for p in server.rglob("*.py")
                  if "import emulator" in p.read_text() or "from emulator" in p.read_text()]
     assert offenders == []
+
+
+def test_a_silent_connection_does_not_stall_the_server(emulator):
+    # A client that connects and never starts TLS (a browser's speculative socket).
+    port = int(emulator.base_url.rsplit(":", 1)[1])
+    with socket.create_connection(("127.0.0.1", port), timeout=10):
+        response = emulator.session.get(emulator.base_url + "/_emulator/users", timeout=5)
+        assert response.status_code == 200
+
+
+def test_plain_http_on_the_https_port_is_refused_cleanly(emulator):
+    port = emulator.base_url.rsplit(":", 1)[1]
+    session = requests.Session()
+    session.trust_env = False
+    with pytest.raises(requests.ConnectionError):
+        session.get(f"http://127.0.0.1:{port}/_emulator/users", timeout=5)
+    assert emulator.session.get(emulator.base_url + "/_emulator/users", timeout=5).status_code == 200
