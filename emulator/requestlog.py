@@ -4,17 +4,21 @@ Entries are the JSON rows of `GET /_emulator/requests`. Graph's `$batch`
 blueprint records each inner request itself with `in_batch=True`, so a batch
 shows up as one outer row plus one row per inner request.
 """
+import collections
 import itertools
 import threading
 import time
 
 
-class RequestLog:
-    """Thread-safe, append-only list of request records (cleared on demand)."""
+MAX_ENTRIES = 200_000  # a long `make run` session must not grow without bound
 
-    def __init__(self):
+
+class RequestLog:
+    """Thread-safe, append-only list of request records (cleared on demand; oldest dropped past MAX_ENTRIES)."""
+
+    def __init__(self, max_entries: int = MAX_ENTRIES):
         self._lock = threading.Lock()
-        self._entries: list[dict] = []
+        self._entries: collections.deque = collections.deque(maxlen=max_entries)
         self._seq = itertools.count(1)
 
     def record(self, *, method: str, path: str, status: int, query: str = "",
