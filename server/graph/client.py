@@ -10,7 +10,8 @@ import requests
 
 from . import properties as props
 from .errors import Conflict, GraphError, NotFound, error_from_body, parse_retry_after
-from .transport import DEFAULT_TIMEOUT, RETRY_STATUSES, Deadline, Transport, merge_prefer
+from .transport import (DEFAULT_TIMEOUT, RETRY_STATUSES, Deadline, Transport, mailbox_slots,
+                        merge_prefer)
 
 BATCH_LIMIT = 20          # Graph's $batch maximum
 TRANSLATE_LIMIT = 1000    # translateExchangeIds maximum
@@ -179,8 +180,11 @@ class GraphClient:
         self.base_url = base_url.rstrip("/")
         self.user = user
         self.root = "/me" if user is None else f"/users/{quote(str(user), safe='@')}"
+        # Background work on /users/{id} may run in many threads: at most 4 requests
+        # to one mailbox at a time in this process, as Outlook allows.
         self.transport = Transport(session, token_provider, timeout=timeout,
-                                   max_wait_s=max_wait_s)
+                                   max_wait_s=max_wait_s,
+                                   slots=mailbox_slots(str(user)) if user is not None else None)
 
     @classmethod
     def from_config(cls, config: Mapping, token_provider: Callable[[], str],

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import random
+import threading
 import time
 import uuid
 from typing import Callable, Iterable, Mapping
@@ -29,8 +30,22 @@ IMMUTABLE_IDS = 'IdType="ImmutableId"'
 RETRY_STATUSES = frozenset({429, 503, 504})
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "PATCH", "DELETE"})
 DEFAULT_TIMEOUT = (3.05, 15.0)
+MAILBOX_CONCURRENCY = 4   # Outlook's limit of concurrent requests per mailbox
 
-__all__ = ["Transport", "Deadline", "parse_retry_after", "parse_timeout", "merge_prefer",
+_slots_lock = threading.Lock()
+_mailbox_slots: dict[str, threading.BoundedSemaphore] = {}
+
+
+def mailbox_slots(mailbox: str) -> threading.BoundedSemaphore:
+    """The process-wide semaphore bounding concurrent requests to one mailbox."""
+    key = mailbox.lower()
+    with _slots_lock:
+        slots = _mailbox_slots.get(key)
+        if slots is None:
+            slots = _mailbox_slots[key] = threading.BoundedSemaphore(MAILBOX_CONCURRENCY)
+        return slots
+
+__all__ = ["Transport", "Deadline", "mailbox_slots", "MAILBOX_CONCURRENCY", "parse_retry_after", "parse_timeout", "merge_prefer",
            "IMMUTABLE_IDS", "RETRY_STATUSES", "DEFAULT_TIMEOUT"]
 
 
@@ -95,8 +110,10 @@ class Transport:
                  timeout=DEFAULT_TIMEOUT, max_wait_s: float = 10.0,
                  backoff_base_s: float = 0.5, backoff_cap_s: float = 8.0,
                  sleep: Callable[[float], None] = time.sleep,
-                 clock: Callable[[], float] = time.monotonic):
+                 clock: Callable[[], float] = time.monotonic,
+                 slots: threading.Semaphore | None = None):
         self.session = session
+        self.slots = slots
         self.token_provider = token_provider
         self.timeout = parse_timeout(timeout)
         self.max_wait_s = float(max_wait_s)
@@ -151,8 +168,14 @@ class Transport:
             sent_headers = self.headers(headers, prefer)
             sent_headers["client-request-id"] = request_id
             try:
-                response = self.session.request(method, url, params=params, json=json,
-                                                headers=sent_headers, timeout=(connect, read))
+                if self.slots is not None:
+                    self.slots.acquire()  # held for the request only, never while sleeping
+                try:
+                    response = self.session.request(method, url, params=params, json=json,
+                                                    headers=sent_headers, timeout=(connect, read))
+                finally:
+                    if self.slots is not None:
+                        self.slots.release()
             except requests.exceptions.SSLError as exc:
                 # Not transient: the certificate is not trusted (see CA_BUNDLE).
                 raise Unavailable(None, "TlsError", f"Graph's certificate was refused: {exc}") from exc

@@ -126,6 +126,20 @@ def test_app_only_client_reads_a_users_mailbox(graph, emulator):
     assert all(r["path"].startswith(f"/v1.0/users/{ADELE_OID}") for r in emulator.requests(path="^/v1.0/users"))
 
 
+def test_parallel_background_requests_stay_within_four_per_mailbox(graph, emulator):
+    from concurrent.futures import ThreadPoolExecutor
+    app_token = emulator.app_token(CONTOSO)
+    client = graph.make(user=ADELE_OID, token_provider=lambda: app_token)
+    ids = inbox_ids(client, 4) * 3
+    emulator.clear_requests()
+    emulator.fault(path=r"^/v1\.0/users/[^/]+/messages/", kind="latency", latency_ms=300)
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        got = list(pool.map(lambda i: client.get_message(i)["id"], ids))
+    assert got == ids
+    rows = emulator.requests(path=r"^/v1\.0/users/[^/]+/messages/")
+    assert len(rows) == 12 and all(r["status"] == 200 for r in rows)
+
+
 # -- retry policy ------------------------------------------------------------------------
 
 def test_429_then_success_honours_retry_after(graph, emulator):
