@@ -514,9 +514,9 @@ class GraphClient:
                 result[item.get("sourceId")] = item.get("targetId")
         return result
 
-    def get_user(self, select=("id", "displayName", "mail", "userPrincipalName",
-                               "proxyAddresses")) -> dict:
-        """The mailbox owner (for the user's own addresses and "Test connection")."""
+    def get_user(self, select=("id", "displayName", "mail", "userPrincipalName")) -> dict:
+        """The mailbox owner (for "Test connection"; add "proxyAddresses" to `select`
+        for the user's aliases)."""
         return self._call("GET", self.root + _query({"$select": _select(select)}))
 
 

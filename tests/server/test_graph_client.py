@@ -224,6 +224,26 @@ def test_dropped_connection_is_not_retried_for_a_create(graph, emulator):
     assert len(logged(emulator, r"^/v1\.0/me/contacts$", "POST")) == 1
 
 
+def test_unreachable_graph_gives_unavailable_within_the_budget(graph, tmp_path):
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    session = http_session({"CA_BUNDLE": None, "INSTANCE_DIR": str(tmp_path)})
+    client = GraphClient(f"https://localhost:{port}/v1.0", lambda: "t", session, max_wait_s=1)
+    started = time.monotonic()
+    with pytest.raises(Unavailable) as unavailable:
+        client.get_message("x")
+    assert time.monotonic() - started < 2
+    assert unavailable.value.status == 503
+
+
+def test_the_signed_in_user(graph):
+    me = graph.client.get_user()
+    assert me["id"] == ADELE_OID
+    assert me["userPrincipalName"] == ADELE
+
+
 # -- $batch ------------------------------------------------------------------------------
 
 def test_batch_of_45_is_three_batch_calls(graph, emulator):
@@ -290,6 +310,19 @@ def test_batch_dependencies_run_in_order(graph):
     ])
     assert [r.status for r in responses] == [200, 200]
     assert responses[1].body["categories"] == [properties.CATEGORY_DONT_SYNC]
+
+
+def test_dependent_of_a_throttled_request_is_retried_with_it(graph, emulator):
+    message_id = inbox_ids(graph.client, 1)[0]
+    emulator.fault(path=rf"^/v1\.0/me/messages/{message_id}$", method="PATCH", kind="429",
+                   retry_after=1, count=1)
+    responses = graph.client.batch([
+        BatchRequest("mark", "PATCH", f"/me/messages/{message_id}",
+                     body={"categories": [properties.CATEGORY_SYNCED]}),
+        BatchRequest("read", "GET", f"/me/messages/{message_id}?$select=categories", depends_on=["mark"]),
+    ])
+    assert [r.status for r in responses] == [200, 200]
+    assert responses[1].body["categories"] == [properties.CATEGORY_SYNCED]
 
 
 def test_dependency_chains_stay_in_one_batch():
