@@ -160,7 +160,10 @@ function renderPeopleSkeleton(message) {
   for (let i = 0; i < count; i += 1) {
     const li = document.createElement("li");
     li.className = "person";
-    li.append(skeleton("skeleton-line", `${60 + ((i * 17) % 30)}%`), skeleton("skeleton-line", "40%"));
+    const body = document.createElement("div");
+    body.className = "person-body";
+    body.append(skeleton("skeleton-line", `${60 + ((i * 17) % 30)}%`), skeleton("skeleton-line", "40%"));
+    li.append(skeleton("skeleton-line", "28px"), body);
     rows.push(li);
   }
   $("people").replaceChildren(...rows);
@@ -195,19 +198,22 @@ function renderPerson(person) {
   li.className = "person";
   li.dataset.address = person.address;
 
-  const head = document.createElement("div");
-  head.className = "person-head";
   const role = document.createElement("span");
   role.className = "role";
   role.textContent = t(`people.${person.role}`);
-  const name = document.createElement("span");
+  const body = document.createElement("div");
+  body.className = "person-body";
+  const name = document.createElement("div");
   name.className = "person-name";
   name.textContent = person.name || person.address;
-  const address = document.createElement("span");
-  address.className = "address";
-  address.textContent = person.name ? person.address : "";
-  head.append(role, name, address);
-  li.append(head);
+  body.append(name);
+  if (person.name && person.name !== person.address) {
+    const address = document.createElement("div");
+    address.className = "address";
+    address.textContent = person.address;
+    body.append(address);
+  }
+  li.append(role, body);
 
   const contacts = person.contacts || [];
   if (contacts.length) {
@@ -224,18 +230,18 @@ function renderPerson(person) {
       }
       list.append(item);
     }
-    li.append(list);
+    body.append(list);
   } else {
     const none = document.createElement("p");
     none.className = "muted";
     none.textContent = t("people.notInCrm");
-    li.append(none);
+    body.append(none);
   }
   if (person.outlook_contact_id) {
     const tag = document.createElement("span");
     tag.className = "tag";
     tag.textContent = t("people.inOutlook");
-    li.append(tag);
+    body.append(tag);
   }
   if (FEATURES.contactActions) {
     const actions = document.createElement("div");
@@ -243,7 +249,7 @@ function renderPerson(person) {
     if (!contacts.length) actions.append(contactButton("people.createCrmContact"));
     if (!person.outlook_contact_id) actions.append(contactButton("people.createOutlookContact"));
     else actions.append(contactButton("people.syncContact"), contactButton("people.linkContact"), contactButton("people.openInCrm"));
-    li.append(actions);
+    body.append(actions);
   }
   return li;
 }

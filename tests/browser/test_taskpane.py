@@ -151,6 +151,8 @@ def test_pinned_pane_follows_the_selection_without_a_flash_of_old_people(outlook
     frame.evaluate(WATCH_PEOPLE)
 
     outlook.select(ATTACHMENTS)
+    outlook.pane.locator("#people .skeleton").first.wait_for()
+    pane_shot(outlook, "pane-loading-skeleton")
     outlook.pane.locator("#people a", has_text="Diego Siciliani").wait_for()
     outlook.pane.locator("#subject", has_text=ATTACHMENTS).wait_for()
     frames = frame.evaluate("() => window.__frames")
@@ -262,6 +264,15 @@ def test_keyboard_alone_reaches_and_runs_every_action(outlook):
     frame.focus("#btn-sync")
     outlook.page.keyboard.press("Space")
     expect_state(outlook, "Synced")
+
+
+def test_dark_office_theme_gives_the_dark_pane(outlook):
+    outlook.open(theme="dark").select(NORTHWIND).open_pane()
+    expect_state(outlook, "Not synced")
+    assert pane_frame(outlook).evaluate("document.documentElement.dataset.theme") == "dark"
+    background = pane_frame(outlook).evaluate("getComputedStyle(document.body).backgroundColor")
+    assert background == "rgb(41, 41, 41)"
+    pane_shot(outlook, "pane-dark")
 
 
 def test_pane_outside_outlook_shows_the_sideload_block(outlook):
