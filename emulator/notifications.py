@@ -150,7 +150,7 @@ class Notifier:
             try:
                 resp = self.session.post(url, json=payload, timeout=DELIVERY_TIMEOUT_S)
                 status, error = resp.status_code, None
-                if 200 <= resp.status_code < 300:
+                if resp.status_code < 500:  # delivered, or refused on purpose: no retry
                     break
             except requests.RequestException as exc:
                 status, error = None, exc.__class__.__name__
@@ -158,3 +158,8 @@ class Notifier:
             self.store.notification_log.append({
                 "kind": kind, "url": url, "payload": payload, "status": status,
                 "error": error, "attempts": attempt + 1, "ts": time.time()})
+            if kind == "change" and (status is None or status >= 500):
+                # Like Graph: what could not be delivered is announced as "missed".
+                sub = self.store.subscriptions.get(payload["value"][0]["subscriptionId"])
+                if sub is not None and sub.lifecycle_url:
+                    self.lifecycle(sub, "missed")
