@@ -66,6 +66,12 @@ def main(argv=None) -> None:
     base_url = f"https://localhost:{server.server_port}"
     app.extensions["emulator"].base_url = base_url
     servers = [server]
+    if args.host == "127.0.0.1":
+        # "localhost" may resolve to ::1 first; answer there too so no client depends on fallback.
+        try:
+            servers.append(HTTPSServer("::1", server.server_port, app, tls))
+        except OSError:
+            pass  # no IPv6 loopback here
     if args.http_port is not None:
         servers.append(make_server(args.host, args.http_port, app, threaded=True))
         print(f"HTTP: http://localhost:{servers[-1].server_port}", flush=True)
@@ -73,6 +79,7 @@ def main(argv=None) -> None:
     print(f"CA: {certs.ca}", flush=True)
     print(f"Emulator ready: {base_url}", flush=True)
     for extra in servers[1:]:
+        # ThreadedWSGIServer.serve_forever also starts per-connection threads.
         threading.Thread(target=extra.serve_forever, daemon=True).start()
     try:
         server.serve_forever()

@@ -138,6 +138,26 @@ def instance_discovery():
     })
 
 
+@bp.route("/oidc/userinfo", methods=["GET", "POST"])
+def userinfo():
+    """OIDC userinfo (Microsoft serves it on Graph's host): needs a delegated Graph token."""
+    try:
+        caller = tokens.verify_graph_token(_state(), request.headers.get("Authorization"))
+    except tokens.TokenError as e:
+        response = jsonify({"error": {"code": e.code, "message": e.message}})
+        response.status_code = 401
+        response.headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
+        return response
+    user = _state().store.users.get(caller.oid)
+    if caller.app_only or user is None:
+        return jsonify({"error": {"code": "InvalidAuthenticationToken",
+                                  "message": "userinfo needs a delegated token."}}), 401
+    given, _, family = user.display_name.partition(" ")
+    return jsonify({"sub": tokens.pairwise_sub(user.oid, caller.client_id or ""), "name": user.display_name,
+                    "family_name": family, "given_name": given,
+                    "picture": f"{_state().base_url}/v1.0/me/photo/$value", "email": user.mail})
+
+
 # -- token endpoint ----------------------------------------------------------------
 @bp.post("/<tenant>/oauth2/v2.0/token")
 @bp.post("/<tenant>/oauth2/token")

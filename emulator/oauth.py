@@ -11,6 +11,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from urllib.parse import unquote_plus
 
 from flask import jsonify
 
@@ -107,7 +108,6 @@ def authenticate_client(store, form, authorization: str | None, tenant_label: st
             basic_id, _, basic_secret = base64.b64decode(authorization[6:]).decode().partition(":")
         except (ValueError, UnicodeDecodeError):
             raise OAuthError("invalid_client", 7000215, "Invalid client secret provided.", 401) from None
-        from urllib.parse import unquote_plus
         client_id, secret = client_id or unquote_plus(basic_id), unquote_plus(basic_secret)
     if not client_id:
         raise OAuthError("invalid_request", 900144,

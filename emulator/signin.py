@@ -4,7 +4,7 @@ Like Entra, a bad client id or redirect URI is shown on the page (never
 redirected to), and every later error goes back to the redirect URI with
 `error`, `error_description` and `state`. No password: this is a dev tool.
 """
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from flask import Blueprint, current_app, redirect, render_template_string, request
 
@@ -22,6 +22,7 @@ PAGE = """<!doctype html>
  button{display:block;width:100%;text-align:left;margin:6px 0;padding:10px;border:1px solid #ccc;background:#fff;cursor:pointer}
  button:hover,button.hint{border-color:#0067b8} small{color:#666}
 </style></head><body><main>
+{% if notice %}<h1>Signed out</h1><p id="notice">{{ notice }}</p>{% else %}
 <h1>{{ "Sign in" if not error else "Sorry, but we're having trouble signing you in." }}</h1>
 {% if error %}<p class="err" id="error">{{ error }}</p>{% else %}
 <p class="app">to continue to <b>{{ app_name }}</b> (Microsoft 365 emulator)</p>
@@ -30,7 +31,7 @@ PAGE = """<!doctype html>
  <button name="oid" value="{{ user.oid }}" data-upn="{{ user.upn }}" class="{{ 'hint' if user.upn|lower == hint else '' }}">
   {{ user.display_name }}<br><small>{{ user.upn }}</small></button>
 {% endfor %}
-</form>{% endif %}
+</form>{% endif %}{% endif %}
 </main></body></html>"""
 
 FORM_POST = """<!doctype html><html><head><title>Working...</title></head>
@@ -77,6 +78,23 @@ def authorize(tenant):
         code_challenge=params.get("code_challenge"),
         code_challenge_method=params.get("code_challenge_method") or "plain")
     return _answer(flow, params, {"code": code, "session_state": user.oid})
+
+
+@bp.get("/<tenant>/oauth2/v2.0/logout")
+@bp.get("/<tenant>/oauth2/logout")
+def logout(tenant):
+    """Sign-out: back to post_logout_redirect_uri when an app registered it, else a notice."""
+    target = request.args.get("post_logout_redirect_uri")
+    registered = {uri for app in _state().store.apps.values() for uri in app.redirect_uris}
+    if target and _origin(target) in {_origin(uri) for uri in registered}:
+        state = request.args.get("state")
+        return redirect(target + (("&" if "?" in target else "?") + urlencode({"state": state}) if state else ""))
+    return _page(notice="You signed out of your account. It's a good idea to close all browser windows.")
+
+
+def _origin(uri: str) -> str:
+    parts = urlsplit(uri)
+    return f"{parts.scheme}://{parts.netloc}".lower()
 
 
 def _validate_client(tenant_segment: str, params: dict) -> dict:
@@ -143,4 +161,5 @@ def _answer(flow, params: dict, result: dict):
 
 def _page(**context):
     context.setdefault("error", None)
+    context.setdefault("notice", None)
     return render_template_string(PAGE, **context)

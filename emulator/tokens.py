@@ -158,7 +158,7 @@ def graph_user_token(state, user, app, scopes, lifetime_s: int = DEFAULT_LIFETIM
         "aud": GRAPH_RESOURCE, "iss": issuer_v1(state, user.tid), "ver": "1.0",
         "appid": app.client_id, "app_displayname": app.display_name, "appidacr": "1",
         "idtyp": "user", "amr": ["pwd"], "name": user.display_name,
-        "oid": user.oid, "sub": _pairwise(user.oid, GRAPH_APP_ID), "tid": user.tid,
+        "oid": user.oid, "sub": pairwise_sub(user.oid, GRAPH_APP_ID), "tid": user.tid,
         "upn": user.upn, "unique_name": user.upn, "preferred_username": user.upn,
         "scp": " ".join(scopes),
     }, lifetime_s)
@@ -186,7 +186,7 @@ def api_token(state, user, app, ver: int = 2, scope: str = "access_as_user",
               lifetime_s: int = DEFAULT_LIFETIME_S, now: float | None = None) -> str:
     """The token Office hands the task pane for our API (`aud` = our app)."""
     claims = {"name": user.display_name, "oid": user.oid, "tid": user.tid, "scp": scope,
-              "sub": _pairwise(user.oid, app.client_id)}
+              "sub": pairwise_sub(user.oid, app.client_id)}
     if int(ver) == 1:
         claims.update(aud=(app.identifier_uris or [app.client_id])[0], iss=issuer_v1(state, user.tid),
                       ver="1.0", appid=OFFICE_CLIENT_ID, appidacr="0",
@@ -201,7 +201,7 @@ def id_token(state, user, client_id: str, nonce: str | None = None,
              lifetime_s: int = DEFAULT_LIFETIME_S) -> str:
     claims = {"aud": client_id, "iss": issuer_v2(state, user.tid), "ver": "2.0",
               "name": user.display_name, "oid": user.oid, "tid": user.tid,
-              "preferred_username": user.upn, "sub": _pairwise(user.oid, client_id)}
+              "preferred_username": user.upn, "sub": pairwise_sub(user.oid, client_id)}
     if user.mail:
         claims["email"] = user.mail
     if nonce:
@@ -214,7 +214,7 @@ def client_info(user) -> str:
     return _b64url(json.dumps({"uid": user.oid, "utid": user.tid}).encode())
 
 
-def _pairwise(oid: str, client_id: str) -> str:
+def pairwise_sub(oid: str, client_id: str) -> str:
     # `sub` differs per app for the same user, as in Entra.
     return _b64url(hashlib.sha256(f"{oid}:{client_id}".encode()).digest())[:43]
 

@@ -190,3 +190,22 @@ def test_v1_token_endpoint_maps_resource_to_default_scope(emulator):
         "grant_type": "client_credentials", "client_id": CLIENT_ID, "client_secret": SECRET,
         "resource": "https://graph.microsoft.com"})
     assert response.status_code == 200
+
+
+def test_userinfo_answers_for_a_delegated_graph_token(emulator):
+    doc = metadata(emulator, CONTOSO).json()
+    token = emulator.graph_token(ADELE[1])
+    response = emulator.session.get(doc["userinfo_endpoint"], headers={"Authorization": f"Bearer {token}"}, timeout=10)
+    assert response.status_code == 200
+    assert response.json()["email"] == ADELE[1] and response.json()["name"] == "Adele Vance"
+    assert emulator.session.get(doc["userinfo_endpoint"], timeout=10).status_code == 401
+
+
+def test_logout_returns_to_a_registered_origin_only(emulator):
+    doc = metadata(emulator, CONTOSO).json()
+    back = emulator.session.get(doc["end_session_endpoint"], allow_redirects=False, timeout=10,
+                                params={"post_logout_redirect_uri": "http://localhost:5000/", "state": "s1"})
+    assert back.status_code == 302 and back.headers["Location"] == "http://localhost:5000/?state=s1"
+    elsewhere = emulator.session.get(doc["end_session_endpoint"], allow_redirects=False, timeout=10,
+                                     params={"post_logout_redirect_uri": "https://evil.example/"})
+    assert elsewhere.status_code == 200 and "signed out" in elsewhere.text
