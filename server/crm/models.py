@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    func,
     select,
 )
 from sqlalchemy.ext.mutable import MutableDict, MutableList
@@ -299,6 +300,7 @@ class Contact(TimestampMixin, Base):
                 return existing
         entry = ContactEmail(tenant_id=self.tenant_id, address=address, position=len(self.emails))
         self.emails.append(entry)
+        self.touch()
         return entry
 
     def set_addresses(self, raws: Iterable[str]) -> None:
@@ -310,12 +312,20 @@ class Contact(TimestampMixin, Base):
                 raise ValueError(f"not an email address: {raw!r}")
             if address not in wanted:
                 wanted.append(address)
+        if wanted == self.addresses:
+            return
         by_address = {e.address: e for e in self.emails}
+        self.touch()
         self.emails = [
             by_address.get(a) or ContactEmail(tenant_id=self.tenant_id, address=a) for a in wanted
         ]
         for position, entry in enumerate(self.emails):
             entry.position = position
+
+    def touch(self) -> None:
+        """Marks the contact changed now; address changes count as changes of the
+        contact for two-way sync (last modification wins)."""
+        self.updated_at = utcnow()
 
     def soft_delete(self) -> None:
         self.deleted_at = utcnow()
@@ -652,3 +662,24 @@ class Subscription(Base):
 
 
 MODEL_FOR_TARGET: dict[str, type[Base]] = {"contact": Contact, "company": Company, "case": Case, "task": Task}
+
+
+# Indexes behind the CRM pages' prefix search and keyset-paginated lists (server/web).
+# Search compares lower(column) against a [prefix, prefix-successor) range, so each is a
+# plain B-tree range scan on SQLite and PostgreSQL alike.
+SUBJECT_KEY_LENGTH = 200  # B-tree entries must stay small; a prefix search needs no more
+
+
+def subject_key(column=None):
+    """The indexed search key of an email subject: its first characters, lower-cased."""
+    return func.lower(func.substr(Email.subject if column is None else column, 1, SUBJECT_KEY_LENGTH))
+
+
+Index("ix_contacts_tenant_first_name_lower", Contact.tenant_id, func.lower(Contact.first_name))
+Index("ix_contacts_tenant_last_name_lower", Contact.tenant_id, func.lower(Contact.last_name))
+Index("ix_contacts_tenant_display_name_lower", Contact.tenant_id, func.lower(Contact.display_name))
+Index("ix_emails_tenant_subject_key", Email.tenant_id, subject_key())
+Index("ix_cases_tenant_title_lower", Case.tenant_id, func.lower(Case.title))
+Index("ix_cases_tenant_id", Case.tenant_id, Case.id)
+Index("ix_tasks_tenant_title_lower", Task.tenant_id, func.lower(Task.title))
+Index("ix_tasks_tenant_id", Task.tenant_id, Task.id)

@@ -159,6 +159,20 @@ def test_contact_updated_at_moves_on_change_and_times_are_utc(db):
     assert reloaded.updated_at > updated
 
 
+def test_changing_addresses_counts_as_a_change_of_the_contact(db):
+    get_or_create_tenant(db, CONTOSO)
+    contact = Contact(tenant_id=CONTOSO, first_name="Sam")
+    contact.add_address("sam@example.com")
+    db.add(contact)
+    db.commit()
+    before = contact.updated_at
+    contact.set_addresses(["sam@example.com"])  # no change
+    assert contact.updated_at == before
+    contact.add_address("sam.home@example.com")
+    db.commit()
+    assert contact.updated_at > before
+
+
 def test_soft_deleted_contacts_are_hidden_from_get(db):
     get_or_create_tenant(db, CONTOSO)
     contact = Contact(tenant_id=CONTOSO, first_name="Gone")
