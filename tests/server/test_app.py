@@ -2,6 +2,7 @@
 import marshmallow as ma
 import pytest
 from flask import abort
+from sqlalchemy import text
 
 from conftest import app_config
 from server import create_app
@@ -210,3 +211,42 @@ def test_secret_key_is_generated_once_into_instance(monkeypatch, database_url, t
     second = create_app(config).config["SECRET_KEY"]
     assert first and len(first) >= 32 and first == second
     assert (tmp_path / "inst" / "secret_key").read_text().strip() == first
+
+
+def test_request_session_is_one_per_app_context_and_closed_after(app):
+    from server.db import db_session
+
+    with app.app_context():
+        first = db_session()
+        assert db_session() is first
+        assert first.execute(text("SELECT 1")).scalar() == 1
+    with app.app_context():
+        assert db_session() is not first
+
+
+def test_session_scope_commits_or_rolls_back(app):
+    from server.crm.models import Tenant
+    from server.db import session_scope
+
+    with session_scope(app) as session:
+        session.add(Tenant(id="tenant-committed", name="A"))
+    with pytest.raises(RuntimeError):
+        with session_scope(app) as session:
+            session.add(Tenant(id="tenant-rolled-back", name="B"))
+            session.flush()
+            raise RuntimeError("job failed")
+    with session_scope(app) as session:
+        assert session.get(Tenant, "tenant-committed") is not None
+        assert session.get(Tenant, "tenant-rolled-back") is None
+
+
+def test_sqlite_runs_in_wal_mode_with_foreign_keys(app):
+    from server.db import engine_for
+
+    engine = engine_for(app)
+    if engine.dialect.name != "sqlite":
+        pytest.skip("SQLite pragmas")
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() >= 5000
