@@ -2,6 +2,7 @@
 # A throwaway PostgreSQL cluster for tests (Debian's postgresql, run as root).
 #
 #   scripts/pg-test-cluster.sh            starts one; prints DATABASE_URL=... and PGDATA_DIR=...
+#                                         (shell assignments: eval "$(scripts/pg-test-cluster.sh)")
 #   scripts/pg-test-cluster.sh stop DIR   stops it and removes DIR
 #
 # initdb and postgres refuse to run as root, so they run as the `postgres` OS
@@ -37,11 +38,17 @@ chmod 755 "$dir"
 
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')
 
+fail() {
+    cat "$1" >&2
+    rm -rf "$dir"
+    exit 1
+}
+
 as_postgres "$PG_BIN/initdb" -D "$dir/data" -U postgres -A trust -E UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 \
-    || { cat "$dir/initdb.log" >&2; exit 1; }
+    || fail "$dir/initdb.log"
 as_postgres "$PG_BIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w \
     -o "-k $dir -p $port -h 127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" \
-    start >/dev/null || { cat "$dir/server.log" >&2; exit 1; }
+    start >/dev/null || fail "$dir/server.log"
 as_postgres "$PG_BIN/createdb" -h "$dir" -p "$port" -U postgres "$DB_NAME"
 
 echo "DATABASE_URL=postgresql+psycopg2://postgres@127.0.0.1:$port/$DB_NAME"
