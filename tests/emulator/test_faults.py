@@ -152,3 +152,22 @@ def test_bad_fault_rules_are_refused(emulator):
     response = emulator.session.post(f"{emulator.base_url}/_emulator/faults",
                                      json={"kind": "429", "path": "("}, timeout=10)
     assert response.status_code == 400
+
+
+def test_faults_apply_to_each_request_inside_a_batch(emulator, adele_token):
+    emulator.fault(path=r"^/v1\.0/me/mailFolders/inbox$", kind="429", count=1, retry_after=7)
+    emulator.clear_requests()
+    response = emulator.graph("POST", "/$batch", adele_token, json={"requests": [
+        {"id": "1", "method": "GET", "url": "/me/mailFolders/inbox"},
+        {"id": "2", "method": "GET", "url": "/me/mailFolders/sentitems"}]})
+    assert response.status_code == 200
+    answers = {r["id"]: r for r in response.json()["responses"]}
+    assert answers["1"]["status"] == 429
+    assert answers["1"]["headers"]["Retry-After"] == "7"
+    assert answers["2"]["status"] == 200
+    rows = emulator.requests()
+    inner = [r for r in rows if r["in_batch"]]
+    assert {r["path"] for r in inner} == {"/v1.0/me/mailFolders/inbox", "/v1.0/me/mailFolders/sentitems"}
+    assert [r["throttled"] for r in inner if r["path"].endswith("inbox")] == [True]
+    assert len({r["batch_id"] for r in inner}) == 1 and inner[0]["batch_id"]
+    assert [r["path"] for r in rows if not r["in_batch"]] == ["/v1.0/$batch"]
