@@ -178,15 +178,22 @@ class Transport:
                         self.slots.release()
             except requests.exceptions.SSLError as exc:
                 # Not transient: the certificate is not trusted (see CA_BUNDLE).
-                raise Unavailable(None, "TlsError", f"Graph's certificate was refused: {exc}") from exc
+                log.error("graph %s %s: %r", method, _path(url), exc)
+                raise Unavailable(None, "TlsError",
+                                  "Graph's TLS certificate is not trusted (see CA_BUNDLE)") from exc
             except requests.RequestException as exc:
                 if not isinstance(exc, (requests.ConnectionError, requests.Timeout,
                                         requests.exceptions.ChunkedEncodingError)):
-                    raise Unavailable(None, "RequestFailed", f"Graph request failed: {exc}") from exc
-                timed_out = isinstance(exc, requests.Timeout)
+                    log.error("graph %s %s: %r", method, _path(url), exc)
+                    raise Unavailable(None, "RequestFailed",
+                                      f"Graph request failed ({type(exc).__name__})") from exc
+                # Details (host, path, query) go to the log, not into messages that
+                # may reach API clients.
+                log.warning("graph %s %s: %r", method, _path(url), exc)
                 error = (GraphTimeout(None, "Timeout", f"Graph did not answer within {read:g} s")
-                         if timed_out else
-                         Unavailable(None, "ServiceUnreachable", f"Graph could not be reached: {exc}"))
+                         if isinstance(exc, requests.ReadTimeout) else
+                         Unavailable(None, "ServiceUnreachable",
+                                     f"Graph could not be reached ({type(exc).__name__})"))
                 if idempotent or not _request_was_sent(exc):
                     delay = self.backoff(attempt)
                     if delay <= deadline.remaining():

@@ -238,6 +238,16 @@ def test_unreachable_graph_gives_unavailable_within_the_budget(graph, tmp_path):
     assert unavailable.value.status == 503
 
 
+def test_untrusted_certificate_fails_at_once(graph, emulator, tmp_path):
+    session = http_session({"CA_BUNDLE": None, "INSTANCE_DIR": str(tmp_path)})
+    client = GraphClient(emulator.graph_url, lambda: graph.token, session, max_wait_s=10)
+    started = time.monotonic()
+    with pytest.raises(Unavailable) as refused:
+        client.get_user()
+    assert time.monotonic() - started < 1
+    assert refused.value.code == "TlsError" and "CA_BUNDLE" in refused.value.message
+
+
 def test_the_signed_in_user(graph):
     me = graph.client.get_user()
     assert me["id"] == ADELE_OID
