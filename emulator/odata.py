@@ -152,7 +152,7 @@ class Filter:
     text: str = ""
 
     def __call__(self, obj: dict) -> bool:
-        return bool(self.fn(obj, {}))
+        return self.fn(obj, {}) is True
 
 
 def parse_filter(text: str, entity: str = "message", known: dict[str, str] | None = None) -> Filter:
@@ -200,7 +200,7 @@ class _Parser:
         while self.is_word("or"):
             self.take()
             right = self.conjunction()
-            left = (lambda a, b: lambda o, env: a(o, env) or b(o, env))(left, right)
+            left = (lambda a, b: lambda o, env: a(o, env) is True or b(o, env) is True)(left, right)
         return left
 
     def conjunction(self):
@@ -208,14 +208,14 @@ class _Parser:
         while self.is_word("and"):
             self.take()
             right = self.negation()
-            left = (lambda a, b: lambda o, env: a(o, env) and b(o, env))(left, right)
+            left = (lambda a, b: lambda o, env: a(o, env) is True and b(o, env) is True)(left, right)
         return left
 
     def negation(self):
         if self.is_word("not"):
             self.take()
             inner = self.negation()
-            return lambda o, env: not inner(o, env)
+            return lambda o, env: inner(o, env) is not True
         return self.comparison()
 
     def comparison(self):
@@ -225,7 +225,7 @@ class _Parser:
             op = self.take().text.lower()
             right = self.operand()
             return lambda o, env: compare(op, left(o, env), right(o, env))
-        return lambda o, env: left(o, env) is True
+        return left
 
     def operand(self):
         tok = self.take()
@@ -259,6 +259,8 @@ class _Parser:
             nxt = self.peek()
             if lower in FUNCTIONS and nxt is not None and nxt.text == "(":
                 return self.function(lower)
+            if lower == "cast" and nxt is not None and nxt.text == "(":
+                return self.cast()
             segments = tok.text.split("/")
             if nxt is not None and nxt.text == "(" and segments[-1].lower() in ("any", "all"):
                 return self.lambda_(segments[:-1], segments[-1].lower())
@@ -283,6 +285,27 @@ class _Parser:
             a, b = a.casefold(), b.casefold()
             return a.startswith(b) if name == "startswith" else a.endswith(b) if name == "endswith" else b in a
         return call
+
+    def cast(self):
+        self.expect("(")
+        inner = self.operand()
+        self.expect(",")
+        kind = self.take().text.lower()
+        self.expect(")")
+        converters = {"edm.int32": int, "edm.int64": int, "edm.double": float, "edm.string": str,
+                      "edm.guid": lambda v: str(v).lower(),
+                      "edm.boolean": lambda v: str(v).lower() == "true"}
+        if kind not in converters:
+            raise ODataError(f"Cannot cast to '{kind}'.")
+        convert = converters[kind]
+
+        def run(o, env):
+            value = inner(o, env)
+            try:
+                return None if value is None else convert(value)
+            except (TypeError, ValueError):
+                return None
+        return run
 
     def lambda_(self, collection_path, kind):
         collection = self.path(collection_path)

@@ -603,6 +603,10 @@ class Store:
         """Apply writable `changes` and merge extended `props` by id; fire "updated"."""
         with self.lock:
             msg.fields.update(copy.deepcopy(changes))
+            if "body" in changes:
+                body = msg.fields["body"]
+                text = html_to_text(body["content"]) if body["contentType"] == "html" else body["content"]
+                msg.fields["bodyPreview"] = " ".join((text or "").split())[:255]
             for p in props or []:
                 pid = canonical_property_id(p["id"])
                 msg.ext_props[pid.lower()] = {"id": pid, "value": p["value"]}

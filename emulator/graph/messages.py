@@ -280,6 +280,11 @@ def check_type(key, value):
             fail("microsoft.graph.followupFlag")
         value = {"flagStatus": value.get("flagStatus", "notFlagged"),
                  **{k: v for k, v in value.items() if k != "flagStatus"}}
+    elif key == "body":
+        if not isinstance(value, dict) or not isinstance(value.get("content", ""), str):
+            fail("microsoft.graph.itemBody")
+        kind = str(value.get("contentType") or "text").lower()
+        value = {"contentType": kind if kind in ("text", "html") else "text", "content": value.get("content", "")}
     elif key in ("subject", "internetMessageId"):
         if not isinstance(value, str):
             fail("Edm.String")
