@@ -10,7 +10,7 @@ import requests
 
 from . import properties as props
 from .errors import Conflict, GraphError, NotFound, error_from_body, parse_retry_after
-from .transport import (DEFAULT_TIMEOUT, RETRY_STATUSES, Deadline, Transport, mailbox_slots,
+from .transport import (DEFAULT_TIMEOUT, RETRY_STATUSES, Transport, mailbox_slots,
                         merge_prefer)
 
 BATCH_LIMIT = 20          # Graph's $batch maximum

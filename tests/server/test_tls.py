@@ -1,5 +1,4 @@
 """Trusting the emulator's CA for Graph and the authority, whatever the environment says."""
-import os
 from pathlib import Path
 
 import certifi
