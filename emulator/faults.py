@@ -194,6 +194,10 @@ class Faults:
                     for r in self._rules]
 
     def set_limits(self, **limits) -> dict:
+        """Change some limits (0 or None switches one off); raises ValueError for unknown names."""
+        unknown = set(limits) - set(DEFAULT_LIMITS)
+        if unknown:
+            raise ValueError(f"unknown limit(s): {', '.join(sorted(unknown))}")
         with self._lock:
             for name in DEFAULT_LIMITS:
                 if name in limits:

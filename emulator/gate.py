@@ -9,7 +9,7 @@ import json
 import re
 import socket
 import time
-from urllib.parse import unquote
+from urllib.parse import unquote_plus
 
 from emulator import tokens
 from emulator.faults import Fault, graph_error_body
@@ -97,7 +97,7 @@ class Gate:
     def _record(self, environ, path, status, started, mailbox, throttled):
         self.state.log.record(
             method=environ.get("REQUEST_METHOD", "GET"), path=path,
-            query=unquote(environ.get("QUERY_STRING", "")), status=status,
+            query=unquote_plus(environ.get("QUERY_STRING", "")), status=status,
             throttled=throttled or status == 429,
             duration_ms=(time.monotonic() - started) * 1000, mailbox=mailbox)
 

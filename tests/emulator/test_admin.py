@@ -146,3 +146,8 @@ def test_admin_errors_are_json(emulator):
                                      headers={"Content-Type": "application/json"})
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "BadRequest"
+
+
+def test_unknown_limits_are_refused(emulator):
+    response = emulator.session.post(admin_url(emulator, "limits"), json={"concurrency": 2}, timeout=10)
+    assert response.status_code == 400
