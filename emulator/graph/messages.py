@@ -8,7 +8,7 @@ from emulator import odata
 from emulator.graph import access
 from emulator.graph.errors import GraphError, bad_request, malformed_id, not_found
 from emulator.graph.routing import ok, route
-from emulator.store import StoreError, canonical_property_id, html_to_text, looks_like_item_id
+from emulator.store import StoreError, canonical_property_id, html_to_text, iso, looks_like_item_id
 
 MESSAGE_PROPERTIES = [
     "id", "createdDateTime", "lastModifiedDateTime", "changeKey", "categories", "receivedDateTime",
@@ -170,17 +170,15 @@ def list_messages(req, user=None, folder=None):
     immutable = req.wants_immutable_ids()
     store = req.store
     with store.lock:
-        rows = [(m, filter_view(store, owner, m, immutable)) for m in store.messages_in(owner, box_folder)]
+        rows = store.messages_in(owner, box_folder)
         if flt is not None:
-            rows = [r for r in rows if flt(r[1])]
+            rows = [m for m in rows if flt(filter_view(store, owner, m, immutable))]
         if search is not None:
             terms = [t for t in search.strip('"').casefold().split() if t]
-            rows = [r for r in rows if all(t in _search_text(r[1]) for t in terms)]
-        rows = odata.sort_items(rows, orderby or [("receivedDateTime", True)],
-                                lambda r, prop: r[1].get(prop))
+            rows = [m for m in rows if all(t in _search_text(m.fields) for t in terms)]
+        rows = odata.sort_items(rows, orderby or [("receivedDateTime", True)], sort_value)
         total = len(rows)
-        page = rows[skip:skip + page_size]
-        value = [render(req, owner, m, select, expand) for m, _ in page]
+        value = [render(req, owner, m, select, expand) for m in rows[skip:skip + page_size]]
     body = {"@odata.context": message_context(req, owner, user, folder, select)}
     if count:
         body["@odata.count"] = total
@@ -190,6 +188,14 @@ def list_messages(req, user=None, folder=None):
         params += [("$top", str(page_size)), ("$skip", str(skip + page_size))]
         body["@odata.nextLink"] = req.link(req.path, params)
     return ok(body)
+
+
+def sort_value(msg, prop: str):
+    """The value $orderby compares, read straight from the store (no JSON built)."""
+    if prop in msg.fields:
+        return msg.fields[prop]
+    return {"createdDateTime": iso(msg.created), "lastModifiedDateTime": iso(msg.modified),
+            "id": msg.rest_id, "changeKey": msg.change_key, "parentFolderId": msg.folder_id}.get(prop)
 
 
 def _search_text(view: dict) -> str:
