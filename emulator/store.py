@@ -58,7 +58,7 @@ class StoreError(ValueError):
 class SyncStateError(StoreError):
     """A delta or skip token that is unknown, tampered with or expired."""
 
-    def __init__(self, message="The sync state is no longer valid; restart synchronization."):
+    def __init__(self, message="The sync state generation is not found; restart synchronization from the start."):
         super().__init__(410, "SyncStateNotFound", message)
 
 

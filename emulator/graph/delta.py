@@ -91,7 +91,7 @@ def _read_token(store, token, owner, box) -> dict:
     except SyncStateError as e:
         raise GraphError(410, e.code, e.message) from None
     if state.get("u") != owner.oid or state.get("f") != box.id:
-        raise GraphError(410, "SyncStateNotFound", "The sync state does not belong to this folder.")
+        raise GraphError(410, "SyncStateNotFound", "The sync state generation is not found for this folder.")
     return state
 
 
