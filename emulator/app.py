@@ -13,12 +13,11 @@ from werkzeug.exceptions import HTTPException
 from emulator import admin, identity, signin
 from emulator.oauth import Grants, oauth_error
 from emulator.faults import Faults, graph_error_body
-from emulator.gate import Gate, is_graph_path, is_token_path
+from emulator.gate import MAX_BODY_BYTES, Gate, is_graph_path, is_token_path
 from emulator.requestlog import RequestLog
 from emulator.store import Store
 from emulator.tokens import SigningKey
 
-MAX_BODY_BYTES = 4 * 1024 * 1024  # Graph refuses request bodies over 4 MB
 DEMO_FIXTURE = os.path.join(os.path.dirname(__file__), "fixtures", "demo.json")
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from urllib.parse import unquote_plus
 from emulator import tokens
 from emulator.faults import Fault, graph_error_body
 
-MAX_BODY_BYTES = 4 * 1024 * 1024
+MAX_BODY_BYTES = 4 * 1024 * 1024  # Graph refuses request bodies over 4 MB
 _TOKEN_PATH = re.compile(r"^/[^/]+/oauth2/(v2\.0/)?token/?$")
 _USERS_SEGMENT = re.compile(r"^/v1\.0/users(?:/([^/]+)|\('([^']+)'\))")
 

@@ -11,9 +11,9 @@ import jwt
 from flask import Blueprint, current_app, jsonify, request
 
 from emulator import tokens
-from emulator.oauth import (MULTI_TENANT_SEGMENTS, OAuthError, api_app_for, authenticate_client,
-                            granted_delegated, granted_roles, oauth_error, parse_scopes,
-                            pkce_matches, response_scope, tenant_or_error)
+from emulator.oauth import (OAuthError, api_app_for, authenticate_client, granted_delegated,
+                            granted_roles, parse_scopes, pkce_matches, response_scope,
+                            tenant_or_error)
 from emulator.tokens import DEFAULT_LIFETIME_S, GRAPH_RESOURCE
 
 bp = Blueprint("identity", __name__)
@@ -348,5 +348,3 @@ def _token_response(access_token: str, scope: str | None = None, **extra):
 def _iso(epoch: int) -> str:
     return time.strftime("%m/%d/%Y %H:%M:%S", time.gmtime(epoch))
 
-
-__all__ = ["bp", "oauth_error", "MULTI_TENANT_SEGMENTS"]
