@@ -7,6 +7,7 @@ from flask.cli import AppGroup
 from sqlalchemy.engine import make_url
 
 from server import migrate
+from server.cli_crm import crm_cli
 
 db_cli = AppGroup("db", help="Database migrations (Alembic).")
 
@@ -44,3 +45,4 @@ def safe_url(url: str) -> str:
 
 def init_app(app: Flask) -> None:
     app.cli.add_command(db_cli)
+    app.cli.add_command(crm_cli)

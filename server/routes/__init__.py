@@ -17,6 +17,10 @@ ROUTE_MODULES = [
     "health",
     "addin",
     "messages",
+    "outlook_contacts",
+    "cases",
+    "web",
+    "crm_records",
 ]
 
 

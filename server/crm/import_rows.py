@@ -1,0 +1,61 @@
+"""What the CSV and vCard readers hand the importer: one `ImportRow` per record,
+or a `RowProblem` for a record that cannot be read, each with its line number."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# Columns of the CSV format, in the order export writes them. The issue's six
+# (first_name, last_name, email, company, job_title, phone) are the contract;
+# the others carry what a round trip through export must not lose.
+COLUMNS = (
+    "first_name", "last_name", "display_name", "email", "company", "job_title", "phone",
+    "mobile_phone", "company_domains",
+)
+
+# Several addresses (or domains) in one cell are separated by ';'.
+LIST_SEPARATOR = ";"
+
+
+class ImportFileError(ValueError):
+    """The file as a whole cannot be imported (empty, not UTF-8, no known columns)."""
+
+
+@dataclass
+class ImportRow:
+    """One contact as a file describes it. Empty strings mean "not given": an
+    import never blanks a field the file leaves empty."""
+    line: int
+    first_name: str = ""
+    last_name: str = ""
+    display_name: str = ""
+    emails: list[str] = field(default_factory=list)
+    company: str = ""
+    company_domains: list[str] = field(default_factory=list)
+    job_title: str = ""
+    phone: str = ""
+    mobile_phone: str = ""
+
+    def has_name(self) -> bool:
+        return bool(self.first_name or self.last_name or self.display_name)
+
+
+@dataclass(frozen=True)
+class RowProblem:
+    """A record that was not imported, and why."""
+    line: int
+    reason: str
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.reason}"
+
+
+def split_list(cell: str) -> list[str]:
+    """'a@x.com; b@y.com' -> ['a@x.com', 'b@y.com']. A part holding several bare
+    addresses joined by ',' is split too; '"Doe, Jane" <jane@x.com>' is one address."""
+    values: list[str] = []
+    for part in cell.split(LIST_SEPARATOR):
+        if part.count("@") > 1 and "<" not in part:
+            values.extend(p.strip() for p in part.split(","))
+        else:
+            values.append(part.strip())
+    return [v for v in values if v]

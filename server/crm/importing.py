@@ -1,0 +1,446 @@
+"""Importing contacts into a tenant's CRM from CSV or vCard (issue 4).
+
+Idempotent: a contact is matched by any of its email addresses (a contact
+without one by display name and company), so a re-import updates and never
+duplicates, and rows of one file sharing an address merge into one contact.
+Rows are read as a stream and written in batches, each batch in its own
+transaction with one lookup query per kind of record, so memory stays flat and
+a crash part-way leaves every finished batch committed; running the same
+import again completes it.
+"""
+from __future__ import annotations
+
+import io
+import os
+from dataclasses import dataclass, field
+from typing import BinaryIO, Callable, Iterable, Iterator
+
+from sqlalchemy import case, select, update
+from sqlalchemy.orm import Session, selectinload, sessionmaker
+
+from server.crm.addresses import address_domain, normalise_address
+from server.crm.import_csv import read_csv
+from server.crm.import_rows import ImportFileError, ImportRow, RowProblem
+from server.crm.import_vcard import read_vcards
+from server.crm.models import Company, Contact, ContactEmail, Tenant, company_name_key
+from server.crm.tenants import get_or_create_tenant
+from server.crm.upsert import insert_ignore
+
+BATCH_SIZE = 500
+# Bound parameters per IN query: well under SQLite's limit, and plans stay cached.
+IN_CHUNK = 900
+
+# Mail providers whose domain says nothing about the company someone works for.
+FREE_MAIL_DOMAINS = frozenset({
+    "gmail.com", "googlemail.com", "outlook.com", "hotmail.com", "live.com", "msn.com", "yahoo.com",
+    "ymail.com", "aol.com", "icloud.com", "me.com", "mac.com", "proton.me", "protonmail.com",
+    "pm.me", "zoho.com", "mail.com", "yandex.com", "yandex.ru", "mail.ru", "tutanota.com",
+    "seznam.cz", "email.cz", "centrum.cz", "atlas.cz", "volny.cz", "post.cz", "tiscali.cz",
+    "wp.pl", "onet.pl", "o2.pl", "interia.pl", "op.pl", "poczta.fm", "gazeta.pl", "tlen.pl",
+    "libero.it", "virgilio.it", "web.de", "t-online.de", "orange.fr", "free.fr", "laposte.net",
+})
+# gmx.de, gmx.net, gmx.at, ...: every GMX domain.
+FREE_MAIL_PREFIXES = ("gmx.",)
+
+
+def is_free_mail(domain: str) -> bool:
+    domain = domain.lower().rstrip(".")
+    return domain in FREE_MAIL_DOMAINS or domain.startswith(FREE_MAIL_PREFIXES)
+
+
+@dataclass
+class ImportSummary:
+    """What an import did. `skipped`: rows whose contact was already up to date;
+    `merged`: rows folded into an earlier row of the same file (same address)."""
+    rows: int = 0
+    created: int = 0
+    updated: int = 0
+    skipped: int = 0
+    merged: int = 0
+    companies_created: int = 0
+    problems: list[RowProblem] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def errors(self) -> int:
+        return len(self.problems)
+
+    def as_dict(self) -> dict:
+        return {
+            "rows": self.rows, "created": self.created, "updated": self.updated, "skipped": self.skipped,
+            "merged": self.merged, "companies_created": self.companies_created, "errors": self.errors,
+            "problems": [{"line": p.line, "reason": p.reason} for p in self.problems],
+            "warnings": list(self.warnings),
+        }
+
+
+class ImportAborted(RuntimeError):
+    """The import stopped part-way; `summary` counts the batches that were committed."""
+
+    def __init__(self, message: str, summary: ImportSummary):
+        super().__init__(message)
+        self.summary = summary
+
+
+# -- reading the file ---------------------------------------------------------------
+
+class CountingReader(io.RawIOBase):
+    """A binary stream that counts the bytes read through it (for progress)."""
+
+    def __init__(self, raw: BinaryIO):
+        self.raw = raw
+        self.count = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        data = self.raw.read(len(buffer))
+        size = len(data)
+        buffer[:size] = data
+        self.count += size
+        return size
+
+    def close(self) -> None:
+        self.raw.close()
+        super().close()
+
+
+def detect_format(head: bytes, name: str = "") -> str:
+    """'vcard' or 'csv', from the file's first bytes (then its extension)."""
+    text = head.lstrip(b"\xef\xbb\xbf").lstrip()
+    if text[:11].upper() == b"BEGIN:VCARD":
+        return "vcard"
+    if name.lower().endswith((".vcf", ".vcard")):
+        return "vcard"
+    return "csv"
+
+
+def read_rows(raw: BinaryIO, warn: Callable[[str], None], fmt: str | None = None,
+              name: str = "") -> Iterator[ImportRow | RowProblem]:
+    """The rows of a binary stream, CSV or vCard (`fmt` None: detected). Raises
+    ImportFileError for a file that is not UTF-8 or cannot be read at all."""
+    buffered = io.BufferedReader(raw) if not isinstance(raw, io.BufferedReader) else raw
+    fmt = fmt or detect_format(buffered.peek(64)[:64], name)
+    # newline="" keeps line breaks inside quoted CSV cells; utf-8-sig drops a BOM.
+    text = io.TextIOWrapper(buffered, encoding="utf-8-sig", newline="" if fmt == "csv" else None)
+    reader = read_csv(text, warn) if fmt == "csv" else read_vcards(text, warn)
+    line = 0
+    try:
+        for item in reader:
+            line = item.line
+            yield item
+    except UnicodeDecodeError:
+        raise ImportFileError(
+            f"the file is not UTF-8 (after line {line}); save it as 'CSV UTF-8' and import again") from None
+
+
+# -- the import ----------------------------------------------------------------------
+
+def import_file(session_factory: sessionmaker[Session], tenant_id: str, path: str | os.PathLike, *,
+                batch_size: int = BATCH_SIZE, auto_link_companies: bool | None = None,
+                progress: Callable[[int, int], None] | None = None, fmt: str | None = None) -> ImportSummary:
+    """Imports a CSV or vCard file into tenant `tenant_id` (created if missing).
+    `progress(rows, bytes_read)` is called after every batch. Raises ImportFileError
+    (nothing imported) or ImportAborted (earlier batches committed)."""
+    with open(path, "rb") as handle:
+        return import_stream(session_factory, tenant_id, handle, batch_size=batch_size,
+                             auto_link_companies=auto_link_companies, progress=progress, fmt=fmt,
+                             name=str(path))
+
+
+def import_stream(session_factory: sessionmaker[Session], tenant_id: str, raw: BinaryIO, *,
+                  batch_size: int = BATCH_SIZE, auto_link_companies: bool | None = None,
+                  progress: Callable[[int, int], None] | None = None, fmt: str | None = None,
+                  name: str = "") -> ImportSummary:
+    """Like import_file, from an open binary stream."""
+    summary = ImportSummary()
+    counter = CountingReader(raw)
+    rows = read_rows(counter, summary.warnings.append, fmt, name)
+    with session_factory() as session:
+        get_or_create_tenant(session, tenant_id, auto_link_companies=auto_link_companies)
+        session.commit()
+        derive_domains = bool(session.get(Tenant, tenant_id).effective_settings()["auto_link_companies"])
+    batch: list[ImportRow] = []
+
+    def flush() -> None:
+        try:
+            with session_factory() as session:
+                apply_batch(session, tenant_id, batch, summary, derive_domains)
+        except Exception as exc:
+            raise ImportAborted(
+                f"the import stopped at line {batch[0].line} ({type(exc).__name__}: {exc}); "
+                "every earlier row is saved: run the same import again to finish it", summary) from exc
+        batch.clear()
+        if progress:
+            progress(summary.rows, counter.count)
+
+    try:
+        for item in rows:
+            if isinstance(item, RowProblem):
+                summary.problems.append(item)
+                summary.rows += 1
+                continue
+            batch.append(item)
+            if len(batch) >= batch_size:
+                flush()
+        if batch:
+            flush()
+    except ImportFileError:
+        if batch:
+            flush()   # the rows before the unreadable part are good
+        raise
+    except ImportAborted:
+        raise
+    except Exception as exc:  # the stream failed (a disk, a network share)
+        raise ImportAborted(f"reading the file failed ({type(exc).__name__}: {exc}); "
+                            "every earlier batch is saved: run the same import again to finish it",
+                            summary) from exc
+    if progress:
+        progress(summary.rows, counter.count)
+    summary.problems.sort(key=lambda p: p.line)
+    return summary
+
+
+@dataclass
+class _Group:
+    """Rows of one batch that describe one contact (they share an address)."""
+    rows: list[ImportRow]
+    addresses: list[str]
+
+
+def _prepare(rows: Iterable[ImportRow], summary: ImportSummary) -> list[tuple[ImportRow, list[str]]]:
+    prepared = []
+    for row in rows:
+        summary.rows += 1
+        addresses: list[str] = []
+        bad = None
+        for raw in row.emails:
+            address = normalise_address(raw)
+            if address is None:
+                bad = raw
+                break
+            if address not in addresses:
+                addresses.append(address)
+        if bad is not None:
+            summary.problems.append(RowProblem(row.line, f"malformed email address {bad!r}"))
+        elif not addresses and not row.has_name() and not row.company:
+            summary.problems.append(RowProblem(row.line, "no name and no email address"))
+        else:
+            prepared.append((row, addresses))
+    return prepared
+
+
+def _group(prepared: list[tuple[ImportRow, list[str]]]) -> list[_Group]:
+    """Rows sharing any address become one group (transitively), in file order."""
+    groups: list[_Group | None] = []
+    owner: dict[str, int] = {}
+    for row, addresses in prepared:
+        hits = sorted({owner[a] for a in addresses if a in owner})
+        if not hits:
+            index = len(groups)
+            groups.append(_Group([row], list(addresses)))
+        else:
+            index = hits[0]
+            target = groups[index]
+            assert target is not None
+            for other in hits[1:]:
+                merged = groups[other]
+                assert merged is not None
+                target.rows.extend(merged.rows)
+                target.addresses.extend(a for a in merged.addresses if a not in target.addresses)
+                for address in merged.addresses:
+                    owner[address] = index
+                groups[other] = None
+            target.rows.append(row)
+            target.rows.sort(key=lambda r: r.line)
+            target.addresses.extend(a for a in addresses if a not in target.addresses)
+        for address in addresses:
+            owner[address] = index
+    return [g for g in groups if g is not None]
+
+
+def _chunks(values: list, size: int = IN_CHUNK) -> Iterator[list]:
+    for start in range(0, len(values), size):
+        yield values[start:start + size]
+
+
+def _merged_fields(rows: list[ImportRow]) -> dict:
+    """The group's fields: a later row's non-empty value wins."""
+    fields = {"first_name": "", "last_name": "", "display_name": "", "company": "", "job_title": "",
+              "phone": "", "mobile_phone": ""}
+    domains: list[str] = []
+    for row in rows:
+        for key in fields:
+            value = getattr(row, key)
+            if value:
+                fields[key] = value
+        domains.extend(d for d in row.company_domains if d not in domains)
+    fields["company_domains"] = domains
+    return fields
+
+
+def _existing_by_address(session: Session, tenant_id: str, addresses: list[str]) -> dict[str, Contact]:
+    """address -> the contact it belongs to: a live one first (lowest id), else a deleted one."""
+    found: dict[str, Contact] = {}
+    liveness = case((Contact.deleted_at.is_(None), 0), else_=1)
+    for chunk in _chunks(addresses):
+        rows = session.execute(
+            select(ContactEmail.address, Contact)
+            .join(Contact, Contact.id == ContactEmail.contact_id)
+            .where(ContactEmail.tenant_id == tenant_id, ContactEmail.address.in_(chunk),
+                   Contact.tenant_id == tenant_id)
+            .options(selectinload(Contact.emails))
+            .order_by(liveness, Contact.id)
+        )
+        for address, contact in rows:
+            found.setdefault(address, contact)
+    return found
+
+
+def _existing_by_name(session: Session, tenant_id: str, names: list[str]) -> dict[tuple[str, int | None], Contact]:
+    """(display name, company id) -> live contact, for rows without an address."""
+    found: dict[tuple[str, int | None], Contact] = {}
+    for chunk in _chunks(names):
+        contacts = session.scalars(
+            select(Contact)
+            .where(Contact.tenant_id == tenant_id, Contact.deleted_at.is_(None), Contact.display_name.in_(chunk))
+            .options(selectinload(Contact.emails))
+            .order_by(Contact.id)
+        )
+        for contact in contacts:
+            key = (contact.display_name, contact.company_id)
+            # A contact without addresses is the likelier twin of an address-less row.
+            if key not in found or (found[key].emails and not contact.emails):
+                found[key] = contact
+    return found
+
+
+def _companies(session: Session, tenant_id: str, names: dict[str, str],
+               summary: ImportSummary) -> dict[str, Company]:
+    """name_key -> Company for these {name_key: name}, created when missing (race-safe)."""
+    keys = list(names)
+    found: dict[str, Company] = {}
+    for chunk in _chunks(keys):
+        for company in session.scalars(select(Company).where(Company.tenant_id == tenant_id,
+                                                             Company.name_key.in_(chunk))):
+            found[company.name_key] = company
+    missing = [k for k in keys if k not in found]
+    for key in missing:
+        name = " ".join(names[key].split())
+        summary.companies_created += insert_ignore(
+            session, Company, {"tenant_id": tenant_id, "name": name, "name_key": key, "domains": []},
+            ["tenant_id", "name_key"])
+    for chunk in _chunks(missing):
+        for company in session.scalars(select(Company).where(Company.tenant_id == tenant_id,
+                                                             Company.name_key.in_(chunk))):
+            found[company.name_key] = company
+    return found
+
+
+def _derived_name(first: str, last: str) -> str:
+    return " ".join(p for p in (first, last) if p)
+
+
+def _apply(contact: Contact, fields: dict, company: Company | None) -> bool:
+    """Sets the non-empty fields on the contact; True if anything changed."""
+    changed = False
+    old_derived = _derived_name(contact.first_name, contact.last_name)
+    for key, attribute in (("first_name", "first_name"), ("last_name", "last_name"),
+                           ("job_title", "job_title"), ("phone", "business_phone"),
+                           ("mobile_phone", "mobile_phone")):
+        value = fields[key]
+        if value and getattr(contact, attribute) != value:
+            setattr(contact, attribute, value)
+            changed = True
+    display = fields["display_name"]
+    if not display and (not contact.display_name or contact.display_name == old_derived):
+        display = _derived_name(contact.first_name, contact.last_name)
+    if display and contact.display_name != display:
+        contact.display_name = display
+        changed = True
+    if company is not None and contact.company_id != company.id:
+        contact.company = company
+        changed = True
+    return changed
+
+
+def apply_batch(session: Session, tenant_id: str, rows: list[ImportRow], summary: ImportSummary,
+                derive_domains: bool) -> None:
+    """Writes one batch of rows in one transaction (committed here)."""
+    # Taking the tenant's row lock first serialises concurrent imports into one
+    # tenant, so two of them never both create the contact of one address.
+    session.execute(update(Tenant).where(Tenant.id == tenant_id).values(name=Tenant.name))
+    groups = _group(_prepare(rows, summary))
+    addresses = list(dict.fromkeys(a for g in groups for a in g.addresses))
+    by_address = _existing_by_address(session, tenant_id, addresses) if addresses else {}
+    fields_of = [_merged_fields(g.rows) for g in groups]
+    company_names: dict[str, str] = {}
+    for fields in fields_of:
+        if fields["company"]:
+            company_names.setdefault(company_name_key(fields["company"]), fields["company"])
+    companies = _companies(session, tenant_id, company_names, summary) if company_names else {}
+    unaddressed = [g for g in groups if not g.addresses]
+    by_name: dict[tuple[str, int | None], Contact] = {}
+    if unaddressed:
+        names = list({_display_of(f) for g, f in zip(groups, fields_of) if not g.addresses} - {""})
+        by_name = _existing_by_name(session, tenant_id, names)
+
+    for group, fields in zip(groups, fields_of):
+        company = companies.get(company_name_key(fields["company"])) if fields["company"] else None
+        if company is not None:
+            domains = list(fields["company_domains"])
+            if derive_domains:
+                domains += [address_domain(a) for a in group.addresses]
+            _add_domains(company, domains)
+        if not group.addresses and not _display_of(fields):
+            continue  # a row naming only a company: the company is the record
+        summary.merged += len(group.rows) - 1
+        matches = [by_address[a] for a in group.addresses if a in by_address]
+        contact = next((c for c in matches if c.deleted_at is None), matches[0] if matches else None)
+        if contact is None and not group.addresses:
+            contact = by_name.get((_display_of(fields), company.id if company else None))
+        if contact is None:
+            contact = Contact(tenant_id=tenant_id, emails=[
+                ContactEmail(tenant_id=tenant_id, address=a, position=i) for i, a in enumerate(group.addresses)])
+            _apply(contact, fields, company)
+            session.add(contact)
+            summary.created += 1
+            if not group.addresses:
+                by_name[(contact.display_name, company.id if company else None)] = contact
+            continue
+        changed = _apply(contact, fields, company)
+        if contact.deleted_at is not None:
+            contact.restore()   # the file says the contact exists; its filed mail comes back with it
+            changed = True
+        known = {e.address for e in contact.emails}
+        for address in group.addresses:
+            if address not in known:
+                contact.emails.append(ContactEmail(tenant_id=tenant_id, address=address,
+                                                   position=len(contact.emails)))
+                changed = True
+        if changed:
+            summary.updated += 1
+        else:
+            summary.skipped += 1
+    session.commit()
+
+
+def _display_of(fields: dict) -> str:
+    return fields["display_name"] or _derived_name(fields["first_name"], fields["last_name"])
+
+
+def _add_domains(company: Company, domains: Iterable[str]) -> None:
+    current = list(company.domains or [])
+    for domain in domains:
+        domain = _normalise_domain(domain)
+        if domain and not is_free_mail(domain) and domain not in current:
+            current.append(domain)
+    if current != list(company.domains or []):
+        company.domains = current
+
+
+def _normalise_domain(domain: str) -> str | None:
+    address = normalise_address(f"x@{domain.strip().lstrip('@')}")
+    return address_domain(address) if address else None
+
