@@ -11,9 +11,9 @@ from flask import Flask, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from emulator import admin, identity, signin
-from emulator.oauth import Grants, oauth_error
 from emulator.faults import Faults, graph_error_body
 from emulator.gate import MAX_BODY_BYTES, Gate, is_graph_path, is_token_path
+from emulator.oauth import Grants, oauth_error
 from emulator.requestlog import RequestLog
 from emulator.store import Store
 from emulator.tokens import SigningKey
@@ -122,9 +122,8 @@ def _error_response(status: int, name: str, description: str):
         code = _GRAPH_CODES.get(status, "InternalServerError" if status >= 500 else "BadRequest")
         return jsonify(graph_error_body(code, message)), status
     if is_token_path(path) or "/oauth2/" in path:
-        return oauth_error(
-            "invalid_request" if status < 500 else "server_error",
-            f"AADSTS900561: The endpoint only accepts POST requests. ({name})" if status == 405
-            else f"AADSTS90000: {description or name}", [900561 if status == 405 else 90000],
-            status=status if status != 404 else 404)
+        code, text = (900561, "The endpoint only accepts POST requests.") if status == 405 \
+            else (90000, description or name)
+        return oauth_error("invalid_request" if status < 500 else "server_error",
+                           f"AADSTS{code}: {text}", [code], status=status)
     return jsonify({"error": {"code": name.replace(" ", ""), "message": description or name}}), status
