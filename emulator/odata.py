@@ -224,6 +224,7 @@ class _Parser:
         if tok is not None and tok.kind == "path" and tok.text.lower() in COMPARISONS:
             op = self.take().text.lower()
             right = self.operand()
+            _check_types(op, left, right)
             return lambda o, env: compare(op, left(o, env), right(o, env))
         return left
 
@@ -235,7 +236,7 @@ class _Parser:
             return inner
         if tok.kind == "string":
             value = tok.text[1:-1].replace("''", "'")
-            return lambda o, env: value
+            return _typed(lambda o, env: value, "Edm.String")
         if tok.kind == "datetime":
             try:
                 value = parse_iso(tok.text if "T" in tok.text else tok.text + "T00:00:00Z")
@@ -346,7 +347,26 @@ class _Parser:
             segments = [canonical, *segments[1:]]
         if segments[0] not in self.properties:
             self.properties.append(segments[0])
-        return lambda o, env: resolve(o, segments)
+        fn = lambda o, env: resolve(o, segments)  # noqa: E731
+        return _typed(fn, "Edm.DateTimeOffset") if len(segments) == 1 and segments[0].endswith("DateTime") else fn
+
+
+_OPERATOR_NAMES = {"eq": "Equal", "ne": "NotEqual", "gt": "GreaterThan", "ge": "GreaterThanOrEqual",
+                   "lt": "LessThan", "le": "LessThanOrEqual"}
+
+
+def _typed(fn, edm_type: str):
+    fn.edm_type = edm_type
+    return fn
+
+
+def _check_types(op, left, right):
+    """Graph refuses a date-time property compared with a quoted string (dates are unquoted)."""
+    kinds = {getattr(left, "edm_type", None), getattr(right, "edm_type", None)}
+    if kinds == {"Edm.DateTimeOffset", "Edm.String"}:
+        raise ODataError(f"A binary operator with incompatible types was detected. Found operand types "
+                         f"'{getattr(left, 'edm_type')}' and '{getattr(right, 'edm_type')}' for operator kind "
+                         f"'{_OPERATOR_NAMES[op]}'.")
 
 
 def resolve(value, segments):
