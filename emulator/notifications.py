@@ -51,7 +51,8 @@ def validate_endpoint(url: str, session: requests.Session | None = None,
     """Run Graph's validation handshake against `url`.
 
     POSTs `url?validationToken=<token>` (text/plain, empty body) and expects a 200
-    whose body is the token, within `timeout` seconds. Returns (ok, reason).
+    text/plain answer whose body is the token, within `timeout` seconds, as the
+    webhook documentation requires. Returns (ok, reason).
     """
     session = session or new_session()
     token = "Validation: Testing client application reachability for subscription Request-Id: " \
@@ -65,6 +66,8 @@ def validate_endpoint(url: str, session: requests.Session | None = None,
         return False, f"the endpoint could not be reached ({exc.__class__.__name__})"
     if resp.status_code != 200:
         return False, f"the endpoint answered HTTP {resp.status_code}"
+    if not resp.headers.get("Content-Type", "").lower().startswith("text/plain"):
+        return False, "the endpoint must answer with Content-Type text/plain"
     if resp.text != token:
         return False, "the endpoint did not echo the validation token"
     return True, "ok"

@@ -109,8 +109,9 @@ def contoso_app(emulator):
 class WebhookReceiver:
     """A local plain-HTTP endpoint like the backend's: echoes validation tokens, records notifications."""
 
-    def __init__(self, validate=True, status=202):
+    def __init__(self, validate=True, status=202, content_type="text/plain"):
         self.validate = validate
+        self.content_type = content_type
         self.status = status
         self.validations: list[str] = []
         self.notifications: list[dict] = []
@@ -129,7 +130,7 @@ class WebhookReceiver:
                     if receiver.validate:
                         data = token.encode()
                         self.send_response(200)
-                        self.send_header("Content-Type", "text/plain")
+                        self.send_header("Content-Type", receiver.content_type)
                         self.send_header("Content-Length", str(len(data)))
                         self.end_headers()
                         self.wfile.write(data)

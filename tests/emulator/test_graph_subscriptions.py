@@ -81,6 +81,11 @@ def test_failed_handshake_refuses_the_subscription(adele):
         assert error["message"].startswith("Subscription validation request failed.")
     finally:
         refusing.close()
+    as_html = WebhookReceiver(content_type="text/html")  # an echo rendered as HTML is refused
+    try:
+        assert_graph_error(subscribe(adele, as_html), 400, "ValidationError")
+    finally:
+        as_html.close()
     r = subscribe(adele, type("Nowhere", (), {"url": "http://127.0.0.1:9"})())
     assert_graph_error(r, 400, "ValidationError")
     assert adele.get("/subscriptions").json()["value"] == []
