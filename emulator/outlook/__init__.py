@@ -8,7 +8,7 @@ at /outlook/office.js (the backend's OFFICE_JS_URL points there).
 Register it with `app.register_blueprint(outlook.bp)` (url_prefix /outlook is built in).
 Settings: `app.config["OUTLOOK_ADDIN_ORIGIN"]` (or env ADDIN_ORIGIN; default
 http://localhost:5000) is where the backend serves the add-in; `?addin=<origin>` overrides it
-per page load.
+per page load (`?backend=` is accepted too).
 """
 from __future__ import annotations
 
@@ -117,7 +117,8 @@ def _ribbon_cached(mtime: float, origin: str) -> dict:
 
 def addin_origin() -> str:
     """Where the backend serves the add-in: ?addin=, else config/env, else localhost:5000."""
-    candidate = request.args.get("addin") or current_app.config.get("OUTLOOK_ADDIN_ORIGIN") \
+    candidate = request.args.get("addin") or request.args.get("backend") \
+        or current_app.config.get("OUTLOOK_ADDIN_ORIGIN") \
         or os.environ.get("ADDIN_ORIGIN") or DEFAULT_ADDIN_ORIGIN
     parts = urlsplit(candidate)
     if parts.scheme not in ("http", "https") or not parts.netloc:

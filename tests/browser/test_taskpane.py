@@ -20,7 +20,7 @@ MIXED_CASE = "Hard case: mixed-case addresses"
 
 def pane_shot(outlook, name: str):
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    outlook.page.locator("#taskpane").screenshot(path=str(SCREENSHOTS / f"{name}.png"))
+    outlook.page.locator("#taskpane").screenshot(path=str(SCREENSHOTS / f"{name}.png"), animations="disabled")
 
 
 def expect_state(outlook, text: str, timeout: float = 15_000):
