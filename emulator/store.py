@@ -407,7 +407,7 @@ class Store:
             box.categories.append({"id": str(uuid.UUID(bytes=_digest("category", oid, str(i), size=16))),
                                    "displayName": c["displayName"], "color": c.get("color", "preset0")})
         for i, cspec in enumerate(spec.get("contacts", [])):
-            self._insert_contact(user, f"c{i}", cspec, emit=False)
+            self._insert_contact(user, f"c{i}", cspec)
         for i, mspec in enumerate(spec.get("messages", [])):
             mspec = dict(mspec)
             folder = self.folder(user, mspec.pop("folder", "inbox"))
@@ -616,7 +616,8 @@ class Store:
 
     def _touch(self, user: User, msg: Message) -> None:
         msg.seq = self._next_seq()
-        msg.modified = max(utcnow(), msg.modified + timedelta(seconds=1)) if msg.modified >= utcnow() else utcnow()
+        now = utcnow()  # strictly increasing, so clients comparing timestamps see every change
+        msg.modified = now if now > msg.modified else msg.modified + timedelta(seconds=1)
         msg.change_key = change_key_for(user.oid, msg.key, str(msg.seq))
 
     def delete_message(self, user: User, msg: Message) -> None:
@@ -685,7 +686,7 @@ class Store:
 
     # -- contacts
 
-    def _insert_contact(self, user: User, key: str, spec: dict, emit: bool) -> Contact:
+    def _insert_contact(self, user: User, key: str, spec: dict) -> Contact:
         spec = copy.deepcopy(spec)
         props = spec.pop("singleValueExtendedProperties", []) or []
         for k in ("id", "@odata.etag", "@odata.context", "changeKey", "parentFolderId",
@@ -716,7 +717,7 @@ class Store:
     def create_contact(self, user: User, spec: dict) -> Contact:
         with self.lock:
             user.mailbox.counter += 1
-            return self._insert_contact(user, f"n{user.mailbox.counter}", spec, emit=True)
+            return self._insert_contact(user, f"n{user.mailbox.counter}", spec)
 
     def update_contact(self, user: User, contact: Contact, changes: dict, props: list[dict] | None = None) -> Contact:
         with self.lock:

@@ -99,7 +99,7 @@ def render(req, user, msg, select=None, expand=None, immutable=None) -> dict:
     out = store.message_json(user, msg, immutable)
     if req.prefer().get("outlook.body-content-type", "").lower() == "text" and out["body"]["contentType"] == "html":
         out["body"] = {"contentType": "text", "content": html_to_text(out["body"]["content"])}
-    if select is not None and "uniqueBody" in select or False:
+    if select is not None and "uniqueBody" in select:
         out["uniqueBody"] = dict(out["body"])
     out = odata.apply_select(out, select)
     for name, item in (expand or {}).items():
