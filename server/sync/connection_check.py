@@ -1,0 +1,185 @@
+""""Test connection": token, consent, Graph access and categories, each checked
+separately and reported in plain words with what to fix (seed 003).
+
+Uses a fresh GraphTokens (own msal cache) so the answer reflects the tenant's
+consent as it is now, not a token cached before an administrator changed it.
+Background work (delta, webhooks, bulk) runs app-only, so the app-only path is
+what must work; a delegated token, when the caller has one, is checked too.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Callable, Mapping
+
+import jwt
+import requests
+
+from server.auth import GraphTokens
+from server.errors import ApiError
+from server.graph import GraphClient, properties
+from server.graph.errors import (AccessDenied, GraphError, GraphTimeout, NotFound, Throttled, Unauthorized,
+                                 Unavailable)
+
+log = logging.getLogger(__name__)
+
+OK, FAILED, SKIPPED = "ok", "failed", "skipped"
+
+# Application permissions the app needs, and what each one is for.
+REQUIRED_PERMISSIONS: dict[str, str] = {
+    "Mail.ReadWrite": "read messages and mark them as synced",
+    "Contacts.ReadWrite": "create and sync Outlook contacts",
+    "MailboxSettings.ReadWrite": "create the \"Sync to CRM\" categories",
+}
+
+
+@dataclass
+class Check:
+    name: str
+    status: str             # ok | failed | skipped
+    summary: str
+    fix: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status == OK
+
+
+def admin_consent_url(config: Mapping, tid: str) -> str:
+    host = str(config.get("AUTHORITY_HOST") or "https://login.microsoftonline.com").rstrip("/")
+    return f"{host}/{tid}/adminconsent?client_id={config.get('AZURE_CLIENT_ID') or ''}"
+
+
+def lacks(permission: str, config: Mapping, tid: str) -> str:
+    return (f"The app lacks the {permission} permission in your tenant: an administrator must grant "
+            f"admin consent at {admin_consent_url(config, tid)}")
+
+
+def _token_fix(error: ApiError, config: Mapping, tid: str) -> str:
+    authority = str(config.get("AUTHORITY_HOST") or "").rstrip("/")
+    if error.code == "auth_not_configured":
+        return "Set AZURE_CLIENT_ID and AZURE_CLIENT_SECRET on the server to the app registration's values."
+    if error.code == "identity_unavailable":
+        return f"The server could not reach {authority}. Check its network access and the AUTHORITY_HOST setting."
+    if "7000229" in error.message or "65001" in error.message or error.code == "consent_required":
+        return ("The app is not installed in your tenant yet: an administrator must grant admin consent at "
+                f"{admin_consent_url(config, tid)}")
+    if error.code == "identity_misconfigured":
+        return ("Microsoft refused the server's app registration. Check AZURE_CLIENT_ID and AZURE_CLIENT_SECRET "
+                "(client secrets expire: create a new one in the Azure portal if needed).")
+    return "Try again in a moment; if it persists, check the app registration in the Azure portal."
+
+
+def _roles_of(token: str) -> set[str] | None:
+    """The application roles a Graph token carries, or None when it cannot be read.
+    (Graph tokens are JWTs today; the signature is Graph's business, not ours.)"""
+    try:
+        claims = jwt.decode(token, options={"verify_signature": False})
+    except jwt.PyJWTError:
+        return None
+    return {r for r in claims.get("roles") or () if isinstance(r, str)}
+
+
+def _scopes_of(token: str) -> set[str] | None:
+    try:
+        claims = jwt.decode(token, options={"verify_signature": False})
+    except jwt.PyJWTError:
+        return None
+    return set(str(claims.get("scp") or "").split())
+
+
+def _graph_failure(error: GraphError, what: str, permission: str, config: Mapping, tid: str, upn: str) -> tuple[str, str]:
+    """(summary, fix) for a Graph call that failed."""
+    if isinstance(error, AccessDenied) or error.status == 403:
+        return f"Graph refused to {what} ({error.status} {error.code}).", lacks(permission, config, tid)
+    if isinstance(error, NotFound) or error.status == 404:
+        return (f"Graph knows no mailbox for {upn} ({error.code}).",
+                "Give the user an Exchange Online licence, or sign in with a user who has a mailbox.")
+    if isinstance(error, Unauthorized) or error.status == 401:
+        return (f"Graph rejected the app's token ({error.code}).",
+                "Check that the app registration is for Microsoft Graph in this cloud and that GRAPH_BASE_URL is right.")
+    if isinstance(error, (Throttled, Unavailable, GraphTimeout)):
+        wait = f" (retry after {int(error.retry_after)} s)" if error.retry_after else ""
+        return f"Graph is busy or did not answer{wait}.", "Nothing to fix on your side: try again in a few minutes."
+    return f"Graph answered {error.status} {error.code}: {error.message}", "Try again; if it persists, contact support with this message."
+
+
+def check_connection(config: Mapping, session: requests.Session, *, tid: str, user_oid: str, user_upn: str,
+                     delegated_token: Callable[[], str] | None = None) -> list[Check]:
+    """Runs the four checks for one user's mailbox in tenant `tid`; never raises for
+    what it checks (each failure becomes a Check with a fix)."""
+    checks: list[Check] = []
+    tokens = GraphTokens(config, session)
+
+    # 1. Token
+    try:
+        app_token = tokens.app_only(tid)
+    except ApiError as error:
+        checks.append(Check("Token", FAILED, f"No app-only token for your tenant: {error.message}",
+                            _token_fix(error, config, tid)))
+        for name in ("Consent", "Graph access", "Categories"):
+            checks.append(Check(name, SKIPPED, "Not checked: it needs a token first."))
+        return checks
+    token_summary = "The app got an app-only Microsoft Graph token for your tenant."
+    delegated: str | None = None
+    delegated_problem: Check | None = None
+    if delegated_token is not None:
+        try:
+            delegated = delegated_token()
+            token_summary += " Your own (delegated) token works too."
+        except ApiError as error:
+            delegated_problem = Check("Token", FAILED, f"No delegated token for you: {error.message}",
+                                      _token_fix(error, config, tid))
+    checks.append(delegated_problem or Check("Token", OK, token_summary))
+
+    # 2. Consent
+    roles = _roles_of(app_token)
+    if roles is None:
+        checks.append(Check("Consent", SKIPPED, "The token's permissions could not be read; "
+                                                "the Graph access check below shows whether they work."))
+    else:
+        granted = {r.lower() for r in roles}
+        missing = [p for p in REQUIRED_PERMISSIONS if p.lower() not in granted]
+        scopes = _scopes_of(delegated) if delegated else None
+        missing_delegated = [p for p in REQUIRED_PERMISSIONS
+                             if scopes is not None and p.lower() not in {s.lower() for s in scopes}]
+        if missing or missing_delegated:
+            lines = [lacks(p, config, tid) + f" (needed to {REQUIRED_PERMISSIONS[p]})." for p in missing]
+            lines += [f"Your delegated consent lacks {p} (needed to {REQUIRED_PERMISSIONS[p]})." for p in missing_delegated]
+            checks.append(Check("Consent", FAILED, " ".join(lines),
+                                f"Open {admin_consent_url(config, tid)} as an administrator and accept."))
+        else:
+            checks.append(Check("Consent", OK, "Admin consent covers "
+                                + ", ".join(REQUIRED_PERMISSIONS) + "."))
+
+    # 3. Graph access (app-only, on this user's mailbox: what background sync does)
+    graph = GraphClient.from_config(config, lambda: app_token, session, user=user_oid)
+    reading = ("mail", "Mail.ReadWrite")
+    try:
+        next(iter(graph.list_messages("inbox", select=("id",), page_size=1)), None)
+        reading = ("contacts", "Contacts.ReadWrite")
+        graph.find_contacts(user_upn or "nobody@invalid.example", select=("id",))
+        checks.append(Check("Graph access", OK, f"Microsoft Graph answered: the app can read {user_upn}'s "
+                                                "inbox and contacts."))
+    except GraphError as error:
+        summary, fix = _graph_failure(error, f"read {user_upn}'s {reading[0]}", reading[1], config, tid, user_upn)
+        checks.append(Check("Graph access", FAILED, summary, fix))
+    except (requests.RequestException, OSError) as error:
+        log.warning("connection check: Graph unreachable: %s", error)
+        checks.append(Check("Graph access", FAILED, "Microsoft Graph could not be reached.",
+                            "Check the server's network access and the GRAPH_BASE_URL setting."))
+
+    # 4. Categories
+    try:
+        graph.ensure_categories()
+        names = ", ".join(f"\"{n}\"" for n in properties.OUR_CATEGORIES)
+        checks.append(Check("Categories", OK, f"The categories {names} exist in {user_upn}'s mailbox."))
+    except GraphError as error:
+        summary, fix = _graph_failure(error, f"read or create {user_upn}'s categories",
+                                      "MailboxSettings.ReadWrite", config, tid, user_upn)
+        checks.append(Check("Categories", FAILED, summary, fix))
+    except (requests.RequestException, OSError) as error:
+        log.warning("connection check: categories: %s", error)
+        checks.append(Check("Categories", FAILED, "Microsoft Graph could not be reached.",
+                            "Check the server's network access and the GRAPH_BASE_URL setting."))
+    return checks

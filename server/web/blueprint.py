@@ -1,0 +1,39 @@
+"""The CRM's web pages: one plain Flask Blueprint (not in the OpenAPI).
+
+Routes live in `signin.py` (/auth/...), `pages.py` (/crm/...) and
+`settings_page.py` (/crm/settings); templates in server/templates/crm/, CSS in
+server/static/ (served at /crm/static/).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Blueprint
+
+SERVER_DIR = Path(__file__).resolve().parent.parent
+
+bp = Blueprint(
+    "web", __name__,
+    template_folder=str(SERVER_DIR / "templates"),
+    static_folder=str(SERVER_DIR / "static"),
+    static_url_path="/crm/static",
+)
+
+SESSION_COOKIE = "crm_session"
+# `__Host-`: the browser accepts the cookie only over HTTPS, for our host, on path /.
+SECURE_SESSION_COOKIE = "__Host-crm_session"
+
+
+@bp.record_once
+def configure_session_cookie(state) -> None:
+    """The session cookie: HttpOnly, SameSite=Lax, and Secure (+ __Host- name) when
+    the pages are served over https. Lax keeps it on the top-level redirect back
+    from the sign-in page while cross-site posts go without it."""
+    config = state.app.config
+    https = str(config.get("PUBLIC_BASE_URL") or "").startswith("https://")
+    if config.get("SESSION_COOKIE_NAME") in (None, "session"):
+        config["SESSION_COOKIE_NAME"] = SECURE_SESSION_COOKIE if https else SESSION_COOKIE
+    config["SESSION_COOKIE_HTTPONLY"] = True
+    config["SESSION_COOKIE_SAMESITE"] = "Lax"
+    config["SESSION_COOKIE_SECURE"] = https
+    config["SESSION_COOKIE_PATH"] = "/"

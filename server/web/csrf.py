@@ -1,0 +1,49 @@
+"""CSRF protection for the pages' forms: a random token per session, sent back
+in a hidden `csrf_token` field of every form and compared on every unsafe request.
+
+A post without the token, with another session's token, or from another origin
+is refused with 400 (the caller renders it as a plain error page). The session
+cookie is SameSite=Lax as a second line; this check does not rely on it.
+"""
+from __future__ import annotations
+
+import hmac
+import secrets
+
+from flask import abort, current_app, request, session
+
+FIELD = "csrf_token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def csrf_token() -> str:
+    """The session's token, created on first use (templates call it in every form)."""
+    token = session.get("csrf")
+    if not token:
+        token = secrets.token_urlsafe(32)
+        session["csrf"] = token
+    return token
+
+
+def rotate() -> None:
+    """A new token, e.g. at sign-in, so one seen before signing in is worthless."""
+    session["csrf"] = secrets.token_urlsafe(32)
+
+
+def _same_origin(value: str | None) -> bool:
+    if not value:
+        return True  # browsers omit Origin on some same-origin posts; the token decides
+    allowed = {current_app.config["PUBLIC_BASE_URL"].rstrip("/"), request.host_url.rstrip("/")}
+    return value.rstrip("/") in allowed
+
+
+def protect() -> None:
+    """Aborts with 400 unless an unsafe request carries this session's token."""
+    if request.method in SAFE_METHODS:
+        return
+    expected = session.get("csrf")
+    sent = request.form.get(FIELD) or request.headers.get("X-CSRF-Token") or ""
+    if not expected or not hmac.compare_digest(str(expected), str(sent)):
+        abort(400, description="The form has expired or did not come from this site. Reload the page and try again.")
+    if not _same_origin(request.headers.get("Origin")):
+        abort(400, description="The form was posted from another site.")

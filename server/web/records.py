@@ -1,0 +1,272 @@
+"""What the CRM pages read, always within one tenant: every query here takes the
+signed-in user's `tenant_id`, and a record of another tenant is simply not found.
+
+Lists are keyset-paginated (pagination.py) on indexed sort keys; search is a
+lower-case prefix match on indexed keys (see the indexes at the end of
+server/crm/models.py).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy.orm import Session, selectinload
+
+from server.crm.models import (
+    Case,
+    Company,
+    Contact,
+    ContactEmail,
+    Email,
+    EmailLink,
+    Note,
+    OutlookContactLink,
+    SharingRule,
+    Task,
+    User,
+    company_name_key,
+    subject_key,
+)
+from server.web.pagination import (
+    PAGE_SIZE,
+    Page,
+    after_asc,
+    after_desc_nulls_last,
+    decode_cursor,
+    page_of,
+)
+
+SEARCH_LIMIT = 20
+MAX_QUERY_LENGTH = 100
+CONVERSATION_LIMIT = 50
+
+
+# -- prefix search ------------------------------------------------------------------
+
+def _successor(prefix: str) -> str:
+    """The smallest string greater than every string starting with `prefix`."""
+    return prefix[:-1] + chr(ord(prefix[-1]) + 1)
+
+
+def _escape_like(prefix: str) -> str:
+    return prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def prefix_of(key, prefix: str):
+    """key starts with prefix: an index range scan, plus LIKE so collations whose
+    order differs from code points never add a false match."""
+    return and_(key >= prefix, key < _successor(prefix), key.like(_escape_like(prefix) + "%", escape="\\"))
+
+
+def normalise_query(raw: str | None) -> str:
+    return " ".join((raw or "").split())[:MAX_QUERY_LENGTH].lower()
+
+
+@dataclass
+class SearchResults:
+    query: str
+    contacts: list = field(default_factory=list)
+    companies: list = field(default_factory=list)
+    emails: list = field(default_factory=list)
+    cases: list = field(default_factory=list)
+    tasks: list = field(default_factory=list)
+
+    @property
+    def empty(self) -> bool:
+        return not (self.contacts or self.companies or self.emails or self.cases or self.tasks)
+
+
+def search(session: Session, tenant_id: str, raw_query: str | None) -> SearchResults:
+    """Records of the tenant whose name, address, company, subject or title starts
+    with the query (case-insensitive), at most SEARCH_LIMIT of each kind.
+    Contacts are ranked: a name match before an address match before a company match."""
+    query = normalise_query(raw_query)
+    results = SearchResults(query)
+    if not query:
+        return results
+    live = and_(Contact.tenant_id == tenant_id, Contact.deleted_at.is_(None))
+    by_name = select(Contact.id).where(live, or_(
+        prefix_of(func.lower(Contact.display_name), query),
+        prefix_of(func.lower(Contact.first_name), query),
+        prefix_of(func.lower(Contact.last_name), query)))
+    by_address = select(ContactEmail.contact_id).where(
+        ContactEmail.tenant_id == tenant_id, prefix_of(ContactEmail.address, query))
+    company_key = company_name_key(query)
+    matching_companies = select(Company.id).where(
+        Company.tenant_id == tenant_id, prefix_of(Company.name_key, company_key))
+    by_company = select(Contact.id).where(live, Contact.company_id.in_(matching_companies))
+
+    ranked: dict[int, int] = {}
+    for rank, ids in enumerate((by_name, by_address, by_company)):
+        for contact_id in session.scalars(ids.limit(SEARCH_LIMIT * 2)):
+            ranked.setdefault(contact_id, rank)
+    if ranked:
+        contacts = session.scalars(
+            select(Contact).where(live, Contact.id.in_(ranked)).options(
+                selectinload(Contact.emails), selectinload(Contact.company))).all()
+        contacts.sort(key=lambda c: (ranked[c.id], c.name.lower(), c.id))
+        results.contacts = contacts[:SEARCH_LIMIT]
+    results.companies = session.scalars(
+        select(Company).where(Company.tenant_id == tenant_id, prefix_of(Company.name_key, company_key))
+        .order_by(Company.name_key, Company.id).limit(SEARCH_LIMIT)).all()
+    results.emails = session.scalars(
+        select(Email).where(Email.tenant_id == tenant_id, prefix_of(subject_key(), query))
+        .order_by(Email.sent_at.desc().nulls_last(), Email.id.desc()).limit(SEARCH_LIMIT)).all()
+    results.cases = session.scalars(
+        select(Case).where(Case.tenant_id == tenant_id, prefix_of(func.lower(Case.title), query))
+        .order_by(Case.id.desc()).limit(SEARCH_LIMIT)).all()
+    results.tasks = session.scalars(
+        select(Task).where(Task.tenant_id == tenant_id, prefix_of(func.lower(Task.title), query))
+        .order_by(Task.id.desc()).limit(SEARCH_LIMIT)).all()
+    return results
+
+
+# -- lists ----------------------------------------------------------------------------
+
+def _email_key(email: Email):
+    return [email.sent_at, email.id]
+
+
+def emails_page(session: Session, tenant_id: str, after: str | None,
+                target: tuple[str, int] | None = None) -> Page:
+    """Emails newest first; with `target` (type, id) only those filed on it.
+    Raises BadCursor."""
+    cursor = decode_cursor(after, (datetime, int))
+    query = select(Email).where(Email.tenant_id == tenant_id)
+    if target is not None:
+        target_type, target_id = target
+        query = query.where(exists().where(
+            EmailLink.tenant_id == tenant_id, EmailLink.target_type == target_type,
+            EmailLink.target_id == target_id, EmailLink.email_id == Email.id))
+    condition = after_desc_nulls_last(Email.sent_at, Email.id, cursor)
+    if condition is not None:
+        query = query.where(condition)
+    rows = session.scalars(query.order_by(Email.sent_at.desc().nulls_last(), Email.id.desc())
+                           .limit(PAGE_SIZE + 1)).all()
+    return page_of(list(rows), _email_key)
+
+
+def contacts_page(session: Session, tenant_id: str, after: str | None, company_id: int | None = None) -> Page:
+    """Live contacts by display name. Raises BadCursor."""
+    cursor = decode_cursor(after, (str, int))
+    query = select(Contact).where(Contact.tenant_id == tenant_id, Contact.deleted_at.is_(None))
+    if company_id is not None:
+        query = query.where(Contact.company_id == company_id)
+    condition = after_asc(Contact.display_name, Contact.id, cursor)
+    if condition is not None:
+        query = query.where(condition)
+    rows = session.scalars(query.options(selectinload(Contact.emails), selectinload(Contact.company))
+                           .order_by(Contact.display_name, Contact.id).limit(PAGE_SIZE + 1)).all()
+    return page_of(list(rows), lambda c: [c.display_name, c.id])
+
+
+def companies_page(session: Session, tenant_id: str, after: str | None) -> Page:
+    """Companies by name. Raises BadCursor."""
+    cursor = decode_cursor(after, (str, int))
+    query = select(Company).where(Company.tenant_id == tenant_id)
+    condition = after_asc(Company.name_key, Company.id, cursor)
+    if condition is not None:
+        query = query.where(condition)
+    rows = session.scalars(query.order_by(Company.name_key, Company.id).limit(PAGE_SIZE + 1)).all()
+    return page_of(list(rows), lambda c: [c.name_key, c.id])
+
+
+def _newest_first(session: Session, model, tenant_id: str, after: str | None, *filters) -> Page:
+    cursor = decode_cursor(after, (int,))
+    query = select(model).where(model.tenant_id == tenant_id, *filters)
+    if cursor is not None:
+        query = query.where(model.id < cursor[0])
+    rows = session.scalars(query.order_by(model.id.desc()).limit(PAGE_SIZE + 1)).all()
+    return page_of(list(rows), lambda r: [r.id])
+
+
+def cases_page(session: Session, tenant_id: str, after: str | None) -> Page:
+    """Cases, newest first. Raises BadCursor."""
+    return _newest_first(session, Case, tenant_id, after)
+
+
+def tasks_page(session: Session, tenant_id: str, after: str | None, case_id: int | None = None) -> Page:
+    """Tasks, newest first (of one case when `case_id`). Raises BadCursor."""
+    filters = [Task.case_id == case_id] if case_id is not None else []
+    return _newest_first(session, Task, tenant_id, after, *filters)
+
+
+# -- one record -----------------------------------------------------------------------
+
+@dataclass
+class LinkedRecord:
+    kind: str            # contact | company | case | task
+    id: int
+    label: str
+    deleted: bool = False
+    source: str = ""
+
+
+def linked_records(session: Session, tenant_id: str, email: Email) -> list[LinkedRecord]:
+    """What the email is filed on; a soft-deleted contact stays listed as such."""
+    records: list[LinkedRecord] = []
+    by_type: dict[str, dict[int, str]] = {}
+    for link in email.links:
+        by_type.setdefault(link.target_type, {})[link.target_id] = link.source
+    if by_type.get("contact"):
+        for contact in session.scalars(select(Contact).where(
+                Contact.tenant_id == tenant_id, Contact.id.in_(by_type["contact"]))
+                .options(selectinload(Contact.emails))):
+            records.append(LinkedRecord("contact", contact.id, contact.name, contact.is_deleted,
+                                        by_type["contact"][contact.id]))
+    for kind, model, label in (("company", Company, "name"), ("case", Case, "title"), ("task", Task, "title")):
+        ids = by_type.get(kind)
+        if not ids:
+            continue
+        for row in session.scalars(select(model).where(model.tenant_id == tenant_id, model.id.in_(ids))):
+            records.append(LinkedRecord(kind, row.id, getattr(row, label), False, ids[row.id]))
+    order = {"contact": 0, "company": 1, "case": 2, "task": 3}
+    records.sort(key=lambda r: (order[r.kind], r.label.lower(), r.id))
+    return records
+
+
+def notes_of(session: Session, tenant_id: str, email_id: int) -> list[Note]:
+    return list(session.scalars(select(Note).where(Note.tenant_id == tenant_id, Note.email_id == email_id)
+                                .options(selectinload(Note.author)).order_by(Note.id)))
+
+
+def conversation_of(session: Session, tenant_id: str, email: Email) -> list[Email]:
+    """The conversation's other filed emails, oldest first."""
+    if not email.conversation_id:
+        return []
+    return list(session.scalars(
+        select(Email).where(Email.tenant_id == tenant_id, Email.conversation_id == email.conversation_id,
+                            Email.id != email.id)
+        .order_by(Email.sent_at.asc().nulls_last(), Email.id).limit(CONVERSATION_LIMIT)))
+
+
+def outlook_links_of(session: Session, tenant_id: str, contact_id: int) -> list[OutlookContactLink]:
+    """Which users' Outlook contacts are linked to this CRM contact."""
+    return list(session.scalars(
+        select(OutlookContactLink).where(OutlookContactLink.tenant_id == tenant_id,
+                                         OutlookContactLink.contact_id == contact_id)
+        .order_by(OutlookContactLink.id)))
+
+
+def users_by_id(session: Session, tenant_id: str, ids) -> dict[int, User]:
+    wanted = {i for i in ids if i is not None}
+    if not wanted:
+        return {}
+    return {u.id: u for u in session.scalars(select(User).where(User.tenant_id == tenant_id, User.id.in_(wanted)))}
+
+
+def company_contacts(session: Session, tenant_id: str, company_id: int, limit: int = PAGE_SIZE) -> tuple[list, int]:
+    """The company's first live contacts by name, and how many it has."""
+    live = and_(Contact.tenant_id == tenant_id, Contact.company_id == company_id, Contact.deleted_at.is_(None))
+    total = session.scalar(select(func.count()).select_from(Contact).where(live)) or 0
+    rows = session.scalars(select(Contact).where(live).options(selectinload(Contact.emails))
+                           .order_by(Contact.display_name, Contact.id).limit(limit)).all()
+    return list(rows), total
+
+
+def sharing_rules_of(session: Session, tenant_id: str, case_id: int) -> list[SharingRule]:
+    """Every mailbox's rules filing mail to this case: visible to all who see the case."""
+    return list(session.scalars(
+        select(SharingRule).where(SharingRule.tenant_id == tenant_id, SharingRule.case_id == case_id)
+        .options(selectinload(SharingRule.user)).order_by(SharingRule.address, SharingRule.id)))
