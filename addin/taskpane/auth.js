@@ -41,7 +41,11 @@ function naaSupported() {
     config.clientId &&
       config.scope &&
       Office.context.requirements &&
-      Office.context.requirements.isSetSupported("NestedAppAuth", "1.1"),
+      Office.context.requirements.isSetSupported("NestedAppAuth", "1.1") &&
+      // Without the host's bridge MSAL would build a plain SPA client (its own sign-in
+      // popups), which is not what we want inside Outlook: Office SSO is the fallback then.
+      typeof window !== "undefined" &&
+      window.nestedAppAuthBridge !== undefined,
   );
 }
 

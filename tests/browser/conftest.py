@@ -160,12 +160,14 @@ class OutlookPage:
         self.page.on("console", lambda msg: self.console.append(f"{msg.type}: {msg.text}"))
         self.page.on("pageerror", lambda err: self.console.append(f"pageerror: {err}"))
 
-    def open(self, upn: str = ADELE, lang: str | None = None, theme: str | None = None):
+    def open(self, upn: str = ADELE, lang: str | None = None, theme: str | None = None, naa: bool = False):
         url = f"{self.emulator.base_url}/outlook/?upn={quote(upn)}&addin={quote(self.backend.url)}"
         if lang:
             url += f"&lang={quote(lang)}"
         if theme:
             url += f"&theme={theme}"
+        if naa:
+            url += "&naa=1"
         self.page.goto(url)
         self.page.wait_for_selector("body[data-ready='true']")
         return self

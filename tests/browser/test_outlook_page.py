@@ -81,3 +81,8 @@ def test_missing_consent_asks_the_user_to_sign_in(outlook):
     alert.wait_for()
     assert "Sign-in needed" in alert.inner_text()
     assert outlook.pane.locator("#alert-action").inner_text() == "Sign in"
+
+
+def test_host_claiming_naa_without_its_bridge_falls_back_to_office_sso(outlook):
+    outlook.open(naa=True).select(NORTHWIND).open_pane()
+    expect_state(outlook, "Not synced")
