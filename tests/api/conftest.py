@@ -4,16 +4,13 @@ the emulator mints, exactly as Office would hand them to the pane."""
 from __future__ import annotations
 
 import os
-import uuid
 
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from server import create_app
-from server.crm.models import Base
 from server.db import session_scope
 from server.migrate import upgrade
+from tests.support.database import empty_crm, fresh_database
 
 CLIENT_ID = "6f1c2a47-3b8e-4d2a-9c51-7e0b4f8a2d13"
 CONTOSO = "8a3f6c2e-1d4b-4e7a-9f05-2b6c8d9e0a11"
@@ -23,25 +20,11 @@ MEGAN = "megan.bowen@contoso.com"
 PAT = "pat.kowalski@fabrikam.com"
 
 
-def fresh_database_url(tmp_path_factory) -> str:
-    """A new, empty database for this test session."""
-    base = os.environ.get("TEST_DATABASE_URL")
-    if not base:
-        return f"sqlite:///{tmp_path_factory.mktemp('db') / 'crm.sqlite3'}"
-    url = make_url(base)
-    name = f"crm_test_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return url.set(database=name).render_as_string(hide_password=False)
-
-
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory):
-    url = fresh_database_url(tmp_path_factory)
-    upgrade(url)
-    return url
+    with fresh_database(os.environ.get("TEST_DATABASE_URL"), tmp_path_factory.mktemp("db")) as url:
+        upgrade(url)
+        yield url
 
 
 def backend_settings(emulator, database_url, **overrides) -> dict:
@@ -78,9 +61,7 @@ def clean_state(app, emulator):
     """Each test starts from the fixture mailboxes and an empty CRM."""
     emulator.reset()
     with session_scope(app) as session:
-        for table in reversed(Base.metadata.sorted_tables):
-            session.execute(table.delete())
-        session.commit()
+        empty_crm(session)
     yield
 
 

@@ -7,38 +7,15 @@ temporary SQLite file. Either way it is migrated with `db upgrade` first.
 from __future__ import annotations
 
 import os
-import uuid
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
 import pytest
-from sqlalchemy import create_engine, delete, text
-from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from server import create_app, migrate
-from server.crm.models import Base
 from server.db import Database
-
-@contextmanager
-def fresh_database(base_url: str | None, tmp_dir: Path) -> Iterator[str]:
-    """An empty database: a new SQLite file, or a new database on the PostgreSQL
-    server of `base_url` (dropped afterwards)."""
-    if not base_url or make_url(base_url).get_backend_name() == "sqlite":
-        yield f"sqlite:///{tmp_dir / f'crm-{uuid.uuid4().hex[:8]}.sqlite3'}"
-        return
-    url = make_url(base_url)
-    name = f"{url.database}_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+from tests.support.database import empty_crm, fresh_database
 
 
 @pytest.fixture(scope="session")
@@ -71,11 +48,9 @@ def app(database_url, tmp_path):
     """An app on the migrated test database; every CRM table is emptied after the test."""
     app = create_app(app_config(database_url, tmp_path / "instance"))
     yield app
-    engine = Database.state(app).engine
-    with engine.begin() as conn:
-        for table in reversed(Base.metadata.sorted_tables):
-            conn.execute(delete(table))
-    engine.dispose()
+    with Database.state(app).session_factory() as session:
+        empty_crm(session)
+    Database.state(app).engine.dispose()
 
 
 @pytest.fixture

@@ -1,0 +1,40 @@
+"""Test databases: a fresh SQLite file, or a fresh database on the PostgreSQL server
+named by TEST_DATABASE_URL (dropped afterwards); and emptying the CRM between tests."""
+from __future__ import annotations
+
+import uuid
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from server.crm.models import Base
+
+
+@contextmanager
+def fresh_database(base_url: str | None, tmp_dir: Path) -> Iterator[str]:
+    """An empty database (no migrations): a new SQLite file, or a new database on the
+    PostgreSQL server of `base_url`, dropped afterwards."""
+    if not base_url or make_url(base_url).get_backend_name() == "sqlite":
+        yield f"sqlite:///{tmp_dir / f'crm-{uuid.uuid4().hex[:8]}.sqlite3'}"
+        return
+    url = make_url(base_url)
+    name = f"{url.database}_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def empty_crm(session) -> None:
+    """Deletes every CRM row (children first) and commits."""
+    for table in reversed(Base.metadata.sorted_tables):
+        session.execute(table.delete())
+    session.commit()
