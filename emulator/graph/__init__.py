@@ -29,7 +29,8 @@ def graph(path):
     """Every Graph request: routed by emulator.graph.routing."""
     state = current_app.extensions["emulator"]
     req = GraphRequest(method=request.method, path="/" + path, args=request.args,
-                       headers=request.headers, body=request.get_data(cache=True), state=state)
+                       headers=request.headers, body=request.get_data(cache=True), state=state,
+                       base_url=request.host_url.rstrip("/"))
     return to_flask(run(req), req)
 
 

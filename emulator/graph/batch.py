@@ -105,7 +105,7 @@ def _inner_request(req, item) -> GraphRequest:
             raise bad_request("Invalid request: 'body' must be a JSON object or a string.")
     path = "/" + unquote(parts.path).lstrip("/")
     return GraphRequest(method=method, path=path, args=MultiDict(parse_qsl(parts.query, keep_blank_values=True)),
-                        headers=headers, body=body, state=req.state, in_batch=True,
+                        headers=headers, body=body, state=req.state, in_batch=True, base_url=req.base_url,
                         client_request_id=headers.get("client-request-id") or req.client_request_id)
 
 

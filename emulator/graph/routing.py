@@ -45,6 +45,7 @@ class GraphRequest:
     request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     client_request_id: str = ""
     caller: object = None           # set by access.authenticate
+    base_url: str = ""              # scheme://host[:port] the client called; links point back there
     _json: object = None
 
     def __post_init__(self):
@@ -89,13 +90,13 @@ class GraphRequest:
 
     def link(self, path: str, params: dict | list | None = None) -> str:
         """An absolute Graph URL (for @odata.nextLink and friends)."""
-        url = f"{self.state.base_url}/v1.0{path}"
+        url = f"{self.base_url or self.state.base_url}/v1.0{path}"
         if params:
             url += "?" + urlencode(params, safe="$'(),:", quote_via=quote)
         return url
 
     def context(self, fragment: str) -> str:
-        return f"{self.state.base_url}/v1.0/$metadata#{fragment}"
+        return f"{self.base_url or self.state.base_url}/v1.0/$metadata#{fragment}"
 
 
 def _split_prefer(header: str) -> list[str]:

@@ -255,3 +255,11 @@ def test_deliver_message_shows_up_in_the_folder(emulator, adele):
     assert delivered["subject"] == "Delivered: fresh mail" and delivered["id"].startswith("AAMkA")
     first = adele.get("/me/mailFolders/inbox/messages", params={"$top": "1", "$select": "subject"}).json()
     assert first["value"][0]["id"] == delivered["id"]
+
+
+def test_links_point_back_to_the_host_the_client_called(emulator, adele):
+    base = emulator.graph_url.replace("://localhost:", "://127.0.0.1:")
+    r = emulator.session.get(base + "/me/mailFolders/inbox/messages", timeout=30,
+                             headers={"Authorization": f"Bearer {adele.token}"})
+    assert r.json()["@odata.nextLink"].startswith(base + "/me/mailFolders/inbox/messages?")
+    assert r.json()["@odata.context"].startswith(base + "/$metadata#")
