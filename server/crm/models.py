@@ -661,6 +661,45 @@ class Subscription(Base):
         return session.scalar(select(cls).where(cls.subscription_id == subscription_id))
 
 
+JOB_STATES = ("queued", "running", "retrying", "done", "failed")
+
+
+class SyncJob(Base):
+    """A background job (server.sync.jobs): its progress, where a resumable job
+    stopped, and failures. One row per `key`, so a duplicate request reuses it.
+    Web processes and workers all read and write it, whichever queue runs the job."""
+
+    __tablename__ = "sync_jobs"
+    __table_args__ = (
+        UniqueConstraint("key"),
+        Index("ix_sync_jobs_state", "state", "heartbeat_at"),
+        Index("ix_sync_jobs_user", "user_id", "id"),
+        CheckConstraint(f"state IN {_in(JOB_STATES)}", name="state"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    key: Mapped[str] = mapped_column(String(512))
+    kind: Mapped[str] = mapped_column(String(32))
+    tenant_id: Mapped[Optional[str]] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    user_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    params: Mapped[dict[str, Any]] = mapped_column(MutableDict.as_mutable(Json()), default=dict)
+    state: Mapped[str] = mapped_column(String(16), default="queued")
+    attempts: Mapped[int] = mapped_column(default=0)
+    # Set when the job was asked for again while it ran: it runs once more after.
+    rerun: Mapped[bool] = mapped_column(Boolean, default=False)
+    done: Mapped[int] = mapped_column(default=0)
+    total: Mapped[Optional[int]]
+    failed: Mapped[int] = mapped_column(default=0)
+    # Where a resumable job (bulk sync) goes on from after a crash.
+    cursor: Mapped[dict[str, Any]] = mapped_column(MutableDict.as_mutable(Json()), default=dict)
+    error: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    requested_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[Optional[datetime]]
+    heartbeat_at: Mapped[Optional[datetime]]
+    finished_at: Mapped[Optional[datetime]]
+
+
 MODEL_FOR_TARGET: dict[str, type[Base]] = {"contact": Contact, "company": Company, "case": Case, "task": Task}
 
 
