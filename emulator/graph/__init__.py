@@ -1,9 +1,25 @@
-"""Microsoft Graph v1.0, the Outlook subset we use: messages, mail folders, master
-categories, contacts, translateExchangeIds, $batch and subscriptions.
+"""Microsoft Graph v1.0, the Outlook subset we use.
 
 `bp` is registered by the app factory at url_prefix "/v1.0". Faults, throttling
 and the request log wrap it at the WSGI level (emulator.gate); `$batch` applies
-them to each inner request itself.
+them to each inner request itself. Every path works as /me/... and as
+/users/{id|upn}/...; segments are case-insensitive and keys may be written
+`mailFolders('Inbox')`, as in Graph.
+
+| module | requests |
+| --- | --- |
+| messages | GET messages, mailFolders/{id}/messages ($select $top $skip $filter $orderby $expand $count $search); GET/PATCH/DELETE messages/{id}; POST messages/{id}/move; GET messages/{id}/attachments |
+| delta | GET mailFolders/{id}/messages/delta (Prefer: odata.maxpagesize, $select, $filter=receivedDateTime ge/gt, changeType; 410 SyncStateNotFound) |
+| folders | GET/POST mailFolders, GET mailFolders/{id or well-known name}, GET/POST .../childFolders |
+| categories | GET/POST outlook/masterCategories, GET/PATCH/DELETE outlook/masterCategories/{id} (409 on a duplicate name) |
+| contacts | GET/POST contacts, GET/PATCH/DELETE contacts/{id} |
+| translate_ids | POST translateExchangeIds (restId, restImmutableEntryId, ewsId, entryId, immutableEntryId) |
+| users | GET /me, GET /users/{id} |
+| subscriptions | POST/GET /subscriptions, GET/PATCH/DELETE /subscriptions/{id}, webhooks via emulator.notifications |
+| batch | POST /$batch (20 requests, dependsOn, per-request faults and log rows) |
+
+Ids follow `Prefer: IdType="ImmutableId"` everywhere; permissions and mailbox
+access are checked in `access`; errors use Graph's body (`errors`).
 """
 import json
 import logging
