@@ -693,7 +693,7 @@ class Store:
                   "createdDateTime", "lastModifiedDateTime"):
             spec.pop(k, None)
         now = utcnow()
-        fields = _contact_defaults()
+        fields = contact_defaults()
         fields.update(spec)
         if not fields.get("displayName"):
             fields["displayName"] = " ".join(x for x in (fields.get("givenName"), fields.get("surname")) if x) \
@@ -862,7 +862,7 @@ def _quote(text: str) -> str:
     return quote(text, safe="")
 
 
-def _contact_defaults() -> dict:
+def contact_defaults() -> dict:
     return {
         "categories": [], "birthday": None, "fileAs": "", "displayName": "", "givenName": None,
         "initials": None, "middleName": None, "nickName": None, "surname": None, "title": None,

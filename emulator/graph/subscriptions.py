@@ -14,7 +14,7 @@ from emulator.graph import access
 from emulator.graph.errors import GraphError, bad_request
 from emulator.graph.routing import ok, route
 from emulator.notifications import validate_endpoint
-from emulator.store import LIFECYCLE_EVENTS, Subscription, parse_iso, utcnow  # noqa: F401
+from emulator.store import Subscription, parse_iso, utcnow
 
 MAX_MINUTES = 4230
 _RESOURCE = re.compile(

@@ -7,8 +7,6 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
-import pytest
-
 ADELE = "adele.vance@contoso.com"
 MEGAN = "megan.bowen@contoso.com"
 PAT = "pat.kowalski@fabrikam.com"
@@ -90,22 +88,6 @@ def assert_graph_error(response, status: int, code: str | None = None) -> dict:
     return error
 
 
-@pytest.fixture
-def adele(emulator):
-    return Graph(emulator, emulator.graph_token(ADELE))
-
-
-@pytest.fixture
-def megan(emulator):
-    return Graph(emulator, emulator.graph_token(MEGAN))
-
-
-@pytest.fixture
-def contoso_app(emulator):
-    """App-only Graph for Contoso, aimed at Adele's mailbox by default ("~" = /users/<adele>)."""
-    return Graph(emulator, emulator.app_token(CONTOSO), f"/users/{ADELE}")
-
-
 class WebhookReceiver:
     """A local plain-HTTP endpoint like the backend's: echoes validation tokens, records notifications."""
 
@@ -174,10 +156,3 @@ class WebhookReceiver:
     def close(self):
         self.server.shutdown()
         self.server.server_close()
-
-
-@pytest.fixture
-def receiver():
-    r = WebhookReceiver()
-    yield r
-    r.close()

@@ -1,5 +1,5 @@
 """JSON batching on the emulated Graph: 20 max, per-request status, dependsOn, throttling per request."""
-from graph_support import (ADELE, IMMUTABLE, SYNC_STATE, adele, assert_graph_error, contoso_app)  # noqa: F401
+from graph_support import ADELE, IMMUTABLE, SYNC_STATE, assert_graph_error
 
 JSON = {"Content-Type": "application/json"}
 

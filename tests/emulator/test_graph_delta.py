@@ -1,5 +1,5 @@
 """Message delta on the emulated Graph: rounds, pages, tokens, @removed, and expired state (410)."""
-from graph_support import ADELE, IMMUTABLE, adele, assert_graph_error, contoso_app  # noqa: F401
+from graph_support import ADELE, IMMUTABLE, assert_graph_error
 
 INBOX = "/me/mailFolders/inbox/messages/delta"
 

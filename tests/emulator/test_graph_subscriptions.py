@@ -5,8 +5,7 @@ from pathlib import Path
 import pytest
 
 from emulator.store import Store, Subscription, utcnow
-from graph_support import (ADELE, ADELE_OID, CONTOSO, IMMUTABLE, MEGAN, WebhookReceiver, adele,  # noqa: F401
-                           assert_graph_error, contoso_app, megan, receiver)
+from graph_support import ADELE, ADELE_OID, CONTOSO, IMMUTABLE, MEGAN, WebhookReceiver, assert_graph_error
 
 SUBSCRIPTION_FIELDS = {"@odata.context", "id", "resource", "applicationId", "changeType", "clientState",
                        "notificationUrl", "lifecycleNotificationUrl", "expirationDateTime", "creatorId",

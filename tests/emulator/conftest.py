@@ -1,0 +1,30 @@
+"""Fixtures for the emulated-Graph tests: Graph clients per caller and a webhook receiver."""
+import pytest
+
+from graph_support import ADELE, CONTOSO, MEGAN, Graph, WebhookReceiver
+
+
+@pytest.fixture
+def adele(emulator):
+    """Delegated Graph as Adele (every consented scope)."""
+    return Graph(emulator, emulator.graph_token(ADELE))
+
+
+@pytest.fixture
+def megan(emulator):
+    """Delegated Graph as Megan."""
+    return Graph(emulator, emulator.graph_token(MEGAN))
+
+
+@pytest.fixture
+def contoso_app(emulator):
+    """App-only Graph for Contoso, aimed at Adele's mailbox by default ("~" = /users/<adele>)."""
+    return Graph(emulator, emulator.app_token(CONTOSO), f"/users/{ADELE}")
+
+
+@pytest.fixture
+def receiver():
+    """A local plain-HTTP webhook endpoint, like the backend's."""
+    r = WebhookReceiver()
+    yield r
+    r.close()
