@@ -92,7 +92,7 @@ def _context(req, owner, user, select=None, entity=False):
     return req.context(ctx + ("/$entity" if entity else ""))
 
 
-@route("POST", "{USER}/contacts", "{USER}/contactfolders/contacts")
+@route("POST", "{USER}/contacts")
 def create_contact(req, user=None):
     """Create a contact in the default Contacts folder."""
     owner = access.mailbox(req, user, "contacts.write")

@@ -30,6 +30,7 @@ def test_folder_paths_accept_graph_spellings(adele):
              f"/users/{ADELE}/mailFolders/inbox/messages", f"/users/{ADELE_OID}/MailFolders/INBOX/messages"]
     ids = [tuple(m["id"] for m in adele.get(p, params={"$select": "id"}).json()["value"]) for p in forms]
     assert len(set(ids)) == 1 and ids[0]
+    assert adele.get(f"/me/messages('{ids[0][0]}')").json()["id"] == ids[0][0]
 
 
 def test_filter_and_orderby_follow_graphs_rules(adele):
