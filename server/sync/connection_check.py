@@ -9,7 +9,7 @@ what must work; a delegated token, when the caller has one, is checked too.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable, Mapping
 
 import jwt
@@ -39,6 +39,8 @@ class Check:
     status: str             # ok | failed | skipped
     summary: str
     fix: str | None = None
+    details: list[str] = field(default_factory=list)   # one plain sentence per problem
+    link: str | None = None                            # where the fix is done (admin consent)
 
     @property
     def ok(self) -> bool:
@@ -91,7 +93,7 @@ def _scopes_of(token: str) -> set[str] | None:
 def _graph_failure(error: GraphError, what: str, permission: str, config: Mapping, tid: str, upn: str) -> tuple[str, str]:
     """(summary, fix) for a Graph call that failed."""
     if isinstance(error, AccessDenied) or error.status == 403:
-        return f"Graph refused to {what} ({error.status} {error.code}).", lacks(permission, config, tid)
+        return f"Graph refused to {what} ({error.status} {error.code}).", lacks(permission, config, tid) + "."
     if isinstance(error, NotFound) or error.status == 404:
         return (f"Graph knows no mailbox for {upn} ({error.code}).",
                 "Give the user an Exchange Online licence, or sign in with a user who has a mailbox.")
@@ -146,8 +148,11 @@ def check_connection(config: Mapping, session: requests.Session, *, tid: str, us
         if missing or missing_delegated:
             lines = [lacks(p, config, tid) + f" (needed to {REQUIRED_PERMISSIONS[p]})." for p in missing]
             lines += [f"Your delegated consent lacks {p} (needed to {REQUIRED_PERMISSIONS[p]})." for p in missing_delegated]
-            checks.append(Check("Consent", FAILED, " ".join(lines),
-                                f"Open {admin_consent_url(config, tid)} as an administrator and accept."))
+            count = len(missing) + len(missing_delegated)
+            checks.append(Check(
+                "Consent", FAILED, f"Admin consent is missing {count} permission{'s' if count != 1 else ''}.",
+                "An administrator of your tenant opens the admin consent page and accepts.",
+                details=lines, link=admin_consent_url(config, tid)))
         else:
             checks.append(Check("Consent", OK, "Admin consent covers "
                                 + ", ".join(REQUIRED_PERMISSIONS) + "."))

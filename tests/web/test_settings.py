@@ -13,9 +13,11 @@ ALL_ROLES = ["Mail.ReadWrite", "Contacts.ReadWrite", "MailboxSettings.ReadWrite"
 
 
 def checks_of(page: str) -> dict[str, tuple[str, str]]:
-    """{check name: (status class, text)} from the rendered results."""
+    """{check name: (status, all its text)} from the rendered results."""
     found = {}
-    for status, body in re.findall(r'<li class="check check-(\w+)">(.*?)</li>', page, re.S):
+    results = page.split('<ul class="checks"', 1)[1].split("</section>", 1)[0]
+    for chunk in results.split('<li class="check check-')[1:]:
+        status, body = chunk.split('">', 1)
         name = re.search(r"<strong>(.*?)</strong>", body).group(1)
         text = htmllib.unescape(re.sub(r"<[^>]+>", " ", body))
         found[name] = (status, " ".join(text.split()))
