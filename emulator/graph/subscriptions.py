@@ -58,7 +58,7 @@ def _owned(req, subscription_id):
     """The caller's app's subscription, or 404 (another app's looks missing, as in Graph)."""
     caller = access.authenticate(req)
     sub = req.store.subscriptions.get(subscription_id)
-    if sub is None or sub.client_id != caller.client_id or sub.tid != caller.tid or (
+    if sub is None or sub.client_id != (caller.client_id or "") or sub.tid != caller.tid or (
             not caller.app_only and sub.creator_oid != caller.oid):
         raise GraphError(404, "ResourceNotFound", f"The object was not found. Subscription '{subscription_id}'.")
     return sub
@@ -121,7 +121,7 @@ def list_subscriptions(req):
     caller = access.authenticate(req)
     with req.store.lock:
         subs = [s for s in req.store.subscriptions.values()
-                if s.client_id == caller.client_id and s.tid == caller.tid
+                if s.client_id == (caller.client_id or "") and s.tid == caller.tid
                 and (caller.app_only or s.creator_oid == caller.oid)]
         value = [s.to_graph() for s in subs]
     return ok({"@odata.context": _context(req, entity=False), "value": value})
