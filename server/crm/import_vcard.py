@@ -42,7 +42,10 @@ def read_vcards(stream: TextIO, warn: Callable[[str], None]) -> Iterator[ImportR
 
 def _card(line: int, text: str) -> ImportRow | RowProblem:
     try:
-        card = vobject.readOne(text, ignoreUnreadable=True)
+        card = vobject.readOne(text)
+    except vobject.base.ParseError as exc:
+        # vobject's own line numbers do not count the card's lines reliably; its message names the text.
+        return RowProblem(line, f"unreadable vCard ({getattr(exc, 'message', exc)})")
     except Exception as exc:  # vobject raises several unrelated types for bad input
         return RowProblem(line, f"unreadable vCard ({type(exc).__name__}: {exc})")
     row = ImportRow(line=line)
