@@ -819,6 +819,13 @@ class Store:
             self.subscriptions[sub.id] = sub
             return sub
 
+    def prune_expired_subscriptions(self) -> None:
+        """Forget subscriptions past their expirationDateTime, as Graph does."""
+        with self.lock:
+            now = utcnow()
+            for sub_id in [k for k, s in self.subscriptions.items() if s.expiration <= now]:
+                del self.subscriptions[sub_id]
+
     def remove_subscription(self, subscription_id: str) -> Subscription | None:
         with self.lock:
             return self.subscriptions.pop(subscription_id, None)

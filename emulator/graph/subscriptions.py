@@ -57,6 +57,7 @@ def _expiration(value):
 def _owned(req, subscription_id):
     """The caller's app's subscription, or 404 (another app's looks missing, as in Graph)."""
     caller = access.authenticate(req)
+    req.store.prune_expired_subscriptions()
     sub = req.store.subscriptions.get(subscription_id)
     if sub is None or sub.client_id != (caller.client_id or "") or sub.tid != caller.tid or (
             not caller.app_only and sub.creator_oid != caller.oid):
@@ -120,6 +121,7 @@ def list_subscriptions(req):
     """The calling app's subscriptions (for delegated callers: those of the signed-in user)."""
     caller = access.authenticate(req)
     with req.store.lock:
+        req.store.prune_expired_subscriptions()
         subs = [s for s in req.store.subscriptions.values()
                 if s.client_id == (caller.client_id or "") and s.tid == caller.tid
                 and (caller.app_only or s.creator_oid == caller.oid)]
@@ -152,4 +154,12 @@ def delete_subscription(req, id):
     with req.store.lock:
         _owned(req, id)
         req.store.remove_subscription(id)
+    return ok(None, 204)
+
+
+@route("POST", "/subscriptions{ITEM}/reauthorize")
+def reauthorize_subscription(req, id):
+    """Answer a reauthorizationRequired challenge; the subscription keeps flowing."""
+    with req.store.lock:
+        _owned(req, id)
     return ok(None, 204)

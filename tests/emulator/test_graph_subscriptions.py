@@ -105,6 +105,7 @@ def test_renew_and_delete(adele, megan, receiver):
     assert r.status_code == 200 and r.json()["expirationDateTime"] > sub["expirationDateTime"]
     assert_graph_error(adele.patch(f"/subscriptions/{sub['id']}", json={"expirationDateTime": in_minutes(9000)}), 400)
     assert_graph_error(megan.get(f"/subscriptions/{sub['id']}"), 404)
+    assert adele.post(f"/subscriptions/{sub['id']}/reauthorize").status_code == 204
     assert adele.delete(f"/subscriptions/{sub['id']}").status_code == 204
     assert_graph_error(adele.get(f"/subscriptions/{sub['id']}"), 404)
 
