@@ -15,7 +15,7 @@ them to each inner request itself. Every path works as /me/... and as
 | contacts | GET/POST contacts, GET/PATCH/DELETE contacts/{id} |
 | translate_ids | POST translateExchangeIds (restId, restImmutableEntryId, ewsId, entryId, immutableEntryId) |
 | users | GET /me, GET /users/{id} |
-| subscriptions | POST/GET /subscriptions, GET/PATCH/DELETE /subscriptions/{id}, webhooks via emulator.notifications |
+| subscriptions | POST/GET /subscriptions, GET/PATCH/DELETE /subscriptions/{id}, POST .../reauthorize; webhooks via emulator.notifications |
 | batch | POST /$batch (20 requests, dependsOn, per-request faults and log rows) |
 
 Ids follow `Prefer: IdType="ImmutableId"` everywhere; permissions and mailbox
@@ -60,8 +60,8 @@ def response_headers(resp: GraphResponse, req: GraphRequest) -> dict:
         headers["OData-Version"] = "4.0"
     elif isinstance(resp.body, str):
         headers["Content-Type"] = "text/plain; charset=utf-8"
-    if req.wants_immutable_ids():
-        headers["Preference-Applied"] = 'IdType="ImmutableId"'
+    if req.preference_applied():
+        headers["Preference-Applied"] = req.preference_applied()
     headers.update(resp.headers)
     return headers
 

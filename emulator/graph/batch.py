@@ -159,8 +159,8 @@ def _execute(req, item, batch_id) -> dict:
                      duration_ms=(time.monotonic() - started) * 1000, mailbox=mailbox,
                      in_batch=True, batch_id=batch_id)
     out = _as_batch_response(item["id"], resp)
-    if inner.wants_immutable_ids() and resp.status < 400:
-        out["headers"]["Preference-Applied"] = 'IdType="ImmutableId"'
+    if inner.preference_applied() and resp.status < 400:
+        out["headers"]["Preference-Applied"] = inner.preference_applied()
     return out
 
 

@@ -46,6 +46,7 @@ class GraphRequest:
     client_request_id: str = ""
     caller: object = None           # set by access.authenticate
     base_url: str = ""              # scheme://host[:port] the client called; links point back there
+    applied: list = field(default_factory=list)   # for the Preference-Applied header
     _json: object = None
 
     def __post_init__(self):
@@ -85,8 +86,14 @@ class GraphRequest:
     def max_page_size(self) -> int | None:
         value = self.prefer().get("odata.maxpagesize")
         if value and value.isdigit() and int(value) > 0:
+            if f"odata.maxpagesize={int(value)}" not in self.applied:
+                self.applied.append(f"odata.maxpagesize={int(value)}")
             return int(value)
         return None
+
+    def preference_applied(self) -> str | None:
+        prefs = (['IdType="ImmutableId"'] if self.wants_immutable_ids() else []) + self.applied
+        return ", ".join(prefs) or None
 
     def link(self, path: str, params: dict | list | None = None) -> str:
         """An absolute Graph URL (for @odata.nextLink and friends)."""

@@ -30,6 +30,8 @@ def run_round(graph, url=None, page_size=4, headers=None, params=None):
 def test_first_round_pages_through_the_whole_folder(adele):
     items, delta_link, pages = run_round(adele, params={"$select": "subject,isRead"})
     assert len(items) == 12 and len(pages) == 3
+    first = adele.get(INBOX, headers={"Prefer": "odata.maxpagesize=4"})
+    assert first.headers["Preference-Applied"] == "odata.maxpagesize=4"
     assert "$deltatoken=" in delta_link
     for item in items:
         assert item["@odata.type"] == "#microsoft.graph.message"
