@@ -34,10 +34,7 @@ def message_delta(req, user=None, folder=None):
         state = _initial_state(req, owner, box)
     select = odata.parse_select(state.get("sel"), "message", SELECTABLE)
     expand = parse_expand(state.get("exp"))
-    since = None
-    if state.get("flt"):
-        m = _FILTER.match(state["flt"])
-        since = (m.group(1).lower(), odata.parse_filter(state["flt"], "message", SELECTABLE))
+    since = odata.parse_filter(state["flt"], "message", SELECTABLE) if state.get("flt") else None
     page_size = min(req.max_page_size() or state.get("top") or DEFAULT_PAGE, MAX_PAGE)
     immutable = req.wants_immutable_ids()
     change_type = state.get("ct")
@@ -55,7 +52,7 @@ def message_delta(req, user=None, folder=None):
                     created = obj.created_seq > state["b"]
                     if (change_type == "created") != created or change_type == "deleted":
                         continue
-                if since is not None and not since[1](store.message_json(owner, obj)):
+                if since is not None and not since(store.message_json(owner, obj)):
                     continue
                 picked.append(("message", obj))
             if len(picked) >= page_size:
