@@ -20,6 +20,12 @@ them to each inner request itself. Every path works as /me/... and as
 
 Ids follow `Prefer: IdType="ImmutableId"` everywhere; permissions and mailbox
 access are checked in `access`; errors use Graph's body (`errors`).
+
+Known differences from Graph, on purpose: webhook URLs may be plain http on
+localhost and their TLS certificates are not verified (a local backend);
+translateExchangeIds knows messages and contacts only; notifications carry no
+resource data (includeResourceData is refused without a certificate, as in
+Graph, and encryption is not emulated).
 """
 import json
 import logging
