@@ -120,6 +120,7 @@ _TOKEN = re.compile(r"""
 """, re.VERBOSE)
 
 COMPARISONS = {"eq", "ne", "gt", "ge", "lt", "le"}
+MAX_NESTING = 64
 FUNCTIONS = {"startswith", "endswith", "contains"}
 
 
@@ -173,6 +174,7 @@ class _Parser:
         self.entity, self.known = entity, known
         self.properties: list[str] = []
         self.lambda_vars: list[str] = []
+        self.depth = 0
 
     def peek(self, offset=0):
         j = self.i + offset
@@ -212,6 +214,15 @@ class _Parser:
         return left
 
     def negation(self):
+        self.depth += 1
+        try:
+            if self.depth > MAX_NESTING:
+                raise ODataError("The $filter expression is nested too deeply.")
+            return self._negation()
+        finally:
+            self.depth -= 1
+
+    def _negation(self):
         if self.is_word("not"):
             self.take()
             inner = self.negation()

@@ -64,7 +64,7 @@ class GraphRequest:
                 raise bad_request("Empty Payload. JSON content expected.")
             try:
                 self._json = json.loads(self.body)
-            except (ValueError, UnicodeDecodeError):
+            except (ValueError, UnicodeDecodeError, RecursionError):
                 raise bad_request("Unable to read JSON request payload. Please ensure Content-Type "
                                   "header is set and payload is of valid JSON format.") from None
             if not isinstance(self._json, dict):

@@ -139,6 +139,11 @@ def test_malformed_odata_is_a_400_with_graphs_error_body(adele):
                    {"$expand": "attachments(("}, {"$filter": "unknownProp eq 1"}, {"$filter": "subject xx 'a'"}):
         assert_graph_error(adele.get("/me/messages", params=params), 400)
     assert_graph_error(adele.get("/me/nothingHere"), 400, "BadRequest")
+    message = adele.find("Hard case: attachments")
+    deep = "[" * 100000 + "]" * 100000
+    assert_graph_error(adele.patch(f"/me/messages/{message['id']}", data=deep,
+                                   headers={"Content-Type": "application/json"}), 400)
+    assert_graph_error(adele.get("/me/messages", params={"$filter": "(" * 2000 + "isRead" + ")" * 2000}), 400)
 
 
 def test_tokens_decide_which_mailbox_and_what(emulator, adele, contoso_app):

@@ -50,7 +50,7 @@ def test_filter_expressions(expression, expected):
     "", "subject eq", "subject eq 'x' and", "(subject eq 'x'", "subject eq 'x')", "subject xx 'x'",
     "nosuch eq 1", "frobnicate(subject, 'x')", "subject eq 'unterminated", "categories/any(c c eq 'x')",
     "cast(subject, Edm.Nothing) eq 1", "receivedDateTime ge 2026-13-45T99:00:00Z", "eq eq eq",
-    "receivedDateTime ge '2026-11-01T00:00:00Z'",
+    "receivedDateTime ge '2026-11-01T00:00:00Z'", "(" * 500 + "isRead" + ")" * 500, "not " * 500 + "isRead",
 ])
 def test_malformed_filters_raise(expression):
     with pytest.raises(odata.ODataError):
