@@ -18,6 +18,7 @@ ROUTE_MODULES = [
     "addin",
     "messages",
     "outlook_contacts",
+    "outlook_contacts",
     "cases",
     "web",
     "crm_records",

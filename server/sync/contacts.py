@@ -1,0 +1,301 @@
+"""Outlook contacts and CRM contacts: create in Outlook, sync, link, keep in step.
+
+- `create_outlook_contact`: a sender becomes an Outlook contact (one per address).
+- `sync_outlook_contact`: Outlook -> CRM by the CRM id stored on the Outlook contact
+  (`CrmContactId`), else by address, else a new CRM contact; the id is written back.
+- `link_outlook_contact`: pair an Outlook contact with a chosen CRM contact.
+- `refresh_linked_contacts`: the two-way sync of linked contacts, for the pane's
+  open and automatic sync; costs no Graph call when the caller already holds the
+  Outlook contacts and nothing changed.
+
+Every sync of a pair merges field by field (`contact_fields.merge`), writes the CRM
+first (commit), then PATCHes Outlook once, then stores the agreed snapshot. If the
+PATCH fails, the snapshot stays as it was, so the next sync sees the CRM side as
+changed and pushes it again: nothing is lost or reverted.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timezone
+from typing import Iterable, Mapping
+
+from sqlalchemy import select
+
+from server.crm.addresses import normalise_address
+from server.crm.contacts import (apply_fields, create_contact, find_by_addresses, outlook_link,
+                                 outlook_links, save_outlook_link)
+from server.crm.filing import link_email
+from server.crm.models import Contact, Email, OutlookContactLink
+from server.graph import properties as props
+from server.graph.errors import GraphError
+from server.sync.contact_fields import (OUTLOOK_CONTACT_FIELDS, ContactFields, crm_fields,
+                                        make_snapshot, merge, new_outlook_contact, outlook_fields,
+                                        outlook_modified, outlook_patch, split_name)
+from server.sync.file_message import sync_message
+from server.sync.mailbox import Mailbox
+from server.sync.people import people_of
+
+
+@dataclass
+class ContactSync:
+    """The outcome of syncing one Outlook contact with its CRM contact."""
+    outlook_contact_id: str
+    crm_contact: Contact
+    created: bool                 # the CRM contact was created by this sync
+    outlook_changes: list[str]
+    crm_changes: list[str]
+    conflicts: list[str]
+
+    def as_json(self, mailbox: Mailbox) -> dict:
+        return {
+            "outlook_contact_id": self.outlook_contact_id,
+            "crm_contact_id": self.crm_contact.id,
+            "crm_url": mailbox.links.contact(self.crm_contact.id),
+            "created": self.created,
+            "name": self.crm_contact.name,
+            "updated_in_outlook": self.outlook_changes,
+            "updated_in_crm": self.crm_changes,
+            "conflicts": self.conflicts,
+        }
+
+
+# -- create in Outlook -----------------------------------------------------------------
+
+def create_outlook_contact(mailbox: Mailbox, address: str, name: str = "") -> dict:
+    """Creates an Outlook contact from an address and display name ("Last, First",
+    "First Last", quoted), unless one with that address exists: then that one is
+    returned with `created` false. Raises ValueError for a malformed address,
+    GraphError."""
+    raw = (address or "").strip()
+    normalised = normalise_address(raw)
+    if normalised is None:
+        raise ValueError("not an email address")
+    if raw.endswith(">") and "<" in raw:
+        raw = raw[raw.rindex("<") + 1:-1].strip()
+    # Outlook compares addresses case-insensitively but keeps IDN domains as typed.
+    forms = list(dict.fromkeys([normalised, raw]))
+    found = mailbox.graph.find_contacts_many(forms, select=OUTLOOK_CONTACT_FIELDS)
+    for form in forms:
+        contacts = found.get(form)
+        if isinstance(contacts, GraphError):
+            raise contacts
+        if contacts:
+            return _created_json(contacts[0], created=False)
+    contact = mailbox.graph.create_contact(new_outlook_contact(raw, name))
+    return _created_json(contact, created=True)
+
+
+def _created_json(contact: Mapping, created: bool) -> dict:
+    emails = outlook_fields(contact).emails
+    stored = (contact.get("crm") or {}).get("contact_id")
+    return {"id": contact["id"], "created": created, "display_name": contact.get("displayName") or "",
+            "address": emails[0] if emails else None,
+            "crm_contact_id": int(stored) if stored and str(stored).isdigit() else None}
+
+
+# -- sync and link ---------------------------------------------------------------------
+
+def sync_outlook_contact(mailbox: Mailbox, outlook_contact_id: str) -> ContactSync:
+    """Syncs an Outlook contact with the CRM and returns the outcome.
+
+    The CRM contact is the one already linked, else the one whose id the Outlook
+    contact stores, else the first with any of its addresses, else a new one. A
+    first sync copies Outlook's values (a CRM value fills a field Outlook leaves
+    empty); later ones merge both ways. Raises GraphError (NotFound for an unknown
+    Outlook contact)."""
+    contact = get_outlook_contact(mailbox, outlook_contact_id)
+    link = outlook_link(mailbox.session, mailbox.user, contact["id"])
+    crm = _live(mailbox, link.contact_id) if link is not None else None
+    if crm is not None:
+        return _sync_pair(mailbox, contact, crm, link.snapshot, outlook_wins=False)
+    stored = (contact.get("crm") or {}).get("contact_id")
+    crm = _live(mailbox, int(stored)) if stored and str(stored).isdigit() else None
+    if crm is None:
+        crm = find_by_addresses(mailbox.session, mailbox.tenant_id, outlook_fields(contact).emails)
+    if crm is not None:
+        return _sync_pair(mailbox, contact, crm, None, outlook_wins=True)
+    crm = create_contact(mailbox.session, mailbox.tenant_id, _new_crm_values(outlook_fields(contact)))
+    mailbox.session.commit()
+    return _sync_pair(mailbox, contact, crm, None, outlook_wins=True, created=True)
+
+
+def link_outlook_contact(mailbox: Mailbox, outlook_contact_id: str, crm_contact_id: int) -> ContactSync:
+    """Pairs an Outlook contact with a chosen CRM contact of the tenant and syncs them.
+    Relinking to the same contact keeps its history; a new pair starts fresh (a value
+    beats an empty field, otherwise the later modification wins). Raises LookupError
+    for a CRM contact not in the tenant, GraphError."""
+    crm = _live(mailbox, crm_contact_id)
+    if crm is None:
+        raise LookupError("no such CRM contact")
+    contact = get_outlook_contact(mailbox, outlook_contact_id)
+    link = outlook_link(mailbox.session, mailbox.user, contact["id"])
+    snapshot = link.snapshot if link is not None and link.contact_id == crm.id else None
+    return _sync_pair(mailbox, contact, crm, snapshot, outlook_wins=False)
+
+
+def crm_url_for(mailbox: Mailbox, outlook_contact_id: str) -> str:
+    """The CRM page of an Outlook contact's CRM contact, syncing first (which also
+    creates the CRM contact when there is none). Raises GraphError."""
+    return mailbox.links.contact(sync_outlook_contact(mailbox, outlook_contact_id).crm_contact.id)
+
+
+def refresh_linked_contacts(mailbox: Mailbox, outlook_contact_ids: Iterable[str],
+                            fetched: Mapping[str, Mapping] | None = None) -> dict[str, ContactSync | GraphError]:
+    """Two-way sync of those of these Outlook contacts that are linked to CRM contacts.
+
+    One database query finds the links; unlinked ids cost nothing. `fetched` may hold
+    Outlook contacts the caller already read (id -> Graph contact read with
+    `OUTLOOK_CONTACT_FIELDS` and the CrmContactId expand, e.g. from
+    `find_contacts_many(..., select=OUTLOOK_CONTACT_FIELDS)`): those are not read
+    again, so an unchanged pair costs no Graph call at all; a pair with CRM-side
+    changes costs one PATCH. Returns id -> outcome, or the GraphError of that id
+    (a failure of one contact does not stop the others)."""
+    fetched = dict(fetched or {})
+    links = outlook_links(mailbox.session, mailbox.user, outlook_contact_ids)
+    results: dict[str, ContactSync | GraphError] = {}
+    for outlook_id, link in links.items():
+        crm = link.contact
+        if crm is None or crm.is_deleted:
+            continue
+        try:
+            contact = fetched.get(outlook_id)
+            if not _complete(contact):
+                contact = get_outlook_contact(mailbox, outlook_id)
+            results[outlook_id] = _sync_pair(mailbox, contact, crm, link.snapshot, outlook_wins=False)
+        except GraphError as error:
+            mailbox.session.rollback()
+            results[outlook_id] = error
+    return results
+
+
+def refresh_all_linked_contacts(mailbox: Mailbox) -> dict[str, ContactSync | GraphError]:
+    """`refresh_linked_contacts` over every link of the mailbox's user (automatic sync)."""
+    ids = mailbox.session.scalars(
+        select(OutlookContactLink.outlook_contact_id)
+        .where(OutlookContactLink.tenant_id == mailbox.tenant_id,
+               OutlookContactLink.user_id == mailbox.user.id)).all()
+    return refresh_linked_contacts(mailbox, ids)
+
+
+def get_outlook_contact(mailbox: Mailbox, outlook_contact_id: str) -> dict:
+    return mailbox.graph.get_contact(outlook_contact_id, select=OUTLOOK_CONTACT_FIELDS)
+
+
+def _complete(contact: Mapping | None) -> bool:
+    """Read with every field the merge needs (a partial read would look like emptied fields)."""
+    return bool(contact) and all(f in contact for f in ("id", "lastModifiedDateTime", "emailAddresses",
+                                                        "businessPhones")) and "crm" in contact
+
+
+def _live(mailbox: Mailbox, contact_id: int) -> Contact | None:
+    return Contact.get(mailbox.session, mailbox.tenant_id, contact_id)
+
+
+def _new_crm_values(fields: ContactFields) -> dict:
+    values = fields.as_dict()
+    if not values["first_name"] and not values["last_name"] and values["display_name"]:
+        values["first_name"], values["last_name"] = split_name(values["display_name"])
+    return values
+
+
+def _outlook_is_newer(contact: Mapping, crm: Contact) -> bool:
+    """Outlook keeps whole seconds; a tie goes to Outlook, where the user is working."""
+    modified = outlook_modified(contact)
+    if modified is None:
+        return False
+    crm_time = crm.updated_at
+    if crm_time is None:
+        return True
+    if crm_time.tzinfo is None:
+        crm_time = crm_time.replace(tzinfo=timezone.utc)
+    return modified >= crm_time.replace(microsecond=0)
+
+
+def _sync_pair(mailbox: Mailbox, contact: Mapping, crm: Contact, snapshot: Mapping | None, *,
+               outlook_wins: bool, created: bool = False) -> ContactSync:
+    session = mailbox.session
+    result = merge(outlook_fields(contact), crm_fields(crm), snapshot,
+                   outlook_newer=outlook_wins or _outlook_is_newer(contact, crm))
+    merged = result.merged.as_dict()
+    if result.crm_changes:
+        try:
+            apply_fields(session, crm, {name: merged[name] for name in result.crm_changes})
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+    patch = outlook_patch(contact, result.merged)
+    properties = {}
+    if (contact.get("crm") or {}).get("contact_id") != str(crm.id):
+        properties[props.CONTACT_ID] = str(crm.id)
+    if patch or properties:
+        updated = mailbox.graph.update_contact(contact["id"], patch, properties=properties or None)
+        contact = {**contact, **{k: v for k, v in updated.items() if k != "crm"},
+                   "crm": {"contact_id": str(crm.id)}}
+    try:
+        save_outlook_link(session, mailbox.user, contact["id"], crm,
+                          make_snapshot(result.merged, contact, crm.updated_at))
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    return ContactSync(contact["id"], crm, created, result.outlook_changes,
+                       result.crm_changes, result.conflicts)
+
+
+# -- CRM contact from a sender -----------------------------------------------------------
+
+def create_crm_contact_from_message(mailbox: Mailbox, message_id: str, address: str, *,
+                                    name: str | None = None, company: str | None = None,
+                                    job_title: str | None = None, phone: str | None = None,
+                                    link: bool = False) -> dict:
+    """"Create CRM contact" for a person on a message, name prefilled from the message
+    when not given. An existing CRM contact with that address is returned instead of a
+    duplicate (`created` false). With `link` ("Create and link the email"), the
+    message is filed (if it was not) and linked to the contact (and its company, with
+    auto-link companies). Raises ValueError for a malformed address, GraphError
+    (NotFound for a message not in the user's mailbox)."""
+    normalised = normalise_address(address)
+    if normalised is None:
+        raise ValueError("not an email address")
+    message = mailbox.graph.get_message(message_id)
+    if name is None:
+        person = next((p for p in people_of(message) if p.address == normalised), None)
+        name = person.name if person else ""
+    session = mailbox.session
+    crm = find_by_addresses(session, mailbox.tenant_id, [normalised])
+    created = crm is None
+    try:
+        if crm is None:
+            first, last = split_name(name or "", normalised)
+            values = {"first_name": first, "last_name": last,
+                      "display_name": " ".join(p for p in (first, last) if p),
+                      "emails": [normalised], "job_title": job_title or "",
+                      "business_phone": phone or ""}
+            if company:
+                values["company"] = company
+            crm = create_contact(session, mailbox.tenant_id, values)
+        elif company and crm.company is None:
+            apply_fields(session, crm, {"company": company})
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    answer = {"crm_contact_id": crm.id, "crm_url": mailbox.links.contact(crm.id), "created": created,
+              "name": crm.name,
+              "company": None if crm.company is None else {
+                  "id": crm.company.id, "name": crm.company.name,
+                  "url": mailbox.links.company(crm.company.id)},
+              "crm_email_id": None, "message": None}
+    if link:
+        view = sync_message(mailbox, message["id"])
+        email = Email.get(session, mailbox.tenant_id, view["crm_email_id"]) if view["crm_email_id"] else None
+        if email is not None:
+            # A message filed before the contact existed gets its link now.
+            links = [("contact", crm.id, "address")]
+            if crm.company_id is not None and mailbox.settings().get("auto_link_companies"):
+                links.append(("company", crm.company_id, "company"))
+            link_email(session, mailbox.tenant_id, email, links, mailbox.user)
+            answer["crm_email_id"] = email.id
+        answer["message"] = view
+    return answer
