@@ -150,7 +150,7 @@ def list_messages(req, user=None, folder=None):
     box_folder = folder_of(req, owner, folder) if folder else None
     args = req.args
     odata.check_options(args, {"$select", "$top", "$skip", "$filter", "$orderby", "$expand", "$count",
-                               "$search", "$skiptoken"})
+                               "$search"})
     select = odata.parse_select(odata.option(args, "$select"), "message", SELECTABLE)
     expand = parse_expand(odata.option(args, "$expand"))
     filter_text = odata.option(args, "$filter")
