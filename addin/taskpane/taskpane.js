@@ -80,6 +80,7 @@ async function refresh() {
 }
 
 function showMessage(ticket) {
+  setActionsBusy(false); // an action still running belongs to the message we just left
   $("multi").hidden = true;
   $("single").hidden = false;
   $("people-section").hidden = false;
@@ -397,6 +398,7 @@ async function runAction(kind) {
 // ---------------------------------------------------------------- several messages
 
 function showSelection(selected) {
+  setActionsBusy(false);
   $("single").hidden = true;
   $("people-section").hidden = true;
   $("multi").hidden = false;

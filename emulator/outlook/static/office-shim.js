@@ -264,9 +264,6 @@
     if (typeof Office.initialize === "function") Office.initialize(info.reason || "inserted");
   });
 
-  if (parentWindow) {
-    var frame = window.frameElement ? "" : (document.documentElement.dataset.frame || "");
-    var hello = function () { post({ type: "hello", frame: frame, href: location.href }); };
-    hello();
-  }
+  // Ask the page for the context (user, language, theme, item); Office.onReady waits for it.
+  post({ type: "hello", href: location.href });
 })();
