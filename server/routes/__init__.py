@@ -18,6 +18,7 @@ ROUTE_MODULES = [
     "addin",
     "messages",
     "outlook_contacts",
+    "cases",
     "outlook_contacts",
     "cases",
     "web",

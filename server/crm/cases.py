@@ -1,0 +1,301 @@
+"""Cases, tasks, notes, conversation links and sharing rules (seeds 000, 001).
+
+Everything is scoped by tenant: lookups take the tenant id, and a record of another
+tenant is "not found" (LookupError), never touched. Functions that write commit.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Iterable, Sequence
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from server.crm.addresses import normalise_address
+from server.crm.filing import Link, link_email
+from server.crm.models import MODEL_FOR_TARGET, Case, ConversationLink, Email, EmailLink, Note, SharingRule, Task, User
+from server.crm.upsert import insert_ignore
+
+CASE_STATUSES = ("open", "closed")
+LINKABLE = ("case", "task")
+PAGE_LIMIT = 100
+
+SHARING_RULE_WARNING = (
+    "Every new email from or to this address in your mailbox will be filed to this case "
+    "automatically and be visible to everyone who can see the case. Do not create rules for "
+    "addresses that send confidential or personal mail (HR, legal, medical, private); file "
+    "such mail by hand instead.")
+
+
+class NotFound(LookupError):
+    """No such record in this tenant (also when it is another tenant's); `kind`
+    names what was looked for: case, task, email, note, conversation_link, sharing_rule."""
+
+    def __init__(self, kind: str, record_id: int):
+        super().__init__(f"no {kind.replace('_', ' ')} {record_id}")
+        self.kind = kind
+
+
+_KINDS = {Case: "case", Task: "task", Email: "email", Note: "note", ConversationLink: "conversation_link",
+          SharingRule: "sharing_rule"}
+
+
+def _one(session: Session, model, tenant_id: str, record_id: int):
+    record = model.get(session, tenant_id, int(record_id))
+    if record is None:
+        raise NotFound(_KINDS[model], record_id)
+    return record
+
+
+def _commit(session: Session) -> None:
+    try:
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+
+
+def _clean(text: str | None, limit: int, what: str) -> str:
+    value = " ".join((text or "").split())
+    if not value:
+        raise ValueError(f"a {what} needs a title")
+    return value[:limit]
+
+
+# -- cases and tasks --------------------------------------------------------------------
+
+def get_case(session: Session, tenant_id: str, case_id: int) -> Case:
+    """Raises LookupError when the case is not in the tenant."""
+    return _one(session, Case, tenant_id, case_id)
+
+
+def get_task(session: Session, tenant_id: str, task_id: int) -> Task:
+    """Raises LookupError when the task is not in the tenant."""
+    return _one(session, Task, tenant_id, task_id)
+
+
+def list_cases(session: Session, tenant_id: str, *, query: str | None = None, status: str | None = None,
+               before_id: int | None = None, limit: int = 50) -> list[Case]:
+    """The tenant's cases, newest first (keyset: pass the last id as `before_id`),
+    optionally with a title containing `query` and a status."""
+    stmt = select(Case).where(Case.tenant_id == tenant_id)
+    if status:
+        stmt = stmt.where(Case.status == status)
+    if query and query.strip():
+        stmt = stmt.where(func.lower(Case.title).contains(query.strip().casefold(), autoescape=True))
+    if before_id is not None:
+        stmt = stmt.where(Case.id < before_id)
+    return list(session.scalars(stmt.order_by(Case.id.desc()).limit(max(1, min(limit, PAGE_LIMIT)))))
+
+
+def create_case(session: Session, tenant_id: str, user: User | None, title: str,
+                description: str = "") -> Case:
+    """Raises ValueError for an empty title."""
+    case = Case(tenant_id=tenant_id, title=_clean(title, 512, "case"), description=description or "",
+                status="open", created_by_id=user.id if user else None)
+    session.add(case)
+    _commit(session)
+    return case
+
+
+def list_tasks(session: Session, tenant_id: str, *, case_id: int | None = None, query: str | None = None,
+               done: bool | None = None, before_id: int | None = None, limit: int = 50) -> list[Task]:
+    """The tenant's tasks (of one case), newest first, keyset by `before_id`."""
+    stmt = select(Task).where(Task.tenant_id == tenant_id)
+    if case_id is not None:
+        stmt = stmt.where(Task.case_id == case_id)
+    if done is not None:
+        stmt = stmt.where(Task.done.is_(done))
+    if query and query.strip():
+        stmt = stmt.where(func.lower(Task.title).contains(query.strip().casefold(), autoescape=True))
+    if before_id is not None:
+        stmt = stmt.where(Task.id < before_id)
+    return list(session.scalars(stmt.order_by(Task.id.desc()).limit(max(1, min(limit, PAGE_LIMIT)))))
+
+
+def create_task(session: Session, tenant_id: str, user: User | None, title: str, description: str = "",
+                case_id: int | None = None, due_at: datetime | None = None) -> Task:
+    """Raises ValueError for an empty title, LookupError for a case not in the tenant."""
+    if case_id is not None:
+        get_case(session, tenant_id, case_id)
+    task = Task(tenant_id=tenant_id, title=_clean(title, 512, "task"), description=description or "",
+                case_id=case_id, due_at=due_at, created_by_id=user.id if user else None)
+    session.add(task)
+    _commit(session)
+    return task
+
+
+def record_title(session: Session, tenant_id: str, target_type: str, target_id: int) -> str | None:
+    """What a link shows: a case's or task's title, a contact's or company's name;
+    None when the record is gone."""
+    model = MODEL_FOR_TARGET.get(target_type)
+    if model is None:
+        return None
+    record = model.get(session, tenant_id, target_id)
+    if record is None:
+        return None
+    return record.title if target_type in LINKABLE else record.name
+
+
+# -- emails on cases and tasks ------------------------------------------------------------
+
+def get_email(session: Session, tenant_id: str, email_id: int) -> Email:
+    """Raises LookupError when the email is not filed in the tenant."""
+    return _one(session, Email, tenant_id, email_id)
+
+
+def email_links(session: Session, tenant_id: str, email: Email) -> list[EmailLink]:
+    return list(session.scalars(
+        select(EmailLink).where(EmailLink.tenant_id == tenant_id, EmailLink.email_id == email.id)
+        .order_by(EmailLink.id)))
+
+
+def link_email_to(session: Session, tenant_id: str, user: User, email: Email,
+                  targets: Sequence[tuple[str, int]]) -> int:
+    """Links a filed email to cases/tasks by hand (source `manual`); returns how many
+    links are new. Raises LookupError for a target not in the tenant."""
+    for target_type, target_id in targets:
+        if target_type not in LINKABLE:
+            raise ValueError(f"cannot link an email to a {target_type}")
+        _one(session, {"case": Case, "task": Task}[target_type], tenant_id, target_id)
+    return link_email(session, tenant_id, email, [(t, i, "manual") for t, i in targets], user)
+
+
+def unlink_email(session: Session, tenant_id: str, email: Email, target_type: str, target_id: int) -> bool:
+    """Removes one link of the email (the email itself stays filed). True if it existed."""
+    result = session.execute(delete(EmailLink).where(
+        EmailLink.tenant_id == tenant_id, EmailLink.email_id == email.id,
+        EmailLink.target_type == target_type, EmailLink.target_id == target_id))
+    _commit(session)
+    session.expire(email, ["links"])
+    return bool(result.rowcount)
+
+
+# -- notes ----------------------------------------------------------------------------
+
+def list_notes(session: Session, tenant_id: str, email: Email) -> list[Note]:
+    """Every note on a filed email: notes are shared with the whole tenant."""
+    return list(session.scalars(
+        select(Note).where(Note.tenant_id == tenant_id, Note.email_id == email.id).order_by(Note.id)))
+
+
+def add_note(session: Session, tenant_id: str, user: User, email: Email, body: str) -> Note:
+    """Raises ValueError for an empty note."""
+    text = (body or "").strip()
+    if not text:
+        raise ValueError("a note needs some text")
+    note = Note(tenant_id=tenant_id, email_id=email.id, author_id=user.id, body=text)
+    session.add(note)
+    _commit(session)
+    return note
+
+
+def delete_note(session: Session, tenant_id: str, user: User, note_id: int) -> None:
+    """Only its author deletes a note. Raises LookupError (not in the tenant) or
+    PermissionError (someone else's note)."""
+    note = _one(session, Note, tenant_id, note_id)
+    if note.author_id != user.id:
+        raise PermissionError("only the author can delete a note")
+    session.delete(note)
+    _commit(session)
+
+
+# -- conversations ----------------------------------------------------------------------
+
+def link_conversation(session: Session, tenant_id: str, user: User, conversation_id: str,
+                      target_type: str, target_id: int) -> tuple[ConversationLink, int]:
+    """Links a conversation to a case or task: every message of it filed so far is
+    linked now (source `conversation`); automatic sync applies the link to messages
+    filed later (`conversation_links_for`). Returns (link, emails newly linked).
+    Raises ValueError without a conversation id, LookupError for a target not in the
+    tenant."""
+    if not conversation_id:
+        raise ValueError("this email has no conversation")
+    if target_type not in LINKABLE:
+        raise ValueError(f"cannot link a conversation to a {target_type}")
+    _one(session, {"case": Case, "task": Task}[target_type], tenant_id, target_id)
+    try:
+        insert_ignore(session, ConversationLink,
+                      {"tenant_id": tenant_id, "conversation_id": conversation_id, "target_type": target_type,
+                       "target_id": int(target_id), "created_by_id": user.id},
+                      ["tenant_id", "conversation_id", "target_type", "target_id"])
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    link = session.scalar(select(ConversationLink).where(
+        ConversationLink.tenant_id == tenant_id, ConversationLink.conversation_id == conversation_id,
+        ConversationLink.target_type == target_type, ConversationLink.target_id == int(target_id)))
+    added = 0
+    for email in conversation_emails(session, tenant_id, conversation_id):
+        added += link_email(session, tenant_id, email, [(target_type, int(target_id), "conversation")], user)
+    return link, added
+
+
+def conversation_emails(session: Session, tenant_id: str, conversation_id: str) -> list[Email]:
+    return list(session.scalars(select(Email).where(
+        Email.tenant_id == tenant_id, Email.conversation_id == conversation_id).order_by(Email.id)))
+
+
+def conversation_links_for(session: Session, tenant_id: str, conversation_id: str | None) -> list[Link]:
+    """The links a newly filed message of this conversation gets, as
+    (target_type, target_id, "conversation"): pass them to filing as extra links."""
+    return [(link.target_type, link.target_id, "conversation")
+            for link in ConversationLink.for_conversation(session, tenant_id, conversation_id)]
+
+
+def unlink_conversation(session: Session, tenant_id: str, link_id: int) -> None:
+    """Stops linking future messages; what was already filed keeps its links.
+    Raises LookupError."""
+    link = _one(session, ConversationLink, tenant_id, link_id)
+    session.delete(link)
+    _commit(session)
+
+
+# -- sharing rules --------------------------------------------------------------------
+
+def sharing_rules_of_case(session: Session, tenant_id: str, case: Case) -> list[SharingRule]:
+    """Every mailbox's rules on a case: visible to everyone who can see the case."""
+    return list(session.scalars(select(SharingRule).where(
+        SharingRule.tenant_id == tenant_id, SharingRule.case_id == case.id).order_by(SharingRule.id)))
+
+
+def add_sharing_rule(session: Session, tenant_id: str, user: User, case: Case, address: str) -> tuple[SharingRule, bool]:
+    """A rule for the user's own mailbox: new mail from/to `address` is filed to the
+    case. Returns (rule, created). Raises ValueError for a malformed address or the
+    user's own address."""
+    normalised = normalise_address(address)
+    if normalised is None:
+        raise ValueError("not an email address")
+    if normalised in user.own_addresses():
+        raise ValueError("a rule on your own address would file all your mail")
+    try:
+        created = insert_ignore(session, SharingRule,
+                                {"tenant_id": tenant_id, "user_id": user.id, "case_id": case.id,
+                                 "address": normalised, "created_by_id": user.id},
+                                ["user_id", "case_id", "address"])
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    rule = session.scalar(select(SharingRule).where(
+        SharingRule.user_id == user.id, SharingRule.case_id == case.id, SharingRule.address == normalised))
+    return rule, created
+
+
+def delete_sharing_rule(session: Session, tenant_id: str, user: User, case: Case, rule_id: int) -> None:
+    """Only the mailbox owner removes their rule. Raises LookupError, PermissionError."""
+    rule = _one(session, SharingRule, tenant_id, rule_id)
+    if rule.case_id != case.id:
+        raise NotFound("sharing_rule", rule_id)
+    if rule.user_id != user.id:
+        raise PermissionError("only the mailbox owner can remove their rule")
+    session.delete(rule)
+    _commit(session)
+
+
+def users_by_id(session: Session, tenant_id: str, ids: Iterable[int | None]) -> dict[int, User]:
+    wanted = {i for i in ids if i is not None}
+    if not wanted:
+        return {}
+    return {u.id: u for u in session.scalars(select(User).where(User.tenant_id == tenant_id, User.id.in_(wanted)))}
