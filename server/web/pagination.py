@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Sequence
 
-from sqlalchemy import and_, or_
+from sqlalchemy import and_, or_, tuple_
 
 PAGE_SIZE = 25
 
@@ -57,15 +57,20 @@ class Page:
     next_cursor: str | None
 
 
-def after_desc_nulls_last(column, id_column, cursor: list | None):
-    """WHERE for the rows after `cursor` = [value, id] in ORDER BY column DESC NULLS
-    LAST, id DESC (emails without a date come last)."""
+def after_desc(column, id_column, cursor: list | None, nulls_first: bool):
+    """WHERE for the rows after `cursor` = [value, id] in ORDER BY column DESC, id DESC.
+
+    Rows without a value come where the database's index puts them (first on
+    PostgreSQL, last on SQLite), so the order is an index scan on both; the row-value
+    comparison `(column, id) < (value, id)` is an index range on both too."""
     if cursor is None:
         return None
     value, last_id = cursor
     if value is None:
-        return and_(column.is_(None), id_column < last_id)
-    return or_(column < value, and_(column == value, id_column < last_id), column.is_(None))
+        after_nulls = and_(column.is_(None), id_column < last_id)
+        return or_(after_nulls, column.is_not(None)) if nulls_first else after_nulls
+    before = tuple_(column, id_column) < tuple_(value, last_id)
+    return before if nulls_first else or_(before, column.is_(None))
 
 
 def after_asc(column, id_column, cursor: list | None):

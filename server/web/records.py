@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from server.crm.models import (
@@ -32,7 +32,7 @@ from server.web.pagination import (
     PAGE_SIZE,
     Page,
     after_asc,
-    after_desc_nulls_last,
+    after_desc,
     decode_cursor,
     page_of,
 )
@@ -112,7 +112,7 @@ def search(session: Session, tenant_id: str, raw_query: str | None) -> SearchRes
         .order_by(Company.name_key, Company.id).limit(SEARCH_LIMIT)).all()
     results.emails = session.scalars(
         select(Email).where(Email.tenant_id == tenant_id, prefix_of(subject_key(), query))
-        .order_by(Email.sent_at.desc().nulls_last(), Email.id.desc()).limit(SEARCH_LIMIT)).all()
+        .order_by(Email.sent_at.desc(), Email.id.desc()).limit(SEARCH_LIMIT)).all()
     results.cases = session.scalars(
         select(Case).where(Case.tenant_id == tenant_id, prefix_of(func.lower(Case.title), query))
         .order_by(Case.id.desc()).limit(SEARCH_LIMIT)).all()
@@ -135,16 +135,23 @@ def emails_page(session: Session, tenant_id: str, after: str | None,
     cursor = decode_cursor(after, (datetime, int))
     query = select(Email).where(Email.tenant_id == tenant_id)
     if target is not None:
+        # Driven by the link index: a contact's few emails are found without walking
+        # the tenant's 100k, then sorted
+        # (one link per email and target, so no duplicates).
         target_type, target_id = target
-        query = query.where(exists().where(
+        query = query.join(EmailLink, EmailLink.email_id == Email.id).where(
             EmailLink.tenant_id == tenant_id, EmailLink.target_type == target_type,
-            EmailLink.target_id == target_id, EmailLink.email_id == Email.id))
-    condition = after_desc_nulls_last(Email.sent_at, Email.id, cursor)
+            EmailLink.target_id == target_id)
+    condition = after_desc(Email.sent_at, Email.id, cursor, nulls_first=_nulls_sort_high(session))
     if condition is not None:
         query = query.where(condition)
-    rows = session.scalars(query.order_by(Email.sent_at.desc().nulls_last(), Email.id.desc())
-                           .limit(PAGE_SIZE + 1)).all()
+    rows = session.scalars(query.order_by(Email.sent_at.desc(), Email.id.desc()).limit(PAGE_SIZE + 1)).all()
     return page_of(list(rows), _email_key)
+
+
+def _nulls_sort_high(session: Session) -> bool:
+    """PostgreSQL sorts NULL above every value (first in DESC order); SQLite below."""
+    return session.get_bind().dialect.name == "postgresql"
 
 
 def contacts_page(session: Session, tenant_id: str, after: str | None, company_id: int | None = None) -> Page:
@@ -238,7 +245,7 @@ def conversation_of(session: Session, tenant_id: str, email: Email) -> list[Emai
     return list(session.scalars(
         select(Email).where(Email.tenant_id == tenant_id, Email.conversation_id == email.conversation_id,
                             Email.id != email.id)
-        .order_by(Email.sent_at.asc().nulls_last(), Email.id).limit(CONVERSATION_LIMIT)))
+        .order_by(Email.sent_at, Email.id).limit(CONVERSATION_LIMIT)))
 
 
 def outlook_links_of(session: Session, tenant_id: str, contact_id: int) -> list[OutlookContactLink]:

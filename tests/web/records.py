@@ -19,7 +19,7 @@ def user_of(session, tid: str, oid: str, upn: str):
 
 
 def filed_email(session, user, *, subject="Quarterly numbers", body_html="<p>Hello</p>", sender=None,
-                to=(), links=(), conversation_id=None, attachments=(), minutes=0):
+                to=(), links=(), conversation_id=None, attachments=(), minutes=0, undated=False):
     """Files one message for `user` (as Sync email would) and returns the Email."""
     n = next(_ids)
     sender = sender or ("Lynne Robbins", "lynne.robbins@northwind.example")
@@ -29,7 +29,7 @@ def filed_email(session, user, *, subject="Quarterly numbers", body_html="<p>Hel
         "subject": subject,
         "from_address": sender[1], "from_name": sender[0],
         "to": [{"address": a, "name": ""} for a in to] or [{"address": user.upn, "name": user.display_name}],
-        "sent_at": BASE_TIME + timedelta(minutes=minutes or n),
+        "sent_at": None if undated else BASE_TIME + timedelta(minutes=minutes or n),
         "received_at": BASE_TIME + timedelta(minutes=minutes or n),
         "body_html": body_html,
         "has_attachments": bool(attachments),

@@ -36,6 +36,29 @@ def test_email_list_pages_by_keyset_newest_first(browser, crm, clean_state):
     assert next_link(second) is None and "First page" in second
 
 
+def test_paging_walks_every_email_once_including_undated_ones(browser, crm, clean_state):
+    adele = user_of(crm, CONTOSO, ADELE_OID, ADELE)
+    lynne = add_contact(crm, CONTOSO, "Lynne Robbins", "lynne@northwind.example")
+    expected = set()
+    for n in range(26):
+        filed_email(crm, adele, subject=f"Dated {n:02d}", minutes=1 + n % 13,   # ties on the date
+                    links=[("contact", lynne.id, "address")])
+        expected.add(f"Dated {n:02d}")
+    for n in range(3):
+        filed_email(crm, adele, subject=f"Draft {n}", undated=True, links=[("contact", lynne.id, "address")])
+        expected.add(f"Draft {n}")
+    person = browser(ADELE)
+    for start in ("/crm/emails", f"/crm/contacts/{lynne.id}"):
+        seen, link = [], start
+        while link:
+            html = person.get(link).get_data(as_text=True)
+            seen += subjects(html)
+            link = next_link(html)
+        assert len(seen) == len(expected) and set(seen) == expected, start
+        dated = [s for s in seen if s.startswith("Dated")]
+        assert dated[0] in ("Dated 12", "Dated 25")   # newest first
+
+
 def test_a_tampered_page_link_is_a_400_page(browser, clean_state):
     response = browser(ADELE).get("/crm/emails?after=bm90LWpzb24")
     assert response.status_code == 400
