@@ -79,11 +79,14 @@ def _like_prefix(text: str) -> str:
     return escaped + "%"
 
 
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
 def _search_terms(q: str) -> list[str]:
-    """Spellings to try as lower-cased prefixes. SQLite's lower() folds ASCII only,
-    so 'Šťastný' stays 'Šťastný' there: the capitalised form catches it."""
-    lowered = q.lower()
-    return list(dict.fromkeys([lowered, lowered[:1].upper() + lowered[1:], q]))
+    """Spellings to compare with lower(column). PostgreSQL's lower() folds every
+    letter; SQLite's only ASCII, so 'Jiří Šťastný' reads 'jiří Šťastný' there, which
+    the ASCII-lowered title-case form of the query ('jiří Š') matches."""
+    return list(dict.fromkeys([q.lower(), q.title().translate(_ASCII_LOWER), q.translate(_ASCII_LOWER)]))
 
 
 def _name_matches(column, terms: list[str]):
