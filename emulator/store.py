@@ -511,6 +511,7 @@ class Store:
     # -- messages
 
     def _insert_message(self, user: User, key: str, folder: Folder, spec: dict, emit: bool) -> Message:
+        check_message_spec(spec)
         spec = copy.deepcopy(spec)
         now = utcnow()
         attachments = spec.pop("attachments", []) or []
@@ -535,7 +536,7 @@ class Store:
                 else " ".join((body.get("content") or "").split()))[:255],
             "importance": spec.get("importance", "normal"),
             "conversationId": spec.get("conversationId")
-            or "AAQkA" + b64url(_digest("conv", user.oid, spec.get("subject", ""), size=40)),
+            or "AAQkA" + b64url(_digest("conv", user.oid, thread_topic(spec.get("subject", "")), size=40)),
             "conversationIndex": spec.get("conversationIndex")
             or base64.b64encode(b"\x01" + _digest("ci", user.oid, key, size=21)).decode(),
             "isDeliveryReceiptRequested": spec.get("isDeliveryReceiptRequested", False),
@@ -862,6 +863,50 @@ class Store:
             if event == "subscriptionRemoved":
                 self.subscriptions.pop(subscription_id, None)
             self._notifier().lifecycle(sub, event)
+
+
+_REPLY_PREFIX = re.compile(r"^\s*((re|fw|fwd|aw|wg|odp|pd|sv|vs|tr|rv)\s*:\s*)+", re.IGNORECASE)
+
+
+def thread_topic(subject: str) -> str:
+    """The subject without reply/forward prefixes: replies share their thread's conversationId."""
+    return _REPLY_PREFIX.sub("", subject or "").strip().lower()
+
+
+def check_message_spec(spec: dict) -> None:
+    """ValueError unless `spec` is shaped like Graph message JSON (for fixtures and deliveries)."""
+    def address(value, name):
+        if not (isinstance(value, dict) and isinstance(value.get("emailAddress"), dict)
+                and isinstance(value["emailAddress"].get("address", ""), str)):
+            raise ValueError(f"{name} must look like {{'emailAddress': {{'name': ..., 'address': ...}}}}")
+
+    if not isinstance(spec, dict):
+        raise ValueError("a message must be a JSON object")
+    for name in ("from", "sender"):
+        if spec.get(name) is not None:
+            address(spec[name], name)
+    for name in ("toRecipients", "ccRecipients", "bccRecipients", "replyTo"):
+        if not isinstance(spec.get(name, []), list):
+            raise ValueError(f"{name} must be a list")
+        for item in spec.get(name, []):
+            address(item, name)
+    body = spec.get("body")
+    if body is not None and not (isinstance(body, dict) and isinstance(body.get("content", ""), str)):
+        raise ValueError("body must look like {'contentType': 'text'|'html', 'content': ...}")
+    categories = spec.get("categories", [])
+    if not isinstance(categories, list) or not all(isinstance(c, str) for c in categories):
+        raise ValueError("categories must be a list of strings")
+    attachments = spec.get("attachments", [])
+    if not isinstance(attachments, list) or not all(isinstance(a, dict) for a in attachments):
+        raise ValueError("attachments must be a list of objects")
+    for name in ("receivedDateTime", "sentDateTime"):
+        if spec.get(name) is not None:
+            if not isinstance(spec[name], str):
+                raise ValueError(f"{name} must be an ISO 8601 string")
+            parse_iso(spec[name])
+    for name in ("subject", "internetMessageId", "conversationId"):
+        if spec.get(name) is not None and not isinstance(spec[name], str):
+            raise ValueError(f"{name} must be a string")
 
 
 def _quote(text: str) -> str:
