@@ -269,3 +269,13 @@ def test_links_point_back_to_the_host_the_client_called(emulator, adele):
                              headers={"Authorization": f"Bearer {adele.token}"})
     assert r.json()["@odata.nextLink"].startswith(base + "/me/mailFolders/inbox/messages?")
     assert r.json()["@odata.context"].startswith(base + "/$metadata#")
+
+
+def test_replies_share_the_conversation_and_bad_deliveries_are_refused(emulator, adele):
+    original = emulator.deliver(ADELE, {"subject": "Thread: pricing"})
+    reply = emulator.deliver(ADELE, {"subject": "RE: Odp: Thread: pricing"})
+    assert reply["conversationId"] == original["conversationId"]
+    for bad in ({"body": "plain string"}, {"toRecipients": "a@b.example"}, {"receivedDateTime": "yesterday"}):
+        r = emulator.session.post(f"{emulator.base_url}/_emulator/messages", timeout=30,
+                                  json={"upn": ADELE, "folder": "inbox", "message": bad})
+        assert r.status_code == 400, (bad, r.text)
