@@ -106,10 +106,31 @@ def _graph_failure(error: GraphError, what: str, permission: str, config: Mappin
     return f"Graph answered {error.status} {error.code}: {error.message}", "Try again; if it persists, contact support with this message."
 
 
+@dataclass
+class DelegatedProblem:
+    """Why no delegated token could be had (from the authorize round trip)."""
+    code: str          # consent_required | interaction_required | login_required | identity_unavailable | ...
+    message: str
+
+
+def _delegated_fix(problem: DelegatedProblem, config: Mapping, tid: str) -> str:
+    if problem.code == "consent_required":
+        return ("The delegated permissions are not consented: an administrator must grant admin consent at "
+                f"{admin_consent_url(config, tid)}")
+    if problem.code in ("interaction_required", "login_required"):
+        return "Microsoft wants you to sign in again: sign out, sign in, and test again."
+    if problem.code == "identity_unavailable":
+        return "The server could not reach Microsoft's sign-in service. Try again in a moment."
+    return "Sign out, sign in, and test again; if it persists, check the app registration's redirect URI."
+
+
 def check_connection(config: Mapping, session: requests.Session, *, tid: str, user_oid: str, user_upn: str,
-                     delegated_token: Callable[[], str] | None = None) -> list[Check]:
+                     delegated_token: Callable[[], str] | None = None,
+                     delegated_problem: DelegatedProblem | None = None) -> list[Check]:
     """Runs the four checks for one user's mailbox in tenant `tid`; never raises for
-    what it checks (each failure becomes a Check with a fix)."""
+    what it checks (each failure becomes a Check with a fix). `delegated_token`
+    (the user's own Graph token) adds the delegated side to each check;
+    `delegated_problem` says why there is none."""
     checks: list[Check] = []
     tokens = GraphTokens(config, session)
 
@@ -124,15 +145,19 @@ def check_connection(config: Mapping, session: requests.Session, *, tid: str, us
         return checks
     token_summary = "The app got an app-only Microsoft Graph token for your tenant."
     delegated: str | None = None
-    delegated_problem: Check | None = None
-    if delegated_token is not None:
+    if delegated_token is not None and delegated_problem is None:
         try:
             delegated = delegated_token()
-            token_summary += " Your own (delegated) token works too."
         except ApiError as error:
-            delegated_problem = Check("Token", FAILED, f"No delegated token for you: {error.message}",
-                                      _token_fix(error, config, tid))
-    checks.append(delegated_problem or Check("Token", OK, token_summary))
+            delegated_problem = DelegatedProblem(error.code, error.message)
+    if delegated_problem is not None:
+        checks.append(Check("Token", FAILED, f"{token_summary} But Microsoft gave no delegated token for you: "
+                                             f"{delegated_problem.message}",
+                            _delegated_fix(delegated_problem, config, tid)))
+    else:
+        if delegated:
+            token_summary += " Your own (delegated) token works too."
+        checks.append(Check("Token", OK, token_summary))
 
     # 2. Consent
     roles = _roles_of(app_token)
@@ -164,8 +189,13 @@ def check_connection(config: Mapping, session: requests.Session, *, tid: str, us
         next(iter(graph.list_messages("inbox", select=("id",), page_size=1)), None)
         reading = ("contacts", "Contacts.ReadWrite")
         graph.find_contacts(user_upn or "nobody@invalid.example", select=("id",))
-        checks.append(Check("Graph access", OK, f"Microsoft Graph answered: the app can read {user_upn}'s "
-                                                "inbox and contacts."))
+        summary = f"Microsoft Graph answered: the app can read {user_upn}'s inbox and contacts."
+        if delegated:
+            reading = ("mail with your own token", "Mail.ReadWrite")
+            me = GraphClient.from_config(config, lambda: delegated, session)
+            next(iter(me.list_messages("inbox", select=("id",), page_size=1)), None)
+            summary += " So can you, with your own token."
+        checks.append(Check("Graph access", OK, summary))
     except GraphError as error:
         summary, fix = _graph_failure(error, f"read {user_upn}'s {reading[0]}", reading[1], config, tid, user_upn)
         checks.append(Check("Graph access", FAILED, summary, fix))

@@ -112,9 +112,21 @@ def sign_in_error(message: str, status: int = 400):
     return render_template("crm/signin.html", error=message, next=None), status
 
 
-@bp.get("/auth/signin")
-def signin():
-    """Starts the authorization-code flow: off to Microsoft's sign-in page."""
+class FlowError(Exception):
+    """An authorization-code round trip that did not give tokens; `message` is for people."""
+
+    def __init__(self, message: str, status: int = 400, code: str = ""):
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.code = code
+
+
+def start_flow(scopes: list[str], *, purpose: str, next_path: str | None = None, **auth_params):
+    """Starts an authorization-code round trip (PKCE, nonce, state in the session)
+    and answers the redirect to the authorize page. `purpose` tells the callback
+    what the code is for: "signin", or "test_connection" (a delegated Graph token).
+    Raises FlowError when the authority cannot be reached."""
     try:
         with warnings.catch_warnings():
             # msal recommends response_mode=form_post; the answer would then be a
@@ -122,42 +134,70 @@ def signin():
             # flow) does not ride on. The code is single-use and PKCE-bound.
             warnings.filterwarnings("ignore", message="response_mode='form_post'")
             flow = msal_app().initiate_auth_code_flow(
-                SIGN_IN_SCOPES, redirect_uri=redirect_uri(), response_mode="query",
-                login_hint=request.args.get("login_hint") or None)
+                scopes, redirect_uri=redirect_uri(), response_mode="query",
+                **{k: v for k, v in auth_params.items() if v})
     except (requests.RequestException, ValueError) as exc:
-        log.warning("sign-in could not start: %s", exc)
-        return sign_in_error("Microsoft's sign-in service could not be reached. Try again in a moment.", 503)
+        log.warning("authorization could not start: %s", exc)
+        raise FlowError(UNREACHABLE, 503, "identity_unavailable") from exc
     session["auth_flow"] = flow
-    session["auth_next"] = safe_next(request.args.get("next"))
+    session["auth_purpose"] = purpose
+    session["auth_next"] = safe_next(next_path)
     return redirect(flow["auth_uri"])
+
+
+UNREACHABLE = "Microsoft's sign-in service could not be reached. Try again in a moment."
+
+
+def redeem(flow: dict, answer: dict) -> dict:
+    """Tokens (and validated id-token claims) for the code in `answer`.
+    Raises FlowError with what went wrong, in words."""
+    if answer.get("error"):
+        description = answer.get("error_description") or answer["error"]
+        if answer["error"] == "consent_required" or "AADSTS65001" in description:
+            raise FlowError("Your organization has not allowed CRM Sync yet. An administrator must grant "
+                            "consent to the app, then you can sign in.", 403, "consent_required")
+        raise FlowError(f"Microsoft refused the sign-in: {description}", 400, answer["error"])
+    try:
+        result = msal_app().acquire_token_by_auth_code_flow(flow, answer)
+    except ValueError as exc:   # state mismatch, tampered answer
+        log.warning("authorization callback refused: %s", exc)
+        raise FlowError("The sign-in answer did not match this browser's sign-in. Start again.") from exc
+    except requests.RequestException as exc:
+        log.warning("authorization token request failed: %s", exc)
+        raise FlowError(UNREACHABLE, 503, "identity_unavailable") from exc
+    if "error" in result or "id_token_claims" not in result:
+        raise FlowError(f"Microsoft refused the sign-in: {result.get('error_description') or result.get('error')}",
+                        400, str(result.get("error") or ""))
+    return result
+
+
+@bp.get("/auth/signin")
+def signin():
+    """Starts the authorization-code flow: off to Microsoft's sign-in page."""
+    try:
+        return start_flow(SIGN_IN_SCOPES, purpose="signin", next_path=request.args.get("next"),
+                          login_hint=request.args.get("login_hint"))
+    except FlowError as error:
+        return sign_in_error(error.message, error.status)
 
 
 @bp.get(CALLBACK_PATH)
 def callback():
-    """Where the sign-in page sends the user back with a code: redeem, validate, sign in."""
+    """Where the sign-in page sends the user back with a code: redeem, validate, then
+    sign in (or finish what the round trip was for)."""
     flow = session.pop("auth_flow", None)
+    purpose = session.pop("auth_purpose", "signin")
     target = safe_next(session.pop("auth_next", None))
     if not flow:
         return sign_in_error("This sign-in link has expired. Start again.")
-    answer = request.args.to_dict()
-    if answer.get("error"):
-        description = answer.get("error_description") or answer["error"]
-        if answer["error"] == "consent_required" or "AADSTS65001" in description:
-            return sign_in_error("Your organization has not allowed CRM Sync yet. An administrator must grant "
-                                 "consent to the app, then you can sign in.", 403)
-        return sign_in_error(f"Microsoft refused the sign-in: {description}")
+    if purpose == "test_connection":
+        from server.web.settings_page import finish_test_connection  # settings_page imports this module
+        return finish_test_connection(flow, request.args.to_dict())
     try:
-        result = msal_app().acquire_token_by_auth_code_flow(flow, answer)
-    except ValueError as exc:   # state mismatch, tampered answer
-        log.warning("sign-in callback refused: %s", exc)
-        return sign_in_error("The sign-in answer did not match this browser's sign-in. Start again.")
-    except requests.RequestException as exc:
-        log.warning("sign-in token request failed: %s", exc)
-        return sign_in_error("Microsoft's sign-in service could not be reached. Try again in a moment.", 503)
-    if "error" in result or "id_token_claims" not in result:
-        return sign_in_error(f"Microsoft refused the sign-in: {result.get('error_description') or result.get('error')}")
-    try:
+        result = redeem(flow, request.args.to_dict())
         user = validated_identity(result["id_token_claims"])
+    except FlowError as error:
+        return sign_in_error(error.message, error.status)
     except ValueError as exc:
         return sign_in_error(f"The sign-in could not be trusted: {exc}.")
 

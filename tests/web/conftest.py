@@ -42,6 +42,27 @@ class Browser:
         self.upn = upn
         return done
 
+    def follow(self, response, limit: int = 10):
+        """Follows redirects like a browser: our paths through the test client, the
+        emulator's (sign-in, authorize) over HTTPS."""
+        for _ in range(limit):
+            if response.status_code not in (301, 302, 303, 307, 308):
+                return response
+            location = response.headers["Location"]
+            if location.startswith(self.emulator.base_url):
+                answer = self.emulator.session.get(location, allow_redirects=False, timeout=10)
+                assert answer.status_code in (302, 303), answer.text
+                location = answer.headers["Location"]
+            parts = urlsplit(location)
+            response = self.client.get(parts.path + (f"?{parts.query}" if parts.query else ""))
+        raise AssertionError("too many redirects")
+
+    def test_connection(self) -> str:
+        """Presses Test connection and answers the results page."""
+        response = self.follow(self.post_form("/crm/settings/test-connection", token_from="/crm/settings"))
+        assert response.status_code == 200, response.status_code
+        return response.get_data(as_text=True)
+
     def get(self, path, **kw):
         return self.client.get(path, **kw)
 

@@ -80,7 +80,7 @@ def test_admin_sets_and_clears_a_users_override(browser, crm):
 
 def test_test_connection_reports_every_check_ok(browser, emulator):
     adele = browser(ADELE)
-    page = adele.post_form("/crm/settings/test-connection", token_from="/crm/settings").get_data(as_text=True)
+    page = adele.test_connection()
     checks = checks_of(page)
     assert list(checks) == ["Token", "Consent", "Graph access", "Categories"]
     assert all(status == "ok" for status, _ in checks.values()), checks
@@ -93,7 +93,7 @@ def test_test_connection_names_a_missing_graph_permission_in_plain_words(browser
     adele = browser(ADELE)
     emulator.consent(CONTOSO, CLIENT_ID, scopes=ALL_SCOPES,
                      roles=["Contacts.ReadWrite", "MailboxSettings.ReadWrite"])
-    page = adele.post_form("/crm/settings/test-connection", token_from="/crm/settings").get_data(as_text=True)
+    page = adele.test_connection()
     checks = checks_of(page)
     assert checks["Token"][0] == "ok"
     status, text = checks["Consent"]
@@ -108,8 +108,7 @@ def test_test_connection_names_a_missing_graph_permission_in_plain_words(browser
 def test_test_connection_without_any_consent_says_the_app_is_not_installed(browser, emulator):
     adele = browser(ADELE)
     emulator.consent(CONTOSO, CLIENT_ID, scopes=ALL_SCOPES, roles=[])
-    checks = checks_of(adele.post_form("/crm/settings/test-connection", token_from="/crm/settings")
-                       .get_data(as_text=True))
+    checks = checks_of(adele.test_connection())
     assert checks["Consent"][0] == "failed"
     for permission in ALL_ROLES:
         assert f"The app lacks the {permission} permission" in checks["Consent"][1]
@@ -122,9 +121,29 @@ def test_test_connection_reports_a_refused_app_registration(browser, emulator, a
     secret = app.config["AZURE_CLIENT_SECRET"]
     app.config["AZURE_CLIENT_SECRET"] = "wrong-secret"
     try:
-        page = adele.post_form("/crm/settings/test-connection", token_from="/crm/settings").get_data(as_text=True)
+        page = adele.test_connection()
     finally:
         app.config["AZURE_CLIENT_SECRET"] = secret
     checks = checks_of(page)
     assert checks["Token"][0] == "failed" and "AZURE_CLIENT_SECRET" in checks["Token"][1]
     assert [checks[n][0] for n in ("Consent", "Graph access", "Categories")] == ["skipped"] * 3
+
+
+def test_test_connection_checks_the_users_own_delegated_token(browser, emulator):
+    adele = browser(ADELE)
+    emulator.clear_requests()
+    checks = checks_of(adele.test_connection())
+    assert "Your own (delegated) token works too" in checks["Token"][1]
+    assert "So can you, with your own token" in checks["Graph access"][1]
+    assert emulator.requests(r"/oauth2/v2.0/token$", "POST"), "the delegated token came from the token endpoint"
+    assert adele.get("/crm/settings").get_data(as_text=True).count('class="check check-') == 0   # shown once
+
+
+def test_test_connection_reports_missing_delegated_consent(browser, emulator):
+    adele = browser(ADELE)
+    emulator.consent(CONTOSO, CLIENT_ID, scopes=["User.Read", "offline_access"], roles=ALL_ROLES)
+    checks = checks_of(adele.test_connection())
+    status, text = checks["Token"]
+    assert status == "failed"
+    assert "The delegated permissions are not consented: an administrator must grant admin consent at" in text
+    assert [checks[n][0] for n in ("Consent", "Graph access", "Categories")] == ["ok", "ok", "ok"]
