@@ -183,6 +183,46 @@ def deliver_message():
     return jsonify(message), 201
 
 
+@bp.post("/messages/bulk")
+def deliver_messages():
+    """Many messages arrive in one mailbox folder at once (tests and benchmarks):
+    {"upn", "folder", "messages": [...]}; answers {"count", "ids"} (REST ids)."""
+    body = _json_body()
+    user = _user(body.get("upn"))
+    messages = body.get("messages")
+    if not isinstance(messages, list) or not all(isinstance(m, dict) for m in messages):
+        raise AdminError(400, "BadRequest", "messages must be a list of JSON objects")
+    ids = []
+    try:
+        for message in messages:
+            ids.append(_state().store.deliver_message(user.upn, body.get("folder") or "inbox", message)["id"])
+    except (KeyError, ValueError) as e:
+        raise AdminError(400, "BadRequest", f"cannot deliver: {e}") from None
+    return jsonify({"count": len(ids), "ids": ids}), 201
+
+
+@bp.get("/subscriptions")
+def list_subscriptions():
+    """Every subscription, whoever created it."""
+    with _state().store.lock:
+        subs = [s.to_graph() | {"mailbox_oid": s.mailbox_oid} for s in _state().store.subscriptions.values()]
+    return jsonify({"subscriptions": subs})
+
+
+@bp.post("/lifecycle")
+def fire_lifecycle():
+    """Send a lifecycle event for a subscription: {"subscription_id", "event"}
+    (reauthorizationRequired | subscriptionRemoved | missed)."""
+    body = _json_body()
+    try:
+        _state().store.fire_lifecycle(str(body.get("subscription_id") or ""), str(body.get("event") or ""))
+    except KeyError:
+        raise AdminError(404, "SubscriptionNotFound", "no such subscription") from None
+    except ValueError as e:
+        raise AdminError(400, "BadRequest", str(e)) from None
+    return jsonify({"status": "sent"}), 202
+
+
 @bp.post("/reset")
 def reset():
     """Reload the fixture; clear the log, faults, limits, codes and refresh tokens."""

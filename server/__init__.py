@@ -14,6 +14,7 @@ from server import cli, errors, headers
 from server.api import api, document_security
 from server.config import Config, derived_audience, instance_secret_key
 from server.db import Database
+from server.sync import jobs
 
 db = Database()
 cors = CORS()
@@ -55,6 +56,7 @@ def create_app(config: type[Config] | Config | Mapping[str, Any] | None = None) 
         max_age=600,
     )
     headers.init_app(app)
+    jobs.init_app(app)
     cli.init_app(app)
     return app
 

@@ -8,6 +8,7 @@ from sqlalchemy.engine import make_url
 
 from server import migrate
 from server.cli_crm import crm_cli
+from server import cli_sync  # noqa: F401  (adds sync-mailbox and the job commands to crm_cli)
 
 db_cli = AppGroup("db", help="Database migrations (Alembic).")
 

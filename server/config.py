@@ -99,6 +99,13 @@ def read_env() -> dict[str, object]:
         "MAX_CONTENT_LENGTH": env_int("MAX_CONTENT_LENGTH", 1024 * 1024),
         "AUTO_LINK_COMPANIES": env_bool("AUTO_LINK_COMPANIES", True),
         "LOG_LEVEL": (os.environ.get("LOG_LEVEL") or "INFO").upper(),
+        # Background jobs (server.sync.jobs) and automatic sync.
+        "NOTIFICATION_BASE_URL": (os.environ.get("NOTIFICATION_BASE_URL") or public_base_url).rstrip("/"),
+        "DELTA_INTERVAL_S": env_int("DELTA_INTERVAL_S", 600),
+        "JOB_WORKERS": env_int("JOB_WORKERS", 2),
+        "JOB_MAX_ATTEMPTS": env_int("JOB_MAX_ATTEMPTS", 5),
+        "JOB_RETRY_BASE_S": env_float("JOB_RETRY_BASE_S", 5.0),
+        "JOB_STALE_S": env_int("JOB_STALE_S", 300),
     }
 
 
@@ -131,6 +138,12 @@ class Config:
     MAX_CONTENT_LENGTH: int = _ENV["MAX_CONTENT_LENGTH"]  # type: ignore[assignment]
     AUTO_LINK_COMPANIES: bool = _ENV["AUTO_LINK_COMPANIES"]  # type: ignore[assignment]
     LOG_LEVEL: str = _ENV["LOG_LEVEL"]  # type: ignore[assignment]
+    NOTIFICATION_BASE_URL: str = _ENV["NOTIFICATION_BASE_URL"]  # type: ignore[assignment]
+    DELTA_INTERVAL_S: int = _ENV["DELTA_INTERVAL_S"]  # type: ignore[assignment]
+    JOB_WORKERS: int = _ENV["JOB_WORKERS"]  # type: ignore[assignment]
+    JOB_MAX_ATTEMPTS: int = _ENV["JOB_MAX_ATTEMPTS"]  # type: ignore[assignment]
+    JOB_RETRY_BASE_S: float = _ENV["JOB_RETRY_BASE_S"]  # type: ignore[assignment]
+    JOB_STALE_S: int = _ENV["JOB_STALE_S"]  # type: ignore[assignment]
 
     # flask-smorest / OpenAPI
     API_TITLE = "CRM Sync for Outlook API"

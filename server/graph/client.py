@@ -68,6 +68,14 @@ class BatchResponse:
 
 
 @dataclass
+class MessagePage:
+    """One page of a message list; `count` only when asked for (first page)."""
+    messages: list[dict]
+    count: int | None
+    next_link: str | None
+
+
+@dataclass
 class DeltaPage:
     """One page of a delta round. Persist `delta_link` only after processing the page."""
     messages: list[dict]
@@ -377,26 +385,43 @@ class GraphClient:
             for message in page.get("value") or ():
                 yield _with_crm(message) if crm else message
 
+    def message_pages(self, folder: str | None, *, select=MESSAGE_FIELDS, filter: str | None = None,
+                      order_by: str | None = None, page_size: int = 50, crm: bool = False,
+                      expand_attachments: bool = False, count: bool = False) -> Iterator[MessagePage]:
+        """`list_messages` a page at a time, for callers that persist where they are
+        (bulk sync). With `count`, the first page carries Graph's `@odata.count`."""
+        expand = ",".join(filter_ for filter_ in (
+            _MESSAGE_PROPS if crm else None,
+            _ATTACHMENT_METADATA.lstrip(",") if expand_attachments else None) if filter_) or None
+        path = f"{self._folder(folder)}/messages" + _query({
+            "$select": _select(select), "$filter": filter, "$orderby": order_by,
+            "$expand": expand, "$count": "true" if count else None})
+        for page in self._pages(path, f"odata.maxpagesize={int(page_size)}"):
+            messages = [_with_crm(m) if crm else m for m in page.get("value") or ()]
+            yield MessagePage(messages, page.get("@odata.count"), page.get("@odata.nextLink"))
+
     def delta(self, folder: str, *, delta_link: str | None = None, select=MESSAGE_FIELDS,
-              page_size: int = 50, since=None) -> Iterator[DeltaPage]:
+              page_size: int = 50, since=None, crm: bool = False) -> Iterator[DeltaPage]:
         """A delta round over a folder: pages until one carries `delta_link`.
 
         Starts from `delta_link` when given, else from scratch (received since
-        `since` when given). Raises DeltaExpired when Graph no longer knows the token:
-        start again without it.
+        `since` when given); with `crm=True` messages carry our properties and "crm"
+        (the links keep the expansion). Raises DeltaExpired when Graph no longer
+        knows the token: start again without it.
         """
         if delta_link:
             url = delta_link
         else:
             url = f"{self._folder(folder)}/messages/delta" + _query({
                 "$select": _select(select),
+                "$expand": _MESSAGE_PROPS if crm else None,
                 "$filter": f"receivedDateTime ge {_iso(since)}" if since else None})
         prefer = f"odata.maxpagesize={int(page_size)}"
         while url:
             page = self._call("GET", url, prefer=prefer)
             items = page.get("value") or []
             next_link = page.get("@odata.nextLink")
-            yield DeltaPage(messages=[m for m in items if "@removed" not in m],
+            yield DeltaPage(messages=[_with_crm(m) if crm else m for m in items if "@removed" not in m],
                             removed=[m for m in items if "@removed" in m],
                             next_link=next_link, delta_link=page.get("@odata.deltaLink"))
             url = next_link
@@ -535,5 +560,5 @@ def _header(headers: Mapping | None, name: str):
     return None
 
 
-__all__ = ["GraphClient", "BatchRequest", "BatchResponse", "DeltaPage", "MESSAGE_FIELDS",
+__all__ = ["GraphClient", "BatchRequest", "BatchResponse", "DeltaPage", "MessagePage", "MESSAGE_FIELDS",
            "MESSAGE_FIELDS_WITH_BODY", "CONTACT_FIELDS", "BATCH_LIMIT"]

@@ -19,10 +19,11 @@ ROUTE_MODULES = [
     "messages",
     "outlook_contacts",
     "cases",
-    "outlook_contacts",
-    "cases",
     "web",
     "crm_records",
+    "notifications",
+    "settings",
+    "jobs",
 ]
 
 

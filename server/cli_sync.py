@@ -1,0 +1,118 @@
+"""`flask --app server crm sync-mailbox ...` and the job commands, in the `crm` group."""
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from datetime import datetime
+
+import click
+from flask import current_app
+from sqlalchemy import func, or_, select
+
+from server.cli_crm import crm_cli
+from server.crm.models import User
+from server.crm.tenants import get_or_create_user
+from server.db import Database, session_scope
+from server.sync.bulk import enqueue_bulk
+from server.sync.jobs import get_job, list_failed_jobs, retry_job, run_job
+
+POLL_S = 0.3
+
+
+def find_user(session, user: str, tenant_id: str | None) -> User:
+    """The CRM user by UPN or object id; with --tenant, one not yet in the CRM is
+    looked up in Graph (app-only) and added."""
+    key = user.strip().lower()
+    query = select(User).where(or_(func.lower(User.upn) == key, User.oid == key))
+    if tenant_id:
+        query = query.where(User.tenant_id == tenant_id)
+    found = session.scalars(query).all()
+    if len(found) == 1:
+        return found[0]
+    if len(found) > 1:
+        raise click.ClickException(f"{user} is a user of several tenants: add --tenant.")
+    if not tenant_id:
+        raise click.ClickException(f"No CRM user {user}: add --tenant TENANT_ID to look them up in Microsoft 365.")
+    from server.auth import app_graph_token, trusted_session
+    from server.graph import GraphClient
+    from server.graph.errors import GraphError
+    graph = GraphClient.from_config(current_app.config, lambda: app_graph_token(tenant_id), trusted_session(),
+                                    user=user.strip())
+    try:
+        found_user = graph.get_user()
+    except GraphError as exc:
+        raise click.ClickException(f"{user}: {exc}") from None
+    created = get_or_create_user(session, tenant_id, found_user["id"], found_user.get("userPrincipalName") or user,
+                                 found_user.get("displayName") or "",
+                                 auto_link_companies=current_app.config.get("AUTO_LINK_COMPANIES"))
+    session.commit()
+    return created
+
+
+@crm_cli.command("sync-mailbox")
+@click.option("--user", "user_key", required=True, metavar="UPN_OR_OID", help="Whose mailbox.")
+@click.option("--folder", default="inbox", show_default=True, help="Folder: inbox, sentitems or a folder id.")
+@click.option("--since", required=True, type=click.DateTime(formats=["%Y-%m-%d"]),
+              help="File mail received on or after this date (YYYY-MM-DD).")
+@click.option("--tenant", "tenant_id", default=None, metavar="TENANT_ID",
+              help="The user's tenant (needed for a user the CRM has not met yet).")
+@click.option("--progress/--no-progress", default=None,
+              help="Show a progress bar on stderr (default: when stderr is a terminal).")
+def sync_mailbox(user_key: str, folder: str, since: datetime, tenant_id: str | None,
+                 progress: bool | None) -> None:
+    """Bulk-sync a folder since a date, here and now (resumes an interrupted run)."""
+    app = current_app._get_current_object()
+    with session_scope(app) as session:
+        user = find_user(session, user_key, tenant_id.strip().lower() if tenant_id else None)
+        job_id = enqueue_bulk(app, user, folder, since.date(), submit=False)
+        upn = user.upn
+    runner = threading.Thread(target=run_job, args=(app, job_id), daemon=True)
+    started = time.monotonic()
+    runner.start()
+    show = sys.stderr.isatty() if progress is None else progress
+    bar = None
+    if show:
+        from tqdm import tqdm
+        bar = tqdm(total=None, unit="msg", desc=f"{upn} {folder}", file=sys.stderr)
+    factory = Database.state(app).session_factory
+    try:
+        while True:
+            runner.join(POLL_S)
+            with factory() as session:
+                row = get_job(session, job_id)
+                done, total, failed, state, error = row.done, row.total, row.failed, row.state, row.error
+            if bar is not None:
+                if total is not None and bar.total != total:
+                    bar.total = total
+                bar.update(done + failed - bar.n)
+                bar.set_postfix(failed=failed, refresh=False)
+            if not runner.is_alive():
+                break
+    finally:
+        if bar is not None:
+            bar.close()
+    elapsed = time.monotonic() - started
+    click.echo(f"Bulk sync of {upn} {folder} since {since.date()}: {state}; {done} done of "
+               f"{total if total is not None else '?'}, {failed} failed, in {elapsed:.1f} s (job {job_id}).")
+    if state != "done":
+        raise click.ClickException(f"Not finished ({state}): {error or 'see the log'}. "
+                                   "Run the same command again to resume.")
+
+
+@crm_cli.command("failed-jobs")
+def failed_jobs() -> None:
+    """List background jobs that kept failing."""
+    rows = list_failed_jobs()
+    for row in rows:
+        click.echo(f"{row['id']}\t{row['kind']}\tuser {row['user_id']}\t{row['attempts']} attempts\t{row['error']}")
+    click.echo(f"{len(rows)} failed jobs.")
+
+
+@crm_cli.command("retry-job")
+@click.argument("job_id", type=int)
+def retry_job_command(job_id: int) -> None:
+    """Queue a failed job again (it resumes where it stopped)."""
+    if not retry_job(job_id):
+        raise click.ClickException(f"No failed job {job_id}.")
+    click.echo(f"Job {job_id} queued again.")

@@ -1,0 +1,95 @@
+"""Graph's webhooks: change notifications and lifecycle events.
+
+Both endpoints answer Graph's validation handshake (`?validationToken=`) with the
+token as text/plain (and nosniff: it is reflected input, never HTML). A
+notification is checked against its subscription's clientState hash in constant
+time; a request with any unknown subscription or wrong clientState is refused with
+403 before anything is queued. Valid ones are queued (one job per message, so a
+repeat is harmless) and acknowledged with 202 at once.
+"""
+from __future__ import annotations
+
+from flask import Response, current_app, request
+from sqlalchemy import select
+
+from server.api import Blueprint
+from server.crm.models import Subscription
+from server.db import db_session
+from server.errors import ApiError
+from server.sync.jobs import enqueue
+from server.sync.subscriptions import client_state_matches
+
+bp = Blueprint("notifications", __name__, url_prefix="/api/v1/notifications",
+               description="Microsoft Graph change notifications (webhooks)")
+
+MAX_NOTIFICATIONS = 1000
+MAX_TOKEN = 1024
+LIFECYCLE_EVENTS = ("reauthorizationRequired", "subscriptionRemoved", "missed")
+
+
+def _handshake() -> Response | None:
+    token = request.args.get("validationToken")
+    if token is None:
+        return None
+    response = Response(token[:MAX_TOKEN], status=200, mimetype="text/plain")
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = "default-src 'none'"
+    return response
+
+
+def _verified() -> list[tuple[dict, Subscription]]:
+    """The notifications with their subscriptions; 400/403 when any is not ours."""
+    body = request.get_json(silent=True)
+    notes = body.get("value") if isinstance(body, dict) else None
+    if not isinstance(notes, list) or not notes or len(notes) > MAX_NOTIFICATIONS \
+            or not all(isinstance(n, dict) for n in notes):
+        raise ApiError(400, "invalid_notification", "Expected Graph's {\"value\": [...]} notification body.")
+    ids = {str(n.get("subscriptionId") or "") for n in notes}
+    rows = {row.subscription_id: row for row in db_session().scalars(
+        select(Subscription).where(Subscription.subscription_id.in_(ids)))}
+    verified = []
+    for note in notes:
+        row = rows.get(str(note.get("subscriptionId") or ""))
+        if row is None or not client_state_matches(row, note.get("clientState")):
+            raise ApiError(403, "invalid_client_state", "Unknown subscription or wrong clientState.")
+        verified.append((note, row))
+    return verified
+
+
+def _accepted() -> Response:
+    return Response(status=202)
+
+
+@bp.route("", methods=["POST"])
+@bp.doc(security=[])
+def notify():
+    """Receive change notifications (or answer the validation handshake)."""
+    handshake = _handshake()
+    if handshake is not None:
+        return handshake
+    app = current_app._get_current_object()
+    for note, row in _verified():
+        message_id = str((note.get("resourceData") or {}).get("id") or "")
+        if not message_id:
+            continue
+        enqueue("message", {"message_id": message_id}, key=f"message:{row.user_id}:{message_id}",
+                tenant_id=row.tenant_id, user_id=row.user_id, app=app)
+    return _accepted()
+
+
+@bp.route("/lifecycle", methods=["POST"])
+@bp.doc(security=[])
+def lifecycle():
+    """Receive lifecycle events: renew, recreate, or catch up with delta."""
+    handshake = _handshake()
+    if handshake is not None:
+        return handshake
+    app = current_app._get_current_object()
+    for note, row in _verified():
+        event = note.get("lifecycleEvent")
+        if event not in LIFECYCLE_EVENTS:
+            continue
+        enqueue("lifecycle", {"subscription_id": row.subscription_id, "event": event, "folder": row.folder},
+                key=f"lifecycle:{row.subscription_id}:{event}", tenant_id=row.tenant_id,
+                user_id=row.user_id, app=app)
+    return _accepted()

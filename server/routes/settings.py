@@ -1,0 +1,82 @@
+"""The signed-in user's sync settings, over their tenant's defaults."""
+from __future__ import annotations
+
+import marshmallow as ma
+from flask import current_app
+
+from server.api import Blueprint
+from server.auth import require_auth
+from server.crm.models import AUTO_SYNC_MODES
+from server.errors import ApiError
+from server.routes.current import current_mailbox
+from server.sync.subscriptions import enqueue_subscriptions
+
+bp = Blueprint("settings", __name__, url_prefix="/api/v1/settings",
+               description="Automatic sync settings")
+
+MAX_NEVER_SYNC = 1000
+
+
+class TenantSettingsSchema(ma.Schema):
+    auto_sync = ma.fields.String(required=True)
+    auto_link_companies = ma.fields.Boolean(required=True)
+    never_sync = ma.fields.List(ma.fields.String(), required=True)
+
+
+class SettingsSchema(ma.Schema):
+    auto_sync = ma.fields.String(required=True, validate=ma.validate.OneOf(AUTO_SYNC_MODES))
+    auto_link_companies = ma.fields.Boolean(required=True)
+    never_sync = ma.fields.List(ma.fields.String(validate=ma.validate.Length(min=1, max=320)),
+                                required=True, validate=ma.validate.Length(max=MAX_NEVER_SYNC),
+                                metadata={"description": "Personal never-sync addresses and domains "
+                                                         "(the tenant's apply too)"})
+    tenant = ma.fields.Nested(TenantSettingsSchema, dump_only=True)
+
+
+class SettingsUpdateSchema(ma.Schema):
+    auto_sync = ma.fields.String(allow_none=True, validate=ma.validate.OneOf(AUTO_SYNC_MODES))
+    auto_link_companies = ma.fields.Boolean(allow_none=True)
+    never_sync = ma.fields.List(ma.fields.String(validate=ma.validate.Length(min=1, max=320)),
+                                allow_none=True, validate=ma.validate.Length(max=MAX_NEVER_SYNC))
+
+
+def _settings(mailbox) -> dict:
+    user = mailbox.user
+    effective = user.effective_settings()
+    return {
+        "auto_sync": effective["auto_sync"],
+        "auto_link_companies": bool(effective["auto_link_companies"]),
+        "never_sync": list((user.settings or {}).get("never_sync") or []),
+        "tenant": {k: v for k, v in user.tenant.effective_settings().items()
+                   if k in ("auto_sync", "auto_link_companies", "never_sync")},
+    }
+
+
+@bp.get("/me")
+@require_auth
+@bp.response(200, SettingsSchema)
+@bp.doc(security=[{"bearerAuth": []}])
+def get_mine():
+    """Show my settings and the tenant defaults they override."""
+    return _settings(current_mailbox())
+
+
+@bp.put("/me")
+@require_auth
+@bp.arguments(SettingsUpdateSchema)
+@bp.response(200, SettingsSchema)
+@bp.doc(security=[{"bearerAuth": []}])
+def put_mine(body):
+    """Change my settings (null: back to the tenant's); switches the subscriptions on or off."""
+    mailbox = current_mailbox()
+    before = mailbox.user.effective_settings().get("auto_sync")
+    try:
+        mailbox.user.update_settings(**body)
+    except ValueError as exc:
+        raise ApiError(400, "invalid_settings", str(exc)) from None
+    mailbox.session.commit()
+    after = mailbox.user.effective_settings().get("auto_sync")
+    if before != after or after != "off":
+        # Creating a subscription makes Graph call our webhook back: never inside a request.
+        enqueue_subscriptions(current_app._get_current_object(), mailbox.user)
+    return _settings(mailbox)

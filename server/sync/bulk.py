@@ -1,0 +1,108 @@
+"""Bulk sync: file a folder's mail received since a date, resumably, at scale.
+
+Messages are read in pages (`Prefer: odata.maxpagesize`, `$select` of only what
+filing needs, our properties and attachment metadata expanded in the same request),
+oldest first, and each page is filed and then marked in `$batch` PATCHes of 20. The
+page size is a multiple of 20, so the Graph calls are the pages plus ⌈n/20⌉ batches
+(plus retries). Memory holds one page, whatever the mailbox's size.
+
+After each page the job's cursor stores the receivedDateTime reached and the ids
+already done at exactly that time. A killed job resumes from there (`$filter`
+receivedDateTime ge that time, skipping those ids): nothing is skipped, and nothing
+is filed twice (a message marked synced is left alone; the CRM's writes are upserts).
+A page with failures is not passed: the job's retry repeats it.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from typing import Callable
+
+from flask import Flask
+
+from server.crm.models import User
+from server.graph.errors import GraphError
+from server.sync.automatic import Outcome, process_messages
+from server.sync.jobs import JobContext, enqueue, job
+from server.sync.mailbox import Mailbox
+
+PAGE_SIZE = 100          # a multiple of the $batch size (20)
+BULK_FIELDS = ("id", "subject", "from", "toRecipients", "ccRecipients", "bccRecipients",
+               "receivedDateTime", "sentDateTime", "internetMessageId", "conversationId",
+               "categories", "bodyPreview", "hasAttachments", "parentFolderId", "body")
+WELL_KNOWN_FOLDERS = ("inbox", "sentitems", "archive", "drafts", "deleteditems", "junkemail")
+
+Report = Callable[[int, int | None, int, dict], None]
+
+
+def since_iso(since: date | datetime | str) -> str:
+    """A since-date as Graph's UTC timestamp literal."""
+    if isinstance(since, str):
+        since = datetime.fromisoformat(since.replace("Z", "+00:00")) if "T" in since else date.fromisoformat(since)
+    if isinstance(since, datetime):
+        if since.tzinfo is None:
+            since = since.replace(tzinfo=timezone.utc)
+        return since.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return f"{since.isoformat()}T00:00:00Z"
+
+
+def bulk_sync(mailbox: Mailbox, folder: str, since, cursor: dict | None = None,
+              report: Report | None = None, page_size: int = PAGE_SIZE) -> Outcome:
+    """Files the folder's messages received since `since`, resuming from `cursor`
+    ({"after", "seen", "done", "failed"}); `report(done, total, failed, cursor)` after
+    each page. Raises GraphError (the job retries and resumes)."""
+    cursor = dict(cursor or {})
+    after = cursor.get("after") or since_iso(since)
+    seen = set(cursor.get("seen") or ())
+    done = int(cursor.get("done") or 0)
+    failed = int(cursor.get("failed") or 0)
+    total = None
+    outcome = Outcome()
+    mailbox.graph.ensure_categories()
+    pages = mailbox.graph.message_pages(
+        folder, select=BULK_FIELDS, filter=f"receivedDateTime ge {after}",
+        order_by="receivedDateTime asc", page_size=page_size, crm=True, expand_attachments=True,
+        count=True)
+    for page in pages:
+        if total is None and page.count is not None:
+            total = done + failed + max(0, int(page.count) - len(seen))
+        fresh = [m for m in page.messages if m["id"] not in seen]
+        result = process_messages(mailbox, fresh, mode="all", have_bodies=True)
+        if result.failed:
+            raise GraphError(502, "MarkFailed", "; ".join(result.errors[:5]))
+        outcome.add(result)
+        done += result.filed + result.excluded + result.skipped
+        if page.messages:
+            last = page.messages[-1].get("receivedDateTime") or after
+            at_last = {m["id"] for m in page.messages if m.get("receivedDateTime") == last}
+            seen = (seen | at_last) if last == after else at_last
+            after = last
+        cursor = {"after": after, "seen": sorted(seen), "done": done, "failed": failed}
+        if report:
+            report(done, total, failed, cursor)
+    if report:
+        report(done, done + failed, failed, cursor)
+    return outcome
+
+
+def bulk_key(user: User, folder: str, since: str) -> str:
+    return f"bulk:{user.id}:{folder}:{since}"
+
+
+def enqueue_bulk(app: Flask, user: User, folder: str, since, submit: bool = True) -> int:
+    """Queues a bulk sync (the same request twice is one job); returns the job id."""
+    since = since_iso(since)
+    return enqueue("bulk", {"folder": folder, "since": since}, key=bulk_key(user, folder, since),
+                   tenant_id=user.tenant_id, user_id=user.id, app=app, submit=submit)
+
+
+@job("bulk")
+def bulk_job(ctx: JobContext) -> None:
+    mailbox = ctx.mailbox()
+    if mailbox is None:
+        return
+    params = ctx.params
+
+    def report(done: int, total: int | None, failed: int, cursor: dict) -> None:
+        ctx.progress(done=done, total=total, failed=failed, cursor=cursor)
+
+    bulk_sync(mailbox, params["folder"], params["since"], dict(ctx.job.cursor or {}), report)

@@ -1,0 +1,199 @@
+"""Change-notification subscriptions on each watched mailbox's Inbox and Sent Items.
+
+Each subscription gets its own `clientState` secret (256 random bits). Only its
+SHA-256 is stored, and notifications are checked against it in constant time, so the
+database alone cannot forge a notification. The webhook (routes/notifications.py)
+and the lifecycle endpoint are at NOTIFICATION_BASE_URL (default PUBLIC_BASE_URL).
+
+Upkeep (`schedule_upkeep`, hourly): renew subscriptions that expire within
+RENEW_BEFORE, create missing ones for watched mailboxes, delete those of mailboxes
+no longer watched. Lifecycle events: `reauthorizationRequired` renews,
+`subscriptionRemoved` creates it again, `missed` runs a delta catch-up.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from datetime import timedelta
+from typing import Iterator
+
+from flask import Flask
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from server.crm.models import ConversationLink, SharingRule, Subscription, Tenant, User
+from server.crm.types import utcnow
+from server.db import Database
+from server.graph.errors import NotFound
+from server.sync.automatic import watches
+from server.sync.jobs import JobContext, enqueue, job
+from server.sync.mailbox import Mailbox
+
+FOLDERS = ("inbox", "sentitems")
+# Outlook messages allow 4230 minutes; a little less leaves room for clock skew.
+LIFETIME = timedelta(minutes=4200)
+RENEW_BEFORE = timedelta(hours=24)
+NOTIFICATIONS_PATH = "/api/v1/notifications"
+LIFECYCLE_PATH = "/api/v1/notifications/lifecycle"
+
+
+def hash_client_state(value: str) -> str:
+    return hashlib.sha256(value.encode("utf-8")).hexdigest()
+
+
+def client_state_matches(subscription: Subscription, value: str | None) -> bool:
+    """Constant-time check of a notification's clientState."""
+    if not isinstance(value, str) or not value:
+        return False
+    return hmac.compare_digest(hash_client_state(value), subscription.client_state_hash)
+
+
+def _urls(config) -> tuple[str, str]:
+    base = str(config.get("NOTIFICATION_BASE_URL") or config["PUBLIC_BASE_URL"]).rstrip("/")
+    return base + NOTIFICATIONS_PATH, base + LIFECYCLE_PATH
+
+
+def create_subscription(mailbox: Mailbox, folder: str, config) -> Subscription:
+    """Subscribes to created/updated messages of one folder (replacing any
+    subscription we had there). Raises GraphError (e.g. the handshake failed)."""
+    notification_url, lifecycle_url = _urls(config)
+    secret = secrets.token_urlsafe(32)
+    resource = mailbox.graph.messages_resource(folder)
+    expires = utcnow() + LIFETIME
+    created = mailbox.graph.create_subscription(
+        resource, notification_url=notification_url, client_state=secret, expiration=expires,
+        change_type="created,updated", lifecycle_notification_url=lifecycle_url)
+    remove_subscriptions(mailbox, folders=(folder,))
+    row = Subscription(tenant_id=mailbox.tenant_id, user_id=mailbox.user.id,
+                       subscription_id=created["id"], resource=resource, folder=folder,
+                       client_state_hash=hash_client_state(secret), expires_at=expires)
+    mailbox.session.add(row)
+    mailbox.session.commit()
+    return row
+
+
+def renew_subscription(mailbox: Mailbox, row: Subscription, config) -> Subscription:
+    """Extends a subscription; one Graph no longer has is created again."""
+    expires = utcnow() + LIFETIME
+    try:
+        mailbox.graph.renew_subscription(row.subscription_id, expires)
+    except NotFound:
+        return create_subscription(mailbox, row.folder, config)
+    row.expires_at = expires
+    mailbox.session.commit()
+    return row
+
+
+def subscriptions_of(session: Session, user: User) -> list[Subscription]:
+    return list(session.scalars(select(Subscription).where(
+        Subscription.tenant_id == user.tenant_id, Subscription.user_id == user.id)))
+
+
+def ensure_subscriptions(mailbox: Mailbox, config) -> list[Subscription]:
+    """Watched mailbox: a live subscription on each folder. Not watched: none."""
+    if not watches(mailbox):
+        remove_subscriptions(mailbox)
+        return []
+    mailbox.graph.ensure_categories()
+    have = {row.folder: row for row in subscriptions_of(mailbox.session, mailbox.user)}
+    result = []
+    for folder in FOLDERS:
+        row = have.get(folder)
+        if row is None:
+            result.append(create_subscription(mailbox, folder, config))
+        elif row.expires_at - utcnow() < RENEW_BEFORE:
+            result.append(renew_subscription(mailbox, row, config))
+        else:
+            result.append(row)
+    return result
+
+
+def remove_subscriptions(mailbox: Mailbox, folders=None) -> int:
+    rows = [r for r in subscriptions_of(mailbox.session, mailbox.user)
+            if folders is None or r.folder in folders]
+    for row in rows:
+        mailbox.graph.delete_subscription(row.subscription_id)
+        mailbox.session.execute(delete(Subscription).where(Subscription.id == row.id))
+    mailbox.session.commit()
+    return len(rows)
+
+
+def watched_users(session: Session) -> Iterator[User]:
+    """Users with automatic sync on (their own or their tenant's default), a sharing
+    rule, or in a tenant with linked conversations."""
+    with_rules = set(session.scalars(select(SharingRule.user_id).distinct()))
+    tenants_with_conversations = set(session.scalars(select(ConversationLink.tenant_id).distinct()))
+    tenants = {t.id: t for t in session.scalars(select(Tenant))}
+    last = 0
+    while True:
+        users = session.scalars(select(User).where(User.id > last).order_by(User.id).limit(500)).all()
+        if not users:
+            return
+        for user in users:
+            last = user.id
+            mode = user.effective_settings(tenants.get(user.tenant_id) or user.tenant).get("auto_sync")
+            if (mode or "off") != "off" or user.id in with_rules or user.tenant_id in tenants_with_conversations:
+                yield user
+
+
+# -- jobs -------------------------------------------------------------------------------
+
+@job("subscriptions")
+def subscriptions_job(ctx: JobContext) -> None:
+    """Brings one user's subscriptions in line with their settings."""
+    mailbox = ctx.mailbox()
+    if mailbox is not None:
+        ensure_subscriptions(mailbox, ctx.app.config)
+
+
+@job("lifecycle")
+def lifecycle_job(ctx: JobContext) -> None:
+    """Acts on a lifecycle event of one of our subscriptions."""
+    params = ctx.params
+    row = ctx.session.scalar(select(Subscription).where(
+        Subscription.subscription_id == params["subscription_id"]))
+    mailbox = ctx.mailbox()
+    if mailbox is None:
+        return
+    event = params["event"]
+    if event == "missed":
+        from server.sync.delta import catch_up
+        folders = (row.folder,) if row is not None else FOLDERS
+        catch_up(mailbox, folders)
+    elif event == "reauthorizationRequired" and row is not None:
+        renew_subscription(mailbox, row, ctx.app.config)
+    elif event == "subscriptionRemoved":
+        folder = row.folder if row is not None else params.get("folder")
+        if folder and watches(mailbox):
+            create_subscription(mailbox, folder, ctx.app.config)
+
+
+def enqueue_subscriptions(app: Flask, user: User) -> int:
+    return enqueue("subscriptions", {}, key=f"subscriptions:{user.id}", tenant_id=user.tenant_id,
+                   user_id=user.id, app=app)
+
+
+def schedule_upkeep(app: Flask) -> int:
+    """Queues a subscriptions job for every watched mailbox whose subscriptions are
+    missing or expire within RENEW_BEFORE, and for every mailbox that has some but is
+    no longer watched. Returns how many."""
+    soon = utcnow() + RENEW_BEFORE
+    count = 0
+    with Database.state(app).session_factory() as session:
+        subscribed: dict[int, list[Subscription]] = {}
+        for row in session.scalars(select(Subscription)):
+            subscribed.setdefault(row.user_id, []).append(row)
+        watched = set()
+        for user in watched_users(session):
+            watched.add(user.id)
+            rows = subscribed.get(user.id, [])
+            if len(rows) < len(FOLDERS) or any(r.expires_at < soon for r in rows):
+                enqueue_subscriptions(app, user)
+                count += 1
+        for user_id in set(subscribed) - watched:
+            user = session.get(User, user_id)
+            if user is not None:
+                enqueue_subscriptions(app, user)
+                count += 1
+    return count
