@@ -202,28 +202,20 @@ class SharingRuleCreatedSchema(ma.Schema):
 
 # -- JSON of records ---------------------------------------------------------------------
 
-def _base(mailbox: Mailbox) -> str:
-    return mailbox.links.base
-
-
 def case_json(mailbox: Mailbox, case: Case) -> dict:
     return {"id": case.id, "title": case.title, "description": case.description, "status": case.status,
             "created_at": case.created_at, "updated_at": case.updated_at,
-            "url": f"{_base(mailbox)}/crm/cases/{case.id}"}
+            "url": mailbox.links.case(case.id)}
 
 
 def task_json(mailbox: Mailbox, task: Task) -> dict:
     return {"id": task.id, "title": task.title, "description": task.description, "case_id": task.case_id,
             "due_at": task.due_at, "done": task.done, "created_at": task.created_at,
-            "url": f"{_base(mailbox)}/crm/tasks/{task.id}"}
+            "url": mailbox.links.task(task.id)}
 
 
-def _target_url(mailbox: Mailbox, target_type: str, target_id: int) -> str | None:
-    if target_type == "contact":
-        return mailbox.links.contact(target_id)
-    if target_type == "company":
-        return mailbox.links.company(target_id)
-    return f"{_base(mailbox)}/crm/{target_type}s/{target_id}"
+def _target_url(mailbox: Mailbox, target_type: str, target_id: int) -> str:
+    return getattr(mailbox.links, target_type)(target_id)
 
 
 def links_json(mailbox: Mailbox, email, created: dict | None = None) -> dict:

@@ -14,3 +14,9 @@ class CrmLinks:
 
     def company(self, company_id: int) -> str:
         return f"{self.base}/crm/companies/{company_id}"
+
+    def case(self, case_id: int) -> str:
+        return f"{self.base}/crm/cases/{case_id}"
+
+    def task(self, task_id: int) -> str:
+        return f"{self.base}/crm/tasks/{task_id}"
