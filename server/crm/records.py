@@ -14,7 +14,7 @@ import json
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 
-from sqlalchemy import Text, and_, case, cast, exists, func, literal, or_, select
+from sqlalchemy import Text, and_, case, cast, exists, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from server.crm.addresses import normalise_address
@@ -95,27 +95,27 @@ def _name_matches(column, terms: list[str]):
 
 def _after(rank_expr, key_expr, id_expr, cursor: tuple[int, str, int]):
     rank, key, id_ = cursor
-    return or_(
-        rank_expr > rank,
-        and_(rank_expr == rank, key_expr > key),
-        and_(rank_expr == rank, key_expr == key, id_expr > id_),
-    )
+    after_key = or_(key_expr > key, and_(key_expr == key, id_expr > id_))
+    if rank_expr is None:
+        return after_key
+    return or_(rank_expr > rank, and_(rank_expr == rank, after_key))
 
 
 def _page(session: Session, query, rank_expr, key_expr, id_expr, limit: int, after: str | None) -> Page:
+    """One page of `query` in (rank, key, id) order; `rank_expr` None means unranked
+    (PostgreSQL reads a constant in ORDER BY as a column position)."""
     limit = max(1, min(int(limit or DEFAULT_LIMIT), MAX_LIMIT))
     if after:
         query = query.where(_after(rank_expr, key_expr, id_expr, decode_cursor(after)))
-    rows = session.execute(
-        query.add_columns(rank_expr.label("rank"), key_expr.label("sort_key"))
-        .order_by(rank_expr, key_expr, id_expr)
-        .limit(limit + 1)
-    ).all()
+    order = [key_expr, id_expr] if rank_expr is None else [rank_expr, key_expr, id_expr]
+    columns = [key_expr.label("sort_key")] + ([] if rank_expr is None else [rank_expr.label("rank")])
+    rows = session.execute(query.add_columns(*columns).order_by(*order).limit(limit + 1)).all()
     items = [row[0] for row in rows[:limit]]
     next_cursor = None
     if len(rows) > limit:
         last = rows[limit - 1]
-        next_cursor = encode_cursor((int(last.rank), last.sort_key or "", last[0].id))
+        rank = 0 if rank_expr is None else int(last.rank)
+        next_cursor = encode_cursor((rank, last.sort_key or "", last[0].id))
     return Page(items, next_cursor)
 
 
@@ -131,9 +131,8 @@ def list_contacts(session: Session, tenant_id: str, *, q: str | None = None, lim
              .options(selectinload(Contact.emails), selectinload(Contact.company)))
     key_expr = func.lower(Contact.display_name)  # ix_contacts_tenant_display_name_lower
     q = " ".join((q or "").split())
-    if not q:
-        rank_expr = literal(0)
-    else:
+    rank_expr = None
+    if q:
         terms = _search_terms(q)
         by_name = or_(_name_matches(Contact.display_name, terms), _name_matches(Contact.first_name, terms),
                       _name_matches(Contact.last_name, terms))
@@ -229,9 +228,8 @@ def list_companies(session: Session, tenant_id: str, *, q: str | None = None, li
     prefix of one of their domains. Raises InvalidCursor for a bad `after`."""
     query = select(Company).where(Company.tenant_id == tenant_id)
     q = " ".join((q or "").split())
-    if not q:
-        rank_expr = literal(0)
-    else:
+    rank_expr = None
+    if q:
         by_name = Company.name_key.like(_like_prefix(company_name_key(q)), escape="\\")
         # domains is a JSON list of strings: a domain starts right after a quote.
         by_domain = cast(Company.domains, Text).like("%" + '"' + _like_prefix(q.lower().lstrip("@")), escape="\\")
