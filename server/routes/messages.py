@@ -7,6 +7,7 @@ from server.api import Blueprint
 from server.auth import require_auth
 from server.graph.errors import GraphError
 from server.routes.current import current_mailbox, ensure_categories
+from server.sync.delta import request_catch_up
 from server.sync.errors import api_error_for
 from server.sync.file_message import sync_message, sync_messages
 from server.sync.marks import set_mark
@@ -108,7 +109,9 @@ def _graph(call, *args):
 @bp.doc(security=[{"bearerAuth": []}])
 def get(message_id):
     """Show a message's CRM state and the people on it."""
-    return _graph(open_message, current_mailbox(), _checked_id(message_id))
+    mailbox = current_mailbox()
+    request_catch_up(mailbox.user)  # the pane opened: catch up with what notifications missed
+    return _graph(open_message, mailbox, _checked_id(message_id))
 
 
 @bp.post("/<message_id>/sync")

@@ -138,7 +138,7 @@ def schedule_delta_round(app: Flask) -> int:
     return count
 
 
-_last_catch_up: dict[int, float] = {}
+_last_catch_up: dict[tuple, float] = {}
 _catch_up_lock = threading.Lock()
 
 
@@ -148,11 +148,14 @@ def request_catch_up(user: User, app: Flask | None = None) -> bool:
     call, and nothing at all for a user without automatic sync. Returns True when queued."""
     app = app or current_app._get_current_object()
     now = time.monotonic()
+    key = (user.id, user.created_at)
     with _catch_up_lock:
-        last = _last_catch_up.get(user.id)
+        last = _last_catch_up.get(key)
         if last is not None and now - last < CATCH_UP_EVERY_S:
             return False
-        _last_catch_up[user.id] = now
+        if len(_last_catch_up) > 100_000:
+            _last_catch_up.clear()
+        _last_catch_up[key] = now
     if (user.effective_settings().get("auto_sync") or "off") == "off":
         return False
     enqueue_catch_up(app, user)
