@@ -16,7 +16,7 @@ from server.crm.addresses import normalise_address
 from server.crm.matching import match_addresses
 from server.crm.models import Company, Contact, ContactEmail, OutlookContactLink, User, company_name_key
 from server.crm.types import utcnow
-from server.crm.upsert import upsert
+from server.crm.upsert import insert_ignore, upsert
 
 SEARCH_LIMIT = 20
 # Candidates read before ranking; a prefix this unselective is ranked among these.
@@ -98,6 +98,33 @@ def save_outlook_link(session: Session, user: User, outlook_contact_id: str, con
         .where(OutlookContactLink.user_id == user.id,
                OutlookContactLink.outlook_contact_id == outlook_contact_id)
         .execution_options(populate_existing=True))
+
+
+def claim_outlook_contact(session: Session, user: User, outlook_contact_id: str,
+                          contact: Contact) -> OutlookContactLink:
+    """Pairs a just-created CRM contact with the Outlook contact it was made for,
+    unless a concurrent sync paired that Outlook contact first: then the new contact
+    is rolled back and the winner's pair is returned. Commits either way."""
+    try:
+        won = insert_ignore(session, OutlookContactLink,
+                            {"tenant_id": user.tenant_id, "user_id": user.id,
+                             "outlook_contact_id": outlook_contact_id, "contact_id": contact.id,
+                             "snapshot": {}},
+                            ["user_id", "outlook_contact_id"])
+        if won:
+            session.commit()
+        else:
+            session.rollback()
+    except BaseException:
+        session.rollback()
+        raise
+    link = session.scalar(
+        select(OutlookContactLink)
+        .where(OutlookContactLink.user_id == user.id,
+               OutlookContactLink.outlook_contact_id == outlook_contact_id)
+        .execution_options(populate_existing=True))
+    assert link is not None
+    return link
 
 
 def is_linked_in_outlook(session: Session, tenant_id: str, contact_ids: Iterable[int]) -> set[int]:

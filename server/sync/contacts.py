@@ -22,7 +22,7 @@ from typing import Iterable, Mapping
 from sqlalchemy import select
 
 from server.crm.addresses import normalise_address
-from server.crm.contacts import (apply_fields, create_contact, find_by_addresses, outlook_link,
+from server.crm.contacts import (apply_fields, claim_outlook_contact, create_contact, find_by_addresses, outlook_link,
                                  outlook_links, save_outlook_link)
 from server.crm.filing import link_email
 from server.crm.models import Contact, Email, OutlookContactLink
@@ -115,7 +115,9 @@ def sync_outlook_contact(mailbox: Mailbox, outlook_contact_id: str) -> ContactSy
     if crm is not None:
         return _sync_pair(mailbox, contact, crm, None, outlook_wins=True)
     crm = create_contact(mailbox.session, mailbox.tenant_id, _new_crm_values(outlook_fields(contact)))
-    mailbox.session.commit()
+    claimed = claim_outlook_contact(mailbox.session, mailbox.user, contact["id"], crm)
+    if claimed.contact_id != crm.id:  # a concurrent sync created it first: use theirs
+        return _sync_pair(mailbox, contact, claimed.contact, claimed.snapshot, outlook_wins=True)
     return _sync_pair(mailbox, contact, crm, None, outlook_wins=True, created=True)
 
 
@@ -166,6 +168,16 @@ def refresh_linked_contacts(mailbox: Mailbox, outlook_contact_ids: Iterable[str]
             mailbox.session.rollback()
             results[outlook_id] = error
     return results
+
+
+def refresh_found_contacts(mailbox: Mailbox,
+                           found: Mapping[str, list[dict] | GraphError]) -> dict[str, ContactSync | GraphError]:
+    """`refresh_linked_contacts` over the answer of
+    `graph.find_contacts_many(addresses, select=OUTLOOK_CONTACT_FIELDS)`, e.g. the
+    lookup the message view already makes when the pane opens a message."""
+    fetched = {c["id"]: c for contacts in found.values() if not isinstance(contacts, GraphError)
+               for c in contacts}
+    return refresh_linked_contacts(mailbox, list(fetched), fetched=fetched)
 
 
 def refresh_all_linked_contacts(mailbox: Mailbox) -> dict[str, ContactSync | GraphError]:

@@ -2,12 +2,18 @@
 Graph over HTTPS and the real database."""
 from __future__ import annotations
 
+import threading
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 
+from server.auth import trusted_session
 from server.crm.models import Company, Contact, EmailLink, OutlookContactLink
+from server.graph import GraphClient
 from server.graph import properties as props
+from server.sync.contact_fields import OUTLOOK_CONTACT_FIELDS
+from server.sync.contacts import refresh_found_contacts
+from server.sync.mailbox import open_mailbox
 from tests.api.conftest import ADELE, CONTOSO
 from tests.api.crm_records import add_contact, seed_contoso
 from tests.api.mailbox import find_message
@@ -270,31 +276,44 @@ def test_link_to_an_unknown_crm_contact_is_404(pane, emulator):
 
 
 def test_refresh_on_pane_open_costs_no_graph_call_when_nothing_changed(app, pane, emulator, crm):
-    from server.graph import GraphClient
-    from server.auth import trusted_session
-    from server.sync.contact_fields import OUTLOOK_CONTACT_FIELDS
-    from server.sync.contacts import refresh_linked_contacts
-    from server.sync.mailbox import open_mailbox
-
     outlook_id, crm_id = linked_pair(pane, emulator, crm)
     token = emulator.graph_token(ADELE)
-    user = emulator.user(ADELE)
     with app.app_context():
         graph = GraphClient.from_config(app.config, lambda: token, trusted_session())
-        mailbox = open_mailbox(crm, tid=CONTOSO, oid=user["oid"], upn=ADELE, name="Adele Vance",
-                               config=app.config, graph=graph)
+        mailbox = open_mailbox(crm, tid=CONTOSO, oid=emulator.user(ADELE)["oid"], upn=ADELE,
+                               name="Adele Vance", config=app.config, graph=graph)
+        # The lookup the message view makes anyway when the pane opens a message.
         found = graph.find_contacts_many(["lynne.robbins@northwind.example", "nobody@example.org"],
                                          select=OUTLOOK_CONTACT_FIELDS)
-        fetched = {c["id"]: c for contacts in found.values() for c in contacts}
         emulator.clear_requests()
-        results = refresh_linked_contacts(mailbox, list(fetched), fetched=fetched)
+        results = refresh_found_contacts(mailbox, found)
         assert emulator.requests(path="/contacts") == []
+        assert list(results) == [outlook_id]
         assert results[outlook_id].outlook_changes == [] and results[outlook_id].crm_changes == []
 
         crm_edit(crm, crm_id, mobile_phone="+1 425 555 0111")
-        results = refresh_linked_contacts(mailbox, list(fetched), fetched=fetched)
+        refresh_found_contacts(mailbox, found)
         assert [r["method"] for r in emulator.requests(path="/contacts")] == ["PATCH"]
     assert outlook_contact(emulator, ADELE, outlook_id)["mobilePhone"] == "+1 425 555 0111"
+
+
+def test_parallel_syncs_of_a_new_contact_create_one_crm_contact(pane, emulator, crm):
+    created = pane().post("/outlook-contacts", json={"address": "pat.race@example.org", "name": "Race, Pat"}).json
+    user = pane()
+    answers = []
+
+    def sync():
+        answers.append(user.post(f"/outlook-contacts/{created['id']}/sync"))
+
+    threads = [threading.Thread(target=sync) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert [a.status_code for a in answers] == [200] * 6, [a.json for a in answers]
+    assert len({a.json["crm_contact_id"] for a in answers}) == 1
+    assert sum(a.json["created"] for a in answers) == 1
+    assert count(crm, Contact) == 1 and count(crm, OutlookContactLink) == 1
 
 
 # -- search ------------------------------------------------------------------------------
