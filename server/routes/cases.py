@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import marshmallow as ma
 
-from server.api import Blueprint
+from server.api import Blueprint, ErrorSchema
 from server.auth import require_auth
 from server.crm import cases as crm
 from server.crm.models import Case, ConversationLink, EmailLink, Note, SharingRule, Task
@@ -17,6 +17,11 @@ bp = Blueprint("cases", __name__, url_prefix="/api/v1",
                description="Cases, tasks, notes and conversation links of filed emails")
 
 SECURITY = [{"bearerAuth": []}]
+
+
+def not_found(what: str):
+    """Documents the 404 a route answers for a record outside the caller's tenant."""
+    return bp.alt_response(404, schema=ErrorSchema, description=f"No such {what} in your organisation")
 TITLE = ma.validate.Length(min=1, max=512)
 
 
@@ -93,10 +98,6 @@ class TaskListSchema(ma.Schema):
     next_before_id = ma.fields.Integer(allow_none=True)
 
 
-class InlineTaskSchema(NewTaskSchema):
-    pass
-
-
 class TargetsSchema(ma.Schema):
     """A case and/or a task, existing (`case_id`, `task_id`) or created inline
     (`new_case`, `new_task`; a new task goes on the case of this request unless it
@@ -104,7 +105,7 @@ class TargetsSchema(ma.Schema):
     case_id = ma.fields.Integer(validate=ma.validate.Range(min=1))
     task_id = ma.fields.Integer(validate=ma.validate.Range(min=1))
     new_case = ma.fields.Nested(NewCaseSchema)
-    new_task = ma.fields.Nested(InlineTaskSchema)
+    new_task = ma.fields.Nested(NewTaskSchema)
 
     @ma.validates_schema
     def one_target(self, data, **kwargs):
@@ -321,6 +322,7 @@ def create_case(body):
 @require_auth
 @bp.response(200, CaseSchema)
 @bp.doc(security=SECURITY)
+@not_found("case")
 def get_case(case_id):
     """One case."""
     mailbox = current_mailbox()
@@ -359,6 +361,7 @@ def create_task(body):
 @require_auth
 @bp.response(200, TaskSchema)
 @bp.doc(security=SECURITY)
+@not_found("task")
 def get_task(task_id):
     """One task."""
     mailbox = current_mailbox()
@@ -371,6 +374,7 @@ def get_task(task_id):
 @require_auth
 @bp.response(200, EmailLinksSchema)
 @bp.doc(security=SECURITY)
+@not_found("email")
 def email_links(email_id):
     """What a filed email is linked to."""
     mailbox = current_mailbox()
@@ -382,6 +386,7 @@ def email_links(email_id):
 @bp.arguments(TargetsSchema)
 @bp.response(200, EmailLinksSchema)
 @bp.doc(security=SECURITY)
+@not_found("email")
 def link_email(body, email_id):
     """Link a filed email to a case and/or task, existing or created inline."""
     mailbox = current_mailbox()
@@ -395,6 +400,7 @@ def link_email(body, email_id):
 @require_auth
 @bp.response(200, EmailLinksSchema)
 @bp.doc(security=SECURITY)
+@not_found("email")
 def unlink_email(email_id, target_type, target_id):
     """Remove one link of a filed email (the email stays filed)."""
     mailbox = current_mailbox()
@@ -408,6 +414,7 @@ def unlink_email(email_id, target_type, target_id):
 @require_auth
 @bp.response(200, NoteListSchema)
 @bp.doc(security=SECURITY)
+@not_found("email")
 def list_notes(email_id):
     """Notes on a filed email (everyone in the organisation sees them)."""
     mailbox = current_mailbox()
@@ -421,6 +428,7 @@ def list_notes(email_id):
 @bp.arguments(NewNoteSchema)
 @bp.response(201, NoteSchema)
 @bp.doc(security=SECURITY)
+@not_found("email")
 def add_note(body, email_id):
     """Add a note to a filed email."""
     mailbox = current_mailbox()
@@ -433,6 +441,7 @@ def add_note(body, email_id):
 @require_auth
 @bp.response(204)
 @bp.doc(security=SECURITY)
+@not_found("note")
 def delete_note(note_id):
     """Delete one of your notes."""
     mailbox = current_mailbox()
@@ -451,6 +460,7 @@ def _conversation_links(mailbox: Mailbox, conversation_id: str | None) -> list[d
 @require_auth
 @bp.response(200, ConversationLinksSchema)
 @bp.doc(security=SECURITY)
+@not_found("email")
 def conversation_links(email_id):
     """The links of a filed email's conversation."""
     mailbox = current_mailbox()
@@ -464,6 +474,7 @@ def conversation_links(email_id):
 @bp.arguments(TargetsSchema)
 @bp.response(200, ConversationLinksSchema)
 @bp.doc(security=SECURITY)
+@not_found("email")
 def link_conversation(body, email_id):
     """Link a filed email's whole conversation (filed and future messages) to a case and/or task."""
     mailbox = current_mailbox()
@@ -487,6 +498,7 @@ def link_conversation(body, email_id):
 @require_auth
 @bp.response(204)
 @bp.doc(security=SECURITY)
+@not_found("conversation link")
 def unlink_conversation(link_id):
     """Stop linking a conversation's future messages (filed ones keep their links)."""
     mailbox = current_mailbox()
@@ -499,6 +511,7 @@ def unlink_conversation(link_id):
 @require_auth
 @bp.response(200, SharingRuleListSchema)
 @bp.doc(security=SECURITY)
+@not_found("case")
 def list_sharing_rules(case_id):
     """Every mailbox's sharing rules on a case."""
     mailbox = current_mailbox()
@@ -512,6 +525,7 @@ def list_sharing_rules(case_id):
 @bp.arguments(NewSharingRuleSchema)
 @bp.response(201, SharingRuleCreatedSchema)
 @bp.doc(security=SECURITY)
+@not_found("case")
 def add_sharing_rule(body, case_id):
     """File all new mail of your mailbox from/to an address to this case."""
     mailbox = current_mailbox()
@@ -525,6 +539,7 @@ def add_sharing_rule(body, case_id):
 @require_auth
 @bp.response(204)
 @bp.doc(security=SECURITY)
+@not_found("sharing rule")
 def delete_sharing_rule(case_id, rule_id):
     """Remove one of your sharing rules."""
     mailbox = current_mailbox()

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import marshmallow as ma
 
-from server.api import Blueprint
+from server.api import Blueprint, ErrorSchema
 from server.auth import require_auth
 from server.crm.contacts import SEARCH_LIMIT, is_linked_in_outlook, search_contacts
 from server.errors import ApiError
 from server.graph.errors import GraphError, NotFound
-from server.routes.current import current_mailbox, ensure_categories
+from server.routes.current import current_mailbox, prepare_for_writes
 from server.routes.messages import MESSAGE_ID, CompanySchema, MessageSchema
 from server.sync.contacts import (create_crm_contact_from_message, create_outlook_contact,
                                   crm_url_for, link_outlook_contact, sync_outlook_contact)
@@ -19,6 +19,7 @@ bp = Blueprint("outlook_contacts", __name__, url_prefix="/api/v1",
                description="Outlook contacts and their CRM contacts, kept in sync both ways")
 
 ADDRESS = ma.validate.Length(min=3, max=320)
+NOT_FOUND = dict(schema=ErrorSchema, description="No such Outlook contact (or CRM contact) of yours")
 
 
 def _checked(item_id: str) -> str:
@@ -135,6 +136,7 @@ def create(body):
 @require_auth
 @bp.response(200, ContactSyncSchema)
 @bp.doc(security=[{"bearerAuth": []}])
+@bp.alt_response(404, **NOT_FOUND)
 def sync(contact_id):
     """Sync an Outlook contact with the CRM (creating the CRM contact if needed)."""
     mailbox = current_mailbox()
@@ -146,6 +148,7 @@ def sync(contact_id):
 @bp.arguments(LinkSchema)
 @bp.response(200, ContactSyncSchema)
 @bp.doc(security=[{"bearerAuth": []}])
+@bp.alt_response(404, **NOT_FOUND)
 def link(body, contact_id):
     """Link an Outlook contact with an existing CRM contact and sync them."""
     mailbox = current_mailbox()
@@ -157,6 +160,7 @@ def link(body, contact_id):
 @require_auth
 @bp.response(200, UrlSchema)
 @bp.doc(security=[{"bearerAuth": []}])
+@bp.alt_response(404, **NOT_FOUND)
 def crm_url(contact_id):
     """The CRM page of an Outlook contact (syncs first)."""
     mailbox = current_mailbox()
@@ -188,6 +192,7 @@ def search(args):
 @bp.arguments(SenderContactSchema)
 @bp.response(200, SenderContactResultSchema)
 @bp.doc(security=[{"bearerAuth": []}])
+@bp.alt_response(404, schema=ErrorSchema, description="No such message in your mailbox")
 def create_from_sender(body, message_id):
     """Create a CRM contact (and company) for a person on the message; optionally file and link the message."""
     try:
@@ -196,7 +201,7 @@ def create_from_sender(body, message_id):
         raise ApiError(400, "invalid_message_id", "That is not a valid Outlook item id.")
     mailbox = current_mailbox()
     if body["link_email"]:
-        ensure_categories(mailbox)
+        prepare_for_writes(mailbox)
     try:
         return create_crm_contact_from_message(
             mailbox, message_id, body["address"], name=body.get("name"), company=body.get("company"),

@@ -104,10 +104,14 @@ def sync_outlook_contact(mailbox: Mailbox, outlook_contact_id: str) -> ContactSy
     empty); later ones merge both ways. Raises GraphError (NotFound for an unknown
     Outlook contact)."""
     contact = get_outlook_contact(mailbox, outlook_contact_id)
-    link = outlook_link(mailbox.session, mailbox.user, contact["id"])
+    session = mailbox.session
+    link = outlook_link(session, mailbox.user, contact["id"])
     crm = _live(mailbox, link.contact_id) if link is not None else None
     if crm is not None:
         return _sync_pair(mailbox, contact, crm, link.snapshot, outlook_wins=False)
+    if link is not None:  # its CRM contact was deleted: pair afresh
+        session.delete(link)
+        session.commit()
     stored = (contact.get("crm") or {}).get("contact_id")
     crm = _live(mailbox, int(stored)) if stored and str(stored).isdigit() else None
     if crm is None:

@@ -269,6 +269,20 @@ def test_company_change_links_an_existing_company_ignoring_case_and_spaces(pane,
     assert count(crm, Company) == 2
 
 
+def test_sync_after_the_crm_contact_was_deleted_pairs_a_new_one(pane, emulator, crm):
+    outlook_id, crm_id = linked_pair(pane, emulator, crm)
+    fresh(crm, Contact, crm_id).soft_delete()
+    crm.commit()
+
+    answer = pane().post(f"/outlook-contacts/{outlook_id}/sync")
+
+    assert answer.status_code == 200, answer.json
+    assert answer.json["created"] is True and answer.json["crm_contact_id"] != crm_id
+    assert outlook_contact(emulator, ADELE, outlook_id)["crm_contact_id"] == str(answer.json["crm_contact_id"])
+    crm.expire_all()
+    assert [l.contact_id for l in crm.scalars(select(OutlookContactLink))] == [answer.json["crm_contact_id"]]
+
+
 def test_link_to_an_unknown_crm_contact_is_404(pane, emulator):
     outlook = contacts_with(emulator, ADELE, "lynne.robbins@northwind.example")[0]
     answer = pane().post(f"/outlook-contacts/{outlook['id']}/link", json={"crm_contact_id": 999999})
