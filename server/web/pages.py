@@ -11,7 +11,8 @@ from markupsafe import Markup
 from sqlalchemy import select
 from werkzeug.exceptions import HTTPException
 
-from server.crm.models import Case, Company, Contact, Email, Note, Task, User
+from server.crm import cases as crm_cases
+from server.crm.models import Case, Company, Contact, Email, Task, User
 from server.crm.sanitise import sanitise_html
 from server.crm.tenants import get_or_create_user
 from server.db import db_session
@@ -167,10 +168,11 @@ def email(email_id: int):
     body, blocked = email_body(item, show_images)
     g.email_body_shown = True
     g.show_remote_images = show_images and blocked > 0
-    notes = records.notes_of(db, tenant(), item.id)
+    notes = crm_cases.list_notes(db, tenant(), item)
+    authors = crm_cases.users_by_id(db, tenant(), [n.author_id for n in notes])
     return render_template(
         "crm/email.html", email=item, body=body, blocked_images=blocked, show_images=show_images,
-        linked=records.linked_records(db, tenant(), item), notes=notes,
+        linked=records.linked_records(db, tenant(), item), notes=notes, authors=authors,
         conversation=records.conversation_of(db, tenant(), item))
 
 
@@ -179,14 +181,14 @@ def add_note(email_id: int):
     """Adds a note to a filed email (visible to everyone who can see the email)."""
     db = db_session()
     item = found(Email.get(db, tenant(), email_id))
-    text = (request.form.get("body") or "").strip()
-    if not text:
-        session["flash_note"] = "Write something before adding the note."
-    elif len(text) > NOTE_MAX_LENGTH:
+    text = request.form.get("body") or ""
+    if len(text) > NOTE_MAX_LENGTH:
         session["flash_note"] = f"A note can be at most {NOTE_MAX_LENGTH} characters."
     else:
-        db.add(Note(tenant_id=tenant(), email_id=item.id, author_id=g.crm_user.id, body=text))
-        db.commit()
+        try:
+            crm_cases.add_note(db, tenant(), g.crm_user, item, text)
+        except ValueError:
+            session["flash_note"] = "Write something before adding the note."
     return redirect(url_for("web.email", email_id=item.id) + "#notes", code=303)
 
 
@@ -210,7 +212,7 @@ def contact(contact_id: int):
     db = db_session()
     person = found(Contact.get(db, tenant(), contact_id, include_deleted=True))
     links = records.outlook_links_of(db, tenant(), person.id)
-    users = records.users_by_id(db, tenant(), [link.user_id for link in links])
+    users = crm_cases.users_by_id(db, tenant(), [link.user_id for link in links])
     page = records.emails_page(db, tenant(), request.args.get("after"), ("contact", person.id))
     return render_template("crm/contact.html", contact=person, outlook_links=links, users=users, page=page)
 
@@ -249,8 +251,10 @@ def case(case_id: int):
     tasks = db.scalars(select(Task).where(Task.tenant_id == tenant(), Task.case_id == item.id)
                        .order_by(Task.done, Task.id.desc()).limit(100)).all()
     page = records.emails_page(db, tenant(), request.args.get("after"), ("case", item.id))
+    rules = crm_cases.sharing_rules_of_case(db, tenant(), item)
     return render_template("crm/case.html", case=item, tasks=tasks,
-                           rules=records.sharing_rules_of(db, tenant(), item.id), page=page)
+                           rules=rules, rule_owners=crm_cases.users_by_id(db, tenant(), [r.user_id for r in rules]),
+                           page=page)
 
 
 @bp.get("/crm/tasks")

@@ -10,21 +10,19 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session, selectinload
 
+from server.crm.cases import conversation_emails
+from server.crm.contacts import search_contacts
 from server.crm.models import (
     Case,
     Company,
     Contact,
-    ContactEmail,
     Email,
     EmailLink,
-    Note,
     OutlookContactLink,
-    SharingRule,
     Task,
-    User,
     company_name_key,
     subject_key,
 )
@@ -79,34 +77,15 @@ class SearchResults:
 
 def search(session: Session, tenant_id: str, raw_query: str | None) -> SearchResults:
     """Records of the tenant whose name, address, company, subject or title starts
-    with the query (case-insensitive), at most SEARCH_LIMIT of each kind.
-    Contacts are ranked: a name match before an address match before a company match."""
+    with the query (case-insensitive), at most SEARCH_LIMIT of each kind. Contacts
+    come ranked by crm.contacts.search_contacts (names, then addresses, then companies)."""
     query = normalise_query(raw_query)
     results = SearchResults(query)
     if not query:
         return results
-    live = and_(Contact.tenant_id == tenant_id, Contact.deleted_at.is_(None))
-    by_name = select(Contact.id).where(live, or_(
-        prefix_of(func.lower(Contact.display_name), query),
-        prefix_of(func.lower(Contact.first_name), query),
-        prefix_of(func.lower(Contact.last_name), query)))
-    by_address = select(ContactEmail.contact_id).where(
-        ContactEmail.tenant_id == tenant_id, prefix_of(ContactEmail.address, query))
+    # The same ranked contact search as the pane's "Link contact with CRM" dialog.
+    results.contacts = search_contacts(session, tenant_id, query, limit=SEARCH_LIMIT)
     company_key = company_name_key(query)
-    matching_companies = select(Company.id).where(
-        Company.tenant_id == tenant_id, prefix_of(Company.name_key, company_key))
-    by_company = select(Contact.id).where(live, Contact.company_id.in_(matching_companies))
-
-    ranked: dict[int, int] = {}
-    for rank, ids in enumerate((by_name, by_address, by_company)):
-        for contact_id in session.scalars(ids.limit(SEARCH_LIMIT * 2)):
-            ranked.setdefault(contact_id, rank)
-    if ranked:
-        contacts = session.scalars(
-            select(Contact).where(live, Contact.id.in_(ranked)).options(
-                selectinload(Contact.emails), selectinload(Contact.company))).all()
-        contacts.sort(key=lambda c: (ranked[c.id], c.name.lower(), c.id))
-        results.contacts = contacts[:SEARCH_LIMIT]
     results.companies = session.scalars(
         select(Company).where(Company.tenant_id == tenant_id, prefix_of(Company.name_key, company_key))
         .order_by(Company.name_key, Company.id).limit(SEARCH_LIMIT)).all()
@@ -233,19 +212,12 @@ def linked_records(session: Session, tenant_id: str, email: Email) -> list[Linke
     return records
 
 
-def notes_of(session: Session, tenant_id: str, email_id: int) -> list[Note]:
-    return list(session.scalars(select(Note).where(Note.tenant_id == tenant_id, Note.email_id == email_id)
-                                .options(selectinload(Note.author)).order_by(Note.id)))
-
-
 def conversation_of(session: Session, tenant_id: str, email: Email) -> list[Email]:
     """The conversation's other filed emails, oldest first."""
     if not email.conversation_id:
         return []
-    return list(session.scalars(
-        select(Email).where(Email.tenant_id == tenant_id, Email.conversation_id == email.conversation_id,
-                            Email.id != email.id)
-        .order_by(Email.sent_at, Email.id).limit(CONVERSATION_LIMIT)))
+    others = [e for e in conversation_emails(session, tenant_id, email.conversation_id) if e.id != email.id]
+    return sorted(others, key=lambda e: (e.sent_at is None, e.sent_at or e.created_at, e.id))[:CONVERSATION_LIMIT]
 
 
 def outlook_links_of(session: Session, tenant_id: str, contact_id: int) -> list[OutlookContactLink]:
@@ -256,13 +228,6 @@ def outlook_links_of(session: Session, tenant_id: str, contact_id: int) -> list[
         .order_by(OutlookContactLink.id)))
 
 
-def users_by_id(session: Session, tenant_id: str, ids) -> dict[int, User]:
-    wanted = {i for i in ids if i is not None}
-    if not wanted:
-        return {}
-    return {u.id: u for u in session.scalars(select(User).where(User.tenant_id == tenant_id, User.id.in_(wanted)))}
-
-
 def company_contacts(session: Session, tenant_id: str, company_id: int, limit: int = PAGE_SIZE) -> tuple[list, int]:
     """The company's first live contacts by name, and how many it has."""
     live = and_(Contact.tenant_id == tenant_id, Contact.company_id == company_id, Contact.deleted_at.is_(None))
@@ -270,10 +235,3 @@ def company_contacts(session: Session, tenant_id: str, company_id: int, limit: i
     rows = session.scalars(select(Contact).where(live).options(selectinload(Contact.emails))
                            .order_by(Contact.display_name, Contact.id).limit(limit)).all()
     return list(rows), total
-
-
-def sharing_rules_of(session: Session, tenant_id: str, case_id: int) -> list[SharingRule]:
-    """Every mailbox's rules filing mail to this case: visible to all who see the case."""
-    return list(session.scalars(
-        select(SharingRule).where(SharingRule.tenant_id == tenant_id, SharingRule.case_id == case_id)
-        .options(selectinload(SharingRule.user)).order_by(SharingRule.address, SharingRule.id)))
