@@ -9,8 +9,6 @@ mints for the signed-in demo user, as Office would.
 from __future__ import annotations
 
 import os
-import re
-import shutil
 import subprocess
 import sys
 import threading
@@ -18,11 +16,10 @@ import time
 from pathlib import Path
 from urllib.parse import quote
 
+import playwright.sync_api as playwright_api  # pinned in requirements-dev.txt; no browser download
 import pytest
 
 from tests.conftest import READY, ROOT, TEST_FIXTURE, EmulatorProcess, stop_emulator
-
-playwright_api = pytest.importorskip("playwright.sync_api")
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
