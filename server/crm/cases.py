@@ -13,7 +13,8 @@ from sqlalchemy.orm import Session
 
 from server.crm.addresses import normalise_address
 from server.crm.filing import Link, link_email
-from server.crm.models import MODEL_FOR_TARGET, Case, ConversationLink, Email, EmailLink, Note, SharingRule, Task, User
+from server.crm.models import (MODEL_FOR_TARGET, Case, ConversationLink, Email, EmailLink, Note, SharingRule,
+                               Task, User)
 from server.crm.upsert import insert_ignore
 
 CASE_STATUSES = ("open", "closed")
@@ -260,7 +261,8 @@ def sharing_rules_of_case(session: Session, tenant_id: str, case: Case) -> list[
         SharingRule.tenant_id == tenant_id, SharingRule.case_id == case.id).order_by(SharingRule.id)))
 
 
-def add_sharing_rule(session: Session, tenant_id: str, user: User, case: Case, address: str) -> tuple[SharingRule, bool]:
+def add_sharing_rule(session: Session, tenant_id: str, user: User, case: Case,
+                     address: str) -> tuple[SharingRule, bool]:
     """A rule for the user's own mailbox: new mail from/to `address` is filed to the
     case. Returns (rule, created). Raises ValueError for a malformed address or the
     user's own address."""

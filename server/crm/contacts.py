@@ -66,7 +66,8 @@ def outlook_link(session: Session, user: User, outlook_contact_id: str) -> Outlo
     return OutlookContactLink.by_outlook_id(session, user.tenant_id, user.id, outlook_contact_id)
 
 
-def outlook_links(session: Session, user: User, outlook_contact_ids: Iterable[str]) -> dict[str, OutlookContactLink]:
+def outlook_links(session: Session, user: User,
+                  outlook_contact_ids: Iterable[str]) -> dict[str, OutlookContactLink]:
     """The user's links for these Outlook contact ids, in one query."""
     ids = list(dict.fromkeys(i for i in outlook_contact_ids if i))
     if not ids:

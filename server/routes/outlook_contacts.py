@@ -11,8 +11,8 @@ from server.errors import ApiError
 from server.graph.errors import GraphError, NotFound
 from server.routes.current import current_mailbox, prepare_for_writes
 from server.routes.messages import MESSAGE_ID, CompanySchema, MessageSchema
-from server.sync.contacts import (create_crm_contact_from_message, create_outlook_contact,
-                                  crm_url_for, link_outlook_contact, sync_outlook_contact)
+from server.sync.contacts import create_outlook_contact, link_outlook_contact, sync_outlook_contact
+from server.sync.sender_contacts import create_crm_contact_from_message
 from server.sync.errors import api_error_for
 
 bp = Blueprint("outlook_contacts", __name__, url_prefix="/api/v1",
@@ -114,7 +114,8 @@ class SenderContactSchema(ma.Schema):
 class SenderContactResultSchema(ma.Schema):
     crm_contact_id = ma.fields.Integer(required=True)
     crm_url = ma.fields.String(required=True)
-    created = ma.fields.Boolean(required=True, metadata={"description": "False: a contact with the address existed"})
+    created = ma.fields.Boolean(required=True,
+                                metadata={"description": "False: a contact with the address existed"})
     name = ma.fields.String()
     company = ma.fields.Nested(CompanySchema, allow_none=True)
     crm_email_id = ma.fields.Integer(allow_none=True)

@@ -22,18 +22,15 @@ from typing import Iterable, Mapping
 from sqlalchemy import select
 
 from server.crm.addresses import normalise_address
-from server.crm.contacts import (apply_fields, claim_outlook_contact, create_contact, find_by_addresses, outlook_link,
-                                 outlook_links, save_outlook_link)
-from server.crm.filing import link_email
-from server.crm.models import Contact, Email, OutlookContactLink
+from server.crm.contacts import (apply_fields, claim_outlook_contact, create_contact,
+                                 find_by_addresses, outlook_link, outlook_links, save_outlook_link)
+from server.crm.models import Contact, OutlookContactLink
 from server.graph import properties as props
 from server.graph.errors import GraphError
 from server.sync.contact_fields import (OUTLOOK_CONTACT_FIELDS, ContactFields, crm_fields,
                                         make_snapshot, merge, new_outlook_contact, outlook_fields,
                                         outlook_modified, outlook_patch, split_name)
-from server.sync.file_message import sync_message
 from server.sync.mailbox import Mailbox
-from server.sync.people import people_of
 
 
 @dataclass
@@ -137,12 +134,6 @@ def link_outlook_contact(mailbox: Mailbox, outlook_contact_id: str, crm_contact_
     link = outlook_link(mailbox.session, mailbox.user, contact["id"])
     snapshot = link.snapshot if link is not None and link.contact_id == crm.id else None
     return _sync_pair(mailbox, contact, crm, snapshot, outlook_wins=False)
-
-
-def crm_url_for(mailbox: Mailbox, outlook_contact_id: str) -> str:
-    """The CRM page of an Outlook contact's CRM contact, syncing first (which also
-    creates the CRM contact when there is none). Raises GraphError."""
-    return mailbox.links.contact(sync_outlook_contact(mailbox, outlook_contact_id).crm_contact.id)
 
 
 def refresh_linked_contacts(mailbox: Mailbox, outlook_contact_ids: Iterable[str],
@@ -257,61 +248,3 @@ def _sync_pair(mailbox: Mailbox, contact: Mapping, crm: Contact, snapshot: Mappi
         raise
     return ContactSync(contact["id"], crm, created, result.outlook_changes,
                        result.crm_changes, result.conflicts)
-
-
-# -- CRM contact from a sender -----------------------------------------------------------
-
-def create_crm_contact_from_message(mailbox: Mailbox, message_id: str, address: str, *,
-                                    name: str | None = None, company: str | None = None,
-                                    job_title: str | None = None, phone: str | None = None,
-                                    link: bool = False) -> dict:
-    """"Create CRM contact" for a person on a message, name prefilled from the message
-    when not given. An existing CRM contact with that address is returned instead of a
-    duplicate (`created` false). With `link` ("Create and link the email"), the
-    message is filed (if it was not) and linked to the contact (and its company, with
-    auto-link companies). Raises ValueError for a malformed address, GraphError
-    (NotFound for a message not in the user's mailbox)."""
-    normalised = normalise_address(address)
-    if normalised is None:
-        raise ValueError("not an email address")
-    message = mailbox.graph.get_message(message_id)
-    if name is None:
-        person = next((p for p in people_of(message) if p.address == normalised), None)
-        name = person.name if person else ""
-    session = mailbox.session
-    crm = find_by_addresses(session, mailbox.tenant_id, [normalised])
-    created = crm is None
-    try:
-        if crm is None:
-            first, last = split_name(name or "", normalised)
-            values = {"first_name": first, "last_name": last,
-                      "display_name": " ".join(p for p in (first, last) if p),
-                      "emails": [normalised], "job_title": job_title or "",
-                      "business_phone": phone or ""}
-            if company:
-                values["company"] = company
-            crm = create_contact(session, mailbox.tenant_id, values)
-        elif company and crm.company is None:
-            apply_fields(session, crm, {"company": company})
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    answer = {"crm_contact_id": crm.id, "crm_url": mailbox.links.contact(crm.id), "created": created,
-              "name": crm.name,
-              "company": None if crm.company is None else {
-                  "id": crm.company.id, "name": crm.company.name,
-                  "url": mailbox.links.company(crm.company.id)},
-              "crm_email_id": None, "message": None}
-    if link:
-        view = sync_message(mailbox, message["id"])
-        email = Email.get(session, mailbox.tenant_id, view["crm_email_id"]) if view["crm_email_id"] else None
-        if email is not None:
-            # A message filed before the contact existed gets its link now.
-            links = [("contact", crm.id, "address")]
-            if crm.company_id is not None and mailbox.settings().get("auto_link_companies"):
-                links.append(("company", crm.company_id, "company"))
-            link_email(session, mailbox.tenant_id, email, links, mailbox.user)
-            answer["crm_email_id"] = email.id
-        answer["message"] = view
-    return answer

@@ -25,7 +25,8 @@ def arrange_contoso(pane, emulator, crm) -> dict:
     adele.post(f"/emails/{email_id}/links", json={"case_id": case["id"], "task_id": task["id"]})
     note = adele.post(f"/emails/{email_id}/notes", json={"body": "Contoso secret"}).json
     conversation = adele.post(f"/emails/{email_id}/conversation-links", json={"case_id": case["id"]}).json
-    rule = adele.post(f"/cases/{case['id']}/sharing-rules", json={"address": "lynne.robbins@northwind.example"}).json
+    rule = adele.post(f"/cases/{case['id']}/sharing-rules",
+                      json={"address": "lynne.robbins@northwind.example"}).json
     return {
         "contact_id": outlook["id"], "message_id": message["id"], "email_id": email_id,
         "case_id": case["id"], "task_id": task["id"], "note_id": note["id"],

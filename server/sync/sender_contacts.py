@@ -1,0 +1,69 @@
+"""Create CRM contact (and company) from a person on a message, name prefilled
+(seed 001): "Create only", or "Create and link the email", which files the message
+if it was not filed and links it to the new contact."""
+from __future__ import annotations
+
+from server.crm.addresses import normalise_address
+from server.crm.contacts import apply_fields, create_contact, find_by_addresses
+from server.crm.filing import link_email
+from server.crm.models import Email
+from server.sync.contact_fields import split_name
+from server.sync.file_message import sync_message
+from server.sync.mailbox import Mailbox
+from server.sync.people import people_of
+
+
+def create_crm_contact_from_message(mailbox: Mailbox, message_id: str, address: str, *,
+                                    name: str | None = None, company: str | None = None,
+                                    job_title: str | None = None, phone: str | None = None,
+                                    link: bool = False) -> dict:
+    """"Create CRM contact" for a person on a message, name prefilled from the message
+    when not given. An existing CRM contact with that address is returned instead of a
+    duplicate (`created` false). With `link` ("Create and link the email"), the
+    message is filed (if it was not) and linked to the contact (and its company, with
+    auto-link companies). Raises ValueError for a malformed address, GraphError
+    (NotFound for a message not in the user's mailbox)."""
+    normalised = normalise_address(address)
+    if normalised is None:
+        raise ValueError("not an email address")
+    message = mailbox.graph.get_message(message_id)
+    if name is None:
+        person = next((p for p in people_of(message) if p.address == normalised), None)
+        name = person.name if person else ""
+    session = mailbox.session
+    crm = find_by_addresses(session, mailbox.tenant_id, [normalised])
+    created = crm is None
+    try:
+        if crm is None:
+            first, last = split_name(name or "", normalised)
+            values = {"first_name": first, "last_name": last,
+                      "display_name": " ".join(p for p in (first, last) if p),
+                      "emails": [normalised], "job_title": job_title or "",
+                      "business_phone": phone or ""}
+            if company:
+                values["company"] = company
+            crm = create_contact(session, mailbox.tenant_id, values)
+        elif company and crm.company is None:
+            apply_fields(session, crm, {"company": company})
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    answer = {"crm_contact_id": crm.id, "crm_url": mailbox.links.contact(crm.id), "created": created,
+              "name": crm.name,
+              "company": None if crm.company is None else {
+                  "id": crm.company.id, "name": crm.company.name,
+                  "url": mailbox.links.company(crm.company.id)},
+              "crm_email_id": None, "message": None}
+    if link:
+        view = sync_message(mailbox, message["id"])
+        email = Email.get(session, mailbox.tenant_id, view["crm_email_id"]) if view["crm_email_id"] else None
+        if email is not None:
+            # A message filed before the contact existed gets its link now.
+            links = [("contact", crm.id, "address")]
+            if crm.company_id is not None and mailbox.settings().get("auto_link_companies"):
+                links.append(("company", crm.company_id, "company"))
+            link_email(session, mailbox.tenant_id, email, links, mailbox.user)
+            answer["crm_email_id"] = email.id
+        answer["message"] = view
+    return answer
