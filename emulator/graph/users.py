@@ -5,7 +5,8 @@ from emulator.graph.routing import ok, route
 
 PROPERTIES = ["businessPhones", "displayName", "givenName", "jobTitle", "mail", "mobilePhone",
               "officeLocation", "preferredLanguage", "surname", "userPrincipalName", "id"]
-SELECTABLE = {p.lower(): p for p in PROPERTIES}
+# Like Graph, proxyAddresses comes back only when $select names it.
+SELECTABLE = {p.lower(): p for p in PROPERTIES + ["proxyAddresses"]}
 
 
 @route("GET", "{USER}")
@@ -19,5 +20,7 @@ def get_user(req, user=None):
             "jobTitle": None, "mail": owner.mail, "mobilePhone": None, "officeLocation": None,
             "preferredLanguage": owner.display_language, "surname": surname or None,
             "userPrincipalName": owner.upn, "id": owner.oid}
+    if select and "proxyAddresses" in select:
+        body["proxyAddresses"] = [f"SMTP:{owner.mail}"] + [f"smtp:{a}" for a in owner.aliases]
     ctx = "users/$entity" if select is None else "users(" + ",".join(select) + ")/$entity"
     return ok({"@odata.context": req.context(ctx), **odata.apply_select(body, select, ("id",))})

@@ -121,6 +121,8 @@ class User(Base):
     display_name: Mapped[str] = mapped_column(String(256), default="")
     # The user's own addresses (primary SMTP and aliases), lower-case; never matched as contacts.
     addresses: Mapped[list[str]] = mapped_column(MutableList.as_mutable(Json()), default=list)
+    # When `addresses` was last read from the user's Graph profile (aliases change rarely).
+    addresses_checked_at: Mapped[Optional[datetime]]
     # Overrides of the tenant's settings; absent key = use the tenant's value.
     settings: Mapped[dict[str, Any]] = mapped_column(MutableDict.as_mutable(Json()), default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

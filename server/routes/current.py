@@ -1,8 +1,6 @@
 """The signed-in user's mailbox for a request: CRM user + delegated Graph client."""
 from __future__ import annotations
 
-import threading
-
 from flask import current_app, g
 
 from server.auth import current_principal, graph_token_for, trusted_session
@@ -10,11 +8,7 @@ from server.db import db_session
 from server.graph import GraphClient
 from server.graph.errors import GraphError
 from server.sync.errors import api_error_for
-from server.sync.mailbox import Mailbox, open_mailbox
-
-_categories_ready: set[tuple[str, str]] = set()
-_categories_lock = threading.Lock()
-
+from server.sync.mailbox import Mailbox, open_mailbox, prepare_mailbox
 
 def current_mailbox() -> Mailbox:
     """The request's Mailbox (once per request). Raises AuthError without a principal."""
@@ -30,15 +24,9 @@ def current_mailbox() -> Mailbox:
     return mailbox
 
 
-def ensure_categories(mailbox: Mailbox) -> None:
-    """Our master categories exist before we first tag this user's mail (once per
-    process and user: Graph tolerates a repeat, so a second worker doing it is fine)."""
-    key = (mailbox.tenant_id, mailbox.user.oid)
-    if key in _categories_ready:
-        return
+def prepare_for_writes(mailbox: Mailbox) -> None:
+    """`prepare_mailbox` (categories, own addresses) with Graph's failures in the API's words."""
     try:
-        mailbox.graph.ensure_categories()
+        prepare_mailbox(mailbox)
     except GraphError as error:
         raise api_error_for(error) from error
-    with _categories_lock:
-        _categories_ready.add(key)

@@ -6,7 +6,7 @@ import marshmallow as ma
 from server.api import Blueprint
 from server.auth import require_auth
 from server.graph.errors import GraphError
-from server.routes.current import current_mailbox, ensure_categories
+from server.routes.current import current_mailbox, prepare_for_writes
 from server.sync.delta import request_catch_up
 from server.sync.errors import api_error_for
 from server.sync.file_message import sync_message, sync_messages
@@ -121,7 +121,7 @@ def get(message_id):
 def sync(message_id):
     """File the message in the CRM and mark it synced (idempotent)."""
     mailbox = current_mailbox()
-    ensure_categories(mailbox)
+    prepare_for_writes(mailbox)
     return _graph(sync_message, mailbox, _checked_id(message_id))
 
 
@@ -133,7 +133,7 @@ def sync(message_id):
 def mark(body, message_id):
     """Mark the message synced (never file it) or unsynced (file it on the next round)."""
     mailbox = current_mailbox()
-    ensure_categories(mailbox)
+    prepare_for_writes(mailbox)
     return _graph(set_mark, mailbox, _checked_id(message_id), body["state"])
 
 
@@ -145,5 +145,5 @@ def mark(body, message_id):
 def batch_sync(body):
     """Sync up to 100 messages; answers per id."""
     mailbox = current_mailbox()
-    ensure_categories(mailbox)
+    prepare_for_writes(mailbox)
     return {"results": _graph(sync_messages, mailbox, body["ids"])}

@@ -1,13 +1,16 @@
 """One user's mailbox as the sync code sees it: CRM user + Graph client + settings."""
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Mapping
 
 from sqlalchemy.orm import Session
 
 from server.crm.models import User
 from server.crm.tenants import get_or_create_user
+from server.crm.types import utcnow
 from server.graph import GraphClient
 from server.sync.links import CrmLinks
 
@@ -34,3 +37,39 @@ def open_mailbox(session: Session, *, tid: str, oid: str, upn: str, name: str,
                               auto_link_companies=config.get("AUTO_LINK_COMPANIES"))
     session.commit()
     return Mailbox(session, user, graph, CrmLinks(config["PUBLIC_BASE_URL"]))
+
+
+# Aliases change rarely; reading them again daily keeps a renamed mailbox right.
+ADDRESSES_MAX_AGE = timedelta(days=1)
+
+_categories_ready: set[tuple[str, str]] = set()
+_categories_lock = threading.Lock()
+
+
+def prepare_mailbox(mailbox: Mailbox) -> None:
+    """Before we tag a user's mail: our master categories exist (checked once per
+    process and user; Graph tolerates a repeat from another worker), and the CRM knows
+    the user's own addresses, primary and aliases, which are never filed as contacts
+    (read from Graph at most daily). Raises GraphError."""
+    key = (mailbox.tenant_id, mailbox.user.oid)
+    if key not in _categories_ready:
+        mailbox.graph.ensure_categories()
+        with _categories_lock:
+            _categories_ready.add(key)
+    user = mailbox.user
+    checked = user.addresses_checked_at
+    if checked is None or utcnow() - checked > ADDRESSES_MAX_AGE:
+        profile = mailbox.graph.get_user(select=("id", "mail", "userPrincipalName", "proxyAddresses"))
+        user.remember_addresses(own_addresses(profile))
+        user.addresses_checked_at = utcnow()
+        mailbox.session.commit()
+
+
+def own_addresses(profile: Mapping) -> list[str]:
+    """The SMTP addresses of a Graph user: mail, UPN and smtp: proxy addresses."""
+    found = [profile.get("mail"), profile.get("userPrincipalName")]
+    for proxy in profile.get("proxyAddresses") or ():
+        scheme, _, address = str(proxy).partition(":")
+        if scheme.lower() == "smtp":
+            found.append(address)
+    return [a for a in found if a]

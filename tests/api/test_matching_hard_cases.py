@@ -98,3 +98,14 @@ def test_attachments_metadata_and_sanitised_body_are_stored(pane, emulator, crm)
     stored = crm.get(Email, pane().post(f"/messages/{hostile['id']}/sync").json["crm_email_id"])
     html = stored.body_html.lower()
     assert "<script" not in html and "onerror" not in html and "javascript:" not in html
+
+
+def test_the_users_aliases_are_never_people(pane, emulator, crm):
+    seed_contoso(crm, CONTOSO)
+    message = find_message(emulator, ADELE, "Plain: message to alias")
+    user = pane()
+    synced = user.post(f"/messages/{message['id']}/sync")
+    assert synced.status_code == 200
+    addresses = {p["address"] for p in synced.json["people"]}
+    assert "adele@contoso.com" not in addresses  # learnt from Graph's proxyAddresses
+    assert "diego.siciliani@tailspin.example" in addresses
