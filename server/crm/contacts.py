@@ -159,7 +159,10 @@ def search_contacts(session: Session, tenant_id: str, query: str, limit: int = S
     whole = text.casefold()
 
     def starts(column, value):
-        return func.lower(column).like(_like_prefix(value), escape="\\")
+        # SQLite's lower() folds ASCII only: 'Šťastný' stays as it is there, so the
+        # capitalised spelling is tried too (PostgreSQL folds everything).
+        spellings = dict.fromkeys([value, value[:1].upper() + value[1:]])
+        return or_(*(func.lower(column).like(_like_prefix(s), escape="\\") for s in spellings))
 
     def word_matches(word: str):
         return or_(

@@ -347,6 +347,9 @@ def test_search_finds_by_prefix_of_name_email_or_company_ranked(pane, crm):
     two_words = user.get("/crm/contacts/search", query_string={"q": "lynne rob"}).json["contacts"]
     assert [c["name"] for c in two_words] == ["Lynne Robbins"]
     assert user.get("/crm/contacts/search", query_string={"q": "%"}).json["contacts"] == []
+    add_contact(crm, CONTOSO, "Šárka Šťastná", "sarka@example.cz")
+    assert [c["name"] for c in user.get("/crm/contacts/search", query_string={"q": "šťast"}).json["contacts"]] \
+        == ["Šárka Šťastná"]
 
 
 def test_search_returns_at_most_twenty(pane, crm):
