@@ -33,7 +33,9 @@ def page_policy(*, remote_images: bool = False, inline_style_attributes: bool = 
         "object-src 'none'",
         "frame-src 'none'",
         "base-uri 'none'",
-        "form-action 'self'",
+        # Test connection's form redirects on to the authority's authorize page;
+        # browsers check form-action along the redirect chain.
+        f"form-action 'self' {authority or ''}".strip(),
         f"frame-ancestors {' '.join(dict.fromkeys(ancestors))}",
     ]
     return "; ".join(directives)
