@@ -1,12 +1,13 @@
 """Benchmark: import 100,000 CSV rows into an empty tenant, then the same file again.
 
-    .venv/bin/python -m bench.bench_import [--rows N] [--database-url URL] [--no-write]
+    .venv/bin/python -m bench.bench_import [--rows N] [--postgres-url URL] [--no-write]
 
 Prints rows/s and peak RSS, and writes them into bench/RESULTS.md under the
 "Import" heading (only that section is replaced). The target (issue 4): under
 60 s for 100,000 rows, with flat memory: resident memory is sampled after every
 batch, and the growth between the first tenth of the file and the end is shown.
-Without --database-url the database is a fresh SQLite file in a temporary directory.
+It runs on a fresh SQLite file, and with --postgres-url (or BENCH_POSTGRES_URL) also
+on a throwaway database of that PostgreSQL server.
 """
 from __future__ import annotations
 
@@ -17,13 +18,17 @@ import resource
 import sys
 import tempfile
 import time
+import uuid
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Iterator
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from sqlalchemy import create_engine, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 from sqlalchemy.orm import sessionmaker  # noqa: E402
 
@@ -74,11 +79,60 @@ def peak_rss_mb() -> float:
 
 def timed_import(factory, path: Path, rows: int):
     samples: list[tuple[int, float]] = []
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     summary = import_file(factory, TENANT, path, progress=lambda done, _bytes: samples.append((done, rss_mb())))
-    elapsed = time.perf_counter() - started
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
     warm = next((mb for done, mb in samples if done >= rows // 10), samples[0][1])
-    return summary, elapsed, warm, max(mb for _, mb in samples)
+    return summary, elapsed, cpu, warm, max(mb for _, mb in samples)
+
+
+@contextmanager
+def fresh_database(postgres_url: str | None, tmp: str) -> Iterator[str]:
+    """A new SQLite file, or a new database on the PostgreSQL server (dropped after)."""
+    if not postgres_url:
+        yield f"sqlite:///{tmp}/crm.sqlite3"
+        return
+    url = make_url(postgres_url)
+    name = f"crm_bench_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def run(rows: int, postgres_url: str | None) -> tuple[list[str], float]:
+    """Both imports on one backend: (report lines, seconds of the first import)."""
+    with tempfile.TemporaryDirectory(prefix="bench-import-") as tmp, fresh_database(postgres_url, tmp) as url:
+        migrate.upgrade(url)
+        engine = make_engine(url)
+        factory = sessionmaker(bind=engine, expire_on_commit=False)
+        path = Path(tmp) / "contacts.csv"
+        write_csv(path, rows)
+        size_mb = path.stat().st_size / 1e6
+        base_rss = rss_mb()
+        load = os.getloadavg()[0]
+        first, first_s, first_cpu, warm, top = timed_import(factory, path, rows)
+        again, again_s, again_cpu, _, top_again = timed_import(factory, path, rows)
+        engine.dispose()
+    lines = [
+        f"{rows:,} rows ({size_mb:.1f} MB CSV, ';'-delimited, BOM) into an empty tenant, "
+        f"{make_url(url).get_backend_name()}, batches of {BATCH_SIZE}; load average {load:.1f} at start",
+        f"first import : {first_s:6.1f} s  {rows / first_s:8,.0f} rows/s  ({first_cpu:.1f} s CPU in this process) "
+        f"created {first.created:,}, merged {first.merged:,}, errors {first.errors}, "
+        f"companies {first.companies_created:,}",
+        f"re-import    : {again_s:6.1f} s  {rows / again_s:8,.0f} rows/s  ({again_cpu:.1f} s CPU in this process) "
+        f"created {again.created:,}, updated {again.updated:,}, skipped {again.skipped:,}",
+        f"memory       : RSS {base_rss:.0f} MiB before, {warm:.0f} MiB after the first tenth, "
+        f"{top:.0f} MiB max during import ({max(top, top_again):.0f} MiB with re-import); "
+        f"peak RSS of the run so far {peak_rss_mb():.0f} MiB",
+    ]
+    print("\n".join(lines), flush=True)
+    return lines, first_s
 
 
 def replace_section(text: str, section: str) -> str:
@@ -94,45 +148,24 @@ def replace_section(text: str, section: str) -> str:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=100_000)
-    parser.add_argument("--database-url", default=None, help="default: a fresh SQLite file")
+    parser.add_argument("--postgres-url", default=os.environ.get("BENCH_POSTGRES_URL"),
+                        help="also run on this PostgreSQL server (a throwaway database is created on it)")
     parser.add_argument("--no-write", action="store_true", help="do not update bench/RESULTS.md")
     args = parser.parse_args(argv)
 
-    with tempfile.TemporaryDirectory(prefix="bench-import-") as tmp:
-        url = args.database_url or f"sqlite:///{tmp}/crm.sqlite3"
-        migrate.upgrade(url)
-        engine = make_engine(url)
-        factory = sessionmaker(bind=engine, expire_on_commit=False)
-        path = Path(tmp) / "contacts.csv"
-        write_csv(path, args.rows)
-        size_mb = path.stat().st_size / 1e6
-        base_rss = rss_mb()
-
-        first, first_s, warm, top = timed_import(factory, path, args.rows)
-        again, again_s, _, top_again = timed_import(factory, path, args.rows)
-        engine.dispose()
-
-    backend = make_url(url).get_backend_name()
-    lines = [
-        f"{args.rows:,} rows ({size_mb:.1f} MB CSV, ';'-delimited, BOM) into an empty tenant, {backend}, "
-        f"batches of {BATCH_SIZE}",
-        f"first import : {first_s:6.1f} s  {args.rows / first_s:8,.0f} rows/s  "
-        f"created {first.created:,}, merged {first.merged:,}, errors {first.errors}, "
-        f"companies {first.companies_created:,}",
-        f"re-import    : {again_s:6.1f} s  {args.rows / again_s:8,.0f} rows/s  "
-        f"created {again.created:,}, updated {again.updated:,}, skipped {again.skipped:,}",
-        f"memory       : RSS {base_rss:.0f} MiB before, {warm:.0f} MiB after the first tenth, "
-        f"{top:.0f} MiB max during import ({max(top, top_again):.0f} MiB with re-import); "
-        f"peak RSS {peak_rss_mb():.0f} MiB",
-    ]
-    print("\n".join(lines))
-    verdict = "PASS" if first_s < TARGET_S else "FAIL"
+    blocks, worst = [], 0.0
+    for postgres_url in [None] + ([args.postgres_url] if args.postgres_url else []):
+        lines, first_s = run(args.rows, postgres_url)
+        blocks.append("\n".join(lines))
+        worst = max(worst, first_s)
+    verdict = "PASS" if worst < TARGET_S else "FAIL"
     print(f"target < {TARGET_S:.0f} s: {verdict}")
     if not args.no_write:
         when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
         section = (f"{HEADING}\n\n`python -m bench.bench_import` ({when}, Python {platform.python_version()}, "
-                   f"{os.cpu_count()} CPUs). Target: 100,000 rows under {TARGET_S:.0f} s with flat memory "
-                   f"({verdict}).\n\n```\n" + "\n".join(lines) + "\n```\n")
+                   f"{os.cpu_count()} CPUs). Target (issue 4): 100,000 rows under {TARGET_S:.0f} s with flat "
+                   f"memory: {verdict}. Wall-clock times depend on the machine's load (shown); the CPU "
+                   "seconds of the importing process do not.\n\n```\n" + "\n\n".join(blocks) + "\n```\n")
         existing = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else "# Benchmark results\n"
         RESULTS.write_text(replace_section(existing, section), encoding="utf-8")
         print(f"written to {RESULTS.relative_to(ROOT)}")

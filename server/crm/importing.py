@@ -19,6 +19,7 @@ from functools import lru_cache
 from typing import BinaryIO, Callable, Iterable, Iterator
 
 from sqlalchemy import insert, select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
@@ -29,7 +30,6 @@ from server.crm.import_vcard import read_vcards
 from server.crm.models import Company, Contact, ContactEmail, Tenant, company_name_key
 from server.crm.tenants import get_or_create_tenant
 from server.crm.types import utcnow
-from server.crm.upsert import insert_ignore
 
 log = logging.getLogger(__name__)
 
@@ -389,16 +389,27 @@ def _companies(session: Session, tenant_id: str, names: dict[str, str],
                                                              Company.name_key.in_(chunk))):
             found[company.name_key] = company
     missing = [k for k in keys if k not in found]
-    for key in missing:
-        name = " ".join(names[key].split())
-        summary.companies_created += insert_ignore(
-            session, Company, {"tenant_id": tenant_id, "name": name, "name_key": key, "domains": []},
-            ["tenant_id", "name_key"])
+    if missing:
+        now = utcnow()
+        summary.companies_created += _insert_ignore_many(session, Company, [
+            {"tenant_id": tenant_id, "name": " ".join(names[key].split()), "name_key": key, "domains": [],
+             "created_at": now, "updated_at": now} for key in missing], ["tenant_id", "name_key"])
     for chunk in _chunks(missing):
         for company in session.scalars(select(Company).where(Company.tenant_id == tenant_id,
                                                              Company.name_key.in_(chunk))):
             found[company.name_key] = company
     return found
+
+
+def _insert_ignore_many(session: Session, model, rows: list[dict], conflict: list[str]) -> int:
+    """One INSERT .. ON CONFLICT DO NOTHING for many rows (a concurrent import may
+    have created some); returns how many were inserted."""
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    inserted = 0
+    for chunk in _chunks(rows, IN_CHUNK // len(rows[0])):
+        statement = dialect.insert(model.__table__).values(chunk).on_conflict_do_nothing(index_elements=conflict)
+        inserted += max(session.execute(statement).rowcount, 0)
+    return inserted
 
 
 def _derived_name(first: str, last: str) -> str:

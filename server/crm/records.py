@@ -3,8 +3,9 @@ ranked prefix search), get, create, update, delete. No Flask here; the REST API
 (routes/crm_records.py) and the CRM pages call these.
 
 Deleting a contact is soft (`Contact.soft_delete`): its filed emails stay
-filed, matching skips it, and its links read "deleted contact". Deleting a
-company removes it; its contacts stay, without a company.
+filed, matching skips it, and the email pages show the link as "deleted
+contact" (web/records.linked_records). Deleting a company removes it; its
+contacts stay, without a company.
 """
 from __future__ import annotations
 
@@ -18,14 +19,12 @@ from sqlalchemy import Text, and_, case, cast, exists, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from server.crm.addresses import normalise_address
-from server.crm.models import Company, Contact, ContactEmail, Email, EmailLink, company_name_key
+from server.crm.models import Company, Contact, ContactEmail, company_name_key
 from server.crm.tenants import get_or_create_tenant
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
 CONTACT_FIELDS = ("first_name", "last_name", "display_name", "job_title", "business_phone", "mobile_phone")
-DELETED_LABELS = {"contact": "deleted contact", "company": "deleted company", "case": "deleted case",
-                  "task": "deleted task"}
 
 
 class RecordNotFound(LookupError):
@@ -298,39 +297,3 @@ def normalise_domains(domains: Iterable[str]) -> list[str]:
         if domain not in result:
             result.append(domain)
     return result
-
-
-# -- what an email is filed on -------------------------------------------------------
-
-def describe_links(session: Session, tenant_id: str, email: Email) -> list[dict[str, Any]]:
-    """The email's links as {"target_type", "target_id", "source", "name", "deleted"}:
-    a soft-deleted contact (or a removed company) keeps its link and reads
-    "deleted contact" ("deleted company")."""
-    if email.tenant_id != tenant_id:
-        raise RecordNotFound("email not found")
-    links = session.scalars(select(EmailLink).where(EmailLink.tenant_id == tenant_id,
-                                                    EmailLink.email_id == email.id)
-                            .order_by(EmailLink.id)).all()
-    contact_ids = [l.target_id for l in links if l.target_type == "contact"]
-    company_ids = [l.target_id for l in links if l.target_type == "company"]
-    contacts = {c.id: c for c in session.scalars(
-        select(Contact).where(Contact.tenant_id == tenant_id, Contact.id.in_(contact_ids))
-        .options(selectinload(Contact.emails)))} if contact_ids else {}
-    companies = {c.id: c for c in session.scalars(
-        select(Company).where(Company.tenant_id == tenant_id, Company.id.in_(company_ids)))} if company_ids else {}
-    described = []
-    for link in links:
-        target: Any = None
-        if link.target_type == "contact":
-            target = contacts.get(link.target_id)
-            deleted = target is None or target.is_deleted
-            name = DELETED_LABELS["contact"] if deleted else target.name
-        elif link.target_type == "company":
-            target = companies.get(link.target_id)
-            deleted = target is None
-            name = DELETED_LABELS["company"] if deleted else target.name
-        else:
-            deleted, name = False, link.target_type
-        described.append({"target_type": link.target_type, "target_id": link.target_id,
-                          "source": link.source, "name": name, "deleted": deleted})
-    return described
