@@ -16,7 +16,7 @@ from server.crm.models import Case, Company, Contact, Email, Task, User
 from server.crm.sanitise import sanitise_html
 from server.crm.tenants import get_or_create_user
 from server.db import db_session
-from server.errors import ApiError
+from server.errors import ApiError, error_response, from_http_exception
 from server.web import csrf, records
 from server.web.blueprint import bp
 from server.web.pagination import BadCursor
@@ -97,9 +97,20 @@ def error_page(status: int, detail: str | None = None):
     return render_template("crm/error.html", status=status, title=title, hint=hint, detail=detail), status
 
 
+def wants_json() -> bool:
+    """An API-like caller (fetch with Accept: application/json) gets the one error shape."""
+    best = request.accept_mimetypes.best_match(["text/html", "application/json"])
+    return best == "application/json" and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]
+
+
 @bp.errorhandler(HTTPException)
 def http_error(exc: HTTPException):
     detail = exc.description if exc.code == 400 and exc.description and "form" in exc.description else None
+    if wants_json():
+        error = from_http_exception(exc)
+        if detail:
+            error.message = detail
+        return error_response(error)
     return error_page(exc.code or 500, detail)
 
 
@@ -110,6 +121,8 @@ def bad_cursor(_exc):
 
 @bp.errorhandler(ApiError)
 def api_error(exc: ApiError):
+    if wants_json():
+        return error_response(exc)
     return error_page(exc.status if exc.status in ERROR_TEXT else 503, exc.message)
 
 

@@ -147,6 +147,9 @@ def test_forged_form_posts_get_400(browser, crm, app):
     megan = browser("megan.bowen@contoso.com")
     others = megan.csrf_token()
     assert adele.client.post(path, data={"body": "forged", "csrf_token": others}).status_code == 400
+    as_api = adele.client.post(path, data={"body": "forged"}, headers={"Accept": "application/json"})
+    assert as_api.status_code == 400
+    assert as_api.get_json()["error"]["code"] == "invalid_request"
     cross_site = adele.client.post(path, data={"body": "forged", "csrf_token": adele.csrf_token()},
                                    headers={"Origin": "https://evil.example"})
     assert cross_site.status_code == 400
