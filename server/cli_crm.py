@@ -3,6 +3,7 @@ modules add their commands to it (`from server.cli_crm import crm_cli`)."""
 from __future__ import annotations
 
 import sys
+import uuid
 from pathlib import Path
 
 import click
@@ -20,15 +21,22 @@ crm_cli = AppGroup("crm", help="The CRM's data: import and export contacts.")
 SHOWN_PROBLEMS = 50
 
 
+def _tenant_id(_ctx, _param, value: str) -> str:
+    try:
+        return str(uuid.UUID(value.strip()))
+    except ValueError:
+        raise click.BadParameter("give the tenant's Entra ID tenant id (a GUID), not its name or domain") from None
+
+
 def _tenant_option(fn):
-    return click.option("--tenant", "tenant_id", required=True, metavar="TENANT_ID",
+    return click.option("--tenant", "tenant_id", required=True, metavar="TENANT_ID", callback=_tenant_id,
                         help="The tenant's Entra ID tenant id (tid).")(fn)
 
 
 @crm_cli.command("import")
 @_tenant_option
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--format", "fmt", type=click.Choice(["csv", "vcard"]), default=None,
+@click.option("--format", "fmt", type=click.Choice(["csv", "vcard", "vcf"]), default=None,
               help="The file's format (default: detected from its content).")
 @click.option("--batch-size", type=click.IntRange(1, 100_000), default=BATCH_SIZE, show_default=True,
               help="Rows written per transaction.")
@@ -36,7 +44,7 @@ def _tenant_option(fn):
               help="Show a progress bar on stderr (default: when stderr is a terminal).")
 def import_command(tenant_id: str, file: Path, fmt: str | None, batch_size: int, progress: bool | None) -> None:
     """Import contacts from a CSV or vCard FILE (idempotent: matched by email)."""
-    tenant_id = tenant_id.strip().lower()
+    fmt = "vcard" if fmt == "vcf" else fmt
     show = sys.stderr.isatty() if progress is None else progress
     bar = None
     if show:
@@ -84,7 +92,6 @@ def _report(summary: ImportSummary, file: Path, tenant_id: str) -> None:
 @click.argument("file", type=click.Path(dir_okay=False, writable=True, allow_dash=True))
 def export_command(tenant_id: str, fmt: str, file: str) -> None:
     """Export the tenant's contacts to FILE ('-' for stdout) as CSV or vCard."""
-    tenant_id = tenant_id.strip().lower()
     with session_scope(current_app) as session:
         if file == "-":
             count = export_contacts(session, tenant_id, sys.stdout, fmt)

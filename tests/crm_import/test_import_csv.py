@@ -303,3 +303,8 @@ def test_the_importers_fast_address_path_agrees_with_normalise_address(raw):
     from server.crm.addresses import normalise_address
     from server.crm.importing import normalise_import_address
     assert normalise_import_address(raw) == normalise_address(raw)
+
+
+def test_cli_refuses_a_tenant_that_is_not_an_entra_tenant_id(cli, tmp_path):
+    result = cli("crm", "import", "--tenant", "contoso.com", write(tmp_path, "a.csv", HEADER))
+    assert result.exit_code == 2 and "a GUID" in result.output
