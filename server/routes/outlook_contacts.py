@@ -10,8 +10,9 @@ from server.crm.contacts import SEARCH_LIMIT, is_linked_in_outlook, search_conta
 from server.errors import ApiError
 from server.graph.errors import GraphError, NotFound
 from server.routes.current import current_mailbox, prepare_for_writes
-from server.routes.messages import MESSAGE_ID, CompanySchema, MessageSchema
-from server.sync.contacts import create_outlook_contact, link_outlook_contact, sync_outlook_contact
+from server.routes.messages import MESSAGE_ID, CompanySchema, MessageSchema, ResultErrorSchema
+from server.sync.contacts import (create_outlook_contact, link_outlook_contact, refresh_linked_contacts,
+                                  sync_outlook_contact)
 from server.sync.sender_contacts import create_crm_contact_from_message
 from server.sync.errors import api_error_for
 
@@ -19,6 +20,7 @@ bp = Blueprint("outlook_contacts", __name__, url_prefix="/api/v1",
                description="Outlook contacts and their CRM contacts, kept in sync both ways")
 
 ADDRESS = ma.validate.Length(min=3, max=320)
+REFRESH_LIMIT = 20
 NOT_FOUND = dict(schema=ErrorSchema, description="No such Outlook contact (or CRM contact) of yours")
 
 
@@ -30,15 +32,19 @@ def _checked(item_id: str) -> str:
     return item_id
 
 
+def _contact_error(error: GraphError) -> ApiError:
+    if isinstance(error, NotFound):
+        return ApiError(404, "outlook_contact_not_found",
+                        "This contact was not found in your Outlook contacts. It may have been deleted.")
+    return api_error_for(error)
+
+
 def _contact_call(call, *args, **kwargs):
     """Runs a sync call, turning Graph and lookup failures into the API's words."""
     try:
         return call(*args, **kwargs)
-    except NotFound as error:
-        raise ApiError(404, "outlook_contact_not_found",
-                       "This contact was not found in your Outlook contacts. It may have been deleted.") from error
     except GraphError as error:
-        raise api_error_for(error) from error
+        raise _contact_error(error) from error
     except LookupError as error:
         raise ApiError(404, "crm_contact_not_found", "That CRM contact does not exist.") from error
     except ValueError as error:
@@ -72,6 +78,24 @@ class ContactSyncSchema(ma.Schema):
     updated_in_crm = ma.fields.List(ma.fields.String())
     conflicts = ma.fields.List(ma.fields.String(), metadata={
         "description": "Fields changed on both sides; the later modification won"})
+
+
+class RefreshSchema(ma.Schema):
+    ids = ma.fields.List(ma.fields.String(validate=MESSAGE_ID), required=True,
+                         validate=ma.validate.Length(min=1, max=REFRESH_LIMIT),
+                         metadata={"description": "Outlook contact ids (e.g. the people's outlook_contact_id)"})
+
+
+class RefreshResultSchema(ma.Schema):
+    id = ma.fields.String(required=True)
+    ok = ma.fields.Boolean(required=True)
+    result = ma.fields.Nested(ContactSyncSchema)
+    error = ma.fields.Nested(ResultErrorSchema)
+
+
+class RefreshResultsSchema(ma.Schema):
+    results = ma.fields.List(ma.fields.Nested(RefreshResultSchema), required=True, metadata={
+        "description": "One per linked contact; ids not linked to a CRM contact are left out"})
 
 
 class UrlSchema(ma.Schema):
@@ -155,6 +179,23 @@ def link(body, contact_id):
     mailbox = current_mailbox()
     return _contact_call(link_outlook_contact, mailbox, _checked(contact_id),
                          body["crm_contact_id"]).as_json(mailbox)
+
+
+@bp.post("/outlook-contacts/refresh")
+@require_auth
+@bp.arguments(RefreshSchema)
+@bp.response(200, RefreshResultsSchema)
+@bp.doc(security=[{"bearerAuth": []}])
+def refresh(body):
+    """Two-way sync of those of these Outlook contacts that are linked (e.g. on the pane's open)."""
+    mailbox = current_mailbox()
+    results = []
+    for outlook_id, outcome in refresh_linked_contacts(mailbox, body["ids"]).items():
+        if isinstance(outcome, GraphError):
+            results.append({"id": outlook_id, "ok": False, "error": _contact_error(outcome).to_dict()["error"]})
+        else:
+            results.append({"id": outlook_id, "ok": True, "result": outcome.as_json(mailbox)})
+    return {"results": results}
 
 
 @bp.get("/outlook-contacts/<contact_id>/crm-url")

@@ -311,6 +311,21 @@ def test_refresh_on_pane_open_costs_no_graph_call_when_nothing_changed(app, pane
     assert outlook_contact(emulator, ADELE, outlook_id)["mobilePhone"] == "+1 425 555 0111"
 
 
+def test_refresh_route_syncs_only_linked_contacts(pane, emulator, crm):
+    outlook_id, crm_id = linked_pair(pane, emulator, crm)
+    unlinked = pane().post("/outlook-contacts", json={"address": "zed@example.org", "name": "Zed"}).json["id"]
+    crm_edit(crm, crm_id, job_title="Category Manager")
+
+    answer = pane().post("/outlook-contacts/refresh", json={"ids": [outlook_id, unlinked]})
+
+    assert answer.status_code == 200, answer.json
+    assert [(r["id"], r["ok"], r["result"]["updated_in_outlook"]) for r in answer.json["results"]] == \
+        [(outlook_id, True, ["job_title"])]
+    assert outlook_contact(emulator, ADELE, outlook_id)["jobTitle"] == "Category Manager"
+    assert count(crm, Contact) == 1  # the unlinked contact was left alone
+    assert pane().post("/outlook-contacts/refresh", json={"ids": []}).status_code == 400
+
+
 def test_parallel_syncs_of_a_new_contact_create_one_crm_contact(pane, emulator, crm):
     created = pane().post("/outlook-contacts", json={"address": "pat.race@example.org", "name": "Race, Pat"}).json
     user = pane()
