@@ -6,6 +6,7 @@ the emulator calls the backend's webhook) and prints `CA: <path>` and
 """
 import argparse
 import logging
+import socket
 import ssl
 import sys
 import threading
@@ -35,6 +36,9 @@ class HTTPSServer(ThreadedWSGIServer):
     def get_request(self):
         sock, address = self.socket.accept()
         sock.settimeout(IDLE_CONNECTION_TIMEOUT_S)
+        # http.server writes headers and body separately: with Nagle on, the body waits
+        # for the client's delayed ACK (~15-40 ms a response, bench B1). Graph has no such stall.
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         return self.tls.wrap_socket(sock, server_side=True, do_handshake_on_connect=False), address
 
 
