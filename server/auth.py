@@ -14,6 +14,7 @@ import logging
 import threading
 import time
 import uuid
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Callable, Mapping
 from urllib.parse import urlsplit
@@ -98,6 +99,11 @@ class TokenValidator:
         self._keys_fetched_at: float | None = None
         self._last_refetch = float("-inf")
         self.jwks_fetches = 0
+        # token -> (Principal, exp): a pane sends the same token for up to an hour, and
+        # checking it costs ~1 ms of CPU per request (bench B1); the rate limiter's key
+        # asks for it too. Only fully validated tokens are kept, until their `exp`.
+        self._validated: OrderedDict[str, tuple[Principal, float]] = OrderedDict()
+        self.max_cached = 4096
 
     @property
     def single_tenant(self) -> bool:
@@ -178,6 +184,21 @@ class TokenValidator:
         """
         if not token:
             raise AuthError("missing_token", "Sign-in is required: send Authorization: Bearer <token>.")
+        cache_key = f"{required_role or ''} {token}"
+        with self._lock:
+            cached = self._validated.get(cache_key)
+        if cached is not None and cached[1] > self.clock():
+            return cached[0]
+        principal, expires = self._validate(token, required_role)
+        with self._lock:
+            # Nor past the keys' daily refresh: a revoked key stops verifying then.
+            expires = min(expires, (self._keys_fetched_at or 0.0) + JWKS_MAX_AGE_S)
+            self._validated[cache_key] = (principal, expires)
+            while len(self._validated) > self.max_cached:
+                self._validated.popitem(last=False)
+        return principal
+
+    def _validate(self, token: str, required_role: str | None) -> tuple[Principal, float]:
         if not self.audiences:
             raise ApiError(500, "auth_not_configured", "API_AUDIENCE is not configured on the server.")
         try:
@@ -235,7 +256,8 @@ class TokenValidator:
         return Principal(
             tid=tid, oid=str(oid).lower(),
             upn=claims.get("preferred_username") or claims.get("upn") or claims.get("unique_name"),
-            name=claims.get("name"), scopes=scopes, roles=roles, token=token, app_only=app_only)
+            name=claims.get("name"), scopes=scopes, roles=roles, token=token,
+            app_only=app_only), float(claims["exp"])
 
 
 class _TimeoutHttpClient:
