@@ -19,6 +19,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     func,
+    literal_column,
     select,
 )
 from sqlalchemy.ext.mutable import MutableDict, MutableList
@@ -712,8 +713,11 @@ SUBJECT_KEY_LENGTH = 200  # B-tree entries must stay small; a prefix search need
 
 
 def subject_key(column=None):
-    """The indexed search key of an email subject: its first characters, lower-cased."""
-    return func.lower(func.substr(Email.subject if column is None else column, 1, SUBJECT_KEY_LENGTH))
+    """The indexed search key of an email subject: its first characters, lower-cased.
+    The numbers are literals, not bound parameters: SQLite uses an expression index
+    only for the very same expression."""
+    return func.lower(func.substr(Email.subject if column is None else column,
+                                  literal_column("1"), literal_column(str(SUBJECT_KEY_LENGTH))))
 
 
 Index("ix_contacts_tenant_first_name_lower", Contact.tenant_id, func.lower(Contact.first_name))

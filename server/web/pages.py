@@ -21,6 +21,7 @@ from server.web import csrf, records
 from server.web.blueprint import bp
 from server.web.pagination import BadCursor
 from server.web.security import page_policy
+from server.web.settings_page import is_admin
 from server.web.signin import current_user
 
 NOTE_MAX_LENGTH = 10_000
@@ -72,7 +73,6 @@ def csrf_token_global() -> str:
 
 @bp.context_processor
 def page_context():
-    from server.web.settings_page import is_admin
     user = current_user()
     crm_user = g.get("crm_user")
     return {
