@@ -222,4 +222,6 @@ def signout():
 @bp.get("/auth/signed-out")
 def signed_out():
     """The page after sign-out."""
+    if current_user() is not None:
+        return redirect(url_for("web.home"))
     return render_template("crm/signin.html", error=None, next=None, signed_out=True)

@@ -64,6 +64,9 @@ def test_sign_out_needs_the_form_token_and_ends_the_session(browser):
     assert adele.get("/crm/").status_code == 200
     response = adele.post_form("/auth/signout")
     assert response.status_code == 302
+    signed_out = adele.get(response.headers["Location"])
+    assert "You are signed out" in signed_out.get_data(as_text=True)
+    assert "Sign out" not in signed_out.get_data(as_text=True)
     assert adele.get("/crm/").status_code == 302
 
 
