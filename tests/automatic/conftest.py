@@ -178,24 +178,30 @@ class RqWorkers:
         rq = str(Path(sys.executable).with_name("rq"))
         process = subprocess.Popen([rq, "worker", "--with-scheduler", "--worker-class", "rq.worker.SimpleWorker",
                                     "--url", self.app.config["REDIS_URL"], "crm"],
-                                   cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT)
+                                   cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+                                   start_new_session=True)
         log.close()
         self.processes.append(process)
         return process
 
     def kill(self, process: subprocess.Popen) -> None:
-        process.send_signal(signal.SIGKILL)
+        """SIGKILL, like a lost machine: the worker and its scheduler process at once."""
+        os.killpg(process.pid, signal.SIGKILL)
         process.wait(10)
 
     def stop_all(self) -> None:
         for process in self.processes:
             if process.poll() is None:
-                process.terminate()
+                os.killpg(process.pid, signal.SIGTERM)
                 try:
                     process.wait(10)
                 except subprocess.TimeoutExpired:
-                    process.kill()
+                    os.killpg(process.pid, signal.SIGKILL)
                     process.wait()
+            try:
+                os.killpg(process.pid, signal.SIGKILL)   # what the worker left behind
+            except ProcessLookupError:
+                pass
 
 
 @pytest.fixture
