@@ -21,7 +21,6 @@ from server.web import csrf, records
 from server.web.blueprint import bp
 from server.web.pagination import BadCursor
 from server.web.security import page_policy
-from server.web.settings_page import is_admin
 from server.web.signin import current_user
 
 NOTE_MAX_LENGTH = 10_000
@@ -73,11 +72,8 @@ def csrf_token_global() -> str:
 
 @bp.context_processor
 def page_context():
-    user = current_user()
-    crm_user = g.get("crm_user")
     return {
-        "signed_in": user,
-        "is_admin": bool(crm_user is not None and is_admin(db_session(), crm_user)),
+        "signed_in": current_user(),
         "query": request.args.get("q", "") if request.endpoint in ("web.search", "web.home") else "",
     }
 
