@@ -11,14 +11,25 @@ from __future__ import annotations
 
 from flask import current_app
 
-from server.headers import OUTLOOK_FRAME_ANCESTORS, origin
+from server.headers import origin
+
+# Outlook's own hosts only (classic web, consumer, regional *.outlook.com, and the
+# cloud.microsoft domain Microsoft is moving Outlook on the web to). The pages open
+# in a browser window from the pane; these let an Outlook host frame them if it must.
+PAGE_FRAME_ANCESTORS = (
+    "https://outlook.office.com",
+    "https://outlook.office365.com",
+    "https://outlook.live.com",
+    "https://*.outlook.com",
+    "https://outlook.cloud.microsoft",
+)
 
 
 def page_policy(*, remote_images: bool = False, inline_style_attributes: bool = False) -> str:
     config = current_app.config
     ours = origin(config.get("PUBLIC_BASE_URL"))
     authority = origin(config.get("AUTHORITY_HOST"))
-    ancestors = ["'self'", *([ours] if ours else []), *OUTLOOK_FRAME_ANCESTORS]
+    ancestors = ["'self'", *([ours] if ours else []), *PAGE_FRAME_ANCESTORS]
     if authority and not authority.endswith(".microsoftonline.com"):
         ancestors.append(authority)  # the emulator's Outlook-like page stands in for Outlook
     images = "'self' data:" + (" https: http:" if remote_images else "")

@@ -61,7 +61,7 @@ def test_body_is_sanitised_again_when_shown(browser, crm):
     assert "<script" not in html.lower() and "javascript:" not in html.lower() and "onerror" not in html.lower()
 
 
-def test_pages_carry_a_strict_csp(browser, crm):
+def test_pages_carry_a_strict_csp(browser, crm, emulator):
     email = adele_email(crm)
     adele = browser()
     for path in ("/crm/", f"/crm/emails/{email.id}", "/crm/search?q=a", "/crm/settings"):
@@ -73,6 +73,7 @@ def test_pages_carry_a_strict_csp(browser, crm):
         ancestors = policy["frame-ancestors"].split()
         assert "https://outlook.office.com" in ancestors and "https://outlook.office365.com" in ancestors
         assert "'self'" in ancestors and "*" not in ancestors and "https:" not in ancestors
+        assert all(a in ("'self'", "http://localhost:5000", emulator.base_url) or "outlook" in a for a in ancestors)
         assert response.headers["Cache-Control"] == "no-store"
 
 
