@@ -4,10 +4,10 @@ from __future__ import annotations
 from typing import Iterable
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session, joinedload, load_only
 
 from server.crm.addresses import normalise_address
-from server.crm.models import Contact, ContactEmail
+from server.crm.models import Company, Contact, ContactEmail
 
 
 def match_addresses(session: Session, tenant_id: str, addresses: Iterable[str | None]) -> dict[str, list[Contact]]:
@@ -32,7 +32,12 @@ def match_addresses(session: Session, tenant_id: str, addresses: Iterable[str | 
             Contact.tenant_id == tenant_id,
             Contact.deleted_at.is_(None),
         )
-        .options(joinedload(Contact.company))
+        # Only what callers show and link (name, company): a 250-recipient message loads
+        # ~250 contacts, and full rows (timestamps, JSON columns) took most of the time
+        # (bench B2). Other attributes still load on first access.
+        .options(load_only(Contact.id, Contact.tenant_id, Contact.first_name, Contact.last_name,
+                           Contact.display_name, Contact.company_id, Contact.deleted_at),
+                 joinedload(Contact.company).load_only(Company.id, Company.tenant_id, Company.name))
         .order_by(Contact.display_name, Contact.last_name, Contact.first_name, Contact.id)
     )
     for address, contact in rows:
