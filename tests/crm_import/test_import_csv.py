@@ -308,3 +308,28 @@ def test_the_importers_fast_address_path_agrees_with_normalise_address(raw):
 def test_cli_refuses_a_tenant_that_is_not_an_entra_tenant_id(cli, tmp_path):
     result = cli("crm", "import", "--tenant", "contoso.com", write(tmp_path, "a.csv", HEADER))
     assert result.exit_code == 2 and "a GUID" in result.output
+
+
+def test_two_imports_of_one_file_at_once_never_duplicate_a_contact(app, importer, crm, tmp_path):
+    import threading
+    rows = [f"P{i},Q{i},shared{i}@example.com,Firma {i % 13},," for i in range(1500)]
+    path = write(tmp_path, "both.csv", HEADER + "\n".join(rows) + "\n")
+    results, failures = [], []
+
+    def run():
+        try:
+            results.append(importer(path, batch_size=100))
+        except Exception as exc:  # reported below; a thread's exception would be lost
+            failures.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+
+    assert not failures
+    assert sum(r.created for r in results) == 1500
+    assert sum(r.companies_created for r in results) == 13
+    assert crm.scalar(select(func.count()).select_from(Contact)) == 1500
+    assert crm.scalar(select(func.count()).select_from(ContactEmail)) == 1500
