@@ -67,7 +67,7 @@ def test_reading_pane_never_runs_the_message_scripts(outlook):
     outlook.open().select("Hard case: hostile HTML body")
     body = outlook.page.locator("#reading-body")
     assert "allow-scripts" not in (body.get_attribute("sandbox") or "")
-    outlook.page.frame_locator("#reading-body").locator("body").wait_for()
+    outlook.page.frame_locator("#reading-body").locator("p", has_text="Regards, Lynne").wait_for()
     outlook.page.wait_for_timeout(500)
     assert dialogs == []
 

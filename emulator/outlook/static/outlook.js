@@ -258,14 +258,27 @@ async function renderReadingPane() {
   $("reading-from").textContent = from ? `${from.displayName} <${from.emailAddress}>` : "(no sender)";
   $("reading-to").textContent = `To: ${(message.toRecipients || []).map((r) => r.emailAddress.address).join("; ")}`;
   $("reading-categories").replaceChildren(...categoryChips(message.categories).children);
-  $("reading-body").srcdoc = "";
+  showBody("");
   try {
     const full = await graph("GET", `/me/messages/${encodeURIComponent(message.id)}?$select=body,categories`);
     if (ticket !== state.readingTicket) return;
-    $("reading-body").srcdoc = bodyDocument(full.body || {});
+    showBody(bodyDocument(full.body || {}));
   } catch {
-    if (ticket === state.readingTicket) $("reading-body").srcdoc = "<p>Could not load this message.</p>";
+    if (ticket === state.readingTicket) showBody("<p>Could not load this message.</p>");
   }
+}
+
+// A fresh iframe per body: reusing one races two srcdoc navigations against each other.
+function showBody(html) {
+  const old = $("reading-body");
+  const frame = document.createElement("iframe");
+  frame.id = "reading-body";
+  // No allow-scripts and no allow-same-origin: a message's scripts never run.
+  frame.setAttribute("sandbox", "allow-popups allow-popups-to-escape-sandbox");
+  frame.setAttribute("referrerpolicy", "no-referrer");
+  frame.title = "Message body";
+  frame.srcdoc = html;
+  old.replaceWith(frame);
 }
 
 function escapeHtml(text) {
@@ -274,7 +287,8 @@ function escapeHtml(text) {
 
 function bodyDocument(body) {
   // The iframe is sandboxed without allow-scripts; the CSP is a second lock on the same door.
-  const csp = `<meta http-equiv="Content-Security-Policy" content="script-src 'none'; object-src 'none'; base-uri 'none'">`;
+  // Remote images and frames stay blocked too, as Outlook blocks external content by default.
+  const csp = `<meta http-equiv="Content-Security-Policy" content="script-src 'none'; object-src 'none'; base-uri 'none'; img-src data: cid:; frame-src 'none'; form-action 'none'">`;
   const style = "<style>body{font-family:'Segoe UI',sans-serif;font-size:14px;color:#242424;margin:0}</style>";
   if ((body.contentType || "").toLowerCase() === "html") return `${csp}${style}${body.content || ""}`;
   return `${csp}${style}<pre style="white-space:pre-wrap;font-family:inherit">${escapeHtml(body.content || "")}</pre>`;
