@@ -15,7 +15,7 @@ from server.crm.import_rows import ImportFileError
 from server.crm.importing import BATCH_SIZE, ImportAborted, ImportSummary, import_file
 from server.db import Database, session_scope
 
-crm_cli = AppGroup("crm", help="The CRM's data: import and export contacts.")
+crm_cli = AppGroup("crm", help="CRM data and background work: contacts in and out, mailbox sync, jobs.")
 
 # Problems listed on the terminal; the summary counts them all.
 SHOWN_PROBLEMS = 50
