@@ -13,9 +13,7 @@ from __future__ import annotations
 import io
 import logging
 import os
-import re
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import BinaryIO, Callable, Iterable, Iterator
 
 from sqlalchemy import insert, select, text, update
@@ -23,7 +21,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
-from server.crm.addresses import MAX_ADDRESS, address_domain, normalise_address
+from server.crm.addresses import address_domain, normalise_address
 from server.crm.import_csv import read_csv
 from server.crm.import_rows import ImportFileError, ImportRow, RowProblem
 from server.crm.import_vcard import read_vcards
@@ -50,32 +48,6 @@ FREE_MAIL_DOMAINS = frozenset({
 })
 # gmx.de, gmx.net, gmx.at, ...: every GMX domain.
 FREE_MAIL_PREFIXES = ("gmx.",)
-
-
-# An address in its plain form ('local@domain', no display name, quotes or prefix):
-# the importer normalises these with the domain's IDNA encoding cached, since one
-# file repeats a few thousand domains across a hundred thousand addresses.
-_PLAIN_LOCAL = re.compile(r"[A-Za-z0-9.!#$%&*+/=?^_`{|}~-]{1,64}")
-_PLAIN_DOMAIN = re.compile(r"[^\s@<>\"'(),;:\\\[\]]+")
-
-
-@lru_cache(maxsize=1 << 16)
-def _normalised_domain(domain: str) -> str | None:
-    address = normalise_address(f"x@{domain}")
-    return address_domain(address) if address else None
-
-
-def normalise_import_address(raw: str) -> str | None:
-    """Exactly `normalise_address(raw)`, faster for plain addresses."""
-    text = raw.strip()
-    local, at, domain = text.partition("@")
-    if at and _PLAIN_LOCAL.fullmatch(local) and _PLAIN_DOMAIN.fullmatch(domain):
-        ascii_domain = _normalised_domain(domain)
-        if ascii_domain is None:
-            return None
-        address = f"{local.lower()}@{ascii_domain}"
-        return address if len(address) <= MAX_ADDRESS else None
-    return normalise_address(raw)
 
 
 def is_free_mail(domain: str) -> bool:
@@ -272,7 +244,7 @@ def _prepare(rows: Iterable[ImportRow], summary: ImportSummary) -> list[tuple[Im
         addresses: list[str] = []
         bad = None
         for raw in row.emails:
-            address = normalise_import_address(raw)
+            address = normalise_address(raw)
             if address is None:
                 bad = raw
                 break
