@@ -197,9 +197,11 @@ def import_stream(session_factory: sessionmaker[Session], tenant_id: str, raw: B
                 flush()
         if batch:
             flush()
-    except ImportFileError:
+    except ImportFileError as exc:
         if batch:
             flush()   # the rows before the unreadable part are good
+        if summary.rows:
+            raise ImportAborted(f"{exc}; the rows before it are saved", summary) from exc
         raise
     except ImportAborted:
         raise

@@ -240,6 +240,17 @@ def test_a_file_that_is_not_utf8_is_refused_with_advice(importer, tmp_path):
         importer(path)
 
 
+def test_bytes_that_are_not_utf8_half_way_keep_the_rows_before_them(importer, crm, tmp_path):
+    good = "".join(f"P{i},Q{i},p{i}@example.com,,,\n" for i in range(2000)).encode()
+    path = tmp_path / "mixed.csv"
+    path.write_bytes(HEADER.encode() + good + "Jiří,Šťastný,jiri@example.cz,,,\n".encode("cp1250"))
+
+    with pytest.raises(ImportAborted, match="not UTF-8.*the rows before it are saved") as aborted:
+        importer(path)
+
+    assert aborted.value.summary.created == len(contacts_of(crm)) > 0
+
+
 def test_a_header_without_known_columns_is_refused(importer, tmp_path):
     with pytest.raises(ImportFileError, match="is the first row a header"):
         importer(write(tmp_path, "nohead.csv", "Lynne,Robbins,lynne@example.com\n"))
