@@ -18,7 +18,9 @@ from server.errors import ApiError
 CRM_ROLE = "Crm.ReadWrite.All"
 
 bp = Blueprint("crm_records", __name__, url_prefix="/api/v1/crm",
-               description="CRM contacts and companies (tenant-scoped)")
+               description="CRM contacts and companies of the caller's tenant. Delegated tokens "
+                           "(scope access_as_user) or app-only tokens with the app role "
+                           f"{CRM_ROLE}. Lists are keyset-paginated: pass `next` as `after`.")
 
 SECURITY = [{"bearerAuth": []}]
 NAME = ma.validate.Length(max=256)
