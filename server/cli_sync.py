@@ -1,6 +1,7 @@
 """`flask --app server crm sync-mailbox ...` and the job commands, in the `crm` group."""
 from __future__ import annotations
 
+import re
 import sys
 import threading
 import time
@@ -18,6 +19,7 @@ from server.sync.bulk import enqueue_bulk
 from server.sync.jobs import get_job, list_failed_jobs, retry_job, run_job
 
 POLL_S = 0.3
+OBJECT_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 
 def find_user(session, user: str, tenant_id: str | None) -> User:
@@ -34,20 +36,33 @@ def find_user(session, user: str, tenant_id: str | None) -> User:
         raise click.ClickException(f"{user} is a user of several tenants: add --tenant.")
     if not tenant_id:
         raise click.ClickException(f"No CRM user {user}: add --tenant TENANT_ID to look them up in Microsoft 365.")
-    from server.auth import app_graph_token, trusted_session
-    from server.graph import GraphClient
-    from server.graph.errors import GraphError
-    graph = GraphClient.from_config(current_app.config, lambda: app_graph_token(tenant_id), trusted_session(),
-                                    user=user.strip())
-    try:
-        found_user = graph.get_user()
-    except GraphError as exc:
-        raise click.ClickException(f"{user}: {exc}") from None
-    created = get_or_create_user(session, tenant_id, found_user["id"], found_user.get("userPrincipalName") or user,
+    if OBJECT_ID.match(key):
+        found_user = {"id": key}
+    else:
+        found_user = _graph_user(tenant_id, user.strip())
+    created = get_or_create_user(session, tenant_id, found_user["id"], found_user.get("userPrincipalName") or "",
                                  found_user.get("displayName") or "",
                                  auto_link_companies=current_app.config.get("AUTO_LINK_COMPANIES"))
     session.commit()
     return created
+
+
+def _graph_user(tenant_id: str, upn: str) -> dict:
+    """The user's object id from Graph (app-only; needs User.Read.All, which the add-in
+    does not otherwise ask for)."""
+    from server.auth import app_graph_token, trusted_session
+    from server.graph import GraphClient
+    from server.graph.errors import AccessDenied, GraphError
+    graph = GraphClient.from_config(current_app.config, lambda: app_graph_token(tenant_id), trusted_session(),
+                                    user=upn)
+    try:
+        return graph.get_user()
+    except AccessDenied:
+        raise click.ClickException(
+            f"{upn} is not in the CRM yet and the app may not read user profiles: pass the user's "
+            "object id (--user OID --tenant TENANT_ID), or let them open the add-in once.") from None
+    except GraphError as exc:
+        raise click.ClickException(f"{upn}: {exc}") from None
 
 
 @crm_cli.command("sync-mailbox")
