@@ -2,6 +2,7 @@
 import { getToken, forgetToken, SignInNeeded } from "./auth.js";
 
 const BASE = "/api/v1";
+const REQUEST_TIMEOUT_MS = 30_000; // the backend answers within its own Graph budget; past this it is down
 const MAX_BUSY_RETRIES = 3;
 const DEFAULT_RETRY_AFTER_S = 5;
 
@@ -42,11 +43,23 @@ export async function request(method, path, { body, signal } = {}) {
   let retriedAuth = false;
   for (;;) {
     const token = await getToken();
+    // Our own controller: aborts on the caller's signal (a stale request) or on the timeout.
+    const controller = new AbortController();
+    const onAbort = () => controller.abort();
+    if (signal) {
+      if (signal.aborted) controller.abort();
+      else signal.addEventListener("abort", onAbort, { once: true });
+    }
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      controller.abort();
+    }, REQUEST_TIMEOUT_MS);
     let response;
     try {
       response = await fetch(BASE + path, {
         method,
-        signal,
+        signal: controller.signal,
         headers: {
           Authorization: `Bearer ${token}`,
           Accept: "application/json",
@@ -56,8 +69,11 @@ export async function request(method, path, { body, signal } = {}) {
         credentials: "omit",
       });
     } catch (error) {
-      if (error && error.name === "AbortError") throw error;
-      throw new ApiError(0, "network", "");
+      if (error && error.name === "AbortError" && !timedOut) throw error;
+      throw new ApiError(0, timedOut ? "timeout" : "network", "");
+    } finally {
+      clearTimeout(timer);
+      if (signal) signal.removeEventListener("abort", onAbort);
     }
     if (response.ok) return response.status === 204 ? null : response.json();
     const error = await errorFrom(response);
