@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.browser.conftest import ADELE, CONTOSO, graph_message, wait_until
-from tests.browser.test_taskpane import ATTACHMENTS, NORTHWIND, expect_state
+from tests.browser.test_taskpane import ATTACHMENTS, MEGAN_NOTE, NORTHWIND, expect_state
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -86,3 +86,18 @@ def test_missing_consent_asks_the_user_to_sign_in(outlook):
 def test_host_claiming_naa_without_its_bridge_falls_back_to_office_sso(outlook):
     outlook.open(naa=True).select(NORTHWIND).open_pane()
     expect_state(outlook, "Not synced")
+
+
+def test_more_menu_creates_an_outlook_contact_from_the_sender_once(outlook):
+    outlook.open().select(MEGAN_NOTE)
+    for _ in range(2):
+        outlook.ribbon("More").click()
+        outlook.page.locator(".ribbon-menu-items button", has_text="Create Outlook contact from sender").click()
+        outlook.page.wait_for_selector("body[data-command='createOutlookContact:completed']", timeout=20_000)
+        outlook.page.evaluate("() => { delete document.body.dataset.command; }")
+    assert "already in your Outlook contacts" in outlook.page.locator("#notifications").inner_text()
+    token = outlook.emulator.graph_token(ADELE)
+    contacts = outlook.emulator.graph("GET", "/me/contacts", token, params={"$top": "100"}).json()["value"]
+    megan = [c for c in contacts
+             if any(e["address"].lower() == "megan.bowen@contoso.com" for e in c.get("emailAddresses") or [])]
+    assert len(megan) == 1
