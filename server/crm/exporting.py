@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from server.crm.addresses import display_domain
-from server.crm.import_rows import COLUMNS, LIST_SEPARATOR
+from server.crm.import_rows import COLUMNS, LIST_SEPARATOR, defuse_formula
 from server.crm.import_vcard import COMPANY_DOMAINS
 from server.crm.models import Company, Contact
 
@@ -88,7 +88,8 @@ def readable_domains(domains: list[str] | None) -> str:
 def _csv_writer(out: TextIO):
     writer = csv.DictWriter(out, fieldnames=list(COLUMNS), lineterminator="\r\n", restval="")
     writer.writeheader()
-    return writer.writerow
+    # Names and titles may come from strangers' emails: none may run as a spreadsheet formula.
+    return lambda record: writer.writerow({key: defuse_formula(value) for key, value in record.items()})
 
 
 def _vcard_writer(out: TextIO):

@@ -6,7 +6,7 @@ import csv
 import unicodedata
 from typing import Callable, Iterator, TextIO
 
-from server.crm.import_rows import COLUMNS, ImportFileError, ImportRow, RowProblem, split_list
+from server.crm.import_rows import COLUMNS, ImportFileError, ImportRow, RowProblem, split_list, undo_defuse
 
 DELIMITERS = (",", ";", "\t")
 
@@ -94,6 +94,7 @@ def read_csv(stream: TextIO, warn: Callable[[str], None]) -> Iterator[ImportRow 
 def _row(line: int, columns: list[str | None], record: list[str]) -> ImportRow:
     row = ImportRow(line=line)
     for column, raw in zip(columns, record):
+        raw = undo_defuse(raw)
         value = " ".join(raw.split())
         if column is None or not value:
             continue

@@ -16,6 +16,29 @@ COLUMNS = (
 LIST_SEPARATOR = ";"
 
 
+# Spreadsheets run a cell starting with one of these as a formula. Export writes such
+# cells with a leading apostrophe (shown as text); import takes the apostrophe off.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def is_formula_like(value: str) -> bool:
+    """'=HYPERLINK(...)', '@SUM(...)', '+cmd|...': but not '+420 123' or '-' alone."""
+    if not value or not value.startswith(FORMULA_STARTS):
+        return False
+    if value[0] in "+-":
+        rest = value[1:].lstrip()
+        return bool(rest) and not (rest[0].isdigit() or rest[0] == "(")
+    return True
+
+
+def defuse_formula(value: str) -> str:
+    return "'" + value if is_formula_like(value) else value
+
+
+def undo_defuse(value: str) -> str:
+    return value[1:] if value.startswith("'") and is_formula_like(value[1:]) else value
+
+
 class ImportFileError(ValueError):
     """The file as a whole cannot be imported (empty, not UTF-8, no known columns)."""
 

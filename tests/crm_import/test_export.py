@@ -28,12 +28,15 @@ def arrange_awkward_records(crm):
         Contact(tenant_id=CONTOSO),
         Contact(tenant_id=CONTOSO, first_name="Bez", last_name="Adresy", display_name="Bez Adresy", company=acme),
         Contact(tenant_id=CONTOSO, first_name="Gone", last_name="Away", display_name="Gone Away"),
+        Contact(tenant_id=CONTOSO, display_name='=HYPERLINK("https://evil.example","Click")',
+                job_title="@SUM(1+1)", business_phone="+420 603 555 444", mobile_phone="-"),
     ]
     crm.add_all(people)
     people[0].set_addresses(["jana@acme.example", "jana@bücher.de"])
     people[1].set_addresses(["nameless@acme.example"])
     people[3].set_addresses(["gone@acme.example"])
     people[3].soft_delete()
+    people[4].set_addresses(["formula@evil.example"])
     crm.commit()
 
 
@@ -52,7 +55,7 @@ def test_export_then_import_into_an_empty_tenant_gives_the_same_contacts_and_com
     assert "0 errors" in imported.output
     original, copy = snapshot(CONTOSO), snapshot(EMPTY_TENANT)
     assert copy == original
-    assert len(copy[0]) == 24 and ("Lonely Company", ("lonely.example",)) in copy[1]
+    assert len(copy[0]) == 25 and ("Lonely Company", ("lonely.example",)) in copy[1]
     assert "Gone Away" not in out.read_text(encoding="utf-8")
 
 
@@ -65,6 +68,9 @@ def test_csv_export_is_readable_with_unicode_domains_and_several_addresses(cli, 
     assert lines[0] == "first_name,last_name,display_name,email,company,job_title,phone,mobile_phone,company_domains"
     assert ('Jana,Malá,Ing. Jana Malá,jana@acme.example;jana@bücher.de,"Acme, Inc.","Ředitelka; ""CEO""",'
             '+420 1,+420 2,acme.example;bücher.de') in lines
+    # Spreadsheets show these as text instead of running them; import takes the apostrophe off.
+    assert (',,"\'=HYPERLINK(""https://evil.example"",""Click"")",formula@evil.example,,\'@SUM(1+1),'
+            '+420 603 555 444,-,') in lines
 
 
 def test_vcard_export_is_vcard_3(cli, crm, tmp_path):
@@ -73,7 +79,7 @@ def test_vcard_export_is_vcard_3(cli, crm, tmp_path):
     assert cli("crm", "export", "--tenant", CONTOSO, "--format", "vcf", out).exit_code == 0
 
     text = out.read_text(encoding="utf-8")
-    assert text.count("BEGIN:VCARD") == 4 and text.count("VERSION:3.0") == 4
+    assert text.count("BEGIN:VCARD") == 5 and text.count("VERSION:3.0") == 5
     assert "FN:Ing. Jana Malá" in text and "TEL;TYPE=CELL:+420 2" in text and "ORG:Acme\\, Inc." in text
 
 
