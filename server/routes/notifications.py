@@ -5,7 +5,8 @@ token as text/plain (and nosniff: it is reflected input, never HTML). A
 notification is checked against its subscription's clientState hash in constant
 time; a request with any unknown subscription or wrong clientState is refused with
 403 before anything is queued. Valid ones are queued (one job per message, so a
-repeat is harmless) and acknowledged with 202 at once.
+repeat is harmless; none for messages the CRM holds as filed or excluded) and
+acknowledged with 202 at once.
 """
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from flask import Response, current_app, request
 from sqlalchemy import select
 
 from server.api import Blueprint
-from server.crm.models import Subscription
+from server.crm.models import MailboxItem, Subscription
 from server.db import db_session
 from server.errors import ApiError
 from server.sync.jobs import enqueue
@@ -56,6 +57,21 @@ def _verified() -> list[tuple[dict, Subscription]]:
     return verified
 
 
+def _settled(verified: list[tuple[dict, Subscription]]) -> set[tuple[int, str]]:
+    """(user, message) pairs the CRM already holds as filed or marked synced: nothing
+    automatic ever changes them, so their notifications (the echo of our own PATCH
+    among them) need no job and no Graph call."""
+    pairs = {(row.user_id, str((note.get("resourceData") or {}).get("id") or "")) for note, row in verified}
+    users = {user_id for user_id, _ in pairs}
+    ids = {message_id for _, message_id in pairs if message_id}
+    if not ids:
+        return set()
+    rows = db_session().execute(select(MailboxItem.user_id, MailboxItem.graph_id).where(
+        MailboxItem.user_id.in_(users), MailboxItem.graph_id.in_(ids),
+        MailboxItem.state.in_(("synced", "excluded"))))
+    return {(user_id, graph_id) for user_id, graph_id in rows} & pairs
+
+
 def _accepted() -> Response:
     return Response(status=202)
 
@@ -68,9 +84,11 @@ def notify():
     if handshake is not None:
         return handshake
     app = current_app._get_current_object()
-    for note, row in _verified():
+    verified = _verified()
+    settled = _settled(verified)
+    for note, row in verified:
         message_id = str((note.get("resourceData") or {}).get("id") or "")
-        if not message_id:
+        if not message_id or (row.user_id, message_id) in settled:
             continue
         enqueue("message", {"message_id": message_id}, key=f"message:{row.user_id}:{message_id}",
                 tenant_id=row.tenant_id, user_id=row.user_id, app=app)

@@ -445,10 +445,19 @@ class EmbeddedScheduler:
         self.intervals = {"delta": float(app.config.get("DELTA_INTERVAL_S") or 600),
                           "subscriptions": SUBSCRIPTION_UPKEEP_S, "recover": RECOVER_S}
         self.last: dict[str, float] = {}
+        self.stopped = threading.Event()
         self.thread = threading.Thread(target=self._run, name="crm-scheduler", daemon=True)
 
+    def start(self) -> "EmbeddedScheduler":
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.stopped.set()
+        self.thread.join(30)
+
     def _run(self) -> None:
-        while True:
+        while not self.stopped.is_set():
             now = time.monotonic()
             for task, interval in self.intervals.items():
                 if now - self.last.get(task, -interval) >= interval:
@@ -458,7 +467,7 @@ class EmbeddedScheduler:
                             SCHEDULED[task](self.app)
                     except Exception:
                         log.exception("scheduled %s failed", task)
-            time.sleep(self.tick_s)
+            self.stopped.wait(self.tick_s)
 
 
 def init_app(app: Flask) -> None:
@@ -477,7 +486,7 @@ def init_app(app: Flask) -> None:
             state["started"] = True
             if app.config.get("REDIS_URL") or app.config.get("TESTING") or not app.config.get("SCHEDULER", True):
                 return
-            EmbeddedScheduler(app).thread.start()
+            app.extensions["crm_scheduler"] = EmbeddedScheduler(app).start()
 
 
 def now_iso(value: datetime | None = None) -> str:

@@ -123,3 +123,25 @@ def test_webhook_on_rq_workers_files_a_known_contacts_message(redis_app, rq_work
     message = find_message(emulator, ADELE, "RQ webhook")
     wait_for(lambda: outlook_state(emulator, ADELE, message["id"])["state"] == "synced", 30, what="filed")
     assert not emulator.requests(path=r"/delta")
+
+
+def test_embedded_scheduler_runs_delta_rounds_and_subscription_upkeep(pane, app, emulator, adele, monkeypatch):
+    from server.sync.jobs import EmbeddedScheduler
+    from tests.automatic.conftest import set_settings
+    from tests.automatic.test_webhooks import subscriptions
+    monkeypatch.setitem(app.config, "DELTA_INTERVAL_S", 1)
+    message = find_message(emulator, ADELE, "Plain: order confirmation from Northwind")
+    assert pane().post(f"/messages/{message['id']}/state", json={"state": "unsynced"}).status_code == 200
+    set_settings(app, adele, auto_sync="marked")
+
+    scheduler = EmbeddedScheduler(app, tick_s=0.2).start()
+    try:
+        wait_for(lambda: outlook_state(emulator, ADELE, message["id"])["state"] == "synced", 30,
+                 what="a scheduled delta round")
+        wait_for(lambda: len(subscriptions(app)) == 2, 30, what="scheduled subscription upkeep")
+        emulator.clear_requests()
+        wait_for(lambda: emulator.requests(path=r"/messages/delta", method="GET"), 30,
+                 what="the next round, DELTA_INTERVAL_S later")
+    finally:
+        scheduler.stop()
+    wait_idle(app)
