@@ -57,6 +57,8 @@ def test_contact_create_get_update_delete(pane):
     assert patched.json["mobile_phone"] == "+420 777" and patched.json["business_phone"] == "+420 1"
     assert patched.json["company"]["id"] == created["company"]["id"]
     assert patched.json["emails"] == ["pavel.dvorak@stavby-morava.cz"]
+    unlinked = adele.client.patch(f"/api/v1{url}", headers=adele.headers(), json={"company": None})
+    assert unlinked.status_code == 200 and unlinked.json["company"] is None
 
     assert pane(MEGAN).delete(url).status_code == 204   # one tenant, one CRM
     assert adele.get(url).status_code == 404
