@@ -7,7 +7,7 @@ import pytest
 from tests.browser.conftest import ADELE, CONTOSO, graph_message, wait_until
 from tests.browser.test_taskpane import ATTACHMENTS, MEGAN_NOTE, NORTHWIND, expect_state
 
-pytestmark = pytest.mark.timeout(120)
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(120)]
 
 
 def test_right_click_categorize_applies_the_category_through_graph(outlook):

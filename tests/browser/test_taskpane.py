@@ -9,7 +9,7 @@ import pytest
 
 from tests.browser.conftest import ADELE, SCREENSHOTS, graph_message, wait_until
 
-pytestmark = pytest.mark.timeout(180)
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
 
 NORTHWIND = "Plain: order confirmation from Northwind"   # from Lynne Robbins (Northwind Traders)
 ATTACHMENTS = "Hard case: attachments"                   # from Diego Siciliani (Tailspin Toys)
