@@ -135,8 +135,11 @@ def list_contacts(session: Session, tenant_id: str, *, q: str | None = None, lim
         terms = _search_terms(q)
         by_name = or_(_name_matches(Contact.display_name, terms), _name_matches(Contact.first_name, terms),
                       _name_matches(Contact.last_name, terms))
+        # A whole address is also looked up in stored form ('jan@bücher.de' -> 'jan@xn--bcher-kva.de').
+        address_terms = dict.fromkeys(t for t in (q.lower(), normalise_address(q)) if t)
         by_email = exists().where(ContactEmail.contact_id == Contact.id, ContactEmail.tenant_id == tenant_id,
-                                  ContactEmail.address.like(_like_prefix(q.lower()), escape="\\"))
+                                  or_(*(ContactEmail.address.like(_like_prefix(t), escape="\\")
+                                        for t in address_terms)))
         by_company = Contact.company_id.in_(
             select(Company.id).where(Company.tenant_id == tenant_id,
                                      Company.name_key.like(_like_prefix(company_name_key(q)), escape="\\")))

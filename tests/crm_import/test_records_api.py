@@ -99,6 +99,9 @@ def test_search_by_prefix_of_name_email_or_company_ranks_names_first(pane):
     assert [c["id"] for c in found] == [by_last["id"], by_first["id"], by_email["id"], by_company["id"]]
     assert [c["id"] for c in adele.get(CONTACTS, query_string={"q": "nowak.t@meb"}).json["items"]] == [
         by_email["id"]]
+    idn = create(adele, CONTACTS, display_name="Jan Novák", emails=["jan@bücher.de"])
+    for q in ("jan@bücher.de", "JAN@xn--bcher-kva.de", "jan@xn--b"):
+        assert [c["id"] for c in adele.get(CONTACTS, query_string={"q": q}).json["items"]] == [idn["id"]], q
     paged, pages = every_page(adele, CONTACTS, q="nowak", limit=1)
     assert [c["id"] for c in paged] == [c["id"] for c in found] and pages == 4
 
