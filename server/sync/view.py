@@ -11,6 +11,8 @@ from typing import Mapping
 from server.crm.matching import match_addresses
 from server.crm.models import Contact, Email, MailboxItem
 from server.graph.errors import GraphError
+from server.sync.contact_fields import OUTLOOK_CONTACT_FIELDS
+from server.sync.contacts import refresh_found_contacts
 from server.sync.mailbox import Mailbox
 from server.sync.people import Person, people_of
 
@@ -57,14 +59,21 @@ def contact_json(mailbox: Mailbox, contact: Contact) -> dict:
 
 def outlook_contacts(mailbox: Mailbox, people: list[Person]) -> dict[str, str | None]:
     """address -> Outlook contact id (None: no contact) for the first people, in one
-    $batch. Lookup failures leave the address out: the pane shows it as unknown."""
+    $batch, refreshing linked contacts on the way. Lookup failures leave the address
+    out: the pane shows it as unknown."""
     addresses = [p.address for p in people if p.address][:OUTLOOK_LOOKUP_LIMIT]
     if not addresses:
         return {}
     try:
-        found = mailbox.graph.find_contacts_many(addresses, select=("id",))
+        found = mailbox.graph.find_contacts_many(addresses, select=OUTLOOK_CONTACT_FIELDS)
     except GraphError:
         return {}
+    # Linked contacts follow each other both ways when the pane opens; the lookup above
+    # already fetched them, so an unchanged pair costs no Graph call.
+    try:
+        refresh_found_contacts(mailbox, found)
+    except GraphError:
+        pass  # the pane still shows the message; the next open or sync retries
     result: dict[str, str | None] = {}
     for address, contacts in found.items():
         if isinstance(contacts, GraphError):
