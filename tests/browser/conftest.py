@@ -9,8 +9,6 @@ mints for the signed-in demo user, as Office would.
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -19,7 +17,7 @@ from urllib.parse import quote
 import playwright.sync_api as playwright_api  # pinned in requirements-dev.txt; no browser download
 import pytest
 
-from tests.conftest import READY, ROOT, TEST_FIXTURE, EmulatorProcess, stop_emulator
+from tests.conftest import ROOT
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -30,37 +28,14 @@ ADELE = "adele.vance@contoso.com"
 # `UPDATE_SCREENSHOTS=1 make test` refreshes the committed ones the docs show; otherwise
 # they go to test-results/ (ignored), so a test run never dirties the work tree.
 SCREENSHOTS = ROOT / ("docs/screenshots" if os.environ.get("UPDATE_SCREENSHOTS") else "test-results/screenshots")
-START_TIMEOUT_S = 30
 
 
 # ------------------------------------------------------------------ processes
 
-def start_outlook_emulator(state_dir: Path) -> EmulatorProcess:
-    """The emulator with the Outlook page (see emulator_with_outlook.py)."""
-    state_dir.mkdir(parents=True, exist_ok=True)
-    log_path = state_dir / "emulator.log"
-    args = [sys.executable, "-m", "tests.browser.emulator_with_outlook", "--port", "0",
-            "--state-dir", str(state_dir), "--quiet", "--fixture", str(TEST_FIXTURE)]
-    with open(log_path, "w") as log:
-        process = subprocess.Popen(args, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-                                   env=dict(os.environ, PYTHONUNBUFFERED="1"))
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        match = READY.search(log_path.read_text())
-        if match:
-            return EmulatorProcess(match.group(1), state_dir, process, log_path)
-        if process.poll() is not None:
-            break
-        time.sleep(0.05)
-    stop_emulator(process)
-    raise RuntimeError(f"emulator did not start:\n{log_path.read_text()}")
-
-
 @pytest.fixture(scope="session")
-def outlook_emulator(tmp_path_factory):
-    running = start_outlook_emulator(tmp_path_factory.mktemp("outlook-emulator"))
-    yield running
-    stop_emulator(running.process)
+def outlook_emulator(emulator):
+    """The session's emulator (tests/conftest.py); it serves the Outlook page at /outlook/."""
+    return emulator
 
 
 class Backend:
