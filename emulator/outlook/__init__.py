@@ -41,11 +41,15 @@ bp = Blueprint("outlook", __name__, url_prefix="/outlook",
 class Resources:
     """The resids of one VersionOverrides block, resolved to their default values."""
 
-    def __init__(self, node: ET.Element, origin: str):
+    def __init__(self, node: ET.Element, origin: str, locale: str = ""):
         self.values: dict[str, str] = {}
         for element in node.iter():
             if element.tag.startswith(f"{{{NS['bt']}}}") and element.get("id"):
                 value = element.get("DefaultValue", "")
+                # Outlook shows a resource's <Override> for the user's locale when there is one.
+                for override in element.findall("bt:Override", NS):
+                    if locale and override.get("Locale", "").lower() == locale.lower():
+                        value = override.get("Value", value)
                 self.values[element.get("id")] = value.replace(PLACEHOLDER_ORIGIN, origin)
 
     def __call__(self, element: ET.Element | None, child: str) -> str:
@@ -83,13 +87,14 @@ def _control(node: ET.Element, res: Resources) -> dict:
     return control
 
 
-def ribbon_from_manifest(text: str, origin: str) -> dict:
-    """Reads the message-read ribbon of the manifest's VersionOverrides 1.1, URLs on `origin`."""
+def ribbon_from_manifest(text: str, origin: str, locale: str = "") -> dict:
+    """Reads the message-read ribbon of the manifest's VersionOverrides 1.1, URLs on `origin`,
+    strings in `locale` where the manifest overrides them."""
     root = ET.fromstring(text)
     overrides = root.find("v10:VersionOverrides/v11:VersionOverrides", NS)
     if overrides is None:
         raise ValueError("the manifest has no VersionOverrides 1.1")
-    res = Resources(overrides.find("v11:Resources", NS), origin)
+    res = Resources(overrides.find("v11:Resources", NS), origin, locale)
     desktop = overrides.find("v11:Hosts/v11:Host/v11:DesktopFormFactor", NS)
     function_file = desktop.find("v11:FunctionFile", NS)
     groups = []
@@ -110,9 +115,9 @@ def ribbon_from_manifest(text: str, origin: str) -> dict:
     }
 
 
-@lru_cache(maxsize=8)
-def _ribbon_cached(mtime: float, origin: str) -> dict:
-    return ribbon_from_manifest(MANIFEST.read_text(encoding="utf-8"), origin)
+@lru_cache(maxsize=16)
+def _ribbon_cached(mtime: float, origin: str, locale: str) -> dict:
+    return ribbon_from_manifest(MANIFEST.read_text(encoding="utf-8"), origin, locale)
 
 
 def addin_origin() -> str:
@@ -130,7 +135,7 @@ def addin_origin() -> str:
 def page():
     """The Outlook-like page for one signed-in user (?upn=, ?lang=, ?theme=light|dark)."""
     origin = addin_origin()
-    ribbon = _ribbon_cached(MANIFEST.stat().st_mtime, origin)
+    ribbon = _ribbon_cached(MANIFEST.stat().st_mtime, origin, request.args.get("lang") or "")
     settings = {
         "addinOrigin": origin,
         "upn": request.args.get("upn") or "",

@@ -158,7 +158,7 @@ class OutlookPage:
         return self.page.locator("#ribbon button", has_text=label).first
 
     def open_pane(self):
-        self.ribbon("CRM panel").click()
+        self.page.locator("#ribbon-crmPanelButton").click()  # by manifest id: labels are localised
         self.pane.locator("#app").wait_for(state="visible")
         return self
 

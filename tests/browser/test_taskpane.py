@@ -233,6 +233,7 @@ def test_display_language_chooses_the_strings(outlook, lang, expected):
     for selector, text in expected.items():
         assert outlook.pane.locator(selector).inner_text() == text, selector
     if lang == "pl-PL":
+        assert outlook.page.locator("#taskpane-title").inner_text() == "Panel CRM"  # manifest override
         expect_state(outlook, "Niezapisane")
         assert pane_frame(outlook).evaluate("document.documentElement.lang") == "pl"
         pane_shot(outlook, "pane-polish")
