@@ -8,13 +8,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Iterable, Sequence
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, false, func, select
 from sqlalchemy.orm import Session
 
 from server.crm.addresses import normalise_address
 from server.crm.filing import Link, link_email
 from server.crm.models import (MODEL_FOR_TARGET, Case, ConversationLink, Email, EmailLink, Note, SharingRule,
-                               Task, User)
+                               MAX_ID, Task, User, is_id)
 from server.crm.upsert import insert_ignore
 
 CASE_STATUSES = ("open", "closed")
@@ -84,8 +84,8 @@ def list_cases(session: Session, tenant_id: str, *, query: str | None = None, st
         stmt = stmt.where(Case.status == status)
     if query and query.strip():
         stmt = stmt.where(func.lower(Case.title).contains(query.strip().casefold(), autoescape=True))
-    if before_id is not None:
-        stmt = stmt.where(Case.id < before_id)
+    if before_id is not None and before_id <= MAX_ID:   # beyond 64 bits every id is less
+        stmt = stmt.where(Case.id < max(before_id, 0))
     return list(session.scalars(stmt.order_by(Case.id.desc()).limit(max(1, min(limit, PAGE_LIMIT)))))
 
 
@@ -104,13 +104,13 @@ def list_tasks(session: Session, tenant_id: str, *, case_id: int | None = None, 
     """The tenant's tasks (of one case), newest first, keyset by `before_id`."""
     stmt = select(Task).where(Task.tenant_id == tenant_id)
     if case_id is not None:
-        stmt = stmt.where(Task.case_id == case_id)
+        stmt = stmt.where(Task.case_id == case_id if is_id(case_id) else false())
     if done is not None:
         stmt = stmt.where(Task.done.is_(done))
     if query and query.strip():
         stmt = stmt.where(func.lower(Task.title).contains(query.strip().casefold(), autoescape=True))
-    if before_id is not None:
-        stmt = stmt.where(Task.id < before_id)
+    if before_id is not None and before_id <= MAX_ID:
+        stmt = stmt.where(Task.id < max(before_id, 0))
     return list(session.scalars(stmt.order_by(Task.id.desc()).limit(max(1, min(limit, PAGE_LIMIT)))))
 
 

@@ -58,13 +58,24 @@ def _in(values: Sequence[str]) -> str:
     return "(" + ", ".join(f"'{v}'" for v in values) + ")"
 
 
+MAX_ID = 2**63 - 1
+
+
+def is_id(value: Any) -> bool:
+    """True for an int that fits an id column (BIGINT; SQLite's INTEGER)."""
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_ID
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
     type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: Json()}
 
     @classmethod
     def get(cls: type[ModelT], session: Session, tenant_id: str, id: int) -> ModelT | None:
-        """The row with this id in this tenant, or None (also for another tenant's row)."""
+        """The row with this id in this tenant, or None (also for another tenant's row, and
+        for an id no row can have: the databases refuse integers beyond 64 bits)."""
+        if not is_id(id):
+            return None
         obj = session.get(cls, id)
         if obj is None or getattr(obj, "tenant_id", None) != tenant_id:
             return None

@@ -37,7 +37,7 @@ from flask import Flask, current_app
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
-from server.crm.models import SyncJob
+from server.crm.models import SyncJob, is_id
 from server.crm.types import utcnow
 from server.crm.upsert import insert_ignore
 from server.db import Database
@@ -202,6 +202,8 @@ def list_failed_jobs(tenant_id: str | None = None, *, limit: int = 100,
 
 
 def get_job(session: Session, job_id: int) -> SyncJob | None:
+    if not is_id(job_id):
+        return None   # e.g. beyond 64 bits: no row has it, and the database would refuse it
     return session.get(SyncJob, job_id, populate_existing=True)
 
 
