@@ -10,7 +10,7 @@ from typing import Any, Mapping
 from flask import Flask
 from flask_cors import CORS
 
-from server import cli, errors, headers
+from server import cli, errors, headers, ratelimit, request_limits
 from server.api import api, document_security
 from server.config import Config, derived_audience, instance_secret_key
 from server.db import Database
@@ -41,12 +41,14 @@ def create_app(config: type[Config] | Config | Mapping[str, Any] | None = None) 
         app.config["SECRET_KEY"] = instance_secret_key(Path(app.instance_path))
     configure_logging(app)
 
+    request_limits.init_app(app)
     db.init_app(app)
     api.init_app(app)
     document_security(api)
     from server.routes import register_routes
 
     register_routes(api, app)
+    ratelimit.init_app(app)
     errors.init_app(app)  # after the Api: ours must be the handlers that answer
     cors.init_app(
         app,

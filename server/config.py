@@ -97,6 +97,10 @@ def read_env() -> dict[str, object]:
         # None -> generated under instance/ by create_app; never a hard-coded secret.
         "SECRET_KEY": os.environ.get("SECRET_KEY") or None,
         "MAX_CONTENT_LENGTH": env_int("MAX_CONTENT_LENGTH", 1024 * 1024),
+        # Per-user API rate limit and per-IP webhook limit (server.ratelimit); None: its
+        # defaults (600 and 6000 per minute; none in TESTING apps), "off" disables.
+        "RATE_LIMIT": os.environ.get("RATE_LIMIT") or None,
+        "WEBHOOK_RATE_LIMIT": os.environ.get("WEBHOOK_RATE_LIMIT") or None,
         "AUTO_LINK_COMPANIES": env_bool("AUTO_LINK_COMPANIES", True),
         "LOG_LEVEL": (os.environ.get("LOG_LEVEL") or "INFO").upper(),
         # Background jobs (server.sync.jobs) and automatic sync.
@@ -136,6 +140,8 @@ class Config:
     GRAPH_MAX_WAIT_S: float = _ENV["GRAPH_MAX_WAIT_S"]  # type: ignore[assignment]
     SECRET_KEY: str | None = _ENV["SECRET_KEY"]  # type: ignore[assignment]
     MAX_CONTENT_LENGTH: int = _ENV["MAX_CONTENT_LENGTH"]  # type: ignore[assignment]
+    RATE_LIMIT: str | None = _ENV["RATE_LIMIT"]  # type: ignore[assignment]
+    WEBHOOK_RATE_LIMIT: str | None = _ENV["WEBHOOK_RATE_LIMIT"]  # type: ignore[assignment]
     AUTO_LINK_COMPANIES: bool = _ENV["AUTO_LINK_COMPANIES"]  # type: ignore[assignment]
     LOG_LEVEL: str = _ENV["LOG_LEVEL"]  # type: ignore[assignment]
     NOTIFICATION_BASE_URL: str = _ENV["NOTIFICATION_BASE_URL"]  # type: ignore[assignment]

@@ -85,6 +85,7 @@ ERROR_TEXT = {
     404: ("Not found", "This record does not exist, or it belongs to another organization. "
                        "Search for it, or go back to the list."),
     405: ("Not allowed", "This address does not accept that kind of request."),
+    413: ("Too large", "What you sent is larger than this server accepts. Shorten it and try again."),
 }
 
 

@@ -1,0 +1,102 @@
+"""Per-user rate limits on the API (flask-limiter), answered with the one error shape.
+
+- /api/* is limited per user (RATE_LIMIT, default 600 per minute), keyed by the
+  validated token's tid+oid, or by client IP when the request carries no valid token.
+- Webhook endpoints (/api/v1/notifications*) are exempt from the per-user limit, so a
+  flood of forged notifications cannot exhaust anyone's budget, and are limited per IP
+  instead (WEBHOOK_RATE_LIMIT, default 6000 per minute: Graph sends many from few IPs).
+- GET /api/v1/health, the CRM pages and static files are not limited here.
+- Apps with TESTING set have no limits unless RATE_LIMIT or WEBHOOK_RATE_LIMIT is given.
+- Counters live in Redis when REDIS_URL is set (shared by every worker), else in the
+  process's memory. If Redis fails, requests go through (limits fall back to memory).
+
+Over the limit: 429 {"error": {"code": "rate_limited", "message", "retry_after"}} with
+Retry-After. The client IP is request.remote_addr: behind a proxy, configure werkzeug's
+ProxyFix so it is the caller's, not the proxy's.
+"""
+from __future__ import annotations
+
+import time
+
+from flask import Flask, g, request
+from flask_limiter import Limiter, RateLimitExceeded, RequestLimit
+
+from server.errors import ApiError, error_response
+
+DEFAULT_LIMIT = "600 per minute"
+DEFAULT_WEBHOOK_LIMIT = "6000 per minute"
+WEBHOOK_PREFIX = "/api/v1/notifications"
+UNLIMITED_PATHS = frozenset({"/api/v1/health"})
+
+
+def client_ip() -> str:
+    return f"ip:{request.remote_addr or 'unknown'}"
+
+
+def caller_key() -> str:
+    """tid+oid of a valid bearer token, else the client IP. Runs before the view, so
+    it validates the token itself (signature and claims; no network once keys are cached)."""
+    from server.auth import auth_state, bearer_token   # auth imports errors; keep import order simple
+
+    principal = g.get("principal")
+    if principal is None:
+        token = bearer_token()
+        if token:
+            try:
+                principal = auth_state().validator.validate(token)
+            except ApiError:
+                principal = None   # invalid or app-only: the view answers 401; count it by IP
+    if principal is not None:
+        return f"user:{principal.tid}:{principal.oid}"
+    return client_ip()
+
+
+def not_limited_per_user() -> bool:
+    path = request.path
+    return not path.startswith("/api/") or path in UNLIMITED_PATHS or path.startswith(WEBHOOK_PREFIX)
+
+
+def breached(limit: RequestLimit):
+    retry_after = max(1.0, limit.reset_at - time.time())
+    amount = limit.limit.amount
+    per = limit.limit.get_expiry()
+    return error_response(ApiError(
+        429, "rate_limited",
+        f"Too many requests: at most {amount} per {per} s. Retry in {int(retry_after + 0.999)} s.",
+        retry_after=retry_after))
+
+
+def init_app(app: Flask) -> Limiter:
+    """One Limiter per app (tests build several apps with different limits). Call after
+    the blueprints are registered: the webhook limits attach to theirs."""
+    explicit = app.config.get("RATE_LIMIT") or app.config.get("WEBHOOK_RATE_LIMIT")
+    rate = app.config.get("RATE_LIMIT") or DEFAULT_LIMIT
+    # A test suite's one long-lived app would otherwise throttle its own fixtures' user;
+    # tests of the limits set RATE_LIMIT.
+    enabled = str(rate).strip().lower() != "off" and bool(explicit or not app.config.get("TESTING"))
+    limiter = Limiter(
+        caller_key,
+        # Application limits: one budget per user across every route (default limits
+        # would count each route apart).
+        application_limits=[rate],
+        application_limits_exempt_when=not_limited_per_user,
+        storage_uri=app.config.get("RATELIMIT_STORAGE_URI") or app.config.get("REDIS_URL") or "memory://",
+        on_breach=breached,
+        swallow_errors=True,             # Redis down: serve the request rather than fail it
+        in_memory_fallback_enabled=True,
+        headers_enabled=False,
+        key_prefix="crm-rl",
+        enabled=enabled,
+    )
+    limiter.init_app(app)
+
+    @app.errorhandler(RateLimitExceeded)
+    def rate_limited(exc: RateLimitExceeded):
+        # More specific than server.errors' HTTPException handler: keep on_breach's answer.
+        return exc.response or error_response(ApiError(429, "rate_limited", "Too many requests."))
+
+    webhook_limit = app.config.get("WEBHOOK_RATE_LIMIT") or DEFAULT_WEBHOOK_LIMIT
+    for blueprint in app.blueprints.values():
+        if (blueprint.url_prefix or "").startswith(WEBHOOK_PREFIX):
+            limiter.shared_limit(webhook_limit, scope="webhooks", key_func=client_ip)(blueprint)
+    return limiter
