@@ -107,13 +107,17 @@ function showMessage(ticket) {
 async function load(ticket) {
   const id = view.message.id;
   try {
+    // Performance marks: bench B5 reads them (navigation -> API answer -> rendered state).
+    performance.mark("crm:api-start");
     const data = await api.withBusyRetry(() => api.getMessage(id, { signal: ticket.signal }), {
       signal: ticket.signal,
       onWait: (seconds) => isCurrent(ticket) && showBusy(seconds),
     });
     if (!isCurrent(ticket)) return;
+    performance.mark("crm:api-answered");
     setStatus("");
     render(data);
+    performance.mark("crm:rendered");
   } catch (error) {
     if (!isCurrent(ticket) || isAbort(error)) return;
     renderState(null);
