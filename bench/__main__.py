@@ -1,0 +1,43 @@
+"""`python -m bench [NAME ...] [options]`: runs every benchmark, or the ones named.
+
+Names: b1 (pane open and sync overhead under gunicorn), b2 (matching at scale;
+--quick 10k/100k by default, --full adds 1M), b5 (the task pane in Chromium), import
+(CSV import, bench/bench_import.py). Options after the names go to each benchmark.
+"""
+from __future__ import annotations
+
+import importlib
+import sys
+import time
+
+BENCHMARKS = {
+    "b1": "bench.b1_pane_api",
+    "b2": "bench.b2_matching",
+    "b5": "bench.b5_pane_browser",
+    "import": "bench.bench_import",
+}
+
+
+def main(argv: list[str]) -> int:
+    if argv and argv[0] in ("-h", "--help", "help"):
+        print(__doc__)
+        return 0
+    names = [a for a in argv if a in BENCHMARKS]
+    options = [a for a in argv if a not in BENCHMARKS]
+    failed = []
+    for name in names or list(BENCHMARKS):
+        print(f"\n=== {name} ===", flush=True)
+        started = time.monotonic()
+        module = importlib.import_module(BENCHMARKS[name])
+        # Benchmarks of this package ignore options meant for others; bench_import takes none.
+        code = module.main(options if hasattr(module, "OPTIONS") else [])
+        print(f"=== {name}: {'ok' if code == 0 else 'missed a target'} in {time.monotonic() - started:.0f} s")
+        if code:
+            failed.append(name)
+    if failed:
+        print(f"\nmissed targets: {', '.join(failed)}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,256 @@
+"""B1: pane open and sync overhead, the server under gunicorn against the emulator.
+
+    python -m bench b1 [--rounds N] [--workers W] [--no-write]
+
+Each round asks, in turn, for GET /api/v1/health (a bare JSON endpoint, the
+baseline), GET /api/v1/messages/{id} (what the pane does on open) and
+POST /api/v1/messages/{id}/sync, on a distinct freshly delivered message each round.
+The emulator logs its own time per request (duration_ms); a request's Graph and
+token calls are those the emulator logged inside its time window (the client is
+sequential, so windows do not overlap), and the server's overhead is the wall time
+minus their time. Targets (issue 8): overhead p95 <= 15 ms open, <= 30 ms sync;
+Graph calls 1 + at most one $batch (open), <= 2 (sync).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import psutil
+import requests
+from sqlalchemy.orm import sessionmaker
+
+from bench.results import machine, percentile, write_section
+from bench.stack import ADELE, CONTOSO, backend_env, emulator, gunicorn
+from server import migrate
+from server.tls import http_session
+from server.crm.models import Company, Contact
+from server.crm.tenants import get_or_create_tenant
+from server.db import make_engine
+
+OPTIONS = ("--rounds", "--workers", "--no-write")
+HEADING = "## B1: pane open and sync overhead"
+TARGET_OPEN_MS, TARGET_SYNC_MS = 15.0, 30.0
+KNOWN = 20          # CRM contacts the benchmark's correspondents match
+CPU_PHASE = 100     # requests per kind for the CPU-time figures
+WARMUP = 24         # rounds per run that warm every worker (OBO token, JWKS, categories)
+
+
+def seed_crm(database_url: str) -> None:
+    engine = make_engine(database_url)
+    with sessionmaker(bind=engine)() as session:
+        get_or_create_tenant(session, CONTOSO)
+        companies = [Company(tenant_id=CONTOSO, name=f"Company {n}", name_key=f"company {n}") for n in range(5)]
+        session.add_all(companies)
+        for n in range(KNOWN):
+            contact = Contact(tenant_id=CONTOSO, first_name=f"Known{n}", last_name="Person",
+                              display_name=f"Known{n} Person", company=companies[n % 5])
+            session.add(contact)
+            contact.add_address(f"known{n}@northwind.example")
+        session.commit()
+    engine.dispose()
+
+
+def message(n: int) -> dict:
+    """A typical business message: from a known contact, to the user and three others
+    (two known), two on Cc (one known)."""
+    def person(address):
+        return {"emailAddress": {"name": address.split("@")[0].title(), "address": address}}
+    return {
+        "subject": f"B1 round {n}",
+        "from": person(f"known{n % KNOWN}@northwind.example"),
+        "toRecipients": [person(ADELE), person(f"known{(n + 1) % KNOWN}@northwind.example"),
+                         person(f"known{(n + 2) % KNOWN}@northwind.example"), person(f"stranger{n}@example.org")],
+        "ccRecipients": [person(f"known{(n + 3) % KNOWN}@northwind.example"), person(f"cc{n}@example.net")],
+        "body": {"contentType": "html", "content": f"<p>Order {n}: <b>42 units</b></p>" * 20},
+        "internetMessageId": f"<b1-{n}-{time.time_ns()}@northwind.example>",
+    }
+
+
+class Timed:
+    def __init__(self, kind: str, started: float, ended: float, status: int):
+        self.kind, self.started, self.ended, self.status = kind, started, ended, status
+        self.upstream_ms = 0.0
+        self.graph_calls = 0
+        self.token_calls = 0
+
+    @property
+    def wall_ms(self) -> float:
+        return (self.ended - self.started) * 1000
+
+    @property
+    def overhead_ms(self) -> float:
+        return self.wall_ms - self.upstream_ms
+
+
+def attribute(timed: list[Timed], log: list[dict]) -> int:
+    """Adds each logged emulator request to the client request whose window holds it;
+    returns how many were left over (none expected)."""
+    pad = 0.0006   # the log's ts has millisecond resolution
+    left = 0
+    windows = sorted(timed, key=lambda t: t.started)
+    for entry in log:
+        if entry.get("in_batch"):
+            continue   # a $batch's parts: counted and timed in the $batch itself
+        owner = next((t for t in windows if t.started - pad <= entry["ts"] <= t.ended + pad), None)
+        if owner is None:
+            left += 1
+            continue
+        owner.upstream_ms += entry["duration_ms"]
+        if entry["path"].startswith("/v1.0"):
+            owner.graph_calls += 1
+        else:
+            owner.token_calls += 1
+    return left
+
+
+def call(http: requests.Session, kind: str, method: str, url: str, **kw) -> Timed:
+    started = time.time()
+    response = http.request(method, url, timeout=30, **kw)
+    ended = time.time()
+    if response.status_code != 200:
+        raise RuntimeError(f"{method} {url}: {response.status_code} {response.text[:300]}")
+    return Timed(kind, started, ended, response.status_code)
+
+
+def connection_cost_ms(emu, tmp: Path, samples: int = 40) -> float:
+    """Median cost of one Graph call outside the emulator's own time, seen from a client
+    like the server's (server.tls.http_session): the emulator closes every connection
+    (werkzeug always answers Connection: close), so each call pays a TCP + TLS setup
+    that Graph's keep-alive connections mostly avoid."""
+    session = http_session({"CA_BUNDLE": emu.ca_path, "INSTANCE_DIR": str(tmp)})
+    headers = {"Authorization": f"Bearer {emu.graph_token(ADELE)}"}
+    url = emu.graph_url + "/me/mailFolders/inbox"
+    session.get(url, headers=headers, timeout=10)
+    emu.clear_requests()
+    walls = []
+    for _ in range(samples):
+        started = time.perf_counter()
+        session.get(url, headers=headers, timeout=10).raise_for_status()
+        walls.append((time.perf_counter() - started) * 1000)
+    upstream = [e["duration_ms"] for e in emu.requests()]
+    return percentile(walls, 50) - percentile(upstream, 50)
+
+
+def workers_cpu_s(base: str) -> float:
+    """CPU seconds (user + system) used so far by the gunicorn serving `base` (master and workers)."""
+    port = int(base.rsplit(":", 1)[1])
+    total = 0.0
+    for proc in psutil.process_iter(["cmdline"]):
+        cmdline = proc.info["cmdline"] or []
+        if "gunicorn" in " ".join(cmdline) and f"127.0.0.1:{port}" in cmdline:
+            for p in [proc, *proc.children(recursive=True)]:
+                times = p.cpu_times()
+                total += times.user + times.system
+    return total
+
+
+def cpu_per_request(base: str, http: requests.Session, opened: list[str], fresh: list[str]) -> dict:
+    """Server CPU ms per request, one kind at a time (CPU time hardly depends on what else
+    the machine runs, unlike wall time): health, open (of messages already seen), sync of
+    fresh messages. Clock ticks are 10 ms, so each phase runs CPU_PHASE requests."""
+    result = {}
+    for kind, method, urls in (("health", "GET", [f"{base}/api/v1/health"] * len(fresh)),
+                               ("open", "GET", [f"{base}/api/v1/messages/{m}" for m in opened]),
+                               ("sync", "POST", [f"{base}/api/v1/messages/{m}/sync" for m in fresh])):
+        before = workers_cpu_s(base)
+        for url in urls:
+            call(http, kind, method, url)
+        result[kind] = (workers_cpu_s(base) - before) * 1000 / len(urls)
+    return result
+
+
+def run(rounds: int, workers: int) -> dict:
+    with tempfile.TemporaryDirectory(prefix="bench-b1-") as tmp, emulator(Path(tmp) / "emulator") as emu:
+        database_url = f"sqlite:///{tmp}/crm.sqlite3"
+        migrate.upgrade(database_url)
+        seed_crm(database_url)
+        env = backend_env(emu, database_url, Path(tmp))
+        delivered = emu.admin("POST", "messages/bulk", json={
+            "upn": ADELE, "folder": "inbox",
+            "messages": [message(n) for n in range(WARMUP + rounds + CPU_PHASE)]}).json()["ids"]
+        delivered, fresh = delivered[:WARMUP + rounds], delivered[WARMUP + rounds:]
+        token = emu.pane_token(ADELE)
+        per_call = connection_cost_ms(emu, Path(tmp))
+        with gunicorn(env, workers, Path(tmp) / "gunicorn.log") as base:
+            http = requests.Session()
+            http.headers["Authorization"] = f"Bearer {token}"
+            timed: list[Timed] = []
+            for n, message_id in enumerate(delivered):
+                if n == WARMUP:
+                    emu.clear_requests()
+                    timed = []
+                timed.append(call(http, "health", "GET", f"{base}/api/v1/health"))
+                timed.append(call(http, "open", "GET", f"{base}/api/v1/messages/{message_id}"))
+                timed.append(call(http, "sync", "POST", f"{base}/api/v1/messages/{message_id}/sync"))
+            log = emu.requests()
+            cpu = cpu_per_request(base, http, delivered[WARMUP:WARMUP + CPU_PHASE], fresh)
+    left = attribute(timed, log)
+    return {"timed": timed, "unattributed": left, "rounds": rounds, "workers": workers,
+            "connection_ms": per_call, "cpu": cpu, "load": os.getloadavg()}
+
+
+def summarise(result: dict) -> tuple[list[str], bool]:
+    timed = result["timed"]
+    by_kind = {k: [t for t in timed if t.kind == k] for k in ("health", "open", "sync")}
+    health_p50 = percentile([t.wall_ms for t in by_kind["health"]], 50)
+    health_p95 = percentile([t.wall_ms for t in by_kind["health"]], 95)
+    lines = [f"{result['rounds']} rounds, gunicorn -w {result['workers']} (sync workers), SQLite, "
+             f"emulator latency 0; times in ms",
+             f"{'':22} {'p50':>7} {'p95':>7} {'p99':>7}  {'x health p50/p95':>17}"]
+    ok = True
+    for kind in ("health", "open", "sync"):
+        rows = by_kind[kind]
+        for label, values in (("wall", [t.wall_ms for t in rows]),
+                              ("Graph+token (emul.)", [t.upstream_ms for t in rows]),
+                              ("server overhead", [t.overhead_ms for t in rows])):
+            if kind == "health" and label != "wall":
+                continue
+            p50, p95, p99 = (percentile(values, p) for p in (50, 95, 99))
+            ratio = f"{p50 / health_p50:6.1f} / {p95 / health_p95:5.1f}" if label != "Graph+token (emul.)" else ""
+            lines.append(f"{kind + ' ' + label:22} {p50:7.1f} {p95:7.1f} {p99:7.1f}  {ratio:>17}")
+    for kind, target in (("open", TARGET_OPEN_MS), ("sync", TARGET_SYNC_MS)):
+        p95 = percentile([t.overhead_ms for t in by_kind[kind]], 95)
+        verdict = "PASS" if p95 <= target else "FAIL"
+        ok &= p95 <= target
+        lines.append(f"{kind}: overhead p95 {p95:.1f} ms, target <= {target:.0f} ms: {verdict}")
+    for kind, limit in (("open", 2), ("sync", 2)):
+        calls = sorted({t.graph_calls for t in by_kind[kind]})
+        tokens = sum(t.token_calls for t in by_kind[kind])
+        verdict = "PASS" if max(calls) <= limit else "FAIL"
+        ok &= max(calls) <= limit
+        lines.append(f"{kind}: Graph calls per operation {calls} (target <= {limit}: {verdict}); "
+                     f"token/metadata calls in the measured rounds: {tokens}")
+    per_call = result["connection_ms"]
+    lines.append(f"each Graph call also pays a new TCP+TLS connection to the emulator (it closes every "
+                 f"connection): {per_call:.1f} ms median, measured from a bare client")
+    for kind in ("open", "sync"):
+        net = [t.overhead_ms - t.graph_calls * per_call for t in by_kind[kind]]
+        lines.append(f"{kind}: overhead without those connection setups p50 {percentile(net, 50):.1f} "
+                     f"p95 {percentile(net, 95):.1f} ms (informative; the verdict uses the full overhead)")
+    cpu = result["cpu"]
+    lines.append(f"server CPU per request (gunicorn master+workers, {CPU_PHASE} of each kind): health "
+                 f"{cpu['health']:.1f} ms, open {cpu['open']:.1f} ms ({cpu['open'] / cpu['health']:.1f}x), "
+                 f"sync {cpu['sync']:.1f} ms ({cpu['sync'] / cpu['health']:.1f}x)")
+    lines.append("load average during the run: " + " ".join(f"{v:.1f}" for v in result["load"])
+                 + " (2 shared cores: wall times include waiting for a core)")
+    if result["unattributed"]:
+        lines.append(f"({result['unattributed']} emulator requests fell outside every window)")
+    return lines, ok
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=200)
+    parser.add_argument("--workers", type=int, default=3)
+    parser.add_argument("--no-write", action="store_true")
+    args, _ = parser.parse_known_args(argv)
+    result = run(args.rounds, args.workers)
+    lines, ok = summarise(result)
+    print("\n".join(lines))
+    if not args.no_write:
+        write_section("b1", HEADING, f"`python -m bench b1`: {machine()}.\n\n```\n" + "\n".join(lines) + "\n```")
+    return 0 if ok else 1
