@@ -82,6 +82,11 @@ def test_missing_consent_asks_the_user_to_sign_in(outlook):
     assert "Sign-in needed" in alert.inner_text()
     assert outlook.pane.locator("#alert-action").inner_text() == "Sign in"
 
+    outlook.emulator.reset()  # the admin consents (the fixture's consent is back)
+    outlook.pane.locator("#alert-action").click()
+    expect_state(outlook, "Not synced")
+    assert alert.is_hidden()
+
 
 def test_host_claiming_naa_without_its_bridge_falls_back_to_office_sso(outlook):
     outlook.open(naa=True).select(NORTHWIND).open_pane()
