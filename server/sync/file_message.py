@@ -105,13 +105,17 @@ def sync_message(mailbox: Mailbox, message_id: str) -> dict:
     an already-filed message costs one GET and changes nothing. Raises GraphError."""
     message = fetch_for_filing(mailbox, message_id)
     item = crm_item(mailbox, message)
+    matches = None
     if not is_filed(message, item):
-        email, item = file_in_crm(mailbox, message)
+        # One match for filing and for the answer (bench B1: it was computed twice).
+        matches = match_addresses(mailbox.session, mailbox.tenant_id,
+                                  [p.address for p in people_of(message, mailbox.user.own_addresses())])
+        email, item = file_in_crm(mailbox, message, matches)
         categories, properties = mark_patch(message, email)
         mailbox.graph.update_message(message["id"], categories=categories, properties=properties)
         message = {**message, "categories": categories,
                    "crm": {"state": "synced", "email_id": str(email.id)}}
-    return message_view(mailbox, message, item=item)
+    return message_view(mailbox, message, item=item, matches=matches)
 
 
 def sync_messages(mailbox: Mailbox, message_ids: list[str]) -> list[dict]:
