@@ -97,6 +97,8 @@ def read_env() -> dict[str, object]:
         # None -> generated under instance/ by create_app; never a hard-coded secret.
         "SECRET_KEY": os.environ.get("SECRET_KEY") or None,
         "MAX_CONTENT_LENGTH": env_int("MAX_CONTENT_LENGTH", 1024 * 1024),
+        # Largest contact file the admin page's import accepts (its own limit: above MAX_CONTENT_LENGTH).
+        "IMPORT_MAX_BYTES": env_int("IMPORT_MAX_BYTES", 20 * 1024 * 1024),
         # Per-user API rate limit and per-IP webhook limit (server.ratelimit); None: its
         # defaults (600 and 6000 per minute; none in TESTING apps), "off" disables.
         "RATE_LIMIT": os.environ.get("RATE_LIMIT") or None,
@@ -140,6 +142,7 @@ class Config:
     GRAPH_MAX_WAIT_S: float = _ENV["GRAPH_MAX_WAIT_S"]  # type: ignore[assignment]
     SECRET_KEY: str | None = _ENV["SECRET_KEY"]  # type: ignore[assignment]
     MAX_CONTENT_LENGTH: int = _ENV["MAX_CONTENT_LENGTH"]  # type: ignore[assignment]
+    IMPORT_MAX_BYTES: int = _ENV["IMPORT_MAX_BYTES"]  # type: ignore[assignment]
     RATE_LIMIT: str | None = _ENV["RATE_LIMIT"]  # type: ignore[assignment]
     WEBHOOK_RATE_LIMIT: str | None = _ENV["WEBHOOK_RATE_LIMIT"]  # type: ignore[assignment]
     AUTO_LINK_COMPANIES: bool = _ENV["AUTO_LINK_COMPANIES"]  # type: ignore[assignment]
