@@ -6,6 +6,7 @@ import re
 
 import pytest
 
+from server.crm.models import SyncJob
 from tests.api.conftest import ADELE, CONTOSO, FABRIKAM, PAT
 from tests.api.crm_records import add_contact
 from tests.web.records import add_case, add_rule, add_task, filed_email, user_of
@@ -27,8 +28,12 @@ def contoso(crm, clean_state):
     email = filed_email(crm, adele, subject="Northwind contract draft",
                         links=[("contact", lynne.id, "address"), ("company", lynne.company_id, "company"),
                                ("case", case.id, "manual"), ("task", task.id, "manual")])
+    job = SyncJob(key="import:northwind", kind="crm_import", tenant_id=CONTOSO, user_id=adele.id,
+                  params={"name": "Northwind contacts.csv"}, state="failed", error="UploadMissing: gone")
+    crm.add(job)
+    crm.commit()
     return {"email_id": email.id, "contact_id": lynne.id, "company_id": lynne.company_id,
-            "case_id": case.id, "task_id": task.id, "user_id": adele.id}
+            "case_id": case.id, "task_id": task.id, "user_id": adele.id, "job_id": job.id}
 
 
 def web_rules(app):
