@@ -25,6 +25,7 @@ queues it again.
 from __future__ import annotations
 
 import heapq
+import importlib
 import itertools
 import logging
 import threading
@@ -63,9 +64,14 @@ def job(kind: str) -> Callable[[JobFunction], JobFunction]:
     return register
 
 
+# The modules whose `@job` functions workers must know: add yours here.
+JOB_MODULES = ["server.sync.automatic", "server.sync.bulk", "server.sync.delta", "server.sync.subscriptions"]
+
+
 def load_job_modules() -> None:
-    # The modules that define jobs register themselves on import.
-    from server.sync import automatic, bulk, delta, subscriptions  # noqa: F401
+    """Imports every JOB_MODULES entry (each registers its jobs on import)."""
+    for name in JOB_MODULES:
+        importlib.import_module(name)
 
 
 class RetryLater(Exception):
@@ -349,6 +355,14 @@ class ThreadRunner:
                 with self._cond:
                     self._busy -= 1
                     self._cond.notify_all()
+
+    def cancel_pending(self) -> int:
+        """Drops the submissions not started yet (shutdown, tests); their rows stay,
+        so `recover_stalled_jobs` submits them again later. Returns how many."""
+        with self._cond:
+            dropped = len(self._heap)
+            self._heap.clear()
+            return dropped
 
     def idle(self) -> bool:
         """Nothing due and nothing running (tests wait for this)."""

@@ -31,7 +31,8 @@ def rule_links(mailbox: Mailbox, message: dict, addresses: list[str]) -> list[Li
         return []
     return [("case", rule.case_id, "rule")
             for rule in SharingRule.for_addresses(mailbox.session, mailbox.tenant_id, mailbox.user.id, addresses)
-            if arrived >= rule.created_at]
+            # Graph's times have whole seconds: mail of the rule's own second counts as new.
+            if arrived >= rule.created_at.replace(microsecond=0)]
 
 
 def conversation_links(mailbox: Mailbox, message: dict) -> list[Link]:

@@ -83,6 +83,24 @@ def wait_idle(app, emulator=None, timeout: float = 30) -> None:
     wait_for(lambda: jobs_idle(app), timeout, what="jobs to finish")
 
 
+@pytest.fixture(autouse=True)
+def _drained(request):
+    """After each test: no notification in flight and no job of ours running, so
+    nothing reaches Graph or the database during the next test (in this process,
+    which under xdist may be another suite's)."""
+    yield
+    if "app" not in request.fixturenames:
+        return
+    app = request.getfixturevalue("app")
+    emulator = request.getfixturevalue("emulator")
+    emulator.reset()          # drops queued notifications and every subscription
+    runner = runner_for(app)
+    for _ in range(3):        # a notification being delivered may still queue one job
+        time.sleep(0.2)
+        runner.cancel_pending()
+        wait_for(runner.idle, 30, 0.05, "the job threads to finish")
+
+
 @pytest.fixture
 def adele(app, clean_state):
     """Adele as a CRM user (the pane would create her on first use)."""
