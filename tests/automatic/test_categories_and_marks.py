@@ -139,3 +139,28 @@ def test_settings_reject_unknown_modes(pane, adele):
     response = pane().put("/settings/me", json={"auto_sync": "everything"})
     assert response.status_code == 400
     assert pane().get("/settings/me").json["auto_sync"] == "off"
+
+
+def test_expired_delta_token_restarts_the_folder_bounded_by_a_date(app, emulator, adele):
+    from server.crm.models import SyncCursor
+    set_settings(app, adele, auto_sync="marked")
+    delta_round(app)
+    with session_scope(app) as session:
+        cursors = {c.folder: c.delta_link for c in session.scalars(select(SyncCursor))}
+    assert set(cursors) == {"inbox", "sentitems"} and all("deltatoken" in link for link in cursors.values())
+
+    emulator.reset()   # Graph forgets every sync state: the stored deltaLinks answer 410
+    emulator.deliver(ADELE, {"subject": "Delta: categorised while we were away",
+                             "from": {"emailAddress": {"address": "someone@fabrikam.example"}},
+                             "categories": ["Sync to CRM"]})
+    emulator.clear_requests()
+    delta_round(app)
+
+    message = find_message(emulator, ADELE, "Delta: categorised while we were away")
+    assert outlook_state(emulator, ADELE, message["id"])["state"] == "synced"
+    gone = [r for r in emulator.requests(path=r"/messages/delta") if r["status"] == 410]
+    restarted = [r for r in emulator.requests(path=r"/messages/delta")
+                 if "receivedDateTime" in (r["query"] or "")]
+    assert len(gone) == 2 and len(restarted) == 2   # each folder started over, from a date
+    # The fixture's older mail was not re-filed by the restart.
+    assert emails(app) == 1
