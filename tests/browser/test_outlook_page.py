@@ -18,6 +18,7 @@ def test_right_click_categorize_applies_the_category_through_graph(outlook):
     menu = outlook.page.locator("#context-menu")
     menu.wait_for()
     assert menu.locator("button[data-category='Sync to CRM']").get_attribute("aria-checked") == "true"
+    outlook.screenshot("outlook-categorize-menu")   # the README's right-click command
     menu.locator("button[data-category=\"Don't sync to CRM\"]").click()
     stored = wait_until(lambda: (m := graph_message(outlook.emulator, ADELE, message_id))
                         and "Don't sync to CRM" in m["categories"] and m)
