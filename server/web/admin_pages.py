@@ -2,9 +2,10 @@
 the failed list with Retry, and bulk sync of the admin's own mailbox.
 
 Admin only (the tenant's first user, as on the settings page); a job of another
-tenant is 404. Everything works with plain form posts and a page that refreshes
-itself (<noscript> meta refresh) while a job runs; with scripts on,
-static/job_progress.js polls the job's progress instead and reloads when it ends.
+tenant is 404. Everything works with plain form posts, and a job's page refreshes
+itself (<noscript> meta refresh) while the job runs; with scripts on,
+static/job_progress.js polls the progress instead (on the job page and for the
+running jobs of the list) and reloads the job page when the job ends.
 """
 from __future__ import annotations
 
@@ -29,6 +30,9 @@ REFRESH_S = 3
 BULK_FOLDERS = {"inbox": "Inbox", "sentitems": "Sent Items"}
 STATE_LABELS = {"queued": "Waiting to start", "running": "Running", "retrying": "Failed, will retry",
                 "done": "Finished", "failed": "Failed"}
+# The jobs list's filters: query value -> (label, kinds).
+JOB_FILTERS = {"imports": ("Imports", ("crm_import",)), "bulk": ("Bulk syncs", ("bulk",)),
+               "automatic": ("Automatic sync", ("message", "delta", "subscriptions", "lifecycle"))}
 KIND_LABELS = {"delta": "Catch-up of new mail", "message": "New mail notification",
                "subscriptions": "Change-notification upkeep", "lifecycle": "Subscription event"}
 # A job's last error is stored as "ExceptionName: message"; what each means, in words.
@@ -210,16 +214,21 @@ def admin_jobs():
     """Recent jobs of the organization, the failed ones with Retry, and bulk sync."""
     user = admin_user()
     db = db_session()
-    recent = list(db.scalars(select(SyncJob).where(SyncJob.tenant_id == user.tenant_id)
-                             .order_by(SyncJob.id.desc()).limit(RECENT_JOBS)))
+    shown = request.args.get("kind", "")
+    query = select(SyncJob).where(SyncJob.tenant_id == user.tenant_id)
+    if shown in JOB_FILTERS:
+        query = query.where(SyncJob.kind.in_(JOB_FILTERS[shown][1]))
+    recent = list(db.scalars(query.order_by(SyncJob.id.desc()).limit(RECENT_JOBS)))
     failed_ids = [f["id"] for f in list_failed_jobs(user.tenant_id, app=current_app._get_current_object())]
-    failed_rows = [r for r in (get_job(db, i) for i in failed_ids) if r is not None]
+    by_id = {r.id: r for r in db.scalars(select(SyncJob).where(SyncJob.id.in_(failed_ids)))} if failed_ids else {}
+    failed_rows = [by_id[i] for i in failed_ids if i in by_id]
     users = users_of(recent + failed_rows)
     return render_template(
         "crm/admin_jobs.html", jobs=[job_view(r, users) for r in recent],
         failed=[job_view(r, users) for r in failed_rows], folders=BULK_FOLDERS,
+        filters=JOB_FILTERS, shown=shown if shown in JOB_FILTERS else "",
         since_default=(date.today() - timedelta(days=30)).isoformat(), today=date.today().isoformat(),
-        refresh=any(r.state in ACTIVE_STATES for r in recent), refresh_s=REFRESH_S * 2,
+        active=any(r.state in ACTIVE_STATES for r in recent),
         notice=session.pop("admin_notice", None), errors=g.get("bulk_errors") or [],
         form=request.form), g.get("jobs_status", 200)
 

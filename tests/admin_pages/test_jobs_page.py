@@ -75,3 +75,21 @@ def test_the_admin_nav_links_to_the_jobs_page(browser):
     page = adele.get("/crm/admin/jobs").get_data(as_text=True)
     assert '<a href="/crm/admin/jobs" aria-current="page">Jobs</a>' in page
     assert 'href="/crm/admin/import"' in page
+
+
+def test_jobs_list_filters_by_kind_and_running_jobs_poll_their_progress(browser, crm, app):
+    adele = browser(ADELE)
+    user = crm.scalars(select(User).where(User.upn == ADELE)).one()
+    waiting = enqueue_import(app, user, "0123456789abcdef0123456789abcdef.csv", "waiting.csv", 10, submit=False)
+    bulk = job_id_of(adele.post_form("/crm/admin/bulk-sync", {"folder": "sentitems", "since": "2026-01-01"},
+                                     token_from="/crm/admin/jobs"))
+    finished_job_page(adele, bulk)
+
+    everything = adele.get("/crm/admin/jobs").get_data(as_text=True)
+    assert "Import of waiting.csv" in everything and "Bulk sync of Sent Items" in everything
+    assert f'data-progress-url="/crm/admin/jobs/{waiting}/progress"' in everything
+    assert f'data-progress-url="/crm/admin/jobs/{bulk}/progress"' not in everything   # it has ended
+    assert 'src="/crm/static/job_progress.js"' in everything and 'http-equiv="refresh"' not in everything
+    imports = adele.get("/crm/admin/jobs?kind=imports").get_data(as_text=True)
+    assert "Import of waiting.csv" in imports and "Bulk sync of Sent Items" not in imports
+    assert "Import of waiting.csv" not in adele.get("/crm/admin/jobs?kind=bulk").get_data(as_text=True)
