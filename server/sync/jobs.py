@@ -65,7 +65,8 @@ def job(kind: str) -> Callable[[JobFunction], JobFunction]:
 
 
 # The modules whose `@job` functions workers must know: add yours here.
-JOB_MODULES = ["server.sync.automatic", "server.sync.bulk", "server.sync.delta", "server.sync.subscriptions"]
+JOB_MODULES = ["server.sync.automatic", "server.sync.bulk", "server.sync.delta", "server.sync.subscriptions",
+               "server.sync.import_job"]
 
 
 def load_job_modules() -> None:
