@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from tests.browser.conftest import (ADELE, CONTOSO, backend, browser_context, chromium,  # noqa: F401  (fixtures)
-                                    crm_app, outlook_emulator)
+from tests.browser.conftest import (ADELE, CONTOSO, SCREENSHOTS, backend, browser_context,  # noqa: F401
+                                    chromium, crm_app, outlook_emulator)
 from tests.browser.test_crm_pages import ADELE_OID
 
 ROWS = 20_000   # a few seconds of import: long enough to watch it run
@@ -60,5 +60,10 @@ def test_import_page_shows_progress_then_the_summary(chromium, backend, crm_app,
         assert f"{ROWS:,}" in text and "not-an-address" in text and str(ROWS + 2) in text
         refused = [m for m in page.console_messages if "Content Security Policy" in m or "pageerror" in m]
         assert refused == []
+        if scripts:
+            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(SCREENSHOTS / "admin-import-summary.png"), full_page=True)
+            page.goto(f"{backend.url}/crm/admin/jobs")
+            page.screenshot(path=str(SCREENSHOTS / "admin-jobs.png"), full_page=True)
     finally:
         context.close()
