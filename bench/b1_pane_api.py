@@ -136,15 +136,18 @@ def connection_cost_ms(emu, tmp: Path, samples: int = 40) -> float:
 
 
 def workers_cpu_s(base: str) -> float:
-    """CPU seconds (user + system) used so far by the gunicorn serving `base` (master and workers)."""
+    """CPU seconds (user + system) used so far by the gunicorn serving `base`: its master
+    and workers, each once."""
     port = int(base.rsplit(":", 1)[1])
-    total = 0.0
+    seen: dict[int, psutil.Process] = {}
     for proc in psutil.process_iter(["cmdline"]):
         cmdline = proc.info["cmdline"] or []
         if "gunicorn" in " ".join(cmdline) and f"127.0.0.1:{port}" in cmdline:
-            for p in [proc, *proc.children(recursive=True)]:
-                times = p.cpu_times()
-                total += times.user + times.system
+            seen[proc.pid] = proc
+    total = 0.0
+    for proc in seen.values():
+        times = proc.cpu_times()
+        total += times.user + times.system
     return total
 
 
