@@ -158,21 +158,37 @@ def enqueue(kind: str, params: dict | None = None, *, key: str, tenant_id: str |
         job_id = row.id
         dispatch = created
         if not created:
-            values: dict[str, Any] = {"state": "queued", "attempts": 0, "error": "", "requested_at": now,
-                                      "params": params or {}, "rerun": False, "finished_at": None}
-            requeued = session.execute(update(SyncJob).where(
-                SyncJob.id == job_id, SyncJob.state == "done").values(
-                    **values, cursor={}, done=0, failed=0, total=None)).rowcount
-            requeued += session.execute(update(SyncJob).where(
-                SyncJob.id == job_id, SyncJob.state == "failed").values(**values)).rowcount
-            if not requeued:
-                session.execute(update(SyncJob).where(
-                    SyncJob.id == job_id, SyncJob.state == "running").values(rerun=True))
-            session.commit()
-            dispatch = bool(requeued)
+            dispatch = _ask_again(session, job_id, params or {}, now)
     if dispatch and submit:
         runner_for(app).submit(job_id)
     return job_id
+
+
+def _ask_again(session: Session, job_id: int, params: dict, now: datetime) -> bool:
+    """An existing job asked for again. Returns True when it must be submitted.
+    Each step is one conditional UPDATE; when the job changed state in between
+    (it just finished), the next round sees the new state."""
+    values: dict[str, Any] = {"state": "queued", "attempts": 0, "error": "", "requested_at": now,
+                              "params": params, "rerun": False, "finished_at": None}
+    for _ in range(5):
+        state = session.scalar(select(SyncJob.state).where(SyncJob.id == job_id))
+        if state in ("queued", "retrying"):
+            return False
+        if state == "running":
+            changed = session.execute(update(SyncJob).where(
+                SyncJob.id == job_id, SyncJob.state == "running").values(rerun=True)).rowcount
+            session.commit()
+            if changed:
+                return False
+            continue
+        # A finished job starts over; a failed one resumes from its cursor.
+        extra = {"cursor": {}, "done": 0, "failed": 0, "total": None} if state == "done" else {}
+        changed = session.execute(update(SyncJob).where(
+            SyncJob.id == job_id, SyncJob.state == state).values(**values, **extra)).rowcount
+        session.commit()
+        if changed:
+            return True
+    return False
 
 
 def retry_job(job_id: int, *, tenant_id: str | None = None, app: Flask | None = None) -> bool:
@@ -270,14 +286,18 @@ def run_job(app: Flask, job_id: int) -> str | None:
         if row is None:
             return None
         if error is None:
-            state = "queued" if row.rerun else "done"
-            session.execute(update(SyncJob).where(SyncJob.id == job_id).values(
-                state=state, rerun=False, error="", finished_at=utcnow() if state == "done" else None,
-                requested_at=utcnow()))
+            # Done, unless someone asked for it again meanwhile (`rerun`): then once more.
+            finished = session.execute(update(SyncJob).where(
+                SyncJob.id == job_id, SyncJob.rerun.is_(False)).values(
+                state="done", error="", finished_at=utcnow())).rowcount
+            if not finished:
+                session.execute(update(SyncJob).where(SyncJob.id == job_id).values(
+                    state="queued", rerun=False, error="", requested_at=utcnow()))
             session.commit()
-            if state == "queued":
+            if not finished:
                 runner_for(app).submit(job_id)
-            return state
+                return "queued"
+            return "done"
         message = f"{type(error).__name__}: {error}"[:ERROR_LIMIT]
         if row.attempts >= int(app.config.get("JOB_MAX_ATTEMPTS") or 5):
             session.execute(update(SyncJob).where(SyncJob.id == job_id).values(

@@ -145,3 +145,28 @@ def test_embedded_scheduler_runs_delta_rounds_and_subscription_upkeep(pane, app,
     finally:
         scheduler.stop()
     wait_idle(app)
+
+
+def test_a_job_asked_for_while_it_runs_runs_once_more_and_duplicates_do_not_pile_up(app, clean_state):
+    import threading
+    from server.sync.jobs import enqueue, job
+
+    release = threading.Event()
+    runs = []
+
+    @job("test_blocking")
+    def blocking(ctx):
+        runs.append(ctx.job.id)
+        release.wait(10)
+
+    job_id = enqueue("test_blocking", {}, key="test:blocking", app=app)
+    wait_for(lambda: runs, 10, 0.02, "the first run")
+    assert job_state(app, job_id) == "running"
+    assert enqueue("test_blocking", {}, key="test:blocking", app=app) == job_id
+    assert enqueue("test_blocking", {}, key="test:blocking", app=app) == job_id
+    release.set()
+
+    wait_for(lambda: job_state(app, job_id) == "done" and len(runs) == 2, 10, 0.02, "one more run")
+    time_check = len(runs)
+    wait_idle(app)
+    assert len(runs) == time_check == 2
