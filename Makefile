@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.deps-$(shell cat requirements.txt requirements-dev.txt | sha1sum | cut -c1-12)
-PYTEST_ARGS ?= -q
+PYTEST_ARGS ?= -q -n 2
 
 .PHONY: run test test-sqlite test-postgres deps system-deps node-deps bench clean
 
