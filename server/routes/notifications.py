@@ -51,7 +51,9 @@ def _verified() -> list[tuple[dict, Subscription]]:
     verified = []
     for note in notes:
         row = rows.get(str(note.get("subscriptionId") or ""))
-        if row is None or not client_state_matches(row, note.get("clientState")):
+        tenant = note.get("tenantId")
+        if row is None or not client_state_matches(row, note.get("clientState")) or (
+                tenant and str(tenant).lower() != row.tenant_id):
             raise ApiError(403, "invalid_client_state", "Unknown subscription or wrong clientState.")
         verified.append((note, row))
     return verified

@@ -81,7 +81,7 @@ def test_cli_sync_mailbox_takes_a_new_user_by_object_id(app, emulator, clean_sta
     megan_oid = emulator.user(MEGAN)["oid"]
     result = app.test_cli_runner().invoke(args=[
         "crm", "sync-mailbox", "--user", megan_oid, "--tenant", CONTOSO, "--folder", "sentitems",
-        "--since", "2026-01-01", "--no-progress"])
+        "--since", "2026-01-01", "--progress"])
     assert result.exit_code == 0, result.output
     assert "1 done of 1" in result.output
     # Without User.Read.All a UPN the CRM has not met cannot be resolved: say what to do.

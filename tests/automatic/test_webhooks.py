@@ -60,7 +60,7 @@ def test_enabling_automatic_sync_subscribes_inbox_and_sent_items(pane, app, emul
     assert emulator.admin("GET", "subscriptions").json()["subscriptions"] == []
 
 
-def test_wrong_client_state_is_refused_with_nothing_queued(pane, app, client, adele):
+def test_wrong_client_state_is_refused_with_nothing_queued(pane, app, client, emulator, adele):
     row = enable(pane, app)[0]
     wait_idle(app)
     with session_scope(app) as session:
@@ -69,15 +69,24 @@ def test_wrong_client_state_is_refused_with_nothing_queued(pane, app, client, ad
             "resource": "Users/x/Messages/y", "resourceData": {"id": "AAMkAGI2"}, "tenantId": CONTOSO}
 
     for body in ({"value": [note]}, {"value": [{**note, "subscriptionId": "unknown"}]},
-                 {"value": [{**note, "clientState": None}]}):
+                 {"value": [{**note, "clientState": None}]}, {"value": "not a list"}):
         response = client.post("/api/v1/notifications", json=body)
-        assert response.status_code == 403
-        response = client.post("/api/v1/notifications/lifecycle", json={
-            "value": [{**body["value"][0], "lifecycleEvent": "missed"}]})
-        assert response.status_code == 403
+        assert response.status_code in (400, 403)
+        if isinstance(body["value"], list):
+            response = client.post("/api/v1/notifications/lifecycle", json={
+                "value": [{**body["value"][0], "lifecycleEvent": "missed"}]})
+            assert response.status_code == 403
+
+    secret = next(s["clientState"] for s in emulator.admin("GET", "subscriptions").json()["subscriptions"]
+                  if s["id"] == row.subscription_id)
+    response = client.post("/api/v1/notifications", json={"value": [
+        {**note, "clientState": secret, "tenantId": "c4e1b7d2-9a6f-4b38-8e15-5d7a2f3c6b90"}]})
+    assert response.status_code == 403      # the right secret, claimed for another tenant
 
     with session_scope(app) as session:
         assert session.scalar(select(func.count()).select_from(SyncJob)) == jobs_before
+    response = client.post("/api/v1/notifications", json={"value": [{**note, "clientState": secret}]})
+    assert response.status_code == 202
 
 
 def test_new_message_from_a_known_contact_is_filed_within_one_notification(pane, app, emulator, crm, adele):
