@@ -118,3 +118,30 @@ def test_throttled_and_killed_bulk_sync_resumes_and_files_each_message_once(
     assert len(set(marked)) == COUNT
     assert len(marked) - COUNT <= PAGE_SIZE
     assert len(batches) <= len(pages) + math.ceil(COUNT / 20) + PAGE_SIZE // 20 + len(throttled)
+
+
+def test_bulk_sync_memory_stays_flat_as_the_folder_grows(app, emulator, adele):
+    import gc
+    import tracemalloc
+
+    from server.sync.bulk import bulk_sync
+    from server.sync.jobs import background_mailbox
+
+    deliver_many(emulator, 600)
+    used = {}
+
+    def report(done, total, failed, cursor):
+        if done in (200, 600):
+            gc.collect()
+            used[done] = tracemalloc.get_traced_memory()[0]
+
+    with app.app_context(), session_scope(app) as session:
+        mailbox = background_mailbox(app, session, adele)
+        tracemalloc.start()
+        try:
+            bulk_sync(mailbox, "inbox", SINCE, report=report)
+        finally:
+            tracemalloc.stop()
+    assert filed_bulk_emails(app) == 600
+    # 400 more messages (each well over 1 KiB as Graph JSON) leave almost nothing behind.
+    assert used[600] - used[200] < 256 * 1024, used
