@@ -21,6 +21,7 @@ import time
 from flask import Flask, g, request
 from flask_limiter import Limiter, RateLimitExceeded, RequestLimit
 
+from server.auth import auth_state, bearer_token
 from server.errors import ApiError, error_response
 
 DEFAULT_LIMIT = "600 per minute"
@@ -36,8 +37,6 @@ def client_ip() -> str:
 def caller_key() -> str:
     """tid+oid of a valid bearer token, else the client IP. Runs before the view, so
     it validates the token itself (signature and claims; no network once keys are cached)."""
-    from server.auth import auth_state, bearer_token   # auth imports errors; keep import order simple
-
     principal = g.get("principal")
     if principal is None:
         token = bearer_token()
