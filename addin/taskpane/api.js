@@ -129,9 +129,40 @@ export const syncMessage = (id, opts) => request("POST", `/messages/${enc(id)}/s
 export const setMessageState = (id, state, opts) =>
   request("POST", `/messages/${enc(id)}/state`, { ...opts, body: { state } });
 export const batchSync = (ids, opts) => request("POST", "/messages/batch-sync", { ...opts, body: { ids } });
-// Contacts API (issue "Contacts both ways"); the pane keeps its buttons hidden until it exists.
+// Contacts both ways (docs/CONTACTS_API.md).
 export const createOutlookContact = (address, name, opts) =>
   request("POST", "/outlook-contacts", { ...opts, body: { address, name } });
+export const syncOutlookContact = (id, opts) => request("POST", `/outlook-contacts/${enc(id)}/sync`, opts);
+export const linkOutlookContact = (id, crmContactId, opts) =>
+  request("POST", `/outlook-contacts/${enc(id)}/link`, { ...opts, body: { crm_contact_id: crmContactId } });
+export const outlookContactCrmUrl = (id, opts) => request("GET", `/outlook-contacts/${enc(id)}/crm-url`, opts);
+export const searchCrmContacts = (q, limit, opts) =>
+  request("GET", `/crm/contacts/search?q=${enc(q)}&limit=${limit}`, opts);
+/** body: {address, name, company?, link_email} */
+export const createCrmContactFromMessage = (messageId, body, opts) =>
+  request("POST", `/messages/${enc(messageId)}/contacts`, { ...opts, body });
+
+// Cases, tasks, a filed email's links, notes and conversation links; sharing rules.
+export const listCases = (opts) => request("GET", "/cases?status=open&limit=50", opts);
+export const listTasks = (caseId, opts) =>
+  request("GET", `/tasks?done=false&limit=50${caseId ? `&case_id=${caseId}` : ""}`, opts);
+export const emailLinks = (emailId, opts) => request("GET", `/emails/${emailId}/links`, opts);
+/** targets: {case_id?, task_id?, new_case?: {title}, new_task?: {title}} */
+export const linkEmail = (emailId, targets, opts) => request("POST", `/emails/${emailId}/links`, { ...opts, body: targets });
+export const conversationLinks = (emailId, opts) => request("GET", `/emails/${emailId}/conversation-links`, opts);
+export const linkConversation = (emailId, targets, opts) =>
+  request("POST", `/emails/${emailId}/conversation-links`, { ...opts, body: targets });
+export const unlinkConversation = (linkId, opts) => request("DELETE", `/conversation-links/${linkId}`, opts);
+export const listNotes = (emailId, opts) => request("GET", `/emails/${emailId}/notes`, opts);
+export const addNote = (emailId, body, opts) => request("POST", `/emails/${emailId}/notes`, { ...opts, body: { body } });
+export const addSharingRule = (caseId, address, opts) =>
+  request("POST", `/cases/${caseId}/sharing-rules`, { ...opts, body: { address } });
+
+// Bulk sync, job progress, the user's automatic sync setting.
+export const startBulkSync = (folder, since, opts) => request("POST", "/bulk-sync", { ...opts, body: { folder, since } });
+export const jobProgress = (jobId, opts) => request("GET", `/jobs/${jobId}`, opts);
+export const getSettings = (opts) => request("GET", "/settings/me", opts);
+export const putSettings = (changes, opts) => request("PUT", "/settings/me", { ...opts, body: changes });
 
 // Per-id failures in a batch carry a code but no HTTP status.
 const CODE_STATUS = {

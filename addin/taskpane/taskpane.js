@@ -2,11 +2,15 @@
 /* global Office */
 import * as api from "./api.js";
 import { configure as configureAuth, getToken, SignInNeeded } from "./auth.js";
+import { contactActions } from "./contact-actions.js";
+import * as filed from "./filed-email.js";
 import { t, translatePage, useOfficeLanguage } from "./i18n.js";
 import * as mailbox from "./mailbox.js";
+import * as more from "./more.js";
+import { describeError } from "./ui.js";
 
-// Buttons that need the contacts API (issue "Contacts both ways"): off until it exists.
-const FEATURES = { contactActions: false };
+// The People list's contact buttons (contact-actions.js, on the contacts API).
+const FEATURES = { contactActions: true };
 const BATCH_CHUNK = 20;
 
 const $ = (id) => document.getElementById(id);
@@ -54,6 +58,8 @@ function start() {
     runAction("open");
   });
   $("multi-sync").addEventListener("click", () => syncSelection());
+  filed.init(paneApi);
+  more.init();
 
   mailbox.onItemChanged(() => refresh());
   mailbox.onSelectionChanged(() => refresh());
@@ -81,6 +87,7 @@ async function refresh() {
 
 function showMessage(ticket) {
   setActionsBusy(false); // an action still running belongs to the message we just left
+  filed.hide();
   $("multi").hidden = true;
   $("single").hidden = false;
   $("people-section").hidden = false;
@@ -129,11 +136,59 @@ async function load(ticket) {
 
 // ---------------------------------------------------------------- rendering
 
-function render(data) {
+/** Shows a message view; `focus` ({address, selector}) puts focus back after the rows are rebuilt. */
+function render(data, focus) {
+  if (data.outlook_contacts_checked === false) data = { ...data, people: keepOutlookContacts(data.people || []) };
   view.data = data;
   renderState(data.state);
   renderPeople(data.people || []);
+  filed.show(data);
+  if (focus) focusInPerson(focus.address, focus.selector);
 }
+
+/**
+ * An answer that did not look Outlook contacts up (after a sync) keeps what the pane knew for this
+ * message; an address never looked up gets no Outlook-contact buttons rather than wrong ones.
+ */
+function keepOutlookContacts(people) {
+  const before = (view.data && view.data.people) || []; // view.data is always the open message's
+  return people.map((person) => {
+    const known = before.find((p) => sameAddress(p.address, person.address));
+    return known ? { ...person, outlook_contact_id: known.outlook_contact_id, outlook_unknown: known.outlook_unknown }
+      : { ...person, outlook_unknown: true };
+  });
+}
+
+const sameAddress = (a, b) => String(a || "").toLowerCase() === String(b || "").toLowerCase();
+
+function focusInPerson(address, selector) {
+  const row = [...$("people").children].find((li) => sameAddress(li.dataset.address, address));
+  const target = row && (row.querySelector(selector) || row.querySelector("button, a"));
+  if (target) target.focus();
+}
+
+/** Applies `update(person)` to every row of `address` (a contact action's answer) and rebuilds them. */
+function updatePeople(address, update, focusSelector) {
+  if (!view.data) return;
+  view.data = { ...view.data, people: (view.data.people || []).map((p) => (sameAddress(p.address, address) ? update(p) : p)) };
+  const rows = [...$("people").children];
+  view.data.people.forEach((person, index) => {
+    if (sameAddress(person.address, address) && rows[index]) rows[index].replaceWith(renderPerson(person));
+  });
+  if (focusSelector) focusInPerson(address, focusSelector);
+}
+
+/** What the sections in other modules get from the pane. */
+const paneApi = {
+  messageId: () => view.message && view.message.id,
+  message: () => view.data,
+  ticket: () => ({ generation: view.generation, signal: view.controller.signal }),
+  isCurrent: (ticket) => isCurrent(ticket),
+  call: (fn, ticket) =>
+    api.withBusyRetry(fn, { signal: ticket.signal, onWait: (seconds) => isCurrent(ticket) && showBusy(seconds) }),
+  render: (data, focus) => render(data, focus),
+  updatePeople,
+};
 
 const STATE_KEYS = { none: "state.none", synced: "state.synced", excluded: "state.excluded", pending: "state.pending" };
 
@@ -190,14 +245,6 @@ function crmLink(text, url, labelKey) {
   return a;
 }
 
-function contactButton(labelKey) {
-  const button = document.createElement("button");
-  button.type = "button";
-  button.className = "button";
-  button.textContent = t(labelKey);
-  return button;
-}
-
 function renderPerson(person) {
   const li = document.createElement("li");
   li.className = "person";
@@ -248,14 +295,7 @@ function renderPerson(person) {
     tag.textContent = t("people.inOutlook");
     body.append(tag);
   }
-  if (FEATURES.contactActions) {
-    const actions = document.createElement("div");
-    actions.className = "person-actions";
-    if (!contacts.length) actions.append(contactButton("people.createCrmContact"));
-    if (!person.outlook_contact_id) actions.append(contactButton("people.createOutlookContact"));
-    else actions.append(contactButton("people.syncContact"), contactButton("people.linkContact"), contactButton("people.openInCrm"));
-    body.append(actions);
-  }
+  if (FEATURES.contactActions && person.valid !== false) body.append(contactActions(person, paneApi));
   return li;
 }
 
@@ -305,18 +345,7 @@ function showAlert(text, actionLabel, onAction) {
 
 const isAbort = (error) => error && error.name === "AbortError";
 
-/** Plain words for any failure; never the raw body or a stack. */
-export function describeError(error) {
-  if (error instanceof SignInNeeded) return t(error.consent ? "error.consent" : "error.signIn");
-  if (error instanceof api.ApiError) {
-    if (error.status === 0) return t("error.network");
-    if (error.status === 404) return t("error.notFound");
-    if (error.status === 403) return t("error.forbidden");
-    if (error.isBusy || error.status === 504) return t("error.busy");
-    if (error.status >= 400 && error.status < 500) return t("error.invalid");
-  }
-  return t("error.server");
-}
+export { describeError };
 
 function showError(error, retry) {
   setStatus("");
@@ -403,6 +432,7 @@ async function runAction(kind) {
 
 function showSelection(selected) {
   setActionsBusy(false);
+  filed.hide();
   $("single").hidden = true;
   $("people-section").hidden = true;
   $("multi").hidden = false;

@@ -1,0 +1,108 @@
+// Small DOM pieces the pane's sections share: elements, announcements, errors in plain words with Retry.
+import { ApiError } from "./api.js";
+import { getToken, SignInNeeded } from "./auth.js";
+import { t } from "./i18n.js";
+
+/** document.createElement with properties/attributes and children (strings become text). */
+export function el(tag, props = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(props)) {
+    if (value === undefined || value === null || value === false) continue;
+    if (key === "class") node.className = value;
+    else if (key === "text") node.textContent = value;
+    else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
+    else if (key in node && !key.includes("-")) node[key] = value;
+    else node.setAttribute(key, value === true ? "" : value);
+  }
+  node.append(...children.flat().filter((c) => c !== null && c !== undefined && c !== false));
+  return node;
+}
+
+let ids = 0;
+/** A document-unique id for label/aria wiring. */
+export const uid = (prefix) => `${prefix}-${(ids += 1)}`;
+
+export function button(text, props = {}) {
+  return el("button", { type: "button", class: "button", ...props }, text);
+}
+
+/** Says `text` in the pane's polite live region (the status line). */
+export function announce(text, kind = "") {
+  const status = document.getElementById("status");
+  if (!status) return;
+  status.textContent = text;
+  status.dataset.kind = kind;
+}
+
+export const isAbort = (error) => Boolean(error && error.name === "AbortError");
+
+/** Plain words for any failure; never the raw body or a stack. */
+export function describeError(error) {
+  if (error instanceof SignInNeeded) return t(error.consent ? "error.consent" : "error.signIn");
+  if (error instanceof ApiError) {
+    if (error.status === 0) return t("error.network");
+    if (error.code === "outlook_contact_not_found") return t("error.contactGone");
+    if (error.code === "crm_contact_not_found") return t("error.crmContactGone");
+    if (error.code === "invalid_address") return t("error.invalidAddress");
+    if (error.code === "no_conversation") return t("error.noConversation");
+    if (error.status === 404) return t("error.notFound");
+    if (error.status === 403) return t("error.forbidden");
+    if (error.isBusy || error.status === 504) return t("error.busy");
+    if (error.status >= 400 && error.status < 500) return t("error.invalid");
+  }
+  return t("error.server");
+}
+
+/**
+ * An inline error (role=alert) with Retry, or Sign in when that is what is missing.
+ * `retry` runs after the box removes itself.
+ */
+export function errorBox(error, retry) {
+  const box = el("div", { class: "alert inline-alert", role: "alert" }, el("p", { text: describeError(error) }));
+  if (retry) {
+    const signIn = error instanceof SignInNeeded;
+    const action = button(t(signIn ? "action.signIn" : "action.retry"), {
+      onclick: async () => {
+        box.remove();
+        if (signIn) {
+          try {
+            await getToken({ forceRefresh: true, prompt: true });
+          } catch {
+            // Still signed out: the retry fails the same way and offers Sign in again.
+          }
+        }
+        retry();
+      },
+    });
+    box.append(action);
+  }
+  return box;
+}
+
+/** Skeleton lines (aria-hidden) for a section that is loading. */
+export function skeletonLines(count, widths = ["70%", "45%", "60%"]) {
+  return Array.from({ length: count }, (_, i) =>
+    el("span", { class: "skeleton skeleton-line", "aria-hidden": "true", style: `width:${widths[i % widths.length]}` }),
+  );
+}
+
+/** Marks a group of controls busy (still focusable, announced as disabled). */
+export function setBusy(container, busy) {
+  container.setAttribute("aria-busy", String(busy));
+  for (const control of container.querySelectorAll("button, input, select, textarea")) {
+    control.setAttribute("aria-disabled", String(busy));
+  }
+}
+
+export const isBusy = (container) => container.getAttribute("aria-busy") === "true";
+
+/** Local date and time, short, in the pane's language. */
+export function when(iso, lang) {
+  if (!iso) return "";
+  const date = new Date(/[zZ]|[+-]\d\d:?\d\d$/.test(iso) ? iso : `${iso}Z`);
+  try {
+    return date.toLocaleString(lang, { dateStyle: "medium", timeStyle: "short" });
+  } catch {
+    return date.toISOString().slice(0, 16).replace("T", " ");
+  }
+}
