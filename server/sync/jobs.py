@@ -524,7 +524,3 @@ def init_app(app: Flask) -> None:
             if app.config.get("REDIS_URL") or app.config.get("TESTING") or not app.config.get("SCHEDULER", True):
                 return
             app.extensions["crm_scheduler"] = EmbeddedScheduler(app).start()
-
-
-def now_iso(value: datetime | None = None) -> str:
-    return (value or utcnow()).isoformat()

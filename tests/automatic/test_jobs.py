@@ -13,7 +13,6 @@ from tests.api.conftest import ADELE, CONTOSO, MEGAN
 from tests.api.crm_records import add_contact
 from tests.api.mailbox import find_message, outlook_state
 from tests.automatic.conftest import new_message, wait_for, wait_idle
-from tests.automatic.test_webhooks import enable
 
 def job_state(app, job_id: int) -> str:
     with session_scope(app) as session:

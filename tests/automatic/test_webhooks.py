@@ -1,7 +1,6 @@
 """Change notifications: the handshake, clientState, and filing within one notification."""
 from __future__ import annotations
 
-import requests
 from sqlalchemy import func, select
 
 from server.crm.models import Email, EmailLink, Subscription, SyncJob
