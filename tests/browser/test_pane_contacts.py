@@ -178,4 +178,3 @@ def test_polish_contact_actions(outlook):
     assert row.get_by_label("Firma (opcjonalnie)").is_visible()
     assert row.get_by_role("group").get_attribute("aria-label") == "Akcje kontaktu: Megan Bowen"
     assert outlook.pane.locator("#more summary").inner_text() == "Więcej"
-    pane_shot(outlook, "pane-polish-create-contact")
