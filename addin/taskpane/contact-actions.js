@@ -187,6 +187,8 @@ function linkSearch(row) {
     el("div", { class: "form-actions" }, button(t("action.cancel"), { onclick: () => closePanel(row, { focus: true }) })),
   );
   const state = { timer: 0, controller: null, seq: 0, results: [], active: -1 };
+  const ticket = row.pane.ticket(); // the pane moving to another message ends the search too
+  ticket.signal.addEventListener("abort", () => state.controller && state.controller.abort(), { once: true });
 
   const setActive = (index) => {
     state.active = index;
@@ -212,6 +214,7 @@ function linkSearch(row) {
       info.textContent = t("link.typeToSearch");
       return;
     }
+    if (!row.pane.isCurrent(ticket)) return;
     state.controller = new AbortController();
     info.textContent = t("link.searching");
     list.setAttribute("aria-busy", "true");

@@ -178,3 +178,36 @@ def test_polish_contact_actions(outlook):
     assert row.get_by_label("Firma (opcjonalnie)").is_visible()
     assert row.get_by_role("group").get_attribute("aria-label") == "Akcje kontaktu: Megan Bowen"
     assert outlook.pane.locator("#more summary").inner_text() == "Więcej"
+
+
+def test_a_slow_stale_search_never_replaces_the_newer_answer(outlook):
+    outlook.open().select(NORTHWIND).open_pane()
+    row = person(outlook, LYNNE)
+    row.locator('[data-action="link"]').click()
+    search = row.get_by_role("combobox")
+    row.get_by_role("option").first.wait_for()
+
+    held = []  # the "Lyn" request, held until the newer answer is on screen
+    outlook.page.context.route("**/api/v1/crm/contacts/search?q=Lyn*", lambda route: held.append(route))
+    search.fill("Lyn")
+    for _ in range(50):  # Playwright runs the route handler while it waits, not while we sleep
+        if held:
+            break
+        outlook.page.wait_for_timeout(100)
+    assert held, "the search did not go out"
+    search.fill("Ord")
+    options = row.get_by_role("option")
+    assert wait_until(lambda: [t.split("\n")[0] for t in options.all_inner_texts()] == ["Orders Desk"])
+    for route in held:
+        try:
+            route.continue_()  # the stale answer arrives last...
+        except Exception:
+            pass  # ...or was aborted by the pane already
+    outlook.page.wait_for_timeout(1000)
+    assert [t.split("\n")[0] for t in options.all_inner_texts()] == ["Orders Desk"]
+    assert "1 found" in row.locator(".search-info").inner_text()
+    search.press("Escape")  # closes the list, then the search
+    search.press("Escape")
+    assert row.get_by_role("combobox").count() == 0
+    assert pane_frame(outlook).evaluate("document.activeElement.dataset.action") == "link"
+
