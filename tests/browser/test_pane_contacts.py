@@ -211,3 +211,23 @@ def test_a_slow_stale_search_never_replaces_the_newer_answer(outlook):
     assert row.get_by_role("combobox").count() == 0
     assert pane_frame(outlook).evaluate("document.activeElement.dataset.action") == "link"
 
+
+
+def test_a_failed_contact_action_says_so_in_the_row_and_retry_finishes_it(outlook):
+    outlook.open().select(MEGAN_NOTE).open_pane()
+    row = person(outlook, MEGAN)
+    row.locator('[data-action="create-outlook"]').wait_for()
+    outlook.backend.stop()
+    try:
+        row.locator('[data-action="create-outlook"]').click()
+        alert = row.locator(".inline-alert")
+        alert.wait_for()
+        text = alert.inner_text()
+        assert "Can't reach the CRM" in text and "{" not in text
+        assert alert.get_attribute("role") == "alert"
+    finally:
+        outlook.backend.start()
+    alert.get_by_role("button", name="Retry").click()
+    row.locator("text=In your Outlook contacts").wait_for()
+    assert row.locator(".inline-alert").count() == 0
+    assert len(contacts_with(outlook.emulator, ADELE, MEGAN)) == 1
