@@ -77,6 +77,14 @@ def decide(mailbox: Mailbox, message: dict, item: MailboxItem | None, mode: str,
            matches: dict) -> tuple[str, list[tuple[str, int, str]]]:
     """(FILE | EXCLUDE | SKIP, extra links) for one message (module docstring)."""
     state = message_state(message, item)
+    if "crm" in message and not (message["crm"] or {}).get("state") and item is not None:
+        # The CRM has a state Outlook lacks: an earlier mark's PATCH failed after the
+        # CRM's write. Complete the mark (filing again is an idempotent upsert), or the
+        # message would stay unmarked in Outlook for good.
+        if item.state == "synced":
+            return FILE, []
+        if item.state == "excluded":
+            return EXCLUDE, []
     if state in ("excluded", "synced"):
         return SKIP, []
     if _has_category(message, props.CATEGORY_DONT_SYNC):
