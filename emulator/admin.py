@@ -3,6 +3,10 @@
 No authentication: the emulator is a dev and test tool. Documented in
 docs/ARCHITECTURE.md ("Emulator admin API") and emulator/README.md.
 """
+import json
+from datetime import datetime, timedelta
+from types import GeneratorType
+
 from flask import Blueprint, current_app, jsonify, request
 
 from emulator import tokens
@@ -186,19 +190,43 @@ def deliver_message():
 @bp.post("/messages/bulk")
 def deliver_messages():
     """Many messages arrive in one mailbox folder at once (tests and benchmarks):
-    {"upn", "folder", "messages": [...]}; answers {"count", "ids"} (REST ids)."""
+    {"upn", "folder", "messages": [...]} or {"upn", "folder", "count", "template", "start"?,
+    "step_s"?, "ids"?: false}; answers {"count", "ids"} (REST ids; none when "ids" is false)."""
     body = _json_body()
     user = _user(body.get("upn"))
     messages = body.get("messages")
-    if not isinstance(messages, list) or not all(isinstance(m, dict) for m in messages):
+    if messages is None and "count" in body:
+        messages = _from_template(body)
+    if not isinstance(messages, (list, GeneratorType)):
         raise AdminError(400, "BadRequest", "messages must be a list of JSON objects")
     ids = []
     try:
         for message in messages:
+            if not isinstance(message, dict):
+                raise ValueError("messages must be JSON objects")
             ids.append(_state().store.deliver_message(user.upn, body.get("folder") or "inbox", message)["id"])
     except (KeyError, ValueError) as e:
         raise AdminError(400, "BadRequest", f"cannot deliver: {e}") from None
-    return jsonify({"count": len(ids), "ids": ids}), 201
+    return jsonify({"count": len(ids), "ids": ids if body.get("ids", True) else []}), 201
+
+
+def _from_template(body: dict):
+    """{"count": N, "template": {...}, "start": ISO time, "step_s": S}: N messages, each the
+    template with "{n}" in its strings replaced by 0..N-1, received `step_s` apart from
+    `start` (for benchmarks: no per-message JSON over HTTP)."""
+    try:
+        count = int(body["count"])
+        step = float(body.get("step_s", 1))
+        start = datetime.fromisoformat(str(body.get("start") or "2026-01-01T00:00:00Z").replace("Z", "+00:00"))
+    except (TypeError, ValueError) as e:
+        raise AdminError(400, "BadRequest", f"bad count, start or step_s: {e}") from None
+    if not 0 <= count <= 1_000_000 or not isinstance(body.get("template"), dict):
+        raise AdminError(400, "BadRequest", "count must be 0..1000000 and template a JSON object")
+    text = json.dumps(body["template"])
+    for n in range(count):
+        message = json.loads(text.replace("{n}", str(n)))
+        message["receivedDateTime"] = (start + timedelta(seconds=n * step)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        yield message
 
 
 @bp.get("/subscriptions")
