@@ -269,6 +269,7 @@ def run_job(app: Flask, job_id: int) -> str | None:
             return None
         row = get_job(session, job_id)
         assert row is not None
+        done_at_start = row.done or 0
         fn = JOB_FUNCTIONS.get(row.kind)
         error: BaseException | None = None
         hint = None
@@ -299,14 +300,18 @@ def run_job(app: Flask, job_id: int) -> str | None:
                 return "queued"
             return "done"
         message = f"{type(error).__name__}: {error}"[:ERROR_LIMIT]
-        if row.attempts >= int(app.config.get("JOB_MAX_ATTEMPTS") or 5):
+        # A resumable job that got further before this failure is not failing over and
+        # over (a big bulk sync is throttled once per Outlook rate window): count afresh.
+        attempts = 1 if (row.done or 0) > done_at_start else row.attempts
+        if attempts >= int(app.config.get("JOB_MAX_ATTEMPTS") or 5):
             session.execute(update(SyncJob).where(SyncJob.id == job_id).values(
                 state="failed", error=message, finished_at=utcnow()))
             session.commit()
             return "failed"
-        delay = retry_delay(app, row.attempts, hint)
+        delay = retry_delay(app, attempts, hint)
         session.execute(update(SyncJob).where(SyncJob.id == job_id).values(
-            state="retrying", error=message, requested_at=utcnow() + timedelta(seconds=delay)))
+            state="retrying", error=message, attempts=attempts,
+            requested_at=utcnow() + timedelta(seconds=delay)))
         session.commit()
         runner_for(app).submit(job_id, delay)
         return "retrying"
