@@ -1,7 +1,9 @@
 """`python -m bench [NAME ...] [options]`: runs every benchmark, or the ones named.
 
 Names: b1 (pane open and sync overhead under gunicorn), b2 (matching at scale;
---quick 10k/100k by default, --full adds 1M), b5 (the task pane in Chromium), import
+--quick 10k/100k by default, --full adds 1M), b3 (bulk sync; --quick 10k/30k by
+default, --full 10k/100k), b4 (load: 50 locust users on gunicorn + RQ, PostgreSQL, Redis;
+--quick 20 s), b5 (the task pane in Chromium), import
 (CSV import, bench/bench_import.py). Options after the names go to each benchmark.
 """
 from __future__ import annotations
@@ -14,6 +16,7 @@ BENCHMARKS = {
     "b1": "bench.b1_pane_api",
     "b2": "bench.b2_matching",
     "b3": "bench.b3_bulk",
+    "b4": "bench.b4_load",
     "b5": "bench.b5_pane_browser",
     "import": "bench.bench_import",
 }
