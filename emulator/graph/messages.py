@@ -117,7 +117,17 @@ def render(req, user, msg, select=None, expand=None, immutable=None) -> dict:
     return out
 
 
-def filter_view(store, user, msg, immutable: bool) -> dict:
+# Properties message_json takes straight from the store's fields: a $filter on these
+# alone is evaluated without building each message's full representation (bulk sync
+# pages through a 100,000-message folder, and every page filters all of it).
+PLAIN_FIELDS = ("receivedDateTime", "sentDateTime", "subject", "internetMessageId", "conversationId",
+                "isRead", "isDraft", "hasAttachments", "importance")
+_PLAIN_LOWER = {name.lower(): name for name in PLAIN_FIELDS}
+
+
+def filter_view(store, user, msg, immutable: bool, properties=None) -> dict:
+    if properties and all(p.lower() in _PLAIN_LOWER for p in properties):
+        return {_PLAIN_LOWER[p.lower()]: msg.fields[_PLAIN_LOWER[p.lower()]] for p in properties}
     view = store.message_json(user, msg, immutable)
     view["singleValueExtendedProperties"] = list(msg.ext_props.values())
     view["multiValueExtendedProperties"] = []
@@ -172,7 +182,7 @@ def list_messages(req, user=None, folder=None):
     with store.lock:
         rows = store.messages_in(owner, box_folder)
         if flt is not None:
-            rows = [m for m in rows if flt(filter_view(store, owner, m, immutable))]
+            rows = [m for m in rows if flt(filter_view(store, owner, m, immutable, flt.properties))]
         if search is not None:
             terms = [t for t in search.strip('"').casefold().split() if t]
             rows = [m for m in rows if all(t in _search_text(m.fields) for t in terms)]
