@@ -13,7 +13,8 @@ Two runners:
 - REDIS_URL unset (the embedded default): JOB_WORKERS threads in this process.
 
 A failing job is retried with exponential backoff (JOB_RETRY_BASE_S, x4 each time);
-after JOB_MAX_ATTEMPTS runs it is `failed` and listed by `list_failed_jobs()` until
+after JOB_MAX_ATTEMPTS runs that got no further (a run that progressed starts the count
+again) it is `failed` and listed by `list_failed_jobs()` until
 `retry_job(id)` queues it again (it resumes from its cursor). A job whose runner died
 (a killed worker: heartbeat older than JOB_STALE_S) is run again by
 `recover_stalled_jobs()`, which the scheduler calls.
