@@ -4,12 +4,14 @@ the emulator mints, exactly as Office would hand them to the pane."""
 from __future__ import annotations
 
 import os
+import time
 
 import pytest
 
 from server import create_app
 from server.db import session_scope
 from server.migrate import upgrade
+from server.sync.jobs import ThreadRunner, runner_for
 from tests.support.database import empty_crm, fresh_database
 
 CLIENT_ID = "6f1c2a47-3b8e-4d2a-9c51-7e0b4f8a2d13"
@@ -59,10 +61,22 @@ def client(app, clean_state):
 @pytest.fixture
 def clean_state(app, emulator):
     """Each test starts from the fixture mailboxes and an empty CRM."""
+    settle_jobs(app)  # a job left by an earlier test must not call Graph during this one
     emulator.reset()
     with session_scope(app) as session:
         empty_crm(session)
     yield
+
+
+def settle_jobs(app, timeout_s: float = 30) -> None:
+    """Drops queued background jobs and waits for running ones to finish."""
+    runner = runner_for(app)
+    if not isinstance(runner, ThreadRunner):
+        return
+    runner.cancel_pending()
+    deadline = time.monotonic() + timeout_s
+    while not runner.idle() and time.monotonic() < deadline:
+        time.sleep(0.05)
 
 
 @pytest.fixture
