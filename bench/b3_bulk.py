@@ -205,6 +205,9 @@ def summarise(sizes: list[dict], rate: dict | None, mode: str) -> tuple[list[str
             f"minimum {real_bound:.0f} s ({real_bound / 3600:.2f} h); unthrottled time here {throughput_s:.0f} s; "
             f"projected {projected:.0f} s ({projected / 3600:.2f} h), i.e. "
             f"{real_bound / projected * 100:.0f}% of the limit-bound speed",
+            "  (at the real window a Retry-After is minutes, beyond GRAPH_MAX_WAIT_S: the job ends its run and the "
+            "queue runs it again after the Retry-After, resuming from its cursor; runs that got further do not "
+            "count towards JOB_MAX_ATTEMPTS)",
         ]
         ok &= rate["state"] == "done" and rate["emails"] == rate["done"] >= rate["count"]
     return lines, ok
