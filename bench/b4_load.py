@@ -5,7 +5,8 @@ answered 429.
     python -m bench b4 [--quick] [--users N] [--seconds S] [--workers W] [--no-write]
 
 The stack: a throwaway PostgreSQL cluster (scripts/pg-test-cluster.sh), a real
-redis-server on a free port in a temp dir, the emulator, `gunicorn -w W` (4) and two
+redis-server on a free port in a temp dir, the emulator, `gunicorn -w W` (4; the rest
+of its settings from gunicorn.conf.py, as in production) and two
 `rq worker` processes, configured as in production (REDIS_URL set; RATE_LIMIT off:
 50 simulated users share the emulator's three mailboxes). Each phase delivers fresh
 messages: distinct ones per mailbox, and shared ones (the same internetMessageId in
@@ -22,6 +23,7 @@ import argparse
 import csv
 import json
 import os
+import runpy
 import shutil
 import signal
 import subprocess
@@ -245,7 +247,9 @@ def main(argv=None) -> int:
     args, _ = parser.parse_known_args(argv)
     seconds = args.seconds or (20 if args.quick else 60)
     distinct = 100 * seconds       # per mailbox: more than the users can sync in the time
-    lines = [f"{args.users} users (locust, headless), {seconds} s per phase; gunicorn -w {args.workers} (sync), "
+    config = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+    lines = [f"{args.users} users (locust, headless), {seconds} s per phase; gunicorn -w {args.workers} "
+             f"(gunicorn.conf.py: {config['worker_class']}, {config['threads']} threads), "
              f"2 rq workers, PostgreSQL, Redis; 3 mailboxes (emulator: 4 concurrent requests per mailbox); "
              f"each user: open + sync of its own messages, 1 in 5 a message shared by two mailboxes"]
     ok = True
