@@ -8,8 +8,10 @@ POST /api/v1/messages/{id}/sync, on a distinct freshly delivered message each ro
 The emulator logs its own time per request (duration_ms); a request's Graph and
 token calls are those the emulator logged inside its time window (the client is
 sequential, so windows do not overlap), and the server's overhead is the wall time
-minus their time. Targets (issue 8): overhead p95 <= 15 ms open, <= 30 ms sync;
-Graph calls 1 + at most one $batch (open), <= 2 (sync).
+minus their time. The open sends the message's people as the pane does (`?people=`,
+what Office.js shows), so the message and their Outlook contacts take one $batch.
+Targets (issue 8): overhead p95 <= 15 ms open, <= 30 ms sync; Graph calls 1 (open),
+<= 2 (sync).
 """
 from __future__ import annotations
 
@@ -52,6 +54,12 @@ def seed_crm(database_url: str) -> None:
             contact.add_address(f"known{n}@northwind.example")
         session.commit()
     engine.dispose()
+
+
+def shown_people(message_: dict) -> str:
+    """The pane's `people` query: From, To and Cc as Office.js shows them."""
+    entries = [message_["from"], *message_["toRecipients"], *message_["ccRecipients"]]
+    return ",".join(e["emailAddress"]["address"] for e in entries)
 
 
 def message(n: int) -> dict:
@@ -151,17 +159,19 @@ def workers_cpu_s(base: str) -> float:
     return total
 
 
-def cpu_per_request(base: str, http: requests.Session, opened: list[str], fresh: list[str]) -> dict:
+def cpu_per_request(base: str, http: requests.Session, opened: list[str], fresh: list[str],
+                    people: dict[str, str]) -> dict:
     """Server CPU ms per request, one kind at a time (CPU time hardly depends on what else
     the machine runs, unlike wall time): health, open (of messages already seen), sync of
     fresh messages. Clock ticks are 10 ms, so each phase runs CPU_PHASE requests."""
     result = {}
-    for kind, method, urls in (("health", "GET", [f"{base}/api/v1/health"] * len(fresh)),
-                               ("open", "GET", [f"{base}/api/v1/messages/{m}" for m in opened]),
-                               ("sync", "POST", [f"{base}/api/v1/messages/{m}/sync" for m in fresh])):
+    for kind, method, urls in (
+            ("health", "GET", [(f"{base}/api/v1/health", None)] * len(fresh)),
+            ("open", "GET", [(f"{base}/api/v1/messages/{m}", {"people": people[m]}) for m in opened]),
+            ("sync", "POST", [(f"{base}/api/v1/messages/{m}/sync", None) for m in fresh])):
         before = workers_cpu_s(base)
-        for url in urls:
-            call(http, kind, method, url)
+        for url, params in urls:
+            call(http, kind, method, url, params=params)
         result[kind] = (workers_cpu_s(base) - before) * 1000 / len(urls)
     return result
 
@@ -172,9 +182,10 @@ def run(rounds: int, workers: int) -> dict:
         migrate.upgrade(database_url)
         seed_crm(database_url)
         env = backend_env(emu, database_url, Path(tmp))
+        messages = [message(n) for n in range(WARMUP + rounds + CPU_PHASE)]
         delivered = emu.admin("POST", "messages/bulk", json={
-            "upn": ADELE, "folder": "inbox",
-            "messages": [message(n) for n in range(WARMUP + rounds + CPU_PHASE)]}).json()["ids"]
+            "upn": ADELE, "folder": "inbox", "messages": messages}).json()["ids"]
+        people = dict(zip(delivered, map(shown_people, messages)))
         delivered, fresh = delivered[:WARMUP + rounds], delivered[WARMUP + rounds:]
         token = emu.pane_token(ADELE)
         per_call = connection_cost_ms(emu, Path(tmp))
@@ -187,10 +198,11 @@ def run(rounds: int, workers: int) -> dict:
                     emu.clear_requests()
                     timed = []
                 timed.append(call(http, "health", "GET", f"{base}/api/v1/health"))
-                timed.append(call(http, "open", "GET", f"{base}/api/v1/messages/{message_id}"))
+                timed.append(call(http, "open", "GET", f"{base}/api/v1/messages/{message_id}",
+                                  params={"people": people[message_id]}))
                 timed.append(call(http, "sync", "POST", f"{base}/api/v1/messages/{message_id}/sync"))
             log = emu.requests()
-            cpu = cpu_per_request(base, http, delivered[WARMUP:WARMUP + CPU_PHASE], fresh)
+            cpu = cpu_per_request(base, http, delivered[WARMUP:WARMUP + CPU_PHASE], fresh, people)
     left = attribute(timed, log)
     return {"timed": timed, "unattributed": left, "rounds": rounds, "workers": workers,
             "connection_ms": per_call, "cpu": cpu, "load": os.getloadavg()}
@@ -220,7 +232,7 @@ def summarise(result: dict) -> tuple[list[str], bool]:
         verdict = "PASS" if p95 <= target else "FAIL"
         ok &= p95 <= target
         lines.append(f"{kind}: overhead p95 {p95:.1f} ms, target <= {target:.0f} ms: {verdict}")
-    for kind, limit in (("open", 2), ("sync", 2)):
+    for kind, limit in (("open", 1), ("sync", 2)):
         calls = sorted({t.graph_calls for t in by_kind[kind]})
         tokens = sum(t.token_calls for t in by_kind[kind])
         verdict = "PASS" if max(calls) <= limit else "FAIL"

@@ -124,7 +124,18 @@ export async function withBusyRetry(call, { onWait = () => {}, signal } = {}) {
 
 const enc = encodeURIComponent;
 
-export const getMessage = (id, opts) => request("GET", `/messages/${enc(id)}`, opts);
+// The people Outlook shows on the message (from currentMessage()): the server then reads the
+// message and their Outlook contacts in one Graph request instead of two.
+function peopleQuery(message) {
+  if (!message) return "";
+  const addresses = [message.from, ...(message.to || []), ...(message.cc || [])]
+    .map((p) => (p && p.address) || "")
+    .filter((a) => a && !a.includes(","));
+  return addresses.length ? `?people=${enc([...new Set(addresses)].slice(0, 50).join(","))}` : "";
+}
+
+export const getMessage = (id, opts = {}) =>
+  request("GET", `/messages/${enc(id)}${peopleQuery(opts.message)}`, opts);
 export const syncMessage = (id, opts) => request("POST", `/messages/${enc(id)}/sync`, opts);
 export const setMessageState = (id, state, opts) =>
   request("POST", `/messages/${enc(id)}/state`, { ...opts, body: { state } });

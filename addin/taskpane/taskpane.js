@@ -116,7 +116,7 @@ async function load(ticket) {
   try {
     // Performance marks: bench B5 reads them (navigation -> API answer -> rendered state).
     performance.mark("crm:api-start");
-    const data = await api.withBusyRetry(() => api.getMessage(id, { signal: ticket.signal }), {
+    const data = await api.withBusyRetry(() => api.getMessage(id, { signal: ticket.signal, message: view.message }), {
       signal: ticket.signal,
       onWait: (seconds) => isCurrent(ticket) && showBusy(seconds),
     });
@@ -403,7 +403,7 @@ async function runAction(kind) {
       setStatus(t("status.saving"));
       const state = kind === "markSynced" ? "synced" : "unsynced";
       data = await call(() => api.setMessageState(id, state, { signal: ticket.signal }));
-      if (!data || !data.state) data = await call(() => api.getMessage(id, { signal: ticket.signal }));
+      if (!data || !data.state) data = await call(() => api.getMessage(id, { signal: ticket.signal, message: view.message }));
       done = t(kind === "markSynced" ? "status.markedSynced" : "status.markedUnsynced");
     } else {
       data = view.data;

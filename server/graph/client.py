@@ -467,6 +467,27 @@ class GraphClient:
                     if r.ok else r.error())
                 for a, r in zip(addresses, responses)}
 
+    def get_message_and_contacts(self, message_id: str, addresses: Iterable[str], *,
+                                 select=MESSAGE_FIELDS, contact_select=CONTACT_FIELDS,
+                                 ) -> tuple[dict, dict[str, list[dict] | GraphError]]:
+        """`get_message` and `find_contacts_many` in one `$batch` call, for addresses
+        known before the message is read (at most 19: the message takes one of the 20
+        places). Raises the message's GraphError when the message itself failed."""
+        addresses = list(dict.fromkeys(addresses))
+        if len(addresses) > BATCH_LIMIT - 1:
+            raise ValueError(f"at most {BATCH_LIMIT - 1} addresses share a $batch with the message")
+        responses = self.batch(
+            [BatchRequest("message", "GET", self._message_path(message_id, select))]
+            + [BatchRequest(str(n), "GET", self._contacts_by_address_path(a, contact_select))
+               for n, a in enumerate(addresses)])
+        message = responses[0]
+        if not message.ok:
+            raise message.error()
+        found = {a: ([_contact_with_crm(c) for c in (r.body or {}).get("value") or ()]
+                     if r.ok else r.error())
+                 for a, r in zip(addresses, responses[1:])}
+        return _with_crm(message.body), found
+
     def create_contact(self, contact: Mapping, properties: Mapping[str, str | None] | None = None) -> dict:
         """Create an Outlook contact (Graph contact JSON); `properties` e.g.
         {CONTACT_ID: crm id}. Returns the contact with "crm"."""

@@ -6,10 +6,12 @@ This is the API's message shape (issue 3), which the pane and other clients rely
 """
 from __future__ import annotations
 
-from typing import Mapping
+from typing import Iterable, Mapping
 
+from server.crm.addresses import normalise_address
 from server.crm.matching import match_addresses
 from server.crm.models import Contact, Email, MailboxItem
+from server.graph.client import BATCH_LIMIT
 from server.graph.errors import GraphError
 from server.sync.contact_fields import OUTLOOK_CONTACT_FIELDS
 from server.sync.contacts import refresh_found_contacts
@@ -57,17 +59,22 @@ def contact_json(mailbox: Mailbox, contact: Contact) -> dict:
     }
 
 
-def outlook_contacts(mailbox: Mailbox, people: list[Person]) -> dict[str, str | None]:
-    """address -> Outlook contact id (None: no contact) for the first people, in one
-    $batch, refreshing linked contacts on the way. Lookup failures leave the address
+def outlook_contacts(mailbox: Mailbox, people: list[Person],
+                     found: Mapping[str, list[dict] | GraphError] | None = None) -> dict[str, str | None]:
+    """address -> Outlook contact id (None: no contact) for the first people, refreshing
+    linked contacts on the way. `found` holds lookups already made (see open_message);
+    the people it lacks are looked up in one $batch. Lookup failures leave the address
     out: the pane shows it as unknown."""
     addresses = [p.address for p in people if p.address][:OUTLOOK_LOOKUP_LIMIT]
     if not addresses:
         return {}
-    try:
-        found = mailbox.graph.find_contacts_many(addresses, select=OUTLOOK_CONTACT_FIELDS)
-    except GraphError:
-        return {}
+    found = {a: found[a] for a in addresses if a in (found or {})}
+    missing = [a for a in addresses if a not in found]
+    if missing:
+        try:
+            found.update(mailbox.graph.find_contacts_many(missing, select=OUTLOOK_CONTACT_FIELDS))
+        except GraphError:
+            pass  # the ones found with the message still count
     # Linked contacts follow each other both ways when the pane opens; the lookup above
     # already fetched them, so an unchanged pair costs no Graph call.
     try:
@@ -113,10 +120,29 @@ def message_view(mailbox: Mailbox, message: dict, *, item: MailboxItem | None = 
     }
 
 
-def open_message(mailbox: Mailbox, message_id: str) -> dict:
-    """What the pane shows when a message opens: one GET, plus one $batch for the
-    Outlook contacts of its people."""
-    message = mailbox.graph.get_message(message_id)
+def expected_addresses(mailbox: Mailbox, addresses: Iterable[str]) -> list[str]:
+    """The client's list of the message's people (what Office.js shows), normalised,
+    without the user's own addresses, as many as share a $batch with the message."""
+    own = mailbox.user.own_addresses()
+    wanted = dict.fromkeys(a for a in map(normalise_address, addresses) if a and a not in own)
+    return list(wanted)[:BATCH_LIMIT - 1]
+
+
+def open_message(mailbox: Mailbox, message_id: str, expected: Iterable[str] = ()) -> dict:
+    """What the pane shows when a message opens.
+
+    The pane knows the message's people before the server does (Office.js shows them),
+    so it sends them and the message rides in one $batch with their Outlook-contact
+    lookups: one Graph request per open (issue 8, B1). Without that list (or for people
+    it missed, e.g. Bcc on sent mail) it is one GET plus one $batch for the lookups.
+    Lookups are only ever reported for the message's real people, whatever was sent.
+    """
+    hinted = expected_addresses(mailbox, expected)
+    if hinted:
+        message, found = mailbox.graph.get_message_and_contacts(
+            message_id, hinted, contact_select=OUTLOOK_CONTACT_FIELDS)
+    else:
+        message, found = mailbox.graph.get_message(message_id), {}
     people = people_of(message, mailbox.user.own_addresses())
     return message_view(mailbox, message, item=crm_item(mailbox, message),
-                        outlook=outlook_contacts(mailbox, people))
+                        outlook=outlook_contacts(mailbox, people, found))

@@ -34,6 +34,58 @@ def test_open_costs_one_get_and_at_most_one_batch(pane, emulator, crm):
     assert token_calls(emulator) == []  # OBO token and JWKS are cached
 
 
+def people_hint(emulator, message):
+    """What the pane sends: the From/To/Cc addresses Office.js shows."""
+    shown = emulator.graph("GET", f"/me/messages/{message['id']}", emulator.graph_token(ADELE),
+                           params={"$select": "from,toRecipients,ccRecipients"}).json()
+    entries = [shown.get("from")] + shown.get("toRecipients", []) + shown.get("ccRecipients", [])
+    return ",".join(e["emailAddress"]["address"] for e in entries if e)
+
+
+def test_open_with_the_panes_people_costs_one_batch(pane, emulator, crm):
+    seed_contoso(crm, CONTOSO)
+    message = find_message(emulator, ADELE, SUBJECT)
+    user = pane()
+    plain = user.get(f"/messages/{message['id']}").json
+    hint = people_hint(emulator, message)
+    assert "northwind" in hint
+    emulator.clear_requests()
+
+    hinted = user.get(f"/messages/{message['id']}", query_string={"people": hint})
+
+    assert hinted.status_code == 200
+    calls = graph_calls(emulator)
+    assert [(c["method"], c["path"].rsplit("/", 1)[-1]) for c in calls] == [("POST", "$batch")]
+    assert hinted.json == plain  # same answer, one Graph request instead of two
+    assert plain["outlook_contacts_checked"] is True
+
+
+def test_a_wrong_people_list_never_changes_the_answer(pane, emulator, crm):
+    seed_contoso(crm, CONTOSO)
+    message = find_message(emulator, ADELE, SUBJECT)
+    user = pane()
+    plain = user.get(f"/messages/{message['id']}").json
+    emulator.clear_requests()
+
+    # Strangers, the user's own address and junk: only the message's real people are
+    # reported, and those the list missed are looked up in one more $batch.
+    wrong = user.get(f"/messages/{message['id']}", query_string={
+        "people": f"stranger@elsewhere.example,{ADELE},not-an-address,,megan.bowen@contoso.com"})
+
+    assert wrong.status_code == 200
+    assert wrong.json == plain
+    calls = graph_calls(emulator)
+    assert len(calls) == 2 and all(c["path"].endswith("/$batch") for c in calls)
+
+
+def test_an_oversized_people_list_is_a_clear_400(pane, emulator):
+    message = find_message(emulator, ADELE, SUBJECT)
+    answer = pane().get(f"/messages/{message['id']}",
+                        query_string={"people": ",".join(f"p{n}@x.example" for n in range(501))})
+    assert answer.status_code == 400
+    assert answer.json["error"]["code"]
+
+
 def test_sync_adds_one_patch_and_a_repeat_adds_nothing(pane, emulator, crm):
     seed_contoso(crm, CONTOSO)
     message = find_message(emulator, ADELE, SUBJECT)

@@ -62,6 +62,28 @@ def test_sync_shows_contact_and_company_and_second_sync_changes_nothing(outlook)
     assert again["categories"] == stored["categories"]
 
 
+def test_opening_reads_the_message_and_its_outlook_contacts_in_one_graph_request(outlook):
+    """The pane sends the people Office.js shows, so the backend reads the message and
+    their Outlook contacts in one $batch (issue 8, B1: one Graph request per open)."""
+    opened = []
+    outlook.page.on("request", lambda r: opened.append(r.url)
+                    if r.method == "GET" and re.search(r"/api/v1/messages/[^/?]+(\?|$)", r.url) else None)
+    outlook.open().select(NORTHWIND)
+    outlook.emulator.clear_requests()
+    outlook.open_pane()
+    outlook.pane.locator("#people a", has_text="Lynne Robbins").wait_for()
+    expect_state(outlook, "Not synced")
+
+    assert opened and "people=" in opened[0] and "lynne.robbins%40northwind.example" in opened[0].lower()
+    log = outlook.emulator.requests()
+    batches: dict = {}
+    for r in log:
+        if r.get("in_batch"):
+            batches.setdefault(r["batch_id"], set()).add(
+                "message" if "/messages/" in r["path"] else "contacts" if r["path"].endswith("/contacts") else r["path"])
+    assert {"message", "contacts"} in batches.values(), batches
+
+
 # 2 --------------------------------------------------------------------------------------
 
 def test_mark_unsynced_then_synced_agrees_with_the_mailbox(outlook):
