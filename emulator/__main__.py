@@ -1,45 +1,18 @@
 """`python -m emulator --port 8443 --fixture F --state-dir instance/emulator`.
 
-Serves the emulator over HTTPS (threaded: the backend calls the emulator while
-the emulator calls the backend's webhook) and prints `CA: <path>` and
+Serves the emulator over HTTPS with keep-alive connections, like Graph
+(emulator/server.py), and prints `CA: <path>` and
 `Emulator ready: https://localhost:<port>` once it listens.
 """
 import argparse
 import logging
-import socket
 import ssl
 import sys
 import threading
 
-from werkzeug.serving import ThreadedWSGIServer, make_server
-
 from emulator.app import create_app
 from emulator.certs import ensure_certificates
-
-
-IDLE_CONNECTION_TIMEOUT_S = 120
-
-
-class HTTPSServer(ThreadedWSGIServer):
-    """Threaded HTTPS whose TLS handshakes run in each connection's thread.
-
-    werkzeug's own ssl_context wraps the listening socket, so every handshake
-    runs in the accept loop: one client that connects and stays silent (a
-    browser's speculative connection) would stall the whole server.
-    """
-
-    def __init__(self, host: str, port: int, app, tls: ssl.SSLContext):
-        super().__init__(host, port, app)
-        self.tls = tls
-        self.ssl_context = tls  # werkzeug reads this to report the https scheme
-
-    def get_request(self):
-        sock, address = self.socket.accept()
-        sock.settimeout(IDLE_CONNECTION_TIMEOUT_S)
-        # http.server writes headers and body separately: with Nagle on, the body waits
-        # for the client's delayed ACK (~15-40 ms a response, bench B1). Graph has no such stall.
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        return self.tls.wrap_socket(sock, server_side=True, do_handshake_on_connect=False), address
+from emulator.server import EmulatorServer
 
 
 def parse_args(argv=None):
@@ -59,39 +32,42 @@ def main(argv=None) -> None:
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     if args.quiet:
-        logging.getLogger("werkzeug").setLevel(logging.WARNING)
+        logging.getLogger("emulator.http").setLevel(logging.WARNING)
     certs = ensure_certificates(args.state_dir)
     tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     tls.load_cert_chain(certs.server, certs.server_key)
 
     app = create_app(args.fixture, args.state_dir, f"https://localhost:{args.port}")
-    server = HTTPSServer(args.host, args.port, app, tls)
+    server = EmulatorServer(args.host, args.port, app, tls)
+    server.prepare()
     # With --port 0 the real port is known only now; tokens' issuers must carry it.
-    base_url = f"https://localhost:{server.server_port}"
+    base_url = f"https://localhost:{server.port}"
     app.extensions["emulator"].base_url = base_url
     servers = [server]
     if args.host == "127.0.0.1":
         # "localhost" may resolve to ::1 first; answer there too so no client depends on fallback.
+        ipv6 = EmulatorServer("::1", server.port, app, tls)
         try:
-            servers.append(HTTPSServer("::1", server.server_port, app, tls))
+            ipv6.prepare()
+            servers.append(ipv6)
         except OSError:
             pass  # no IPv6 loopback here
     if args.http_port is not None:
-        servers.append(make_server(args.host, args.http_port, app, threaded=True))
-        print(f"HTTP: http://localhost:{servers[-1].server_port}", flush=True)
+        servers.append(EmulatorServer(args.host, args.http_port, app))
+        servers[-1].prepare()
+        print(f"HTTP: http://localhost:{servers[-1].port}", flush=True)
 
     print(f"CA: {certs.ca}", flush=True)
     print(f"Emulator ready: {base_url}", flush=True)
     for extra in servers[1:]:
-        # ThreadedWSGIServer.serve_forever also starts per-connection threads.
-        threading.Thread(target=extra.serve_forever, daemon=True).start()
+        threading.Thread(target=extra.serve, daemon=True).start()
     try:
-        server.serve_forever()
+        server.serve()
     except KeyboardInterrupt:
         pass
     finally:
         for s in servers:
-            s.server_close()
+            s.stop()
 
 
 if __name__ == "__main__":

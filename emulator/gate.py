@@ -5,6 +5,7 @@ without writing any response, and because the concurrency slot has to cover
 the whole request, body included. `/_emulator/*` and the Outlook-like page pass
 straight through, unlogged.
 """
+import errno
 import json
 import re
 import socket
@@ -158,11 +159,15 @@ def _drain(body_iter) -> list[bytes]:
 
 
 def _drop_connection(environ):
-    """Close the client's connection with no response (werkzeug treats this as a drop)."""
-    sock = environ.get("werkzeug.socket")
+    """Close the client's connection with no response.
+
+    The server puts the socket in `environ["emulator.socket"]`; ECONNRESET tells it
+    the connection is gone, so it neither answers nor logs a traceback.
+    """
+    sock = environ.get("emulator.socket")
     if sock is not None:
         try:
             sock.shutdown(socket.SHUT_RDWR)
         except OSError:
             pass
-    raise ConnectionResetError("emulator fault: dropped connection")
+    raise ConnectionResetError(errno.ECONNRESET, "emulator fault: dropped connection")
