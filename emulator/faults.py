@@ -3,7 +3,8 @@
 Two sources of failure, both answered like Graph answers them:
 - rules posted to `/_emulator/faults` (429, 503, 504, added latency, a dropped
   connection, an "expired" token), for N requests, T seconds, every n-th
-  request or with a probability;
+  request or with a probability; an "expired_token" rule with a `token` refuses
+  only that one token (revoked, or expired early) wherever Graph verifies tokens;
 - limits: at most 4 requests in flight per mailbox (Outlook's MailboxConcurrency)
   and, optionally, N requests per mailbox per time window.
 
@@ -113,6 +114,7 @@ class FaultRule:
     every: int = 1
     probability: float = 1.0
     matched: int = 0                       # matching requests seen, for `every`
+    token: str | None = None               # only requests bearing this bearer token
     source: dict = field(default_factory=dict)
 
     @classmethod
@@ -123,6 +125,9 @@ class FaultRule:
         kind = str(body.get("kind", ""))
         if kind not in KINDS:
             raise FaultRuleError(f"kind must be one of {', '.join(KINDS)}")
+        token = body.get("token")
+        if token is not None and (kind != "expired_token" or not isinstance(token, str) or not token):
+            raise FaultRuleError("token applies to expired_token rules only, as the bearer token string")
         try:
             path = re.compile(body.get("path") or ".*")
         except re.error as e:
@@ -142,7 +147,7 @@ class FaultRule:
                 until=None if seconds is None else time.monotonic() + float(seconds),
                 every=max(1, int(body.get("every", 1))),
                 probability=float(body.get("probability", 1.0)),
-                source=dict(body))
+                token=token, source=dict(body))
         except (TypeError, ValueError) as e:
             raise FaultRuleError(f"bad number in rule: {e}") from None
         return rule
@@ -150,11 +155,15 @@ class FaultRule:
     def active(self, now: float) -> bool:
         return (self.remaining is None or self.remaining > 0) and (self.until is None or now < self.until)
 
-    def fire(self, method: str, path: str, now: float) -> bool:
-        """Count a request against this rule; True when it gets the fault."""
-        if not self.active(now) or (self.method and self.method != method.upper()):
+    def fire(self, method: str, path: str, now: float, token: str | None = None) -> bool:
+        """Count a request against this rule; True when it gets the fault. A rule bound
+        to a token fires only for that token, whatever the method and path."""
+        if not self.active(now):
             return False
-        if not self.path.search(path):
+        if self.token is not None:
+            if token != self.token:
+                return False
+        elif (self.method and self.method != method.upper()) or not self.path.search(path):
             return False
         self.matched += 1
         if self.matched % self.every:
@@ -236,6 +245,15 @@ class Faults:
         if delay_ms:
             time.sleep(delay_ms / 1000)
         return fault
+
+    def check_token(self, token: str) -> Fault | None:
+        """The "expired_token" fault for a request bearing `token`, if a rule names it."""
+        now = time.monotonic()
+        with self._lock:
+            for rule in self._rules:
+                if rule.token is not None and rule.fire("", "", now, token):
+                    return Fault(rule.kind, rule.retry_after, rule.latency_ms, rule.id)
+        return None
 
     def _count_in_window(self, mailbox: str, now: float) -> Fault | None:
         limit, window = self.limits["mailbox_requests_per_window"], self.limits["window_s"]

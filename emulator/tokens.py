@@ -263,6 +263,10 @@ def verify_graph_token(state, authorization_header: str | None) -> Caller:
     if scheme.lower() != "bearer" or not token.strip():
         raise TokenError("InvalidAuthenticationToken", "Access token is empty.")
     claims = decode(state, token.strip(), GRAPH_AUDIENCES)
+    faults = getattr(state, "faults", None)
+    if faults is not None and faults.check_token(token.strip()) is not None:
+        # A fault rule names this very token: refused as expired (or revoked) would be.
+        raise TokenError("InvalidAuthenticationToken", "Access token has expired or is not yet valid.")
     app_only = claims.get("idtyp") == "app" or ("scp" not in claims and "roles" in claims)
     return Caller(
         tid=claims["tid"], oid=claims.get("oid", ""),
