@@ -10,8 +10,8 @@ import requests
 
 from . import properties as props
 from .errors import Conflict, GraphError, NotFound, error_from_body, parse_retry_after
-from .transport import (DEFAULT_TIMEOUT, RETRY_STATUSES, Transport, mailbox_slots,
-                        merge_prefer)
+from .slots import DEFAULT_LEASE_S, mailbox_slots
+from .transport import DEFAULT_TIMEOUT, RETRY_STATUSES, Transport, merge_prefer, parse_timeout
 
 BATCH_LIMIT = 20          # Graph's $batch maximum
 TRANSLATE_LIMIT = 1000    # translateExchangeIds maximum
@@ -184,24 +184,29 @@ class GraphClient:
 
     def __init__(self, base_url: str, token_provider: Callable[[], str],
                  session: requests.Session, user: str | None = None,
-                 max_wait_s: float = 10.0, timeout=DEFAULT_TIMEOUT):
+                 max_wait_s: float = 10.0, timeout=DEFAULT_TIMEOUT, redis_url: str | None = None):
         self.base_url = base_url.rstrip("/")
         self.user = user
         self.root = "/me" if user is None else f"/users/{quote(str(user), safe='@')}"
-        # Background work on /users/{id} may run in many threads: at most 4 requests
-        # to one mailbox at a time in this process, as Outlook allows.
+        # Background work on /users/{id} may run in many threads and processes: at most
+        # 4 requests to one mailbox at a time, as Outlook allows (across processes when
+        # Redis is configured). A lease outlives any one request's timeouts.
+        connect, read = parse_timeout(timeout)
+        slots = None if user is None else mailbox_slots(
+            str(user), redis_url, lease_s=max(DEFAULT_LEASE_S, 2 * (connect + read)))
         self.transport = Transport(session, token_provider, timeout=timeout,
-                                   max_wait_s=max_wait_s,
-                                   slots=mailbox_slots(str(user)) if user is not None else None)
+                                   max_wait_s=max_wait_s, slots=slots)
 
     @classmethod
     def from_config(cls, config: Mapping, token_provider: Callable[[], str],
                     session: requests.Session, user: str | None = None) -> "GraphClient":
-        """A client with GRAPH_BASE_URL, GRAPH_TIMEOUT_S and GRAPH_MAX_WAIT_S from config."""
+        """A client with GRAPH_BASE_URL, GRAPH_TIMEOUT_S, GRAPH_MAX_WAIT_S and REDIS_URL
+        (shared mailbox slots) from config."""
         return cls(config.get("GRAPH_BASE_URL") or "https://graph.microsoft.com/v1.0",
                    token_provider, session, user=user,
                    max_wait_s=float(config.get("GRAPH_MAX_WAIT_S") or 10),
-                   timeout=config.get("GRAPH_TIMEOUT_S") or DEFAULT_TIMEOUT)
+                   timeout=config.get("GRAPH_TIMEOUT_S") or DEFAULT_TIMEOUT,
+                   redis_url=config.get("REDIS_URL"))
 
     # -- plumbing -------------------------------------------------------------------
 

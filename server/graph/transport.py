@@ -8,12 +8,15 @@ connections only when repeating the request is harmless), honouring Retry-After
 wait budget (`max_wait_s`) per logical call. A Retry-After longer than what is left of
 the budget is raised at once (Throttled/Unavailable with `retry_after`) without
 sleeping, so the API can tell the pane when to come back instead of holding a worker.
+
+Requests to one mailbox (`slots`, see slots.py) are bounded across threads, and across
+processes when Redis is configured, to Outlook's 4 concurrent requests per mailbox.
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import random
-import threading
 import time
 import uuid
 from typing import Callable, Iterable, Mapping
@@ -23,6 +26,7 @@ from urllib3.exceptions import NewConnectionError
 
 from .errors import (GraphError, GraphTimeout, Unavailable, error_for, error_from_body,
                      parse_retry_after)
+from .slots import MAILBOX_CONCURRENCY, MailboxSlots, mailbox_slots
 
 log = logging.getLogger(__name__)
 
@@ -30,23 +34,9 @@ IMMUTABLE_IDS = 'IdType="ImmutableId"'
 RETRY_STATUSES = frozenset({429, 503, 504})
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "PATCH", "DELETE"})
 DEFAULT_TIMEOUT = (3.05, 15.0)
-MAILBOX_CONCURRENCY = 4   # Outlook's limit of concurrent requests per mailbox
 
-_slots_lock = threading.Lock()
-_mailbox_slots: dict[str, threading.BoundedSemaphore] = {}
-
-
-def mailbox_slots(mailbox: str) -> threading.BoundedSemaphore:
-    """The process-wide semaphore bounding concurrent requests to one mailbox."""
-    key = mailbox.lower()
-    with _slots_lock:
-        slots = _mailbox_slots.get(key)
-        if slots is None:
-            slots = _mailbox_slots[key] = threading.BoundedSemaphore(MAILBOX_CONCURRENCY)
-        return slots
-
-__all__ = ["Transport", "Deadline", "mailbox_slots", "MAILBOX_CONCURRENCY", "parse_retry_after", "parse_timeout", "merge_prefer",
-           "IMMUTABLE_IDS", "RETRY_STATUSES", "DEFAULT_TIMEOUT"]
+__all__ = ["Transport", "Deadline", "mailbox_slots", "MAILBOX_CONCURRENCY", "parse_retry_after",
+           "parse_timeout", "merge_prefer", "IMMUTABLE_IDS", "RETRY_STATUSES", "DEFAULT_TIMEOUT"]
 
 
 def parse_timeout(value) -> tuple[float, float]:
@@ -111,7 +101,7 @@ class Transport:
                  backoff_base_s: float = 0.5, backoff_cap_s: float = 8.0,
                  sleep: Callable[[float], None] = time.sleep,
                  clock: Callable[[], float] = time.monotonic,
-                 slots: threading.Semaphore | None = None):
+                 slots: MailboxSlots | None = None):
         self.session = session
         self.slots = slots
         self.token_provider = token_provider
@@ -142,6 +132,15 @@ class Transport:
         headers["Authorization"] = f"Bearer {self.token_provider()}"
         return headers
 
+    def _slot(self, deadline: Deadline):
+        """Hold one of the mailbox's slots for one request (never while sleeping). The
+        wait is bounded: past it, Throttled (retry_after set) goes to the caller."""
+        if self.slots is None:
+            return contextlib.nullcontext()
+        connect, read = self.timeout
+        # A holder keeps a slot for at most about connect + read seconds.
+        return self.slots.hold(deadline.remaining() + connect + read)
+
     def request(self, method: str, url: str, *, params=None, json=None,
                 headers: Mapping[str, str] | None = None, prefer=None,
                 idempotent: bool | None = None,
@@ -151,7 +150,7 @@ class Transport:
         Raises a GraphError subclass: the mapped Graph error, Throttled/Unavailable/
         GraphTimeout (with retry_after when known) once retrying would exceed the
         wait budget, Unavailable when Graph cannot be reached, GraphTimeout when it
-        does not answer in time.
+        does not answer in time, Throttled when no slot of the mailbox frees up in time.
         """
         method = method.upper()
         if idempotent is None:
@@ -168,14 +167,9 @@ class Transport:
             sent_headers = self.headers(headers, prefer)
             sent_headers["client-request-id"] = request_id
             try:
-                if self.slots is not None:
-                    self.slots.acquire()  # held for the request only, never while sleeping
-                try:
+                with self._slot(deadline):
                     response = self.session.request(method, url, params=params, json=json,
                                                     headers=sent_headers, timeout=(connect, read))
-                finally:
-                    if self.slots is not None:
-                        self.slots.release()
             except requests.exceptions.SSLError as exc:
                 # Not transient: the certificate is not trusted (see CA_BUNDLE).
                 log.error("graph %s %s: %r", method, _path(url), exc)
