@@ -3,8 +3,9 @@
 `TokenValidator` checks the pane's bearer token fully (RS256 signature with the
 authority's JWKS, issuer per tenant in v1 and v2 forms, audience, lifetime, scope);
 `GraphTokens` exchanges it on-behalf-of for a Graph token (msal), or gets an app-only
-token for background work. There is no bypass: locally the emulator is the identity
-provider and mints real tokens.
+token for background work. When Graph refuses a cached token (the transport's
+`refused_token()`), it is dropped and a fresh one fetched. There is no bypass: locally
+the emulator is the identity provider and mints real tokens.
 """
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ import requests
 from flask import current_app, g, request
 
 from server.errors import ApiError
+from server.graph.transport import RefusedToken, refused_token
 from server.tls import http_session
 
 log = logging.getLogger(__name__)
@@ -359,16 +361,19 @@ class GraphTokens:
 
         msal 1.39 sends every acquire_token_on_behalf_of to the authority (it has no
         cache lookup keyed by the assertion), so results are cached here by
-        (tid, oid, assertion hash) until shortly before they expire.
+        (tid, oid, assertion hash) until shortly before they expire. A token Graph
+        refused (`refused_token()`) is not handed out again: a fresh one is fetched.
         Raises ApiError: 403 consent_required, 401 token_expired, 503 identity_unavailable.
         """
         if principal.app_only:
             raise ApiError(403, "forbidden", "An app-only caller has no user to act for.")
         key = (principal.tid, principal.oid, hashlib.sha256(principal.token.encode()).hexdigest())
+        refused = refused_token()
         now = self.clock()
         with self._lock:
             cached = self._obo.get(key)
-        if cached and cached[1] - TOKEN_EXPIRY_MARGIN_S > now:
+        if cached and cached[1] - TOKEN_EXPIRY_MARGIN_S > now and (
+                refused is None or cached[0] != refused.token):
             return cached[0]
         app = self._app(principal.tid)
         result = self._acquire(lambda: app.acquire_token_on_behalf_of(principal.token, GRAPH_SCOPES))
@@ -379,15 +384,50 @@ class GraphTokens:
                 while len(self._obo) >= self.max_cached:
                     self._obo.pop(next(iter(self._obo)))
             self._obo[key] = (result["access_token"], expires_at)
-        return result["access_token"]
+        return _replacement(result["access_token"], refused)
 
     def app_only(self, tid: str) -> str:
         """An app-only Graph token for tenant `tid` (client credentials; msal serves
-        it from its cache until it expires). Raises ApiError like `delegated`."""
+        it from its cache until it expires, unless Graph refused that one: then it is
+        removed from msal's cache and a fresh one fetched). Raises ApiError like
+        `delegated`."""
         if not _is_guid(tid):
             raise ValueError(f"app-only tokens need a tenant id, not {tid!r}")
         app = self._app(tid.lower())
-        return self._acquire(lambda: app.acquire_token_for_client(GRAPH_SCOPES))["access_token"]
+        token = self._acquire(lambda: app.acquire_token_for_client(GRAPH_SCOPES))["access_token"]
+        refused = refused_token()
+        if refused is not None and token == refused.token:
+            _forget(app.token_cache, token)
+            token = self._acquire(lambda: app.acquire_token_for_client(GRAPH_SCOPES))["access_token"]
+        return _replacement(token, refused)
+
+
+def _forget(cache: msal.TokenCache, token: str) -> None:
+    """Remove an access token from msal's cache, so the next acquire asks the authority."""
+    for entry in list(cache.search(msal.TokenCache.CredentialType.ACCESS_TOKEN, query={"secret": token})):
+        cache.remove_at(entry)
+
+
+def _permissions(token: str) -> set[str]:
+    """The delegated scopes and app roles a Graph token carries (read, not verified:
+    Graph verifies them; this only compares two tokens we were issued). Empty for a
+    token that is not a JWT: then a 403 is never repeated."""
+    try:
+        claims = jwt.decode(token, options={"verify_signature": False})
+    except jwt.PyJWTError:
+        return set()
+    roles = {r.lower() for r in claims.get("roles") or () if isinstance(r, str)}
+    return roles | {s.lower() for s in str(claims.get("scp") or "").split()}
+
+
+def _replacement(fresh: str, refused: RefusedToken | None) -> str:
+    """What to answer a transport that asked for a replacement: the fresh token, except
+    after a 403 when it carries no permission the refused one lacked (consent has not
+    changed): then the refused token, so the call fails at once instead of twice."""
+    if refused is not None and refused.status == 403 and \
+            not _permissions(fresh) - _permissions(refused.token):
+        return refused.token
+    return fresh
 
 
 # -- Flask glue ---------------------------------------------------------------------

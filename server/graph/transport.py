@@ -9,6 +9,12 @@ wait budget (`max_wait_s`) per logical call. A Retry-After longer than what is l
 the budget is raised at once (Throttled/Unavailable with `retry_after`) without
 sleeping, so the API can tell the pane when to come back instead of holding a worker.
 
+A refused token is replaced once per logical call: on a 401, or a 403 that says the
+token lacks a permission (ErrorAccessDenied, Authorization_RequestDenied), the token
+provider is asked again while `refused_token()` names the refused token. A provider
+that caches tokens drops that one and fetches a fresh token (see server/auth.py); if it
+answers the same token (it has nothing better), the error is raised as it came.
+
 Requests to one mailbox (`slots`, see slots.py) are bounded across threads, and across
 processes when Redis is configured, to Outlook's 4 concurrent requests per mailbox.
 """
@@ -19,6 +25,8 @@ import logging
 import random
 import time
 import uuid
+from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Callable, Iterable, Mapping
 
 import requests
@@ -34,9 +42,30 @@ IMMUTABLE_IDS = 'IdType="ImmutableId"'
 RETRY_STATUSES = frozenset({429, 503, 504})
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "PATCH", "DELETE"})
 DEFAULT_TIMEOUT = (3.05, 15.0)
+# 403 codes that mean "this token lacks a permission": a fresh token may carry it
+# (admin consent granted since the cached one was issued).
+PERMISSION_DENIED_CODES = frozenset({"erroraccessdenied", "authorization_requestdenied"})
 
-__all__ = ["Transport", "Deadline", "mailbox_slots", "MAILBOX_CONCURRENCY", "parse_retry_after",
-           "parse_timeout", "merge_prefer", "IMMUTABLE_IDS", "RETRY_STATUSES", "DEFAULT_TIMEOUT"]
+__all__ = ["Transport", "Deadline", "RefusedToken", "refused_token", "mailbox_slots",
+           "MAILBOX_CONCURRENCY", "parse_retry_after", "parse_timeout", "merge_prefer",
+           "IMMUTABLE_IDS", "RETRY_STATUSES", "DEFAULT_TIMEOUT"]
+
+
+@dataclass(frozen=True)
+class RefusedToken:
+    """A token Graph refused: 401 (not accepted at all) or 403 (lacks a permission)."""
+    token: str = ""
+    status: int = 401
+
+
+_refused: ContextVar[RefusedToken | None] = ContextVar("graph_refused_token", default=None)
+
+
+def refused_token() -> RefusedToken | None:
+    """The token Graph just refused, while the transport asks its token provider for a
+    replacement; None otherwise. A provider must then not answer that token from its
+    cache; answering it anyway means "nothing better", and the error stands."""
+    return _refused.get()
 
 
 def parse_timeout(value) -> tuple[float, float]:
@@ -120,7 +149,8 @@ class Transport:
         delay = min(self.backoff_cap_s, self.backoff_base_s * (2 ** attempt))
         return delay / 2 + random.uniform(0, delay / 2)
 
-    def headers(self, extra: Mapping[str, str] | None = None, prefer=None) -> dict:
+    def headers(self, extra: Mapping[str, str] | None = None, prefer=None,
+                token: str | None = None) -> dict:
         headers = {"Accept": "application/json"}
         extra_prefer = None
         for key, value in (extra or {}).items():
@@ -129,8 +159,17 @@ class Transport:
             else:
                 headers[key] = value
         headers["Prefer"] = merge_prefer(extra_prefer, prefer)
-        headers["Authorization"] = f"Bearer {self.token_provider()}"
+        headers["Authorization"] = f"Bearer {token if token is not None else self.token_provider()}"
         return headers
+
+    def replacement_token(self, token: str, status: int) -> str | None:
+        """A new token from the provider for one Graph refused, or None when it has none."""
+        reset = _refused.set(RefusedToken(token, status))
+        try:
+            fresh = self.token_provider()
+        finally:
+            _refused.reset(reset)
+        return fresh if fresh and fresh != token else None
 
     def _slot(self, deadline: Deadline):
         """Hold one of the mailbox's slots for one request (never while sleeping). The
@@ -151,6 +190,7 @@ class Transport:
         GraphTimeout (with retry_after when known) once retrying would exceed the
         wait budget, Unavailable when Graph cannot be reached, GraphTimeout when it
         does not answer in time, Throttled when no slot of the mailbox frees up in time.
+        What the token provider raises (e.g. ApiError) passes through.
         """
         method = method.upper()
         if idempotent is None:
@@ -158,13 +198,15 @@ class Transport:
         deadline = deadline or self.deadline()
         request_id = str(uuid.uuid4())  # the same on every retry, for Graph's logs
         attempt = 0
+        token = None          # the replacement for a refused token, once
+        renewed = False
         while True:
             connect, read = self.timeout
             if attempt:
                 # A retry may not outlive the budget by much: a hanging Graph must end
                 # in a 504 well before the web worker's own timeout.
                 read = min(read, max(deadline.remaining(), 1.0))
-            sent_headers = self.headers(headers, prefer)
+            sent_headers = self.headers(headers, prefer, token)
             sent_headers["client-request-id"] = request_id
             try:
                 with self._slot(deadline):
@@ -213,7 +255,20 @@ class Transport:
                 error = self.error(response)
                 error.retry_after = delay
                 raise error
-            raise self.error(response)
+            error = self.error(response)
+            if not renewed and (response.status_code == 401 or (
+                    response.status_code == 403 and error.code.lower() in PERMISSION_DENIED_CODES)):
+                # A cached token Graph no longer accepts (expired early, revoked), or one
+                # issued before admin consent added a permission: once per call.
+                renewed = True
+                sent_token = sent_headers["Authorization"].split(" ", 1)[1]
+                token = self.replacement_token(sent_token, response.status_code)
+                if token is not None:
+                    log.info("graph %s %s: HTTP %s %s; retry with a new token", method,
+                             _path(url), response.status_code, error.code)
+                    response.close()
+                    continue
+            raise error
 
     def error(self, response: requests.Response) -> GraphError:
         """The typed error for a failed response."""

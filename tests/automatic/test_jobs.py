@@ -21,8 +21,9 @@ def job_state(app, job_id: int) -> str:
 
 def test_job_that_keeps_failing_lands_in_the_failed_list_and_retry_resumes_it(app, emulator, adele, monkeypatch):
     monkeypatch.setitem(app.config, "JOB_MAX_ATTEMPTS", 2)
-    # Graph refuses the token twice (every attempt the job gets), then recovers.
-    emulator.fault(path=r"/mailFolders/inbox/messages$", kind="expired_token", count=2)
+    # Graph refuses the token on every attempt the job gets (each attempt repeats the
+    # request once with a fresh token: 2 x 2 refusals), then recovers.
+    emulator.fault(path=r"/mailFolders/inbox/messages$", kind="expired_token", count=4)
     with session_scope(app) as session:
         job_id = enqueue_bulk(app, session.get(User, adele), "inbox", "2026-01-01")
 
