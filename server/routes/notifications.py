@@ -7,6 +7,14 @@ time; a request with any unknown subscription or wrong clientState is refused wi
 403 before anything is queued. Valid ones are queued (one job per message, so a
 repeat is harmless; none for messages the CRM holds as filed or excluded) and
 acknowledged with 202 at once.
+
+A flood of forged notifications stays cheap: the body is bounded (MAX_CONTENT_LENGTH,
+at most MAX_NOTIFICATIONS), a notification without a plausible subscription id and
+clientState is refused before any query, and the rest cost one indexed lookup of
+all their subscription ids together, whatever their number. A refusal writes
+nothing and calls no one. (403, not 202: Graph's own notifications always match,
+so only a forger, or a subscription we have since dropped, gets it; Graph retries
+a non-2xx answer for up to 4 hours, each retry costing that one lookup.)
 """
 from __future__ import annotations
 
@@ -18,13 +26,14 @@ from server.crm.models import MailboxItem, Subscription
 from server.db import db_session
 from server.errors import ApiError
 from server.sync.jobs import enqueue
-from server.sync.subscriptions import client_state_matches
+from server.sync.subscriptions import client_state_matches, plausible_client_state
 
 bp = Blueprint("notifications", __name__, url_prefix="/api/v1/notifications",
                description="Microsoft Graph change notifications (webhooks)")
 
 MAX_NOTIFICATIONS = 1000
 MAX_TOKEN = 1024
+MAX_SUBSCRIPTION_ID = 128   # Subscription.subscription_id's width
 LIFECYCLE_EVENTS = ("reauthorizationRequired", "subscriptionRemoved", "missed")
 
 
@@ -38,6 +47,17 @@ def _handshake() -> Response | None:
     return response
 
 
+def _refused() -> ApiError:
+    return ApiError(403, "invalid_client_state", "Unknown subscription or wrong clientState.")
+
+
+def _plausible(note: dict) -> bool:
+    """Whether a notification could be ours at all, judged without the database."""
+    subscription_id = note.get("subscriptionId")
+    return (isinstance(subscription_id, str) and 0 < len(subscription_id) <= MAX_SUBSCRIPTION_ID
+            and plausible_client_state(note.get("clientState")))
+
+
 def _verified() -> list[tuple[dict, Subscription]]:
     """The notifications with their subscriptions; 400/403 when any is not ours."""
     body = request.get_json(silent=True)
@@ -45,16 +65,23 @@ def _verified() -> list[tuple[dict, Subscription]]:
     if not isinstance(notes, list) or not notes or len(notes) > MAX_NOTIFICATIONS \
             or not all(isinstance(n, dict) for n in notes):
         raise ApiError(400, "invalid_notification", "Expected Graph's {\"value\": [...]} notification body.")
-    ids = {str(n.get("subscriptionId") or "") for n in notes}
+    if not all(_plausible(n) for n in notes):
+        raise _refused()
+    ids = {n["subscriptionId"] for n in notes}
     rows = {row.subscription_id: row for row in db_session().scalars(
         select(Subscription).where(Subscription.subscription_id.in_(ids)))}
+    if len(rows) != len(ids):
+        raise _refused()
+    checked: dict[tuple[str, str], bool] = {}   # a batch repeats one subscription's secret
     verified = []
     for note in notes:
-        row = rows.get(str(note.get("subscriptionId") or ""))
+        row = rows[note["subscriptionId"]]
+        pair = (row.subscription_id, note["clientState"])
+        if pair not in checked:
+            checked[pair] = client_state_matches(row, note["clientState"])
         tenant = note.get("tenantId")
-        if row is None or not client_state_matches(row, note.get("clientState")) or (
-                tenant and str(tenant).lower() != row.tenant_id):
-            raise ApiError(403, "invalid_client_state", "Unknown subscription or wrong clientState.")
+        if not checked[pair] or (tenant and str(tenant).lower() != row.tenant_id):
+            raise _refused()
         verified.append((note, row))
     return verified
 
