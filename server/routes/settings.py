@@ -9,7 +9,7 @@ from server.auth import require_auth
 from server.crm.models import AUTO_SYNC_MODES
 from server.errors import ApiError
 from server.routes.current import current_mailbox
-from server.sync.subscriptions import enqueue_subscriptions
+from server.sync.subscriptions import follow_settings
 
 bp = Blueprint("settings", __name__, url_prefix="/api/v1/settings",
                description="Automatic sync settings")
@@ -76,7 +76,5 @@ def put_mine(body):
         raise ApiError(400, "invalid_settings", str(exc)) from None
     mailbox.session.commit()
     after = mailbox.user.effective_settings().get("auto_sync")
-    if before != after or after != "off":
-        # Creating a subscription makes Graph call our webhook back: never inside a request.
-        enqueue_subscriptions(current_app._get_current_object(), mailbox.user)
+    follow_settings(current_app._get_current_object(), before, after, user=mailbox.user)
     return _settings(mailbox)

@@ -7,8 +7,11 @@ and the lifecycle endpoint are at NOTIFICATION_BASE_URL (default PUBLIC_BASE_URL
 
 Upkeep (`schedule_upkeep`, hourly): renew subscriptions that expire within
 RENEW_BEFORE, create missing ones for watched mailboxes, delete those of mailboxes
-no longer watched. Lifecycle events: `reauthorizationRequired` renews,
-`subscriptionRemoved` creates it again, `missed` runs a delta catch-up.
+no longer watched. A settings change does not wait for it (`follow_settings`): a
+user's own change queues that user's `subscriptions` job, a change of the tenant's
+defaults queues the same upkeep for that tenant's users at once. Lifecycle events:
+`reauthorizationRequired` renews, `subscriptionRemoved` creates it again, `missed`
+runs a delta catch-up.
 """
 from __future__ import annotations
 
@@ -126,15 +129,19 @@ def remove_subscriptions(mailbox: Mailbox, folders=None) -> int:
     return len(rows)
 
 
-def watched_users(session: Session) -> Iterator[User]:
-    """Users with automatic sync on (their own or their tenant's default), a sharing
-    rule, or in a tenant with linked conversations."""
-    with_rules = set(session.scalars(select(SharingRule.user_id).distinct()))
-    tenants_with_conversations = set(session.scalars(select(ConversationLink.tenant_id).distinct()))
-    tenants = {t.id: t for t in session.scalars(select(Tenant))}
+def watched_users(session: Session, tenant_id: str | None = None) -> Iterator[User]:
+    """Users (of one tenant, when given) with automatic sync on (their own or their
+    tenant's default), a sharing rule, or in a tenant with linked conversations."""
+    def of_tenant(query, column):
+        return query if tenant_id is None else query.where(column == tenant_id)
+    with_rules = set(session.scalars(of_tenant(select(SharingRule.user_id), SharingRule.tenant_id).distinct()))
+    tenants_with_conversations = set(session.scalars(
+        of_tenant(select(ConversationLink.tenant_id), ConversationLink.tenant_id).distinct()))
+    tenants = {t.id: t for t in session.scalars(of_tenant(select(Tenant), Tenant.id))}
     last = 0
     while True:
-        users = session.scalars(select(User).where(User.id > last).order_by(User.id).limit(500)).all()
+        users = session.scalars(of_tenant(select(User), User.tenant_id).where(User.id > last)
+                                .order_by(User.id).limit(500)).all()
         if not users:
             return
         for user in users:
@@ -148,7 +155,12 @@ def watched_users(session: Session) -> Iterator[User]:
 
 @job("subscriptions")
 def subscriptions_job(ctx: JobContext) -> None:
-    """Brings one user's subscriptions in line with their settings."""
+    """Brings one user's subscriptions in line with their settings; a job of a whole
+    tenant (no user: its defaults changed) queues the upkeep of its users."""
+    if ctx.job.user_id is None:
+        count = schedule_upkeep(ctx.app, tenant_id=ctx.job.tenant_id)
+        ctx.progress(done=count, total=count)
+        return
     mailbox = ctx.mailbox()
     if mailbox is not None:
         ensure_subscriptions(mailbox, ctx.app.config)
@@ -181,18 +193,42 @@ def enqueue_subscriptions(app: Flask, user: User) -> int:
                    user_id=user.id, app=app)
 
 
-def schedule_upkeep(app: Flask) -> int:
-    """Queues a subscriptions job for every watched mailbox whose subscriptions are
-    missing or expire within RENEW_BEFORE, and for every mailbox that has some but is
-    no longer watched. Returns how many."""
+def enqueue_tenant_upkeep(app: Flask, tenant_id: str) -> int:
+    return enqueue("subscriptions", {}, key=f"subscriptions:tenant:{tenant_id}", tenant_id=tenant_id, app=app)
+
+
+def follow_settings(app: Flask, before: str | None, after: str | None, *, user: User | None = None,
+                    tenant_id: str | None = None) -> int | None:
+    """After `auto_sync` changed from `before` to `after` (effective values), for one
+    user or (no user) for a tenant's defaults: queues what brings the subscriptions in
+    line, and returns the job's id (None when nothing can have changed). Saving a mode
+    that is on again queues it too, which repairs a subscription that went missing.
+    Never done inside the request: creating a subscription makes Graph call our
+    webhook back."""
+    if before == after and (after or "off") == "off":
+        return None
+    if user is not None:
+        return enqueue_subscriptions(app, user)
+    if tenant_id is None:
+        raise ValueError("follow_settings needs a user or a tenant")
+    return enqueue_tenant_upkeep(app, tenant_id)
+
+
+def schedule_upkeep(app: Flask, tenant_id: str | None = None) -> int:
+    """Queues a subscriptions job for every watched mailbox (of one tenant, when given)
+    whose subscriptions are missing or expire within RENEW_BEFORE, and for every
+    mailbox that has some but is no longer watched. Returns how many."""
     soon = utcnow() + RENEW_BEFORE
     count = 0
     with Database.state(app).session_factory() as session:
         subscribed: dict[int, list[Subscription]] = {}
-        for row in session.scalars(select(Subscription)):
+        query = select(Subscription)
+        if tenant_id is not None:
+            query = query.where(Subscription.tenant_id == tenant_id)
+        for row in session.scalars(query):
             subscribed.setdefault(row.user_id, []).append(row)
         watched = set()
-        for user in watched_users(session):
+        for user in watched_users(session, tenant_id):
             watched.add(user.id)
             rows = subscribed.get(user.id, [])
             if len(rows) < len(FOLDERS) or any(r.expires_at < soon for r in rows):

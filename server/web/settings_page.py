@@ -19,6 +19,7 @@ from server.crm.addresses import normalise_address
 from server.crm.models import AUTO_SYNC_MODES, Tenant, User
 from server.db import db_session
 from server.sync.connection_check import Check, DelegatedProblem, check_connection
+from server.sync.subscriptions import follow_settings
 from server.web.blueprint import bp
 from server.web.signin import FlowError, current_user, redeem, start_flow, validated_identity
 
@@ -105,9 +106,12 @@ def save_tenant_settings():
     if problems:
         return _page(400, errors=problems)
     tenant = db.get(Tenant, g.crm_user.tenant_id)
+    before = tenant.effective_settings().get("auto_sync")
     tenant.update_settings(auto_link_companies=request.form.get("auto_link_companies") == "on",
                            auto_sync=mode, never_sync=never_sync)
     db.commit()
+    # The tenant's users are subscribed (or unsubscribed) now, not at the hourly upkeep.
+    follow_settings(current_app._get_current_object(), before, mode, tenant_id=tenant.id)
     session["settings_saved"] = "Saved the organization's defaults."
     return redirect(url_for("web.settings"), code=303)
 
@@ -129,11 +133,14 @@ def save_user_settings(user_id: int):
         problems.append("Choose an automatic sync mode.")
     if problems:
         return _page(400, errors=problems)
+    before = target.effective_settings().get("auto_sync")
     target.update_settings(
         auto_link_companies=None if link == INHERIT else link == "on",
         auto_sync=None if mode == INHERIT else mode,
         never_sync=never_sync or None)
     db.commit()
+    follow_settings(current_app._get_current_object(), before, target.effective_settings().get("auto_sync"),
+                    user=target)
     session["settings_saved"] = f"Saved the settings of {target.display_name or target.upn}."
     return redirect(url_for("web.settings") + f"#user-{target.id}", code=303)
 
