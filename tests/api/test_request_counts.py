@@ -2,7 +2,7 @@
 stays lean (benchmarks measure the time; these pin the counts)."""
 from __future__ import annotations
 
-from tests.api.conftest import ADELE, CONTOSO
+from tests.api.conftest import ADELE, CONTOSO, settle_jobs
 from tests.api.crm_records import seed_contoso
 from tests.api.mailbox import find_message
 
@@ -103,7 +103,7 @@ def test_sync_adds_one_patch_and_a_repeat_adds_nothing(pane, emulator, crm):
     assert [c["method"] for c in graph_calls(emulator)] == ["GET"]
 
 
-def test_batch_of_100_costs_at_most_ten_batches(pane, emulator, crm):
+def test_batch_of_100_costs_at_most_ten_batches(app, pane, emulator, crm):
     seed_contoso(crm, CONTOSO)
     for n in range(100):
         emulator.deliver(ADELE, {
@@ -122,6 +122,7 @@ def test_batch_of_100_costs_at_most_ten_batches(pane, emulator, crm):
     user = pane()
     user.get(f"/messages/{ids[0]}")
     user.post(f"/messages/{ids[0]}/state", json={"state": "unsynced"})
+    settle_jobs(app)  # the open's catch-up round must not land in the batch's count
     emulator.clear_requests()
 
     response = user.post("/messages/batch-sync", json={"ids": ids})
