@@ -4,7 +4,7 @@
                 Email, MailboxItem, EmailLink, OutlookContactLink, Case, Task, Note,
                 SharingRule, ConversationLink, SyncCursor, Subscription)
 - addresses     normalise_address(raw) -> str | None; matches_never_sync(address, entries)
-- matching      match_addresses(session, tenant_id, addresses) -> {address: [Contact]}
+- matching      match_addresses(session, tenant_id, addresses) -> {address: [MatchedContact]}
 - filing        file_email(...) -> (Email, MailboxItem, created); link_email(...);
                 set_item_state(...)
 - sanitise      sanitise_html(html); preview_text(text); text_to_html(text)

@@ -32,7 +32,8 @@ def find_by_addresses(session: Session, tenant_id: str, addresses: Iterable[str]
     for address in wanted:
         found = matches.get(normalise_address(address) or "", [])
         if found:
-            return found[0]
+            # Matches are plain values; callers here change the contact, so load it.
+            return Contact.get(session, tenant_id, found[0].id)
     return None
 
 

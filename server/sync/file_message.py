@@ -11,8 +11,8 @@ from datetime import datetime
 from typing import Iterable, Mapping
 
 from server.crm.filing import file_email
-from server.crm.matching import match_addresses
-from server.crm.models import Contact, Email, MailboxItem
+from server.crm.matching import MatchedContact, match_addresses
+from server.crm.models import Email, MailboxItem
 from server.graph import properties as props
 from server.graph.client import MESSAGE_FIELDS_WITH_BODY
 from server.graph.errors import GraphError
@@ -56,7 +56,7 @@ def email_fields(message: dict) -> dict:
     }
 
 
-def links_for(people: Iterable[Person], matches: Mapping[str, list[Contact]],
+def links_for(people: Iterable[Person], matches: Mapping[str, list[MatchedContact]],
               link_companies: bool) -> list[tuple[str, int, str]]:
     """Every contact with a matching address (two contacts may share one), and with
     auto-link companies on, those contacts' companies."""
@@ -82,7 +82,7 @@ def mark_patch(message: dict, email: Email) -> tuple[list[str], dict]:
 
 
 def file_in_crm(mailbox: Mailbox, message: dict,
-                matches: Mapping[str, list[Contact]] | None = None,
+                matches: Mapping[str, list[MatchedContact]] | None = None,
                 extra_links: Iterable[tuple[str, int, str]] = ()) -> tuple[Email, MailboxItem]:
     """The CRM half of a sync (commits). `matches` may come precomputed for a batch."""
     people = people_of(message, mailbox.user.own_addresses())

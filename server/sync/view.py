@@ -9,8 +9,8 @@ from __future__ import annotations
 from typing import Iterable, Mapping
 
 from server.crm.addresses import normalise_address
-from server.crm.matching import match_addresses
-from server.crm.models import Contact, Email, MailboxItem
+from server.crm.matching import MatchedContact, match_addresses
+from server.crm.models import Email, MailboxItem
 from server.graph.client import BATCH_LIMIT
 from server.graph.errors import GraphError
 from server.sync.contact_fields import OUTLOOK_CONTACT_FIELDS
@@ -48,7 +48,7 @@ def filed_email(mailbox: Mailbox, message: dict, item: MailboxItem | None) -> Em
     return None
 
 
-def contact_json(mailbox: Mailbox, contact: Contact) -> dict:
+def contact_json(mailbox: Mailbox, contact: MatchedContact) -> dict:
     company = contact.company
     return {
         "id": contact.id,
@@ -90,7 +90,7 @@ def outlook_contacts(mailbox: Mailbox, people: list[Person],
 
 
 def message_view(mailbox: Mailbox, message: dict, *, item: MailboxItem | None = None,
-                 matches: Mapping[str, list[Contact]] | None = None,
+                 matches: Mapping[str, list[MatchedContact]] | None = None,
                  outlook: Mapping[str, str | None] | None = None) -> dict:
     """Builds the API shape. `outlook` None means the Outlook contacts were not looked
     up for this answer (`outlook_contacts_checked` false); clients keep what they had."""

@@ -21,14 +21,19 @@ def people(db):
     carol.add_address("Sales@ACME.example")
     jurgen = Contact(tenant_id=CONTOSO, display_name="Jürgen")
     jurgen.add_address("jurgen@bücher.de")
+    nameless = Contact(tenant_id=CONTOSO)
+    nameless.add_address("first@nameless.example")
+    nameless.add_address("second@nameless.example")
+    surname = Contact(tenant_id=CONTOSO, last_name="Only")
+    surname.add_address("only@acme.example")
     gone = Contact(tenant_id=CONTOSO, display_name="Gone")
     gone.add_address("gone@acme.example")
     gone.soft_delete()
     elsewhere = Contact(tenant_id=FABRIKAM, display_name="Alice at Fabrikam")
     elsewhere.add_address("alice@acme.example")
-    db.add_all([alice, bob, carol, jurgen, gone, elsewhere])
+    db.add_all([alice, bob, carol, jurgen, nameless, surname, gone, elsewhere])
     db.commit()
-    return {"alice": alice, "bob": bob, "carol": carol, "jurgen": jurgen, "acme": acme}
+    return {"alice": alice, "bob": bob, "carol": carol, "jurgen": jurgen, "nameless": nameless, "acme": acme}
 
 
 def count_queries(db):
@@ -83,6 +88,30 @@ def test_all_addresses_of_a_message_cost_one_query_with_companies_loaded(db, peo
         stop()
     assert len(statements) == 1
     assert companies == {"Alice Archer": "Acme", "Bob Baker": None, "Carol Cook": "Acme", "Jürgen": None}
+
+
+def test_contacts_are_named_as_the_model_names_them(db, people):
+    db.expunge_all()
+    statements, stop = count_queries(db)
+    try:
+        found = match_addresses(db, CONTOSO, ["second@nameless.example", "only@acme.example", "alice@acme.example"])
+    finally:
+        stop()
+    assert len(statements) == 1
+    names = {a: [c.name for c in cs] for a, cs in found.items()}
+    assert names == {"second@nameless.example": ["first@nameless.example"], "only@acme.example": ["Only"],
+                     "alice@acme.example": ["Alice Archer"]}
+    assert names == {a: [db.get(Contact, c.id).name for c in cs] for a, cs in found.items()}
+
+
+def test_a_contact_matched_by_two_addresses_is_one_object_with_its_company(db, people):
+    found = match_addresses(db, CONTOSO, ["alice@acme.example", "sales@acme.example", "first@nameless.example",
+                                          "second@nameless.example"])
+    assert found["first@nameless.example"][0] is found["second@nameless.example"][0]
+    alice, carol = found["alice@acme.example"][0], found["sales@acme.example"][1]
+    assert (alice.company.id, alice.company.name) == (people["acme"].id, "Acme")
+    assert alice.company is carol.company and carol.company_id == people["acme"].id
+    assert found["sales@acme.example"][0].company is None
 
 
 def test_address_lookup_uses_the_address_index(db, people):
