@@ -3,7 +3,8 @@
 Names: b1 (pane open and sync overhead under gunicorn), b2 (matching at scale;
 --quick 10k/100k by default, --full adds 1M), b3 (bulk sync; --quick 10k/30k by
 default, --full 10k/100k), b4 (load: 50 locust users on gunicorn + RQ, PostgreSQL, Redis;
---quick 20 s), b5 (the task pane in Chromium), import
+--quick 20 s), b5 (the task pane in Chromium), b6 (forged webhook notifications
+against the bare endpoint, under gunicorn; seconds), import
 (CSV import, bench/bench_import.py). Options after the names go to each benchmark.
 """
 from __future__ import annotations
@@ -18,6 +19,7 @@ BENCHMARKS = {
     "b3": "bench.b3_bulk",
     "b4": "bench.b4_load",
     "b5": "bench.b5_pane_browser",
+    "b6": "bench.b6_webhook_flood",
     "import": "bench.bench_import",
 }
 
