@@ -3,8 +3,10 @@
 Both endpoints answer Graph's validation handshake (`?validationToken=`) with the
 token as text/plain (and nosniff: it is reflected input, never HTML). A
 notification is checked against its subscription's clientState hash in constant
-time; a request with any unknown subscription or wrong clientState is refused with
-403 before anything is queued. Valid ones are queued (one job per message, so a
+time; a request with any wrong clientState (Graph never sends one for a live
+subscription, so the request is forged) or only unknown subscriptions is refused with
+403 before anything is queued; notifications of unknown (dropped) subscriptions beside
+genuine ones are discarded. Valid ones are queued (one job per message, so a
 repeat is harmless; none for messages the CRM holds as filed or excluded) and
 acknowledged with 202 at once.
 
@@ -70,7 +72,11 @@ def _verified() -> list[tuple[dict, Subscription]]:
     ids = {n["subscriptionId"] for n in notes}
     rows = {row.subscription_id: row for row in db_session().scalars(
         select(Subscription).where(Subscription.subscription_id.in_(ids)))}
-    if len(rows) != len(ids):
+    # Graph batches notifications of several subscriptions into one POST, and keeps
+    # sending for a subscription we dropped until it expires: those are discarded, so
+    # the genuine ones beside them are not refused (and retried for hours) with them.
+    notes = [n for n in notes if n["subscriptionId"] in rows]
+    if not notes:
         raise _refused()
     checked: dict[tuple[str, str], bool] = {}   # a batch repeats one subscription's secret
     verified = []

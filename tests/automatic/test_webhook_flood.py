@@ -122,3 +122,16 @@ def test_the_same_notifications_with_the_right_secret_are_accepted(app, client, 
     assert response.status_code == 202
     assert statements.writes                       # the jobs' rows
     assert job_count(app) == jobs_before + 3
+
+
+def test_notifications_of_a_dropped_subscription_never_block_the_genuine_ones_beside_them(
+        app, client, subscribed):
+    """Graph batches several subscriptions' notifications and keeps sending for one we
+    dropped until it expires: those are discarded, the genuine ones still queued."""
+    subscription_id, secret = subscribed
+    jobs_before = job_count(app)
+    response = client.post(PATHS[0], json={"value": [
+        note(subscription_id, secret, 1), note(secrets.token_hex(16), secrets.token_urlsafe(32), 2),
+        note(subscription_id, secret, 3)]})
+    assert response.status_code == 202
+    assert job_count(app) == jobs_before + 2
