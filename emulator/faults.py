@@ -9,7 +9,8 @@ Two sources of failure, both answered like Graph answers them:
   and, optionally, N requests per mailbox per time window.
 
 Use from a request handler (the WSGI gate does this for plain Graph requests;
-the `$batch` blueprint does it for each inner request):
+the `$batch` blueprint does it for each inner request, except "expired_token"
+rules: Graph checks the token once for the whole batch, see `check_batch_token`):
 
     fault = state.faults.check(method, path, mailbox)   # latency is slept inside
     if fault:
@@ -155,16 +156,20 @@ class FaultRule:
     def active(self, now: float) -> bool:
         return (self.remaining is None or self.remaining > 0) and (self.until is None or now < self.until)
 
-    def fire(self, method: str, path: str, now: float, token: str | None = None) -> bool:
-        """Count a request against this rule; True when it gets the fault. A rule bound
-        to a token fires only for that token, whatever the method and path."""
-        if not self.active(now):
-            return False
+    def matches(self, method: str, path: str, token: str | None = None) -> bool:
+        """A rule bound to a token matches only that token, whatever the method and path."""
         if self.token is not None:
-            if token != self.token:
-                return False
-        elif (self.method and self.method != method.upper()) or not self.path.search(path):
+            return token == self.token
+        return not (self.method and self.method != method.upper()) and bool(self.path.search(path))
+
+    def fire(self, method: str, path: str, now: float, token: str | None = None) -> bool:
+        """Count a request against this rule; True when it gets the fault."""
+        if not self.active(now) or not self.matches(method, path, token):
             return False
+        return self._strike()
+
+    def _strike(self) -> bool:
+        """One matching request seen: True when `every`, `probability` and `count` let it fail."""
         self.matched += 1
         if self.matched % self.every:
             return False
@@ -223,10 +228,13 @@ class Faults:
             self.limits = dict(DEFAULT_LIMITS)
 
     # -- per request -------------------------------------------------------
-    def check(self, method: str, path: str, mailbox: str | None = None) -> Fault | None:
+    def check(self, method: str, path: str, mailbox: str | None = None,
+              token_checked: bool = False) -> Fault | None:
         """The fault this request gets, if any; sleeps here for latency rules.
 
         `path` includes the /v1.0 prefix (for batch inner requests, prefix it).
+        `token_checked`: the token was already judged for this request (a `$batch`
+        part, see `check_batch_token`), so "expired_token" rules are not consulted.
         A request that passes is counted against the mailbox request window.
         """
         now = time.monotonic()
@@ -234,6 +242,8 @@ class Faults:
         fault = None
         with self._lock:
             for rule in self._rules:
+                if token_checked and rule.kind == "expired_token":
+                    continue
                 if rule.fire(method, path, now):
                     if rule.kind == "latency":
                         delay_ms += rule.latency_ms
@@ -252,6 +262,21 @@ class Faults:
         with self._lock:
             for rule in self._rules:
                 if rule.token is not None and rule.fire("", "", now, token):
+                    return Fault(rule.kind, rule.retry_after, rule.latency_ms, rule.id)
+        return None
+
+    def check_batch_token(self, parts: list[tuple[str, str]]) -> Fault | None:
+        """The "expired_token" fault a `$batch` gets for its inner (method, path) parts.
+
+        Graph checks the bearer token once, on the outer request, so a path rule that
+        matches any part refuses the whole batch, and counts as one request.
+        """
+        now = time.monotonic()
+        with self._lock:
+            for rule in self._rules:
+                if rule.kind != "expired_token" or rule.token is not None or not rule.active(now):
+                    continue
+                if any(rule.matches(method, path) for method, path in parts) and rule._strike():
                     return Fault(rule.kind, rule.retry_after, rule.latency_ms, rule.id)
         return None
 

@@ -4,8 +4,13 @@ Each inner request goes through the same faults, per-mailbox limits and
 request log as a plain one (with in_batch=True), so throttling shows up per
 request with Retry-After in that response's headers, as Graph does it.
 `dependsOn` orders requests; one whose dependency failed answers 424.
-The outer Authorization header applies to every inner request, and the outer
-Prefer header too unless the inner request sets its own.
+
+As in Graph, the outer request's bearer token is checked first, once: a missing,
+malformed, expired or revoked token answers the whole batch 401
+InvalidAuthenticationToken (with WWW-Authenticate) and no inner request runs.
+An "expired_token" fault rule matching any inner request does the same, counted
+once for the batch. Inner requests then run as that token's caller; the outer
+Prefer header applies to them too unless one sets its own.
 """
 import json
 import time
@@ -15,6 +20,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 from werkzeug.datastructures import Headers, MultiDict
 
 from emulator import tokens
+from emulator.graph import access
 from emulator.graph.errors import GraphError, bad_request, error_body
 from emulator.graph.routing import JSON_TYPE, GraphRequest, GraphResponse, ok, route, run
 
@@ -25,6 +31,7 @@ METHODS = {"GET", "POST", "PATCH", "PUT", "DELETE"}
 @route("POST", "/\\$batch")
 def batch(req):
     """Run the inner requests in dependency order and answer all their responses."""
+    caller = access.authenticate(req)   # before the body, as Graph does
     body = req.json()
     requests_ = body.get("requests")
     if not isinstance(requests_, list) or not requests_:
@@ -51,6 +58,11 @@ def batch(req):
             if dep.lower() not in ids or dep.lower() == item["id"].lower():
                 raise bad_request(f"Request '{item['id']}' depends on unknown request '{dep}'.")
 
+    if req.state.faults.check_batch_token(
+            [(item["method"].upper(), "/v1.0" + _inner_path(item["url"])) for item in requests_]):
+        raise GraphError(401, "InvalidAuthenticationToken", "Access token has expired or is not yet valid.",
+                         {"WWW-Authenticate": access.WWW_AUTHENTICATE})
+
     batch_id = str(uuid.uuid4())
     results: dict[str, dict] = {}
     pending = list(requests_)
@@ -64,7 +76,7 @@ def batch(req):
             if failed:
                 results[item["id"].lower()] = _failed_dependency(req, item)
             else:
-                results[item["id"].lower()] = _execute(req, item, batch_id)
+                results[item["id"].lower()] = _execute(req, caller, item, batch_id)
     return ok({"responses": [results[item["id"].lower()] for item in requests_]})
 
 
@@ -103,10 +115,15 @@ def _inner_request(req, item) -> GraphRequest:
             body = item["body"].encode()
         else:
             raise bad_request("Invalid request: 'body' must be a JSON object or a string.")
-    path = "/" + unquote(parts.path).lstrip("/")
+    path = _inner_path(url)
     return GraphRequest(method=method, path=path, args=MultiDict(parse_qsl(parts.query, keep_blank_values=True)),
                         headers=headers, body=body, state=req.state, in_batch=True, base_url=req.base_url,
                         client_request_id=headers.get("client-request-id") or req.client_request_id)
+
+
+def _inner_path(url: str) -> str:
+    """An inner request's path below /v1.0, decoded, starting with "/"."""
+    return "/" + unquote(urlsplit(url).path).lstrip("/")
 
 
 def _mailbox_of(state, inner: GraphRequest) -> str | None:
@@ -126,7 +143,7 @@ def _mailbox_of(state, inner: GraphRequest) -> str | None:
     return (user.upn if user else key).lower()
 
 
-def _execute(req, item, batch_id) -> dict:
+def _execute(req, caller, item, batch_id) -> dict:
     state = req.state
     started = time.monotonic()
     try:
@@ -134,6 +151,8 @@ def _execute(req, item, batch_id) -> dict:
     except GraphError as e:
         resp = GraphResponse(e.status, error_body(e.code, e.message, str(uuid.uuid4()), req.client_request_id))
         return _as_batch_response(item["id"], resp)
+    if inner.headers.get("Authorization") == req.headers.get("Authorization"):
+        inner.caller = caller   # verified once, for the whole batch
     if inner.path.strip("/").lower() == "$batch":
         resp = GraphResponse(400, error_body("BadRequest", "A $batch request cannot contain another $batch.",
                                              inner.request_id, inner.client_request_id))
@@ -144,7 +163,7 @@ def _execute(req, item, batch_id) -> dict:
     slot_taken = fault is None
     try:
         if fault is None:
-            fault = state.faults.check(inner.method, full_path, mailbox)
+            fault = state.faults.check(inner.method, full_path, mailbox, token_checked=inner.caller is caller)
         if fault is not None:
             status, headers, body = fault.graph_response()
             resp = GraphResponse(status, body, dict(headers))
