@@ -50,7 +50,7 @@ FAULT_NOTES = {
     "503 Service Unavailable": f"`Retry-After: 5` (longer than GRAPH_MAX_WAIT_S={GRAPH_MAX_WAIT_S}), once",
     "latency beyond the timeout": f"{LATENCY_MS} ms added to one request (GRAPH_TIMEOUT_S={GRAPH_TIMEOUT_S})",
     "dropped connection": "the connection closed without an answer, once (inside `$batch`: a 504 part)",
-    "token expired mid-operation": "one request answered 401 InvalidAuthenticationToken after earlier ones succeeded",
+    "token expired mid-operation": "one request (a whole `$batch`, as Graph checks its token once) answered 401 InvalidAuthenticationToken after earlier ones succeeded",
 }
 OPERATIONS = ("open", "sync", "mark", "batch sync", "contact sync", "bulk job", "webhook")
 FORBIDDEN = ("duplicate", "lost", "500")
