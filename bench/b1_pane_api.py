@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import runpy
 import tempfile
 import time
 from pathlib import Path
@@ -25,7 +26,7 @@ import psutil
 import requests
 from sqlalchemy.orm import sessionmaker
 
-from bench.results import machine, percentile, write_section
+from bench.results import ROOT, machine, percentile, write_section
 from bench.stack import ADELE, CONTOSO, backend_env, emulator, gunicorn
 from server import migrate
 from server.tls import http_session
@@ -217,7 +218,9 @@ def summarise(result: dict) -> tuple[list[str], bool]:
     by_kind = {k: [t for t in timed if t.kind == k] for k in ("health", "open", "sync")}
     health_p50 = percentile([t.wall_ms for t in by_kind["health"]], 50)
     health_p95 = percentile([t.wall_ms for t in by_kind["health"]], 95)
-    lines = [f"{result['rounds']} rounds, gunicorn -w {result['workers']} (sync workers), SQLite, "
+    config = runpy.run_path(str(ROOT / "gunicorn.conf.py"))   # gunicorn reads it from its cwd
+    lines = [f"{result['rounds']} rounds, gunicorn -w {result['workers']} (gunicorn.conf.py: "
+             f"{config['worker_class']}, {config['threads']} threads), SQLite, "
              f"emulator latency 0; times in ms",
              f"{'':22} {'p50':>7} {'p95':>7} {'p99':>7}  {'x health p50/p95':>17}"]
     ok = True

@@ -2,7 +2,7 @@
 
     python -m bench b6 [--requests N] [--workers W] [--no-write]
 
-One gunicorn (sync workers, as B1) against the emulator, a sequential client, N
+One gunicorn (gunicorn.conf.py's gthread workers, as B1 and production) against the emulator, a sequential client, N
 requests of each kind, side by side (the kinds take turns in ROUNDS rounds, so
 drift hits each alike):
 - health: GET /api/v1/health, the bare JSON baseline;
@@ -180,7 +180,7 @@ def summarise(result: dict) -> tuple[list[str], bool]:
     walls, cpu = result["walls"], result["cpu"]
     health_wall = percentile(walls["health"], 50)
     lines = [f"{result['count']} requests of each kind ({ROUNDS} rounds, kinds in turn), gunicorn -w "
-             f"{result['workers']} (sync workers), SQLite, sequential client; times in ms",
+             f"{result['workers']} (gunicorn.conf.py: gthread), SQLite, sequential client; times in ms",
              f"{'':34} {'wall p50':>8} {'p95':>7} {'x health':>8}  {'CPU/req':>7} {'x health':>8}"]
     for kind in KINDS:
         p50, p95 = percentile(walls[kind], 50), percentile(walls[kind], 95)
