@@ -18,15 +18,18 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    delete,
     func,
     literal_column,
     select,
+    update,
 )
 from sqlalchemy.ext.mutable import MutableDict, MutableList
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
 
 from server.crm.addresses import normalise_address
 from server.crm.types import Id, Json, UTCDateTime, utcnow
+from server.crm.upsert import insert_ignore
 
 # Named constraints: Alembic can then alter them on PostgreSQL and in SQLite batch mode.
 NAMING_CONVENTION = {
@@ -514,6 +517,74 @@ class OutlookContactLink(Base):
                 cls.tenant_id == tenant_id, cls.user_id == user_id, cls.outlook_contact_id == outlook_contact_id
             )
         )
+
+
+class OutlookContactReservation(Base):
+    """Who creates a user's Outlook contact for one address. Graph has no unique key,
+    so two simultaneous "Create Outlook contact" calls that both find no contact would
+    create two: the request that inserts this row (or takes over one whose creator
+    died) creates the contact and stores its id here; the others wait for that id
+    (server.sync.contacts). The row stays after success, so a later call that misses
+    the contact in Graph still finds its id."""
+
+    __tablename__ = "outlook_contact_reservations"
+    __table_args__ = (UniqueConstraint("tenant_id", "user_id", "address"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    address: Mapped[str] = mapped_column(String(320))  # normalised
+    holder: Mapped[str] = mapped_column(String(32))  # random token of the creating request
+    outlook_contact_id: Mapped[Optional[str]] = mapped_column(String(512))  # set once created
+    reserved_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    @classmethod
+    def find(cls, session: Session, tenant_id: str, user_id: int,
+             address: str) -> "OutlookContactReservation | None":
+        return session.scalar(
+            select(cls).where(cls.tenant_id == tenant_id, cls.user_id == user_id, cls.address == address)
+            .execution_options(populate_existing=True))
+
+    @classmethod
+    def reserve(cls, session: Session, tenant_id: str, user_id: int, address: str, holder: str) -> bool:
+        """Inserts the row for `holder`; False when it exists (another request holds it)."""
+        return insert_ignore(session, cls, {"tenant_id": tenant_id, "user_id": user_id, "address": address,
+                                            "holder": holder, "outlook_contact_id": None},
+                             ["tenant_id", "user_id", "address"])
+
+    @classmethod
+    def take_over(cls, session: Session, tenant_id: str, user_id: int, address: str, holder: str,
+                  reserved_before: datetime) -> bool:
+        """Hands a row still without a contact, reserved before `reserved_before` (its
+        creator died), to `holder`. One UPDATE, so of several takers only one wins."""
+        return bool(session.execute(
+            update(cls).where(cls.tenant_id == tenant_id, cls.user_id == user_id, cls.address == address,
+                              cls.outlook_contact_id.is_(None), cls.reserved_at < reserved_before)
+            .values(holder=holder, reserved_at=utcnow())).rowcount)
+
+    @classmethod
+    def fill(cls, session: Session, tenant_id: str, user_id: int, address: str, holder: str,
+             outlook_contact_id: str) -> bool:
+        """Stores the created contact's id, if `holder` still holds the row."""
+        return bool(session.execute(
+            update(cls).where(cls.tenant_id == tenant_id, cls.user_id == user_id, cls.address == address,
+                              cls.holder == holder, cls.outlook_contact_id.is_(None))
+            .values(outlook_contact_id=outlook_contact_id)).rowcount)
+
+    @classmethod
+    def release(cls, session: Session, tenant_id: str, user_id: int, address: str, holder: str) -> None:
+        """Drops `holder`'s row that has no contact yet (its creation failed)."""
+        session.execute(delete(cls).where(cls.tenant_id == tenant_id, cls.user_id == user_id,
+                                          cls.address == address, cls.holder == holder,
+                                          cls.outlook_contact_id.is_(None)))
+
+    @classmethod
+    def forget(cls, session: Session, tenant_id: str, user_id: int, address: str,
+               outlook_contact_id: str) -> None:
+        """Drops the row of a contact that is gone from Outlook (or no longer has the address)."""
+        session.execute(delete(cls).where(cls.tenant_id == tenant_id, cls.user_id == user_id,
+                                          cls.address == address,
+                                          cls.outlook_contact_id == outlook_contact_id))
 
 
 class Case(TimestampMixin, Base):

@@ -11,8 +11,8 @@ from server.errors import ApiError
 from server.graph.errors import GraphError, NotFound
 from server.routes.current import current_mailbox, prepare_for_writes
 from server.routes.messages import MESSAGE_ID, CompanySchema, MessageSchema, ResultErrorSchema
-from server.sync.contacts import (create_outlook_contact, link_outlook_contact, refresh_linked_contacts,
-                                  sync_outlook_contact)
+from server.sync.contacts import (ContactBeingCreated, create_outlook_contact, link_outlook_contact,
+                                  refresh_linked_contacts, sync_outlook_contact)
 from server.sync.sender_contacts import create_crm_contact_from_message
 from server.sync.errors import api_error_for
 
@@ -49,6 +49,10 @@ def _contact_call(call, *args, **kwargs):
         raise ApiError(404, "crm_contact_not_found", "That CRM contact does not exist.") from error
     except ValueError as error:
         raise ApiError(400, "invalid_address", "That is not a valid email address.") from error
+    except ContactBeingCreated as error:
+        raise ApiError(503, "contact_being_created",
+                       "This contact is being created in Outlook right now. Retry in a moment.",
+                       retry_after=error.retry_after) from error
 
 
 class NewOutlookContactSchema(ma.Schema):
@@ -152,6 +156,9 @@ class SenderContactResultSchema(ma.Schema):
 @bp.arguments(NewOutlookContactSchema)
 @bp.response(200, OutlookContactSchema)
 @bp.doc(security=[{"bearerAuth": []}])
+@bp.alt_response(503, schema=ErrorSchema, description=(
+    "Another request (the ribbon, another window) is creating this contact right now; "
+    "retry after retry_after seconds and get its contact"))
 def create(body):
     """Create an Outlook contact from an address and name (the existing one if any)."""
     return _contact_call(create_outlook_contact, current_mailbox(), body["address"], body["name"])

@@ -1,6 +1,7 @@
 """Outlook contacts and CRM contacts: create in Outlook, sync, link, keep in step.
 
-- `create_outlook_contact`: a sender becomes an Outlook contact (one per address).
+- `create_outlook_contact`: a sender becomes an Outlook contact (one per address, also
+  when two requests race: a reservation row in our database decides who creates it).
 - `sync_outlook_contact`: Outlook -> CRM by the CRM id stored on the Outlook contact
   (`CrmContactId`), else by address, else a new CRM contact; the id is written back.
 - `link_outlook_contact`: pair an Outlook contact with a chosen CRM contact.
@@ -15,18 +16,24 @@ changed and pushes it again: nothing is lost or reverted.
 """
 from __future__ import annotations
 
+import time
+import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import timezone
-from typing import Iterable, Mapping
+from datetime import timedelta, timezone
+from typing import Iterable, Iterator, Mapping
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from server.crm.addresses import normalise_address
 from server.crm.contacts import (apply_fields, claim_outlook_contact, create_contact,
                                  find_by_addresses, outlook_link, outlook_links, save_outlook_link)
 from server.crm.models import Contact, OutlookContactLink
+from server.crm.models import OutlookContactReservation as Reservation
+from server.crm.types import utcnow
 from server.graph import properties as props
-from server.graph.errors import GraphError
+from server.graph.errors import GraphError, NotFound
 from server.sync.contact_fields import (OUTLOOK_CONTACT_FIELDS, ContactFields, crm_fields,
                                         make_snapshot, merge, new_outlook_contact, outlook_fields,
                                         outlook_modified, outlook_patch, split_name)
@@ -58,11 +65,35 @@ class ContactSync:
 
 # -- create in Outlook -----------------------------------------------------------------
 
-def create_outlook_contact(mailbox: Mailbox, address: str, name: str = "") -> dict:
+# A request waits this long for another request creating the same contact, then
+# answers busy (the pane retries): about one Graph call with its retries.
+RESERVATION_WAIT_S = 10.0
+# A reservation still without a contact after this long lost its creator (gunicorn
+# kills a request after 60 s); another request may then take it over.
+RESERVATION_STALE_S = 120.0
+RESERVATION_POLL_S = 0.1
+_RESERVED = object()
+
+
+class ContactBeingCreated(Exception):
+    """Another request is creating this Outlook contact and did not finish within the
+    wait; retrying shortly returns its contact."""
+
+    retry_after = 2
+
+
+def create_outlook_contact(mailbox: Mailbox, address: str, name: str = "", *,
+                           wait_s: float = RESERVATION_WAIT_S) -> dict:
     """Creates an Outlook contact from an address and display name ("Last, First",
     "First Last", quoted), unless one with that address exists: then that one is
-    returned with `created` false. Raises ValueError for a malformed address,
-    GraphError."""
+    returned with `created` false.
+
+    Graph has no unique key, so simultaneous calls for one user and address (pane
+    and ribbon, two windows, a retry after a timeout) are serialised by an
+    `OutlookContactReservation` row: the request that reserves the address creates
+    the contact, the others wait up to `wait_s` for its id and return that contact.
+    Raises ValueError for a malformed address, ContactBeingCreated when the other
+    request did not finish in time, GraphError."""
     raw = (address or "").strip()
     normalised = normalise_address(raw)
     if normalised is None:
@@ -71,15 +102,102 @@ def create_outlook_contact(mailbox: Mailbox, address: str, name: str = "") -> di
         raw = raw[raw.rindex("<") + 1:-1].strip()
     # Outlook compares addresses case-insensitively but keeps IDN domains as typed.
     forms = list(dict.fromkeys([normalised, raw]))
+    holder = uuid.uuid4().hex
+    deadline = time.monotonic() + wait_s
+    while True:
+        contact = _find_in_outlook(mailbox, forms)
+        if contact is not None:
+            return _created_json(contact, created=False)
+        outcome = _reserve_or_wait(mailbox, normalised, holder, deadline)
+        if outcome is _RESERVED:
+            return _create_reserved(mailbox, forms, raw, name, normalised, holder)
+        if outcome is not None:
+            return _created_json(outcome, created=False)
+        # The reservation was dropped (its creation failed, or its contact is gone): look again.
+        if time.monotonic() >= deadline:
+            raise ContactBeingCreated()
+
+
+def _find_in_outlook(mailbox: Mailbox, forms: list[str]) -> dict | None:
     found = mailbox.graph.find_contacts_many(forms, select=OUTLOOK_CONTACT_FIELDS)
     for form in forms:
         contacts = found.get(form)
         if isinstance(contacts, GraphError):
             raise contacts
         if contacts:
-            return _created_json(contacts[0], created=False)
-    contact = mailbox.graph.create_contact(new_outlook_contact(raw, name))
-    return _created_json(contact, created=True)
+            return contacts[0]
+    return None
+
+
+@contextmanager
+def _own_transaction(mailbox: Mailbox) -> Iterator[Session]:
+    """A short transaction of its own, so other requests see the reservation at once
+    and the request's session is left as it was."""
+    with Session(mailbox.session.get_bind(), expire_on_commit=False) as session, session.begin():
+        yield session
+
+
+def _reserve_or_wait(mailbox: Mailbox, address: str, holder: str, deadline: float) -> object:
+    """_RESERVED when this request now holds the address's reservation; else the
+    contact another request created for it; None when that reservation was dropped.
+    Raises ContactBeingCreated past the deadline, GraphError."""
+    key = (mailbox.tenant_id, mailbox.user.id, address)
+    with _own_transaction(mailbox) as session:
+        if Reservation.reserve(session, *key, holder):
+            return _RESERVED
+    while True:
+        with _own_transaction(mailbox) as session:
+            row = Reservation.find(session, *key)
+        if row is None:
+            return None
+        if row.outlook_contact_id:
+            contact = _stored_contact(mailbox, row.outlook_contact_id, address)
+            if contact is not None:
+                return contact
+            with _own_transaction(mailbox) as session:
+                Reservation.forget(session, *key, row.outlook_contact_id)
+            return None
+        stale_before = utcnow() - timedelta(seconds=RESERVATION_STALE_S)
+        if row.reserved_at < stale_before:
+            with _own_transaction(mailbox) as session:
+                if Reservation.take_over(session, *key, holder, stale_before):
+                    return _RESERVED
+            continue
+        if time.monotonic() >= deadline:
+            raise ContactBeingCreated()
+        time.sleep(RESERVATION_POLL_S)
+
+
+def _stored_contact(mailbox: Mailbox, outlook_contact_id: str, address: str) -> dict | None:
+    """The contact a reservation names, or None when the user deleted it in Outlook
+    or took the address off it."""
+    try:
+        contact = get_outlook_contact(mailbox, outlook_contact_id)
+    except NotFound:
+        return None
+    if address not in {normalise_address(a) for a in outlook_fields(contact).emails}:
+        return None
+    return contact
+
+
+def _create_reserved(mailbox: Mailbox, forms: list[str], raw: str, name: str, address: str,
+                     holder: str) -> dict:
+    """Creates the contact under this request's reservation and stores its id. Looks
+    in Outlook once more first: a creator that failed after Graph created the contact
+    (a timeout), or died, leaves a contact that an earlier lookup missed."""
+    key = (mailbox.tenant_id, mailbox.user.id, address)
+    try:
+        contact = _find_in_outlook(mailbox, forms)
+        created = contact is None
+        if created:
+            contact = mailbox.graph.create_contact(new_outlook_contact(raw, name))
+    except BaseException:
+        with _own_transaction(mailbox) as session:
+            Reservation.release(session, *key, holder)
+        raise
+    with _own_transaction(mailbox) as session:
+        Reservation.fill(session, *key, holder, contact["id"])
+    return _created_json(contact, created=created)
 
 
 def _created_json(contact: Mapping, created: bool) -> dict:
