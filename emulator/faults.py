@@ -186,6 +186,9 @@ class Faults:
     def __init__(self):
         self._lock = threading.Lock()
         self._rules: list[FaultRule] = []
+        # Latency sleeps wait on this; clear() and reset() wake them, so a request still
+        # sleeping out an earlier test's fault frees its mailbox slot at once.
+        self._wake = threading.Event()
         self._in_flight: collections.Counter = collections.Counter()
         self._recent: dict[str, collections.deque] = collections.defaultdict(collections.deque)
         self.limits = dict(DEFAULT_LIMITS)
@@ -197,9 +200,15 @@ class Faults:
             self._rules.append(rule)
         return rule
 
+    def _wake_sleepers(self) -> None:
+        """Under the lock: ends every latency sleep in progress."""
+        self._wake.set()
+        self._wake = threading.Event()
+
     def clear(self) -> None:
         with self._lock:
             self._rules.clear()
+            self._wake_sleepers()
 
     def rules(self) -> list[dict]:
         now = time.monotonic()
@@ -226,6 +235,7 @@ class Faults:
             self._rules.clear()
             self._recent.clear()
             self.limits = dict(DEFAULT_LIMITS)
+            self._wake_sleepers()
 
     # -- per request -------------------------------------------------------
     def check(self, method: str, path: str, mailbox: str | None = None,
@@ -241,6 +251,7 @@ class Faults:
         delay_ms = 0
         fault = None
         with self._lock:
+            wake = self._wake
             for rule in self._rules:
                 if token_checked and rule.kind == "expired_token":
                     continue
@@ -253,7 +264,7 @@ class Faults:
             if fault is None and mailbox:
                 fault = self._count_in_window(mailbox, now)
         if delay_ms:
-            time.sleep(delay_ms / 1000)
+            wake.wait(delay_ms / 1000)
         return fault
 
     def check_token(self, token: str) -> Fault | None:
