@@ -186,8 +186,9 @@ class Faults:
     def __init__(self):
         self._lock = threading.Lock()
         self._rules: list[FaultRule] = []
-        # Latency sleeps wait on this; clear() and reset() wake them, so a request still
-        # sleeping out an earlier test's fault frees its mailbox slot at once.
+        # Latency sleeps wait on this; reset() wakes them, so a request still sleeping out
+        # an earlier test's fault frees its mailbox slot at once. clear() does not: a
+        # test may drop its rules and still wait for the delayed request to complete.
         self._wake = threading.Event()
         self._in_flight: collections.Counter = collections.Counter()
         self._recent: dict[str, collections.deque] = collections.defaultdict(collections.deque)
@@ -208,7 +209,6 @@ class Faults:
     def clear(self) -> None:
         with self._lock:
             self._rules.clear()
-            self._wake_sleepers()
 
     def rules(self) -> list[dict]:
         now = time.monotonic()
