@@ -68,7 +68,7 @@ export const markUnsynced = command(async (message) => {
 });
 
 export const openInCrm = command(async (message) => {
-  let data = await patiently(() => api.getMessage(message.id, { message }));
+  let data = await patiently(() => api.getMessage(message.id, { message, own: mailbox.userAddress() }));
   if (data.state !== "synced" || !data.crm_url) data = await patiently(() => api.syncMessage(message.id));
   if (!data.crm_url) throw new api.ApiError(404, "no_url", "");
   mailbox.openInBrowser(data.crm_url);

@@ -125,17 +125,30 @@ export async function withBusyRetry(call, { onWait = () => {}, signal } = {}) {
 const enc = encodeURIComponent;
 
 // The people Outlook shows on the message (from currentMessage()): the server then reads the
-// message and their Outlook contacts in one Graph request instead of two.
-function peopleQuery(message) {
+// message and their Outlook contacts in one Graph request instead of two. It uses at most 19
+// of them (a $batch holds 20), so no more are sent, and the URL stays well inside a server's
+// request-line limit (gunicorn: 4094 bytes) however long the addresses are.
+const PEOPLE_MAX = 19;
+const PEOPLE_QUERY_MAX_CHARS = 1500;
+
+export function peopleQuery(message, own = "") {
   if (!message) return "";
-  const addresses = [message.from, ...(message.to || []), ...(message.cc || [])]
-    .map((p) => (p && p.address) || "")
-    .filter((a) => a && !a.includes(","));
-  return addresses.length ? `?people=${enc([...new Set(addresses)].slice(0, 50).join(","))}` : "";
+  const mine = own.toLowerCase();
+  const chosen = [];
+  let length = 0;
+  for (const p of [message.from, ...(message.to || []), ...(message.cc || [])]) {
+    const address = ((p && p.address) || "").trim();
+    if (!address || address.includes(",") || address.toLowerCase() === mine || chosen.includes(address)) continue;
+    const cost = enc(address).length + 3; // the encoded comma between entries
+    if (chosen.length >= PEOPLE_MAX || length + cost > PEOPLE_QUERY_MAX_CHARS) break;
+    chosen.push(address);
+    length += cost;
+  }
+  return chosen.length ? `?people=${enc(chosen.join(","))}` : "";
 }
 
 export const getMessage = (id, opts = {}) =>
-  request("GET", `/messages/${enc(id)}${peopleQuery(opts.message)}`, opts);
+  request("GET", `/messages/${enc(id)}${peopleQuery(opts.message, opts.own)}`, opts);
 export const syncMessage = (id, opts) => request("POST", `/messages/${enc(id)}/sync`, opts);
 export const setMessageState = (id, state, opts) =>
   request("POST", `/messages/${enc(id)}/state`, { ...opts, body: { state } });

@@ -116,7 +116,8 @@ async function load(ticket) {
   try {
     // Performance marks: bench B5 reads them (navigation -> API answer -> rendered state).
     performance.mark("crm:api-start");
-    const data = await api.withBusyRetry(() => api.getMessage(id, { signal: ticket.signal, message: view.message }), {
+    const open = () => api.getMessage(id, { signal: ticket.signal, message: view.message, own: mailbox.userAddress() });
+    const data = await api.withBusyRetry(open, {
       signal: ticket.signal,
       onWait: (seconds) => isCurrent(ticket) && showBusy(seconds),
     });
@@ -403,7 +404,7 @@ async function runAction(kind) {
       setStatus(t("status.saving"));
       const state = kind === "markSynced" ? "synced" : "unsynced";
       data = await call(() => api.setMessageState(id, state, { signal: ticket.signal }));
-      if (!data || !data.state) data = await call(() => api.getMessage(id, { signal: ticket.signal, message: view.message }));
+      if (!data || !data.state) data = await call(() => api.getMessage(id, { signal: ticket.signal, message: view.message, own: mailbox.userAddress() }));
       done = t(kind === "markSynced" ? "status.markedSynced" : "status.markedUnsynced");
     } else {
       data = view.data;
