@@ -1,10 +1,26 @@
 """The CRM's web pages (server-rendered Jinja): sign-in, records, search, settings,
 and the admin's import and jobs pages.
 
-`bp` is registered through server/routes/web.py. Importing the modules below
-attaches their routes to it.
+`bp` is the one blueprint all of them share (its endpoints are `web.<view>`).
+Importing the modules below attaches their routes and hooks to it.
 """
+from server.web import (  # noqa: F401  (each module attaches its routes to bp)
+    admin_access,
+    admin_bulk_sync_page,
+    admin_import_page,
+    admin_jobs_page,
+    case_pages,
+    company_pages,
+    connection_check_page,
+    contact_pages,
+    email_pages,
+    error_pages,
+    page_guard,
+    search_pages,
+    settings_page,
+    signin,
+    task_pages,
+)
 from server.web.blueprint import bp
-from server.web import admin_pages, pages, settings_page, signin  # noqa: F401  (routes)
 
 __all__ = ["bp"]

@@ -1,7 +1,11 @@
-"""The CRM's web pages: one plain Flask Blueprint (not in the OpenAPI).
+"""The CRM's web pages' one Flask Blueprint (not in the OpenAPI), with its session
+cookie settings.
 
-Routes live in `signin.py` (/auth/...), `pages.py` (/crm/...) and
-`settings_page.py` (/crm/settings); templates in server/templates/crm/, CSS in
+Routes live in one module per page: signin.py (/auth/...), search_pages.py,
+email_pages.py, contact_pages.py, company_pages.py, case_pages.py, task_pages.py
+(/crm/...), settings_page.py and connection_check_page.py (/crm/settings...), and
+the admin_*_page.py modules (/crm/admin/...); page_guard.py and error_pages.py
+apply to all of them. Templates are in server/templates/crm/, CSS and scripts in
 server/static/ (served at /crm/static/).
 """
 from __future__ import annotations

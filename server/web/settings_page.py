@@ -1,47 +1,40 @@
-"""The admin settings page (/crm/settings): tenant defaults, per-user overrides and
-"Test connection".
+"""The settings page (/crm/settings): tenant defaults and per-user overrides.
 
-Who is admin: the tenant's first user, i.e. the first person of the organization to
-use CRM Sync (pane or pages; the lowest users.id of the tenant). Everyone else sees
-the settings that apply to them, read-only, and who can change them.
+The tenant's admin (see admin_access.py) changes them; everyone else sees the
+settings that apply to them, read-only, and who can change them. Test connection,
+shown on this page, is connection_check_page.py.
 """
 from __future__ import annotations
 
 import re
-from dataclasses import asdict
 
-from flask import abort, current_app, g, redirect, render_template, request, session, url_for
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from flask import (
+    abort,
+    current_app,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from sqlalchemy import select
 
-from server.auth import trusted_session
 from server.crm.addresses import normalise_address
 from server.crm.models import AUTO_SYNC_MODES, Tenant, User
 from server.db import db_session
-from server.sync.connection_check import Check, DelegatedProblem, check_connection
+from server.sync.connection_check import Check
 from server.sync.subscriptions import follow_settings
+from server.web.admin_access import admin_of, is_admin, require_admin
 from server.web.blueprint import bp
-from server.web.signin import FlowError, current_user, redeem, start_flow, validated_identity
 
 MAX_NEVER_SYNC = 500
-# What the app does with a user's own token; Test connection asks for exactly these.
-DELEGATED_SCOPES = ["Mail.ReadWrite", "Contacts.ReadWrite", "MailboxSettings.ReadWrite"]
 INHERIT = "inherit"
 AUTO_SYNC_LABELS = {
     "off": "Off: only what users file by hand",
     "marked": "Marked: messages marked unsynced or categorised \"Sync to CRM\"",
     "known_contacts": "Known contacts: all mail from or to CRM contacts",
 }
-
-
-def admin_of(session_: Session, tenant_id: str) -> User | None:
-    """The tenant's administrator: its first user."""
-    return session_.scalar(select(User).where(User.tenant_id == tenant_id).order_by(User.id).limit(1))
-
-
-def is_admin(session_: Session, user: User) -> bool:
-    first = session_.scalar(select(func.min(User.id)).where(User.tenant_id == user.tenant_id))
-    return first == user.id
 
 
 def parse_never_sync(raw: str) -> tuple[list[str], list[str]]:
@@ -67,7 +60,7 @@ def parse_never_sync(raw: str) -> tuple[list[str], list[str]]:
     return entries, problems
 
 
-def _page(status: int = 200, *, errors: list[str] | None = None, saved: str | None = None, checks=None):
+def render_settings(status: int = 200, *, errors: list[str] | None = None, saved: str | None = None, checks=None):
     db = db_session()
     user: User = g.crm_user
     tenant = db.get(Tenant, user.tenant_id)
@@ -81,17 +74,12 @@ def _page(status: int = 200, *, errors: list[str] | None = None, saved: str | No
         saved=saved or session.pop("settings_saved", None), checks=checks), status
 
 
-def require_admin() -> None:
-    if not is_admin(db_session(), g.crm_user):
-        abort(403)
-
-
 @bp.get("/crm/settings")
 def settings():
     """Tenant defaults and per-user overrides (admins change them; others read)."""
     stored = session.pop("connection_checks", None)
     checks = [Check(**c) for c in stored] if isinstance(stored, list) else None
-    return _page(checks=checks)
+    return render_settings(checks=checks)
 
 
 @bp.post("/crm/settings/tenant")
@@ -104,7 +92,7 @@ def save_tenant_settings():
     if mode not in AUTO_SYNC_MODES:
         problems.append("Choose an automatic sync mode.")
     if problems:
-        return _page(400, errors=problems)
+        return render_settings(400, errors=problems)
     tenant = db.get(Tenant, g.crm_user.tenant_id)
     before = tenant.effective_settings().get("auto_sync")
     tenant.update_settings(auto_link_companies=request.form.get("auto_link_companies") == "on",
@@ -132,7 +120,7 @@ def save_user_settings(user_id: int):
     if mode != INHERIT and mode not in AUTO_SYNC_MODES:
         problems.append("Choose an automatic sync mode.")
     if problems:
-        return _page(400, errors=problems)
+        return render_settings(400, errors=problems)
     before = target.effective_settings().get("auto_sync")
     target.update_settings(
         auto_link_companies=None if link == INHERIT else link == "on",
@@ -143,53 +131,3 @@ def save_user_settings(user_id: int):
                     user=target)
     session["settings_saved"] = f"Saved the settings of {target.display_name or target.upn}."
     return redirect(url_for("web.settings") + f"#user-{target.id}", code=303)
-
-
-@bp.post("/crm/settings/test-connection")
-def test_connection():
-    """Checks token, consent, Graph access and categories for the admin's mailbox.
-
-    First a silent authorize round trip (prompt=none) for the admin's own delegated
-    Graph token, so consent for users is checked as well as the app's; the checks
-    run when it comes back (finish_test_connection)."""
-    require_admin()
-    user: User = g.crm_user
-    try:
-        return start_flow(DELEGATED_SCOPES, purpose="test_connection", next_path=url_for("web.settings"),
-                          prompt="none", login_hint=user.upn)
-    except FlowError as error:
-        return _run_checks(user, DelegatedProblem(error.code, error.message))
-
-
-def finish_test_connection(flow: dict, answer: dict):
-    """The round trip's callback: the delegated token (or why there is none), then
-    every check; the results are shown once on the settings page."""
-    signed_in = current_user()
-    if signed_in is None:
-        return redirect(url_for("web.signin", next=url_for("web.settings")))
-    db = db_session()
-    user = User.by_oid(db, signed_in.tid, signed_in.oid)
-    if user is None or not is_admin(db, user):
-        abort(403)
-    token, problem = None, None
-    try:
-        result = redeem(flow, answer)
-        identity = validated_identity(result["id_token_claims"])
-        if (identity.tid, identity.oid) != (user.tenant_id, user.oid):
-            problem = DelegatedProblem("wrong_user", "Microsoft answered for another account than yours.")
-        else:
-            token = result["access_token"]
-    except FlowError as error:
-        problem = DelegatedProblem(error.code, error.message)
-    except ValueError as exc:
-        problem = DelegatedProblem("untrusted", f"The answer could not be trusted: {exc}.")
-    return _run_checks(user, problem, token)
-
-
-def _run_checks(user: User, problem: DelegatedProblem | None, token: str | None = None):
-    checks = check_connection(current_app.config, trusted_session(), tid=user.tenant_id,
-                              user_oid=user.oid, user_upn=user.upn,
-                              delegated_token=(lambda: token) if token else None, delegated_problem=problem)
-    # Post/redirect/get: a reload of the results page never replays the used code.
-    session["connection_checks"] = [asdict(c) for c in checks]
-    return redirect(url_for("web.settings") + "#connection", code=303)

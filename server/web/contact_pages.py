@@ -1,0 +1,30 @@
+"""The contacts' pages (/crm/contacts...): the list by name, and one contact with its
+company, linked Outlook contacts and emails."""
+from __future__ import annotations
+
+from flask import render_template, request
+
+from server.crm import cases as crm_cases
+from server.crm.models import Contact
+from server.db import db_session
+from server.web import records
+from server.web.blueprint import bp
+from server.web.tenant_scope import found, tenant
+
+
+@bp.get("/crm/contacts")
+def contacts():
+    """Contacts by name."""
+    page = records.contacts_page(db_session(), tenant(), request.args.get("after"))
+    return render_template("crm/contacts.html", page=page)
+
+
+@bp.get("/crm/contacts/<int:contact_id>")
+def contact(contact_id: int):
+    """One contact: details, company, linked Outlook contacts, timeline of emails."""
+    db = db_session()
+    person = found(Contact.get(db, tenant(), contact_id, include_deleted=True))
+    links = records.outlook_links_of(db, tenant(), person.id)
+    users = crm_cases.users_by_id(db, tenant(), [link.user_id for link in links])
+    page = records.emails_page(db, tenant(), request.args.get("after"), ("contact", person.id))
+    return render_template("crm/contact.html", contact=person, outlook_links=links, users=users, page=page)

@@ -1,0 +1,76 @@
+"""The filed emails' pages (/crm/emails...): the list, one email with its sanitised
+body, linked records, notes and conversation, and adding a note."""
+from __future__ import annotations
+
+import re
+
+from flask import g, redirect, render_template, request, session, url_for
+from markupsafe import Markup
+
+from server.crm import cases as crm_cases
+from server.crm.models import Email
+from server.crm.sanitise import sanitise_html
+from server.db import db_session
+from server.web import records
+from server.web.blueprint import bp
+from server.web.tenant_scope import found, tenant
+
+NOTE_MAX_LENGTH = 10_000
+# The sanitiser leaves remote images as <img data-src="https://...">; its output
+# always double-quotes attributes and escapes their values.
+_BLOCKED_IMAGE = re.compile(r'\sdata-src="(https?://[^"]*)"', re.IGNORECASE)
+
+
+def email_body(email: Email, show_images: bool) -> tuple[Markup, int]:
+    """The body, sanitised again (cheap insurance), and how many remote images it
+    holds; they get a real src only when `show_images`."""
+    body = sanitise_html(email.body_html)
+    blocked = len(_BLOCKED_IMAGE.findall(body))
+    if show_images and blocked:
+        body = _BLOCKED_IMAGE.sub(r' src="\1" referrerpolicy="no-referrer"', body)
+    return Markup(body), blocked
+
+
+@bp.get("/crm/emails")
+def emails():
+    """Every filed email, newest first."""
+    page = records.emails_page(db_session(), tenant(), request.args.get("after"))
+    return render_template("crm/emails.html", page=page)
+
+
+@bp.get("/crm/emails/<int:email_id>")
+def email(email_id: int):
+    """One filed email: header, body, attachments, linked records, notes, conversation."""
+    db = db_session()
+    item = found(Email.get(db, tenant(), email_id))
+    show_images = request.args.get("images") == "1"
+    body, blocked = email_body(item, show_images)
+    g.email_body_shown = True
+    g.show_remote_images = show_images and blocked > 0
+    notes = crm_cases.list_notes(db, tenant(), item)
+    authors = crm_cases.users_by_id(db, tenant(), [n.author_id for n in notes])
+    return render_template(
+        "crm/email.html", email=item, body=body, blocked_images=blocked, show_images=show_images,
+        linked=records.linked_records(db, tenant(), item), notes=notes, authors=authors,
+        conversation=records.conversation_of(db, tenant(), item))
+
+
+@bp.post("/crm/emails/<int:email_id>/notes")
+def add_note(email_id: int):
+    """Adds a note to a filed email (visible to everyone who can see the email)."""
+    db = db_session()
+    item = found(Email.get(db, tenant(), email_id))
+    text = request.form.get("body") or ""
+    if len(text) > NOTE_MAX_LENGTH:
+        session["flash_note"] = f"A note can be at most {NOTE_MAX_LENGTH} characters."
+    else:
+        try:
+            crm_cases.add_note(db, tenant(), g.crm_user, item, text)
+        except ValueError:
+            session["flash_note"] = "Write something before adding the note."
+    return redirect(url_for("web.email", email_id=item.id) + "#notes", code=303)
+
+
+@bp.app_template_global("pop_note_message")
+def pop_note_message() -> str | None:
+    return session.pop("flash_note", None)
