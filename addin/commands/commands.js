@@ -1,9 +1,9 @@
 // Ribbon commands without UI: each calls the API, reports on the message, and always completes.
 /* global Office */
-import * as api from "../shared/api.js";
-import { configureFromPage, SignInNeeded } from "../shared/auth.js";
-import { t, useOfficeLanguage } from "../shared/i18n.js";
-import * as mailbox from "../shared/mailbox.js";
+import * as api from "../../addin/shared/api.js";
+import { configureFromPage, SignInNeeded } from "../../addin/shared/auth.js";
+import { t, useOfficeLanguage } from "../../addin/shared/i18n.js";
+import * as mailbox from "../../addin/shared/mailbox.js";
 
 function plainError(error) {
   if (error instanceof SignInNeeded) return t("error.signIn");

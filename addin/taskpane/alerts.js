@@ -1,6 +1,6 @@
 // The pane's status line and alert: the busy countdown, and errors in plain words with Retry or Sign in.
-import { getToken, SignInNeeded } from "../shared/auth.js";
-import { t } from "../shared/i18n.js";
+import { getToken, SignInNeeded } from "../../addin/shared/auth.js";
+import { t } from "../../addin/shared/i18n.js";
 import { $, announce, describeError } from "./ui.js";
 
 /** The status line while a busy CRM is waited out: the seconds left, then "Loading…" again. */

@@ -1,5 +1,5 @@
 // What the pane shows now, and the tickets that keep a late answer from being drawn under another message.
-import { withBusyRetry } from "../shared/api.js";
+import { withBusyRetry } from "../../addin/shared/api.js";
 import { showBusy } from "./alerts.js";
 
 // `generation` grows on every switch, so a late answer for an earlier message (or selection) is

@@ -1,7 +1,7 @@
 // The filed email's section: its case/task links (existing or new, a sharing rule), the conversation, notes.
-import * as api from "../shared/api.js";
-import { language, t } from "../shared/i18n.js";
-import * as mailbox from "../shared/mailbox.js";
+import * as api from "../../addin/shared/api.js";
+import { language, t } from "../../addin/shared/i18n.js";
+import * as mailbox from "../../addin/shared/mailbox.js";
 import { $, announce, button, el, errorBox, isAbort, isBusy, setBusy, skeletonLines, uid, when } from "./ui.js";
 
 const NEW = "new";

@@ -1,7 +1,7 @@
 // The open message's action buttons: sync to the CRM, mark synced or unsynced, open in the CRM.
-import * as api from "../shared/api.js";
-import { t } from "../shared/i18n.js";
-import * as mailbox from "../shared/mailbox.js";
+import * as api from "../../addin/shared/api.js";
+import { t } from "../../addin/shared/i18n.js";
+import * as mailbox from "../../addin/shared/mailbox.js";
 import { clearAlert, showError } from "./alerts.js";
 import { callPatiently, currentTicket, isCurrent, view } from "./current-view.js";
 import { render } from "./message.js";

@@ -1,7 +1,7 @@
 // The open message: its subject, CRM state badge and link, loaded on every switch and rendered with its people.
-import * as api from "../shared/api.js";
-import { t } from "../shared/i18n.js";
-import * as mailbox from "../shared/mailbox.js";
+import * as api from "../../addin/shared/api.js";
+import { t } from "../../addin/shared/i18n.js";
+import * as mailbox from "../../addin/shared/mailbox.js";
 import { clearAlert, showAlert, showError } from "./alerts.js";
 import { callPatiently, isCurrent, view } from "./current-view.js";
 import * as filed from "./filed-email.js";

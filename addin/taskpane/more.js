@@ -1,6 +1,6 @@
 // The "More" disclosure: sync a folder since a date (a job with a progress bar) and the automatic sync setting.
-import * as api from "../shared/api.js";
-import { t } from "../shared/i18n.js";
+import * as api from "../../addin/shared/api.js";
+import { t } from "../../addin/shared/i18n.js";
 import { $, announce, el, errorBox, isAbort, isBusy, setBusy, skeletonLines } from "./ui.js";
 
 const POLL_MS = 1000;

@@ -1,6 +1,6 @@
 // The People list: who is on the open message, their CRM contacts and companies, each row's contact buttons.
-import { t } from "../shared/i18n.js";
-import * as mailbox from "../shared/mailbox.js";
+import { t } from "../../addin/shared/i18n.js";
+import * as mailbox from "../../addin/shared/mailbox.js";
 import { contactActions } from "./contact-actions.js";
 import { view } from "./current-view.js";
 import { $, announce, el, skeleton } from "./ui.js";

@@ -1,6 +1,6 @@
 // Several selected messages (Mailbox 1.13 multi-select): their list, synced in chunks with a result per row.
-import * as api from "../shared/api.js";
-import { t } from "../shared/i18n.js";
+import * as api from "../../addin/shared/api.js";
+import { t } from "../../addin/shared/i18n.js";
 import { clearAlert } from "./alerts.js";
 import { callPatiently, currentTicket, isCurrent, view } from "./current-view.js";
 import * as filed from "./filed-email.js";

@@ -1,8 +1,8 @@
 // The CRM panel's entry point: waits for Outlook, wires the sections together, follows the selected message(s).
 /* global Office */
-import { configureFromPage } from "../shared/auth.js";
-import { translatePage, useOfficeLanguage } from "../shared/i18n.js";
-import * as mailbox from "../shared/mailbox.js";
+import { configureFromPage } from "../../addin/shared/auth.js";
+import { translatePage, useOfficeLanguage } from "../../addin/shared/i18n.js";
+import * as mailbox from "../../addin/shared/mailbox.js";
 import { beginGeneration, callPatiently, currentTicket, isCurrent, view } from "./current-view.js";
 import * as filed from "./filed-email.js";
 import * as actions from "./message-actions.js";

@@ -1,7 +1,7 @@
 // Small DOM pieces the pane's sections share: elements, announcements, errors in plain words with Retry.
-import { ApiError } from "../shared/api.js";
-import { getToken, SignInNeeded } from "../shared/auth.js";
-import { t } from "../shared/i18n.js";
+import { ApiError } from "../../addin/shared/api.js";
+import { getToken, SignInNeeded } from "../../addin/shared/auth.js";
+import { t } from "../../addin/shared/i18n.js";
 
 export const $ = (id) => document.getElementById(id);
 
