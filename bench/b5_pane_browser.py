@@ -5,7 +5,7 @@ bytes transferred, and the gzip size of the pane's own files.
 
 Each run opens the emulator's Outlook page in a fresh browser context (cold cache),
 selects a message and opens the pane. The pane marks `crm:api-start`,
-`crm:api-answered` and `crm:rendered` (addin/taskpane/taskpane.js); the benchmark adds
+`crm:api-answered` and `crm:rendered` (addin/taskpane/message.js); the benchmark adds
 `crm:painted` two animation frames after `crm:rendered`. Times are relative to the
 pane iframe's navigation start. Bytes: every response the pane's frame received
 (Playwright's request sizes: headers + body as sent). The pane's own size: its HTML,
@@ -49,7 +49,7 @@ MARKS = ("crm:api-start", "crm:api-answered", "crm:rendered", "crm:painted")
 
 def own_file(url: str) -> bool:
     path = urlsplit(url).path
-    return path.startswith("/addin/taskpane/") and not path.endswith(".map")
+    return path.startswith(("/addin/taskpane/", "/addin/shared/")) and not path.endswith(".map")
 
 
 ENCODINGS: set[str] = set()

@@ -1,17 +1,9 @@
 // Ribbon commands without UI: each calls the API, reports on the message, and always completes.
 /* global Office */
-import * as api from "../taskpane/api.js";
-import { configure as configureAuth, SignInNeeded } from "../taskpane/auth.js";
-import { t, useOfficeLanguage } from "../taskpane/i18n.js";
-import * as mailbox from "../taskpane/mailbox.js";
-
-function readConfig() {
-  try {
-    return JSON.parse(document.querySelector('meta[name="crm-config"]').content || "{}");
-  } catch {
-    return {};
-  }
-}
+import * as api from "../../addin/shared/api.js";
+import { configureFromPage, SignInNeeded } from "../../addin/shared/auth.js";
+import { t, useOfficeLanguage } from "../../addin/shared/i18n.js";
+import * as mailbox from "../../addin/shared/mailbox.js";
 
 function plainError(error) {
   if (error instanceof SignInNeeded) return t("error.signIn");
@@ -86,7 +78,7 @@ export const createOutlookContact = command(async (message) => {
 const COMMANDS = { syncToCrm, markSynced, markUnsynced, openInCrm, createOutlookContact };
 
 Office.onReady(() => {
-  configureAuth(readConfig());
+  configureFromPage();
   useOfficeLanguage();
   for (const [name, handler] of Object.entries(COMMANDS)) Office.actions.associate(name, handler);
 });

@@ -1,7 +1,7 @@
 // The People list's contact buttons: create CRM / Outlook contact, sync, link (search), open in CRM.
-import * as api from "./api.js";
-import { t } from "./i18n.js";
-import * as mailbox from "./mailbox.js";
+import * as api from "../../addin/shared/api.js";
+import { t } from "../../addin/shared/i18n.js";
+import * as mailbox from "../../addin/shared/mailbox.js";
 import { announce, button, el, errorBox, isAbort, isBusy, setBusy, uid } from "./ui.js";
 
 const SEARCH_DEBOUNCE_MS = 250;

@@ -1,10 +1,9 @@
 // The filed email's section: its case/task links (existing or new, a sharing rule), the conversation, notes.
-import * as api from "./api.js";
-import { language, t } from "./i18n.js";
-import * as mailbox from "./mailbox.js";
-import { announce, button, el, errorBox, isAbort, isBusy, setBusy, skeletonLines, uid, when } from "./ui.js";
+import * as api from "../../addin/shared/api.js";
+import { language, t } from "../../addin/shared/i18n.js";
+import * as mailbox from "../../addin/shared/mailbox.js";
+import { $, announce, button, el, errorBox, isAbort, isBusy, setBusy, skeletonLines, uid, when } from "./ui.js";
 
-const $ = (id) => document.getElementById(id);
 const NEW = "new";
 
 let pane = null;

@@ -1,9 +1,8 @@
 // The "More" disclosure: sync a folder since a date (a job with a progress bar) and the automatic sync setting.
-import * as api from "./api.js";
-import { t } from "./i18n.js";
-import { announce, el, errorBox, isAbort, isBusy, setBusy, skeletonLines } from "./ui.js";
+import * as api from "../../addin/shared/api.js";
+import { t } from "../../addin/shared/i18n.js";
+import { $, announce, el, errorBox, isAbort, isBusy, setBusy, skeletonLines } from "./ui.js";
 
-const $ = (id) => document.getElementById(id);
 const POLL_MS = 1000;
 const DEFAULT_SINCE_DAYS = 30;
 const MODES = ["off", "marked", "known_contacts"];

@@ -1,7 +1,9 @@
 // Small DOM pieces the pane's sections share: elements, announcements, errors in plain words with Retry.
-import { ApiError } from "./api.js";
-import { getToken, SignInNeeded } from "./auth.js";
-import { t } from "./i18n.js";
+import { ApiError } from "../../addin/shared/api.js";
+import { getToken, SignInNeeded } from "../../addin/shared/auth.js";
+import { t } from "../../addin/shared/i18n.js";
+
+export const $ = (id) => document.getElementById(id);
 
 /** document.createElement with properties/attributes and children (strings become text). */
 export function el(tag, props = {}, ...children) {
@@ -79,11 +81,14 @@ export function errorBox(error, retry) {
   return box;
 }
 
-/** Skeleton lines (aria-hidden) for a section that is loading. */
+/** A grey placeholder (aria-hidden) where content is loading; `extraClass` gives its shape. */
+export function skeleton(extraClass, width) {
+  return el("span", { class: `skeleton ${extraClass || ""}`, "aria-hidden": "true", style: width ? `width:${width}` : null });
+}
+
+/** Skeleton lines for a section that is loading. */
 export function skeletonLines(count, widths = ["70%", "45%", "60%"]) {
-  return Array.from({ length: count }, (_, i) =>
-    el("span", { class: "skeleton skeleton-line", "aria-hidden": "true", style: `width:${widths[i % widths.length]}` }),
-  );
+  return Array.from({ length: count }, (_, i) => skeleton("skeleton-line", widths[i % widths.length]));
 }
 
 /** Marks a group of controls busy (still focusable, announced as disabled). */

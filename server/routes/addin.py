@@ -95,6 +95,12 @@ def commands(filename: str):
     return send_addin_file("commands", filename)
 
 
+@bp.get("/shared/<path:filename>")
+def shared(filename: str):
+    """The modules both the task pane and the ribbon commands load (API, sign-in, mailbox, strings)."""
+    return send_addin_file("shared", filename)
+
+
 @bp.get("/assets/<path:filename>")
 def assets(filename: str):
     """Icons."""

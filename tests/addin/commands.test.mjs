@@ -54,7 +54,7 @@ function officeData() {
 globalThis.Office = new OfficeMockObject(officeData());
 globalThis.document = { querySelector: () => ({ content: "{}" }), documentElement: {} };
 const commands = await import("../../addin/commands/commands.js");
-const { forgetToken } = await import("../../addin/taskpane/auth.js");
+const { forgetToken } = await import("../../addin/shared/auth.js");
 
 function json(status, body) {
   return new Response(JSON.stringify(body), { status, headers: { "Content-Type": "application/json" } });

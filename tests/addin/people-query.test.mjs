@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { peopleQuery } from "../../addin/taskpane/api.js";
+import { peopleQuery } from "../../addin/shared/api.js";
 
 const person = (address) => ({ name: "", address });
 const decoded = (query) => decodeURIComponent(query.replace(/^\?people=/, "")).split(",");

@@ -44,7 +44,7 @@ def test_commands_page_loads_only_office_js_and_commands_js(client):
 
 
 def test_es_modules_are_served_as_javascript(client):
-    for path in ("/addin/taskpane/taskpane.js", "/addin/taskpane/api.js", "/addin/commands/commands.js"):
+    for path in ("/addin/taskpane/taskpane.js", "/addin/shared/api.js", "/addin/commands/commands.js"):
         assert client.get(path).mimetype == "text/javascript", path
 
 

@@ -13,7 +13,7 @@ function person(address) {
 }
 
 /** Converts an EWS id (what item.itemId holds) into the REST id the API and Graph take. */
-export function toRestId(ewsId) {
+function toRestId(ewsId) {
   if (!ewsId) return null;
   const mb = mailbox();
   if (mb && typeof mb.convertToRestId === "function") {

@@ -39,7 +39,7 @@ async function errorFrom(response) {
  * The one fetch helper: Bearer token, JSON in and out, the error shape parsed.
  * Raises ApiError (HTTP or network: status 0), SignInNeeded, or AbortError when `signal` aborts.
  */
-export async function request(method, path, { body, signal } = {}) {
+async function request(method, path, { body, signal } = {}) {
   let retriedAuth = false;
   for (;;) {
     const token = await getToken();

@@ -17,9 +17,13 @@ let config = { clientId: "", scope: "", authority: "https://login.microsoftonlin
 let cached = null; // {token, expiresAt}
 let naaClient = null; // Promise of the MSAL nestable client, or null when NAA is unavailable
 
-/** Reads the settings the server rendered into <meta name="crm-config">. */
-export function configure(settings) {
-  config = { ...config, ...settings };
+/** Takes the settings the server rendered into the page's <meta name="crm-config"> (none: the defaults). */
+export function configureFromPage() {
+  try {
+    config = { ...config, ...JSON.parse(document.querySelector('meta[name="crm-config"]').content || "{}") };
+  } catch {
+    // No meta or unreadable JSON: keep the defaults, and sign-in says what is missing.
+  }
 }
 
 function expiryOf(token) {
