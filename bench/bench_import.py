@@ -33,7 +33,7 @@ from sqlalchemy.engine import make_url  # noqa: E402
 from sqlalchemy.orm import sessionmaker  # noqa: E402
 
 from server import migrate  # noqa: E402
-from server.crm.importing import BATCH_SIZE, import_file  # noqa: E402
+from server.crm.import_batches import BATCH_SIZE, import_file  # noqa: E402
 from server.db import make_engine  # noqa: E402
 
 TENANT = "8a3f6c2e-1d4b-4e7a-9f05-2b6c8d9e0a11"
