@@ -6,7 +6,8 @@ import marshmallow as ma
 
 from server.api import Blueprint, ErrorSchema
 from server.auth import require_auth
-from server.crm.contacts import SEARCH_LIMIT, is_linked_in_outlook, search_contacts
+from server.crm.contacts import SEARCH_LIMIT, search_contacts
+from server.crm.outlook_links import is_linked_in_outlook
 from server.errors import ApiError
 from server.graph.errors import GraphError, NotFound
 from server.routes.current import current_mailbox, prepare_for_writes
