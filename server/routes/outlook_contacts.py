@@ -12,8 +12,9 @@ from server.errors import ApiError
 from server.graph.errors import GraphError, NotFound
 from server.routes.current import current_mailbox, prepare_for_writes
 from server.routes.messages import MESSAGE_ID, CompanySchema, MessageSchema, ResultErrorSchema
-from server.sync.contacts import (ContactBeingCreated, create_outlook_contact, link_outlook_contact,
-                                  refresh_linked_contacts, sync_outlook_contact)
+from server.sync.outlook_contact_sync import (ContactBeingCreated, create_outlook_contact,
+                                              link_outlook_contact, refresh_linked_contacts,
+                                              sync_outlook_contact)
 from server.sync.sender_contacts import create_crm_contact_from_message
 from server.sync.errors import api_error_for
 

@@ -45,8 +45,8 @@ class OutlookContactReservation(Base):
     so two simultaneous "Create Outlook contact" calls that both find no contact would
     create two: the request that inserts this row (or takes over one whose creator
     died) creates the contact and stores its id here; the others wait for that id
-    (server.sync.contacts). The row stays after success, so a later call that misses
-    the contact in Graph still finds its id."""
+    (server.sync.outlook_contact_sync). The row stays after success, so a later call
+    that misses the contact in Graph still finds its id."""
 
     __tablename__ = "outlook_contact_reservations"
     __table_args__ = (UniqueConstraint("tenant_id", "user_id", "address"),)
