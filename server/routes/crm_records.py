@@ -11,7 +11,7 @@ import marshmallow as ma
 
 from server.api import Blueprint, ErrorSchema
 from server.auth import current_principal, require_auth
-from server.crm import records
+from server.crm import companies, contacts, keyset, record_errors
 from server.db import db_session
 from server.errors import ApiError
 
@@ -91,8 +91,8 @@ class CrmCompanyUpdateSchema(ma.Schema):
 class CrmListArgsSchema(ma.Schema):
     q = ma.fields.String(validate=ma.validate.Length(max=200),
                          metadata={"description": "Prefix of a name, an email address or a company"})
-    limit = ma.fields.Integer(load_default=records.DEFAULT_LIMIT,
-                              validate=ma.validate.Range(min=1, max=records.MAX_LIMIT))
+    limit = ma.fields.Integer(load_default=keyset.DEFAULT_LIMIT,
+                              validate=ma.validate.Range(min=1, max=keyset.MAX_LIMIT))
     after = ma.fields.String(validate=ma.validate.Length(max=2000),
                              metadata={"description": "The `next` cursor of the previous page"})
 
@@ -116,13 +116,13 @@ def _crm(call, *args, **kwargs):
     """Runs a records call, turning its exceptions into the one error shape."""
     try:
         return call(db_session(), _tenant(), *args, **kwargs)
-    except records.RecordNotFound:
+    except record_errors.RecordNotFound:
         raise ApiError(404, "not_found", "No such record.") from None
-    except records.RecordInvalid as exc:
+    except record_errors.RecordInvalid as exc:
         raise ApiError(400, "invalid_request", exc.message, details={exc.field: [exc.message]}) from None
-    except records.RecordConflict as exc:
+    except record_errors.RecordConflict as exc:
         raise ApiError(409, "conflict", str(exc)) from None
-    except records.InvalidCursor as exc:
+    except keyset.InvalidCursor as exc:
         raise ApiError(400, "invalid_cursor", str(exc)) from None
 
 
@@ -140,8 +140,8 @@ def _documented(view):
 @_documented
 def list_contacts(args):
     """List contacts by name; `q` searches name, email and company prefixes."""
-    page = _crm(records.list_contacts, q=args.get("q"), limit=args["limit"], after=args.get("after"))
-    return {"items": page.items, "next": page.next}
+    page = _crm(contacts.list_contacts, q=args.get("q"), limit=args["limit"], after=args.get("after"))
+    return {"items": page.rows, "next": page.next_cursor}
 
 
 @bp.post("/contacts")
@@ -151,7 +151,7 @@ def list_contacts(args):
 @_documented
 def create_contact(body):
     """Create a contact."""
-    return _crm(records.create_contact, body)
+    return _crm(contacts.create_contact, body, tidy=True, commit=True)
 
 
 @bp.get("/contacts/<int:contact_id>")
@@ -161,7 +161,7 @@ def create_contact(body):
 @_documented
 def get_contact(contact_id):
     """Get a contact."""
-    return _crm(records.get_contact, contact_id)
+    return _crm(contacts.get_contact, contact_id)
 
 
 @bp.patch("/contacts/<int:contact_id>")
@@ -172,7 +172,7 @@ def get_contact(contact_id):
 @_documented
 def update_contact(body, contact_id):
     """Change a contact's fields (those present; `emails` replaces the list)."""
-    return _crm(records.update_contact, contact_id, body)
+    return _crm(contacts.update_contact, contact_id, body)
 
 
 @bp.delete("/contacts/<int:contact_id>")
@@ -182,7 +182,7 @@ def update_contact(body, contact_id):
 @_documented
 def delete_contact(contact_id):
     """Delete a contact; emails filed on it stay filed, shown as "deleted contact"."""
-    _crm(records.delete_contact, contact_id)
+    _crm(contacts.delete_contact, contact_id)
 
 
 # -- companies -----------------------------------------------------------------------
@@ -194,8 +194,8 @@ def delete_contact(contact_id):
 @_documented
 def list_companies(args):
     """List companies by name; `q` searches name and domain prefixes."""
-    page = _crm(records.list_companies, q=args.get("q"), limit=args["limit"], after=args.get("after"))
-    return {"items": page.items, "next": page.next}
+    page = _crm(companies.list_companies, q=args.get("q"), limit=args["limit"], after=args.get("after"))
+    return {"items": page.rows, "next": page.next_cursor}
 
 
 @bp.post("/companies")
@@ -206,7 +206,7 @@ def list_companies(args):
 @_documented
 def create_company(body):
     """Create a company (names are unique ignoring case and spacing)."""
-    return _crm(records.create_company, body)
+    return _crm(companies.create_company, body)
 
 
 @bp.get("/companies/<int:company_id>")
@@ -216,7 +216,7 @@ def create_company(body):
 @_documented
 def get_company(company_id):
     """Get a company."""
-    return _crm(records.get_company, company_id)
+    return _crm(companies.get_company, company_id)
 
 
 @bp.patch("/companies/<int:company_id>")
@@ -228,7 +228,7 @@ def get_company(company_id):
 @_documented
 def update_company(body, company_id):
     """Rename a company or set its domains."""
-    return _crm(records.update_company, company_id, body)
+    return _crm(companies.update_company, company_id, body)
 
 
 @bp.delete("/companies/<int:company_id>")
@@ -238,4 +238,4 @@ def update_company(body, company_id):
 @_documented
 def delete_company(company_id):
     """Delete a company; its contacts stay, without a company."""
-    _crm(records.delete_company, company_id)
+    _crm(companies.delete_company, company_id)

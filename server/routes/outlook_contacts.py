@@ -6,13 +6,15 @@ import marshmallow as ma
 
 from server.api import Blueprint, ErrorSchema
 from server.auth import require_auth
-from server.crm.contacts import SEARCH_LIMIT, is_linked_in_outlook, search_contacts
+from server.crm.contacts import SEARCH_LIMIT, search_contacts
+from server.crm.outlook_links import is_linked_in_outlook
 from server.errors import ApiError
 from server.graph.errors import GraphError, NotFound
 from server.routes.current import current_mailbox, prepare_for_writes
 from server.routes.messages import MESSAGE_ID, CompanySchema, MessageSchema, ResultErrorSchema
-from server.sync.contacts import (ContactBeingCreated, create_outlook_contact, link_outlook_contact,
-                                  refresh_linked_contacts, sync_outlook_contact)
+from server.sync.outlook_contact_sync import (ContactBeingCreated, create_outlook_contact,
+                                              link_outlook_contact, refresh_linked_contacts,
+                                              sync_outlook_contact)
 from server.sync.sender_contacts import create_crm_contact_from_message
 from server.sync.errors import api_error_for
 

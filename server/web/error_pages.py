@@ -5,9 +5,9 @@ from __future__ import annotations
 from flask import render_template, request
 from werkzeug.exceptions import HTTPException
 
+from server.crm.keyset import InvalidCursor
 from server.errors import ApiError, error_response, from_http_exception
 from server.web.blueprint import bp
-from server.web.pagination import BadCursor
 
 ERROR_TEXT = {
     400: ("Something in this request was not right", "Go back, reload the page and try again."),
@@ -42,7 +42,7 @@ def http_error(exc: HTTPException):
     return error_page(exc.code or 500, detail)
 
 
-@bp.errorhandler(BadCursor)
+@bp.errorhandler(InvalidCursor)
 def bad_cursor(_exc):
     return error_page(400, "That page link is not valid. Start from the first page.")
 
