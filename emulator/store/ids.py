@@ -29,7 +29,7 @@ def b64url_decode(text: str) -> bytes:
 
 
 def digest(*parts: str, size: int = 32) -> bytes:
-    """`size` bytes that depend only on `parts`: the seed of every derived id."""
+    """`size` bytes that depend only on `parts`: what every derived id is made from."""
     h = hashlib.sha256("\x1f".join(parts).encode("utf-8")).digest()
     while len(h) < size:
         h += hashlib.sha256(h).digest()
