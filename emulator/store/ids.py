@@ -1,6 +1,6 @@
 """Exchange-shaped ids, derived deterministically from (user oid, fixture key) so a reset gives the same ids.
 
-Id forms (docs/ARCHITECTURE.md "id rules"):
+Id forms (docs/ARCHITECTURE.md, "Fixture format", says how clients see them):
 - REST id: base64url, starts with "AAMkA" like Exchange's; it embeds the folder,
   so moving a message changes it (as in Exchange).
 - immutable id: base64url, starts with "AAkAL"; never changes.
