@@ -79,7 +79,8 @@ class _Connection(cheroot_server.HTTPConnection):
     def __init__(self, server, sock, makefile=MakeFile):
         super().__init__(server, sock, makefile)
         # cheroot writes the status line and headers, then the body: with Nagle on, the
-        # body waits for the client's delayed ACK (~15-40 ms a response, bench B1).
+        # body waits for the client's delayed ACK, ~15-40 ms added to every response
+        # (bench/b1_pane_api.py measured it).
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self._handshake_pending = isinstance(sock, ssl.SSLSocket)
 

@@ -31,6 +31,7 @@ import json
 import logging
 
 from flask import Blueprint, Response, current_app, request
+from werkzeug.exceptions import HTTPException
 
 from emulator.graph.errors import error_body
 from emulator.graph.routing import JSON_TYPE, GraphRequest, GraphResponse, run
@@ -85,7 +86,6 @@ def to_flask(resp: GraphResponse, req: GraphRequest) -> Response:
 @bp.errorhandler(Exception)
 def unexpected(e):
     """Last line: anything that escaped the view still answers Graph's 500 body."""
-    from werkzeug.exceptions import HTTPException
     if isinstance(e, HTTPException):
         return e
     log.exception("Graph request failed")

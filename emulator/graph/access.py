@@ -4,6 +4,8 @@ Delegated tokens act only on the signed-in user's own mailbox (/me or
 /users/<self>) and need a scope in `scp`; app-only tokens reach any mailbox
 of their tenant and need an application role in `roles`.
 """
+from urllib.parse import quote
+
 from emulator import tokens
 from emulator.graph.errors import GraphError, access_denied
 
@@ -74,6 +76,5 @@ def user_path(req, user_ref: str | None) -> str:
 
 
 def user_context(req, user, user_ref: str | None) -> str:
-    from urllib.parse import quote
     ref = user.oid if user_ref is None else user_ref
     return f"users('{quote(ref, safe='')}')"

@@ -5,7 +5,8 @@ from emulator.graph.errors import bad_request, malformed_id, not_found
 from emulator.graph.messages import parse_expand as parse_message_expand
 from emulator.graph.messages import validate_properties
 from emulator.graph.routing import ok, route
-from emulator.store import contact_defaults, looks_like_item_id
+from emulator.store.contacts import contact_defaults
+from emulator.store.ids import looks_like_item_id
 
 CONTACT_FIELDS = list(contact_defaults().keys())
 READ_ONLY = {"id", "createdDateTime", "lastModifiedDateTime", "changeKey", "parentFolderId",

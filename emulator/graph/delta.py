@@ -13,7 +13,7 @@ from emulator.graph import access
 from emulator.graph.errors import GraphError, bad_request
 from emulator.graph.messages import SELECTABLE, folder_of, parse_expand, render
 from emulator.graph.routing import ok, route
-from emulator.store import SyncStateError
+from emulator.store.errors import SyncStateError
 
 DEFAULT_PAGE = 10
 MAX_PAGE = 1000

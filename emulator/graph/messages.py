@@ -8,7 +8,11 @@ from emulator import odata
 from emulator.graph import access
 from emulator.graph.errors import GraphError, bad_request, malformed_id, not_found
 from emulator.graph.routing import ok, route
-from emulator.store import StoreError, canonical_property_id, html_to_text, iso, looks_like_item_id
+from emulator.store.clock import iso
+from emulator.store.errors import StoreError
+from emulator.store.extended_properties import canonical_property_id
+from emulator.store.ids import looks_like_item_id
+from emulator.store.message_json import html_to_text
 
 MESSAGE_PROPERTIES = [
     "id", "createdDateTime", "lastModifiedDateTime", "changeKey", "categories", "receivedDateTime",

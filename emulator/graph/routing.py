@@ -19,7 +19,7 @@ import logging
 
 from emulator.graph.errors import GraphError, bad_request, error_body
 from emulator.odata import ODataError
-from emulator.store import StoreError
+from emulator.store.errors import StoreError
 
 log = logging.getLogger(__name__)
 

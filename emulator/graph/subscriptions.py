@@ -14,7 +14,8 @@ from emulator.graph import access
 from emulator.graph.errors import GraphError, bad_request
 from emulator.graph.routing import ok, route
 from emulator.notifications import validate_endpoint
-from emulator.store import Subscription, parse_iso, utcnow
+from emulator.store.clock import parse_iso, utcnow
+from emulator.store.model import Subscription
 
 MAX_MINUTES = 4230
 _RESOURCE = re.compile(

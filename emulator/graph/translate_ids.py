@@ -10,7 +10,7 @@ import hashlib
 from emulator.graph import access
 from emulator.graph.errors import GraphError, bad_request
 from emulator.graph.routing import ok, route
-from emulator.store import ews_to_rest, rest_to_ews
+from emulator.store.ids import ews_to_rest, rest_to_ews
 
 FORMATS = ("entryId", "ewsId", "immutableEntryId", "restId", "restImmutableEntryId")
 MAX_IDS = 1000

@@ -4,7 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from emulator.store import Store, Subscription, utcnow
+from emulator.store import Store
+from emulator.store.clock import utcnow
+from emulator.store.model import Subscription
 from graph_support import ADELE, ADELE_OID, CONTOSO, IMMUTABLE, MEGAN, WebhookReceiver, assert_graph_error
 
 SUBSCRIPTION_FIELDS = {"@odata.context", "id", "resource", "applicationId", "changeType", "clientState",

@@ -1,11 +1,8 @@
-"""The OData query options Graph's Outlook endpoints accept, parsed and applied to JSON.
+"""$filter: a parser for Graph's subset, compiled to a predicate over JSON objects.
 
-Covers $select, $top, $skip, $count, $orderby, $expand (with nested $filter and
-$select) and a $filter subset: eq/ne/gt/ge/lt/le, and/or/not, parentheses,
-startswith/endswith/contains, and any()/all() lambdas over collections
-(emailAddresses, categories, recipients, singleValueExtendedProperties).
-String comparisons are case-insensitive, as Exchange's are. Anything else is
-an `ODataError`, which the Graph views answer with 400 and Graph's error body.
+eq/ne/gt/ge/lt/le, and/or/not, parentheses, startswith/endswith/contains, cast() and
+any()/all() lambdas over collections. String comparisons are case-insensitive, as
+Exchange's are.
 """
 from __future__ import annotations
 
@@ -13,101 +10,8 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from emulator.store import parse_iso
-
-
-class ODataError(Exception):
-    """A malformed or unsupported query option (HTTP 400)."""
-
-    def __init__(self, message: str, code: str = "BadRequest"):
-        super().__init__(message)
-        self.code = code
-        self.message = message
-
-
-KNOWN_OPTIONS = {"$select", "$top", "$skip", "$skiptoken", "$filter", "$orderby", "$expand",
-                 "$count", "$search", "$deltatoken", "$format"}
-
-
-def check_options(args, allowed: set[str]) -> None:
-    """Reject unknown or unsupported system query options ($...)."""
-    for name in args.keys():
-        if not name.startswith("$"):
-            continue
-        lower = name.lower()
-        if lower not in KNOWN_OPTIONS:
-            raise ODataError(f"Query option '{name}' is not supported.", "BadRequest")
-        if lower not in allowed:
-            raise ODataError(f"The query parameter '{name}' is not supported with this request.",
-                             "ErrorInvalidUrlQuery")
-
-
-def option(args, name: str) -> str | None:
-    """A query option by name, case-insensitively ($Top and $top are the same)."""
-    for key in args.keys():
-        if key.lower() == name:
-            return args.get(key)
-    return None
-
-
-# ---------------------------------------------------------------- $select, $top, $skip
-
-_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-
-
-def parse_select(text: str | None, entity: str, known: dict[str, str]) -> list[str] | None:
-    """Property names in $select, spelled as Graph spells them; None when absent.
-
-    `known` maps lower-case property names to their canonical spelling.
-    """
-    if text is None:
-        return None
-    names = []
-    for part in text.split(","):
-        name = part.strip()
-        if not name:
-            raise ODataError("Syntax error: character ',' is not valid in $select.")
-        if name == "*":
-            return None
-        if not _IDENT.match(name):
-            raise ODataError(f"Syntax error at '{name}' in $select.")
-        canonical = known.get(name.lower())
-        if canonical is None:
-            raise ODataError(f"Could not find a property named '{name}' on type 'microsoft.graph.{entity}'.",
-                             "RequestBroker--ParseUri")
-        if canonical not in names:
-            names.append(canonical)
-    return names
-
-
-def apply_select(obj: dict, select: list[str] | None, always=("@odata.etag", "@odata.type", "id")) -> dict:
-    if select is None:
-        return obj
-    keep = set(select) | set(always)
-    return {k: v for k, v in obj.items() if k in keep}
-
-
-def parse_int(text: str | None, name: str, default: int | None = None, minimum: int = 0) -> int | None:
-    if text is None:
-        return default
-    if not re.fullmatch(r"\s*\d+\s*", text):
-        raise ODataError(f"Invalid value '{text}' for {name} query option found. "
-                         f"The {name} query option requires a non-negative integer value.")
-    value = int(text)
-    if value < minimum:
-        raise ODataError(f"Invalid value '{text}' for {name} query option.")
-    return value
-
-
-def parse_bool(text: str | None, name: str) -> bool:
-    if text is None:
-        return False
-    if text.lower() in ("true", "false"):
-        return text.lower() == "true"
-    raise ODataError(f"Invalid value '{text}' for {name} query option.")
-
-
-# ---------------------------------------------------------------- $filter
+from emulator.odata.errors import ODataError
+from emulator.store.clock import parse_iso
 
 _TOKEN = re.compile(r"""
     (?P<ws>\s+)
@@ -393,7 +297,8 @@ def resolve(value, segments):
     return value
 
 
-def _as_datetime(value):
+def as_datetime(value):
+    """`value` as a datetime when it is one or an ISO date(-time) string; else None."""
     if isinstance(value, datetime):
         return value
     if isinstance(value, str) and re.match(r"^\d{4}-\d{2}-\d{2}", value):
@@ -406,7 +311,7 @@ def _as_datetime(value):
 
 def compare(op: str, a, b) -> bool:
     if isinstance(a, datetime) or isinstance(b, datetime):
-        a, b = _as_datetime(a), _as_datetime(b)
+        a, b = as_datetime(a), as_datetime(b)
         if a is None or b is None:
             return op == "ne" if (a is None) != (b is None) else op == "eq"
     elif isinstance(a, str) and isinstance(b, str):
@@ -421,108 +326,3 @@ def compare(op: str, a, b) -> bool:
         return {"gt": a > b, "ge": a >= b, "lt": a < b, "le": a <= b}[op]
     except TypeError:
         return False
-
-
-# ---------------------------------------------------------------- $orderby
-
-def parse_orderby(text: str | None, entity: str, known: dict[str, str]) -> list[tuple[str, bool]]:
-    """[(property, descending)] from $orderby; raises ODataError."""
-    if text is None:
-        return []
-    out = []
-    for part in text.split(","):
-        words = part.split()
-        if not words or len(words) > 2 or (len(words) == 2 and words[1].lower() not in ("asc", "desc")):
-            raise ODataError(f"Syntax error at '{part.strip()}' in $orderby.")
-        canonical = known.get(words[0].lower())
-        if canonical is None:
-            raise ODataError(f"Could not find a property named '{words[0]}' on type "
-                             f"'microsoft.graph.{entity}'.", "RequestBroker--ParseUri")
-        out.append((canonical, len(words) == 2 and words[1].lower() == "desc"))
-    return out
-
-
-def sort_items(items: list, orderby: list[tuple[str, bool]], key_of) -> list:
-    """Stable multi-key sort; `key_of(item, prop)` gives the value to compare."""
-    for prop, desc in reversed(orderby):
-        present = [i for i in items if key_of(i, prop) is not None]
-        missing = [i for i in items if key_of(i, prop) is None]
-        present.sort(key=lambda i: _sort_key(key_of(i, prop)), reverse=desc)
-        items = present + missing
-    return items
-
-
-def _sort_key(value):
-    if isinstance(value, str):
-        dt = _as_datetime(value)
-        return (0, dt.timestamp(), "") if dt else (1, 0, value.casefold())
-    if isinstance(value, bool):
-        return (0, int(value), "")
-    if isinstance(value, (int, float)):
-        return (0, value, "")
-    return (2, 0, str(value))
-
-
-# ---------------------------------------------------------------- $expand
-
-@dataclass
-class Expand:
-    name: str
-    filter: str | None = None
-    select: str | None = None
-
-
-def parse_expand(text: str | None) -> list[Expand]:
-    """Split $expand into items with their nested options; raises ODataError."""
-    if text is None:
-        return []
-    items, depth, start = [], 0, 0
-    parts = []
-    for i, ch in enumerate(text):
-        if ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-            if depth < 0:
-                raise ODataError("Syntax error: unbalanced parentheses in $expand.")
-        elif ch == "," and depth == 0:
-            parts.append(text[start:i])
-            start = i + 1
-    if depth != 0:
-        raise ODataError("Syntax error: unbalanced parentheses in $expand.")
-    parts.append(text[start:])
-    for part in parts:
-        part = part.strip()
-        m = re.fullmatch(r"([A-Za-z_][\w]*)\s*(?:\((.*)\))?", part, re.S)
-        if not m:
-            raise ODataError(f"Syntax error at '{part}' in $expand.")
-        item = Expand(m.group(1))
-        for opt in _split_options(m.group(2) or ""):
-            key, _, value = opt.partition("=")
-            key = key.strip().lower()
-            if key == "$filter":
-                item.filter = value
-            elif key == "$select":
-                item.select = value
-            else:
-                raise ODataError(f"Query option '{key}' is not supported inside $expand.")
-        items.append(item)
-    return items
-
-
-def _split_options(text: str) -> list[str]:
-    out, depth, start, quoted = [], 0, 0, False
-    for i, ch in enumerate(text):
-        if ch == "'":
-            quoted = not quoted
-        elif not quoted and ch == "(":
-            depth += 1
-        elif not quoted and ch == ")":
-            depth -= 1
-        elif not quoted and ch == ";" and depth == 0:
-            out.append(text[start:i])
-            start = i + 1
-    tail = text[start:]
-    if tail.strip():
-        out.append(tail)
-    return [o for o in (x.strip() for x in out) if o]
