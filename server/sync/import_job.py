@@ -1,4 +1,4 @@
-"""Contact imports as background jobs (the admin page's upload, issue 4).
+"""Contact imports as background jobs (the admin page's upload).
 
 The uploaded file is stored under the instance dir (`instance/imports/`), never in
 the database; the job (`crm_import`) runs the same import as `flask crm import`
@@ -26,7 +26,8 @@ from server.crm.import_rows import ImportFileError
 from server.crm.importing import ImportSummary, import_file
 from server.crm.models import User
 from server.db import Database
-from server.sync.jobs import JobContext, enqueue, job
+from server.jobs.queue import enqueue
+from server.jobs.registry import JobContext, job
 
 KIND = "crm_import"
 UPLOAD_DIR = "imports"

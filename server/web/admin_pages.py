@@ -20,7 +20,8 @@ from server.request_limits import upload_limit
 from server.sync.bulk import enqueue_bulk
 from server.sync.import_job import (KIND as IMPORT_KIND, UploadTooLarge, accepted_extension, enqueue_import,
                                     save_upload)
-from server.sync.jobs import get_job, job_progress, list_failed_jobs, retry_job
+from server.jobs.queue import retry_job
+from server.jobs.status import get_job, job_progress, list_failed_jobs
 from server.web.blueprint import bp
 from server.web.settings_page import is_admin, require_admin
 
