@@ -67,8 +67,8 @@ def worker() -> None:
     from server.crm.models import Email, User
     from server.crm.tenants import get_or_create_user
     from server.db import session_scope
+    from server.jobs.status import get_job
     from server.sync.bulk import enqueue_bulk
-    from server.sync.jobs import get_job
 
     app = create_app()
     oid = os.environ["B3_OID"]

@@ -10,11 +10,13 @@ from typing import Any, Mapping
 from flask import Flask
 from flask_cors import CORS
 
-from server import cli, errors, headers, ratelimit, request_limits
+from server import errors, headers, ratelimit, request_limits
 from server.api import api, document_security
+from server.cli import register_cli
 from server.config import Config, derived_audience, instance_secret_key
 from server.db import Database
-from server.sync import jobs
+from server.jobs import schedule
+from server.routes import register_routes
 
 db = Database()
 cors = CORS()
@@ -45,8 +47,6 @@ def create_app(config: type[Config] | Config | Mapping[str, Any] | None = None) 
     db.init_app(app)
     api.init_app(app)
     document_security(api)
-    from server.routes import register_routes
-
     register_routes(api, app)
     ratelimit.init_app(app)
     errors.init_app(app)  # after the Api: ours must be the handlers that answer
@@ -58,8 +58,8 @@ def create_app(config: type[Config] | Config | Mapping[str, Any] | None = None) 
         max_age=600,
     )
     headers.init_app(app)
-    jobs.init_app(app)
-    cli.init_app(app)
+    schedule.init_app(app)
+    register_cli(app)
     return app
 
 

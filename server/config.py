@@ -105,7 +105,7 @@ def read_env() -> dict[str, object]:
         "WEBHOOK_RATE_LIMIT": os.environ.get("WEBHOOK_RATE_LIMIT") or None,
         "AUTO_LINK_COMPANIES": env_bool("AUTO_LINK_COMPANIES", True),
         "LOG_LEVEL": (os.environ.get("LOG_LEVEL") or "INFO").upper(),
-        # Background jobs (server.sync.jobs) and automatic sync.
+        # Background jobs (server.jobs) and automatic sync.
         "NOTIFICATION_BASE_URL": (os.environ.get("NOTIFICATION_BASE_URL") or public_base_url).rstrip("/"),
         "DELTA_INTERVAL_S": env_int("DELTA_INTERVAL_S", 600),
         "JOB_WORKERS": env_int("JOB_WORKERS", 2),

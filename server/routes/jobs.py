@@ -13,7 +13,7 @@ from server.db import db_session
 from server.errors import ApiError
 from server.routes.current import current_mailbox
 from server.sync.bulk import enqueue_bulk
-from server.sync.jobs import get_job, job_progress
+from server.jobs.status import get_job, job_progress
 
 bp = Blueprint("jobs", __name__, url_prefix="/api/v1", description="Bulk sync and background jobs")
 

@@ -23,18 +23,21 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Iterable
 
+from flask import Flask
 from sqlalchemy import select
 
 from server.crm.addresses import matches_never_sync
 from server.crm.filing import set_item_state
 from server.crm.matching import match_addresses
-from server.crm.models import ConversationLink, MailboxItem, SharingRule
+from server.crm.models import MailboxItem
 from server.graph import properties as props
 from server.graph.client import MESSAGE_FIELDS_WITH_BODY
 from server.graph.errors import GraphError
+from server.jobs.queue import enqueue
+from server.jobs.registry import JobContext, job
 from server.sync.file_message import file_in_crm, mark_patch
-from server.sync.jobs import JobContext, job
 from server.sync.mailbox import Mailbox
+from server.sync.mailbox_factory import job_mailbox
 from server.sync.people import people_of
 from server.sync.rules import extra_links
 from server.sync.view import message_state
@@ -180,29 +183,19 @@ def process_changed_message(mailbox: Mailbox, message_id: str) -> Outcome:
     return process_messages(mailbox, [message], have_bodies=True)
 
 
-def watches(mailbox: Mailbox) -> bool:
-    """Whether this mailbox needs notifications and delta rounds at all."""
-    if (mailbox.settings().get("auto_sync") or "off") != "off":
-        return True
-    return has_rules_or_conversations(mailbox.session, mailbox.tenant_id, mailbox.user.id)
-
-
-def has_rules_or_conversations(session, tenant_id: str, user_id: int) -> bool:
-    rule = session.scalar(select(SharingRule.id).where(
-        SharingRule.tenant_id == tenant_id, SharingRule.user_id == user_id).limit(1))
-    if rule is not None:
-        return True
-    return session.scalar(select(ConversationLink.id).where(
-        ConversationLink.tenant_id == tenant_id).limit(1)) is not None
-
-
 @job("message")
 def message_job(ctx: JobContext) -> None:
     """Files (or not) one message a change notification named."""
-    mailbox = ctx.mailbox()
+    mailbox = job_mailbox(ctx)
     if mailbox is None:
         return
     outcome = process_changed_message(mailbox, ctx.params["message_id"])
     ctx.progress(done=outcome.filed + outcome.excluded + outcome.skipped, total=1, failed=outcome.failed)
     if outcome.failed:
         raise RuntimeError("; ".join(outcome.errors) or "the message could not be marked")
+
+
+def enqueue_message(app: Flask, tenant_id: str, user_id: int, message_id: str) -> int:
+    """Queues the `message` job of one changed message (one job per message and user)."""
+    return enqueue("message", {"message_id": message_id}, key=f"message:{user_id}:{message_id}",
+                   tenant_id=tenant_id, user_id=user_id, app=app)

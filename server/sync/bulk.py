@@ -21,9 +21,11 @@ from flask import Flask
 
 from server.crm.models import User
 from server.graph.errors import GraphError
+from server.jobs.queue import enqueue
+from server.jobs.registry import JobContext, job
 from server.sync.automatic import Outcome, process_messages
-from server.sync.jobs import JobContext, enqueue, job
 from server.sync.mailbox import Mailbox
+from server.sync.mailbox_factory import job_mailbox
 
 PAGE_SIZE = 100          # a multiple of the $batch size (20)
 BULK_FIELDS = ("id", "subject", "from", "toRecipients", "ccRecipients", "bccRecipients",
@@ -97,7 +99,7 @@ def enqueue_bulk(app: Flask, user: User, folder: str, since, submit: bool = True
 
 @job("bulk")
 def bulk_job(ctx: JobContext) -> None:
-    mailbox = ctx.mailbox()
+    mailbox = job_mailbox(ctx)
     if mailbox is None:
         return
     params = ctx.params

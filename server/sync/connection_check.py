@@ -1,5 +1,5 @@
 """"Test connection": token, consent, Graph access and categories, each checked
-separately and reported in plain words with what to fix (seed 003).
+separately and reported in plain words with what to fix.
 
 Uses a fresh GraphTokens (own msal cache) so the answer reflects the tenant's
 consent as it is now, not a token cached before an administrator changed it.
@@ -17,9 +17,10 @@ import requests
 
 from server.auth import GraphTokens
 from server.errors import ApiError
-from server.graph import GraphClient, properties
+from server.graph import properties
 from server.graph.errors import (AccessDenied, GraphError, GraphTimeout, NotFound, Throttled, Unauthorized,
                                  Unavailable)
+from server.sync.mailbox_factory import app_only_graph, delegated_graph
 
 log = logging.getLogger(__name__)
 
@@ -183,7 +184,7 @@ def check_connection(config: Mapping, session: requests.Session, *, tid: str, us
                                 + ", ".join(REQUIRED_PERMISSIONS) + "."))
 
     # 3. Graph access (app-only, on this user's mailbox: what background sync does)
-    graph = GraphClient.from_config(config, lambda: app_token, session, user=user_oid)
+    graph = app_only_graph(config, tid, user_oid, token=lambda: app_token, http=session)
     reading = ("mail", "Mail.ReadWrite")
     try:
         next(iter(graph.list_messages("inbox", select=("id",), page_size=1)), None)
@@ -192,7 +193,7 @@ def check_connection(config: Mapping, session: requests.Session, *, tid: str, us
         summary = f"Microsoft Graph answered: the app can read {user_upn}'s inbox and contacts."
         if delegated:
             reading = ("mail with your own token", "Mail.ReadWrite")
-            me = GraphClient.from_config(config, lambda: delegated, session)
+            me = delegated_graph(config, lambda: delegated, http=session)
             next(iter(me.list_messages("inbox", select=("id",), page_size=1)), None)
             summary += " So can you, with your own token."
         checks.append(Check("Graph access", OK, summary))

@@ -29,9 +29,13 @@ from server.crm.upsert import upsert
 from server.db import Database
 from server.graph.client import MESSAGE_FIELDS
 from server.graph.errors import DeltaExpired, GraphError
-from server.sync.automatic import Outcome, process_messages, watches
-from server.sync.jobs import JobContext, enqueue, job
+from server.jobs.queue import enqueue
+from server.jobs.registry import JobContext, job
+from server.jobs.schedule import periodic
+from server.sync.automatic import Outcome, process_messages
 from server.sync.mailbox import Mailbox
+from server.sync.mailbox_factory import job_mailbox
+from server.sync.watching import watched_users, watches
 
 FOLDERS = ("inbox", "sentitems")
 DELTA_LOOKBACK = timedelta(days=7)
@@ -112,7 +116,7 @@ def catch_up(mailbox: Mailbox, folders=FOLDERS) -> Outcome:
 
 @job("delta")
 def delta_job(ctx: JobContext) -> None:
-    mailbox = ctx.mailbox()
+    mailbox = job_mailbox(ctx)
     if mailbox is None:
         return
     folders = ctx.params.get("folders") or FOLDERS
@@ -126,10 +130,10 @@ def enqueue_catch_up(app: Flask, user: User, folders=None) -> int:
                    tenant_id=user.tenant_id, user_id=user.id, app=app)
 
 
+@periodic("delta", every_s=600, setting="DELTA_INTERVAL_S")
 def schedule_delta_round(app: Flask) -> int:
     """Queues a delta job for every mailbox that automatic sync, a sharing rule or a
     linked conversation watches; returns how many."""
-    from server.sync.subscriptions import watched_users
     count = 0
     with Database.state(app).session_factory() as session:
         for user in watched_users(session):

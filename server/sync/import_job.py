@@ -26,7 +26,8 @@ from server.crm.import_batches import import_file
 from server.crm.import_rows import ImportFileError, ImportSummary
 from server.crm.models import User
 from server.db import Database
-from server.sync.jobs import JobContext, enqueue, job
+from server.jobs.queue import enqueue
+from server.jobs.registry import JobContext, job
 
 KIND = "crm_import"
 UPLOAD_DIR = "imports"

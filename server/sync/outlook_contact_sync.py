@@ -23,13 +23,12 @@ from dataclasses import dataclass
 from datetime import timedelta, timezone
 from typing import Iterable, Iterator, Mapping
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from server.crm.addresses import normalise_address
 from server.crm.contacts import apply_fields, create_contact, find_by_addresses
 from server.crm.outlook_links import claim_outlook_contact, outlook_link, outlook_links, save_outlook_link
-from server.crm.models import Contact, OutlookContactLink
+from server.crm.models import Contact
 from server.crm.models import OutlookContactReservation as Reservation
 from server.crm.types import utcnow
 from server.graph import properties as props
@@ -291,15 +290,6 @@ def refresh_found_contacts(mailbox: Mailbox,
     fetched = {c["id"]: c for contacts in found.values() if not isinstance(contacts, GraphError)
                for c in contacts}
     return refresh_linked_contacts(mailbox, list(fetched), fetched=fetched)
-
-
-def refresh_all_linked_contacts(mailbox: Mailbox) -> dict[str, ContactSync | GraphError]:
-    """`refresh_linked_contacts` over every link of the mailbox's user (automatic sync)."""
-    ids = mailbox.session.scalars(
-        select(OutlookContactLink.outlook_contact_id)
-        .where(OutlookContactLink.tenant_id == mailbox.tenant_id,
-               OutlookContactLink.user_id == mailbox.user.id)).all()
-    return refresh_linked_contacts(mailbox, ids)
 
 
 def get_outlook_contact(mailbox: Mailbox, outlook_contact_id: str) -> dict:

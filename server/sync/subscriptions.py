@@ -19,19 +19,22 @@ import hashlib
 import hmac
 import secrets
 from datetime import timedelta
-from typing import Iterator
 
 from flask import Flask
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from server.crm.models import ConversationLink, SharingRule, Subscription, Tenant, User
+from server.crm.models import Subscription, User
 from server.crm.types import utcnow
 from server.db import Database
 from server.graph.errors import NotFound
-from server.sync.automatic import watches
-from server.sync.jobs import JobContext, enqueue, job
+from server.jobs.queue import enqueue
+from server.jobs.registry import JobContext, job
+from server.jobs.schedule import periodic
+from server.sync.delta import catch_up
 from server.sync.mailbox import Mailbox
+from server.sync.mailbox_factory import job_mailbox
+from server.sync.watching import watched_users, watches
 
 FOLDERS = ("inbox", "sentitems")
 # Graph refuses a longer clientState when subscribing, so a longer one is forged.
@@ -39,6 +42,7 @@ MAX_CLIENT_STATE = 128
 # Outlook messages allow 4230 minutes; a little less leaves room for clock skew.
 LIFETIME = timedelta(minutes=4200)
 RENEW_BEFORE = timedelta(hours=24)
+SUBSCRIPTION_UPKEEP_S = 3600
 NOTIFICATIONS_PATH = "/api/v1/notifications"
 LIFECYCLE_PATH = "/api/v1/notifications/lifecycle"
 
@@ -129,28 +133,6 @@ def remove_subscriptions(mailbox: Mailbox, folders=None) -> int:
     return len(rows)
 
 
-def watched_users(session: Session, tenant_id: str | None = None) -> Iterator[User]:
-    """Users (of one tenant, when given) with automatic sync on (their own or their
-    tenant's default), a sharing rule, or in a tenant with linked conversations."""
-    def of_tenant(query, column):
-        return query if tenant_id is None else query.where(column == tenant_id)
-    with_rules = set(session.scalars(of_tenant(select(SharingRule.user_id), SharingRule.tenant_id).distinct()))
-    tenants_with_conversations = set(session.scalars(
-        of_tenant(select(ConversationLink.tenant_id), ConversationLink.tenant_id).distinct()))
-    tenants = {t.id: t for t in session.scalars(of_tenant(select(Tenant), Tenant.id))}
-    last = 0
-    while True:
-        users = session.scalars(of_tenant(select(User), User.tenant_id).where(User.id > last)
-                                .order_by(User.id).limit(500)).all()
-        if not users:
-            return
-        for user in users:
-            last = user.id
-            mode = user.effective_settings(tenants.get(user.tenant_id) or user.tenant).get("auto_sync")
-            if (mode or "off") != "off" or user.id in with_rules or user.tenant_id in tenants_with_conversations:
-                yield user
-
-
 # -- jobs -------------------------------------------------------------------------------
 
 @job("subscriptions")
@@ -161,7 +143,7 @@ def subscriptions_job(ctx: JobContext) -> None:
         count = schedule_upkeep(ctx.app, tenant_id=ctx.job.tenant_id)
         ctx.progress(done=count, total=count)
         return
-    mailbox = ctx.mailbox()
+    mailbox = job_mailbox(ctx)
     if mailbox is not None:
         ensure_subscriptions(mailbox, ctx.app.config)
 
@@ -172,12 +154,11 @@ def lifecycle_job(ctx: JobContext) -> None:
     params = ctx.params
     row = ctx.session.scalar(select(Subscription).where(
         Subscription.subscription_id == params["subscription_id"]))
-    mailbox = ctx.mailbox()
+    mailbox = job_mailbox(ctx)
     if mailbox is None:
         return
     event = params["event"]
     if event == "missed":
-        from server.sync.delta import catch_up
         folders = (row.folder,) if row is not None else FOLDERS
         catch_up(mailbox, folders)
     elif event == "reauthorizationRequired" and row is not None:
@@ -191,6 +172,13 @@ def lifecycle_job(ctx: JobContext) -> None:
 def enqueue_subscriptions(app: Flask, user: User) -> int:
     return enqueue("subscriptions", {}, key=f"subscriptions:{user.id}", tenant_id=user.tenant_id,
                    user_id=user.id, app=app)
+
+
+def enqueue_lifecycle(app: Flask, row: Subscription, event: str) -> int:
+    """Queues the `lifecycle` job of one event of one subscription."""
+    return enqueue("lifecycle", {"subscription_id": row.subscription_id, "event": event, "folder": row.folder},
+                   key=f"lifecycle:{row.subscription_id}:{event}", tenant_id=row.tenant_id,
+                   user_id=row.user_id, app=app)
 
 
 def enqueue_tenant_upkeep(app: Flask, tenant_id: str) -> int:
@@ -214,6 +202,7 @@ def follow_settings(app: Flask, before: str | None, after: str | None, *, user: 
     return enqueue_tenant_upkeep(app, tenant_id)
 
 
+@periodic("subscriptions", every_s=SUBSCRIPTION_UPKEEP_S)
 def schedule_upkeep(app: Flask, tenant_id: str | None = None) -> int:
     """Queues a subscriptions job for every watched mailbox (of one tenant, when given)
     whose subscriptions are missing or expire within RENEW_BEFORE, and for every

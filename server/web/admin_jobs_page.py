@@ -27,7 +27,8 @@ from sqlalchemy import select
 
 from server.crm.models import SyncJob
 from server.db import db_session
-from server.sync.jobs import get_job, job_progress, list_failed_jobs, retry_job
+from server.jobs.queue import retry_job
+from server.jobs.status import get_job, job_progress, list_failed_jobs
 from server.web.admin_access import admin_user
 from server.web.blueprint import bp
 from server.web.job_display import (

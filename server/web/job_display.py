@@ -7,7 +7,7 @@ from sqlalchemy import select
 from server.crm.models import SyncJob, User
 from server.db import db_session
 from server.sync.import_job import KIND as IMPORT_KIND
-from server.sync.jobs import job_progress
+from server.jobs.status import job_progress
 
 ACTIVE_STATES = ("queued", "running", "retrying")
 BULK_FOLDERS = {"inbox": "Inbox", "sentitems": "Sent Items"}

@@ -7,8 +7,9 @@ import re
 from sqlalchemy import select
 
 from server.crm.models import SyncJob, User
+from server.jobs.running import run_job
+from server.jobs.status import list_failed_jobs
 from server.sync.import_job import enqueue_import, upload_path
-from server.sync.jobs import list_failed_jobs, run_job
 from tests.admin_pages.conftest import finished_job_page, job_id_of
 from tests.admin_pages.test_import_page import CSV, contacts_in, text_of
 from tests.api.conftest import ADELE, CONTOSO

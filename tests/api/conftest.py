@@ -10,8 +10,9 @@ import pytest
 
 from server import create_app
 from server.db import session_scope
+from server.jobs.runners import ThreadRunner
+from server.jobs.running import runner_for
 from server.migrate import upgrade
-from server.sync.jobs import ThreadRunner, runner_for
 from tests.support.database import empty_crm, fresh_database
 
 CLIENT_ID = "6f1c2a47-3b8e-4d2a-9c51-7e0b4f8a2d13"

@@ -21,7 +21,7 @@ from server import create_app
 from server.crm.models import SyncJob, User
 from server.crm.tenants import get_or_create_user
 from server.db import session_scope
-from server.sync.jobs import runner_for
+from server.jobs.running import runner_for
 from tests.api.conftest import *  # noqa: F401,F403
 from tests.api.conftest import ADELE, CLIENT_ID, CONTOSO, backend_settings
 

@@ -10,8 +10,8 @@ from sqlalchemy import func, select
 
 from server.crm.models import Email, MailboxItem, SyncJob
 from server.db import session_scope
+from server.jobs.running import recover_stalled_jobs
 from server.sync.bulk import PAGE_SIZE, enqueue_bulk
-from server.sync.jobs import recover_stalled_jobs
 from server.crm.models import User
 from tests.api.conftest import ADELE
 from tests.automatic.conftest import new_message, wait_for
@@ -125,7 +125,7 @@ def test_bulk_sync_memory_stays_flat_as_the_folder_grows(app, emulator, adele):
     import tracemalloc
 
     from server.sync.bulk import bulk_sync
-    from server.sync.jobs import background_mailbox
+    from server.sync.mailbox_factory import app_only_mailbox
 
     deliver_many(emulator, 600)
     used = {}
@@ -136,7 +136,7 @@ def test_bulk_sync_memory_stays_flat_as_the_folder_grows(app, emulator, adele):
             used[done] = tracemalloc.get_traced_memory()[0]
 
     with app.app_context(), session_scope(app) as session:
-        mailbox = background_mailbox(app, session, adele)
+        mailbox = app_only_mailbox(app, session, adele)
         tracemalloc.start()
         try:
             bulk_sync(mailbox, "inbox", SINCE, report=report)

@@ -7,12 +7,14 @@ from sqlalchemy import func, select
 
 from server.crm.models import Email, SyncJob, User
 from server.db import session_scope
+from server.jobs.queue import retry_job
+from server.jobs.status import list_failed_jobs
 from server.sync.bulk import enqueue_bulk
-from server.sync.jobs import list_failed_jobs, retry_job
 from tests.api.conftest import ADELE, CONTOSO, MEGAN
 from tests.api.crm_records import add_contact
 from tests.api.mailbox import find_message, outlook_state
 from tests.automatic.conftest import new_message, wait_for, wait_idle
+
 
 def job_state(app, job_id: int) -> str:
     with session_scope(app) as session:
@@ -102,7 +104,7 @@ def test_rq_cron_configuration_registers_the_periodic_jobs():
     scheduler.log = __import__("logging").getLogger("test")
     registered = []
     scheduler.register = lambda **data: registered.append(data)
-    scheduler.load_config_from_file("server.sync.schedule")
+    scheduler.load_config_from_file("server.cron")
     assert {(d["name"], d["args"], d["interval"]) for d in registered} == {
         ("delta", ("delta",), 600), ("subscriptions", ("subscriptions",), 3600), ("recover", ("recover",), 60)}
     assert all(d["queue_name"] == "crm" for d in registered)
@@ -126,7 +128,7 @@ def test_webhook_on_rq_workers_files_a_known_contacts_message(redis_app, rq_work
 
 
 def test_embedded_scheduler_runs_delta_rounds_and_subscription_upkeep(pane, app, emulator, adele, monkeypatch):
-    from server.sync.jobs import EmbeddedScheduler
+    from server.jobs.schedule import EmbeddedScheduler
     from tests.automatic.conftest import set_settings
     from tests.automatic.test_webhooks import subscriptions
     monkeypatch.setitem(app.config, "DELTA_INTERVAL_S", 1)
@@ -149,7 +151,9 @@ def test_embedded_scheduler_runs_delta_rounds_and_subscription_upkeep(pane, app,
 
 def test_a_job_asked_for_while_it_runs_runs_once_more_and_duplicates_do_not_pile_up(app, clean_state):
     import threading
-    from server.sync.jobs import enqueue, job
+
+    from server.jobs.queue import enqueue
+    from server.jobs.registry import job
 
     release = threading.Event()
     runs = []

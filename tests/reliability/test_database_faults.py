@@ -22,7 +22,7 @@ from server.crm.tenants import get_or_create_user
 from server.db import session_scope
 from server.migrate import upgrade
 from server.sync.bulk import enqueue_bulk
-from server.sync.jobs import recover_stalled_jobs
+from server.jobs.running import recover_stalled_jobs
 from tests.api.conftest import ADELE, CONTOSO
 from tests.automatic.conftest import JOB_SETTINGS, RqWorkers, backend_settings, wait_for
 from tests.support.database import empty_crm

@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 
 from server.crm.models import Contact, ContactEmail, Email, MailboxItem, OutlookContactLink, SyncJob
 from server.db import session_scope
-from server.sync.jobs import runner_for
+from server.jobs.running import runner_for
 from tests.api.conftest import ADELE, CONTOSO
 from tests.api.crm_records import add_contact, seed_contoso
 from tests.api.mailbox import find_message, outlook_state

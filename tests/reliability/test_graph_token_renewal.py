@@ -12,8 +12,8 @@ from server.auth import AuthState, GraphTokens, TokenValidator
 from server.crm.models import Email, SyncJob, User
 from server.db import session_scope
 from server.graph import AccessDenied, GraphClient, Unauthorized
+from server.jobs.queue import retry_job
 from server.sync.bulk import enqueue_bulk
-from server.sync.jobs import retry_job
 from server.tls import http_session
 from tests.api.conftest import ADELE, CONTOSO, MEGAN
 from tests.api.mailbox import find_message

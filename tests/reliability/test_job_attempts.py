@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from server.crm.models import SyncJob
 from server.db import session_scope
-from server.sync.jobs import JobContext, RetryLater, enqueue, job
+from server.jobs.queue import enqueue
+from server.jobs.registry import JobContext, RetryLater, job
 from tests.automatic.conftest import wait_for
 
 RUNS_BEFORE_DONE = 8     # more than JOB_MAX_ATTEMPTS (5)

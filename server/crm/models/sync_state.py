@@ -66,7 +66,7 @@ JOB_STATES = ("queued", "running", "retrying", "done", "failed")
 
 
 class SyncJob(Base):
-    """A background job (server.sync.jobs): its progress, where a resumable job
+    """A background job (server.jobs): its progress, where a resumable job
     stopped, and failures. One row per `key`, so a duplicate request reuses it.
     Web processes and workers all read and write it, whichever queue runs the job."""
 

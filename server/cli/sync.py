@@ -1,4 +1,4 @@
-"""`flask --app server crm sync-mailbox ...` and the job commands, in the `crm` group."""
+"""`flask --app server crm sync-mailbox ...`: bulk-sync a folder from the terminal."""
 from __future__ import annotations
 
 import re
@@ -9,14 +9,18 @@ from datetime import datetime
 
 import click
 from flask import current_app
+from flask.cli import with_appcontext
 from sqlalchemy import func, or_, select
+from tqdm import tqdm
 
-from server.cli_crm import crm_cli
 from server.crm.models import User
 from server.crm.tenants import get_or_create_user
 from server.db import Database, session_scope
+from server.graph.errors import AccessDenied, GraphError
+from server.jobs.running import run_job
+from server.jobs.status import get_job
 from server.sync.bulk import enqueue_bulk
-from server.sync.jobs import get_job, list_failed_jobs, retry_job, run_job
+from server.sync.mailbox_factory import app_only_graph
 
 POLL_S = 0.3
 OBJECT_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
@@ -50,11 +54,7 @@ def find_user(session, user: str, tenant_id: str | None) -> User:
 def _graph_user(tenant_id: str, upn: str) -> dict:
     """The user's object id from Graph (app-only; needs User.Read.All, which the add-in
     does not otherwise ask for)."""
-    from server.auth import app_graph_token, trusted_session
-    from server.graph import GraphClient
-    from server.graph.errors import AccessDenied, GraphError
-    graph = GraphClient.from_config(current_app.config, lambda: app_graph_token(tenant_id), trusted_session(),
-                                    user=upn)
+    graph = app_only_graph(current_app.config, tenant_id, upn)
     try:
         return graph.get_user()
     except AccessDenied:
@@ -65,7 +65,8 @@ def _graph_user(tenant_id: str, upn: str) -> dict:
         raise click.ClickException(f"{upn}: {exc}") from None
 
 
-@crm_cli.command("sync-mailbox")
+@click.command("sync-mailbox")
+@with_appcontext
 @click.option("--user", "user_key", required=True, metavar="UPN_OR_OID", help="Whose mailbox.")
 @click.option("--folder", default="inbox", show_default=True, help="Folder: inbox, sentitems or a folder id.")
 @click.option("--since", required=True, type=click.DateTime(formats=["%Y-%m-%d"]),
@@ -88,7 +89,6 @@ def sync_mailbox(user_key: str, folder: str, since: datetime, tenant_id: str | N
     show = sys.stderr.isatty() if progress is None else progress
     bar = None
     if show:
-        from tqdm import tqdm
         bar = tqdm(total=None, unit="msg", desc=f"{upn} {folder}", file=sys.stderr)
     factory = Database.state(app).session_factory
     try:
@@ -113,21 +113,3 @@ def sync_mailbox(user_key: str, folder: str, since: datetime, tenant_id: str | N
     if state != "done":
         raise click.ClickException(f"Not finished ({state}): {error or 'see the log'}. "
                                    "Run the same command again to resume.")
-
-
-@crm_cli.command("failed-jobs")
-def failed_jobs() -> None:
-    """List background jobs that kept failing."""
-    rows = list_failed_jobs()
-    for row in rows:
-        click.echo(f"{row['id']}\t{row['kind']}\tuser {row['user_id']}\t{row['attempts']} attempts\t{row['error']}")
-    click.echo(f"{len(rows)} failed jobs.")
-
-
-@crm_cli.command("retry-job")
-@click.argument("job_id", type=int)
-def retry_job_command(job_id: int) -> None:
-    """Queue a failed job again (it resumes where it stopped)."""
-    if not retry_job(job_id):
-        raise click.ClickException(f"No failed job {job_id}.")
-    click.echo(f"Job {job_id} queued again.")

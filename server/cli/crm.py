@@ -1,5 +1,4 @@
-"""`flask --app server crm ...`: the CRM's commands. `crm_cli` is the group; other
-modules add their commands to it (`from server.cli_crm import crm_cli`)."""
+"""`flask --app server crm import|export`: contacts into and out of the CRM."""
 from __future__ import annotations
 
 import sys
@@ -8,14 +7,13 @@ from pathlib import Path
 
 import click
 from flask import current_app
-from flask.cli import AppGroup
+from flask.cli import with_appcontext
+from tqdm import tqdm
 
 from server.crm.exporting import FORMATS, export_contacts
 from server.crm.import_batches import BATCH_SIZE, ImportAborted, import_file
 from server.crm.import_rows import ImportFileError, ImportSummary
 from server.db import Database, session_scope
-
-crm_cli = AppGroup("crm", help="CRM data and background work: contacts in and out, mailbox sync, jobs.")
 
 # Problems listed on the terminal; the summary counts them all.
 SHOWN_PROBLEMS = 50
@@ -33,7 +31,8 @@ def _tenant_option(fn):
                         help="The tenant's Entra ID tenant id (tid).")(fn)
 
 
-@crm_cli.command("import")
+@click.command("import")
+@with_appcontext
 @_tenant_option
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(["csv", "vcard", "vcf"]), default=None,
@@ -48,7 +47,6 @@ def import_command(tenant_id: str, file: Path, fmt: str | None, batch_size: int,
     show = sys.stderr.isatty() if progress is None else progress
     bar = None
     if show:
-        from tqdm import tqdm
         bar = tqdm(total=file.stat().st_size, unit="B", unit_scale=True, desc=file.name, file=sys.stderr,
                    leave=False)
 
@@ -86,7 +84,8 @@ def _report(summary: ImportSummary, file: Path, tenant_id: str) -> None:
         f"{summary.companies_created} companies created.")
 
 
-@crm_cli.command("export")
+@click.command("export")
+@with_appcontext
 @_tenant_option
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="csv", show_default=True)
 @click.argument("file", type=click.Path(dir_okay=False, writable=True, allow_dash=True))

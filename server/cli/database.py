@@ -1,14 +1,12 @@
-"""Command-line groups of `flask --app server ...`."""
+"""`flask --app server db ...`: the database migrations (Alembic)."""
 from __future__ import annotations
 
 import click
-from flask import Flask, current_app
+from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy.engine import make_url
 
 from server import migrate
-from server.cli_crm import crm_cli
-from server import cli_sync  # noqa: F401  (adds sync-mailbox and the job commands to crm_cli)
 
 db_cli = AppGroup("db", help="Database migrations (Alembic).")
 
@@ -43,7 +41,3 @@ def safe_url(url: str) -> str:
     """The URL without its password, fit for a terminal."""
     return make_url(url).render_as_string(hide_password=True)
 
-
-def init_app(app: Flask) -> None:
-    app.cli.add_command(db_cli)
-    app.cli.add_command(crm_cli)

@@ -1,0 +1,28 @@
+"""`flask --app server crm failed-jobs|retry-job`: the background jobs that kept failing."""
+from __future__ import annotations
+
+import click
+from flask.cli import with_appcontext
+
+from server.jobs.queue import retry_job
+from server.jobs.status import list_failed_jobs
+
+
+@click.command("failed-jobs")
+@with_appcontext
+def failed_jobs() -> None:
+    """List background jobs that kept failing."""
+    rows = list_failed_jobs()
+    for row in rows:
+        click.echo(f"{row['id']}\t{row['kind']}\tuser {row['user_id']}\t{row['attempts']} attempts\t{row['error']}")
+    click.echo(f"{len(rows)} failed jobs.")
+
+
+@click.command("retry-job")
+@with_appcontext
+@click.argument("job_id", type=int)
+def retry_job_command(job_id: int) -> None:
+    """Queue a failed job again (it resumes where it stopped)."""
+    if not retry_job(job_id):
+        raise click.ClickException(f"No failed job {job_id}.")
+    click.echo(f"Job {job_id} queued again.")
