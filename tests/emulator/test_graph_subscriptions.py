@@ -5,7 +5,8 @@ from pathlib import Path
 import pytest
 
 from emulator.store import Store, Subscription, utcnow
-from graph_support import ADELE, ADELE_OID, CONTOSO, IMMUTABLE, MEGAN, WebhookReceiver, assert_graph_error
+from tests.support.emulated_graph import (ADELE, ADELE_OID, CONTOSO, IMMUTABLE, MEGAN, WebhookReceiver,
+                                          assert_graph_error)
 
 SUBSCRIPTION_FIELDS = {"@odata.context", "id", "resource", "applicationId", "changeType", "clientState",
                        "notificationUrl", "lifecycleNotificationUrl", "expirationDateTime", "creatorId",
