@@ -7,7 +7,6 @@ import time
 
 import pytest
 
-from tests.browser.conftest import backend, browser_context, chromium, crm_app, outlook_emulator  # noqa: F401
 from tests.browser.test_crm_pages import ADELE_OID
 from tests.support.identities import ADELE, CONTOSO
 from tests.support.outlook_page import SCREENSHOTS
