@@ -68,7 +68,7 @@ def own_files(urls: list[str], verify: str | bool = True) -> dict[str, bytes]:
 
 
 def one_run(browser, emu, backend_url: str) -> dict:
-    from tests.browser.conftest import OutlookPage
+    from tests.support.outlook_page import OutlookPage
 
     class Backend:   # what OutlookPage needs of the backend
         url = backend_url
@@ -119,8 +119,8 @@ def main(argv=None) -> int:
     from server import create_app
     from server.db import session_scope
     from server.migrate import upgrade
-    from tests.api.crm_records import seed_contoso
-    from tests.browser.conftest import Backend
+    from tests.support.arrange_contacts import seed_contoso
+    from tests.support.outlook_page import Backend
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
 

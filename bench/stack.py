@@ -14,7 +14,7 @@ from typing import Iterator
 import requests
 
 from bench.results import ROOT
-from tests.conftest import EmulatorProcess, start_emulator, stop_emulator
+from tests.support.emulator_process import EmulatorProcess, start_emulator, stop_emulator
 
 CLIENT_ID = "6f1c2a47-3b8e-4d2a-9c51-7e0b4f8a2d13"
 CONTOSO = "8a3f6c2e-1d4b-4e7a-9f05-2b6c8d9e0a11"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import gzip
 import re
 
-from tests.conftest import ROOT
+from tests.support.paths import ROOT
 
 PANE = ROOT / "addin" / "taskpane"
 SHARED = ROOT / "addin" / "shared"

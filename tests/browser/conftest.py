@@ -8,27 +8,13 @@ mints for the signed-in demo user, as Office would.
 """
 from __future__ import annotations
 
-import os
-import threading
-import time
 from pathlib import Path
-from urllib.parse import quote
 
 import playwright.sync_api as playwright_api  # pinned in requirements-dev.txt; no browser download
 import pytest
 
-from tests.conftest import ROOT
-
-CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run"]
-CLIENT_ID = "6f1c2a47-3b8e-4d2a-9c51-7e0b4f8a2d13"
-CONTOSO = "8a3f6c2e-1d4b-4e7a-9f05-2b6c8d9e0a11"
-ADELE = "adele.vance@contoso.com"
-# `UPDATE_SCREENSHOTS=1 make test` refreshes the committed ones the docs show; otherwise
-# they go to test-results/ (ignored), so a test run never dirties the work tree.
-SCREENSHOTS = ROOT / ("docs/screenshots" if os.environ.get("UPDATE_SCREENSHOTS") else "test-results/screenshots")
-
+from tests.support.identities import CLIENT_ID, CONTOSO
+from tests.support.outlook_page import CHROMIUM, CHROMIUM_ARGS, Backend, OutlookPage
 
 # ------------------------------------------------------------------ processes
 
@@ -36,35 +22,6 @@ SCREENSHOTS = ROOT / ("docs/screenshots" if os.environ.get("UPDATE_SCREENSHOTS")
 def outlook_emulator(emulator):
     """The session's emulator (tests/conftest.py); it serves the Outlook page at /outlook/."""
     return emulator
-
-
-class Backend:
-    """The backend served over real HTTP from a thread; `stop()`/`start()` take it down and up."""
-
-    def __init__(self, app):
-        from werkzeug.serving import make_server
-
-        self.app = app
-        self._make_server = make_server
-        self.server = make_server("127.0.0.1", 0, app, threaded=True)
-        self.port = self.server.server_port
-        self.url = f"http://localhost:{self.port}"
-        self.thread = None
-        self.start()
-
-    def start(self):
-        if self.thread and self.thread.is_alive():
-            return
-        if self.server is None:
-            self.server = self._make_server("127.0.0.1", self.port, self.app, threaded=True)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def stop(self):
-        if self.server is not None:
-            self.server.shutdown()
-            self.server.server_close()
-            self.server = None
 
 
 @pytest.fixture(scope="session")
@@ -120,70 +77,12 @@ def browser_context(chromium):
 
 # ------------------------------------------------------------------ the page
 
-class OutlookPage:
-    """The emulated Outlook in a browser tab, with helpers named after what a user does."""
-
-    def __init__(self, context, emulator, backend):
-        self.context = context
-        self.emulator = emulator
-        self.backend = backend
-        self.page = context.new_page()
-        self.console: list[str] = []
-        self.page.on("console", lambda msg: self.console.append(f"{msg.type}: {msg.text}"))
-        self.page.on("pageerror", lambda err: self.console.append(f"pageerror: {err}"))
-
-    def open(self, upn: str = ADELE, lang: str | None = None, theme: str | None = None, naa: bool = False):
-        url = f"{self.emulator.base_url}/outlook/?upn={quote(upn)}&addin={quote(self.backend.url)}"
-        if lang:
-            url += f"&lang={quote(lang)}"
-        if theme:
-            url += f"&theme={theme}"
-        if naa:
-            url += "&naa=1"
-        self.page.goto(url)
-        self.page.wait_for_selector("body[data-ready='true']")
-        return self
-
-    def row(self, subject: str):
-        return self.page.locator(".message-row", has_text=subject).first
-
-    def select(self, subject: str, *, add: bool = False):
-        self.row(subject).click(modifiers=["Control"] if add else [])
-        return self
-
-    def message_id(self, subject: str) -> str:
-        return self.row(subject).get_attribute("data-id")
-
-    def ribbon(self, label: str):
-        return self.page.locator("#ribbon button", has_text=label).first
-
-    def open_pane(self):
-        self.page.locator("#ribbon-crmPanelButton").click()  # by manifest id: labels are localised
-        self.pane.locator("#app").wait_for(state="visible")
-        return self
-
-    def pin(self):
-        self.page.locator("#taskpane-pin").click()
-        return self
-
-    @property
-    def pane(self):
-        return self.page.frame_locator("#taskpane-frame")
-
-    def state_badge(self):
-        return self.pane.locator("#state")
-
-    def screenshot(self, name: str):
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        self.page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), animations="disabled")
-
-
 @pytest.fixture
 def crm_app(backend):
     """A clean CRM (Contoso's contacts seeded) and a fresh emulator mailbox for each test."""
     from server.crm.models import Base
     from server.db import session_scope
-    from tests.api.crm_records import seed_contoso
+    from tests.support.arrange_contacts import seed_contoso
 
     with session_scope(backend.app) as session:
         for table in reversed(Base.metadata.sorted_tables):
@@ -200,28 +99,3 @@ def outlook(browser_context, outlook_emulator, backend, crm_app):
     page = OutlookPage(browser_context, outlook_emulator, backend)
     yield page
     outlook_emulator.clear_faults()
-
-
-def graph_message(emulator, upn: str, message_id: str) -> dict:
-    """The message as Graph has it now: categories plus our two extended properties."""
-    from server.graph.properties import EMAIL_ID, SYNC_STATE
-
-    token = emulator.graph_token(upn)
-    expand = f"singleValueExtendedProperties($filter=id eq '{SYNC_STATE}' or id eq '{EMAIL_ID}')"
-    response = emulator.graph("GET", f"/me/messages/{message_id}", token,
-                              params={"$select": "id,subject,categories", "$expand": expand})
-    response.raise_for_status()
-    message = response.json()
-    values = {p["id"].lower(): p.get("value") for p in message.get("singleValueExtendedProperties") or []}
-    message["crm_state"] = values.get(SYNC_STATE.lower())
-    message["crm_email_id"] = values.get(EMAIL_ID.lower())
-    return message
-
-
-def wait_until(check, timeout: float = 10.0, interval: float = 0.1):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(interval)

@@ -4,7 +4,7 @@ from loading until "Show images", and keeps email formatting.
 The browser backend listens on a random port, which no redirect URI of the
 emulator's app names, so these tests start signed in: the session cookie is
 minted with the app's own signing key, holding exactly what sign-in stores.
-(Sign-in itself is tested in tests/web/ through the emulator's sign-in page.)
+(Sign-in itself is tested in tests/server/web/ through the emulator's sign-in page.)
 """
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from tests.browser.conftest import ADELE, CONTOSO
+from tests.support.identities import ADELE, CONTOSO
 
 ADELE_OID = "0b5e8f4a-7c21-4d96-a3e8-1f2b9c6d4e71"
 GIF = bytes.fromhex("47494638396101000100800000000000ffffff21f90401000000002c00000000010001000002024401003b")
@@ -78,7 +78,7 @@ def signed_in(browser_context, backend, crm_app):
 def file_for_adele(app, **fields):
     from server.crm.models import User
     from server.db import session_scope
-    from tests.web.records import filed_email
+    from tests.support.arrange_records import filed_email
 
     with session_scope(app) as session:
         user = session.query(User).filter_by(tenant_id=CONTOSO, oid=ADELE_OID).one()

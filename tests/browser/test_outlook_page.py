@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser.conftest import ADELE, CONTOSO, graph_message, wait_until
 from tests.browser.test_taskpane import ATTACHMENTS, MEGAN_NOTE, NORTHWIND, expect_state
+from tests.support.identities import ADELE, CONTOSO
+from tests.support.outlook_page import graph_message, wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(120)]
 

@@ -6,9 +6,10 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from tests.browser.conftest import ADELE, CONTOSO, graph_message, wait_until
 from tests.browser.test_taskpane import FOCUS_INFO, expect_state, pane_frame, pane_shot
-from tests.contacts.outlook import contacts_with, outlook_contact
+from tests.support.emulated_contacts import contacts_with, outlook_contact
+from tests.support.identities import ADELE, CONTOSO
+from tests.support.outlook_page import graph_message, wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
 

@@ -1,7 +1,14 @@
-"""Fixtures for the emulated-Graph tests: Graph clients per caller and a webhook receiver."""
+"""Fixtures for the emulated-Graph tests: the emulator as the fixture seeds it before each
+test, Graph clients per caller and a webhook receiver."""
 import pytest
 
-from graph_support import ADELE, CONTOSO, MEGAN, Graph, WebhookReceiver
+from tests.support.emulated_graph import ADELE, CONTOSO, MEGAN, Graph, WebhookReceiver
+
+
+@pytest.fixture(autouse=True)
+def _fresh_emulator(emulator_reset):
+    # Only the emulator's own tests share its state this closely; others opt in.
+    pass
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ WWW-Authenticate, before any inner request runs; a good token runs every part as
 status sits inside a 200.)"""
 import pytest
 
-from graph_support import ADELE, ADELE_OID, CONTOSO, assert_graph_error
+from tests.support.emulated_graph import ADELE, ADELE_OID, CONTOSO, assert_graph_error
 
 JSON = {"Content-Type": "application/json"}
 EXPIRED_MESSAGE = "Access token has expired or is not yet valid."

@@ -1,5 +1,10 @@
 """JSON batching on the emulated Graph: 20 max, per-request status, dependsOn, throttling per request."""
-from graph_support import ADELE, IMMUTABLE, SYNC_STATE, assert_graph_error
+from tests.support.emulated_graph import (
+    ADELE,
+    IMMUTABLE,
+    SYNC_STATE,
+    assert_graph_error,
+)
 
 JSON = {"Content-Type": "application/json"}
 

@@ -1,7 +1,7 @@
 """Outlook contacts on the emulated Graph: create, find by address, get, update, delete."""
 import time
 
-from graph_support import IMMUTABLE, PROPERTY_SET, assert_graph_error
+from tests.support.emulated_graph import IMMUTABLE, PROPERTY_SET, assert_graph_error
 
 CONTACT_ID = f"String {PROPERTY_SET} Name CrmContactId"
 

@@ -1,5 +1,5 @@
 """Message delta on the emulated Graph: rounds, pages, tokens, @removed, and expired state (410)."""
-from graph_support import ADELE, IMMUTABLE, assert_graph_error
+from tests.support.emulated_graph import ADELE, IMMUTABLE, assert_graph_error
 
 INBOX = "/me/mailFolders/inbox/messages/delta"
 

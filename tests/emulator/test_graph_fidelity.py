@@ -7,7 +7,7 @@ the learn.microsoft.com pages named in each test (microsoft-graph-docs-contrib).
 """
 from datetime import datetime, timedelta, timezone
 
-from graph_support import ADELE, CONTOSO, IMMUTABLE, assert_graph_error
+from tests.support.emulated_graph import ADELE, CONTOSO, IMMUTABLE, assert_graph_error
 
 S, B, L, D, N = str, bool, list, dict, type(None)
 

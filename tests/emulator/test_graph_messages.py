@@ -1,6 +1,17 @@
 """Messages, folders and master categories on the emulated Graph, over real HTTPS."""
-from graph_support import (ADELE, ADELE_OID, APP_ID, CONTOSO, EMAIL_ID, FABRIKAM, IMMUTABLE, MEGAN, SYNC_STATE,
-                           Graph, assert_graph_error)
+from tests.support.emulated_graph import (
+    ADELE,
+    ADELE_OID,
+    APP_ID,
+    CONTOSO,
+    EMAIL_ID,
+    FABRIKAM,
+    IMMUTABLE,
+    MEGAN,
+    SYNC_STATE,
+    Graph,
+    assert_graph_error,
+)
 
 INBOX_SUBJECTS_NEWEST_FIRST = [
     "Plain: message to alias", "Plain: internal note from Megan", "Plain: order confirmation from Northwind",

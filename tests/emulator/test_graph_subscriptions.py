@@ -7,7 +7,15 @@ import pytest
 from emulator.store import Store
 from emulator.store.clock import utcnow
 from emulator.store.model import Subscription
-from graph_support import ADELE, ADELE_OID, CONTOSO, IMMUTABLE, MEGAN, WebhookReceiver, assert_graph_error
+from tests.support.emulated_graph import (
+    ADELE,
+    ADELE_OID,
+    CONTOSO,
+    IMMUTABLE,
+    MEGAN,
+    WebhookReceiver,
+    assert_graph_error,
+)
 
 SUBSCRIPTION_FIELDS = {"@odata.context", "id", "resource", "applicationId", "changeType", "clientState",
                        "notificationUrl", "lifecycleNotificationUrl", "expirationDateTime", "creatorId",

@@ -6,8 +6,8 @@ import ssl
 
 import pytest
 
-from graph_support import ADELE
-from tests.conftest import trusting_session
+from tests.support.emulated_graph import ADELE
+from tests.support.emulator_process import trusting_session
 
 
 @pytest.fixture

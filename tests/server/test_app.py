@@ -4,11 +4,11 @@ import pytest
 from flask import abort
 from sqlalchemy import text
 
-from conftest import app_config
 from server import create_app
 from server.api import Blueprint, api
 from server.config import Config
 from server.errors import ApiError
+from tests.support.backend import app_config
 
 
 def assert_error_shape(response, status, code):
@@ -58,14 +58,14 @@ def app_with_probes(database_url, tmp_path):
     return app
 
 
-def test_health_says_ok(client):
-    response = client.get("/api/v1/health")
+def test_health_says_ok(offline_client):
+    response = offline_client.get("/api/v1/health")
     assert response.status_code == 200
     assert response.get_json() == {"status": "ok"}
 
 
-def test_openapi_document_is_served(client):
-    response = client.get("/api/v1/openapi.json")
+def test_openapi_document_is_served(offline_client):
+    response = offline_client.get("/api/v1/openapi.json")
     assert response.status_code == 200
     spec = response.get_json()
     assert spec["openapi"] == "3.0.3"
@@ -74,12 +74,12 @@ def test_openapi_document_is_served(client):
     assert "bearerAuth" in spec["components"]["securitySchemes"]
 
 
-def test_unknown_url_gets_404_in_the_error_shape(client):
-    assert_error_shape(client.get("/api/v1/no-such-thing"), 404, "not_found")
+def test_unknown_url_gets_404_in_the_error_shape(offline_client):
+    assert_error_shape(offline_client.get("/api/v1/no-such-thing"), 404, "not_found")
 
 
-def test_wrong_method_gets_405_in_the_error_shape(client):
-    error = assert_error_shape(client.delete("/api/v1/health"), 405, "method_not_allowed")
+def test_wrong_method_gets_405_in_the_error_shape(offline_client):
+    error = assert_error_shape(offline_client.delete("/api/v1/health"), 405, "method_not_allowed")
     assert "GET" in error["allowed"]
 
 
@@ -133,8 +133,8 @@ def test_openapi_documents_validation_as_400_with_the_error_schema(app_with_prob
     assert "error" in spec["components"]["schemas"]["Error"]["properties"]
 
 
-def test_security_headers_are_set(client):
-    headers = client.get("/api/v1/health").headers
+def test_security_headers_are_set(offline_client):
+    headers = offline_client.get("/api/v1/health").headers
     csp = headers["Content-Security-Policy"]
     assert "default-src 'self'" in csp
     assert "object-src 'none'" in csp
@@ -150,15 +150,15 @@ def test_hsts_is_sent_when_served_over_https(database_url, tmp_path):
     assert headers["Strict-Transport-Security"].startswith("max-age=")
 
 
-def test_cors_allows_only_the_public_origin(client):
-    ok = client.options(
+def test_cors_allows_only_the_public_origin(offline_client):
+    ok = offline_client.options(
         "/api/v1/health",
         headers={"Origin": "http://localhost:5000", "Access-Control-Request-Method": "GET",
                  "Access-Control-Request-Headers": "Authorization"},
     )
     assert ok.headers.get("Access-Control-Allow-Origin") == "http://localhost:5000"
     assert "authorization" in ok.headers.get("Access-Control-Allow-Headers", "").lower()
-    evil = client.get("/api/v1/health", headers={"Origin": "https://evil.example"})
+    evil = offline_client.get("/api/v1/health", headers={"Origin": "https://evil.example"})
     assert "Access-Control-Allow-Origin" not in evil.headers
 
 
@@ -213,37 +213,37 @@ def test_secret_key_is_generated_once_into_instance(monkeypatch, database_url, t
     assert (tmp_path / "inst" / "secret_key").read_text().strip() == first
 
 
-def test_request_session_is_one_per_app_context_and_closed_after(app):
+def test_request_session_is_one_per_app_context_and_closed_after(offline_app):
     from server.db import db_session
 
-    with app.app_context():
+    with offline_app.app_context():
         first = db_session()
         assert db_session() is first
         assert first.execute(text("SELECT 1")).scalar() == 1
-    with app.app_context():
+    with offline_app.app_context():
         assert db_session() is not first
 
 
-def test_session_scope_commits_or_rolls_back(app):
+def test_session_scope_commits_or_rolls_back(offline_app):
     from server.crm.models import Tenant
     from server.db import session_scope
 
-    with session_scope(app) as session:
+    with session_scope(offline_app) as session:
         session.add(Tenant(id="tenant-committed", name="A"))
     with pytest.raises(RuntimeError):
-        with session_scope(app) as session:
+        with session_scope(offline_app) as session:
             session.add(Tenant(id="tenant-rolled-back", name="B"))
             session.flush()
             raise RuntimeError("job failed")
-    with session_scope(app) as session:
+    with session_scope(offline_app) as session:
         assert session.get(Tenant, "tenant-committed") is not None
         assert session.get(Tenant, "tenant-rolled-back") is None
 
 
-def test_sqlite_runs_in_wal_mode_with_foreign_keys(app):
+def test_sqlite_runs_in_wal_mode_with_foreign_keys(offline_app):
     from server.db import engine_for
 
-    engine = engine_for(app)
+    engine = engine_for(offline_app)
     if engine.dialect.name != "sqlite":
         pytest.skip("SQLite pragmas")
     with engine.connect() as conn:

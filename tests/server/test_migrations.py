@@ -5,10 +5,10 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect
 
-from conftest import app_config
 from server import create_app, migrate
 from server.crm.models import Base
 from server.db import make_engine
+from tests.support.backend import app_config
 
 # SQLite cannot reflect expression indexes (lower(name)); Alembic says so once per index.
 # compare_metadata skips them there, so test_every_model_index_exists checks them by name.

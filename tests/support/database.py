@@ -1,5 +1,6 @@
 """Test databases: a fresh SQLite file, or a fresh database on the PostgreSQL server
-named by TEST_DATABASE_URL (dropped afterwards); and emptying the CRM between tests."""
+named by TEST_DATABASE_URL (dropped afterwards), empty or migrated; and emptying the CRM
+between tests."""
 from __future__ import annotations
 
 import uuid
@@ -11,6 +12,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from server.crm.models import Base
+from server.migrate import upgrade
 
 
 @contextmanager
@@ -31,6 +33,14 @@ def fresh_database(base_url: str | None, tmp_dir: Path) -> Iterator[str]:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@contextmanager
+def migrated_database(base_url: str | None, tmp_dir: Path) -> Iterator[str]:
+    """A fresh database as `db upgrade` leaves it."""
+    with fresh_database(base_url, tmp_dir) as url:
+        upgrade(url)
+        yield url
 
 
 def empty_crm(session) -> None:
