@@ -71,7 +71,7 @@ class Principal:
 
 
 def _audiences(config: Mapping) -> list[str]:
-    raw = config.get("API_AUDIENCE") or ""
+    raw = config["API_AUDIENCE"]
     values = raw if isinstance(raw, (list, tuple)) else str(raw).split(",")
     return [v.strip() for v in values if v and v.strip()]
 
@@ -89,9 +89,8 @@ class TokenValidator:
 
     def __init__(self, config: Mapping, session: requests.Session, *,
                  clock: Callable[[], float] = time.time):
-        self.authority_host = str(config.get("AUTHORITY_HOST") or
-                                  "https://login.microsoftonline.com").rstrip("/")
-        self.tenant = str(config.get("AZURE_TENANT_ID") or "organizations").strip()
+        self.authority_host = str(config["AUTHORITY_HOST"]).rstrip("/")
+        self.tenant = str(config["AZURE_TENANT_ID"]).strip()
         self.audiences = _audiences(config)
         self.session = session
         self.clock = clock
@@ -312,10 +311,9 @@ class GraphTokens:
 
     def __init__(self, config: Mapping, session: requests.Session, *,
                  clock: Callable[[], float] = time.time, max_cached: int = 10_000):
-        self.authority_host = str(config.get("AUTHORITY_HOST") or
-                                  "https://login.microsoftonline.com").rstrip("/")
-        self.client_id = str(config.get("AZURE_CLIENT_ID") or "")
-        self.client_secret = str(config.get("AZURE_CLIENT_SECRET") or "")
+        self.authority_host = str(config["AUTHORITY_HOST"]).rstrip("/")
+        self.client_id = str(config["AZURE_CLIENT_ID"])
+        self.client_secret = str(config["AZURE_CLIENT_SECRET"])
         self.http_client = _TimeoutHttpClient(session, METADATA_TIMEOUT)
         self.clock = clock
         self.max_cached = max_cached

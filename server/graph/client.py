@@ -202,11 +202,9 @@ class GraphClient:
                     session: requests.Session, user: str | None = None) -> "GraphClient":
         """A client with GRAPH_BASE_URL, GRAPH_TIMEOUT_S, GRAPH_MAX_WAIT_S and REDIS_URL
         (shared mailbox slots) from config."""
-        return cls(config.get("GRAPH_BASE_URL") or "https://graph.microsoft.com/v1.0",
-                   token_provider, session, user=user,
-                   max_wait_s=float(config.get("GRAPH_MAX_WAIT_S") or 10),
-                   timeout=config.get("GRAPH_TIMEOUT_S") or DEFAULT_TIMEOUT,
-                   redis_url=config.get("REDIS_URL"))
+        return cls(config["GRAPH_BASE_URL"], token_provider, session, user=user,
+                   max_wait_s=float(config["GRAPH_MAX_WAIT_S"]), timeout=config["GRAPH_TIMEOUT_S"],
+                   redis_url=config["REDIS_URL"])
 
     # -- plumbing -------------------------------------------------------------------
 

@@ -47,7 +47,7 @@ def redirect_uri() -> str:
 
 def authority() -> str:
     host = current_app.config["AUTHORITY_HOST"].rstrip("/")
-    return f"{host}/{current_app.config.get('AZURE_TENANT_ID') or 'organizations'}"
+    return f"{host}/{current_app.config['AZURE_TENANT_ID']}"
 
 
 def msal_app() -> msal.ConfidentialClientApplication:
