@@ -15,7 +15,7 @@ from typing import Callable, Mapping
 import jwt
 import requests
 
-from server.auth import GraphTokens
+from server.auth.graph_tokens import GraphTokens
 from server.errors import ApiError
 from server.graph import GraphClient, properties
 from server.graph.errors import (AccessDenied, GraphError, GraphTimeout, NotFound, Throttled, Unauthorized,
