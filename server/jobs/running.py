@@ -26,7 +26,7 @@ KEEP_DONE = timedelta(days=2)
 
 
 def retry_delay(app: Flask, attempts: int, hint: float | None = None) -> float:
-    base = float(app.config.get("JOB_RETRY_BASE_S") or 5)
+    base = float(app.config["JOB_RETRY_BASE_S"])
     delay = min(MAX_RETRY_DELAY_S, base * (4 ** max(0, attempts - 1)))
     return max(delay, float(hint or 0))
 
@@ -35,7 +35,7 @@ def run_job(app: Flask, job_id: int) -> str | None:
     """Claims and runs one job; returns its final state (None when another runner
     has it or it is not runnable). Never raises for the job's own failure."""
     factory = Database.state(app).session_factory
-    stale = utcnow() - timedelta(seconds=int(app.config.get("JOB_STALE_S") or 300))
+    stale = utcnow() - timedelta(seconds=int(app.config["JOB_STALE_S"]))
     with factory() as session:
         now = utcnow()
         claimed = session.execute(update(SyncJob).where(
@@ -83,7 +83,7 @@ def run_job(app: Flask, job_id: int) -> str | None:
         # A resumable job that got further before this failure is not failing over and
         # over (a big bulk sync is throttled once per Outlook rate window): count afresh.
         attempts = 1 if (row.done or 0) > done_at_start else row.attempts
-        if attempts >= int(app.config.get("JOB_MAX_ATTEMPTS") or 5):
+        if attempts >= int(app.config["JOB_MAX_ATTEMPTS"]):
             session.execute(update(SyncJob).where(SyncJob.id == job_id).values(
                 state="failed", error=message, finished_at=utcnow()))
             session.commit()
@@ -102,7 +102,7 @@ def recover_stalled_jobs(app: Flask | None = None) -> int:
     (killed worker) and queued ones long overdue (a restarted in-process queue lost
     them). Returns how many. Harmless when they are in fact alive: a claim decides."""
     app = app or current_app._get_current_object()
-    stale = utcnow() - timedelta(seconds=int(app.config.get("JOB_STALE_S") or 300))
+    stale = utcnow() - timedelta(seconds=int(app.config["JOB_STALE_S"]))
     with Database.state(app).session_factory() as session:
         ids = session.scalars(select(SyncJob.id).where(or_(
             and_(SyncJob.state == "running", SyncJob.heartbeat_at < stale),
@@ -127,6 +127,6 @@ def runner_for(app: Flask):
         if runner is None:
             redis_url = app.config.get("REDIS_URL")
             runner = (RqRunner(redis_url) if redis_url
-                      else ThreadRunner(app, int(app.config.get("JOB_WORKERS") or 2), run_job))
+                      else ThreadRunner(app, int(app.config["JOB_WORKERS"]), run_job))
             _runners[id(app)] = runner
         return runner

@@ -27,20 +27,22 @@ PeriodicFunction = Callable[[Flask], int]
 class PeriodicTask:
     name: str
     run: PeriodicFunction
-    every_s: float
-    setting: str | None = None   # the app setting that overrides every_s, when set
+    every_s: float | None = None   # a fixed interval, or
+    setting: str | None = None     # the app setting that holds it (its default lives in server.config)
 
     def interval_s(self, config: Mapping) -> float:
-        return float((config.get(self.setting) if self.setting else None) or self.every_s)
+        return float(config[self.setting] if self.setting else self.every_s)
 
 
 PERIODIC_TASKS: dict[str, PeriodicTask] = {}
 
 
-def periodic(name: str, *, every_s: float, setting: str | None = None) -> Callable[[PeriodicFunction], PeriodicFunction]:
-    """Registers `task(app)` to run every `every_s` seconds (or every `setting`
-    seconds of the app's config, when that is set). The name is RQ cron's argument:
-    never rename one."""
+def periodic(name: str, *, every_s: float | None = None,
+             setting: str | None = None) -> Callable[[PeriodicFunction], PeriodicFunction]:
+    """Registers `task(app)` to run every `every_s` seconds, or every `setting`
+    seconds of the app's config. The name is RQ cron's argument: never rename one."""
+    if (every_s is None) == (setting is None):
+        raise ValueError("a periodic task has either a fixed interval or a setting")
     def register(fn: PeriodicFunction) -> PeriodicFunction:
         PERIODIC_TASKS[name] = PeriodicTask(name, fn, every_s, setting)
         return fn

@@ -31,7 +31,7 @@ from server.crm.filing import set_item_state
 from server.crm.matching import match_addresses
 from server.crm.models import MailboxItem
 from server.graph import properties as props
-from server.graph.client import MESSAGE_FIELDS_WITH_BODY
+from server.graph.messages import MESSAGE_FIELDS_WITH_BODY
 from server.graph.errors import GraphError
 from server.jobs.queue import enqueue
 from server.jobs.registry import JobContext, job

@@ -27,7 +27,7 @@ from server.crm.models import MailboxItem, SyncCursor, User
 from server.crm.types import utcnow
 from server.crm.upsert import upsert
 from server.db import Database
-from server.graph.client import MESSAGE_FIELDS
+from server.graph.messages import MESSAGE_FIELDS
 from server.graph.errors import DeltaExpired, GraphError
 from server.jobs.queue import enqueue
 from server.jobs.registry import JobContext, job
@@ -130,7 +130,7 @@ def enqueue_catch_up(app: Flask, user: User, folders=None) -> int:
                    tenant_id=user.tenant_id, user_id=user.id, app=app)
 
 
-@periodic("delta", every_s=600, setting="DELTA_INTERVAL_S")
+@periodic("delta", setting="DELTA_INTERVAL_S")
 def schedule_delta_round(app: Flask) -> int:
     """Queues a delta job for every mailbox that automatic sync, a sharing rule or a
     linked conversation watches; returns how many."""

@@ -17,7 +17,8 @@ import msal
 import requests
 from flask import current_app, redirect, session, url_for
 
-from server.auth import METADATA_TIMEOUT, _TimeoutHttpClient, trusted_session
+from server.auth import trusted_session
+from server.auth.identity_http import METADATA_TIMEOUT, TimeoutHttpClient
 from server.web.signed_in_user import WebUser
 
 log = logging.getLogger(__name__)
@@ -45,7 +46,7 @@ def msal_app() -> msal.ConfidentialClientApplication:
         config["AZURE_CLIENT_ID"], client_credential=config["AZURE_CLIENT_SECRET"],
         authority=authority(),
         instance_discovery=None if host in msal.authority.WELL_KNOWN_AUTHORITY_HOSTS else False,
-        http_client=_TimeoutHttpClient(trusted_session(), METADATA_TIMEOUT),
+        http_client=TimeoutHttpClient(trusted_session(), METADATA_TIMEOUT),
         token_cache=msal.TokenCache())
 
 
