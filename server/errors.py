@@ -1,14 +1,16 @@
 """The one error shape: every failure renders as {"error": {"code", "message", ...}}.
 
-Views raise `ApiError` (or let werkzeug/flask-smorest raise); the handlers
-registered by `init_app` turn everything, uncaught exceptions included, into
-that shape with a stable `code` and a human `message`.
+Views raise `ApiError` (or let werkzeug/flask-smorest raise), and the layers
+below raise `DomainError`s (not found, invalid, forbidden, conflict, busy) that
+views let through. The handlers registered by `init_app` turn everything,
+uncaught exceptions included, into that shape with a stable `code` and a human
+`message`; `DOMAIN_STATUS` is the one table of which family answers which status.
 """
 from __future__ import annotations
 
 import logging
 import math
-from typing import Any
+from typing import Any, Callable, Mapping
 
 from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException
@@ -64,6 +66,73 @@ class ApiError(Exception):
         return f"ApiError({self.status}, {self.code!r}, {self.message!r})"
 
 
+class DomainError(Exception):
+    """A failure of the layers below the routes, in the API's words: a stable `code`,
+    a human `message`, optionally `retry_after` (seconds) and extra fields for the
+    error object (e.g. `details=`). Which family it belongs to (the subclasses
+    below) decides its HTTP status, in DOMAIN_STATUS; a module defines its own
+    failures as subclasses of a family, with their code."""
+
+    code = "internal_error"
+    retry_after: float | None = None
+
+    def __init__(self, message: str, *, code: str | None = None, retry_after: float | None = None,
+                 **extra: Any):
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+        if retry_after is not None:
+            self.retry_after = retry_after
+        self.extra = extra
+
+
+class NotFound(DomainError, LookupError):
+    """No such record, or one of another tenant (which must read the same)."""
+
+    code = "not_found"
+
+
+class Invalid(DomainError, ValueError):
+    """A value the domain cannot take."""
+
+    code = "invalid_request"
+
+
+class Forbidden(DomainError, PermissionError):
+    """The caller may not do this to this record."""
+
+    code = "forbidden"
+
+
+class Conflict(DomainError, ValueError):
+    """The change clashes with another record."""
+
+    code = "conflict"
+
+
+class Busy(DomainError):
+    """Someone else is doing this right now: retrying after `retry_after` seconds works."""
+
+    code = "busy"
+
+
+# The one table: each family of domain failure and the HTTP status it is answered with.
+DOMAIN_STATUS: dict[type[DomainError], int] = {
+    NotFound: 404,
+    Invalid: 400,
+    Forbidden: 403,
+    Conflict: 409,
+    Busy: 503,
+}
+
+
+def domain_api_error(error: DomainError) -> ApiError:
+    """The ApiError a domain failure is answered with (500 for a family missing from the table)."""
+    status = next((s for family, s in DOMAIN_STATUS.items() if isinstance(error, family)), 500)
+    return ApiError(status, error.code, error.message, retry_after=error.retry_after, **error.extra)
+
+
 def retry_after_seconds(value: float) -> int:
     """Whole seconds, rounded up: Retry-After takes an integer and waiting less is useless."""
     return max(0, int(math.ceil(value)))
@@ -111,12 +180,22 @@ def from_http_exception(exc: HTTPException) -> ApiError:
     return error
 
 
-def init_app(app: Flask) -> None:
-    """Registers the handlers that give every error the one shape."""
+def init_app(app: Flask, translations: Mapping[type[Exception], Callable[[Any], ApiError]] | None = None) -> None:
+    """Registers the handlers that give every error the one shape.
+
+    `translations` adds the failures of layers this module cannot import (Graph's,
+    which carry Graph's own status and code), each with the function that gives
+    its ApiError."""
 
     @app.errorhandler(ApiError)
     def handle_api_error(error: ApiError):
         return error_response(error)
+
+    for family in DOMAIN_STATUS:
+        app.register_error_handler(family, lambda error: error_response(domain_api_error(error)))
+
+    for exception, translate in (translations or {}).items():
+        app.register_error_handler(exception, lambda error, translate=translate: error_response(translate(error)))
 
     @app.errorhandler(HTTPException)
     def handle_http_exception(exc: HTTPException):

@@ -1,6 +1,6 @@
 """Contacts and companies as records: tenant-scoped list (keyset pagination,
 ranked prefix search), get, create, update, delete. No Flask here; the REST API
-(routes/crm_records.py) and the CRM pages call these.
+(routes/crm_contacts.py, routes/crm_companies.py) and the CRM pages call these.
 
 Deleting a contact is soft (`Contact.soft_delete`): its filed emails stay
 filed, matching skips it, and the email pages show the link as "deleted
@@ -21,31 +21,38 @@ from sqlalchemy.orm import Session, selectinload
 from server.crm.addresses import normalise_address
 from server.crm.models import Company, Contact, ContactEmail, company_name_key
 from server.crm.tenants import get_or_create_tenant
+from server.errors import Conflict, Invalid, NotFound
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
 CONTACT_FIELDS = ("first_name", "last_name", "display_name", "job_title", "business_phone", "mobile_phone")
 
 
-class RecordNotFound(LookupError):
-    """No such record in this tenant (also when it is another tenant's)."""
+class RecordNotFound(NotFound):
+    """No such record in this tenant (also when it is another tenant's); `detail`
+    says which, for logs: the API answers the same for every record."""
+
+    def __init__(self, detail: str):
+        super().__init__("No such record.")
+        self.detail = detail
 
 
-class RecordConflict(ValueError):
+class RecordConflict(Conflict):
     """The change clashes with another record (e.g. a second company of one name)."""
 
 
-class RecordInvalid(ValueError):
+class RecordInvalid(Invalid):
     """A field value the CRM cannot take; `field` names it."""
 
     def __init__(self, field: str, message: str):
-        super().__init__(message)
+        super().__init__(message, details={field: [message]})
         self.field = field
-        self.message = message
 
 
-class InvalidCursor(ValueError):
+class InvalidCursor(Invalid):
     """The `after` cursor was not one this API handed out."""
+
+    code = "invalid_cursor"
 
 
 @dataclass

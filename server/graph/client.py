@@ -9,7 +9,7 @@ from urllib.parse import quote, urlsplit
 import requests
 
 from . import properties as props
-from .errors import Conflict, GraphError, NotFound, error_from_body, parse_retry_after
+from .errors import Conflict, GraphError, NotFound, contact_not_found, error_from_body, parse_retry_after
 from .slots import DEFAULT_LEASE_S, mailbox_slots
 from .transport import DEFAULT_TIMEOUT, RETRY_STATUSES, Transport, merge_prefer, parse_timeout
 
@@ -231,6 +231,13 @@ class GraphClient:
         if response.status_code == 204 or not response.content:
             return None
         return _json(response)
+
+    def _contacts_call(self, method: str, path: str, **kwargs) -> Any:
+        """`_call` on the contacts collection, where a 404 means the contact is gone."""
+        try:
+            return self._call(method, path, **kwargs)
+        except NotFound as error:
+            raise contact_not_found(error) from error
 
     def _item(self, collection: str, item_id: str) -> str:
         return f"{self.root}/{collection}/{quote(str(item_id), safe='=')}"
@@ -457,7 +464,7 @@ class GraphClient:
 
     def find_contacts(self, address: str, select=CONTACT_FIELDS) -> list[dict]:
         """Outlook contacts having this email address (each with "crm": {"contact_id"})."""
-        page = self._call("GET", self._contacts_by_address_path(address, select))
+        page = self._contacts_call("GET", self._contacts_by_address_path(address, select))
         return [_contact_with_crm(c) for c in page.get("value") or ()]
 
     def find_contacts_many(self, addresses: Iterable[str],
@@ -469,7 +476,7 @@ class GraphClient:
             BatchRequest(str(n), "GET", self._contacts_by_address_path(a, select))
             for n, a in enumerate(addresses)])
         return {a: ([_contact_with_crm(c) for c in (r.body or {}).get("value") or ()]
-                    if r.ok else r.error())
+                    if r.ok else contact_not_found(r.error()))
                 for a, r in zip(addresses, responses)}
 
     def get_message_and_contacts(self, message_id: str, addresses: Iterable[str], *,
@@ -489,7 +496,7 @@ class GraphClient:
         if not message.ok:
             raise message.error()
         found = {a: ([_contact_with_crm(c) for c in (r.body or {}).get("value") or ()]
-                     if r.ok else r.error())
+                     if r.ok else contact_not_found(r.error()))
                  for a, r in zip(addresses, responses[1:])}
         return _with_crm(message.body), found
 
@@ -499,12 +506,12 @@ class GraphClient:
         body = dict(contact)
         if properties:
             body["singleValueExtendedProperties"] = _extended(properties)
-        return _contact_with_crm(self._call("POST", f"{self.root}/contacts", json_body=body),
+        return _contact_with_crm(self._contacts_call("POST", f"{self.root}/contacts", json_body=body),
                                  properties)
 
     def get_contact(self, contact_id: str, select=CONTACT_FIELDS) -> dict:
         """The contact with CrmContactId expanded, as "crm": {"contact_id"}."""
-        return _contact_with_crm(self._call("GET", self._item("contacts", contact_id) + _query(
+        return _contact_with_crm(self._contacts_call("GET", self._item("contacts", contact_id) + _query(
             {"$select": _select(select), "$expand": _CONTACT_PROPS})))
 
     def update_contact(self, contact_id: str, fields: Mapping,
@@ -513,11 +520,11 @@ class GraphClient:
         body = dict(fields)
         if properties:
             body["singleValueExtendedProperties"] = _extended(properties)
-        updated = self._call("PATCH", self._item("contacts", contact_id), json_body=body)
+        updated = self._contacts_call("PATCH", self._item("contacts", contact_id), json_body=body)
         return _contact_with_crm(updated or {"id": contact_id}, properties)
 
     def delete_contact(self, contact_id: str) -> None:
-        self._call("DELETE", self._item("contacts", contact_id))
+        self._contacts_call("DELETE", self._item("contacts", contact_id))
 
     # -- change notifications --------------------------------------------------------
 
