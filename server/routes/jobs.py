@@ -11,7 +11,7 @@ from server.api import Blueprint
 from server.auth import require_auth
 from server.db import db_session
 from server.errors import ApiError
-from server.routes.current import current_mailbox
+from server.routes.request_mailbox import current_mailbox
 from server.sync.bulk import enqueue_bulk
 from server.sync.jobs import get_job, job_progress
 

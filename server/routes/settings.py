@@ -8,7 +8,7 @@ from server.api import Blueprint
 from server.auth import require_auth
 from server.crm.models import AUTO_SYNC_MODES
 from server.errors import ApiError
-from server.routes.current import current_mailbox
+from server.routes.request_mailbox import current_mailbox
 from server.sync.subscriptions import follow_settings
 
 bp = Blueprint("settings", __name__, url_prefix="/api/v1/settings",

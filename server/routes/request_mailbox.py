@@ -1,4 +1,5 @@
-"""The signed-in user's mailbox for a request: CRM user + delegated Graph client."""
+"""The request's mailbox: the signed-in user's CRM user and delegated Graph client,
+built once per request for the API's views."""
 from __future__ import annotations
 
 from flask import current_app, g
@@ -6,9 +7,7 @@ from flask import current_app, g
 from server.auth import current_principal, graph_token_for, trusted_session
 from server.db import db_session
 from server.graph import GraphClient
-from server.graph.errors import GraphError
-from server.sync.errors import api_error_for
-from server.sync.mailbox import Mailbox, open_mailbox, prepare_mailbox
+from server.sync.mailbox import Mailbox, open_mailbox
 
 def current_mailbox() -> Mailbox:
     """The request's Mailbox (once per request). Raises AuthError without a principal."""
@@ -23,10 +22,3 @@ def current_mailbox() -> Mailbox:
         g.mailbox = mailbox
     return mailbox
 
-
-def prepare_for_writes(mailbox: Mailbox) -> None:
-    """`prepare_mailbox` (categories, own addresses) with Graph's failures in the API's words."""
-    try:
-        prepare_mailbox(mailbox)
-    except GraphError as error:
-        raise api_error_for(error) from error
