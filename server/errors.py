@@ -1,8 +1,8 @@
 """The one error shape: every failure renders as {"error": {"code", "message", ...}}.
 
 Views raise `ApiError` (or let werkzeug/flask-smorest raise), and the layers
-below raise `DomainError`s (not found, invalid, forbidden, conflict, busy) that
-views let through. The handlers registered by `init_app` turn everything,
+below raise domain errors (`server.domain_errors`: not found, invalid, forbidden,
+conflict, busy) that views let through. The handlers registered by `init_app` turn everything,
 uncaught exceptions included, into that shape with a stable `code` and a human
 `message`; `DOMAIN_STATUS` is the one table of which family answers which status.
 """
@@ -14,6 +14,8 @@ from typing import Any, Callable, Mapping
 
 from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException
+
+from server.domain_errors import Busy, Conflict, DomainError, Forbidden, Invalid, NotFound
 
 log = logging.getLogger(__name__)
 
@@ -64,57 +66,6 @@ class ApiError(Exception):
 
     def __repr__(self) -> str:
         return f"ApiError({self.status}, {self.code!r}, {self.message!r})"
-
-
-class DomainError(Exception):
-    """A failure of the layers below the routes, in the API's words: a stable `code`,
-    a human `message`, optionally `retry_after` (seconds) and extra fields for the
-    error object (e.g. `details=`). Which family it belongs to (the subclasses
-    below) decides its HTTP status, in DOMAIN_STATUS; a module defines its own
-    failures as subclasses of a family, with their code."""
-
-    code = "internal_error"
-    retry_after: float | None = None
-
-    def __init__(self, message: str, *, code: str | None = None, retry_after: float | None = None,
-                 **extra: Any):
-        super().__init__(message)
-        self.message = message
-        if code is not None:
-            self.code = code
-        if retry_after is not None:
-            self.retry_after = retry_after
-        self.extra = extra
-
-
-class NotFound(DomainError, LookupError):
-    """No such record, or one of another tenant (which must read the same)."""
-
-    code = "not_found"
-
-
-class Invalid(DomainError, ValueError):
-    """A value the domain cannot take."""
-
-    code = "invalid_request"
-
-
-class Forbidden(DomainError, PermissionError):
-    """The caller may not do this to this record."""
-
-    code = "forbidden"
-
-
-class Conflict(DomainError, ValueError):
-    """The change clashes with another record."""
-
-    code = "conflict"
-
-
-class Busy(DomainError):
-    """Someone else is doing this right now: retrying after `retry_after` seconds works."""
-
-    code = "busy"
 
 
 # The one table: each family of domain failure and the HTTP status it is answered with.

@@ -17,7 +17,7 @@ from server.crm.filing import Link, link_email
 from server.crm.models import (MODEL_FOR_TARGET, Case, ConversationLink, Email, EmailLink, Note, SharingRule,
                                MAX_ID, Task, User, is_id)
 from server.crm.upsert import insert_ignore
-from server.errors import Forbidden, Invalid, NotFound
+from server.domain_errors import Forbidden, Invalid, NotFound
 
 CASE_STATUSES = ("open", "closed")
 LINKABLE = ("case", "task")

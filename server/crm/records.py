@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, selectinload
 from server.crm.addresses import normalise_address
 from server.crm.models import Company, Contact, ContactEmail, company_name_key
 from server.crm.tenants import get_or_create_tenant
-from server.errors import Conflict, Invalid, NotFound
+from server.domain_errors import Conflict, Invalid, NotFound
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200

@@ -2,7 +2,8 @@
 each) and the sync's own domain errors."""
 from __future__ import annotations
 
-from server.errors import ApiError, Busy, Invalid, NotFound
+from server.domain_errors import Busy, Invalid, NotFound
+from server.errors import ApiError
 from server.graph.errors import (AccessDenied, BadRequest, ContactNotFound, GraphError, GraphTimeout,
                                  Throttled, Unauthorized, Unavailable)
 from server.graph.errors import NotFound as GraphNotFound
