@@ -1,7 +1,7 @@
 """The CRM's web pages (server-rendered Jinja): sign-in, records, search, settings,
 and the admin's import and jobs pages.
 
-`create_app` registers `bp` on the app. Importing the modules below
+`bp` is registered through server/routes/web.py. Importing the modules below
 attaches their routes to it.
 """
 from server.web.blueprint import bp
