@@ -3,7 +3,7 @@
     .venv/bin/python -m bench.bench_import [--rows N] [--postgres-url URL] [--no-write]
 
 Prints rows/s and peak RSS, and writes them into bench/RESULTS.md under the
-"Import" heading (only that section is replaced). The target (issue 4): under
+"Import" heading (only that section is replaced). The target: under
 60 s for 100,000 rows, with flat memory: resident memory is sampled after every
 batch, and the growth between the first tenth of the file and the end is shown.
 It runs on a fresh SQLite file, and with --postgres-url (or BENCH_POSTGRES_URL) also
@@ -33,7 +33,7 @@ from sqlalchemy.engine import make_url  # noqa: E402
 from sqlalchemy.orm import sessionmaker  # noqa: E402
 
 from server import migrate  # noqa: E402
-from server.crm.importing import BATCH_SIZE, import_file  # noqa: E402
+from server.crm.import_batches import BATCH_SIZE, import_file  # noqa: E402
 from server.db import make_engine  # noqa: E402
 
 TENANT = "8a3f6c2e-1d4b-4e7a-9f05-2b6c8d9e0a11"
@@ -163,7 +163,7 @@ def main(argv=None) -> int:
     if not args.no_write:
         when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
         section = (f"{HEADING}\n\n`python -m bench.bench_import` ({when}, Python {platform.python_version()}, "
-                   f"{os.cpu_count()} CPUs). Target (issue 4): 100,000 rows under {TARGET_S:.0f} s with flat "
+                   f"{os.cpu_count()} CPUs). Target: 100,000 rows under {TARGET_S:.0f} s with flat "
                    f"memory: {verdict}. Wall-clock times depend on the machine's load (shown); the CPU "
                    "seconds of the importing process do not.\n\n```\n" + "\n\n".join(blocks) + "\n```\n")
         existing = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else "# Benchmark results\n"

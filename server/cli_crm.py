@@ -11,8 +11,8 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from server.crm.exporting import FORMATS, export_contacts
-from server.crm.import_rows import ImportFileError
-from server.crm.importing import BATCH_SIZE, ImportAborted, ImportSummary, import_file
+from server.crm.import_batches import BATCH_SIZE, ImportAborted, import_file
+from server.crm.import_rows import ImportFileError, ImportSummary
 from server.db import Database, session_scope
 
 crm_cli = AppGroup("crm", help="CRM data and background work: contacts in and out, mailbox sync, jobs.")

@@ -1,11 +1,13 @@
 """Email address normalisation: the one form addresses are stored and matched in.
 
-DESIGN §5: trim, strip the display name, lower-case, IDNA-encode the domain.
+Trim, strip the display name, lower-case, IDNA-encode the domain, so one mailbox
+has one spelling however a sender, Outlook or a CSV file writes it.
 """
 from __future__ import annotations
 
 import functools
 import re
+from typing import Iterable
 
 import idna
 
@@ -68,7 +70,7 @@ def normalise_address(raw: str | None) -> str | None:
 @functools.lru_cache(maxsize=65536)
 def _ascii_domain(domain: str) -> str | None:
     """The lower-case IDNA (UTS #46) form of a domain, None if invalid. Cached: a pane
-    open normalises each address several times, and idna costs ~0.1 ms a call (bench B1)."""
+    open normalises each address several times, and idna costs ~0.1 ms a call (bench/b1_pane_api.py)."""
     if domain.isascii() and len(domain) <= MAX_DOMAIN and _PLAIN_DOMAIN.fullmatch(domain):
         return domain.lower()
     try:
@@ -80,6 +82,28 @@ def _ascii_domain(domain: str) -> str | None:
 def address_domain(address: str) -> str:
     """The domain of a normalised address."""
     return address.rpartition("@")[2]
+
+
+class InvalidDomain(ValueError):
+    """A value that is not a domain name."""
+
+
+def normalise_domains(domains: Iterable[str], *, drop_invalid: bool = False) -> list[str]:
+    """Unique domains in the form addresses store them (IDNA, lower case, no leading
+    '@'), in order. A malformed one raises InvalidDomain, or with `drop_invalid` is
+    left out (the importer takes what it can from a file)."""
+    result: list[str] = []
+    for raw in domains:
+        text = str(raw or "").strip().lstrip("@")
+        address = normalise_address(f"x@{text}") if text else None
+        if address is None:
+            if drop_invalid:
+                continue
+            raise InvalidDomain(f"Not a domain name: {raw!r}.")
+        domain = address_domain(address)
+        if domain not in result:
+            result.append(domain)
+    return result
 
 
 def display_domain(address: str) -> str:

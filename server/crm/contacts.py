@@ -1,29 +1,38 @@
-"""CRM contacts as contact sync needs them: find by address, create, apply fields,
-the Outlook links, and the search behind "Link contact with CRM".
+"""Contact records, the one owner of them: find by address, create, change, delete,
+list a page of them and search them, for the REST API, the pages, the pane and
+contact sync. (The importer writes contacts in bulk: crm/import_applying.py.)
 
-Field values use the sync's plain names: first_name, last_name, display_name,
-job_title, company (a name), business_phone, mobile_phone, emails (addresses).
+Field values use plain names: first_name, last_name, display_name, job_title,
+business_phone, mobile_phone, company (a name) or company_id, emails (addresses).
+
+Deleting a contact is soft (`Contact.soft_delete`): its filed emails stay filed,
+matching skips it, and the email pages show the link as "deleted contact".
 """
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any, Iterable, Mapping
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, case, exists, func, or_, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from server.crm.addresses import normalise_address
+from server.crm.keyset import DEFAULT_LIMIT, Page, ranked_page
 from server.crm.matching import match_addresses
-from server.crm.models import Company, Contact, ContactEmail, OutlookContactLink, User, company_name_key
-from server.crm.types import utcnow
-from server.crm.upsert import insert_ignore, upsert
+from server.crm.models import Company, Contact, ContactEmail, company_name_key
+from server.crm.prefix_search import starts_with
+from server.crm.record_errors import RecordInvalid, RecordNotFound
+from server.crm.tenants import get_or_create_tenant
 
+# Results of the pane's "Link contact with CRM" search.
 SEARCH_LIMIT = 20
 # Candidates read before ranking; a prefix this unselective is ranked among these.
 SEARCH_CANDIDATES = 200
+CONTACT_FIELDS = ("first_name", "last_name", "display_name", "job_title", "business_phone", "mobile_phone")
 _LENGTHS = {"first_name": 256, "last_name": 256, "display_name": 512, "job_title": 256,
             "business_phone": 64, "mobile_phone": 64}
 
+
+# -- one contact ---------------------------------------------------------------------
 
 def find_by_addresses(session: Session, tenant_id: str, addresses: Iterable[str]) -> Contact | None:
     """The first live contact having any of these addresses (earlier addresses first)."""
@@ -37,14 +46,32 @@ def find_by_addresses(session: Session, tenant_id: str, addresses: Iterable[str]
     return None
 
 
+def get_contact(session: Session, tenant_id: str, contact_id: int) -> Contact:
+    """The live contact; raises RecordNotFound."""
+    contact = Contact.get(session, tenant_id, contact_id)
+    if contact is None:
+        raise RecordNotFound(f"contact {contact_id} not found")
+    return contact
+
+
 def apply_fields(session: Session, contact: Contact, values: Mapping[str, Any]) -> None:
     """Sets the given fields on a contact (absent keys are left alone). A company name
     links the tenant's Company (case- and space-insensitive), created if missing; an
-    empty one unlinks it. Does not commit. Raises ValueError for a malformed address."""
+    empty one unlinks it; `company_id` (wins over a name) links an existing one. Does
+    not commit. Raises ValueError for a malformed address, RecordInvalid for an
+    unknown company_id."""
     for name, limit in _LENGTHS.items():
         if name in values:
             setattr(contact, name, (values[name] or "")[:limit])
-    if "company" in values:
+    if "company_id" in values:
+        if values["company_id"] is None:
+            contact.company = None
+        else:
+            company = Company.get(session, contact.tenant_id, int(values["company_id"]))
+            if company is None:
+                raise RecordInvalid("company_id", "No such company.")
+            contact.company = company
+    elif "company" in values:
         name = " ".join((values["company"] or "").split())[:256]
         if not name:
             contact.company = None
@@ -54,94 +81,114 @@ def apply_fields(session: Session, contact: Contact, values: Mapping[str, Any]) 
         contact.set_addresses(values["emails"] or [])
 
 
-def create_contact(session: Session, tenant_id: str, values: Mapping[str, Any]) -> Contact:
-    """A new contact with these fields (flushed, not committed)."""
+def create_contact(session: Session, tenant_id: str, values: Mapping[str, Any], *,
+                   tidy: bool = False, commit: bool = False) -> Contact:
+    """A new contact with these fields (see apply_fields).
+
+    `tidy` is for what a person typed (the REST API): spacing is collapsed, a display
+    name is made from first and last name, and a malformed address or a contact
+    without any name raises RecordInvalid. Without it (contact sync) the values are
+    kept as the other side holds them, and a malformed address raises ValueError.
+    `commit` commits, creating the tenant first (an app-only integration may write a
+    tenant's first record); otherwise the contact is flushed into the caller's
+    transaction."""
+    if tidy:
+        values = _tidied(values)
+    if commit:
+        get_or_create_tenant(session, tenant_id)
     contact = Contact(tenant_id=tenant_id)
     session.add(contact)
     apply_fields(session, contact, values)
-    session.flush()
+    if tidy:
+        _complete_name(contact, values)
+    if commit:
+        session.commit()
+    else:
+        session.flush()
     return contact
 
 
-def outlook_link(session: Session, user: User, outlook_contact_id: str) -> OutlookContactLink | None:
-    return OutlookContactLink.by_outlook_id(session, user.tenant_id, user.id, outlook_contact_id)
+def update_contact(session: Session, tenant_id: str, contact_id: int, data: Mapping[str, Any]) -> Contact:
+    """Changes the fields present in `data`, as a person typed them (see create_contact's
+    `tidy`; `emails` replaces the list); commits. Raises RecordNotFound, RecordInvalid."""
+    contact = get_contact(session, tenant_id, contact_id)
+    data = _tidied(data)
+    apply_fields(session, contact, data)
+    _complete_name(contact, data)
+    session.commit()
+    return contact
 
 
-def outlook_links(session: Session, user: User,
-                  outlook_contact_ids: Iterable[str]) -> dict[str, OutlookContactLink]:
-    """The user's links for these Outlook contact ids, in one query."""
-    ids = list(dict.fromkeys(i for i in outlook_contact_ids if i))
-    if not ids:
-        return {}
-    rows = session.scalars(
-        select(OutlookContactLink)
-        .where(OutlookContactLink.tenant_id == user.tenant_id, OutlookContactLink.user_id == user.id,
-               OutlookContactLink.outlook_contact_id.in_(ids))
-        .options(joinedload(OutlookContactLink.contact).joinedload(Contact.company),
-                 joinedload(OutlookContactLink.contact).selectinload(Contact.emails))
-        # A long-lived session (automatic sync) must see other writers' changes.
-        .execution_options(populate_existing=True)
-    ).unique().all()
-    return {link.outlook_contact_id: link for link in rows}
+def delete_contact(session: Session, tenant_id: str, contact_id: int) -> None:
+    """Soft delete: the contact disappears from lists and matching; its emails stay
+    filed. Raises RecordNotFound."""
+    contact = get_contact(session, tenant_id, contact_id)
+    contact.soft_delete()
+    session.commit()
 
 
-def save_outlook_link(session: Session, user: User, outlook_contact_id: str, contact: Contact,
-                      snapshot: Mapping[str, Any], synced_at: datetime | None = None) -> OutlookContactLink:
-    """Pairs the user's Outlook contact with a CRM contact (replacing an earlier pair
-    of that Outlook contact) and stores the agreed snapshot. Race-safe; does not commit."""
-    if contact.tenant_id != user.tenant_id:
-        raise ValueError("contact belongs to another tenant")
-    upsert(session, OutlookContactLink,
-           {"tenant_id": user.tenant_id, "user_id": user.id, "outlook_contact_id": outlook_contact_id,
-            "contact_id": contact.id, "snapshot": dict(snapshot), "last_synced_at": synced_at or utcnow()},
-           conflict=["user_id", "outlook_contact_id"], update=["contact_id", "snapshot", "last_synced_at"])
-    return session.scalar(
-        select(OutlookContactLink)
-        .where(OutlookContactLink.user_id == user.id,
-               OutlookContactLink.outlook_contact_id == outlook_contact_id)
-        .execution_options(populate_existing=True))
+def _tidied(data: Mapping[str, Any]) -> dict[str, Any]:
+    """A person's input with spacing collapsed; raises RecordInvalid for a malformed address."""
+    values = dict(data)
+    for name in (*CONTACT_FIELDS, "company"):
+        if name in values:
+            values[name] = " ".join(str(values[name] or "").split())
+    bad = [raw for raw in values.get("emails") or [] if normalise_address(raw) is None]
+    if bad:
+        raise RecordInvalid("emails", f"Not an email address: {bad[0]!r}.")
+    return values
 
 
-def claim_outlook_contact(session: Session, user: User, outlook_contact_id: str,
-                          contact: Contact) -> OutlookContactLink:
-    """Pairs a just-created CRM contact with the Outlook contact it was made for,
-    unless a concurrent sync paired that Outlook contact first: then the new contact
-    is rolled back and the winner's pair is returned. Commits either way."""
-    try:
-        won = insert_ignore(session, OutlookContactLink,
-                            {"tenant_id": user.tenant_id, "user_id": user.id,
-                             "outlook_contact_id": outlook_contact_id, "contact_id": contact.id,
-                             "snapshot": {}},
-                            ["user_id", "outlook_contact_id"])
-        if won:
-            session.commit()
-        else:
-            session.rollback()
-    except BaseException:
-        session.rollback()
-        raise
-    link = session.scalar(
-        select(OutlookContactLink)
-        .where(OutlookContactLink.user_id == user.id,
-               OutlookContactLink.outlook_contact_id == outlook_contact_id)
-        .execution_options(populate_existing=True))
-    assert link is not None
-    return link
+def _complete_name(contact: Contact, data: Mapping[str, Any]) -> None:
+    """A display name from first and last name when none is given or kept; raises
+    RecordInvalid when the contact is left without any name."""
+    if "display_name" not in data and ("first_name" in data or "last_name" in data) and not contact.display_name:
+        contact.display_name = " ".join(p for p in (contact.first_name, contact.last_name) if p)
+    if not contact.name:
+        raise RecordInvalid("display_name", "A contact needs a name or an email address.")
 
 
-def is_linked_in_outlook(session: Session, tenant_id: str, contact_ids: Iterable[int]) -> set[int]:
-    """Which of these contacts some user of the tenant has linked to an Outlook contact."""
-    ids = list(set(contact_ids))
-    if not ids:
-        return set()
-    return set(session.scalars(
-        select(OutlookContactLink.contact_id)
-        .where(OutlookContactLink.tenant_id == tenant_id, OutlookContactLink.contact_id.in_(ids))))
+# -- lists and search ----------------------------------------------------------------
+
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
 
-def _like_prefix(text: str) -> str:
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return escaped + "%"
+def _search_terms(q: str) -> list[str]:
+    """Spellings to compare with lower(column). PostgreSQL's lower() folds every
+    letter; SQLite's only ASCII, so 'Jiří Šťastný' reads 'jiří Šťastný' there, which
+    the ASCII-lowered title-case form of the query ('jiří Š') matches."""
+    return list(dict.fromkeys([q.lower(), q.title().translate(_ASCII_LOWER), q.translate(_ASCII_LOWER)]))
+
+
+def _name_matches(column, terms: list[str]):
+    return or_(*(starts_with(func.lower(column), t) for t in terms))
+
+
+def list_contacts(session: Session, tenant_id: str, *, q: str | None = None, limit: int = DEFAULT_LIMIT,
+                  after: str | None = None) -> Page:
+    """Live contacts of the tenant, by name, for the REST API. With `q`: those whose
+    name, email or company starts with it, name matches first, then email, then
+    company. Raises InvalidCursor for a bad `after`."""
+    query = (select(Contact)
+             .where(Contact.tenant_id == tenant_id, Contact.deleted_at.is_(None))
+             .options(selectinload(Contact.emails), selectinload(Contact.company)))
+    key_expr = func.lower(Contact.display_name)  # ix_contacts_tenant_display_name_lower
+    q = " ".join((q or "").split())
+    rank_expr = None
+    if q:
+        terms = _search_terms(q)
+        by_name = or_(_name_matches(Contact.display_name, terms), _name_matches(Contact.first_name, terms),
+                      _name_matches(Contact.last_name, terms))
+        # A whole address is also looked up in stored form ('jan@bücher.de' -> 'jan@xn--bcher-kva.de').
+        address_terms = dict.fromkeys(t for t in (q.lower(), normalise_address(q)) if t)
+        by_email = exists().where(ContactEmail.contact_id == Contact.id, ContactEmail.tenant_id == tenant_id,
+                                  or_(*(starts_with(ContactEmail.address, t) for t in address_terms)))
+        by_company = Contact.company_id.in_(
+            select(Company.id).where(Company.tenant_id == tenant_id,
+                                     starts_with(Company.name_key, company_name_key(q))))
+        query = query.where(or_(by_name, by_email, by_company))
+        rank_expr = case((by_name, 0), (by_email, 1), else_=2)
+    return ranked_page(session, query, rank_expr, key_expr, Contact.id, limit, after)
 
 
 def search_contacts(session: Session, tenant_id: str, query: str, limit: int = SEARCH_LIMIT) -> list[Contact]:
@@ -163,21 +210,21 @@ def search_contacts(session: Session, tenant_id: str, query: str, limit: int = S
         # SQLite's lower() folds ASCII only: 'Šťastný' stays as it is there, so the
         # capitalised spelling is tried too (PostgreSQL folds everything).
         spellings = dict.fromkeys([value, value[:1].upper() + value[1:]])
-        return or_(*(func.lower(column).like(_like_prefix(s), escape="\\") for s in spellings))
+        return or_(*(starts_with(func.lower(column), s) for s in spellings))
 
     def word_matches(word: str):
         return or_(
             starts(Contact.first_name, word), starts(Contact.last_name, word),
             starts(Contact.display_name, word),
-            Contact.emails.any(ContactEmail.address.like(_like_prefix(word), escape="\\")),
-            Contact.company.has(Company.name_key.like(_like_prefix(word), escape="\\")),
+            Contact.emails.any(starts_with(ContactEmail.address, word)),
+            Contact.company.has(starts_with(Company.name_key, word)),
         )
 
     condition = or_(
         and_(*(word_matches(word) for word in whole.split())),
         starts(Contact.display_name, whole),
-        Contact.emails.any(ContactEmail.address.like(_like_prefix(whole), escape="\\")),
-        Contact.company.has(Company.name_key.like(_like_prefix(company_name_key(text)), escape="\\")),
+        Contact.emails.any(starts_with(ContactEmail.address, whole)),
+        Contact.company.has(starts_with(Company.name_key, company_name_key(text))),
     )
     candidates = session.scalars(
         select(Contact)

@@ -82,3 +82,29 @@ def split_list(cell: str) -> list[str]:
         else:
             values.append(part.strip())
     return [v for v in values if v]
+
+
+@dataclass
+class ImportSummary:
+    """What an import did. `skipped`: rows whose contact was already up to date;
+    `merged`: rows folded into an earlier row of the same file (same address)."""
+    rows: int = 0
+    created: int = 0
+    updated: int = 0
+    skipped: int = 0
+    merged: int = 0
+    companies_created: int = 0
+    problems: list[RowProblem] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def errors(self) -> int:
+        return len(self.problems)
+
+    def as_dict(self) -> dict:
+        return {
+            "rows": self.rows, "created": self.created, "updated": self.updated, "skipped": self.skipped,
+            "merged": self.merged, "companies_created": self.companies_created, "errors": self.errors,
+            "problems": [{"line": p.line, "reason": p.reason} for p in self.problems],
+            "warnings": list(self.warnings),
+        }

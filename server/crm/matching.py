@@ -1,4 +1,4 @@
-"""Matching message addresses to CRM contacts (DESIGN §5)."""
+"""Matching message addresses to CRM contacts."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -73,7 +73,7 @@ def match_addresses(session: Session, tenant_id: str,
         return found
     statement = _BY_ARRAY if session.get_bind().dialect.name == "postgresql" else _BY_LIST
     # Plain rows, not ORM entities: building ~250 Contacts and Companies in the identity
-    # map was most of a match's time (bench B2).
+    # map was most of a match's time (bench/b2_matching.py).
     contacts: dict[int, MatchedContact] = {}
     companies: dict[int, MatchedCompany] = {}
     rows = session.execute(statement, {"tenant_id": tenant_id, "addresses": wanted})

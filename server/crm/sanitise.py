@@ -8,8 +8,8 @@ clicks "Show images" (which copies data-src back to src).
 """
 from __future__ import annotations
 
-import html as htmllib
 import re
+from html import escape, unescape
 
 import nh3
 
@@ -90,7 +90,7 @@ def text_to_html(text: str | None) -> str:
     """A plain-text body as escaped HTML that keeps its line breaks."""
     if not text:
         return ""
-    return "<div style=\"white-space: pre-wrap\">" + htmllib.escape(text) + "</div>"
+    return "<div style=\"white-space: pre-wrap\">" + escape(text) + "</div>"
 
 
 def preview_text(html_or_text: str | None, limit: int = 255) -> str:
@@ -104,7 +104,7 @@ def preview_text(html_or_text: str | None, limit: int = 255) -> str:
         clean_content_tags={"script", "style", "title", "head", "noscript", "template"},
         attributes={},
     )
-    text = " ".join(htmllib.unescape(text).split())
+    text = " ".join(unescape(text).split())
     if len(text) > limit:
         text = text[: limit - 1].rstrip() + "…"
     return text

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from server.api import Blueprint
 from server.auth import require_auth
-from server.crm.contacts import is_linked_in_outlook, search_contacts
+from server.crm.contacts import search_contacts
+from server.crm.outlook_links import is_linked_in_outlook
 from server.routes.request_mailbox import current_mailbox
 from server.routes.route_docs import SECURITY
 from server.routes.schemas.contacts import SearchArgsSchema, SearchResultSchema

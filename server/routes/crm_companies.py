@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from server.api import Blueprint, ErrorSchema
 from server.auth import current_principal, require_auth
-from server.crm import records
+from server.crm import companies
 from server.db import db_session
 from server.routes.route_docs import CRM_RECORDS_DESCRIPTION, CRM_ROLE, crm_record_route
 from server.routes.schemas.crm_records import (CrmCompanyCreateSchema, CrmCompanyPageSchema, CrmCompanySchema,
@@ -22,9 +22,9 @@ documented = crm_record_route(bp)
 @documented
 def list_companies(args):
     """List companies by name; `q` searches name and domain prefixes."""
-    page = records.list_companies(db_session(), current_principal().tid, q=args.get("q"), limit=args["limit"],
-                                  after=args.get("after"))
-    return {"items": page.items, "next": page.next}
+    page = companies.list_companies(db_session(), current_principal().tid, q=args.get("q"), limit=args["limit"],
+                                    after=args.get("after"))
+    return {"items": page.rows, "next": page.next_cursor}
 
 
 @bp.post("/companies")
@@ -35,7 +35,7 @@ def list_companies(args):
 @documented
 def create_company(body):
     """Create a company (names are unique ignoring case and spacing)."""
-    return records.create_company(db_session(), current_principal().tid, body)
+    return companies.create_company(db_session(), current_principal().tid, body)
 
 
 @bp.get("/companies/<int:company_id>")
@@ -45,7 +45,7 @@ def create_company(body):
 @documented
 def get_company(company_id):
     """Get a company."""
-    return records.get_company(db_session(), current_principal().tid, company_id)
+    return companies.get_company(db_session(), current_principal().tid, company_id)
 
 
 @bp.patch("/companies/<int:company_id>")
@@ -57,7 +57,7 @@ def get_company(company_id):
 @documented
 def update_company(body, company_id):
     """Rename a company or set its domains."""
-    return records.update_company(db_session(), current_principal().tid, company_id, body)
+    return companies.update_company(db_session(), current_principal().tid, company_id, body)
 
 
 @bp.delete("/companies/<int:company_id>")
@@ -67,4 +67,4 @@ def update_company(body, company_id):
 @documented
 def delete_company(company_id):
     """Delete a company; its contacts stay, without a company."""
-    records.delete_company(db_session(), current_principal().tid, company_id)
+    companies.delete_company(db_session(), current_principal().tid, company_id)

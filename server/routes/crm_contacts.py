@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from server.api import Blueprint, ErrorSchema
 from server.auth import current_principal, require_auth
-from server.crm import records
+from server.crm import contacts
 from server.db import db_session
 from server.routes.route_docs import CRM_RECORDS_DESCRIPTION, CRM_ROLE, crm_record_route
 from server.routes.schemas.crm_records import (CrmContactInputSchema, CrmContactPageSchema, CrmContactSchema,
@@ -27,9 +27,9 @@ documented = crm_record_route(bp)
 @documented
 def list_contacts(args):
     """List contacts by name; `q` searches name, email and company prefixes."""
-    page = records.list_contacts(db_session(), current_principal().tid, q=args.get("q"), limit=args["limit"],
-                                 after=args.get("after"))
-    return {"items": page.items, "next": page.next}
+    page = contacts.list_contacts(db_session(), current_principal().tid, q=args.get("q"), limit=args["limit"],
+                                  after=args.get("after"))
+    return {"items": page.rows, "next": page.next_cursor}
 
 
 @bp.post("/contacts")
@@ -39,7 +39,7 @@ def list_contacts(args):
 @documented
 def create_contact(body):
     """Create a contact."""
-    return records.create_contact(db_session(), current_principal().tid, body)
+    return contacts.create_contact(db_session(), current_principal().tid, body, tidy=True, commit=True)
 
 
 @bp.get("/contacts/<int:contact_id>")
@@ -49,7 +49,7 @@ def create_contact(body):
 @documented
 def get_contact(contact_id):
     """Get a contact."""
-    return records.get_contact(db_session(), current_principal().tid, contact_id)
+    return contacts.get_contact(db_session(), current_principal().tid, contact_id)
 
 
 @bp.patch("/contacts/<int:contact_id>")
@@ -60,7 +60,7 @@ def get_contact(contact_id):
 @documented
 def update_contact(body, contact_id):
     """Change a contact's fields (those present; `emails` replaces the list)."""
-    return records.update_contact(db_session(), current_principal().tid, contact_id, body)
+    return contacts.update_contact(db_session(), current_principal().tid, contact_id, body)
 
 
 @bp.delete("/contacts/<int:contact_id>")
@@ -70,4 +70,4 @@ def update_contact(body, contact_id):
 @documented
 def delete_contact(contact_id):
     """Delete a contact; emails filed on it stay filed, shown as "deleted contact"."""
-    records.delete_contact(db_session(), current_principal().tid, contact_id)
+    contacts.delete_contact(db_session(), current_principal().tid, contact_id)

@@ -12,8 +12,8 @@ from server.routes.route_docs import SECURITY
 from server.routes.schemas.contacts import (ContactSyncSchema, LinkSchema, NewOutlookContactSchema,
                                             OutlookContactSchema, RefreshResultsSchema, RefreshSchema, UrlSchema)
 from server.routes.schemas.messages import MESSAGE_ID
-from server.sync.contacts import (ContactSync, create_outlook_contact, link_outlook_contact,
-                                  refresh_linked_contacts, sync_outlook_contact)
+from server.sync.outlook_contact_sync import (ContactSync, create_outlook_contact, link_outlook_contact,
+                                              refresh_linked_contacts, sync_outlook_contact)
 from server.sync.errors import api_error_for
 
 bp = Blueprint("outlook_contacts", __name__, url_prefix="/api/v1",

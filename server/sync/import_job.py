@@ -1,8 +1,8 @@
-"""Contact imports as background jobs (the admin page's upload, issue 4).
+"""Contact imports as background jobs (the admin page's upload).
 
 The uploaded file is stored under the instance dir (`instance/imports/`), never in
 the database; the job (`crm_import`) runs the same import as `flask crm import`
-(server.crm.importing) with the import's progress callback feeding the job's
+(server.crm.import_batches) with the import's progress callback feeding the job's
 progress: `done`/`total` are bytes read of the file's size, the cursor holds the
 rows read so far and, once finished, the summary the job page shows.
 
@@ -22,8 +22,8 @@ from typing import BinaryIO
 
 from flask import Flask
 
-from server.crm.import_rows import ImportFileError
-from server.crm.importing import ImportSummary, import_file
+from server.crm.import_batches import import_file
+from server.crm.import_rows import ImportFileError, ImportSummary
 from server.crm.models import User
 from server.db import Database
 from server.sync.jobs import JobContext, enqueue, job

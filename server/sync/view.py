@@ -14,7 +14,7 @@ from server.crm.models import Email, MailboxItem
 from server.graph.client import BATCH_LIMIT
 from server.graph.errors import GraphError
 from server.sync.contact_fields import OUTLOOK_CONTACT_FIELDS
-from server.sync.contacts import refresh_found_contacts
+from server.sync.outlook_contact_sync import refresh_found_contacts
 from server.sync.mailbox import Mailbox
 from server.sync.people import Person, people_of
 

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from werkzeug.exceptions import HTTPException
 
 from server.crm import cases as crm_cases
+from server.crm.keyset import InvalidCursor
 from server.crm.models import Case, Company, Contact, Email, Task, User
 from server.crm.sanitise import sanitise_html
 from server.crm.tenants import get_or_create_user
@@ -19,7 +20,6 @@ from server.db import db_session
 from server.errors import ApiError, error_response, from_http_exception
 from server.web import csrf, records
 from server.web.blueprint import bp
-from server.web.pagination import BadCursor
 from server.web.security import page_policy
 from server.web.signin import current_user
 
@@ -111,7 +111,7 @@ def http_error(exc: HTTPException):
     return error_page(exc.code or 500, detail)
 
 
-@bp.errorhandler(BadCursor)
+@bp.errorhandler(InvalidCursor)
 def bad_cursor(_exc):
     return error_page(400, "That page link is not valid. Start from the first page.")
 

@@ -1,9 +1,9 @@
 """What the CRM pages read, always within one tenant: every query here takes the
 signed-in user's `tenant_id`, and a record of another tenant is simply not found.
 
-Lists are keyset-paginated (pagination.py) on indexed sort keys; search is a
-lower-case prefix match on indexed keys (see the indexes at the end of
-server/crm/models.py).
+Lists are keyset-paginated (server/crm/keyset.py) on indexed sort keys; search is a
+lower-case prefix match on indexed keys (the indexes sit beside their tables in
+server/crm/models/).
 """
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from server.crm.cases import conversation_emails
 from server.crm.contacts import search_contacts
+from server.crm.keyset import Page, after_asc, after_desc, decode_cursor, page_of
 from server.crm.models import (
     Case,
     Company,
@@ -26,36 +27,15 @@ from server.crm.models import (
     company_name_key,
     subject_key,
 )
-from server.web.pagination import (
-    PAGE_SIZE,
-    Page,
-    after_asc,
-    after_desc,
-    decode_cursor,
-    page_of,
-)
+from server.crm.prefix_search import prefix_of
 
+PAGE_SIZE = 25
 SEARCH_LIMIT = 20
 MAX_QUERY_LENGTH = 100
 CONVERSATION_LIMIT = 50
 
 
 # -- prefix search ------------------------------------------------------------------
-
-def _successor(prefix: str) -> str:
-    """The smallest string greater than every string starting with `prefix`."""
-    return prefix[:-1] + chr(ord(prefix[-1]) + 1)
-
-
-def _escape_like(prefix: str) -> str:
-    return prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
-def prefix_of(key, prefix: str):
-    """key starts with prefix: an index range scan, plus LIKE so collations whose
-    order differs from code points never add a false match."""
-    return and_(key >= prefix, key < _successor(prefix), key.like(_escape_like(prefix) + "%", escape="\\"))
-
 
 def normalise_query(raw: str | None) -> str:
     return " ".join((raw or "").split())[:MAX_QUERY_LENGTH].lower()
@@ -110,7 +90,7 @@ def _email_key(email: Email):
 def emails_page(session: Session, tenant_id: str, after: str | None,
                 target: tuple[str, int] | None = None) -> Page:
     """Emails newest first; with `target` (type, id) only those filed on it.
-    Raises BadCursor."""
+    Raises InvalidCursor."""
     cursor = decode_cursor(after, (datetime, int))
     query = select(Email).where(Email.tenant_id == tenant_id)
     if target is not None:
@@ -125,7 +105,7 @@ def emails_page(session: Session, tenant_id: str, after: str | None,
     if condition is not None:
         query = query.where(condition)
     rows = session.scalars(query.order_by(Email.sent_at.desc(), Email.id.desc()).limit(PAGE_SIZE + 1)).all()
-    return page_of(list(rows), _email_key)
+    return page_of(list(rows), _email_key, PAGE_SIZE)
 
 
 def _nulls_sort_high(session: Session) -> bool:
@@ -134,7 +114,7 @@ def _nulls_sort_high(session: Session) -> bool:
 
 
 def contacts_page(session: Session, tenant_id: str, after: str | None, company_id: int | None = None) -> Page:
-    """Live contacts by display name. Raises BadCursor."""
+    """Live contacts by display name. Raises InvalidCursor."""
     cursor = decode_cursor(after, (str, int))
     query = select(Contact).where(Contact.tenant_id == tenant_id, Contact.deleted_at.is_(None))
     if company_id is not None:
@@ -144,18 +124,18 @@ def contacts_page(session: Session, tenant_id: str, after: str | None, company_i
         query = query.where(condition)
     rows = session.scalars(query.options(selectinload(Contact.emails), selectinload(Contact.company))
                            .order_by(Contact.display_name, Contact.id).limit(PAGE_SIZE + 1)).all()
-    return page_of(list(rows), lambda c: [c.display_name, c.id])
+    return page_of(list(rows), lambda c: [c.display_name, c.id], PAGE_SIZE)
 
 
 def companies_page(session: Session, tenant_id: str, after: str | None) -> Page:
-    """Companies by name. Raises BadCursor."""
+    """Companies by name. Raises InvalidCursor."""
     cursor = decode_cursor(after, (str, int))
     query = select(Company).where(Company.tenant_id == tenant_id)
     condition = after_asc(Company.name_key, Company.id, cursor)
     if condition is not None:
         query = query.where(condition)
     rows = session.scalars(query.order_by(Company.name_key, Company.id).limit(PAGE_SIZE + 1)).all()
-    return page_of(list(rows), lambda c: [c.name_key, c.id])
+    return page_of(list(rows), lambda c: [c.name_key, c.id], PAGE_SIZE)
 
 
 def _newest_first(session: Session, model, tenant_id: str, after: str | None, *filters) -> Page:
@@ -164,16 +144,16 @@ def _newest_first(session: Session, model, tenant_id: str, after: str | None, *f
     if cursor is not None:
         query = query.where(model.id < cursor[0])
     rows = session.scalars(query.order_by(model.id.desc()).limit(PAGE_SIZE + 1)).all()
-    return page_of(list(rows), lambda r: [r.id])
+    return page_of(list(rows), lambda r: [r.id], PAGE_SIZE)
 
 
 def cases_page(session: Session, tenant_id: str, after: str | None) -> Page:
-    """Cases, newest first. Raises BadCursor."""
+    """Cases, newest first. Raises InvalidCursor."""
     return _newest_first(session, Case, tenant_id, after)
 
 
 def tasks_page(session: Session, tenant_id: str, after: str | None, case_id: int | None = None) -> Page:
-    """Tasks, newest first (of one case when `case_id`). Raises BadCursor."""
+    """Tasks, newest first (of one case when `case_id`). Raises InvalidCursor."""
     filters = [Task.case_id == case_id] if case_id is not None else []
     return _newest_first(session, Task, tenant_id, after, *filters)
 

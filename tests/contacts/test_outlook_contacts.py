@@ -12,7 +12,7 @@ from server.crm.models import Company, Contact, EmailLink, OutlookContactLink
 from server.graph import GraphClient
 from server.graph import properties as props
 from server.sync.contact_fields import OUTLOOK_CONTACT_FIELDS
-from server.sync.contacts import refresh_found_contacts
+from server.sync.outlook_contact_sync import refresh_found_contacts
 from server.sync.mailbox import open_mailbox
 from tests.api.conftest import ADELE, CONTOSO
 from tests.api.crm_records import add_contact, seed_contoso

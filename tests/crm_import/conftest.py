@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives import serialization
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from server.crm.importing import import_file
+from server.crm.import_batches import import_file
 from server.crm.models import Company, Contact
 from server.db import Database
 from tests.api.conftest import (  # noqa: F401  (fixtures shared with the API tests)

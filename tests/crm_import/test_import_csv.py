@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from server.crm.import_rows import ImportFileError
-from server.crm.importing import ImportAborted, import_stream
+from server.crm.import_batches import ImportAborted, import_stream
 from server.crm.models import Company, Contact, ContactEmail, Tenant
 from server.db import Database
 from tests.crm_import.conftest import CONTOSO, FABRIKAM, contacts_of, write

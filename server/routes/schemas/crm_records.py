@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import marshmallow as ma
 
-from server.crm import records
+from server.crm.keyset import DEFAULT_LIMIT, MAX_LIMIT
 
 NAME = ma.validate.Length(max=256)
 PHONE = ma.validate.Length(max=64)
@@ -73,8 +73,8 @@ class CrmCompanyUpdateSchema(ma.Schema):
 class CrmListArgsSchema(ma.Schema):
     q = ma.fields.String(validate=ma.validate.Length(max=200),
                          metadata={"description": "Prefix of a name, an email address or a company"})
-    limit = ma.fields.Integer(load_default=records.DEFAULT_LIMIT,
-                              validate=ma.validate.Range(min=1, max=records.MAX_LIMIT))
+    limit = ma.fields.Integer(load_default=DEFAULT_LIMIT,
+                              validate=ma.validate.Range(min=1, max=MAX_LIMIT))
     after = ma.fields.String(validate=ma.validate.Length(max=2000),
                              metadata={"description": "The `next` cursor of the previous page"})
 

@@ -27,8 +27,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from server.crm.addresses import normalise_address
-from server.crm.contacts import (apply_fields, claim_outlook_contact, create_contact,
-                                 find_by_addresses, outlook_link, outlook_links, save_outlook_link)
+from server.crm.contacts import apply_fields, create_contact, find_by_addresses
+from server.crm.outlook_links import claim_outlook_contact, outlook_link, outlook_links, save_outlook_link
 from server.crm.models import Contact, OutlookContactLink
 from server.crm.models import OutlookContactReservation as Reservation
 from server.crm.types import utcnow

@@ -1,39 +1,20 @@
-"""Importing contacts into a tenant's CRM from CSV or vCard (issue 4).
-
-Idempotent: a contact is matched by any of its email addresses (a contact
-without one by display name and company), so a re-import updates and never
-duplicates, and rows of one file sharing an address merge into one contact.
-Rows are read as a stream and written in batches, each batch in its own
-transaction with one lookup query per kind of record, so memory stays flat and
-a crash part-way leaves every finished batch committed; running the same
-import again completes it.
-"""
+"""Applying one batch of imported rows in one transaction: rows sharing an address
+merged, existing contacts and companies found with one query per kind, new
+contacts written with bulk INSERTs."""
 from __future__ import annotations
 
-import io
-import logging
-import os
-from dataclasses import dataclass, field
-from typing import BinaryIO, Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Iterable, Iterator
 
-from sqlalchemy import func, insert, select, text, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session, selectinload, sessionmaker
+from sqlalchemy.orm import Session, selectinload
 
-from server.crm.addresses import address_domain, normalise_address
-from server.crm.import_csv import read_csv
-from server.crm.import_rows import ImportFileError, ImportRow, RowProblem
-from server.crm.import_vcard import read_vcards
+from server.crm.addresses import address_domain, normalise_address, normalise_domains
+from server.crm.import_rows import ImportRow, ImportSummary, RowProblem
 from server.crm.models import Company, Contact, ContactEmail, Tenant, company_name_key
-from server.crm.tenants import get_or_create_tenant
 from server.crm.types import utcnow
 
-log = logging.getLogger(__name__)
-
-BATCH_SIZE = 500
-# Contacts created before the first ANALYZE (PostgreSQL); then each time they quadruple.
-ANALYZE_FIRST_AT = 2000
 # Bound parameters per IN query: well under SQLite's limit, and plans stay cached.
 IN_CHUNK = 900
 
@@ -53,183 +34,6 @@ FREE_MAIL_PREFIXES = ("gmx.",)
 def is_free_mail(domain: str) -> bool:
     domain = domain.lower().rstrip(".")
     return domain in FREE_MAIL_DOMAINS or domain.startswith(FREE_MAIL_PREFIXES)
-
-
-@dataclass
-class ImportSummary:
-    """What an import did. `skipped`: rows whose contact was already up to date;
-    `merged`: rows folded into an earlier row of the same file (same address)."""
-    rows: int = 0
-    created: int = 0
-    updated: int = 0
-    skipped: int = 0
-    merged: int = 0
-    companies_created: int = 0
-    problems: list[RowProblem] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-
-    @property
-    def errors(self) -> int:
-        return len(self.problems)
-
-    def as_dict(self) -> dict:
-        return {
-            "rows": self.rows, "created": self.created, "updated": self.updated, "skipped": self.skipped,
-            "merged": self.merged, "companies_created": self.companies_created, "errors": self.errors,
-            "problems": [{"line": p.line, "reason": p.reason} for p in self.problems],
-            "warnings": list(self.warnings),
-        }
-
-
-class ImportAborted(RuntimeError):
-    """The import stopped part-way; `summary` counts the batches that were committed."""
-
-    def __init__(self, message: str, summary: ImportSummary):
-        super().__init__(message)
-        self.summary = summary
-
-
-# -- reading the file ---------------------------------------------------------------
-
-class CountingReader(io.RawIOBase):
-    """A binary stream that counts the bytes read through it (for progress)."""
-
-    def __init__(self, raw: BinaryIO):
-        self.raw = raw
-        self.count = 0
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer) -> int:
-        data = self.raw.read(len(buffer))
-        size = len(data)
-        buffer[:size] = data
-        self.count += size
-        return size
-
-    def close(self) -> None:
-        self.raw.close()
-        super().close()
-
-
-def detect_format(head: bytes, name: str = "") -> str:
-    """'vcard' or 'csv', from the file's first bytes (then its extension)."""
-    text = head.lstrip(b"\xef\xbb\xbf").lstrip()
-    if text[:11].upper() == b"BEGIN:VCARD":
-        return "vcard"
-    if name.lower().endswith((".vcf", ".vcard")):
-        return "vcard"
-    return "csv"
-
-
-def read_rows(raw: BinaryIO, warn: Callable[[str], None], fmt: str | None = None,
-              name: str = "") -> Iterator[ImportRow | RowProblem]:
-    """The rows of a binary stream, CSV or vCard (`fmt` None: detected). Raises
-    ImportFileError for a file that is not UTF-8 or cannot be read at all."""
-    buffered = io.BufferedReader(raw) if not isinstance(raw, io.BufferedReader) else raw
-    fmt = fmt or detect_format(buffered.peek(64)[:64], name)
-    # newline="" keeps line breaks inside quoted CSV cells; utf-8-sig drops a BOM.
-    text = io.TextIOWrapper(buffered, encoding="utf-8-sig", newline="" if fmt == "csv" else None)
-    reader = read_csv(text, warn) if fmt == "csv" else read_vcards(text, warn)
-    line = 0
-    try:
-        for item in reader:
-            line = item.line
-            yield item
-    except UnicodeDecodeError:
-        raise ImportFileError(
-            f"the file is not UTF-8 (after line {line}); save it as 'CSV UTF-8' and import again") from None
-
-
-# -- the import ----------------------------------------------------------------------
-
-def import_file(session_factory: sessionmaker[Session], tenant_id: str, path: str | os.PathLike, *,
-                batch_size: int = BATCH_SIZE, auto_link_companies: bool | None = None,
-                progress: Callable[[int, int], None] | None = None, fmt: str | None = None) -> ImportSummary:
-    """Imports a CSV or vCard file into tenant `tenant_id` (created if missing).
-    `progress(rows, bytes_read)` is called after every batch. Raises ImportFileError
-    (nothing imported) or ImportAborted (earlier batches committed)."""
-    with open(path, "rb") as handle:
-        return import_stream(session_factory, tenant_id, handle, batch_size=batch_size,
-                             auto_link_companies=auto_link_companies, progress=progress, fmt=fmt,
-                             name=str(path))
-
-
-def import_stream(session_factory: sessionmaker[Session], tenant_id: str, raw: BinaryIO, *,
-                  batch_size: int = BATCH_SIZE, auto_link_companies: bool | None = None,
-                  progress: Callable[[int, int], None] | None = None, fmt: str | None = None,
-                  name: str = "") -> ImportSummary:
-    """Like import_file, from an open binary stream."""
-    summary = ImportSummary()
-    counter = CountingReader(raw)
-    rows = read_rows(counter, summary.warnings.append, fmt, name)
-    with session_factory() as session:
-        get_or_create_tenant(session, tenant_id, auto_link_companies=auto_link_companies)
-        session.commit()
-        derive_domains = bool(session.get(Tenant, tenant_id).effective_settings()["auto_link_companies"])
-    batch: list[ImportRow] = []
-    analyze_at = [ANALYZE_FIRST_AT]
-
-    def flush() -> None:
-        try:
-            with session_factory() as session:
-                apply_batch(session, tenant_id, batch, summary, derive_domains)
-        except Exception as exc:
-            raise ImportAborted(
-                f"the import stopped at line {batch[0].line} ({type(exc).__name__}: {exc}); "
-                "every earlier row is saved: run the same import again to finish it", summary) from exc
-        batch.clear()
-        if summary.created >= analyze_at[0]:
-            refresh_statistics(session_factory)
-            analyze_at[0] *= 4
-        if progress:
-            progress(summary.rows, counter.count)
-
-    try:
-        for item in rows:
-            if isinstance(item, RowProblem):
-                summary.problems.append(item)
-                summary.rows += 1
-                continue
-            batch.append(item)
-            if len(batch) >= batch_size:
-                flush()
-        if batch:
-            flush()
-    except ImportFileError as exc:
-        if batch:
-            flush()   # the rows before the unreadable part are good
-        if summary.rows:
-            raise ImportAborted(f"{exc}; the rows before it are saved", summary) from exc
-        raise
-    except ImportAborted:
-        raise
-    except Exception as exc:  # the stream failed (a disk, a network share)
-        raise ImportAborted(f"reading the file failed ({type(exc).__name__}: {exc}); "
-                            "every earlier batch is saved: run the same import again to finish it",
-                            summary) from exc
-    if summary.created >= ANALYZE_FIRST_AT // 4:
-        refresh_statistics(session_factory)
-    if progress:
-        progress(summary.rows, counter.count)
-    summary.problems.sort(key=lambda p: p.line)
-    return summary
-
-
-def refresh_statistics(session_factory: sessionmaker[Session]) -> None:
-    """ANALYZE the tables an import fills (PostgreSQL): the planner picks index
-    lookups for address matching only once it knows the tables are no longer empty,
-    and autovacuum may not get there for a minute."""
-    with session_factory() as session:
-        if session.get_bind().dialect.name != "postgresql":
-            return
-        try:
-            session.execute(text("ANALYZE contacts, contact_emails, companies"))
-            session.commit()
-        except SQLAlchemyError as exc:   # e.g. a role that does not own the tables
-            session.rollback()
-            log.info("ANALYZE after import skipped: %s", exc)
 
 
 @dataclass
@@ -455,7 +259,7 @@ def apply_batch(session: Session, tenant_id: str, rows: list[ImportRow], summary
         company = companies.get(company_name_key(fields["company"])) if fields["company"] else None
         if company is not None:
             found = domains_of.setdefault(company.id, [])
-            found.extend(d for d in normalise_domains(fields["company_domains"]) if d not in found)
+            found.extend(d for d in normalise_domains(fields["company_domains"], drop_invalid=True) if d not in found)
             if derive_domains:
                 found.extend(d for d in map(address_domain, group.addresses) if d not in found)
         if not group.addresses and not _display_of(fields):
@@ -532,13 +336,3 @@ def _add_domains(company: Company, domains: Iterable[str]) -> None:
             current.append(domain)
     if current != list(company.domains or []):
         company.domains = current
-
-
-def normalise_domains(domains: Iterable[str]) -> list[str]:
-    """Domains as addresses store them (IDNA, lower case); malformed ones are dropped."""
-    result = []
-    for raw in domains:
-        address = normalise_address(f"x@{raw.strip().lstrip('@')}")
-        if address:
-            result.append(address_domain(address))
-    return result

@@ -1,0 +1,41 @@
+"""The CRM's tables, SQLAlchemy 2.0 typed models, one module per aggregate; no Flask here.
+
+Import them from here (`from server.crm.models import Contact`): this package loads
+every table, so the metadata Alembic and create_all see is always complete.
+
+- base             Base, TimestampMixin, constraint names, is_id
+- tenancy          Tenant, User and their settings
+- address_book     Company, Contact, ContactEmail
+- outlook_pairing  OutlookContactLink, OutlookContactReservation
+- casework         Case, Task, SharingRule
+- link_targets     what an email can be filed on (TARGET_TYPES, MODEL_FOR_TARGET)
+- filed_mail       Email, MailboxItem, EmailLink, Note, ConversationLink, subject_key
+- sync_state       SyncCursor, Subscription, SyncJob
+"""
+from server.crm.models.address_book import Company, Contact, ContactEmail, company_name_key
+from server.crm.models.base import MAX_ID, NAMING_CONVENTION, Base, TimestampMixin, is_id
+from server.crm.models.casework import Case, SharingRule, Task
+from server.crm.models.filed_mail import (
+    LINK_SOURCES,
+    MAILBOX_STATES,
+    SUBJECT_KEY_LENGTH,
+    ConversationLink,
+    Email,
+    EmailLink,
+    MailboxItem,
+    Note,
+    subject_key,
+)
+from server.crm.models.link_targets import MODEL_FOR_TARGET, TARGET_TYPES
+from server.crm.models.outlook_pairing import OutlookContactLink, OutlookContactReservation
+from server.crm.models.sync_state import JOB_STATES, Subscription, SyncCursor, SyncJob
+from server.crm.models.tenancy import AUTO_SYNC_MODES, DEFAULT_SETTINGS, Tenant, User, validate_settings
+
+__all__ = [
+    "AUTO_SYNC_MODES", "DEFAULT_SETTINGS", "JOB_STATES", "LINK_SOURCES", "MAILBOX_STATES", "MAX_ID",
+    "MODEL_FOR_TARGET", "NAMING_CONVENTION", "SUBJECT_KEY_LENGTH", "TARGET_TYPES",
+    "Base", "Case", "Company", "Contact", "ContactEmail", "ConversationLink", "Email", "EmailLink",
+    "MailboxItem", "Note", "OutlookContactLink", "OutlookContactReservation", "SharingRule",
+    "Subscription", "SyncCursor", "SyncJob", "Task", "Tenant", "TimestampMixin", "User",
+    "company_name_key", "is_id", "subject_key", "validate_settings",
+]

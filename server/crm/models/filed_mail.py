@@ -1,0 +1,201 @@
+"""Filed email: the message, each mailbox's copy of it, what it is filed on, notes,
+and conversations that follow a record."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Optional
+
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, func, literal_column, select
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+
+from server.crm.models.base import Base, sql_in_list
+from server.crm.models.link_targets import TARGET_TYPES
+from server.crm.models.tenancy import User
+from server.crm.types import Id, Json, utcnow
+
+MAILBOX_STATES = ("none", "pending", "synced", "excluded")
+
+LINK_SOURCES = ("address", "company", "manual", "rule", "conversation")
+
+
+class Email(Base):
+    """A filed message: one per tenant per internetMessageId, whoever filed it."""
+
+    __tablename__ = "emails"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "internet_message_id"),
+        Index("ix_emails_tenant_conversation", "tenant_id", "conversation_id"),
+        Index("ix_emails_tenant_sent_at", "tenant_id", "sent_at", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    internet_message_id: Mapped[str] = mapped_column(String(998))
+    conversation_id: Mapped[Optional[str]] = mapped_column(String(512))
+    subject: Mapped[str] = mapped_column(Text, default="")
+    from_address: Mapped[Optional[str]] = mapped_column(String(320))
+    from_name: Mapped[str] = mapped_column(String(512), default="")
+    # Lists of {"address", "name"}; addresses normalised where valid.
+    to: Mapped[list[dict[str, Any]]] = mapped_column(Json(), default=list)
+    cc: Mapped[list[dict[str, Any]]] = mapped_column(Json(), default=list)
+    bcc: Mapped[list[dict[str, Any]]] = mapped_column(Json(), default=list)
+    sent_at: Mapped[Optional[datetime]]
+    received_at: Mapped[Optional[datetime]]
+    preview: Mapped[str] = mapped_column(Text, default="")
+    body_html: Mapped[str] = mapped_column(Text, default="")  # sanitised (crm.sanitise)
+    has_attachments: Mapped[bool] = mapped_column(Boolean, default=False)
+    # [{"name", "content_type", "size"}]; contents stay in the mailbox.
+    attachments: Mapped[list[dict[str, Any]]] = mapped_column(Json(), default=list)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    links: Mapped[list["EmailLink"]] = relationship(
+        back_populates="email", cascade="all, delete-orphan", passive_deletes=True
+    )
+    notes: Mapped[list["Note"]] = relationship(
+        back_populates="email", cascade="all, delete-orphan", passive_deletes=True, order_by="Note.id"
+    )
+
+    @classmethod
+    def by_internet_message_id(cls, session: Session, tenant_id: str, internet_message_id: str) -> "Email | None":
+        return session.scalar(
+            select(cls).where(cls.tenant_id == tenant_id, cls.internet_message_id == internet_message_id)
+        )
+
+    def people(self) -> list[dict[str, Any]]:
+        """Every participant as {"address", "name", "role"}: from, to, cc, bcc, in that order."""
+        people: list[dict[str, Any]] = []
+        if self.from_address:
+            people.append({"address": self.from_address, "name": self.from_name, "role": "from"})
+        for role in ("to", "cc", "bcc"):
+            for entry in getattr(self, role) or []:
+                people.append({"address": entry.get("address"), "name": entry.get("name", ""), "role": role})
+        return people
+
+    def addresses(self) -> list[str]:
+        """Distinct valid addresses of all participants, in order of appearance."""
+        return list(dict.fromkeys(p["address"] for p in self.people() if p["address"]))
+
+    def linked_ids(self, target_type: str) -> list[int]:
+        return [link.target_id for link in self.links if link.target_type == target_type]
+
+
+class MailboxItem(Base):
+    """A message in one user's mailbox (immutable Graph id) and its sync state there."""
+
+    __tablename__ = "mailbox_items"
+    __table_args__ = (
+        UniqueConstraint("user_id", "graph_id"),
+        Index("ix_mailbox_items_tenant_email", "tenant_id", "email_id"),
+        Index("ix_mailbox_items_user_state", "user_id", "state"),
+        CheckConstraint(f"state IN {sql_in_list(MAILBOX_STATES)}", name="state"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    graph_id: Mapped[str] = mapped_column(String(512))
+    email_id: Mapped[Optional[int]] = mapped_column(ForeignKey("emails.id", ondelete="SET NULL"))
+    state: Mapped[str] = mapped_column(String(16), default="none")
+    folder: Mapped[Optional[str]] = mapped_column(String(512))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    user: Mapped[User] = relationship()
+    email: Mapped[Optional[Email]] = relationship()
+
+    @classmethod
+    def by_graph_id(cls, session: Session, tenant_id: str, user_id: int, graph_id: str) -> "MailboxItem | None":
+        return session.scalar(
+            select(cls).where(cls.tenant_id == tenant_id, cls.user_id == user_id, cls.graph_id == graph_id)
+        )
+
+
+class EmailLink(Base):
+    """Files an email on a contact, company, case or task; `source` says why."""
+
+    __tablename__ = "email_links"
+    __table_args__ = (
+        UniqueConstraint("email_id", "target_type", "target_id"),
+        Index("ix_email_links_tenant_target", "tenant_id", "target_type", "target_id", "email_id"),
+        CheckConstraint(f"target_type IN {sql_in_list(TARGET_TYPES)}", name="target_type"),
+        CheckConstraint(f"source IN {sql_in_list(LINK_SOURCES)}", name="source"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    email_id: Mapped[int] = mapped_column(ForeignKey("emails.id", ondelete="CASCADE"))
+    target_type: Mapped[str] = mapped_column(String(16))
+    target_id: Mapped[int] = mapped_column(Id)
+    source: Mapped[str] = mapped_column(String(16))
+    created_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    email: Mapped[Email] = relationship(back_populates="links")
+
+    @classmethod
+    def emails_of(cls, session: Session, tenant_id: str, target_type: str, target_id: int):
+        """Select of the emails linked to a target, newest first (add .limit / keyset filters)."""
+        return (
+            select(Email)
+            .join(cls, cls.email_id == Email.id)
+            .where(cls.tenant_id == tenant_id, cls.target_type == target_type, cls.target_id == target_id)
+            .order_by(Email.sent_at.desc(), Email.id.desc())
+        )
+
+
+class Note(Base):
+    """A note on a filed email, visible to everyone who can see the email."""
+
+    __tablename__ = "notes"
+    __table_args__ = (Index("ix_notes_tenant_email", "tenant_id", "email_id"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    email_id: Mapped[int] = mapped_column(ForeignKey("emails.id", ondelete="CASCADE"))
+    author_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    email: Mapped[Email] = relationship(back_populates="notes")
+    author: Mapped[Optional[User]] = relationship()
+
+
+class ConversationLink(Base):
+    """Every message of a conversation, past and future, follows it to `target`."""
+
+    __tablename__ = "conversation_links"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "conversation_id", "target_type", "target_id"),
+        CheckConstraint(f"target_type IN {sql_in_list(TARGET_TYPES)}", name="target_type"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    conversation_id: Mapped[str] = mapped_column(String(512))
+    target_type: Mapped[str] = mapped_column(String(16))
+    target_id: Mapped[int] = mapped_column(Id)
+    created_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    @classmethod
+    def for_conversation(cls, session: Session, tenant_id: str, conversation_id: str | None):
+        if not conversation_id:
+            return []
+        return session.scalars(
+            select(cls).where(cls.tenant_id == tenant_id, cls.conversation_id == conversation_id)
+        ).all()
+
+
+# Indexes behind the CRM pages' prefix search and keyset-paginated lists (server/web).
+# Search compares lower(column) against a [prefix, prefix-successor) range, so each is a
+# plain B-tree range scan on SQLite and PostgreSQL alike.
+SUBJECT_KEY_LENGTH = 200  # B-tree entries must stay small; a prefix search needs no more
+
+
+def subject_key(column=None):
+    """The indexed search key of an email subject: its first characters, lower-cased.
+    The numbers are literals, not bound parameters: SQLite uses an expression index
+    only for the very same expression."""
+    return func.lower(func.substr(Email.subject if column is None else column,
+                                  literal_column("1"), literal_column(str(SUBJECT_KEY_LENGTH))))
+Index("ix_emails_tenant_subject_key", Email.tenant_id, subject_key())

@@ -1,0 +1,134 @@
+"""Tenants and their users, with the settings a tenant sets and a user overrides."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Iterable, Optional
+
+from sqlalchemy import ForeignKey, String, UniqueConstraint, select
+from sqlalchemy.ext.mutable import MutableDict, MutableList
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+
+from server.crm.addresses import normalise_address
+from server.crm.models.base import Base
+from server.crm.types import Id, Json, utcnow
+
+AUTO_SYNC_MODES = ("off", "marked", "known_contacts")
+
+# What a tenant gets before anyone changes a setting. `auto_link_companies`'s
+# deployment-wide default comes from the AUTO_LINK_COMPANIES setting via
+# get_or_create_tenant; this is the fallback for tenants created without it.
+DEFAULT_SETTINGS: dict[str, Any] = {
+    "auto_link_companies": True,
+    "auto_sync": "off",
+    "never_sync": [],
+}
+
+
+class Tenant(Base):
+    """An Entra ID tenant (organisation); `id` is its `tid`."""
+
+    __tablename__ = "tenants"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(256), default="")
+    settings: Mapped[dict[str, Any]] = mapped_column(MutableDict.as_mutable(Json()), default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    @classmethod
+    def get(cls, session: Session, tenant_id: str, id: str | None = None) -> "Tenant | None":  # type: ignore[override]
+        return session.get(cls, tenant_id)
+
+    def effective_settings(self) -> dict[str, Any]:
+        """DEFAULT_SETTINGS overlaid with this tenant's values."""
+        merged = dict(DEFAULT_SETTINGS)
+        merged.update({k: v for k, v in (self.settings or {}).items() if v is not None})
+        merged["never_sync"] = list(merged.get("never_sync") or [])
+        return merged
+
+    def update_settings(self, **changes: Any) -> None:
+        """Sets tenant defaults; a value of None removes the key (back to the default)."""
+        validate_settings(changes)
+        current = dict(self.settings or {})
+        for key, value in changes.items():
+            if value is None:
+                current.pop(key, None)
+            else:
+                current[key] = value
+        self.settings = current
+
+
+class User(Base):
+    """A mailbox user of a tenant, known by the `oid` of their tokens."""
+
+    __tablename__ = "users"
+    __table_args__ = (UniqueConstraint("tenant_id", "oid"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    oid: Mapped[str] = mapped_column(String(64))
+    upn: Mapped[str] = mapped_column(String(320), default="")
+    display_name: Mapped[str] = mapped_column(String(256), default="")
+    # The user's own addresses (primary SMTP and aliases), lower-case; never matched as contacts.
+    addresses: Mapped[list[str]] = mapped_column(MutableList.as_mutable(Json()), default=list)
+    # When `addresses` was last read from the user's Graph profile (aliases change rarely).
+    addresses_checked_at: Mapped[Optional[datetime]]
+    # Overrides of the tenant's settings; absent key = use the tenant's value.
+    settings: Mapped[dict[str, Any]] = mapped_column(MutableDict.as_mutable(Json()), default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    tenant: Mapped[Tenant] = relationship()
+
+    @classmethod
+    def by_oid(cls, session: Session, tenant_id: str, oid: str) -> "User | None":
+        return session.scalar(select(cls).where(cls.tenant_id == tenant_id, cls.oid == oid))
+
+    def effective_settings(self, tenant: Tenant | None = None) -> dict[str, Any]:
+        """The tenant's settings with this user's overrides; the user's value wins.
+        `never_sync` is the union of the tenant's and the user's lists."""
+        tenant = tenant or self.tenant
+        merged = tenant.effective_settings()
+        tenant_never = merged["never_sync"]
+        merged.update({k: v for k, v in (self.settings or {}).items() if v is not None})
+        personal = list((self.settings or {}).get("never_sync") or [])
+        merged["never_sync"] = list(dict.fromkeys([*tenant_never, *personal]))
+        return merged
+
+    def update_settings(self, **changes: Any) -> None:
+        """Sets overrides; a value of None removes the override (back to the tenant's)."""
+        validate_settings(changes)
+        current = dict(self.settings or {})
+        for key, value in changes.items():
+            if value is None:
+                current.pop(key, None)
+            else:
+                current[key] = value
+        self.settings = current
+
+    def own_addresses(self) -> set[str]:
+        """Normalised addresses that are this user's: never filed as contacts."""
+        found = {normalise_address(a) for a in [*(self.addresses or []), self.upn]}
+        return {a for a in found if a}
+
+    def remember_addresses(self, addresses: Iterable[str]) -> None:
+        known = list(self.addresses or [])
+        for raw in addresses:
+            address = normalise_address(raw)
+            if address and address not in known:
+                known.append(address)
+        if known != list(self.addresses or []):
+            self.addresses = known
+
+
+def validate_settings(changes: dict[str, Any]) -> None:
+    """Raises ValueError for an unknown key or a value of the wrong kind."""
+    for key, value in changes.items():
+        if key not in DEFAULT_SETTINGS:
+            raise ValueError(f"unknown setting {key!r}")
+        if value is None:
+            continue
+        if key == "auto_link_companies" and not isinstance(value, bool):
+            raise ValueError("auto_link_companies must be true or false")
+        if key == "auto_sync" and value not in AUTO_SYNC_MODES:
+            raise ValueError(f"auto_sync must be one of {', '.join(AUTO_SYNC_MODES)}")
+        if key == "never_sync" and not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
+            raise ValueError("never_sync must be a list of addresses and domains")
