@@ -3,7 +3,7 @@ with their CRM page URLs, and who wrote or owns them."""
 from __future__ import annotations
 
 from server.crm.cases import email_links, record_title
-from server.crm.link_targets import LinkTargets
+from server.crm.link_requests import LinkTargets
 from server.crm.models import Case, ConversationLink, Email, EmailLink, Note, SharingRule, Task
 from server.sync.mailbox import Mailbox
 

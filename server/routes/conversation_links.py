@@ -5,7 +5,7 @@ from __future__ import annotations
 from server.api import Blueprint
 from server.auth import require_auth
 from server.crm import cases
-from server.crm.link_targets import resolve_targets
+from server.crm.link_requests import resolve_targets
 from server.errors import ApiError
 from server.routes.case_json import conversation_links_json, created_json
 from server.routes.request_mailbox import current_mailbox
