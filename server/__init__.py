@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -12,7 +11,7 @@ from flask_cors import CORS
 
 from server import cli, errors, headers, ratelimit, request_limits, web
 from server.api import api, document_security
-from server.config import Config, derived_audience, instance_secret_key
+from server.config import Config, derive_unset, instance_secret_key
 from server.db import Database
 from server.sync import jobs
 from server.sync.errors import GRAPH_TRANSLATIONS
@@ -36,8 +35,7 @@ def create_app(config: type[Config] | Config | Mapping[str, Any] | None = None) 
     app.config.from_object(settings)
     if isinstance(config, Mapping):
         app.config.update(config)
-        if "API_AUDIENCE" not in config and not os.environ.get("API_AUDIENCE"):
-            app.config["API_AUDIENCE"] = derived_audience(app.config["PUBLIC_BASE_URL"], app.config["AZURE_CLIENT_ID"])
+        derive_unset(app.config, given=config)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = instance_secret_key(Path(app.instance_path))
     configure_logging(app)
@@ -66,7 +64,7 @@ def create_app(config: type[Config] | Config | Mapping[str, Any] | None = None) 
 
 
 def configure_logging(app: Flask) -> None:
-    level = getattr(logging, str(app.config.get("LOG_LEVEL", "INFO")).upper(), logging.INFO)
+    level = getattr(logging, str(app.config["LOG_LEVEL"]).upper(), logging.INFO)
     if not logging.getLogger().handlers:
         logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("server").setLevel(level)

@@ -1,13 +1,18 @@
-"""Every setting of the backend, read from the environment (DESIGN §6).
+"""Every setting of the backend, declared once (name, type, default, meaning), and `Config`.
 
-Defaults give the embedded local setup. Tests subclass `Config` or pass a dict
-of overrides to `create_app`.
+`SETTINGS` is the one list: `read_env()` parses it from the environment, `Config`
+carries the values, and `.env.example` and the README's settings table are generated
+from it (`python -m server.config_docs --write`). Consumers read `app.config[NAME]`
+and never restate a default. Tests subclass `Config` or pass a dict of overrides to
+`create_app`.
 """
 from __future__ import annotations
 
 import os
 import secrets
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Callable, Mapping, MutableMapping
 from urllib.parse import urlsplit
 
 from dotenv import load_dotenv
@@ -19,23 +24,7 @@ INSTANCE_DIR = ROOT_DIR / "instance"
 # real environment variables win over it.
 load_dotenv(ROOT_DIR / ".env", override=False)
 
-
-def env_bool(name: str, default: bool) -> bool:
-    """Reads a boolean variable: 1/true/yes/on are true, 0/false/no/off false."""
-    raw = os.environ.get(name)
-    if raw is None or raw.strip() == "":
-        return default
-    return raw.strip().lower() in {"1", "true", "yes", "on"}
-
-
-def env_int(name: str, default: int) -> int:
-    raw = os.environ.get(name)
-    return int(raw) if raw and raw.strip() else default
-
-
-def env_float(name: str, default: float) -> float:
-    raw = os.environ.get(name)
-    return float(raw) if raw and raw.strip() else default
+TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
 
 
 def default_database_url() -> str:
@@ -48,6 +37,139 @@ def derived_audience(public_base_url: str, client_id: str) -> str:
         return ""
     host = urlsplit(public_base_url).netloc or "localhost:5000"
     return f"api://{host}/{client_id},{client_id}"
+
+
+def without_trailing_slash(url: str) -> str:
+    return url.rstrip("/")
+
+
+@dataclass(frozen=True)
+class Derived:
+    """A default computed from other settings' values (read before any derived one)."""
+    compute: Callable[[Mapping[str, Any]], Any]
+    shown: str   # how the docs state it (markdown)
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One environment variable: how its text is parsed (`type`: str, int, float or
+    bool), its value when unset or empty, and one line saying what it does."""
+    name: str
+    type: type
+    default: Any
+    doc: str
+    shown_default: str = ""   # the docs' wording when the default is not a plain value
+    normalise: Callable[[Any], Any] | None = None
+
+    def parse(self, raw: str | None, known: Mapping[str, Any]) -> Any:
+        """The value for the environment's text `raw` (None: unset)."""
+        if self.type is str:
+            unset = not raw
+        else:
+            unset = raw is None or not raw.strip()
+        if unset:
+            value = self.default.compute(known) if isinstance(self.default, Derived) else self.default
+        elif self.type is bool:
+            value = raw.strip().lower() in TRUE_WORDS
+        else:
+            value = self.type(raw)
+        return self.normalise(value) if self.normalise and value is not None else value
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("DATABASE_URL", str, default_database_url(),
+            "SQLAlchemy URL of the CRM database (PostgreSQL in production: "
+            "`postgresql+psycopg2://user:password@host:5432/crm`)",
+            shown_default="SQLite file `instance/crm.sqlite3`"),
+    Setting("GRAPH_BASE_URL", str, "https://graph.microsoft.com/v1.0",
+            "Microsoft Graph (the emulator: `https://localhost:8443/v1.0`)",
+            normalise=without_trailing_slash),
+    Setting("AUTHORITY_HOST", str, "https://login.microsoftonline.com",
+            "Entra ID, for tokens, OpenID metadata and JWKS (the emulator: `https://localhost:8443`)",
+            normalise=without_trailing_slash),
+    Setting("AZURE_CLIENT_ID", str, "", "the app registration's application (client) id"),
+    Setting("AZURE_CLIENT_SECRET", str, "", "its client secret (or use a certificate in your secret store)"),
+    Setting("AZURE_TENANT_ID", str, "organizations",
+            "the registration's tenant: a tenant id, or `organizations` for multi-tenant"),
+    Setting("API_AUDIENCE", str,
+            Derived(lambda known: derived_audience(known["PUBLIC_BASE_URL"], known["AZURE_CLIENT_ID"]),
+                    "`api://<host of PUBLIC_BASE_URL>/<client id>,<client id>`"),
+            "accepted `aud` values of API tokens, comma-separated"),
+    Setting("PUBLIC_BASE_URL", str, "http://localhost:5000",
+            "origin (https in production) the add-in and CRM pages are served from; the only origin CORS allows for `/api/*`",
+            normalise=without_trailing_slash),
+    Setting("CA_BUNDLE", str, None,
+            "extra CA file to trust for Graph and the authority (the emulator's `instance/emulator/ca.pem`); "
+            "unset: the system's and certifi's CAs only"),
+    Setting("REDIS_URL", str, None,
+            "when set (`redis://localhost:6379/0`), background jobs go to RQ workers; unset: an in-process worker"),
+    Setting("OFFICE_JS_URL", str, "https://appsforoffice.microsoft.com/lib/1/hosted/office.js",
+            "the office.js the task pane loads (the emulator serves a shim)"),
+    Setting("GRAPH_TIMEOUT_S", float, 10.0, "timeout of each Graph request (connect and read), seconds"),
+    Setting("GRAPH_MAX_WAIT_S", float, 10.0,
+            "longest total retry wait (429/503/504) inside one request, seconds; a longer `Retry-After` "
+            "goes back to the client as 429/503 with `retry_after`"),
+    Setting("SECRET_KEY", str, None,
+            "signs sessions and CSRF tokens; set one value for all web workers in production",
+            shown_default="generated into `instance/secret_key`"),
+    Setting("MAX_CONTENT_LENGTH", int, 1024 * 1024, "largest accepted request body, bytes (1 MB)"),
+    Setting("IMPORT_MAX_BYTES", int, 20 * 1024 * 1024,
+            "largest contact file (CSV or vCard) the admin page's import accepts, bytes (20 MB): "
+            "that upload's own limit, above `MAX_CONTENT_LENGTH`"),
+    Setting("AUTO_LINK_COMPANIES", bool, True,
+            "tenant default of \"auto-link companies\" (file email on matched contacts' companies too); "
+            "users may override it"),
+    Setting("LOG_LEVEL", str, "INFO", "log level: DEBUG, INFO, WARNING or ERROR", normalise=str.upper),
+    Setting("RATE_LIMIT", str, "600 per minute",
+            "per-user limit on `/api/*` (the token's tenant + user, else the client IP), e.g. "
+            "`20 per second; 600 per minute`; `off` disables it and `WEBHOOK_RATE_LIMIT`; counters are "
+            "shared through Redis when `REDIS_URL` is set; over it: 429 with `Retry-After`"),
+    Setting("WEBHOOK_RATE_LIMIT", str, "6000 per minute",
+            "per-IP limit on the webhook endpoints (`/api/v1/notifications*`), which are exempt from "
+            "`RATE_LIMIT`"),
+    Setting("NOTIFICATION_BASE_URL", str, Derived(lambda known: known["PUBLIC_BASE_URL"], "`PUBLIC_BASE_URL`"),
+            "origin Graph posts change notifications to (https and reachable from the internet in "
+            "production; `http://localhost` works with the emulator)",
+            normalise=without_trailing_slash),
+    Setting("DELTA_INTERVAL_S", int, 600,
+            "seconds between delta catch-up rounds of every mailbox with automatic sync"),
+    Setting("JOB_WORKERS", int, 2, "in-process worker threads when `REDIS_URL` is unset"),
+    Setting("JOB_MAX_ATTEMPTS", int, 5,
+            "runs of a failing job, with no progress between them, before it lands in the failed list "
+            "(admin page: Retry)"),
+    Setting("JOB_RETRY_BASE_S", float, 5.0,
+            "first retry delay, seconds; each further one is 4× longer (at most 15 minutes)"),
+    Setting("JOB_STALE_S", int, 300,
+            "a running job silent this many seconds is taken to have died (a killed worker) and is run "
+            "again from where it stopped"),
+)
+SETTING_NAMES = frozenset(s.name for s in SETTINGS)
+
+
+def declared_default(name: str) -> Any:
+    """The default `SETTINGS` declares for `name` (a Derived for a computed one)."""
+    return next(s.default for s in SETTINGS if s.name == name)
+
+
+def read_env(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Every declared setting, parsed from the environment, with its default when unset."""
+    environ = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    # Plain values first: derived defaults are computed from them.
+    for setting in sorted(SETTINGS, key=lambda s: isinstance(s.default, Derived)):
+        values[setting.name] = setting.parse(environ.get(setting.name), values)
+    return {s.name: values[s.name] for s in SETTINGS}
+
+
+def derive_unset(values: MutableMapping[str, Any], given: Mapping[str, Any],
+                 environ: Mapping[str, str] | None = None) -> None:
+    """Recompute, from `values`, each derived default that neither `given` nor the
+    environment sets: a dict of overrides changing PUBLIC_BASE_URL moves API_AUDIENCE
+    and NOTIFICATION_BASE_URL with it."""
+    environ = os.environ if environ is None else environ
+    for setting in SETTINGS:
+        if isinstance(setting.default, Derived) and setting.name not in given and not environ.get(setting.name):
+            values[setting.name] = setting.parse(None, values)
 
 
 def instance_secret_key(instance_dir: Path) -> str:
@@ -75,84 +197,15 @@ def instance_secret_key(instance_dir: Path) -> str:
     return key
 
 
-def read_env() -> dict[str, object]:
-    """Every environment-backed setting, parsed, with the embedded-setup defaults."""
-    public_base_url = (os.environ.get("PUBLIC_BASE_URL") or "http://localhost:5000").rstrip("/")
-    client_id = os.environ.get("AZURE_CLIENT_ID", "")
-    return {
-        "DATABASE_URL": os.environ.get("DATABASE_URL") or default_database_url(),
-        "GRAPH_BASE_URL": (os.environ.get("GRAPH_BASE_URL") or "https://graph.microsoft.com/v1.0").rstrip("/"),
-        "AUTHORITY_HOST": (os.environ.get("AUTHORITY_HOST") or "https://login.microsoftonline.com").rstrip("/"),
-        "AZURE_CLIENT_ID": client_id,
-        "AZURE_CLIENT_SECRET": os.environ.get("AZURE_CLIENT_SECRET", ""),
-        "AZURE_TENANT_ID": os.environ.get("AZURE_TENANT_ID") or "organizations",
-        "API_AUDIENCE": os.environ.get("API_AUDIENCE") or derived_audience(public_base_url, client_id),
-        "PUBLIC_BASE_URL": public_base_url,
-        "CA_BUNDLE": os.environ.get("CA_BUNDLE") or None,
-        "REDIS_URL": os.environ.get("REDIS_URL") or None,
-        "OFFICE_JS_URL": os.environ.get("OFFICE_JS_URL")
-        or "https://appsforoffice.microsoft.com/lib/1/hosted/office.js",
-        "GRAPH_TIMEOUT_S": env_float("GRAPH_TIMEOUT_S", 10.0),
-        "GRAPH_MAX_WAIT_S": env_float("GRAPH_MAX_WAIT_S", 10.0),
-        # None -> generated under instance/ by create_app; never a hard-coded secret.
-        "SECRET_KEY": os.environ.get("SECRET_KEY") or None,
-        "MAX_CONTENT_LENGTH": env_int("MAX_CONTENT_LENGTH", 1024 * 1024),
-        # Largest contact file the admin page's import accepts (its own limit: above MAX_CONTENT_LENGTH).
-        "IMPORT_MAX_BYTES": env_int("IMPORT_MAX_BYTES", 20 * 1024 * 1024),
-        # Per-user API rate limit and per-IP webhook limit (server.ratelimit); None: its
-        # defaults (600 and 6000 per minute; none in TESTING apps), "off" disables.
-        "RATE_LIMIT": os.environ.get("RATE_LIMIT") or None,
-        "WEBHOOK_RATE_LIMIT": os.environ.get("WEBHOOK_RATE_LIMIT") or None,
-        "AUTO_LINK_COMPANIES": env_bool("AUTO_LINK_COMPANIES", True),
-        "LOG_LEVEL": (os.environ.get("LOG_LEVEL") or "INFO").upper(),
-        # Background jobs (server.sync.jobs) and automatic sync.
-        "NOTIFICATION_BASE_URL": (os.environ.get("NOTIFICATION_BASE_URL") or public_base_url).rstrip("/"),
-        "DELTA_INTERVAL_S": env_int("DELTA_INTERVAL_S", 600),
-        "JOB_WORKERS": env_int("JOB_WORKERS", 2),
-        "JOB_MAX_ATTEMPTS": env_int("JOB_MAX_ATTEMPTS", 5),
-        "JOB_RETRY_BASE_S": env_float("JOB_RETRY_BASE_S", 5.0),
-        "JOB_STALE_S": env_int("JOB_STALE_S", 300),
-    }
-
-
-_ENV = read_env()
-
-
 class Config:
-    """Settings from the environment (class attributes, read at import).
+    """The app's settings as class attributes: every entry of `SETTINGS` (read from the
+    environment at import, set below the class) plus the fixed ones here.
 
     `create_app(None)` uses `Config.from_env()`, which re-reads the environment,
     so a process that changes it before creating the app (tests, scripts) is honoured.
     """
 
     INSTANCE_DIR = str(INSTANCE_DIR)
-
-    DATABASE_URL: str = _ENV["DATABASE_URL"]  # type: ignore[assignment]
-    GRAPH_BASE_URL: str = _ENV["GRAPH_BASE_URL"]  # type: ignore[assignment]
-    AUTHORITY_HOST: str = _ENV["AUTHORITY_HOST"]  # type: ignore[assignment]
-    AZURE_CLIENT_ID: str = _ENV["AZURE_CLIENT_ID"]  # type: ignore[assignment]
-    AZURE_CLIENT_SECRET: str = _ENV["AZURE_CLIENT_SECRET"]  # type: ignore[assignment]
-    AZURE_TENANT_ID: str = _ENV["AZURE_TENANT_ID"]  # type: ignore[assignment]
-    API_AUDIENCE: str = _ENV["API_AUDIENCE"]  # type: ignore[assignment]
-    PUBLIC_BASE_URL: str = _ENV["PUBLIC_BASE_URL"]  # type: ignore[assignment]
-    CA_BUNDLE: str | None = _ENV["CA_BUNDLE"]  # type: ignore[assignment]
-    REDIS_URL: str | None = _ENV["REDIS_URL"]  # type: ignore[assignment]
-    OFFICE_JS_URL: str = _ENV["OFFICE_JS_URL"]  # type: ignore[assignment]
-    GRAPH_TIMEOUT_S: float = _ENV["GRAPH_TIMEOUT_S"]  # type: ignore[assignment]
-    GRAPH_MAX_WAIT_S: float = _ENV["GRAPH_MAX_WAIT_S"]  # type: ignore[assignment]
-    SECRET_KEY: str | None = _ENV["SECRET_KEY"]  # type: ignore[assignment]
-    MAX_CONTENT_LENGTH: int = _ENV["MAX_CONTENT_LENGTH"]  # type: ignore[assignment]
-    IMPORT_MAX_BYTES: int = _ENV["IMPORT_MAX_BYTES"]  # type: ignore[assignment]
-    RATE_LIMIT: str | None = _ENV["RATE_LIMIT"]  # type: ignore[assignment]
-    WEBHOOK_RATE_LIMIT: str | None = _ENV["WEBHOOK_RATE_LIMIT"]  # type: ignore[assignment]
-    AUTO_LINK_COMPANIES: bool = _ENV["AUTO_LINK_COMPANIES"]  # type: ignore[assignment]
-    LOG_LEVEL: str = _ENV["LOG_LEVEL"]  # type: ignore[assignment]
-    NOTIFICATION_BASE_URL: str = _ENV["NOTIFICATION_BASE_URL"]  # type: ignore[assignment]
-    DELTA_INTERVAL_S: int = _ENV["DELTA_INTERVAL_S"]  # type: ignore[assignment]
-    JOB_WORKERS: int = _ENV["JOB_WORKERS"]  # type: ignore[assignment]
-    JOB_MAX_ATTEMPTS: int = _ENV["JOB_MAX_ATTEMPTS"]  # type: ignore[assignment]
-    JOB_RETRY_BASE_S: float = _ENV["JOB_RETRY_BASE_S"]  # type: ignore[assignment]
-    JOB_STALE_S: int = _ENV["JOB_STALE_S"]  # type: ignore[assignment]
 
     # flask-smorest / OpenAPI
     API_TITLE = "CRM Sync for Outlook API"
@@ -165,9 +218,9 @@ class Config:
 
     @classmethod
     def from_env(cls) -> type["Config"]:
-        """A subclass of `cls` whose environment-backed settings are re-read now."""
+        """A subclass of `cls` whose declared settings are re-read now."""
         return type(cls.__name__, (cls,), read_env())
 
 
-# The variables `.env.example` documents.
-ENV_SETTINGS = tuple(read_env())
+for _name, _value in read_env().items():
+    setattr(Config, _name, _value)

@@ -55,7 +55,7 @@ def content_security_policy(config) -> str:
 
 def init_app(app: Flask) -> None:
     policy = content_security_policy(app.config)
-    https = (app.config.get("PUBLIC_BASE_URL") or "").startswith("https://")
+    https = app.config["PUBLIC_BASE_URL"].startswith("https://")
 
     @app.after_request
     def set_security_headers(response):

@@ -6,7 +6,8 @@
   flood of forged notifications cannot exhaust anyone's budget, and are limited per IP
   instead (WEBHOOK_RATE_LIMIT, default 6000 per minute: Graph sends many from few IPs).
 - GET /api/v1/health, the CRM pages and static files are not limited here.
-- Apps with TESTING set have no limits unless RATE_LIMIT or WEBHOOK_RATE_LIMIT is given.
+- Apps with TESTING set have no limits unless RATE_LIMIT or WEBHOOK_RATE_LIMIT differs
+  from its default.
 - Counters live in Redis when REDIS_URL is set (shared by every worker), else in the
   process's memory. If Redis fails, requests go through (limits fall back to memory).
 
@@ -22,10 +23,9 @@ from flask import Flask, g, request
 from flask_limiter import Limiter, RateLimitExceeded, RequestLimit
 
 from server.auth import auth_state, bearer_token
+from server.config import declared_default
 from server.errors import ApiError, error_response
 
-DEFAULT_LIMIT = "600 per minute"
-DEFAULT_WEBHOOK_LIMIT = "6000 per minute"
 WEBHOOK_PREFIX = "/api/v1/notifications"
 UNLIMITED_PATHS = frozenset({"/api/v1/health"})
 
@@ -68,10 +68,11 @@ def breached(limit: RequestLimit):
 def init_app(app: Flask) -> Limiter:
     """One Limiter per app (tests build several apps with different limits). Call after
     the blueprints are registered: the webhook limits attach to theirs."""
-    explicit = app.config.get("RATE_LIMIT") or app.config.get("WEBHOOK_RATE_LIMIT")
-    rate = app.config.get("RATE_LIMIT") or DEFAULT_LIMIT
+    rate = app.config["RATE_LIMIT"]
+    webhook_limit = app.config["WEBHOOK_RATE_LIMIT"]
     # A test suite's one long-lived app would otherwise throttle its own fixtures' user;
-    # tests of the limits set RATE_LIMIT.
+    # tests of the limits set limits of their own.
+    explicit = (rate, webhook_limit) != (declared_default("RATE_LIMIT"), declared_default("WEBHOOK_RATE_LIMIT"))
     enabled = str(rate).strip().lower() != "off" and bool(explicit or not app.config.get("TESTING"))
     limiter = Limiter(
         caller_key,
@@ -94,7 +95,6 @@ def init_app(app: Flask) -> Limiter:
         # More specific than server.errors' HTTPException handler: keep on_breach's answer.
         return exc.response or error_response(ApiError(429, "rate_limited", "Too many requests."))
 
-    webhook_limit = app.config.get("WEBHOOK_RATE_LIMIT") or DEFAULT_WEBHOOK_LIMIT
     for blueprint in app.blueprints.values():
         if (blueprint.url_prefix or "").startswith(WEBHOOK_PREFIX):
             limiter.shared_limit(webhook_limit, scope="webhooks", key_func=client_ip)(blueprint)

@@ -13,10 +13,12 @@ and the same bounded, Retry-After-honouring retries.
     from server.graph import GraphClient, errors, properties
 """
 from . import errors, properties
-from .client import (BATCH_LIMIT, CONTACT_FIELDS, MESSAGE_FIELDS, MESSAGE_FIELDS_WITH_BODY,
-                     BatchRequest, BatchResponse, DeltaPage, GraphClient)
+from .batch import BATCH_LIMIT, BatchRequest, BatchResponse
+from .client import GraphClient
+from .contacts import CONTACT_FIELDS
 from .errors import (AccessDenied, BadRequest, Conflict, DeltaExpired, GraphError, GraphTimeout,
                      NotFound, Throttled, Unauthorized, Unavailable)
+from .messages import MESSAGE_FIELDS, MESSAGE_FIELDS_WITH_BODY, DeltaPage
 from .properties import merge_categories
 from .transport import Transport
 

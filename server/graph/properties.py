@@ -5,7 +5,7 @@ every mark already written to users' mailboxes.
 """
 from __future__ import annotations
 
-from typing import Iterable
+from typing import Iterable, Mapping
 
 PROPERTY_SET = "5e2c4be5-cc15-4e13-889c-459e6c8f73b4"
 
@@ -64,3 +64,10 @@ def expand_filter(*property_ids: str) -> str:
     """`$expand` value that returns exactly these extended properties."""
     clauses = " or ".join(f"id eq '{pid}'" for pid in property_ids)
     return f"singleValueExtendedProperties($filter={clauses})"
+
+
+def extended_properties(properties: Mapping[str, str | None]) -> list[dict]:
+    """{property id: value} as Graph's `singleValueExtendedProperties` list."""
+    # Graph cannot null a single-value property with PATCH; an empty string clears it.
+    return [{"id": pid, "value": "" if value is None else str(value)}
+            for pid, value in properties.items()]

@@ -12,8 +12,9 @@ sleeping, so the API can tell the pane when to come back instead of holding a wo
 A refused token is replaced once per logical call: on a 401, or a 403 that says the
 token lacks a permission (ErrorAccessDenied, Authorization_RequestDenied), the token
 provider is asked again while `refused_token()` names the refused token. A provider
-that caches tokens drops that one and fetches a fresh token (see server/auth.py); if it
-answers the same token (it has nothing better), the error is raised as it came.
+that caches tokens drops that one and fetches a fresh token (see
+server/auth/graph_tokens.py); if it answers the same token (it has nothing better), the
+error is raised as it came.
 
 Requests to one mailbox (`slots`, see slots.py) are bounded across threads, and across
 processes when Redis is configured, to Outlook's 4 concurrent requests per mailbox.

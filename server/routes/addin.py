@@ -52,7 +52,7 @@ def render_page(path: Path) -> Response:
     """An add-in HTML page with OFFICE_JS_URL and the pane's auth settings filled in."""
     html = path.read_text(encoding="utf-8")
     html = html.replace(MICROSOFT_OFFICE_JS, current_app.config["OFFICE_JS_URL"])
-    authority = f"{current_app.config['AUTHORITY_HOST'].rstrip('/')}/{current_app.config.get('AZURE_TENANT_ID') or 'organizations'}"
+    authority = f"{current_app.config['AUTHORITY_HOST'].rstrip('/')}/{current_app.config['AZURE_TENANT_ID']}"
     settings = json.dumps({"clientId": client_id(), "scope": api_scope(), "authority": authority})
     # Attribute-safe: JSON has no raw quotes once escaped for HTML.
     escaped = settings.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;")

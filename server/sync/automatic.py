@@ -30,7 +30,7 @@ from server.crm.filing import set_item_state
 from server.crm.matching import match_addresses
 from server.crm.models import ConversationLink, MailboxItem, SharingRule
 from server.graph import properties as props
-from server.graph.client import MESSAGE_FIELDS_WITH_BODY
+from server.graph.messages import MESSAGE_FIELDS_WITH_BODY
 from server.graph.errors import GraphError
 from server.sync.file_message import file_in_crm, mark_patch
 from server.sync.jobs import JobContext, job

@@ -15,7 +15,7 @@ from typing import Callable, Mapping
 import jwt
 import requests
 
-from server.auth import GraphTokens
+from server.auth.graph_tokens import GraphTokens
 from server.errors import ApiError
 from server.graph import GraphClient, properties
 from server.graph.errors import (AccessDenied, GraphError, GraphTimeout, NotFound, Throttled, Unauthorized,
@@ -48,8 +48,8 @@ class Check:
 
 
 def admin_consent_url(config: Mapping, tid: str) -> str:
-    host = str(config.get("AUTHORITY_HOST") or "https://login.microsoftonline.com").rstrip("/")
-    return f"{host}/{tid}/adminconsent?client_id={config.get('AZURE_CLIENT_ID') or ''}"
+    host = str(config["AUTHORITY_HOST"]).rstrip("/")
+    return f"{host}/{tid}/adminconsent?client_id={config['AZURE_CLIENT_ID']}"
 
 
 def lacks(permission: str, config: Mapping, tid: str) -> str:
@@ -58,7 +58,7 @@ def lacks(permission: str, config: Mapping, tid: str) -> str:
 
 
 def _token_fix(error: ApiError, config: Mapping, tid: str) -> str:
-    authority = str(config.get("AUTHORITY_HOST") or "").rstrip("/")
+    authority = str(config["AUTHORITY_HOST"]).rstrip("/")
     if error.code == "auth_not_configured":
         return "Set AZURE_CLIENT_ID and AZURE_CLIENT_SECRET on the server to the app registration's values."
     if error.code == "identity_unavailable":

@@ -27,7 +27,7 @@ from server.crm.models import MailboxItem, SyncCursor, User
 from server.crm.types import utcnow
 from server.crm.upsert import upsert
 from server.db import Database
-from server.graph.client import MESSAGE_FIELDS
+from server.graph.messages import MESSAGE_FIELDS
 from server.graph.errors import DeltaExpired, GraphError
 from server.sync.automatic import Outcome, process_messages, watches
 from server.sync.jobs import JobContext, enqueue, job

@@ -14,7 +14,7 @@ from server.crm.filing import file_email
 from server.crm.matching import MatchedContact, match_addresses
 from server.crm.models import Email, MailboxItem
 from server.graph import properties as props
-from server.graph.client import MESSAGE_FIELDS_WITH_BODY
+from server.graph.messages import MESSAGE_FIELDS_WITH_BODY
 from server.graph.errors import GraphError
 from server.sync.errors import api_error_for
 from server.sync.mailbox import Mailbox

@@ -246,7 +246,7 @@ def job_progress(row: SyncJob) -> dict:
 # -- running ------------------------------------------------------------------------
 
 def retry_delay(app: Flask, attempts: int, hint: float | None = None) -> float:
-    base = float(app.config.get("JOB_RETRY_BASE_S") or 5)
+    base = float(app.config["JOB_RETRY_BASE_S"])
     delay = min(MAX_RETRY_DELAY_S, base * (4 ** max(0, attempts - 1)))
     return max(delay, float(hint or 0))
 
@@ -256,7 +256,7 @@ def run_job(app: Flask, job_id: int) -> str | None:
     has it or it is not runnable). Never raises for the job's own failure."""
     load_job_modules()
     factory = Database.state(app).session_factory
-    stale = utcnow() - timedelta(seconds=int(app.config.get("JOB_STALE_S") or 300))
+    stale = utcnow() - timedelta(seconds=int(app.config["JOB_STALE_S"]))
     with factory() as session:
         now = utcnow()
         claimed = session.execute(update(SyncJob).where(
@@ -304,7 +304,7 @@ def run_job(app: Flask, job_id: int) -> str | None:
         # A resumable job that got further before this failure is not failing over and
         # over (a big bulk sync is throttled once per Outlook rate window): count afresh.
         attempts = 1 if (row.done or 0) > done_at_start else row.attempts
-        if attempts >= int(app.config.get("JOB_MAX_ATTEMPTS") or 5):
+        if attempts >= int(app.config["JOB_MAX_ATTEMPTS"]):
             session.execute(update(SyncJob).where(SyncJob.id == job_id).values(
                 state="failed", error=message, finished_at=utcnow()))
             session.commit()
@@ -323,7 +323,7 @@ def recover_stalled_jobs(app: Flask | None = None) -> int:
     (killed worker) and queued ones long overdue (a restarted in-process queue lost
     them). Returns how many. Harmless when they are in fact alive: a claim decides."""
     app = app or current_app._get_current_object()
-    stale = utcnow() - timedelta(seconds=int(app.config.get("JOB_STALE_S") or 300))
+    stale = utcnow() - timedelta(seconds=int(app.config["JOB_STALE_S"]))
     with Database.state(app).session_factory() as session:
         ids = session.scalars(select(SyncJob.id).where(or_(
             and_(SyncJob.state == "running", SyncJob.heartbeat_at < stale),
@@ -426,7 +426,7 @@ def runner_for(app: Flask):
         runner = _runners.get(id(app))
         if runner is None:
             redis_url = app.config.get("REDIS_URL")
-            runner = RqRunner(redis_url) if redis_url else ThreadRunner(app, int(app.config.get("JOB_WORKERS") or 2))
+            runner = RqRunner(redis_url) if redis_url else ThreadRunner(app, int(app.config["JOB_WORKERS"]))
             _runners[id(app)] = runner
         return runner
 
@@ -485,7 +485,7 @@ class EmbeddedScheduler:
     def __init__(self, app: Flask, tick_s: float = 15):
         self.app = app
         self.tick_s = tick_s
-        self.intervals = {"delta": float(app.config.get("DELTA_INTERVAL_S") or 600),
+        self.intervals = {"delta": float(app.config["DELTA_INTERVAL_S"]),
                           "subscriptions": SUBSCRIPTION_UPKEEP_S, "recover": RECOVER_S}
         self.last: dict[str, float] = {}
         self.stopped = threading.Event()

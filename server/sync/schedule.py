@@ -6,13 +6,12 @@ runs the same tasks from a thread (server.sync.jobs.EmbeddedScheduler).
 """
 from __future__ import annotations
 
-import os
-
 from rq import cron
 
+from server.config import read_env
 from server.sync.jobs import QUEUE_NAME, RECOVER_S, SUBSCRIPTION_UPKEEP_S, run_scheduled
 
-DELTA_INTERVAL_S = int(os.environ.get("DELTA_INTERVAL_S") or 600)
+DELTA_INTERVAL_S = read_env()["DELTA_INTERVAL_S"]
 
 cron.register(run_scheduled, QUEUE_NAME, args=("delta",), interval=DELTA_INTERVAL_S, name="delta")
 cron.register(run_scheduled, QUEUE_NAME, args=("subscriptions",), interval=SUBSCRIPTION_UPKEEP_S,

@@ -60,7 +60,7 @@ def client_state_matches(subscription: Subscription, value: str | None) -> bool:
 
 
 def _urls(config) -> tuple[str, str]:
-    base = str(config.get("NOTIFICATION_BASE_URL") or config["PUBLIC_BASE_URL"]).rstrip("/")
+    base = str(config["NOTIFICATION_BASE_URL"]).rstrip("/")
     return base + NOTIFICATIONS_PATH, base + LIFECYCLE_PATH
 
 

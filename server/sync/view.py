@@ -11,7 +11,7 @@ from typing import Iterable, Mapping
 from server.crm.addresses import normalise_address
 from server.crm.matching import MatchedContact, match_addresses
 from server.crm.models import Email, MailboxItem
-from server.graph.client import BATCH_LIMIT
+from server.graph.batch import BATCH_LIMIT
 from server.graph.errors import GraphError
 from server.sync.contact_fields import OUTLOOK_CONTACT_FIELDS
 from server.sync.outlook_contact_sync import refresh_found_contacts

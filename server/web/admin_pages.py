@@ -169,7 +169,7 @@ def import_page(status: int = 200, error: str | None = None):
 
 
 def import_limit() -> int:
-    return int(current_app.config.get("IMPORT_MAX_BYTES") or current_app.config["MAX_CONTENT_LENGTH"])
+    return int(current_app.config["IMPORT_MAX_BYTES"])
 
 
 def human_bytes(size: int) -> str:

@@ -30,7 +30,7 @@ def configure_session_cookie(state) -> None:
     the pages are served over https. Lax keeps it on the top-level redirect back
     from the sign-in page while cross-site posts go without it."""
     config = state.app.config
-    https = str(config.get("PUBLIC_BASE_URL") or "").startswith("https://")
+    https = config["PUBLIC_BASE_URL"].startswith("https://")
     if config.get("SESSION_COOKIE_NAME") in (None, "session"):
         config["SESSION_COOKIE_NAME"] = SECURE_SESSION_COOKIE if https else SESSION_COOKIE
     config["SESSION_COOKIE_HTTPONLY"] = True

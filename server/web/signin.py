@@ -18,7 +18,8 @@ import msal
 import requests
 from flask import current_app, g, redirect, render_template, request, session, url_for
 
-from server.auth import METADATA_TIMEOUT, _TimeoutHttpClient, trusted_session
+from server.auth import trusted_session
+from server.auth.identity_http import METADATA_TIMEOUT, TimeoutHttpClient
 from server.crm.tenants import get_or_create_user
 from server.db import db_session
 from server.web import csrf
@@ -47,7 +48,7 @@ def redirect_uri() -> str:
 
 def authority() -> str:
     host = current_app.config["AUTHORITY_HOST"].rstrip("/")
-    return f"{host}/{current_app.config.get('AZURE_TENANT_ID') or 'organizations'}"
+    return f"{host}/{current_app.config['AZURE_TENANT_ID']}"
 
 
 def msal_app() -> msal.ConfidentialClientApplication:
@@ -59,7 +60,7 @@ def msal_app() -> msal.ConfidentialClientApplication:
         config["AZURE_CLIENT_ID"], client_credential=config["AZURE_CLIENT_SECRET"],
         authority=authority(),
         instance_discovery=None if host in msal.authority.WELL_KNOWN_AUTHORITY_HOSTS else False,
-        http_client=_TimeoutHttpClient(trusted_session(), METADATA_TIMEOUT),
+        http_client=TimeoutHttpClient(trusted_session(), METADATA_TIMEOUT),
         token_cache=msal.TokenCache())
 
 

@@ -8,7 +8,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from server.auth import AuthState, GraphTokens, TokenValidator
+from server.auth import AuthState
+from server.auth.graph_tokens import GraphTokens
+from server.auth.token_validator import TokenValidator
 from server.crm.models import Email, SyncJob, User
 from server.db import session_scope
 from server.graph import AccessDenied, GraphClient, Unauthorized

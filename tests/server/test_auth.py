@@ -19,8 +19,10 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from flask import Flask, jsonify
 
 from server import errors
-from server.auth import (AuthError, GraphTokens, TokenValidator, current_principal,
-                         init_app, require_auth)
+from server.auth import current_principal, init_app, require_auth
+from server.auth.graph_tokens import GraphTokens
+from server.auth.principal import AuthError
+from server.auth.token_validator import TokenValidator
 from server.errors import ApiError
 from server.tls import http_session
 

@@ -10,7 +10,7 @@ import pytest
 
 from server.graph import (BatchRequest, GraphClient, GraphError, GraphTimeout, NotFound,
                           Throttled, Unauthorized, Unavailable, merge_categories, properties)
-from server.graph.client import _batch_chunks
+from server.graph.batch import _batch_chunks
 from server.graph.errors import DeltaExpired, parse_retry_after
 from server.graph.transport import merge_prefer
 from server.tls import http_session

@@ -1,0 +1,42 @@
+"""Who is calling: the Principal behind a validated token, and the errors that refuse one."""
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+
+from server.errors import ApiError
+
+UNAVAILABLE_MESSAGE = "Microsoft's sign-in service could not be reached. Try again in a moment."
+
+
+class AuthError(ApiError):
+    """The bearer token was refused: 401 with the one error shape."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(401, code, message)
+
+
+def identity_unavailable() -> ApiError:
+    return ApiError(503, "identity_unavailable", UNAVAILABLE_MESSAGE, retry_after=5)
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The caller of one request, from a validated token."""
+    tid: str
+    oid: str
+    upn: str | None
+    name: str | None
+    scopes: frozenset = frozenset()
+    roles: frozenset = frozenset()
+    token: str = field(default="", repr=False)   # the assertion for on-behalf-of
+    app_only: bool = False
+
+
+def is_guid(value: str) -> bool:
+    """Whether `value` is a GUID, as tenant and object ids are."""
+    try:
+        uuid.UUID(value)
+    except (TypeError, ValueError, AttributeError):
+        return False
+    return True

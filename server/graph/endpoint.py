@@ -1,0 +1,64 @@
+"""GraphEndpoint: one mailbox's requests over the one transport (URLs, the call, its JSON).
+
+The operation modules (batch, messages, contacts, subscriptions) build on it, and
+`GraphClient` puts them together.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable
+from urllib.parse import quote, urlsplit
+
+import requests
+
+from .errors import GraphError
+from .odata import response_json
+from .slots import DEFAULT_LEASE_S, mailbox_slots
+from .transport import DEFAULT_TIMEOUT, Transport, parse_timeout
+
+
+class GraphEndpoint:
+    """One mailbox (`/me`, or `/users/{user}` for app-only work) on Microsoft Graph.
+
+    `token_provider()` returns a bearer token for each request (OBO for delegated,
+    client credentials for app-only). Methods raise GraphError subclasses.
+    """
+
+    def __init__(self, base_url: str, token_provider: Callable[[], str],
+                 session: requests.Session, user: str | None = None,
+                 max_wait_s: float = 10.0, timeout=DEFAULT_TIMEOUT, redis_url: str | None = None):
+        self.base_url = base_url.rstrip("/")
+        self.user = user
+        self.root = "/me" if user is None else f"/users/{quote(str(user), safe='@')}"
+        # Background work on /users/{id} may run in many threads and processes: at most
+        # 4 requests to one mailbox at a time, as Outlook allows (across processes when
+        # Redis is configured). A lease outlives any one request's timeouts.
+        connect, read = parse_timeout(timeout)
+        slots = None if user is None else mailbox_slots(
+            str(user), redis_url, lease_s=max(DEFAULT_LEASE_S, 2 * (connect + read)))
+        self.transport = Transport(session, token_provider, timeout=timeout,
+                                   max_wait_s=max_wait_s, slots=slots)
+
+    def _url(self, path_or_link: str) -> str:
+        if path_or_link.startswith("/"):
+            return self.base_url + path_or_link
+        # A nextLink/deltaLink: only ever follow one back to our own Graph endpoint,
+        # or the bearer token would go wherever a response pointed.
+        base = urlsplit(self.base_url)
+        link = urlsplit(path_or_link)
+        if (link.scheme, link.netloc) != (base.scheme, base.netloc) or \
+                not link.path.startswith(base.path + "/"):
+            raise GraphError(502, "UnexpectedLink",
+                             "Graph returned a paging link outside its own endpoint")
+        return path_or_link
+
+    def _call(self, method: str, path: str, *, json_body=None, prefer=None,
+              idempotent: bool | None = None, headers=None) -> Any:
+        response = self.transport.request(method, self._url(path), json=json_body,
+                                          prefer=prefer, idempotent=idempotent,
+                                          headers=headers)
+        if response.status_code == 204 or not response.content:
+            return None
+        return response_json(response)
+
+    def _item(self, collection: str, item_id: str) -> str:
+        return f"{self.root}/{collection}/{quote(str(item_id), safe='=')}"
