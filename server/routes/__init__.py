@@ -32,6 +32,7 @@ ROUTE_MODULES = [
     "crm_companies",
     "notifications",
     "settings",
+    "bulk_sync",
     "jobs",
 ]
 
