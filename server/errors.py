@@ -2,9 +2,10 @@
 
 Views raise `ApiError` (or let werkzeug/flask-smorest raise), and the layers
 below raise domain errors (`server.domain_errors`: not found, invalid, forbidden,
-conflict, busy) that views let through. The handlers registered by `init_app` turn everything,
-uncaught exceptions included, into that shape with a stable `code` and a human
-`message`; `DOMAIN_STATUS` is the one table of which family answers which status.
+conflict, busy) that views let through. The handlers registered by `init_app`
+turn everything, uncaught exceptions included, into that shape with a stable
+`code` and a human `message`; `DOMAIN_STATUS` is the one table of which family
+answers with which status.
 """
 from __future__ import annotations
 
