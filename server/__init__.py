@@ -9,13 +9,14 @@ from typing import Any, Mapping
 from flask import Flask
 from flask_cors import CORS
 
-from server import errors, headers, ratelimit, request_limits
+from server import errors, headers, ratelimit, request_limits, web
 from server.api import api, document_security
 from server.cli import register_cli
 from server.config import Config, derive_unset, instance_secret_key
 from server.db import Database
 from server.jobs import schedule
 from server.routes import register_routes
+from server.sync.errors import GRAPH_TRANSLATIONS
 
 db = Database()
 cors = CORS()
@@ -46,8 +47,9 @@ def create_app(config: type[Config] | Config | Mapping[str, Any] | None = None) 
     api.init_app(app)
     document_security(api)
     register_routes(api, app)
+    app.register_blueprint(web.bp)
     ratelimit.init_app(app)
-    errors.init_app(app)  # after the Api: ours must be the handlers that answer
+    errors.init_app(app, GRAPH_TRANSLATIONS)  # after the Api: ours must be the handlers that answer
     cors.init_app(
         app,
         resources={r"/api/*": {"origins": [app.config["PUBLIC_BASE_URL"]]}},

@@ -1,17 +1,22 @@
 """The one error shape: every failure renders as {"error": {"code", "message", ...}}.
 
-Views raise `ApiError` (or let werkzeug/flask-smorest raise); the handlers
-registered by `init_app` turn everything, uncaught exceptions included, into
-that shape with a stable `code` and a human `message`.
+Views raise `ApiError` (or let werkzeug/flask-smorest raise), and the layers
+below raise domain errors (`server.domain_errors`: not found, invalid, forbidden,
+conflict, busy) that views let through. The handlers registered by `init_app`
+turn everything, uncaught exceptions included, into that shape with a stable
+`code` and a human `message`; `DOMAIN_STATUS` is the one table of which family
+answers with which status.
 """
 from __future__ import annotations
 
 import logging
 import math
-from typing import Any
+from typing import Any, Callable, Mapping
 
 from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException
+
+from server.domain_errors import Busy, Conflict, DomainError, Forbidden, Invalid, NotFound
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +69,22 @@ class ApiError(Exception):
         return f"ApiError({self.status}, {self.code!r}, {self.message!r})"
 
 
+# The one table: each family of domain failure and the HTTP status it is answered with.
+DOMAIN_STATUS: dict[type[DomainError], int] = {
+    NotFound: 404,
+    Invalid: 400,
+    Forbidden: 403,
+    Conflict: 409,
+    Busy: 503,
+}
+
+
+def domain_api_error(error: DomainError) -> ApiError:
+    """The ApiError a domain failure is answered with (500 for a family missing from the table)."""
+    status = next((s for family, s in DOMAIN_STATUS.items() if isinstance(error, family)), 500)
+    return ApiError(status, error.code, error.message, retry_after=error.retry_after, **error.extra)
+
+
 def retry_after_seconds(value: float) -> int:
     """Whole seconds, rounded up: Retry-After takes an integer and waiting less is useless."""
     return max(0, int(math.ceil(value)))
@@ -111,12 +132,22 @@ def from_http_exception(exc: HTTPException) -> ApiError:
     return error
 
 
-def init_app(app: Flask) -> None:
-    """Registers the handlers that give every error the one shape."""
+def init_app(app: Flask, translations: Mapping[type[Exception], Callable[[Any], ApiError]] | None = None) -> None:
+    """Registers the handlers that give every error the one shape.
+
+    `translations` adds the failures of layers this module cannot import (Graph's,
+    which carry Graph's own status and code), each with the function that gives
+    its ApiError."""
 
     @app.errorhandler(ApiError)
     def handle_api_error(error: ApiError):
         return error_response(error)
+
+    for family in DOMAIN_STATUS:
+        app.register_error_handler(family, lambda error: error_response(domain_api_error(error)))
+
+    for exception, translate in (translations or {}).items():
+        app.register_error_handler(exception, lambda error, translate=translate: error_response(translate(error)))
 
     @app.errorhandler(HTTPException)
     def handle_http_exception(exc: HTTPException):

@@ -1,7 +1,8 @@
-"""Cases, tasks, notes, conversation links and sharing rules (seeds 000, 001).
+"""Cases, tasks, notes, conversation links and sharing rules.
 
 Everything is scoped by tenant: lookups take the tenant id, and a record of another
-tenant is "not found" (LookupError), never touched. Functions that write commit.
+tenant is "not found" (NoSuchRecord), never touched. Functions that write commit.
+Failures are domain errors (NoSuchRecord, Invalid, Forbidden) in the API's words.
 """
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from server.crm.filing import Link, link_email
 from server.crm.models import (MODEL_FOR_TARGET, Case, ConversationLink, Email, EmailLink, Note, SharingRule,
                                MAX_ID, Task, User, is_id)
 from server.crm.upsert import insert_ignore
+from server.domain_errors import Forbidden, Invalid, NotFound
 
 CASE_STATUSES = ("open", "closed")
 LINKABLE = ("case", "task")
@@ -28,13 +30,14 @@ SHARING_RULE_WARNING = (
     "such mail by hand instead.")
 
 
-class NotFound(LookupError):
+class NoSuchRecord(NotFound):
     """No such record in this tenant (also when it is another tenant's); `kind`
     names what was looked for: case, task, email, note, conversation_link, sharing_rule."""
 
     def __init__(self, kind: str, record_id: int):
-        super().__init__(f"no {kind.replace('_', ' ')} {record_id}")
+        super().__init__(f"That {kind.replace('_', ' ')} does not exist.", code=f"{kind}_not_found")
         self.kind = kind
+        self.record_id = record_id
 
 
 _KINDS = {Case: "case", Task: "task", Email: "email", Note: "note", ConversationLink: "conversation_link",
@@ -44,7 +47,7 @@ _KINDS = {Case: "case", Task: "task", Email: "email", Note: "note", Conversation
 def _one(session: Session, model, tenant_id: str, record_id: int):
     record = model.get(session, tenant_id, int(record_id))
     if record is None:
-        raise NotFound(_KINDS[model], record_id)
+        raise NoSuchRecord(_KINDS[model], record_id)
     return record
 
 
@@ -59,19 +62,19 @@ def _commit(session: Session) -> None:
 def _clean(text: str | None, limit: int, what: str) -> str:
     value = " ".join((text or "").split())
     if not value:
-        raise ValueError(f"a {what} needs a title")
+        raise Invalid(f"A {what} needs a title.")
     return value[:limit]
 
 
 # -- cases and tasks --------------------------------------------------------------------
 
 def get_case(session: Session, tenant_id: str, case_id: int) -> Case:
-    """Raises LookupError when the case is not in the tenant."""
+    """Raises NoSuchRecord when the case is not in the tenant."""
     return _one(session, Case, tenant_id, case_id)
 
 
 def get_task(session: Session, tenant_id: str, task_id: int) -> Task:
-    """Raises LookupError when the task is not in the tenant."""
+    """Raises NoSuchRecord when the task is not in the tenant."""
     return _one(session, Task, tenant_id, task_id)
 
 
@@ -91,7 +94,7 @@ def list_cases(session: Session, tenant_id: str, *, query: str | None = None, st
 
 def create_case(session: Session, tenant_id: str, user: User | None, title: str,
                 description: str = "") -> Case:
-    """Raises ValueError for an empty title."""
+    """Raises Invalid for an empty title."""
     case = Case(tenant_id=tenant_id, title=_clean(title, 512, "case"), description=description or "",
                 status="open", created_by_id=user.id if user else None)
     session.add(case)
@@ -116,7 +119,7 @@ def list_tasks(session: Session, tenant_id: str, *, case_id: int | None = None, 
 
 def create_task(session: Session, tenant_id: str, user: User | None, title: str, description: str = "",
                 case_id: int | None = None, due_at: datetime | None = None) -> Task:
-    """Raises ValueError for an empty title, LookupError for a case not in the tenant."""
+    """Raises Invalid for an empty title, NoSuchRecord for a case not in the tenant."""
     if case_id is not None:
         get_case(session, tenant_id, case_id)
     task = Task(tenant_id=tenant_id, title=_clean(title, 512, "task"), description=description or "",
@@ -141,7 +144,7 @@ def record_title(session: Session, tenant_id: str, target_type: str, target_id: 
 # -- emails on cases and tasks ------------------------------------------------------------
 
 def get_email(session: Session, tenant_id: str, email_id: int) -> Email:
-    """Raises LookupError when the email is not filed in the tenant."""
+    """Raises NoSuchRecord when the email is not filed in the tenant."""
     return _one(session, Email, tenant_id, email_id)
 
 
@@ -154,10 +157,11 @@ def email_links(session: Session, tenant_id: str, email: Email) -> list[EmailLin
 def link_email_to(session: Session, tenant_id: str, user: User, email: Email,
                   targets: Sequence[tuple[str, int]]) -> int:
     """Links a filed email to cases/tasks by hand (source `manual`); returns how many
-    links are new. Raises LookupError for a target not in the tenant."""
+    links are new. Raises NoSuchRecord for a target not in the tenant, Invalid for
+    one that is not a case or task."""
     for target_type, target_id in targets:
         if target_type not in LINKABLE:
-            raise ValueError(f"cannot link an email to a {target_type}")
+            raise Invalid(f"Cannot link an email to a {target_type}.")
         _one(session, {"case": Case, "task": Task}[target_type], tenant_id, target_id)
     return link_email(session, tenant_id, email, [(t, i, "manual") for t, i in targets], user)
 
@@ -181,10 +185,10 @@ def list_notes(session: Session, tenant_id: str, email: Email) -> list[Note]:
 
 
 def add_note(session: Session, tenant_id: str, user: User, email: Email, body: str) -> Note:
-    """Raises ValueError for an empty note."""
+    """Raises Invalid for an empty note."""
     text = (body or "").strip()
     if not text:
-        raise ValueError("a note needs some text")
+        raise Invalid("A note needs some text.")
     note = Note(tenant_id=tenant_id, email_id=email.id, author_id=user.id, body=text)
     session.add(note)
     _commit(session)
@@ -192,11 +196,11 @@ def add_note(session: Session, tenant_id: str, user: User, email: Email, body: s
 
 
 def delete_note(session: Session, tenant_id: str, user: User, note_id: int) -> None:
-    """Only its author deletes a note. Raises LookupError (not in the tenant) or
-    PermissionError (someone else's note)."""
+    """Only its author deletes a note. Raises NoSuchRecord (not in the tenant) or
+    Forbidden (someone else's note)."""
     note = _one(session, Note, tenant_id, note_id)
     if note.author_id != user.id:
-        raise PermissionError("only the author can delete a note")
+        raise Forbidden("Only the author can delete a note.")
     session.delete(note)
     _commit(session)
 
@@ -208,12 +212,12 @@ def link_conversation(session: Session, tenant_id: str, user: User, conversation
     """Links a conversation to a case or task: every message of it filed so far is
     linked now (source `conversation`); automatic sync applies the link to messages
     filed later (`conversation_links_for`). Returns (link, emails newly linked).
-    Raises ValueError without a conversation id, LookupError for a target not in the
+    Raises Invalid without a conversation id, NoSuchRecord for a target not in the
     tenant."""
     if not conversation_id:
-        raise ValueError("this email has no conversation")
+        raise Invalid("This email has no conversation.")
     if target_type not in LINKABLE:
-        raise ValueError(f"cannot link a conversation to a {target_type}")
+        raise Invalid(f"Cannot link a conversation to a {target_type}.")
     _one(session, {"case": Case, "task": Task}[target_type], tenant_id, target_id)
     try:
         insert_ignore(session, ConversationLink,
@@ -247,7 +251,7 @@ def conversation_links_for(session: Session, tenant_id: str, conversation_id: st
 
 def unlink_conversation(session: Session, tenant_id: str, link_id: int) -> None:
     """Stops linking future messages; what was already filed keeps its links.
-    Raises LookupError."""
+    Raises NoSuchRecord."""
     link = _one(session, ConversationLink, tenant_id, link_id)
     session.delete(link)
     _commit(session)
@@ -264,13 +268,13 @@ def sharing_rules_of_case(session: Session, tenant_id: str, case: Case) -> list[
 def add_sharing_rule(session: Session, tenant_id: str, user: User, case: Case,
                      address: str) -> tuple[SharingRule, bool]:
     """A rule for the user's own mailbox: new mail from/to `address` is filed to the
-    case. Returns (rule, created). Raises ValueError for a malformed address or the
+    case. Returns (rule, created). Raises Invalid for a malformed address or the
     user's own address."""
     normalised = normalise_address(address)
     if normalised is None:
-        raise ValueError("not an email address")
+        raise Invalid("Not an email address.")
     if normalised in user.own_addresses():
-        raise ValueError("a rule on your own address would file all your mail")
+        raise Invalid("A rule on your own address would file all your mail.")
     try:
         created = insert_ignore(session, SharingRule,
                                 {"tenant_id": tenant_id, "user_id": user.id, "case_id": case.id,
@@ -286,12 +290,12 @@ def add_sharing_rule(session: Session, tenant_id: str, user: User, case: Case,
 
 
 def delete_sharing_rule(session: Session, tenant_id: str, user: User, case: Case, rule_id: int) -> None:
-    """Only the mailbox owner removes their rule. Raises LookupError, PermissionError."""
+    """Only the mailbox owner removes their rule. Raises NoSuchRecord, Forbidden."""
     rule = _one(session, SharingRule, tenant_id, rule_id)
     if rule.case_id != case.id:
-        raise NotFound("sharing_rule", rule_id)
+        raise NoSuchRecord("sharing_rule", rule_id)
     if rule.user_id != user.id:
-        raise PermissionError("only the mailbox owner can remove their rule")
+        raise Forbidden("Only the mailbox owner can remove their rule.")
     session.delete(rule)
     _commit(session)
 

@@ -16,13 +16,17 @@ from typing import Any, Callable, Sequence
 from sqlalchemy import and_, or_, tuple_
 from sqlalchemy.orm import Session
 
+from server.domain_errors import Invalid
+
 # Page sizes of the REST API's lists (`limit`).
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
 
 
-class InvalidCursor(ValueError):
+class InvalidCursor(Invalid):
     """The `after` cursor was not one this CRM handed out."""
+
+    code = "invalid_cursor"
 
     def __init__(self, message: str = "the cursor is not valid; start again without 'after'"):
         super().__init__(message)

@@ -12,7 +12,7 @@ import requests
 from . import properties as props
 from .batch import BATCH_LIMIT, BatchRequest
 from .contacts import CONTACT_FIELDS, ContactOperations, contact_with_crm
-from .errors import Conflict, GraphError
+from .errors import Conflict, GraphError, contact_not_found
 from .messages import MESSAGE_FIELDS, MessageOperations, message_with_crm
 from .odata import query_string, select_fields
 from .subscriptions import SubscriptionOperations
@@ -51,7 +51,7 @@ class GraphClient(MessageOperations, ContactOperations, SubscriptionOperations):
         if not message.ok:
             raise message.error()
         found = {a: ([contact_with_crm(c) for c in (r.body or {}).get("value") or ()]
-                     if r.ok else r.error())
+                     if r.ok else contact_not_found(r.error()))
                  for a, r in zip(addresses, responses[1:])}
         return message_with_crm(message.body), found
 

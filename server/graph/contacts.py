@@ -2,11 +2,11 @@
 update and delete them, with the CRM contact id they carry."""
 from __future__ import annotations
 
-from typing import Iterable, Mapping
+from typing import Any, Iterable, Mapping
 
 from . import properties as props
 from .batch import BatchOperations, BatchRequest
-from .errors import GraphError
+from .errors import GraphError, NotFound, contact_not_found
 from .odata import odata_string, query_string, select_fields
 
 CONTACT_FIELDS = (
@@ -30,6 +30,13 @@ def contact_with_crm(contact: dict, written: Mapping[str, str | None] | None = N
 class ContactOperations(BatchOperations):
     """The mailbox's Outlook contacts."""
 
+    def _contacts_call(self, method: str, path: str, **kwargs) -> Any:
+        """`_call` on the contacts collection, where a 404 means the contact is gone."""
+        try:
+            return self._call(method, path, **kwargs)
+        except NotFound as error:
+            raise contact_not_found(error) from error
+
     def _contacts_by_address_path(self, address: str, select) -> str:
         address = address.strip()
         return f"{self.root}/contacts" + query_string({
@@ -38,7 +45,7 @@ class ContactOperations(BatchOperations):
 
     def find_contacts(self, address: str, select=CONTACT_FIELDS) -> list[dict]:
         """Outlook contacts having this email address (each with "crm": {"contact_id"})."""
-        page = self._call("GET", self._contacts_by_address_path(address, select))
+        page = self._contacts_call("GET", self._contacts_by_address_path(address, select))
         return [contact_with_crm(c) for c in page.get("value") or ()]
 
     def find_contacts_many(self, addresses: Iterable[str],
@@ -50,7 +57,7 @@ class ContactOperations(BatchOperations):
             BatchRequest(str(n), "GET", self._contacts_by_address_path(a, select))
             for n, a in enumerate(addresses)])
         return {a: ([contact_with_crm(c) for c in (r.body or {}).get("value") or ()]
-                    if r.ok else r.error())
+                    if r.ok else contact_not_found(r.error()))
                 for a, r in zip(addresses, responses)}
 
     def create_contact(self, contact: Mapping, properties: Mapping[str, str | None] | None = None) -> dict:
@@ -59,12 +66,12 @@ class ContactOperations(BatchOperations):
         body = dict(contact)
         if properties:
             body["singleValueExtendedProperties"] = props.extended_properties(properties)
-        return contact_with_crm(self._call("POST", f"{self.root}/contacts", json_body=body),
+        return contact_with_crm(self._contacts_call("POST", f"{self.root}/contacts", json_body=body),
                                 properties)
 
     def get_contact(self, contact_id: str, select=CONTACT_FIELDS) -> dict:
         """The contact with CrmContactId expanded, as "crm": {"contact_id"}."""
-        return contact_with_crm(self._call("GET", self._item("contacts", contact_id) + query_string(
+        return contact_with_crm(self._contacts_call("GET", self._item("contacts", contact_id) + query_string(
             {"$select": select_fields(select), "$expand": CONTACT_PROPERTIES})))
 
     def update_contact(self, contact_id: str, fields: Mapping,
@@ -73,8 +80,8 @@ class ContactOperations(BatchOperations):
         body = dict(fields)
         if properties:
             body["singleValueExtendedProperties"] = props.extended_properties(properties)
-        updated = self._call("PATCH", self._item("contacts", contact_id), json_body=body)
+        updated = self._contacts_call("PATCH", self._item("contacts", contact_id), json_body=body)
         return contact_with_crm(updated or {"id": contact_id}, properties)
 
     def delete_contact(self, contact_id: str) -> None:
-        self._call("DELETE", self._item("contacts", contact_id))
+        self._contacts_call("DELETE", self._item("contacts", contact_id))

@@ -48,6 +48,18 @@ class NotFound(GraphError):
     default_status = 404
 
 
+class ContactNotFound(NotFound):
+    """A 404 of the contacts collection: the Outlook contact is gone (or never was)."""
+
+
+def contact_not_found(error: GraphError) -> GraphError:
+    """A NotFound of a contacts request as ContactNotFound; any other error as it is."""
+    if not isinstance(error, NotFound) or isinstance(error, ContactNotFound):
+        return error
+    return ContactNotFound(error.status, error.code, error.message, retry_after=error.retry_after,
+                           request_id=error.request_id)
+
+
 class Conflict(GraphError):
     """409 (already exists) or 412 (changed since read)."""
     default_status = 409

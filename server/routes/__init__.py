@@ -1,9 +1,11 @@
-"""The app's route modules. To add one: create `server/routes/<name>.py` with a
-`bp` and add its name to ROUTE_MODULES; `create_app` registers them in order.
+"""The app's route modules, one per resource. To add one: create
+`server/routes/<name>.py` with a `bp` and add its name to ROUTE_MODULES;
+`create_app` registers them in order. Their schemas sit in `routes/schemas/`.
 
 An API module's `bp` is a `server.api.Blueprint` (flask-smorest; url_prefix under
-/api/v1; documented in the OpenAPI). A plain `flask.Blueprint` (pages, static
-files) is registered on the app directly and stays out of the OpenAPI.
+/api/v1; documented in the OpenAPI). A plain `flask.Blueprint` (the add-in's
+static files) is registered on the app directly and stays out of the OpenAPI.
+Views raise or let through; `server.errors` answers every failure.
 """
 from __future__ import annotations
 
@@ -17,12 +19,20 @@ ROUTE_MODULES = [
     "health",
     "addin",
     "messages",
+    "sender_contacts",
     "outlook_contacts",
+    "contact_search",
     "cases",
-    "web",
-    "crm_records",
+    "tasks",
+    "email_links",
+    "notes",
+    "conversation_links",
+    "sharing_rules",
+    "crm_contacts",
+    "crm_companies",
     "notifications",
     "settings",
+    "bulk_sync",
     "jobs",
 ]
 

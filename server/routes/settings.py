@@ -7,8 +7,7 @@ from flask import current_app
 from server.api import Blueprint
 from server.auth import require_auth
 from server.crm.models import AUTO_SYNC_MODES
-from server.errors import ApiError
-from server.routes.current import current_mailbox
+from server.routes.request_mailbox import current_mailbox
 from server.sync.subscriptions import follow_settings
 
 bp = Blueprint("settings", __name__, url_prefix="/api/v1/settings",
@@ -70,10 +69,7 @@ def put_mine(body):
     """Change my settings (null: back to the tenant's); switches the subscriptions on or off."""
     mailbox = current_mailbox()
     before = mailbox.user.effective_settings().get("auto_sync")
-    try:
-        mailbox.user.update_settings(**body)
-    except ValueError as exc:
-        raise ApiError(400, "invalid_settings", str(exc)) from None
+    mailbox.user.update_settings(**body)
     mailbox.session.commit()
     after = mailbox.user.effective_settings().get("auto_sync")
     follow_settings(current_app._get_current_object(), before, after, user=mailbox.user)

@@ -36,6 +36,7 @@ from server.graph.errors import GraphError, NotFound
 from server.sync.contact_fields import (OUTLOOK_CONTACT_FIELDS, ContactFields, crm_fields,
                                         make_snapshot, merge, new_outlook_contact, outlook_fields,
                                         outlook_modified, outlook_patch, split_name)
+from server.sync.errors import ContactBeingCreated, CrmContactNotFound, InvalidAddress
 from server.sync.mailbox import Mailbox
 
 
@@ -74,13 +75,6 @@ RESERVATION_POLL_S = 0.1
 _RESERVED = object()
 
 
-class ContactBeingCreated(Exception):
-    """Another request is creating this Outlook contact and did not finish within the
-    wait; retrying shortly returns its contact."""
-
-    retry_after = 2
-
-
 def create_outlook_contact(mailbox: Mailbox, address: str, name: str = "", *,
                            wait_s: float = RESERVATION_WAIT_S) -> dict:
     """Creates an Outlook contact from an address and display name ("Last, First",
@@ -91,12 +85,12 @@ def create_outlook_contact(mailbox: Mailbox, address: str, name: str = "", *,
     and ribbon, two windows, a retry after a timeout) are serialised by an
     `OutlookContactReservation` row: the request that reserves the address creates
     the contact, the others wait up to `wait_s` for its id and return that contact.
-    Raises ValueError for a malformed address, ContactBeingCreated when the other
+    Raises InvalidAddress for a malformed address, ContactBeingCreated when the other
     request did not finish in time, GraphError."""
     raw = (address or "").strip()
     normalised = normalise_address(raw)
     if normalised is None:
-        raise ValueError("not an email address")
+        raise InvalidAddress()
     if raw.endswith(">") and "<" in raw:
         raw = raw[raw.rindex("<") + 1:-1].strip()
     # Outlook compares addresses case-insensitively but keeps IDN domains as typed.
@@ -215,7 +209,7 @@ def sync_outlook_contact(mailbox: Mailbox, outlook_contact_id: str) -> ContactSy
     The CRM contact is the one already linked, else the one whose id the Outlook
     contact stores, else the first with any of its addresses, else a new one. A
     first sync copies Outlook's values (a CRM value fills a field Outlook leaves
-    empty); later ones merge both ways. Raises GraphError (NotFound for an unknown
+    empty); later ones merge both ways. Raises GraphError (ContactNotFound for an unknown
     Outlook contact)."""
     contact = get_outlook_contact(mailbox, outlook_contact_id)
     session = mailbox.session
@@ -242,11 +236,11 @@ def sync_outlook_contact(mailbox: Mailbox, outlook_contact_id: str) -> ContactSy
 def link_outlook_contact(mailbox: Mailbox, outlook_contact_id: str, crm_contact_id: int) -> ContactSync:
     """Pairs an Outlook contact with a chosen CRM contact of the tenant and syncs them.
     Relinking to the same contact keeps its history; a new pair starts fresh (a value
-    beats an empty field, otherwise the later modification wins). Raises LookupError
+    beats an empty field, otherwise the later modification wins). Raises CrmContactNotFound
     for a CRM contact not in the tenant, GraphError."""
     crm = _live(mailbox, crm_contact_id)
     if crm is None:
-        raise LookupError("no such CRM contact")
+        raise CrmContactNotFound()
     contact = get_outlook_contact(mailbox, outlook_contact_id)
     link = outlook_link(mailbox.session, mailbox.user, contact["id"])
     snapshot = link.snapshot if link is not None and link.contact_id == crm.id else None

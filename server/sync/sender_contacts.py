@@ -8,6 +8,7 @@ from server.crm.contacts import apply_fields, create_contact, find_by_addresses
 from server.crm.filing import link_email
 from server.crm.models import Email
 from server.sync.contact_fields import split_name
+from server.sync.errors import InvalidAddress
 from server.sync.file_message import sync_message
 from server.sync.mailbox import Mailbox
 from server.sync.people import people_of
@@ -21,11 +22,11 @@ def create_crm_contact_from_message(mailbox: Mailbox, message_id: str, address: 
     when not given. An existing CRM contact with that address is returned instead of a
     duplicate (`created` false). With `link` ("Create and link the email"), the
     message is filed (if it was not) and linked to the contact (and its company, with
-    auto-link companies). Raises ValueError for a malformed address, GraphError
+    auto-link companies). Raises InvalidAddress for a malformed address, GraphError
     (NotFound for a message not in the user's mailbox)."""
     normalised = normalise_address(address)
     if normalised is None:
-        raise ValueError("not an email address")
+        raise InvalidAddress()
     message = mailbox.graph.get_message(message_id)
     if name is None:
         person = next((p for p in people_of(message) if p.address == normalised), None)

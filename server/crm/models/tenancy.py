@@ -11,6 +11,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 from server.crm.addresses import normalise_address
 from server.crm.models.base import Base
 from server.crm.types import Id, Json, utcnow
+from server.domain_errors import Invalid
 
 AUTO_SYNC_MODES = ("off", "marked", "known_contacts")
 
@@ -119,16 +120,22 @@ class User(Base):
             self.addresses = known
 
 
+class InvalidSettings(Invalid):
+    """A setting the CRM does not know, or a value of the wrong kind."""
+
+    code = "invalid_settings"
+
+
 def validate_settings(changes: dict[str, Any]) -> None:
-    """Raises ValueError for an unknown key or a value of the wrong kind."""
+    """Raises InvalidSettings for an unknown key or a value of the wrong kind."""
     for key, value in changes.items():
         if key not in DEFAULT_SETTINGS:
-            raise ValueError(f"unknown setting {key!r}")
+            raise InvalidSettings(f"unknown setting {key!r}")
         if value is None:
             continue
         if key == "auto_link_companies" and not isinstance(value, bool):
-            raise ValueError("auto_link_companies must be true or false")
+            raise InvalidSettings("auto_link_companies must be true or false")
         if key == "auto_sync" and value not in AUTO_SYNC_MODES:
-            raise ValueError(f"auto_sync must be one of {', '.join(AUTO_SYNC_MODES)}")
+            raise InvalidSettings(f"auto_sync must be one of {', '.join(AUTO_SYNC_MODES)}")
         if key == "never_sync" and not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
-            raise ValueError("never_sync must be a list of addresses and domains")
+            raise InvalidSettings("never_sync must be a list of addresses and domains")

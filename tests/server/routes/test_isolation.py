@@ -9,7 +9,8 @@ from tests.support.arrange_contacts import seed_contoso
 from tests.support.emulated_messages import find_message
 from tests.support.identities import ADELE, CONTOSO, PAT
 
-BLUEPRINTS = ("outlook_contacts", "cases")
+BLUEPRINTS = ("outlook_contacts", "sender_contacts", "cases", "tasks", "email_links", "notes",
+              "conversation_links", "sharing_rules")
 
 
 def arrange_contoso(pane, emulator, crm) -> dict:
@@ -37,12 +38,12 @@ def arrange_contoso(pane, emulator, crm) -> dict:
 
 BODIES = {
     "outlook_contacts.link": lambda ids: {"crm_contact_id": ids["crm_contact_id"]},
-    "outlook_contacts.create_from_sender": lambda ids: {"address": "lynne.robbins@northwind.example",
+    "sender_contacts.create_from_sender": lambda ids: {"address": "lynne.robbins@northwind.example",
                                                         "link_email": True},
-    "cases.link_email": lambda ids: {"case_id": ids["case_id"]},
-    "cases.link_conversation": lambda ids: {"case_id": ids["case_id"]},
-    "cases.add_note": lambda ids: {"body": "Fabrikam was here"},
-    "cases.add_sharing_rule": lambda ids: {"address": "someone@example.org"},
+    "email_links.link_email": lambda ids: {"case_id": ids["case_id"]},
+    "conversation_links.link_conversation": lambda ids: {"case_id": ids["case_id"]},
+    "notes.add_note": lambda ids: {"body": "Fabrikam was here"},
+    "sharing_rules.add_sharing_rule": lambda ids: {"address": "someone@example.org"},
 }
 
 

@@ -27,15 +27,15 @@ ARGUMENT = re.compile(r"<(?:(\w+)(?:\([^)]*\))?:)?(\w+)>")
 
 # A valid body for each write, so the request reaches the lookup instead of a 400.
 BODIES = {
-    "cases.add_sharing_rule": {"address": "someone@example.org"},
-    "cases.link_email": {"new_case": {"title": "Pat's case"}},
-    "cases.link_conversation": {"new_case": {"title": "Pat's case"}},
-    "cases.add_note": {"body": "Pat was here"},
-    "crm_records.update_contact": {"first_name": "Hacked"},
-    "crm_records.update_company": {"name": "Hacked"},
+    "sharing_rules.add_sharing_rule": {"address": "someone@example.org"},
+    "email_links.link_email": {"new_case": {"title": "Pat's case"}},
+    "conversation_links.link_conversation": {"new_case": {"title": "Pat's case"}},
+    "notes.add_note": {"body": "Pat was here"},
+    "crm_contacts.update_contact": {"first_name": "Hacked"},
+    "crm_companies.update_company": {"name": "Hacked"},
     "messages.mark": {"state": "synced"},
     "outlook_contacts.link": {"crm_contact_id": 1},
-    "outlook_contacts.create_from_sender": {"address": "lynne.robbins@northwind.example"},
+    "sender_contacts.create_from_sender": {"address": "lynne.robbins@northwind.example"},
 }
 
 

@@ -1,13 +1,12 @@
-"""The signed-in user's mailbox for a request: CRM user + delegated Graph client."""
+"""The request's mailbox: the signed-in user's CRM user and delegated Graph client,
+built once per request for the API's views."""
 from __future__ import annotations
 
 from flask import current_app, g
 
 from server.auth import current_principal
 from server.db import db_session
-from server.graph.errors import GraphError
-from server.sync.errors import api_error_for
-from server.sync.mailbox import Mailbox, prepare_mailbox
+from server.sync.mailbox import Mailbox
 from server.sync.mailbox_factory import delegated_mailbox
 
 def current_mailbox() -> Mailbox:
@@ -18,10 +17,3 @@ def current_mailbox() -> Mailbox:
         g.mailbox = mailbox
     return mailbox
 
-
-def prepare_for_writes(mailbox: Mailbox) -> None:
-    """`prepare_mailbox` (categories, own addresses) with Graph's failures in the API's words."""
-    try:
-        prepare_mailbox(mailbox)
-    except GraphError as error:
-        raise api_error_for(error) from error

@@ -1,0 +1,99 @@
+"""Schemas of Outlook messages as the pane sees them: the message, its people and
+their CRM contacts, and batch results."""
+from __future__ import annotations
+
+import marshmallow as ma
+from webargs.fields import DelimitedList
+
+from server.errors import ApiError
+
+# Graph ids (REST or immutable) are URL-safe base64; anything else never reaches Graph.
+MESSAGE_ID = ma.validate.Regexp(r"^[A-Za-z0-9_\-=]{1,1024}$", error="Not a valid Outlook item id.")
+BATCH_LIMIT = 100
+
+
+class CompanySchema(ma.Schema):
+    id = ma.fields.Integer(required=True)
+    name = ma.fields.String(required=True)
+    url = ma.fields.String(required=True)
+
+
+class ContactSchema(ma.Schema):
+    id = ma.fields.Integer(required=True)
+    name = ma.fields.String(required=True)
+    url = ma.fields.String(required=True)
+    company = ma.fields.Nested(CompanySchema, allow_none=True)
+
+
+class PersonSchema(ma.Schema):
+    address = ma.fields.String(required=True)
+    name = ma.fields.String(required=True)
+    role = ma.fields.String(required=True, validate=ma.validate.OneOf(["from", "to", "cc", "bcc"]))
+    valid = ma.fields.Boolean(metadata={"description": "False when the address is malformed"})
+    contacts = ma.fields.List(ma.fields.Nested(ContactSchema), required=True)
+    outlook_contact_id = ma.fields.String(allow_none=True, required=True)
+
+
+class MessageSchema(ma.Schema):
+    id = ma.fields.String(required=True, metadata={"description": "Immutable Graph id"})
+    internet_message_id = ma.fields.String(allow_none=True, required=True)
+    conversation_id = ma.fields.String(allow_none=True)
+    subject = ma.fields.String(required=True)
+    received_at = ma.fields.String(allow_none=True)
+    state = ma.fields.String(required=True,
+                             validate=ma.validate.OneOf(["none", "pending", "synced", "excluded"]))
+    crm_email_id = ma.fields.Integer(allow_none=True, required=True)
+    crm_url = ma.fields.String(allow_none=True, required=True)
+    categories = ma.fields.List(ma.fields.String())
+    outlook_contacts_checked = ma.fields.Boolean(
+        metadata={"description": "False when outlook_contact_id was not looked up in this answer"})
+    people = ma.fields.List(ma.fields.Nested(PersonSchema), required=True)
+
+
+class OpenArgsSchema(ma.Schema):
+    people = DelimitedList(
+        ma.fields.String(validate=ma.validate.Length(max=320)),
+        validate=ma.validate.Length(max=500), load_default=list,
+        metadata={"description": "The message's From/To/Cc addresses as the client shows them, "
+                                 "comma-separated. Optional: with it, the message and its people's "
+                                 "Outlook-contact lookups take one Graph request instead of two. "
+                                 "Entries that are not addresses are ignored; the answer always "
+                                 "describes the message's real people."})
+
+
+class StateSchema(ma.Schema):
+    state = ma.fields.String(required=True, validate=ma.validate.OneOf(["synced", "unsynced"]))
+
+
+class BatchSyncSchema(ma.Schema):
+    ids = ma.fields.List(ma.fields.String(validate=MESSAGE_ID), required=True,
+                         validate=ma.validate.Length(min=1, max=BATCH_LIMIT))
+
+
+class ResultErrorSchema(ma.Schema):
+    code = ma.fields.String(required=True)
+    message = ma.fields.String(required=True)
+    retry_after = ma.fields.Integer()
+
+
+class BatchResultSchema(ma.Schema):
+    id = ma.fields.String(required=True)
+    ok = ma.fields.Boolean(required=True)
+    status = ma.fields.String(required=True,
+                              validate=ma.validate.OneOf(["synced", "already_synced", "failed"]))
+    message = ma.fields.Nested(MessageSchema)
+    error = ma.fields.Nested(ResultErrorSchema)
+
+
+class BatchSyncResultSchema(ma.Schema):
+    results = ma.fields.List(ma.fields.Nested(BatchResultSchema), required=True)
+
+
+def checked_message_id(message_id: str) -> str:
+    """The id from a URL path, or 400 invalid_message_id (flask-smorest does not
+    validate path arguments)."""
+    try:
+        MESSAGE_ID(message_id)
+    except ma.ValidationError:
+        raise ApiError(400, "invalid_message_id", "That is not a valid Outlook item id.") from None
+    return message_id
