@@ -7,14 +7,24 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.deps-$(shell cat requirements.txt requirements-dev.txt | sha1sum | cut -c1-12)
 PYTEST_ARGS ?= -q -n 2
 
-.PHONY: run test test-sqlite test-postgres deps system-deps node-deps bench clean
+.PHONY: run test lint test-sqlite test-postgres deps system-deps node-deps bench clean
 
 run: deps node-deps
 	@scripts/run-local.sh
 
 test: system-deps deps node-deps
+	$(MAKE) lint
 	$(MAKE) test-sqlite
 	$(MAKE) test-postgres
+
+# The house rules: import layers and boundaries (.importlinter), Python lint and
+# format (ruff.toml), and the add-in's JavaScript (eslint.config.js). A new import
+# cycle, layer break or lint error fails here, before the suites run.
+lint:
+	$(VENV)/bin/lint-imports
+	$(VENV)/bin/ruff check server emulator bench tests
+	$(VENV)/bin/ruff format --check server emulator bench tests
+	npm run --silent lint
 
 # The whole suite on the embedded default database (SQLite).
 test-sqlite:

@@ -1,1 +1,1 @@
-"""Benchmarks of issue 8 (`python -m bench [name ...]`); results go to bench/RESULTS.md."""
+"""The product's speed benchmarks (`python -m bench [name ...]`); results go to bench/RESULTS.md."""

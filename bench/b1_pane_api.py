@@ -10,7 +10,7 @@ token calls are those the emulator logged inside its time window (the client is
 sequential, so windows do not overlap), and the server's overhead is the wall time
 minus their time. The open sends the message's people as the pane does (`?people=`,
 what Office.js shows), so the message and their Outlook contacts take one $batch.
-Targets (issue 8): overhead p95 <= 15 ms open, <= 30 ms sync; Graph calls 1 (open),
+Targets: overhead p95 <= 15 ms open, <= 30 ms sync; Graph calls 1 (open),
 <= 2 (sync).
 """
 from __future__ import annotations

@@ -8,7 +8,7 @@ Contacts have 1.3 addresses on average (30% have a second one) and 1% of them sh
 an "info@" address with nine others. The CRM is bulk-loaded (PostgreSQL: COPY;
 SQLite: executemany) into a migrated schema, then ANALYZEd. Each timed run matches a
 fresh random message (150 known addresses, shared ones included, and 100 unknown) in
-a new session; the sizes take turns, so machine noise hits each alike. Target (issue 8): p95 <= 10 ms at 1M, and the 1M time <= 2x the 10k time.
+a new session; the sizes take turns, so machine noise hits each alike. Target: p95 <= 10 ms at 1M, and the 1M time <= 2x the 10k time.
 """
 from __future__ import annotations
 

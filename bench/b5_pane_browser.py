@@ -10,7 +10,7 @@ selects a message and opens the pane. The pane marks `crm:api-start`,
 pane iframe's navigation start. Bytes: every response the pane's frame received
 (Playwright's request sizes: headers + body as sent). The pane's own size: its HTML,
 CSS and JS as served (office.js and msal excluded), gzip -9 per file.
-Targets (issue 8): own files <= 60 KB gzip; first render <= 150 ms after the API answers.
+Targets: own files <= 60 KB gzip; first render <= 150 ms after the API answers.
 """
 from __future__ import annotations
 

@@ -66,7 +66,7 @@ class TrustingAdapter(HTTPAdapter):
     """An HTTPAdapter whose https connections verify against one SSLContext loaded once.
 
     With `verify=<path>`, requests hands urllib3 the path and urllib3 parses the whole
-    bundle (~150 CAs) again for every new connection: ~40 ms of CPU each (bench B1),
+    bundle (~150 CAs) again for every new connection: ~40 ms of CPU each (bench/b1_pane_api.py),
     paid on every request to a server that closes connections, and after every idle
     timeout in production. A request that asks for other verification (verify=False
     or another path) gets requests' usual behaviour.

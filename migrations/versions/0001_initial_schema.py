@@ -1,4 +1,4 @@
-"""initial schema: every table of DESIGN §5 and the indexes behind its lookups
+"""initial schema: every table of the CRM and the indexes behind its lookups
 
 Revision ID: 0001
 Revises: 

@@ -107,7 +107,7 @@ def sync_message(mailbox: Mailbox, message_id: str) -> dict:
     item = crm_item(mailbox, message)
     matches = None
     if not is_filed(message, item):
-        # One match for filing and for the answer (bench B1: it was computed twice).
+        # One match for filing and for the answer (bench/b1_pane_api.py showed it computed twice).
         matches = match_addresses(mailbox.session, mailbox.tenant_id,
                                   [p.address for p in people_of(message, mailbox.user.own_addresses())])
         email, item = file_in_crm(mailbox, message, matches)

@@ -1,5 +1,5 @@
-"""Create CRM contact (and company) from a person on a message, name prefilled
-(seed 001): "Create only", or "Create and link the email", which files the message
+"""Create CRM contact (and company) from a person on a message, name prefilled,
+so filing a new correspondent takes one click: "Create only", or "Create and link the email", which files the message
 if it was not filed and links it to the new contact."""
 from __future__ import annotations
 

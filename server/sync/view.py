@@ -1,6 +1,6 @@
 """The message as the pane sees it: state, CRM email, and each person's matches.
 
-This is the API's message shape (issue 3), which the pane and other clients rely on:
+This is the API's message shape (a contract), which the pane and other clients rely on:
 {"id", "internet_message_id", "subject", "state", "crm_email_id", "crm_url",
  "people": [{"address", "name", "role", "contacts": [...], "outlook_contact_id"}]}
 """
@@ -133,7 +133,7 @@ def open_message(mailbox: Mailbox, message_id: str, expected: Iterable[str] = ()
 
     The pane knows the message's people before the server does (Office.js shows them),
     so it sends them and the message rides in one $batch with their Outlook-contact
-    lookups: one Graph request per open (issue 8, B1). Without that list (or for people
+    lookups: one Graph request per open (bench/b1_pane_api.py measures it). Without that list (or for people
     it missed, e.g. Bcc on sent mail) it is one GET plus one $batch for the lookups.
     Lookups are only ever reported for the message's real people, whatever was sent.
     """
