@@ -7,6 +7,7 @@ default, --full 10k/100k), b4 (load: 50 locust users on gunicorn + RQ, PostgreSQ
 against the bare endpoint, under gunicorn; seconds), import
 (CSV import, bench/bench_import.py). Options after the names go to each benchmark.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -37,8 +38,7 @@ def main(argv: list[str]) -> int:
         module = importlib.import_module(BENCHMARKS[name])
         # Benchmarks of this package ignore options meant for others; bench_import
         # (strict argparse) gets only --no-write.
-        code = module.main(options if hasattr(module, "OPTIONS") else
-                           [o for o in options if o == "--no-write"])
+        code = module.main(options if hasattr(module, "OPTIONS") else [o for o in options if o == "--no-write"])
         print(f"=== {name}: {'ok' if code == 0 else 'missed a target'} in {time.monotonic() - started:.0f} s")
         if code:
             failed.append(name)

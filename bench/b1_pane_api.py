@@ -13,6 +13,7 @@ what Office.js shows), so the message and their Outlook contacts take one $batch
 Targets: overhead p95 <= 15 ms open, <= 30 ms sync; Graph calls 1 (open),
 <= 2 (sync).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -29,17 +30,17 @@ from sqlalchemy.orm import sessionmaker
 from bench.results import ROOT, machine, percentile, write_section
 from bench.stack import ADELE, CONTOSO, backend_env, emulator, gunicorn
 from server import migrate
-from server.tls import http_session
 from server.crm.models import Company, Contact
 from server.crm.tenants import get_or_create_tenant
 from server.db import make_engine
+from server.tls import http_session
 
 OPTIONS = ("--rounds", "--workers", "--no-write")
 HEADING = "## B1: pane open and sync overhead"
 TARGET_OPEN_MS, TARGET_SYNC_MS = 15.0, 30.0
-KNOWN = 20          # CRM contacts the benchmark's correspondents match
-CPU_PHASE = 100     # requests per kind for the CPU-time figures
-WARMUP = 24         # rounds per run that warm every worker (OBO token, JWKS, categories)
+KNOWN = 20  # CRM contacts the benchmark's correspondents match
+CPU_PHASE = 100  # requests per kind for the CPU-time figures
+WARMUP = 24  # rounds per run that warm every worker (OBO token, JWKS, categories)
 
 
 def seed_crm(database_url: str) -> None:
@@ -49,8 +50,13 @@ def seed_crm(database_url: str) -> None:
         companies = [Company(tenant_id=CONTOSO, name=f"Company {n}", name_key=f"company {n}") for n in range(5)]
         session.add_all(companies)
         for n in range(KNOWN):
-            contact = Contact(tenant_id=CONTOSO, first_name=f"Known{n}", last_name="Person",
-                              display_name=f"Known{n} Person", company=companies[n % 5])
+            contact = Contact(
+                tenant_id=CONTOSO,
+                first_name=f"Known{n}",
+                last_name="Person",
+                display_name=f"Known{n} Person",
+                company=companies[n % 5],
+            )
             session.add(contact)
             contact.add_address(f"known{n}@northwind.example")
         session.commit()
@@ -66,13 +72,19 @@ def shown_people(message_: dict) -> str:
 def message(n: int) -> dict:
     """A typical business message: from a known contact, to the user and three others
     (two known), two on Cc (one known)."""
+
     def person(address):
         return {"emailAddress": {"name": address.split("@")[0].title(), "address": address}}
+
     return {
         "subject": f"B1 round {n}",
         "from": person(f"known{n % KNOWN}@northwind.example"),
-        "toRecipients": [person(ADELE), person(f"known{(n + 1) % KNOWN}@northwind.example"),
-                         person(f"known{(n + 2) % KNOWN}@northwind.example"), person(f"stranger{n}@example.org")],
+        "toRecipients": [
+            person(ADELE),
+            person(f"known{(n + 1) % KNOWN}@northwind.example"),
+            person(f"known{(n + 2) % KNOWN}@northwind.example"),
+            person(f"stranger{n}@example.org"),
+        ],
         "ccRecipients": [person(f"known{(n + 3) % KNOWN}@northwind.example"), person(f"cc{n}@example.net")],
         "body": {"contentType": "html", "content": f"<p>Order {n}: <b>42 units</b></p>" * 20},
         "internetMessageId": f"<b1-{n}-{time.time_ns()}@northwind.example>",
@@ -98,12 +110,12 @@ class Timed:
 def attribute(timed: list[Timed], log: list[dict]) -> int:
     """Adds each logged emulator request to the client request whose window holds it;
     returns how many were left over (none expected)."""
-    pad = 0.0006   # the log's ts has millisecond resolution
+    pad = 0.0006  # the log's ts has millisecond resolution
     left = 0
     windows = sorted(timed, key=lambda t: t.started)
     for entry in log:
         if entry.get("in_batch"):
-            continue   # a $batch's parts: counted and timed in the $batch itself
+            continue  # a $batch's parts: counted and timed in the $batch itself
         owner = next((t for t in windows if t.started - pad <= entry["ts"] <= t.ended + pad), None)
         if owner is None:
             left += 1
@@ -162,16 +174,18 @@ def workers_cpu_s(base: str) -> float:
     return total
 
 
-def cpu_per_request(base: str, http: requests.Session, opened: list[str], fresh: list[str],
-                    people: dict[str, str]) -> dict:
+def cpu_per_request(
+    base: str, http: requests.Session, opened: list[str], fresh: list[str], people: dict[str, str]
+) -> dict:
     """Server CPU ms per request, one kind at a time (CPU time hardly depends on what else
     the machine runs, unlike wall time): health, open (of messages already seen), sync of
     fresh messages. Clock ticks are 10 ms, so each phase runs CPU_PHASE requests."""
     result = {}
     for kind, method, urls in (
-            ("health", "GET", [(f"{base}/api/v1/health", None)] * len(fresh)),
-            ("open", "GET", [(f"{base}/api/v1/messages/{m}", {"people": people[m]}) for m in opened]),
-            ("sync", "POST", [(f"{base}/api/v1/messages/{m}/sync", None) for m in fresh])):
+        ("health", "GET", [(f"{base}/api/v1/health", None)] * len(fresh)),
+        ("open", "GET", [(f"{base}/api/v1/messages/{m}", {"people": people[m]}) for m in opened]),
+        ("sync", "POST", [(f"{base}/api/v1/messages/{m}/sync", None) for m in fresh]),
+    ):
         before = workers_cpu_s(base)
         for url, params in urls:
             call(http, kind, method, url, params=params)
@@ -188,10 +202,11 @@ def run(rounds: int, workers: int) -> dict:
         # part of the overhead), with room for them.
         env = {**backend_env(emu, database_url, Path(tmp)), "RATE_LIMIT": "100000 per minute"}
         messages = [message(n) for n in range(WARMUP + rounds + CPU_PHASE)]
-        delivered = emu.admin("POST", "messages/bulk", json={
-            "upn": ADELE, "folder": "inbox", "messages": messages}).json()["ids"]
+        delivered = emu.admin(
+            "POST", "messages/bulk", json={"upn": ADELE, "folder": "inbox", "messages": messages}
+        ).json()["ids"]
         people = dict(zip(delivered, map(shown_people, messages)))
-        delivered, fresh = delivered[:WARMUP + rounds], delivered[WARMUP + rounds:]
+        delivered, fresh = delivered[: WARMUP + rounds], delivered[WARMUP + rounds :]
         token = emu.pane_token(ADELE)
         per_call, connections = connection_cost_ms(emu, Path(tmp))
         with gunicorn(env, workers, Path(tmp) / "gunicorn.log") as base:
@@ -203,14 +218,29 @@ def run(rounds: int, workers: int) -> dict:
                     emu.clear_requests()
                     timed = []
                 timed.append(call(http, "health", "GET", f"{base}/api/v1/health"))
-                timed.append(call(http, "open", "GET", f"{base}/api/v1/messages/{message_id}",
-                                  params={"people": people[message_id]}))
+                timed.append(
+                    call(
+                        http,
+                        "open",
+                        "GET",
+                        f"{base}/api/v1/messages/{message_id}",
+                        params={"people": people[message_id]},
+                    )
+                )
                 timed.append(call(http, "sync", "POST", f"{base}/api/v1/messages/{message_id}/sync"))
             log = emu.requests()
-            cpu = cpu_per_request(base, http, delivered[WARMUP:WARMUP + CPU_PHASE], fresh, people)
+            cpu = cpu_per_request(base, http, delivered[WARMUP : WARMUP + CPU_PHASE], fresh, people)
     left = attribute(timed, log)
-    return {"timed": timed, "unattributed": left, "rounds": rounds, "workers": workers,
-            "connection_ms": per_call, "connections": connections, "cpu": cpu, "load": os.getloadavg()}
+    return {
+        "timed": timed,
+        "unattributed": left,
+        "rounds": rounds,
+        "workers": workers,
+        "connection_ms": per_call,
+        "connections": connections,
+        "cpu": cpu,
+        "load": os.getloadavg(),
+    }
 
 
 def summarise(result: dict) -> tuple[list[str], bool]:
@@ -218,17 +248,21 @@ def summarise(result: dict) -> tuple[list[str], bool]:
     by_kind = {k: [t for t in timed if t.kind == k] for k in ("health", "open", "sync")}
     health_p50 = percentile([t.wall_ms for t in by_kind["health"]], 50)
     health_p95 = percentile([t.wall_ms for t in by_kind["health"]], 95)
-    config = runpy.run_path(str(ROOT / "gunicorn.conf.py"))   # gunicorn reads it from its cwd
-    lines = [f"{result['rounds']} rounds, gunicorn -w {result['workers']} (gunicorn.conf.py: "
-             f"{config['worker_class']}, {config['threads']} threads), SQLite, "
-             f"emulator latency 0; times in ms",
-             f"{'':22} {'p50':>7} {'p95':>7} {'p99':>7}  {'x health p50/p95':>17}"]
+    config = runpy.run_path(str(ROOT / "gunicorn.conf.py"))  # gunicorn reads it from its cwd
+    lines = [
+        f"{result['rounds']} rounds, gunicorn -w {result['workers']} (gunicorn.conf.py: "
+        f"{config['worker_class']}, {config['threads']} threads), SQLite, "
+        f"emulator latency 0; times in ms",
+        f"{'':22} {'p50':>7} {'p95':>7} {'p99':>7}  {'x health p50/p95':>17}",
+    ]
     ok = True
     for kind in ("health", "open", "sync"):
         rows = by_kind[kind]
-        for label, values in (("wall", [t.wall_ms for t in rows]),
-                              ("Graph+token (emul.)", [t.upstream_ms for t in rows]),
-                              ("server overhead", [t.overhead_ms for t in rows])):
+        for label, values in (
+            ("wall", [t.wall_ms for t in rows]),
+            ("Graph+token (emul.)", [t.upstream_ms for t in rows]),
+            ("server overhead", [t.overhead_ms for t in rows]),
+        ):
             if kind == "health" and label != "wall":
                 continue
             p50, p95, p99 = (percentile(values, p) for p in (50, 95, 99))
@@ -244,22 +278,33 @@ def summarise(result: dict) -> tuple[list[str], bool]:
         tokens = sum(t.token_calls for t in by_kind[kind])
         verdict = "PASS" if max(calls) <= limit else "FAIL"
         ok &= max(calls) <= limit
-        lines.append(f"{kind}: Graph calls per operation {calls} (target <= {limit}: {verdict}); "
-                     f"token/metadata calls in the measured rounds: {tokens}")
+        lines.append(
+            f"{kind}: Graph calls per operation {calls} (target <= {limit}: {verdict}); "
+            f"token/metadata calls in the measured rounds: {tokens}"
+        )
     per_call = result["connection_ms"]
-    lines.append(f"each Graph call's HTTP round trip outside the emulator's time, on a kept-alive "
-                 f"connection as with Graph: {per_call:.1f} ms median, measured from a bare client "
-                 f"(all its calls went over {result['connections']} connection(s))")
+    lines.append(
+        f"each Graph call's HTTP round trip outside the emulator's time, on a kept-alive "
+        f"connection as with Graph: {per_call:.1f} ms median, measured from a bare client "
+        f"(all its calls went over {result['connections']} connection(s))"
+    )
     for kind in ("open", "sync"):
         net = [t.overhead_ms - t.graph_calls * per_call for t in by_kind[kind]]
-        lines.append(f"{kind}: overhead without those round trips p50 {percentile(net, 50):.1f} "
-                     f"p95 {percentile(net, 95):.1f} ms (informative; the verdict uses the full overhead)")
+        lines.append(
+            f"{kind}: overhead without those round trips p50 {percentile(net, 50):.1f} "
+            f"p95 {percentile(net, 95):.1f} ms (informative; the verdict uses the full overhead)"
+        )
     cpu = result["cpu"]
-    lines.append(f"server CPU per request (gunicorn master+workers, {CPU_PHASE} of each kind): health "
-                 f"{cpu['health']:.1f} ms, open {cpu['open']:.1f} ms ({cpu['open'] / cpu['health']:.1f}x), "
-                 f"sync {cpu['sync']:.1f} ms ({cpu['sync'] / cpu['health']:.1f}x)")
-    lines.append("load average during the run: " + " ".join(f"{v:.1f}" for v in result["load"])
-                 + " (2 shared cores: wall times include waiting for a core)")
+    lines.append(
+        f"server CPU per request (gunicorn master+workers, {CPU_PHASE} of each kind): health "
+        f"{cpu['health']:.1f} ms, open {cpu['open']:.1f} ms ({cpu['open'] / cpu['health']:.1f}x), "
+        f"sync {cpu['sync']:.1f} ms ({cpu['sync'] / cpu['health']:.1f}x)"
+    )
+    lines.append(
+        "load average during the run: "
+        + " ".join(f"{v:.1f}" for v in result["load"])
+        + " (2 shared cores: wall times include waiting for a core)"
+    )
     if result["unattributed"]:
         lines.append(f"({result['unattributed']} emulator requests fell outside every window)")
     return lines, ok

@@ -10,6 +10,7 @@ SQLite: executemany) into a migrated schema, then ANALYZEd. Each timed run match
 fresh random message (150 known addresses, shared ones included, and 100 unknown) in
 a new session; the sizes take turns, so machine noise hits each alike. Target: p95 <= 10 ms at 1M, and the 1M time <= 2x the 10k time.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -64,12 +65,13 @@ def rows(n: int):
             if i % 10 < 3:
                 email_id += 1
                 yield (email_id, TENANT, i, f"p{i}.private@mail{i % 7}.example", 1)
-            if i % 100 == 0:   # 1%: a shared desk address, ten contacts each
+            if i % 100 == 0:  # 1%: a shared desk address, ten contacts each
                 email_id += 1
                 yield (email_id, TENANT, i, shared(i), 2)
         for j in range(1, 1001):
             email_id += 1
             yield (email_id, OTHER_TENANT, n + j, primary(j, company_count), 0)
+
     return contacts, emails
 
 
@@ -98,19 +100,26 @@ def load_sqlite(engine, n: int) -> None:
     try:
         cur = raw.cursor()
         cur.execute("PRAGMA synchronous=OFF")
-        cur.execute("INSERT INTO tenants (id, name, settings, created_at) VALUES (?, 'Bench', '{}', ?), (?, 'Other', '{}', ?)",
-                    (TENANT, STAMP, OTHER_TENANT, STAMP))
-        cur.executemany("INSERT INTO companies (id, tenant_id, name, name_key, domains, created_at, updated_at) "
-                        "VALUES (?, ?, ?, ?, '[]', ?, ?)",
-                        [(c + 1, TENANT, f"Firma {c}", f"firma {c}", STAMP, STAMP) for c in range(companies(n))])
+        cur.execute(
+            "INSERT INTO tenants (id, name, settings, created_at) VALUES (?, 'Bench', '{}', ?), (?, 'Other', '{}', ?)",
+            (TENANT, STAMP, OTHER_TENANT, STAMP),
+        )
+        cur.executemany(
+            "INSERT INTO companies (id, tenant_id, name, name_key, domains, created_at, updated_at) "
+            "VALUES (?, ?, ?, ?, '[]', ?, ?)",
+            [(c + 1, TENANT, f"Firma {c}", f"firma {c}", STAMP, STAMP) for c in range(companies(n))],
+        )
         for batch in chunks(contacts()):
             cur.executemany(
                 "INSERT INTO contacts (id, tenant_id, first_name, last_name, display_name, job_title, business_phone, "
                 "mobile_phone, company_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?, '', '', '', ?, ?, ?)",
-                [(*row, STAMP, STAMP) for row in batch])
+                [(*row, STAMP, STAMP) for row in batch],
+            )
         for batch in chunks(emails()):
-            cur.executemany("INSERT INTO contact_emails (id, tenant_id, contact_id, address, position) "
-                            "VALUES (?, ?, ?, ?, ?)", batch)
+            cur.executemany(
+                "INSERT INTO contact_emails (id, tenant_id, contact_id, address, position) VALUES (?, ?, ?, ?, ?)",
+                batch,
+            )
         raw.commit()
         cur.execute("ANALYZE")
         raw.commit()
@@ -132,16 +141,27 @@ def load_postgres(engine, n: int) -> None:
     raw = engine.raw_connection()
     try:
         cur = raw.cursor()
-        cur.execute("INSERT INTO tenants (id, name, settings, created_at) VALUES (%s, 'Bench', '{}', %s), "
-                    "(%s, 'Other', '{}', %s)", (TENANT, STAMP, OTHER_TENANT, STAMP))
-        copy(cur, "companies", "id, tenant_id, name, name_key, domains, created_at, updated_at",
-             ((c + 1, TENANT, f"Firma {c}", f"firma {c}", "[]", STAMP, STAMP) for c in range(companies(n))))
-        copy(cur, "contacts", "id, tenant_id, first_name, last_name, display_name, job_title, business_phone, "
-             "mobile_phone, company_id, created_at, updated_at",
-             ((i, t, f, l, d, "", "", "", c, STAMP, STAMP) for i, t, f, l, d, c in contacts()))
+        cur.execute(
+            "INSERT INTO tenants (id, name, settings, created_at) VALUES (%s, 'Bench', '{}', %s), "
+            "(%s, 'Other', '{}', %s)",
+            (TENANT, STAMP, OTHER_TENANT, STAMP),
+        )
+        copy(
+            cur,
+            "companies",
+            "id, tenant_id, name, name_key, domains, created_at, updated_at",
+            ((c + 1, TENANT, f"Firma {c}", f"firma {c}", "[]", STAMP, STAMP) for c in range(companies(n))),
+        )
+        copy(
+            cur,
+            "contacts",
+            "id, tenant_id, first_name, last_name, display_name, job_title, business_phone, "
+            "mobile_phone, company_id, created_at, updated_at",
+            ((i, t, f, l, d, "", "", "", c, STAMP, STAMP) for i, t, f, l, d, c in contacts()),
+        )
         copy(cur, "contact_emails", "id, tenant_id, contact_id, address, position", emails())
         raw.commit()
-        raw.driver_connection.autocommit = True   # VACUUM refuses to run in a transaction
+        raw.driver_connection.autocommit = True  # VACUUM refuses to run in a transaction
         raw.cursor().execute("VACUUM ANALYZE")
         raw.driver_connection.autocommit = False
     finally:
@@ -161,7 +181,7 @@ def message_addresses(n: int, rng: random.Random) -> list[str]:
             # matches as many contacts (same work) and only the table size differs.
             known.append(shared(rng.randint(1, 100) * 100))
         elif pick < 0.3:
-            known.append(f"\"Last{i}, First\" <{primary(i, company_count).upper()}>")
+            known.append(f'"Last{i}, First" <{primary(i, company_count).upper()}>')
         else:
             known.append(primary(i, company_count))
     unknown = [f"nobody{rng.randint(1, 10**9)}@unknown-{rng.randint(1, 50)}.example" for _ in range(UNKNOWN)]
@@ -189,9 +209,17 @@ def measure(engines: dict[int, object], runs: int) -> dict[int, dict]:
                 wall[n].append(elapsed * 1000)
                 cpu[n].append(elapsed_cpu * 1000)
                 found[n].append(sum(len(v) for v in matches.values()))
-    return {n: {"p50": percentile(wall[n], 50), "p95": percentile(wall[n], 95), "max": max(wall[n]),
-                "cpu_p50": percentile(cpu[n], 50), "cpu_p95": percentile(cpu[n], 95),
-                "contacts_found": sum(found[n]) / len(found[n])} for n in engines}
+    return {
+        n: {
+            "p50": percentile(wall[n], 50),
+            "p95": percentile(wall[n], 95),
+            "max": max(wall[n]),
+            "cpu_p50": percentile(cpu[n], 50),
+            "cpu_p95": percentile(cpu[n], 95),
+            "contacts_found": sum(found[n]) / len(found[n]),
+        }
+        for n in engines
+    }
 
 
 def postgres_cluster():
@@ -229,9 +257,11 @@ def run_backend(backend: str, urls: dict[int, str], runs: int) -> list[dict]:
     results = []
     for n in urls:
         r = measured[n] | {"backend": backend, "n": n, "load_s": loads[n]}
-        r["line"] = (f"{backend:10} {n:>9,} contacts  load {r['load_s']:6.1f} s  match p50 {r['p50']:6.2f} ms  "
-                     f"p95 {r['p95']:6.2f} ms  max {r['max']:6.2f} ms  CPU p50 {r['cpu_p50']:5.2f} "
-                     f"p95 {r['cpu_p95']:5.2f} ms  ({r['contacts_found']:.0f} contacts matched)")
+        r["line"] = (
+            f"{backend:10} {n:>9,} contacts  load {r['load_s']:6.1f} s  match p50 {r['p50']:6.2f} ms  "
+            f"p95 {r['p95']:6.2f} ms  max {r['max']:6.2f} ms  CPU p50 {r['cpu_p50']:5.2f} "
+            f"p95 {r['cpu_p95']:5.2f} ms  ({r['contacts_found']:.0f} contacts matched)"
+        )
         print(r["line"], flush=True)
         results.append(r)
     return results
@@ -254,8 +284,9 @@ def main(argv=None) -> int:
         if not args.sqlite_only:
             base, pgdata = postgres_cluster()
             try:
-                results += run_backend("postgresql", {n: fresh_postgres(base, f"bench_b2_{n}") for n in sizes},
-                                       args.runs)
+                results += run_backend(
+                    "postgresql", {n: fresh_postgres(base, f"bench_b2_{n}") for n in sizes}, args.runs
+                )
             finally:
                 subprocess.run([str(ROOT / "scripts" / "pg-test-cluster.sh"), "stop", pgdata], check=False)
     lines = [r["line"] for r in results]
@@ -270,19 +301,25 @@ def main(argv=None) -> int:
         p95_ok = largest < 1_000_000 or mine[largest]["p95"] <= TARGET_P95_MS
         ratio_ok = ratio <= TARGET_RATIO
         ok &= p95_ok and ratio_ok
-        lines.append(f"{backend}: {largest:,}/10,000 p50 ratio {ratio:.2f}, CPU {cpu_ratio:.2f} (target <= {TARGET_RATIO:.0f}: "
-                     f"{'PASS' if ratio_ok else 'FAIL'}); p95 at {largest:,}: {mine[largest]['p95']:.2f} ms"
-                     + (f" (target <= {TARGET_P95_MS:.0f} ms: {'PASS' if p95_ok else 'FAIL'})"
-                        if largest >= 1_000_000 else ""))
-    lines.append("load average at the end: " + " ".join(f"{v:.1f}" for v in os.getloadavg())
-                 + " (2 shared cores; sizes measured round-robin so noise hits each alike)")
-    print("\n".join(lines[len(results):]))
+        lines.append(
+            f"{backend}: {largest:,}/10,000 p50 ratio {ratio:.2f}, CPU {cpu_ratio:.2f} (target <= {TARGET_RATIO:.0f}: "
+            f"{'PASS' if ratio_ok else 'FAIL'}); p95 at {largest:,}: {mine[largest]['p95']:.2f} ms"
+            + (f" (target <= {TARGET_P95_MS:.0f} ms: {'PASS' if p95_ok else 'FAIL'})" if largest >= 1_000_000 else "")
+        )
+    lines.append(
+        "load average at the end: "
+        + " ".join(f"{v:.1f}" for v in os.getloadavg())
+        + " (2 shared cores; sizes measured round-robin so noise hits each alike)"
+    )
+    print("\n".join(lines[len(results) :]))
     if not args.no_write:
         mode = "--full" if args.full else "--quick"
         name = "b2-full" if args.full else "b2"
         heading = HEADING + (" (--full, 1M)" if args.full else " (--quick, 10k/100k)")
-        write_section(name, heading,
-                      f"`python -m bench b2 {mode}`: {machine()}. {args.runs} runs per size, a 250-recipient "
-                      f"message (150 known, 100 unknown) each run, new session each run.\n\n```\n"
-                      + "\n".join(lines) + "\n```")
+        write_section(
+            name,
+            heading,
+            f"`python -m bench b2 {mode}`: {machine()}. {args.runs} runs per size, a 250-recipient "
+            f"message (150 known, 100 unknown) each run, new session each run.\n\n```\n" + "\n".join(lines) + "\n```",
+        )
     return 0 if ok else 1

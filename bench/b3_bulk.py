@@ -16,6 +16,7 @@ on --rate-messages messages, and the measured time is compared with the limit-bo
 minimum for that run; the 100,000-message projection applies that efficiency to the
 real window's minimum (and is never below the unthrottled time).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -37,15 +38,17 @@ OPTIONS = ("--quick", "--full", "--rate-messages", "--no-write")
 HEADING = "## B3: bulk sync"
 SINCE = "2026-01-01"
 START = "2026-02-01T00:00:00Z"
-CHUNK = 10_000                 # messages per admin call
+CHUNK = 10_000  # messages per admin call
 REAL_LIMIT, REAL_WINDOW_S = 10_000, 600
-SCALE = 100                    # the scaled window: 100 requests per 6 s, the same rate
+SCALE = 100  # the scaled window: 100 requests per 6 s, the same rate
 RSS_TARGET = 1.2
 TEMPLATE = {
     "subject": "Bulk {n}: order update",
     "from": {"emailAddress": {"name": "Customer {n}", "address": "customer{n}@northwind.example"}},
-    "toRecipients": [{"emailAddress": {"name": "Adele Vance", "address": ADELE}},
-                     {"emailAddress": {"name": "Orders", "address": "orders@northwind.example"}}],
+    "toRecipients": [
+        {"emailAddress": {"name": "Adele Vance", "address": ADELE}},
+        {"emailAddress": {"name": "Orders", "address": "orders@northwind.example"}},
+    ],
     "ccRecipients": [{"emailAddress": {"name": "Lynne", "address": "lynne.robbins@northwind.example"}}],
     "body": {"contentType": "html", "content": "<p>Order {n}: <b>42 units</b> shipped.</p>" * 8},
     "internetMessageId": "<bulk-{n}@northwind.example>",
@@ -53,6 +56,7 @@ TEMPLATE = {
 
 
 # -- the worker process ----------------------------------------------------------------
+
 
 def cpu_s() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
@@ -91,27 +95,52 @@ def worker() -> None:
     with session_scope(app) as session:
         row = get_job(session, job_id)
         emails = session.scalar(select(func.count()).select_from(Email))
-        print(json.dumps({"state": row.state, "done": row.done, "failed": row.failed, "error": row.error,
-                          "runs": runs, "elapsed_s": elapsed, "emails": emails,
-                          "baseline_rss_kib": baseline, "cpu_s": cpu_s() - cpu_before,
-                          "peak_rss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
+        print(
+            json.dumps(
+                {
+                    "state": row.state,
+                    "done": row.done,
+                    "failed": row.failed,
+                    "error": row.error,
+                    "runs": runs,
+                    "elapsed_s": elapsed,
+                    "emails": emails,
+                    "baseline_rss_kib": baseline,
+                    "cpu_s": cpu_s() - cpu_before,
+                    "peak_rss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+                }
+            )
+        )
 
 
 # -- the benchmark -----------------------------------------------------------------------
+
 
 def deliver(emu, count: int) -> None:
     for first in range(0, count, CHUNK):
         n = min(CHUNK, count - first)
         template = json.loads(json.dumps(TEMPLATE).replace("{n}", f"{first}-{{n}}"))
         start = (datetime.fromisoformat(START.replace("Z", "+00:00")) + timedelta(seconds=first)).strftime(
-            "%Y-%m-%dT%H:%M:%SZ")
-        emu.session.post(f"{emu.base_url}/_emulator/messages/bulk", timeout=600, json={
-            "upn": ADELE, "folder": "inbox", "count": n, "template": template, "start": start,
-            "step_s": 1, "ids": False}).raise_for_status()
+            "%Y-%m-%dT%H:%M:%SZ"
+        )
+        emu.session.post(
+            f"{emu.base_url}/_emulator/messages/bulk",
+            timeout=600,
+            json={
+                "upn": ADELE,
+                "folder": "inbox",
+                "count": n,
+                "template": template,
+                "start": start,
+                "step_s": 1,
+                "ids": False,
+            },
+        ).raise_for_status()
 
 
 def process_cpu_s(pid: int) -> float:
     import psutil
+
     times = psutil.Process(pid).cpu_times()
     return times.user + times.system
 
@@ -119,6 +148,7 @@ def process_cpu_s(pid: int) -> float:
 def run_size(count: int, limits: dict | None = None) -> dict:
     with tempfile.TemporaryDirectory(prefix="bench-b3-") as tmp, emulator(Path(tmp) / "emulator") as emu:
         from server import migrate
+
         database_url = f"sqlite:///{tmp}/crm.sqlite3"
         migrate.upgrade(database_url)
         started = time.monotonic()
@@ -128,11 +158,22 @@ def run_size(count: int, limits: dict | None = None) -> dict:
             emu.limits(**limits)
         emu.clear_requests()
         emulator_cpu = process_cpu_s(emu.process.pid)
-        env = {**backend_env(emu, database_url, Path(tmp)), "B3_OID": emu.user(ADELE)["oid"],
-               "JOB_MAX_ATTEMPTS": "1000", "JOB_WORKERS": "1", "JOB_RETRY_BASE_S": "0.5",
-               "INSTANCE_DIR": str(Path(tmp) / "instance")}
-        process = subprocess.run([sys.executable, "-m", "bench.b3_bulk", "--worker"], cwd=ROOT, env=env,
-                                 capture_output=True, text=True, timeout=6 * 3600)
+        env = {
+            **backend_env(emu, database_url, Path(tmp)),
+            "B3_OID": emu.user(ADELE)["oid"],
+            "JOB_MAX_ATTEMPTS": "1000",
+            "JOB_WORKERS": "1",
+            "JOB_RETRY_BASE_S": "0.5",
+            "INSTANCE_DIR": str(Path(tmp) / "instance"),
+        }
+        process = subprocess.run(
+            [sys.executable, "-m", "bench.b3_bulk", "--worker"],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=6 * 3600,
+        )
         if process.returncode != 0:
             raise RuntimeError(f"worker failed:\n{process.stderr[-3000:]}")
         result = json.loads(process.stdout.strip().splitlines()[-1])
@@ -140,13 +181,16 @@ def run_size(count: int, limits: dict | None = None) -> dict:
         log = emu.requests()
     outer = [r for r in log if not r.get("in_batch") and r["path"].startswith("/v1.0")]
     result.update(
-        count=count, delivered_s=delivered_s,
+        count=count,
+        delivered_s=delivered_s,
         pages=sum(1 for r in outer if r["method"] == "GET" and r["path"].endswith("/mailFolders/inbox/messages")),
         batches=sum(1 for r in outer if r["method"] == "POST" and r["path"].endswith("/$batch")),
-        outer=len(outer), token=sum(1 for r in log if not r["path"].startswith("/v1.0")),
+        outer=len(outer),
+        token=sum(1 for r in log if not r["path"].startswith("/v1.0")),
         throttled=sum(1 for r in log if r["status"] == 429),
         mailbox_requests=sum(1 for r in log if r.get("mailbox") and r["status"] != 429),
-        rss_growth_kib=0)
+        rss_growth_kib=0,
+    )
     result["rss_growth_kib"] = result["peak_rss_kib"] - result["baseline_rss_kib"]
     return result
 
@@ -159,31 +203,42 @@ def limit_bound_s(requests: int, limit: int, window_s: float) -> float:
 
 def summarise(sizes: list[dict], rate: dict | None, mode: str) -> tuple[list[str], bool]:
     from server.sync.bulk import PAGE_SIZE
-    lines = [f"mode {mode}; SQLite; one worker process running the bulk job (`run_job`), app-only Graph, "
-             f"page size {PAGE_SIZE}, $batch of 20; emulator without latency",
-             f"{'messages':>9} {'filed':>8} {'s':>7} {'msg/s':>7} {'pages':>6} {'$batch':>7} {'minimum':>8} "
-             f"{'other':>6} {'429':>5} {'peak RSS MiB':>13} {'growth MiB':>11} {'CPU ms/msg':>11} {'emul. CPU s':>12}"]
+
+    lines = [
+        f"mode {mode}; SQLite; one worker process running the bulk job (`run_job`), app-only Graph, "
+        f"page size {PAGE_SIZE}, $batch of 20; emulator without latency",
+        f"{'messages':>9} {'filed':>8} {'s':>7} {'msg/s':>7} {'pages':>6} {'$batch':>7} {'minimum':>8} "
+        f"{'other':>6} {'429':>5} {'peak RSS MiB':>13} {'growth MiB':>11} {'CPU ms/msg':>11} {'emul. CPU s':>12}",
+    ]
     ok = True
     for r in sizes:
-        n = r["done"]   # the delivered messages plus the fixture's own 12 in the Inbox
+        n = r["done"]  # the delivered messages plus the fixture's own 12 in the Inbox
         minimum = math.ceil(n / PAGE_SIZE) + math.ceil(n / 20)
         other = r["outer"] - r["pages"] - r["batches"]
-        lines.append(f"{n:>9} {r['emails']:>8} {r['elapsed_s']:>7.1f} {n / r['elapsed_s']:>7.0f} "
-                     f"{r['pages']:>6} {r['batches']:>7} {minimum:>8} {other:>6} {r['throttled']:>5} "
-                     f"{r['peak_rss_kib'] / 1024:>13.1f} {r['rss_growth_kib'] / 1024:>11.1f} "
-                     f"{r['cpu_s'] * 1000 / n:>11.2f} {r['emulator_cpu_s']:>12.0f}")
+        lines.append(
+            f"{n:>9} {r['emails']:>8} {r['elapsed_s']:>7.1f} {n / r['elapsed_s']:>7.0f} "
+            f"{r['pages']:>6} {r['batches']:>7} {minimum:>8} {other:>6} {r['throttled']:>5} "
+            f"{r['peak_rss_kib'] / 1024:>13.1f} {r['rss_growth_kib'] / 1024:>11.1f} "
+            f"{r['cpu_s'] * 1000 / n:>11.2f} {r['emulator_cpu_s']:>12.0f}"
+        )
         ok &= r["state"] == "done" and r["emails"] == n >= r["count"] and r["failed"] == 0
     small, large = sizes[0], sizes[-1]
     ratio = large["peak_rss_kib"] / small["peak_rss_kib"]
     verdict = "PASS" if ratio <= RSS_TARGET else "FAIL"
     ok &= ratio <= RSS_TARGET
-    lines.append(f"peak RSS {large['count']} / {small['count']}: {ratio:.2f}x (target <= {RSS_TARGET}x: {verdict}); "
-                 f"growth during the job {small['rss_growth_kib'] / 1024:.1f} vs {large['rss_growth_kib'] / 1024:.1f} MiB")
-    lines.append("CPU ms/msg: the worker's own CPU per message (user + system); emul. CPU s: the emulator's "
-                 "during the job (it filters and sorts the whole folder for every page, so it grows as N^2 "
-                 "and bounds msg/s here at large N)")
-    lines.append("'other' = Graph calls besides pages and $batch (master categories); requests are the "
-                 "emulator's log of HTTP calls, $batch parts not counted")
+    lines.append(
+        f"peak RSS {large['count']} / {small['count']}: {ratio:.2f}x (target <= {RSS_TARGET}x: {verdict}); "
+        f"growth during the job {small['rss_growth_kib'] / 1024:.1f} vs {large['rss_growth_kib'] / 1024:.1f} MiB"
+    )
+    lines.append(
+        "CPU ms/msg: the worker's own CPU per message (user + system); emul. CPU s: the emulator's "
+        "during the job (it filters and sorts the whole folder for every page, so it grows as N^2 "
+        "and bounds msg/s here at large N)"
+    )
+    lines.append(
+        "'other' = Graph calls besides pages and $batch (master categories); requests are the "
+        "emulator's log of HTTP calls, $batch parts not counted"
+    )
     if rate:
         limit, window = rate["limit"], rate["window_s"]
         needed = rate["mailbox_requests"]

@@ -7,6 +7,7 @@ and syncs them, now and then a shared one, retrying 429/503/504 after retry_afte
 like the pane. Every sync answered 200 is appended to B4_SYNCED (JSON lines); every
 status code is counted into B4_STATUS when locust quits.
 """
+
 from __future__ import annotations
 
 import collections
@@ -40,17 +41,16 @@ class PaneUser(HttpUser):
         mailboxes = PLAN["mailboxes"]
         self.mailbox = mailboxes[number % len(mailboxes)]
         peers = PLAN["users_per_mailbox"]
-        mine = self.mailbox["distinct"][number // len(mailboxes)::peers]
+        mine = self.mailbox["distinct"][number // len(mailboxes) :: peers]
         self.queue = list(mine)
         self.headers = {"Authorization": f"Bearer {self.mailbox['token']}"}
 
     def call(self, method: str, path: str, name: str):
         for attempt in range(RETRIES):
-            with self.client.request(method, path, headers=self.headers, name=name,
-                                     catch_response=True) as response:
+            with self.client.request(method, path, headers=self.headers, name=name, catch_response=True) as response:
                 STATUS[str(response.status_code)] += 1
                 if response.status_code in (429, 503, 504) and attempt < RETRIES - 1:
-                    response.success()   # the pane waits and retries; counted by status
+                    response.success()  # the pane waits and retries; counted by status
                     wait = min(2.0, float((response.json().get("error") or {}).get("retry_after") or 1))
                     time.sleep(wait)
                     continue
@@ -65,8 +65,18 @@ class PaneUser(HttpUser):
         synced = self.call("POST", f"/api/v1/messages/{message_id}/sync", f"sync {kind}")
         if synced is not None and synced.status_code == 200:
             body = synced.json()
-            SYNCED.write(json.dumps({"upn": self.mailbox["upn"], "tid": self.mailbox["tid"], "id": message_id,
-                                     "imid": body["internet_message_id"], "state": body["state"]}) + "\n")
+            SYNCED.write(
+                json.dumps(
+                    {
+                        "upn": self.mailbox["upn"],
+                        "tid": self.mailbox["tid"],
+                        "id": message_id,
+                        "imid": body["internet_message_id"],
+                        "state": body["state"],
+                    }
+                )
+                + "\n"
+            )
             SYNCED.flush()
 
     @task(4)

@@ -23,6 +23,7 @@ number. The verdict: forged requests queue no job and make no Graph or token cal
 (the CPU and wall ratios are figures, not targets; the per-IP webhook rate limit,
 WEBHOOK_RATE_LIMIT, is what bounds a flood's total).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -54,8 +55,15 @@ HEADING = "## B6: webhook flood of forged notifications"
 ROUNDS = 3
 WARMUP = 60
 ECHO_ID = "AAMkAG-b6-echo"
-KINDS = ("health", "forged", "forged, unknown subscription", "forged, no clientState",
-         f"forged x{MAX_NOTIFICATIONS}", "accepted, echo", "accepted, new")
+KINDS = (
+    "health",
+    "forged",
+    "forged, unknown subscription",
+    "forged, no clientState",
+    f"forged x{MAX_NOTIFICATIONS}",
+    "accepted, echo",
+    "accepted, new",
+)
 FORGED = KINDS[1:5]
 
 
@@ -70,10 +78,17 @@ def seed(database_url: str, adele_oid: str) -> tuple[str, str]:
         ids = []
         for folder in FOLDERS:
             ids.append(f"b6-{folder}-{secrets.token_hex(8)}")
-            session.add(Subscription(
-                tenant_id=CONTOSO, user_id=user.id, subscription_id=ids[-1],
-                resource=f"users/{adele_oid}/mailFolders('{folder}')/messages", folder=folder,
-                client_state_hash=hash_client_state(secret), expires_at=utcnow() + timedelta(days=2)))
+            session.add(
+                Subscription(
+                    tenant_id=CONTOSO,
+                    user_id=user.id,
+                    subscription_id=ids[-1],
+                    resource=f"users/{adele_oid}/mailFolders('{folder}')/messages",
+                    folder=folder,
+                    client_state_hash=hash_client_state(secret),
+                    expires_at=utcnow() + timedelta(days=2),
+                )
+            )
         session.commit()
         set_item_state(session, CONTOSO, user, ECHO_ID, "excluded")
     engine.dispose()
@@ -81,9 +96,15 @@ def seed(database_url: str, adele_oid: str) -> tuple[str, str]:
 
 
 def note(subscription_id: str, client_state: str, message_id: str) -> dict:
-    return {"subscriptionId": subscription_id, "clientState": client_state, "changeType": "created",
-            "resource": f"Users/x/Messages/{message_id}", "resourceData": {"id": message_id},
-            "tenantId": CONTOSO, "subscriptionExpirationDateTime": "2030-01-01T00:00:00Z"}
+    return {
+        "subscriptionId": subscription_id,
+        "clientState": client_state,
+        "changeType": "created",
+        "resource": f"Users/x/Messages/{message_id}",
+        "resourceData": {"id": message_id},
+        "tenantId": CONTOSO,
+        "subscriptionExpirationDateTime": "2030-01-01T00:00:00Z",
+    }
 
 
 def request_for(kind: str, base: str, subscription_id: str, secret: str, fresh: list[str]) -> tuple:
@@ -98,8 +119,12 @@ def request_for(kind: str, base: str, subscription_id: str, secret: str, fresh: 
     if kind == "forged, no clientState":
         return "POST", url, {"value": [{**note(subscription_id, "", "m"), "clientState": None}]}, 403
     if kind.startswith("forged x"):
-        return "POST", url, {"value": [note(subscription_id, secrets.token_urlsafe(32), f"m{n}")
-                                       for n in range(MAX_NOTIFICATIONS)]}, 403
+        return (
+            "POST",
+            url,
+            {"value": [note(subscription_id, secrets.token_urlsafe(32), f"m{n}") for n in range(MAX_NOTIFICATIONS)]},
+            403,
+        )
     if kind == "accepted, echo":
         return "POST", url, {"value": [note(subscription_id, secret, ECHO_ID)]}, 202
     return "POST", url, {"value": [note(subscription_id, secret, fresh.pop())]}, 202
@@ -112,8 +137,11 @@ def jobs_settled(database_url: str, timeout_s: float = 120) -> int:
     try:
         while True:
             with engine.connect() as conn:
-                busy = conn.scalar(select(func.count()).select_from(SyncJob).where(
-                    SyncJob.state.in_(("queued", "running", "retrying"))))
+                busy = conn.scalar(
+                    select(func.count())
+                    .select_from(SyncJob)
+                    .where(SyncJob.state.in_(("queued", "running", "retrying")))
+                )
                 total = conn.scalar(select(func.count()).select_from(SyncJob))
             if not busy:
                 return total
@@ -130,12 +158,23 @@ def run(count: int, workers: int) -> dict:
         database_url = f"sqlite:///{tmp}/crm.sqlite3"
         migrate.upgrade(database_url)
         subscription_id, secret = seed(database_url, emu.user(ADELE)["oid"])
-        fresh = emu.admin("POST", "messages/bulk", json={"upn": ADELE, "folder": "inbox", "messages": [
-            {"subject": f"B6 new message {n}",
-             "from": {"emailAddress": {"name": "Someone", "address": f"someone{n}@example.org"}},
-             "toRecipients": [{"emailAddress": {"name": "Adele", "address": ADELE}}],
-             "body": {"contentType": "text", "content": "Hello"}}
-            for n in range(WARMUP + per_round * ROUNDS)]}).json()["ids"]
+        fresh = emu.admin(
+            "POST",
+            "messages/bulk",
+            json={
+                "upn": ADELE,
+                "folder": "inbox",
+                "messages": [
+                    {
+                        "subject": f"B6 new message {n}",
+                        "from": {"emailAddress": {"name": "Someone", "address": f"someone{n}@example.org"}},
+                        "toRecipients": [{"emailAddress": {"name": "Adele", "address": ADELE}}],
+                        "body": {"contentType": "text", "content": "Hello"},
+                    }
+                    for n in range(WARMUP + per_round * ROUNDS)
+                ],
+            },
+        ).json()["ids"]
         env = backend_env(emu, database_url, Path(tmp))
         walls: dict[str, list[float]] = {k: [] for k in KINDS}
         cpu_ms: dict[str, float] = {k: 0.0 for k in KINDS}
@@ -171,33 +210,52 @@ def run(count: int, workers: int) -> dict:
                     if kind in FORGED:
                         forged_jobs += jobs_after - jobs_before
                         forged_graph_calls += len(emu.requests())
-    return {"walls": walls, "cpu": {k: cpu_ms[k] / done[k] for k in KINDS}, "count": per_round * ROUNDS,
-            "workers": workers, "forged_jobs": forged_jobs, "forged_graph_calls": forged_graph_calls,
-            "load": os.getloadavg()}
+    return {
+        "walls": walls,
+        "cpu": {k: cpu_ms[k] / done[k] for k in KINDS},
+        "count": per_round * ROUNDS,
+        "workers": workers,
+        "forged_jobs": forged_jobs,
+        "forged_graph_calls": forged_graph_calls,
+        "load": os.getloadavg(),
+    }
 
 
 def summarise(result: dict) -> tuple[list[str], bool]:
     walls, cpu = result["walls"], result["cpu"]
     health_wall = percentile(walls["health"], 50)
-    lines = [f"{result['count']} requests of each kind ({ROUNDS} rounds, kinds in turn), gunicorn -w "
-             f"{result['workers']} (gunicorn.conf.py: gthread), SQLite, sequential client; times in ms",
-             f"{'':34} {'wall p50':>8} {'p95':>7} {'x health':>8}  {'CPU/req':>7} {'x health':>8}"]
+    lines = [
+        f"{result['count']} requests of each kind ({ROUNDS} rounds, kinds in turn), gunicorn -w "
+        f"{result['workers']} (gunicorn.conf.py: gthread), SQLite, sequential client; times in ms",
+        f"{'':34} {'wall p50':>8} {'p95':>7} {'x health':>8}  {'CPU/req':>7} {'x health':>8}",
+    ]
     for kind in KINDS:
         p50, p95 = percentile(walls[kind], 50), percentile(walls[kind], 95)
-        lines.append(f"{kind:34} {p50:8.2f} {p95:7.2f} {p50 / health_wall:8.2f}  {cpu[kind]:7.2f} "
-                     f"{cpu[kind] / cpu['health']:8.2f}")
+        lines.append(
+            f"{kind:34} {p50:8.2f} {p95:7.2f} {p50 / health_wall:8.2f}  {cpu[kind]:7.2f} "
+            f"{cpu[kind] / cpu['health']:8.2f}"
+        )
     big = f"forged x{MAX_NOTIFICATIONS}"
-    lines.append(f"{big}: {cpu[big] / MAX_NOTIFICATIONS * 1000:.1f} us CPU per forged notification "
-                 f"(a {MAX_NOTIFICATIONS}-notification body is the most one request may carry)")
+    lines.append(
+        f"{big}: {cpu[big] / MAX_NOTIFICATIONS * 1000:.1f} us CPU per forged notification "
+        f"(a {MAX_NOTIFICATIONS}-notification body is the most one request may carry)"
+    )
     lines.append("accepted, new: CPU includes running the job it queues (one Graph GET of the message)")
     lookup = cpu["forged"] - cpu["forged, no clientState"]
-    lines.append(f"the subscription lookup: {lookup:.2f} ms CPU of a forged request's {cpu['forged']:.2f} "
-                 f"(forged minus forged without clientState)")
+    lines.append(
+        f"the subscription lookup: {lookup:.2f} ms CPU of a forged request's {cpu['forged']:.2f} "
+        f"(forged minus forged without clientState)"
+    )
     ok = not result["forged_jobs"] and not result["forged_graph_calls"]
-    lines.append(f"forged requests: {result['forged_jobs']} jobs queued, {result['forged_graph_calls']} Graph or "
-                 f"token calls (target 0 and 0: {'PASS' if ok else 'FAIL'})")
-    lines.append("load average during the run: " + " ".join(f"{v:.1f}" for v in result["load"])
-                 + " (shared cores: wall times include waiting for one)")
+    lines.append(
+        f"forged requests: {result['forged_jobs']} jobs queued, {result['forged_graph_calls']} Graph or "
+        f"token calls (target 0 and 0: {'PASS' if ok else 'FAIL'})"
+    )
+    lines.append(
+        "load average during the run: "
+        + " ".join(f"{v:.1f}" for v in result["load"])
+        + " (shared cores: wall times include waiting for one)"
+    )
     return lines, ok
 
 
@@ -211,8 +269,11 @@ def main(argv=None) -> int:
     lines, ok = summarise(result)
     print("\n".join(lines))
     if not args.no_write:
-        write_section("b6", HEADING, f"`python -m bench b6`: {machine()}.\n\n```\n" + "\n".join(lines)
-                      + "\n```\n\n" + reading(result))
+        write_section(
+            "b6",
+            HEADING,
+            f"`python -m bench b6`: {machine()}.\n\n```\n" + "\n".join(lines) + "\n```\n\n" + reading(result),
+        )
     return 0 if ok else 1
 
 
@@ -220,11 +281,13 @@ def reading(result: dict) -> str:
     """What the figures decide: whether the lookup deserves an in-process cache."""
     cpu = result["cpu"]
     lookup = cpu["forged"] - cpu["forged, no clientState"]
-    return (f"The one indexed lookup is {lookup:.2f} ms of a forged request's {cpu['forged']:.2f} ms CPU. "
-            "An in-process cache of subscription id -> clientState hash would save it only for forgeries "
-            "that name a real subscription id, which only Graph and we know; forgeries with made-up ids "
-            f"(\"unknown subscription\", {cpu['forged, unknown subscription']:.2f} ms) would miss it every "
-            "time, and it would keep accepting a dropped subscription's secret until its TTL ran out. So "
-            "there is none: the per-IP webhook limit (WEBHOOK_RATE_LIMIT, 6000 a minute by default, "
-            "counted per process unless REDIS_URL is set) bounds what one address can make a process "
-            f"spend to about {100 * cpu['forged'] / 1000:.2f} CPU-seconds a second.")
+    return (
+        f"The one indexed lookup is {lookup:.2f} ms of a forged request's {cpu['forged']:.2f} ms CPU. "
+        "An in-process cache of subscription id -> clientState hash would save it only for forgeries "
+        "that name a real subscription id, which only Graph and we know; forgeries with made-up ids "
+        f'("unknown subscription", {cpu["forged, unknown subscription"]:.2f} ms) would miss it every '
+        "time, and it would keep accepting a dropped subscription's secret until its TTL ran out. So "
+        "there is none: the per-IP webhook limit (WEBHOOK_RATE_LIMIT, 6000 a minute by default, "
+        "counted per process unless REDIS_URL is set) bounds what one address can make a process "
+        f"spend to about {100 * cpu['forged'] / 1000:.2f} CPU-seconds a second."
+    )

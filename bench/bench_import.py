@@ -9,6 +9,7 @@ batch, and the growth between the first tenth of the file and the end is shown.
 It runs on a fresh SQLite file, and with --postgres-url (or BENCH_POSTGRES_URL) also
 on a throwaway database of that PostgreSQL server.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -19,10 +20,10 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Iterator
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -41,10 +42,48 @@ RESULTS = ROOT / "bench" / "RESULTS.md"
 HEADING = "## Import"
 TARGET_S = 60.0
 
-FIRST = ["Jan", "Petr", "Jiří", "Tereza", "Kateřina", "Łukasz", "Małgorzata", "Agnieszka", "Tomasz", "Žofie",
-         "Lynne", "Nestor", "Grace", "Henrik", "Diego", "Miriam", "Isaiah", "Johanna", "Alex", "Zuzana"]
-LAST = ["Novák", "Dvořák", "Svobodová", "Šťastný", "Zieliński", "Wróblewski", "Kamińska", "Nowak", "Robbins",
-        "Wilke", "Taylor", "Larsen", "Siciliani", "Graham", "Langer", "Lorenz", "Wilber", "Horáková"]
+FIRST = [
+    "Jan",
+    "Petr",
+    "Jiří",
+    "Tereza",
+    "Kateřina",
+    "Łukasz",
+    "Małgorzata",
+    "Agnieszka",
+    "Tomasz",
+    "Žofie",
+    "Lynne",
+    "Nestor",
+    "Grace",
+    "Henrik",
+    "Diego",
+    "Miriam",
+    "Isaiah",
+    "Johanna",
+    "Alex",
+    "Zuzana",
+]
+LAST = [
+    "Novák",
+    "Dvořák",
+    "Svobodová",
+    "Šťastný",
+    "Zieliński",
+    "Wróblewski",
+    "Kamińska",
+    "Nowak",
+    "Robbins",
+    "Wilke",
+    "Taylor",
+    "Larsen",
+    "Siciliani",
+    "Graham",
+    "Langer",
+    "Lorenz",
+    "Wilber",
+    "Horáková",
+]
 FREE = ["gmail.com", "seznam.cz", "wp.pl", "outlook.com"]
 COMPANIES = 2000
 
@@ -56,7 +95,7 @@ def write_csv(path: Path, rows: int) -> None:
         out.write("\ufefffirst_name;last_name;email;company;job_title;phone\r\n")
         for i in range(rows):
             first, last = FIRST[i % len(FIRST)], LAST[(i // len(FIRST)) % len(LAST)]
-            person = i - 1 if i % 100 == 99 else i   # a duplicate of the previous row's address
+            person = i - 1 if i % 100 == 99 else i  # a duplicate of the previous row's address
             n = person % COMPANIES
             domain = f"firma-{n}.cz" if n % 10 else f"bücher-{n}.de"
             emails = f"p{person}@{domain}"
@@ -148,8 +187,11 @@ def replace_section(text: str, section: str) -> str:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=100_000)
-    parser.add_argument("--postgres-url", default=os.environ.get("BENCH_POSTGRES_URL"),
-                        help="also run on this PostgreSQL server (a throwaway database is created on it)")
+    parser.add_argument(
+        "--postgres-url",
+        default=os.environ.get("BENCH_POSTGRES_URL"),
+        help="also run on this PostgreSQL server (a throwaway database is created on it)",
+    )
     parser.add_argument("--no-write", action="store_true", help="do not update bench/RESULTS.md")
     args = parser.parse_args(argv)
 
@@ -161,11 +203,13 @@ def main(argv=None) -> int:
     verdict = "PASS" if worst < TARGET_S else "FAIL"
     print(f"target < {TARGET_S:.0f} s: {verdict}")
     if not args.no_write:
-        when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-        section = (f"{HEADING}\n\n`python -m bench.bench_import` ({when}, Python {platform.python_version()}, "
-                   f"{os.cpu_count()} CPUs). Target: 100,000 rows under {TARGET_S:.0f} s with flat "
-                   f"memory: {verdict}. Wall-clock times depend on the machine's load (shown); the CPU "
-                   "seconds of the importing process do not.\n\n```\n" + "\n\n".join(blocks) + "\n```\n")
+        when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+        section = (
+            f"{HEADING}\n\n`python -m bench.bench_import` ({when}, Python {platform.python_version()}, "
+            f"{os.cpu_count()} CPUs). Target: 100,000 rows under {TARGET_S:.0f} s with flat "
+            f"memory: {verdict}. Wall-clock times depend on the machine's load (shown); the CPU "
+            "seconds of the importing process do not.\n\n```\n" + "\n\n".join(blocks) + "\n```\n"
+        )
         existing = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else "# Benchmark results\n"
         RESULTS.write_text(replace_section(existing, section), encoding="utf-8")
         print(f"written to {RESULTS.relative_to(ROOT)}")

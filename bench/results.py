@@ -4,13 +4,14 @@ Each section is its "## " heading followed by the markers `<!-- bench:NAME -->` 
 `<!-- /bench:NAME -->`; only the text from the heading to the end marker is replaced,
 so other sections (e.g. "## Import", written by bench_import) stay as they are.
 """
+
 from __future__ import annotations
 
 import os
 import platform
 import re
 import subprocess
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -33,15 +34,16 @@ def machine() -> str:
             model = next(line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name"))
     except (OSError, StopIteration, ValueError):
         pass
-    when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     return f"{cores} cores (nproc), {memory} RAM, {model}, Python {platform.python_version()}, {when}"
 
 
 def replace_section(text: str, name: str, heading: str, body: str) -> str:
     start_marker, end_marker = f"<!-- bench:{name} -->", f"<!-- /bench:{name} -->"
     section = f"{heading}\n{start_marker}\n\n{body.strip()}\n\n{end_marker}\n"
-    pattern = re.compile(r"^## [^\n]*\n" + re.escape(start_marker) + r".*?" + re.escape(end_marker) + r"\n?",
-                         re.S | re.M)
+    pattern = re.compile(
+        r"^## [^\n]*\n" + re.escape(start_marker) + r".*?" + re.escape(end_marker) + r"\n?", re.S | re.M
+    )
     if pattern.search(text):
         return pattern.sub(lambda _m: section, text, count=1)
     return (text.rstrip("\n") + "\n\n" if text.strip() else "# Benchmark results\n\n") + section

@@ -1,5 +1,6 @@
 """The product as benchmarks run it: the emulator process, a migrated database and
 the backend under gunicorn, configured exactly as production against Microsoft."""
+
 from __future__ import annotations
 
 import os
@@ -7,9 +8,9 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 import requests
 
@@ -45,7 +46,7 @@ def backend_env(emu: EmulatorProcess, database_url: str, instance_dir: Path) -> 
         "AUTHORITY_HOST": emu.base_url,
         "CA_BUNDLE": emu.ca_path,
         "AZURE_CLIENT_ID": CLIENT_ID,
-        "AZURE_CLIENT_SECRET": "local-emulator-only",   # the emulator's dev-only value
+        "AZURE_CLIENT_SECRET": "local-emulator-only",  # the emulator's dev-only value
         "AZURE_TENANT_ID": "organizations",
         "PUBLIC_BASE_URL": "http://localhost:5000",
         "API_AUDIENCE": f"api://localhost:5000/{CLIENT_ID},{CLIENT_ID}",
@@ -61,11 +62,24 @@ def gunicorn(env: dict[str, str], workers: int, log_path: Path) -> Iterator[str]
     port = free_port()
     log = open(log_path, "w")
     process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-w", str(workers), "-b", f"127.0.0.1:{port}",
-         "--log-level", "warning", *(["-c", os.environ["BENCH_GUNICORN_CONFIG"]]
-                                     if os.environ.get("BENCH_GUNICORN_CONFIG") else []),
-         "server:create_app()"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "-w",
+            str(workers),
+            "-b",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+            *(["-c", os.environ["BENCH_GUNICORN_CONFIG"]] if os.environ.get("BENCH_GUNICORN_CONFIG") else []),
+            "server:create_app()",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     log.close()
     base = f"http://127.0.0.1:{port}"
     try:

@@ -4,6 +4,7 @@ Serves the emulator over HTTPS with keep-alive connections, like Graph
 (emulator/server.py), and prints `CA: <path>` and
 `Emulator ready: https://localhost:<port>` once it listens.
 """
+
 import argparse
 import logging
 import ssl
@@ -20,10 +21,10 @@ def parse_args(argv=None):
     parser.add_argument("--port", type=int, default=8443, help="HTTPS port (0 = any free port)")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
     parser.add_argument("--fixture", default=None, help="fixture JSON (default: the demo fixture)")
-    parser.add_argument("--state-dir", default="instance/emulator",
-                        help="where the CA, TLS and signing keys live")
-    parser.add_argument("--http-port", type=int, default=None,
-                        help="also serve plain HTTP here (for the Outlook-like page)")
+    parser.add_argument("--state-dir", default="instance/emulator", help="where the CA, TLS and signing keys live")
+    parser.add_argument(
+        "--http-port", type=int, default=None, help="also serve plain HTTP here (for the Outlook-like page)"
+    )
     parser.add_argument("--quiet", action="store_true", help="do not log every request")
     return parser.parse_args(argv)
 

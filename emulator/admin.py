@@ -3,6 +3,7 @@
 No authentication: the emulator is a dev and test tool. Documented in
 docs/ARCHITECTURE.md ("Emulator admin API") and emulator/README.md.
 """
+
 import json
 from datetime import datetime, timedelta
 from types import GeneratorType
@@ -11,7 +12,7 @@ from flask import Blueprint, current_app, jsonify, request
 
 from emulator import tokens
 from emulator.faults import FaultRuleError
-from emulator.oauth import granted_roles, OAuthError
+from emulator.oauth import OAuthError, granted_roles
 
 bp = Blueprint("admin", __name__)
 
@@ -74,9 +75,14 @@ def _int_arg(name: str, default: int) -> int:
 @bp.get("/users")
 def users():
     """The seeded users."""
-    return jsonify({"users": [
-        {"upn": u.upn, "oid": u.oid, "tid": u.tid, "display_name": u.display_name, "mail": u.mail}
-        for u in _state().store.users.values()]})
+    return jsonify(
+        {
+            "users": [
+                {"upn": u.upn, "oid": u.oid, "tid": u.tid, "display_name": u.display_name, "mail": u.mail}
+                for u in _state().store.users.values()
+            ]
+        }
+    )
 
 
 @bp.get("/pane-token")
@@ -86,9 +92,14 @@ def pane_token():
     ver = _int_arg("ver", 2)
     if ver not in (1, 2):
         raise AdminError(400, "BadRequest", "ver must be 1 or 2")
-    token = tokens.api_token(_state(), user, _app(request.args.get("client_id")), ver=ver,
-                             scope=request.args.get("scope", "access_as_user"),
-                             lifetime_s=_int_arg("expires_in", tokens.DEFAULT_LIFETIME_S))
+    token = tokens.api_token(
+        _state(),
+        user,
+        _app(request.args.get("client_id")),
+        ver=ver,
+        scope=request.args.get("scope", "access_as_user"),
+        lifetime_s=_int_arg("expires_in", tokens.DEFAULT_LIFETIME_S),
+    )
     return jsonify({"access_token": token})
 
 
@@ -99,9 +110,11 @@ def graph_token():
     app = _app(request.args.get("client_id"))
     consent = (app.consent or {}).get(user.tid) or {}
     scopes = request.args.get("scope", "").split() or [
-        s for s in consent.get("scopes", []) if s.lower() not in ("offline_access", "openid", "profile", "email")]
-    token = tokens.graph_user_token(_state(), user, app, scopes,
-                                    lifetime_s=_int_arg("expires_in", tokens.DEFAULT_LIFETIME_S))
+        s for s in consent.get("scopes", []) if s.lower() not in ("offline_access", "openid", "profile", "email")
+    ]
+    token = tokens.graph_user_token(
+        _state(), user, app, scopes, lifetime_s=_int_arg("expires_in", tokens.DEFAULT_LIFETIME_S)
+    )
     return jsonify({"access_token": token})
 
 
@@ -112,8 +125,9 @@ def app_token():
     if not tid or tid not in _state().store.tenants:
         raise AdminError(404, "TenantNotFound", f"no tenant '{tid}'")
     app = _app(request.args.get("client_id"))
-    token = tokens.graph_app_token(_state(), tid, app, granted_roles(app, tid),
-                                   lifetime_s=_int_arg("expires_in", tokens.DEFAULT_LIFETIME_S))
+    token = tokens.graph_app_token(
+        _state(), tid, app, granted_roles(app, tid), lifetime_s=_int_arg("expires_in", tokens.DEFAULT_LIFETIME_S)
+    )
     return jsonify({"access_token": token})
 
 

@@ -3,6 +3,7 @@
 Everything a request handler needs hangs off one `EmulatorState`, reachable as
 `current_app.extensions["emulator"]` (or `emulator.app.state()`).
 """
+
 import importlib
 import logging
 import os
@@ -105,9 +106,15 @@ def _register_errors(app: Flask) -> None:
         return _error_response(500, "Internal Server Error", "The server hit an unexpected error.")
 
 
-_GRAPH_CODES = {400: "BadRequest", 401: "InvalidAuthenticationToken", 403: "ErrorAccessDenied",
-                404: "ResourceNotFound", 405: "MethodNotAllowed",
-                413: "RequestEntityTooLarge", 415: "UnsupportedMediaType"}
+_GRAPH_CODES = {
+    400: "BadRequest",
+    401: "InvalidAuthenticationToken",
+    403: "ErrorAccessDenied",
+    404: "ResourceNotFound",
+    405: "MethodNotAllowed",
+    413: "RequestEntityTooLarge",
+    415: "UnsupportedMediaType",
+}
 
 
 def _error_response(status: int, name: str, description: str):
@@ -122,8 +129,10 @@ def _error_response(status: int, name: str, description: str):
         code = _GRAPH_CODES.get(status, "InternalServerError" if status >= 500 else "BadRequest")
         return jsonify(graph_error_body(code, message)), status
     if is_token_path(path) or "/oauth2/" in path:
-        code, text = (900561, "The endpoint only accepts POST requests.") if status == 405 \
-            else (90000, description or name)
-        return oauth_error("invalid_request" if status < 500 else "server_error",
-                           f"AADSTS{code}: {text}", [code], status=status)
+        code, text = (
+            (900561, "The endpoint only accepts POST requests.") if status == 405 else (90000, description or name)
+        )
+        return oauth_error(
+            "invalid_request" if status < 500 else "server_error", f"AADSTS{code}: {text}", [code], status=status
+        )
     return jsonify({"error": {"code": name.replace(" ", ""), "message": description or name}}), status

@@ -19,6 +19,7 @@ rules: Graph checks the token once for the whole batch, see `check_batch_token`)
 and around the whole request, `state.faults.acquire(mailbox)` /
 `state.faults.release(mailbox)` for the concurrency limit.
 """
+
 import collections
 import random
 import re
@@ -26,7 +27,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 KINDS = ("429", "503", "504", "latency", "drop", "expired_token")
 DEFAULT_LIMITS = {"mailbox_concurrency": 4, "mailbox_requests_per_window": None, "window_s": 600}
@@ -38,25 +39,39 @@ class FaultRuleError(ValueError):
 
 def graph_error_body(code: str, message: str) -> dict:
     """Graph's error body, with the innerError fields Graph always adds."""
-    return {"error": {"code": code, "message": message, "innerError": {
-        "date": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S"),
-        "request-id": str(uuid.uuid4()),
-        "client-request-id": str(uuid.uuid4()),
-    }}}
+    return {
+        "error": {
+            "code": code,
+            "message": message,
+            "innerError": {
+                "date": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S"),
+                "request-id": str(uuid.uuid4()),
+                "client-request-id": str(uuid.uuid4()),
+            },
+        }
+    }
 
 
 @dataclass
 class Fault:
     """One failure to inflict on one request."""
-    kind: str                     # one of KINDS, or "mailbox_concurrency" / "mailbox_rate"
+
+    kind: str  # one of KINDS, or "mailbox_concurrency" / "mailbox_rate"
     retry_after: int | None = None
     latency_ms: int = 0
     rule_id: str | None = None
 
     @property
     def status(self) -> int:
-        return {"429": 429, "mailbox_concurrency": 429, "mailbox_rate": 429, "503": 503,
-                "504": 504, "drop": 504, "expired_token": 401}.get(self.kind, 200)
+        return {
+            "429": 429,
+            "mailbox_concurrency": 429,
+            "mailbox_rate": 429,
+            "503": 503,
+            "504": 504,
+            "drop": 504,
+            "expired_token": 401,
+        }.get(self.kind, 200)
 
     @property
     def throttled(self) -> bool:
@@ -72,23 +87,22 @@ class Fault:
         if self.retry_after is not None:
             headers["Retry-After"] = str(self.retry_after)
         if self.kind == "mailbox_concurrency":
-            body = graph_error_body("ApplicationThrottled",
-                                    "Application is over its MailboxConcurrency limit.")
+            body = graph_error_body("ApplicationThrottled", "Application is over its MailboxConcurrency limit.")
         elif self.kind == "mailbox_rate":
-            body = graph_error_body("ApplicationThrottled",
-                                    "Application is over its MailboxRequests limit.")
+            body = graph_error_body("ApplicationThrottled", "Application is over its MailboxRequests limit.")
         elif self.kind == "429":
             # The shape of Graph's documented throttling example.
             body = graph_error_body("TooManyRequests", "Please retry again later.")
         elif self.kind == "503":
-            body = graph_error_body("ServiceNotAvailable",
-                                    "The service is temporarily unavailable. Please retry later.")
+            body = graph_error_body(
+                "ServiceNotAvailable", "The service is temporarily unavailable. Please retry later."
+            )
         elif self.kind == "expired_token":
             headers["WWW-Authenticate"] = (
                 'Bearer realm="", authorization_uri="https://login.microsoftonline.com/common/'
-                'oauth2/authorize", client_id="00000003-0000-0000-c000-000000000000"')
-            body = graph_error_body("InvalidAuthenticationToken",
-                                    "Access token has expired or is not yet valid.")
+                'oauth2/authorize", client_id="00000003-0000-0000-c000-000000000000"'
+            )
+            body = graph_error_body("InvalidAuthenticationToken", "Access token has expired or is not yet valid.")
         else:  # "504" and "drop"
             body = graph_error_body("GatewayTimeout", "The gateway did not receive a timely response.")
         return self.status, headers, body
@@ -96,9 +110,11 @@ class Fault:
     def oauth_response(self) -> tuple[int, dict, dict]:
         """(status, headers, JSON body) for the token endpoint, in the OAuth2 error shape."""
         headers = {"Retry-After": str(self.retry_after)} if self.retry_after is not None else {}
-        body = {"error": "temporarily_unavailable",
-                "error_description": f"AADSTS90033: A transient error has occurred. Please try again. ({self.kind})",
-                "error_codes": [90033]}
+        body = {
+            "error": "temporarily_unavailable",
+            "error_description": f"AADSTS90033: A transient error has occurred. Please try again. ({self.kind})",
+            "error_codes": [90033],
+        }
         return self.status if self.status != 401 else 503, headers, body
 
 
@@ -110,12 +126,12 @@ class FaultRule:
     method: str | None = None
     retry_after: int | None = None
     latency_ms: int = 0
-    remaining: int | None = None          # faults still to inflict; None = unlimited
-    until: float | None = None            # monotonic deadline; None = no deadline
+    remaining: int | None = None  # faults still to inflict; None = unlimited
+    until: float | None = None  # monotonic deadline; None = no deadline
     every: int = 1
     probability: float = 1.0
-    matched: int = 0                       # matching requests seen, for `every`
-    token: str | None = None               # only requests bearing this bearer token
+    matched: int = 0  # matching requests seen, for `every`
+    token: str | None = None  # only requests bearing this bearer token
     source: dict = field(default_factory=dict)
 
     @classmethod
@@ -140,7 +156,9 @@ class FaultRule:
             if retry_after is None and kind in ("429", "503"):
                 retry_after = 1
             rule = cls(
-                id=uuid.uuid4().hex[:12], kind=kind, path=path,
+                id=uuid.uuid4().hex[:12],
+                kind=kind,
+                path=path,
                 method=(body.get("method") or None) and str(body["method"]).upper(),
                 retry_after=None if retry_after is None else int(retry_after),
                 latency_ms=int(body.get("latency_ms", 1000 if kind == "latency" else 0)),
@@ -148,7 +166,9 @@ class FaultRule:
                 until=None if seconds is None else time.monotonic() + float(seconds),
                 every=max(1, int(body.get("every", 1))),
                 probability=float(body.get("probability", 1.0)),
-                token=token, source=dict(body))
+                token=token,
+                source=dict(body),
+            )
         except (TypeError, ValueError) as e:
             raise FaultRuleError(f"bad number in rule: {e}") from None
         return rule
@@ -213,8 +233,7 @@ class Faults:
     def rules(self) -> list[dict]:
         now = time.monotonic()
         with self._lock:
-            return [dict(r.source, id=r.id, active=r.active(now), remaining=r.remaining)
-                    for r in self._rules]
+            return [dict(r.source, id=r.id, active=r.active(now), remaining=r.remaining) for r in self._rules]
 
     def set_limits(self, **limits) -> dict:
         """Change some limits (0 or None switches one off); raises ValueError for unknown names."""
@@ -225,8 +244,7 @@ class Faults:
             for name in DEFAULT_LIMITS:
                 if name in limits:
                     value = limits[name]
-                    self.limits[name] = None if value is None else (
-                        float(value) if name == "window_s" else int(value))
+                    self.limits[name] = None if value is None else (float(value) if name == "window_s" else int(value))
             return dict(self.limits)
 
     def reset(self) -> None:
@@ -238,8 +256,7 @@ class Faults:
             self._wake_sleepers()
 
     # -- per request -------------------------------------------------------
-    def check(self, method: str, path: str, mailbox: str | None = None,
-              token_checked: bool = False) -> Fault | None:
+    def check(self, method: str, path: str, mailbox: str | None = None, token_checked: bool = False) -> Fault | None:
         """The fault this request gets, if any; sleeps here for latency rules.
 
         `path` includes the /v1.0 prefix (for batch inner requests, prefix it).

@@ -5,6 +5,7 @@ without writing any response, and because the concurrency slot has to cover
 the whole request, body included. `/_emulator/*` and the Outlook-like page pass
 straight through, unlogged.
 """
+
 import errno
 import json
 import re
@@ -70,8 +71,7 @@ class Gate:
         finally:
             if slot_taken:
                 self.state.faults.release(mailbox)
-        self._record(environ, path, captured.get("status", 500), started, mailbox,
-                     bool(fault and fault.throttled))
+        self._record(environ, path, captured.get("status", 500), started, mailbox, bool(fault and fault.throttled))
         return body
 
     def mailbox_of(self, path: str, authorization: str | None) -> str | None:
@@ -87,20 +87,32 @@ class Gate:
     def _fault_response(self, fault, graph: bool, start_response):
         status, headers, body = fault.graph_response() if graph else fault.oauth_response()
         payload = json.dumps(body).encode()
-        start_response(f"{status} {_REASONS.get(status, 'Error')}", [
-            ("Content-Type", "application/json; charset=utf-8"),
-            ("Content-Length", str(len(payload))),
-            ("request-id", body.get("error", {}).get("innerError", {}).get("request-id", "")
-             if isinstance(body.get("error"), dict) else ""),
-            *headers.items()])
+        start_response(
+            f"{status} {_REASONS.get(status, 'Error')}",
+            [
+                ("Content-Type", "application/json; charset=utf-8"),
+                ("Content-Length", str(len(payload))),
+                (
+                    "request-id",
+                    body.get("error", {}).get("innerError", {}).get("request-id", "")
+                    if isinstance(body.get("error"), dict)
+                    else "",
+                ),
+                *headers.items(),
+            ],
+        )
         return [payload]
 
     def _record(self, environ, path, status, started, mailbox, throttled):
         self.state.log.record(
-            method=environ.get("REQUEST_METHOD", "GET"), path=path,
-            query=unquote_plus(environ.get("QUERY_STRING", "")), status=status,
+            method=environ.get("REQUEST_METHOD", "GET"),
+            path=path,
+            query=unquote_plus(environ.get("QUERY_STRING", "")),
+            status=status,
             throttled=throttled or status == 429,
-            duration_ms=(time.monotonic() - started) * 1000, mailbox=mailbox)
+            duration_ms=(time.monotonic() - started) * 1000,
+            mailbox=mailbox,
+        )
 
 
 class _TooLarge(Fault):
@@ -112,12 +124,20 @@ class _TooLarge(Fault):
         return 413
 
     def graph_response(self):
-        return 413, {}, graph_error_body(
-            "RequestEntityTooLarge", "The request body is larger than the 4 MB Graph accepts.")
+        return (
+            413,
+            {},
+            graph_error_body("RequestEntityTooLarge", "The request body is larger than the 4 MB Graph accepts."),
+        )
 
 
-_REASONS = {401: "Unauthorized", 413: "Request Entity Too Large", 429: "Too Many Requests",
-            503: "Service Unavailable", 504: "Gateway Timeout"}
+_REASONS = {
+    401: "Unauthorized",
+    413: "Request Entity Too Large",
+    429: "Too Many Requests",
+    503: "Service Unavailable",
+    504: "Gateway Timeout",
+}
 
 
 def mailbox_of(state, path: str, authorization: str | None) -> str | None:

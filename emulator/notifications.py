@@ -6,6 +6,7 @@ failure. The backend may be plain http on localhost, and its environment's
 REQUESTS_CA_BUNDLE must not decide whom we trust, so the session ignores the
 environment.
 """
+
 from __future__ import annotations
 
 import logging
@@ -13,8 +14,8 @@ import queue
 import secrets
 import threading
 import time
-from datetime import timezone
-from urllib.parse import urlencode, urlsplit, urlunsplit, parse_qsl
+from datetime import UTC
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import requests
 import urllib3
@@ -28,7 +29,7 @@ RETRY_DELAYS_S = (0.5, 2, 5)
 
 
 def graph_time(dt) -> str:
-    return dt.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f0Z")
+    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f0Z")
 
 
 def new_session() -> requests.Session:
@@ -46,8 +47,9 @@ def with_query(url: str, **params) -> str:
     return urlunsplit(parts._replace(query=urlencode(query)))
 
 
-def validate_endpoint(url: str, session: requests.Session | None = None,
-                      timeout: float = VALIDATION_TIMEOUT_S) -> tuple[bool, str]:
+def validate_endpoint(
+    url: str, session: requests.Session | None = None, timeout: float = VALIDATION_TIMEOUT_S
+) -> tuple[bool, str]:
     """Run Graph's validation handshake against `url`.
 
     POSTs `url?validationToken=<token>` (text/plain, empty body) and expects a 200
@@ -55,11 +57,14 @@ def validate_endpoint(url: str, session: requests.Session | None = None,
     webhook documentation requires. Returns (ok, reason).
     """
     session = session or new_session()
-    token = "Validation: Testing client application reachability for subscription Request-Id: " \
-        + secrets.token_hex(16)
+    token = "Validation: Testing client application reachability for subscription Request-Id: " + secrets.token_hex(16)
     try:
-        resp = session.post(with_query(url, validationToken=token), data=b"",
-                            headers={"Content-Type": "text/plain; charset=utf-8"}, timeout=timeout)
+        resp = session.post(
+            with_query(url, validationToken=token),
+            data=b"",
+            headers={"Content-Type": "text/plain; charset=utf-8"},
+            timeout=timeout,
+        )
     except requests.Timeout:
         return False, "the endpoint did not answer within 10 seconds"
     except requests.RequestException as exc:
@@ -145,7 +150,7 @@ class Notifier:
 
     def _deliver(self, generation, url, payload, kind) -> None:
         status, error = None, None
-        for attempt, delay in enumerate((0, *RETRY_DELAYS_S)):
+        for attempt, delay in enumerate((0, *RETRY_DELAYS_S)):  # noqa: B007 (attempt is logged after the loop)
             if delay:
                 time.sleep(delay)
             if generation != self.generation:
@@ -158,9 +163,17 @@ class Notifier:
             except requests.RequestException as exc:
                 status, error = None, exc.__class__.__name__
         with self.store.lock:
-            self.store.notification_log.append({
-                "kind": kind, "url": url, "payload": payload, "status": status,
-                "error": error, "attempts": attempt + 1, "ts": time.time()})
+            self.store.notification_log.append(
+                {
+                    "kind": kind,
+                    "url": url,
+                    "payload": payload,
+                    "status": status,
+                    "error": error,
+                    "attempts": attempt + 1,
+                    "ts": time.time(),
+                }
+            )
             if kind == "change" and (status is None or status >= 500):
                 # Like Graph: what could not be delivered is announced as "missed".
                 sub = self.store.subscriptions.get(payload["value"][0]["subscriptionId"])

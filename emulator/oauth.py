@@ -3,6 +3,7 @@
 Entra's error shape, client authentication, tenant lookup, scope parsing and
 consent checks, and the in-memory authorization codes and refresh tokens.
 """
+
 import base64
 import hashlib
 import secrets
@@ -10,7 +11,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from urllib.parse import unquote_plus
 
 from flask import jsonify
@@ -32,22 +33,22 @@ class OAuthError(Exception):
         self.status, self.suberror = status, suberror
 
     def response(self):
-        return oauth_error(self.error, f"AADSTS{self.code}: {self.message}", [self.code],
-                           status=self.status, suberror=self.suberror)
+        return oauth_error(
+            self.error, f"AADSTS{self.code}: {self.message}", [self.code], status=self.status, suberror=self.suberror
+        )
 
     def redirect_params(self) -> dict:
         return {"error": self.error, "error_description": f"AADSTS{self.code}: {self.message}"}
 
 
-def oauth_error(error: str, description: str, error_codes: list, status: int = 400,
-                suberror: str | None = None):
+def oauth_error(error: str, description: str, error_codes: list, status: int = 400, suberror: str | None = None):
     """Entra's error body: error, error_description (with trace lines), error_codes, ids, error_uri."""
-    now = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%SZ")
+    now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%SZ")
     trace_id, correlation_id = str(uuid.uuid4()), str(uuid.uuid4())
     body = {
         "error": error,
         "error_description": f"{description}\r\nTrace ID: {trace_id}\r\n"
-                             f"Correlation ID: {correlation_id}\r\nTimestamp: {now}",
+        f"Correlation ID: {correlation_id}\r\nTimestamp: {now}",
         "error_codes": error_codes,
         "timestamp": now,
         "trace_id": trace_id,
@@ -79,9 +80,12 @@ def tenant_or_error(store, segment: str):
         return None
     tenant = find_tenant(store, segment)
     if tenant is None:
-        raise OAuthError("invalid_request", 90002,
-                         f"Tenant '{segment}' not found. Check to make sure you have the correct tenant ID "
-                         "and are signing into the correct cloud.")
+        raise OAuthError(
+            "invalid_request",
+            90002,
+            f"Tenant '{segment}' not found. Check to make sure you have the correct tenant ID "
+            "and are signing into the correct cloud.",
+        )
     return tenant
 
 
@@ -89,15 +93,17 @@ def tenant_or_error(store, segment: str):
 def find_app(store, client_id: str | None, tenant_label: str):
     app = store.apps.get(client_id or "")
     if app is None:
-        raise OAuthError("unauthorized_client", 700016,
-                         f"Application with identifier '{client_id}' was not found in the directory "
-                         f"'{tenant_label}'. This can happen if the application has not been installed "
-                         "by the administrator of the tenant or consented to by any user in the tenant.")
+        raise OAuthError(
+            "unauthorized_client",
+            700016,
+            f"Application with identifier '{client_id}' was not found in the directory "
+            f"'{tenant_label}'. This can happen if the application has not been installed "
+            "by the administrator of the tenant or consented to by any user in the tenant.",
+        )
     return app
 
 
-def authenticate_client(store, form, authorization: str | None, tenant_label: str,
-                        secret_optional: bool = False):
+def authenticate_client(store, form, authorization: str | None, tenant_label: str, secret_optional: bool = False):
     """The App presenting these credentials (client_secret_post or _basic); raises OAuthError.
 
     `secret_optional` is for public-client redemptions that proved possession with PKCE.
@@ -110,33 +116,45 @@ def authenticate_client(store, form, authorization: str | None, tenant_label: st
             raise OAuthError("invalid_client", 7000215, "Invalid client secret provided.", 401) from None
         client_id, secret = client_id or unquote_plus(basic_id), unquote_plus(basic_secret)
     if not client_id:
-        raise OAuthError("invalid_request", 900144,
-                         "The request body must contain the following parameter: 'client_id'.")
+        raise OAuthError(
+            "invalid_request", 900144, "The request body must contain the following parameter: 'client_id'."
+        )
     app = find_app(store, client_id, tenant_label)
     if form.get("client_assertion"):
-        raise OAuthError("invalid_client", 700027,
-                         "Client assertion failed signature validation (certificates are not "
-                         "registered for this app in the emulator).", 401)
+        raise OAuthError(
+            "invalid_client",
+            700027,
+            "Client assertion failed signature validation (certificates are not "
+            "registered for this app in the emulator).",
+            401,
+        )
     if not secret:
         if secret_optional:
             return app
-        raise OAuthError("invalid_client", 7000218,
-                         "The request body must contain the following parameter: "
-                         "'client_assertion' or 'client_secret'.", 401)
+        raise OAuthError(
+            "invalid_client",
+            7000218,
+            "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.",
+            401,
+        )
     if not secrets.compare_digest(secret, app.client_secret or ""):
-        raise OAuthError("invalid_client", 7000215,
-                         "Invalid client secret provided. Ensure the secret being sent in the request "
-                         f"is the client secret value, not the client secret ID, for a secret added to "
-                         f"app '{app.client_id}'.", 401)
+        raise OAuthError(
+            "invalid_client",
+            7000215,
+            "Invalid client secret provided. Ensure the secret being sent in the request "
+            f"is the client secret value, not the client secret ID, for a secret added to "
+            f"app '{app.client_id}'.",
+            401,
+        )
     return app
 
 
 # -- scopes and consent ------------------------------------------------------------
 @dataclass
 class ScopeRequest:
-    resource: str | None           # GRAPH_RESOURCE, an app identifier (our API), or None
-    names: list                    # permission names, ".default" for all consented
-    oidc: list                     # openid/profile/email/offline_access, as requested
+    resource: str | None  # GRAPH_RESOURCE, an app identifier (our API), or None
+    names: list  # permission names, ".default" for all consented
+    oidc: list  # openid/profile/email/offline_access, as requested
 
     @property
     def wants_refresh_token(self) -> bool:
@@ -161,22 +179,27 @@ def parse_scopes(raw: str | None, store) -> ScopeRequest:
         if resource.rstrip("/") in (GRAPH_RESOURCE, GRAPH_APP_ID, "https://graph.microsoft.com"):
             resource = GRAPH_RESOURCE
         elif not _is_known_api(store, resource):
-            raise OAuthError("invalid_resource", 500011,
-                             f"The resource principal named {resource} was not found in the tenant. "
-                             "This can happen if the application has not been installed by the "
-                             "administrator of the tenant or consented to by any user in the tenant.")
+            raise OAuthError(
+                "invalid_resource",
+                500011,
+                f"The resource principal named {resource} was not found in the tenant. "
+                "This can happen if the application has not been installed by the "
+                "administrator of the tenant or consented to by any user in the tenant.",
+            )
         resources.add(resource)
         names.append(name)
     if len(resources) > 1:
-        raise OAuthError("invalid_scope", 28000,
-                         "Provided value for the input parameter scope is not valid because it contains "
-                         "more than one resource. Scope " + (raw or "") + " is not valid.")
+        raise OAuthError(
+            "invalid_scope",
+            28000,
+            "Provided value for the input parameter scope is not valid because it contains "
+            "more than one resource. Scope " + (raw or "") + " is not valid.",
+        )
     return ScopeRequest(resources.pop() if resources else None, names, oidc)
 
 
 def _is_known_api(store, resource: str) -> bool:
-    return any(resource == app.client_id or resource in app.identifier_uris
-               for app in store.apps.values())
+    return any(resource == app.client_id or resource in app.identifier_uris for app in store.apps.values())
 
 
 def api_app_for(store, resource: str):
@@ -188,10 +211,13 @@ def api_app_for(store, resource: str):
 
 def _consent_error(app) -> OAuthError:
     return OAuthError(
-        "invalid_grant", 65001,
+        "invalid_grant",
+        65001,
         f"The user or administrator has not consented to use the application with ID "
         f"'{app.client_id}' named '{app.display_name}'. Send an interactive authorization request "
-        "for this user and resource.", suberror="consent_required")
+        "for this user and resource.",
+        suberror="consent_required",
+    )
 
 
 def granted_delegated(app, tid: str, request: ScopeRequest) -> list:
@@ -214,10 +240,13 @@ def granted_roles(app, tid: str) -> list:
     """App roles consented for `app` in `tid`; raises when the app has no footing there."""
     consent = (app.consent or {}).get(tid)
     if consent is None and tid != app.home_tenant:
-        raise OAuthError("invalid_client", 7000229,
-                         f"The client application {app.client_id} is missing service principal in the "
-                         f"tenant {tid}. See instructions here: https://go.microsoft.com/fwlink/?linkid=2225119",
-                         401)
+        raise OAuthError(
+            "invalid_client",
+            7000229,
+            f"The client application {app.client_id} is missing service principal in the "
+            f"tenant {tid}. See instructions here: https://go.microsoft.com/fwlink/?linkid=2225119",
+            401,
+        )
     return list((consent or {}).get("roles", []))
 
 
@@ -232,7 +261,7 @@ class AuthCode:
     client_id: str
     redirect_uri: str
     oid: str
-    scope: str                 # the raw scope string, re-checked at redemption
+    scope: str  # the raw scope string, re-checked at redemption
     nonce: str | None
     code_challenge: str | None
     code_challenge_method: str
@@ -273,38 +302,47 @@ class Grants:
         with self._lock:
             grant = self._codes.get(code or "")
             if grant is None:
-                raise OAuthError("invalid_grant", 9002313,
-                                 "Invalid request. Request is malformed or invalid. "
-                                 "The provided value for the 'code' parameter is not valid.")
+                raise OAuthError(
+                    "invalid_grant",
+                    9002313,
+                    "Invalid request. Request is malformed or invalid. "
+                    "The provided value for the 'code' parameter is not valid.",
+                )
             if grant.redeemed:
-                raise OAuthError("invalid_grant", 54005,
-                                 "OAuth2 Authorization code was already redeemed, please retry with a new "
-                                 "valid code or use an existing refresh token.")
+                raise OAuthError(
+                    "invalid_grant",
+                    54005,
+                    "OAuth2 Authorization code was already redeemed, please retry with a new "
+                    "valid code or use an existing refresh token.",
+                )
             if time.time() > grant.expires:
-                raise OAuthError("invalid_grant", 70008,
-                                 "The provided authorization code or refresh token has expired due to "
-                                 "inactivity. Send a new interactive authorization request for this user "
-                                 "and resource.")
+                raise OAuthError(
+                    "invalid_grant",
+                    70008,
+                    "The provided authorization code or refresh token has expired due to "
+                    "inactivity. Send a new interactive authorization request for this user "
+                    "and resource.",
+                )
             grant.redeemed = True
             return grant
 
     def issue_refresh_token(self, client_id: str, oid: str, scope: str, public: bool) -> str:
         token = "1.A" + secrets.token_urlsafe(96)
         with self._lock:
-            self._refresh[token] = RefreshGrant(client_id, oid, scope, public,
-                                                time.time() + REFRESH_LIFETIME_S)
+            self._refresh[token] = RefreshGrant(client_id, oid, scope, public, time.time() + REFRESH_LIFETIME_S)
         return token
 
     def refresh_grant(self, token: str) -> RefreshGrant:
         with self._lock:
             grant = self._refresh.get(token or "")
         if grant is None:
-            raise OAuthError("invalid_grant", 9002313,
-                             "Invalid request. Request is malformed or invalid. "
-                             "The refresh token is not valid.")
+            raise OAuthError(
+                "invalid_grant",
+                9002313,
+                "Invalid request. Request is malformed or invalid. The refresh token is not valid.",
+            )
         if time.time() > grant.expires:
-            raise OAuthError("invalid_grant", 700082,
-                             "The refresh token has expired due to inactivity.")
+            raise OAuthError("invalid_grant", 700082, "The refresh token has expired due to inactivity.")
         return grant
 
 

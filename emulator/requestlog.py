@@ -4,11 +4,11 @@ Entries are the JSON rows of `GET /_emulator/requests`. Graph's `$batch`
 blueprint records each inner request itself with `in_batch=True`, so a batch
 shows up as one outer row plus one row per inner request.
 """
+
 import collections
 import itertools
 import threading
 import time
-
 
 MAX_ENTRIES = 200_000  # a long `make run` session must not grow without bound
 
@@ -21,10 +21,19 @@ class RequestLog:
         self._entries: collections.deque = collections.deque(maxlen=max_entries)
         self._seq = itertools.count(1)
 
-    def record(self, *, method: str, path: str, status: int, query: str = "",
-               throttled: bool = False, duration_ms: float = 0.0,
-               mailbox: str | None = None, in_batch: bool = False,
-               batch_id: str | None = None) -> dict:
+    def record(
+        self,
+        *,
+        method: str,
+        path: str,
+        status: int,
+        query: str = "",
+        throttled: bool = False,
+        duration_ms: float = 0.0,
+        mailbox: str | None = None,
+        in_batch: bool = False,
+        batch_id: str | None = None,
+    ) -> dict:
         """Append one request; `throttled` is True when a 429 came from a limit or fault."""
         with self._lock:
             entry = {

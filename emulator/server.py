@@ -17,6 +17,7 @@ What this module adds to cheroot:
 - `environ["emulator.socket"]`, which the gate's "drop" fault closes.
 - TCP_NODELAY on every connection, and a one-line access log per request.
 """
+
 import io
 import logging
 import socket
@@ -111,8 +112,13 @@ class EmulatorServer(wsgi.Server):
     keep_alive_conn_limit = MAX_IDLE_CONNECTIONS
 
     def __init__(self, host: str, port: int, app, tls: ssl.SSLContext | None = None):
-        super().__init__((host, port), _logged(app), numthreads=MIN_WORKERS,
-                         request_queue_size=LISTEN_BACKLOG, timeout=IDLE_CONNECTION_TIMEOUT_S)
+        super().__init__(
+            (host, port),
+            _logged(app),
+            numthreads=MIN_WORKERS,
+            request_queue_size=LISTEN_BACKLOG,
+            timeout=IDLE_CONNECTION_TIMEOUT_S,
+        )
         self.gateway = _Gateway
         if tls is not None:
             self.ssl_adapter = _HandshakeInWorkerTLS(tls)
@@ -134,10 +140,18 @@ class EmulatorServer(wsgi.Server):
 
 def _logged(app):
     """`app`, logging one line per answered request (the emulator's --quiet turns it off)."""
+
     def logged_app(environ, start_response):
         def start(status, headers, exc_info=None):
-            access_log.info('%s "%s %s" %s', environ.get("REMOTE_ADDR", "-"), environ.get("REQUEST_METHOD"),
-                            environ.get("REQUEST_URI"), status.split(" ", 1)[0])
+            access_log.info(
+                '%s "%s %s" %s',
+                environ.get("REMOTE_ADDR", "-"),
+                environ.get("REQUEST_METHOD"),
+                environ.get("REQUEST_URI"),
+                status.split(" ", 1)[0],
+            )
             return start_response(status, headers, exc_info)
+
         return app(environ, start)
+
     return logged_app

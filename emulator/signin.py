@@ -4,12 +4,12 @@ Like Entra, a bad client id or redirect URI is shown on the page (never
 redirected to), and every later error goes back to the redirect URI with
 `error`, `error_description` and `state`. No password: this is a dev tool.
 """
+
 from urllib.parse import urlencode, urlsplit
 
 from flask import Blueprint, current_app, redirect, render_template_string, request
 
-from emulator.oauth import (OAuthError, find_app, granted_delegated, parse_scopes,
-                            tenant_or_error)
+from emulator.oauth import OAuthError, find_app, granted_delegated, parse_scopes, tenant_or_error
 
 bp = Blueprint("signin", __name__)
 
@@ -64,19 +64,26 @@ def authorize(tenant):
         _validate_request(params)
         user = _chosen_user(flow, params)
         if user is None:
-            return _page(app_name=flow["app"].display_name, users=flow["users"],
-                         hint=(params.get("login_hint") or "").lower(),
-                         action=request.full_path if request.method == "GET" else request.url)
+            return _page(
+                app_name=flow["app"].display_name,
+                users=flow["users"],
+                hint=(params.get("login_hint") or "").lower(),
+                action=request.full_path if request.method == "GET" else request.url,
+            )
         granted_delegated(flow["app"], user.tid, parse_scopes(params.get("scope"), _state().store))
     except OAuthError as e:
         if e.code == 65001:
             e.error = "consent_required"
         return _answer(flow, params, e.redirect_params())
     code = _state().grants.issue_code(
-        client_id=flow["app"].client_id, redirect_uri=flow["redirect_uri"], oid=user.oid,
-        scope=params.get("scope", ""), nonce=params.get("nonce"),
+        client_id=flow["app"].client_id,
+        redirect_uri=flow["redirect_uri"],
+        oid=user.oid,
+        scope=params.get("scope", ""),
+        nonce=params.get("nonce"),
         code_challenge=params.get("code_challenge"),
-        code_challenge_method=params.get("code_challenge_method") or "plain")
+        code_challenge_method=params.get("code_challenge_method") or "plain",
+    )
     return _answer(flow, params, {"code": code, "session_state": user.oid})
 
 
@@ -107,25 +114,35 @@ def _validate_client(tenant_segment: str, params: dict) -> dict:
         raise _PageError(e) from None
     redirect_uri = params.get("redirect_uri") or (app.redirect_uris[0] if app.redirect_uris else "")
     if redirect_uri not in app.redirect_uris:
-        raise _PageError(OAuthError(
-            "invalid_request", 50011,
-            f"The redirect URI '{redirect_uri}' specified in the request does not match the redirect "
-            f"URIs configured for the application '{app.client_id}'. Make sure the redirect URI sent "
-            "in the request matches one added to your application in the Azure portal."))
+        raise _PageError(
+            OAuthError(
+                "invalid_request",
+                50011,
+                f"The redirect URI '{redirect_uri}' specified in the request does not match the redirect "
+                f"URIs configured for the application '{app.client_id}'. Make sure the redirect URI sent "
+                "in the request matches one added to your application in the Azure portal.",
+            )
+        )
     users = [u for u in store.users.values() if tenant is None or u.tid == tenant.tid]
-    return {"app": app, "tenant": tenant, "redirect_uri": redirect_uri,
-            "users": sorted(users, key=lambda u: u.upn.lower())}
+    return {
+        "app": app,
+        "tenant": tenant,
+        "redirect_uri": redirect_uri,
+        "users": sorted(users, key=lambda u: u.upn.lower()),
+    }
 
 
 def _validate_request(params: dict) -> None:
     if params.get("response_type") != "code":
-        raise OAuthError("unsupported_response_type", 700054,
-                         f"response_type '{params.get('response_type')}' is not enabled for the "
-                         "application. Only 'code' is supported by the emulator.")
+        raise OAuthError(
+            "unsupported_response_type",
+            700054,
+            f"response_type '{params.get('response_type')}' is not enabled for the "
+            "application. Only 'code' is supported by the emulator.",
+        )
     method = params.get("code_challenge_method")
     if method and method not in ("S256", "plain"):
-        raise OAuthError("invalid_request", 501491,
-                         "Invalid code_challenge_method: only S256 and plain are supported.")
+        raise OAuthError("invalid_request", 501491, "Invalid code_challenge_method: only S256 and plain are supported.")
     parse_scopes(params.get("scope"), _state().store)
 
 
@@ -137,13 +154,11 @@ def _chosen_user(flow, params):
     elif params.get("prompt") == "none":
         user = store.find_user(params.get("login_hint") or "")
         if user is None:
-            raise OAuthError("login_required", 50058,
-                             "A silent sign-in request was sent but no user is signed in.")
+            raise OAuthError("login_required", 50058, "A silent sign-in request was sent but no user is signed in.")
     else:
         return None
     if user is None or (flow["tenant"] is not None and user.tid != flow["tenant"].tid):
-        raise OAuthError("invalid_request", 50020,
-                         "The chosen user account does not exist in this tenant.")
+        raise OAuthError("invalid_request", 50020, "The chosen user account does not exist in this tenant.")
     return user
 
 

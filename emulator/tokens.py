@@ -10,6 +10,7 @@ public half is the JWKS. Three kinds of token:
 
 Graph's blueprint authenticates with `verify_graph_token(state, header)`.
 """
+
 import base64
 import datetime
 import hashlib
@@ -45,6 +46,7 @@ class TokenError(Exception):
 @dataclass
 class Caller:
     """Who a verified Graph token speaks for."""
+
     tid: str
     oid: str
     upn: str | None
@@ -85,9 +87,12 @@ class SigningKey:
                 key = serialization.load_pem_private_key(f.read(), password=None)
         else:
             key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-            _write_private(key_path, key.private_bytes(
-                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                serialization.NoEncryption()))
+            _write_private(
+                key_path,
+                key.private_bytes(
+                    serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+                ),
+            )
         cert = None
         if os.path.exists(cert_path):
             with open(cert_path, "rb") as f:
@@ -102,15 +107,23 @@ class SigningKey:
 
     def jwk(self, issuer: str | None = None) -> dict:
         numbers = self.public_key.public_numbers()
-        key = {"kty": "RSA", "use": "sig", "kid": self.kid, "x5t": self.kid,
-               "n": _b64url_uint(numbers.n), "e": _b64url_uint(numbers.e), "x5c": [self.x5c]}
+        key = {
+            "kty": "RSA",
+            "use": "sig",
+            "kid": self.kid,
+            "x5t": self.kid,
+            "n": _b64url_uint(numbers.n),
+            "e": _b64url_uint(numbers.e),
+            "x5c": [self.x5c],
+        }
         if issuer:
             key["issuer"] = issuer
         return key
 
     def sign(self, claims: dict) -> str:
-        return jwt.encode(claims, self.private_key, algorithm="RS256",
-                          headers={"kid": self.kid, "x5t": self.kid, "typ": "JWT"})
+        return jwt.encode(
+            claims, self.private_key, algorithm="RS256", headers={"kid": self.kid, "x5t": self.kid, "typ": "JWT"}
+        )
 
 
 def _write_private(path: str, data: bytes) -> None:
@@ -121,12 +134,17 @@ def _write_private(path: str, data: bytes) -> None:
 
 def _self_signed(key, common_name: str) -> x509.Certificate:
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    return (x509.CertificateBuilder().subject_name(name).issuer_name(name)
-            .public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(days=1))
-            .not_valid_after(now + datetime.timedelta(days=3650))
-            .sign(key, hashes.SHA256()))
+    now = datetime.datetime.now(datetime.UTC)
+    return (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=3650))
+        .sign(key, hashes.SHA256())
+    )
 
 
 # -- issuers ---------------------------------------------------------------
@@ -143,8 +161,7 @@ def issuer_v1(state, tid: str) -> str:
 def _timed(claims: dict, lifetime_s: int, now: float | None = None) -> dict:
     now = int(now if now is not None else time.time())
     # Entra backdates nbf/iat by 5 minutes to absorb clock skew.
-    return dict(claims, iat=now - 300, nbf=now - 300, exp=now + int(lifetime_s),
-                uti=_b64url(uuid.uuid4().bytes)[:22])
+    return dict(claims, iat=now - 300, nbf=now - 300, exp=now + int(lifetime_s), uti=_b64url(uuid.uuid4().bytes)[:22])
 
 
 def mint(state, claims: dict, lifetime_s: int = DEFAULT_LIFETIME_S, now: float | None = None) -> str:
@@ -154,14 +171,28 @@ def mint(state, claims: dict, lifetime_s: int = DEFAULT_LIFETIME_S, now: float |
 
 def graph_user_token(state, user, app, scopes, lifetime_s: int = DEFAULT_LIFETIME_S) -> str:
     """A delegated Graph token for `user`, issued to `app`, with these scope names."""
-    return mint(state, {
-        "aud": GRAPH_RESOURCE, "iss": issuer_v1(state, user.tid), "ver": "1.0",
-        "appid": app.client_id, "app_displayname": app.display_name, "appidacr": "1",
-        "idtyp": "user", "amr": ["pwd"], "name": user.display_name,
-        "oid": user.oid, "sub": pairwise_sub(user.oid, GRAPH_APP_ID), "tid": user.tid,
-        "upn": user.upn, "unique_name": user.upn, "preferred_username": user.upn,
-        "scp": " ".join(scopes),
-    }, lifetime_s)
+    return mint(
+        state,
+        {
+            "aud": GRAPH_RESOURCE,
+            "iss": issuer_v1(state, user.tid),
+            "ver": "1.0",
+            "appid": app.client_id,
+            "app_displayname": app.display_name,
+            "appidacr": "1",
+            "idtyp": "user",
+            "amr": ["pwd"],
+            "name": user.display_name,
+            "oid": user.oid,
+            "sub": pairwise_sub(user.oid, GRAPH_APP_ID),
+            "tid": user.tid,
+            "upn": user.upn,
+            "unique_name": user.upn,
+            "preferred_username": user.upn,
+            "scp": " ".join(scopes),
+        },
+        lifetime_s,
+    )
 
 
 def service_principal_oid(client_id: str, tid: str) -> str:
@@ -173,35 +204,72 @@ def graph_app_token(state, tid: str, app, roles, lifetime_s: int = DEFAULT_LIFET
     """An app-only Graph token for `app` in tenant `tid` with these app roles."""
     sp = service_principal_oid(app.client_id, tid)
     claims = {
-        "aud": GRAPH_RESOURCE, "iss": issuer_v1(state, tid), "ver": "1.0",
-        "appid": app.client_id, "app_displayname": app.display_name, "appidacr": "1",
-        "idtyp": "app", "oid": sp, "sub": sp, "tid": tid,
+        "aud": GRAPH_RESOURCE,
+        "iss": issuer_v1(state, tid),
+        "ver": "1.0",
+        "appid": app.client_id,
+        "app_displayname": app.display_name,
+        "appidacr": "1",
+        "idtyp": "app",
+        "oid": sp,
+        "sub": sp,
+        "tid": tid,
     }
     if roles:
         claims["roles"] = sorted(roles)
     return mint(state, claims, lifetime_s)
 
 
-def api_token(state, user, app, ver: int = 2, scope: str = "access_as_user",
-              lifetime_s: int = DEFAULT_LIFETIME_S, now: float | None = None) -> str:
+def api_token(
+    state,
+    user,
+    app,
+    ver: int = 2,
+    scope: str = "access_as_user",
+    lifetime_s: int = DEFAULT_LIFETIME_S,
+    now: float | None = None,
+) -> str:
     """The token Office hands the task pane for our API (`aud` = our app)."""
-    claims = {"name": user.display_name, "oid": user.oid, "tid": user.tid, "scp": scope,
-              "sub": pairwise_sub(user.oid, app.client_id)}
+    claims = {
+        "name": user.display_name,
+        "oid": user.oid,
+        "tid": user.tid,
+        "scp": scope,
+        "sub": pairwise_sub(user.oid, app.client_id),
+    }
     if int(ver) == 1:
-        claims.update(aud=(app.identifier_uris or [app.client_id])[0], iss=issuer_v1(state, user.tid),
-                      ver="1.0", appid=OFFICE_CLIENT_ID, appidacr="0",
-                      upn=user.upn, unique_name=user.upn)
+        claims.update(
+            aud=(app.identifier_uris or [app.client_id])[0],
+            iss=issuer_v1(state, user.tid),
+            ver="1.0",
+            appid=OFFICE_CLIENT_ID,
+            appidacr="0",
+            upn=user.upn,
+            unique_name=user.upn,
+        )
     else:
-        claims.update(aud=app.client_id, iss=issuer_v2(state, user.tid), ver="2.0",
-                      azp=OFFICE_CLIENT_ID, azpacr="0", preferred_username=user.upn)
+        claims.update(
+            aud=app.client_id,
+            iss=issuer_v2(state, user.tid),
+            ver="2.0",
+            azp=OFFICE_CLIENT_ID,
+            azpacr="0",
+            preferred_username=user.upn,
+        )
     return mint(state, claims, lifetime_s, now)
 
 
-def id_token(state, user, client_id: str, nonce: str | None = None,
-             lifetime_s: int = DEFAULT_LIFETIME_S) -> str:
-    claims = {"aud": client_id, "iss": issuer_v2(state, user.tid), "ver": "2.0",
-              "name": user.display_name, "oid": user.oid, "tid": user.tid,
-              "preferred_username": user.upn, "sub": pairwise_sub(user.oid, client_id)}
+def id_token(state, user, client_id: str, nonce: str | None = None, lifetime_s: int = DEFAULT_LIFETIME_S) -> str:
+    claims = {
+        "aud": client_id,
+        "iss": issuer_v2(state, user.tid),
+        "ver": "2.0",
+        "name": user.display_name,
+        "oid": user.oid,
+        "tid": user.tid,
+        "preferred_username": user.upn,
+        "sub": pairwise_sub(user.oid, client_id),
+    }
     if user.mail:
         claims["email"] = user.mail
     if nonce:
@@ -230,21 +298,24 @@ def decode(state, token: str, audiences) -> dict:
     try:
         header = jwt.get_unverified_header(token)
     except jwt.PyJWTError:
-        raise TokenError("InvalidAuthenticationToken",
-                         "IDX14100: JWT is not well formed, there are no dots (.).") from None
+        raise TokenError(
+            "InvalidAuthenticationToken", "IDX14100: JWT is not well formed, there are no dots (.)."
+        ) from None
     if header.get("kid") != state.keys.kid:
-        raise TokenError("InvalidAuthenticationToken",
-                         "Access token validation failure. Signing key not found.")
+        raise TokenError("InvalidAuthenticationToken", "Access token validation failure. Signing key not found.")
     try:
-        claims = jwt.decode(token, state.keys.public_key, algorithms=["RS256"],
-                            audience=list(audiences), leeway=CLOCK_SKEW_S,
-                            options={"require": ["exp", "nbf", "iat", "aud", "iss", "tid"]})
+        claims = jwt.decode(
+            token,
+            state.keys.public_key,
+            algorithms=["RS256"],
+            audience=list(audiences),
+            leeway=CLOCK_SKEW_S,
+            options={"require": ["exp", "nbf", "iat", "aud", "iss", "tid"]},
+        )
     except jwt.ExpiredSignatureError:
-        raise TokenError("InvalidAuthenticationToken",
-                         "Access token has expired or is not yet valid.") from None
+        raise TokenError("InvalidAuthenticationToken", "Access token has expired or is not yet valid.") from None
     except jwt.ImmatureSignatureError:
-        raise TokenError("InvalidAuthenticationToken",
-                         "Access token has expired or is not yet valid.") from None
+        raise TokenError("InvalidAuthenticationToken", "Access token has expired or is not yet valid.") from None
     except jwt.InvalidAudienceError:
         raise TokenError("InvalidAuthenticationToken", "Access token validation failure. Invalid audience.") from None
     except jwt.InvalidSignatureError:
@@ -269,12 +340,15 @@ def verify_graph_token(state, authorization_header: str | None) -> Caller:
         raise TokenError("InvalidAuthenticationToken", "Access token has expired or is not yet valid.")
     app_only = claims.get("idtyp") == "app" or ("scp" not in claims and "roles" in claims)
     return Caller(
-        tid=claims["tid"], oid=claims.get("oid", ""),
+        tid=claims["tid"],
+        oid=claims.get("oid", ""),
         upn=None if app_only else (claims.get("upn") or claims.get("preferred_username")),
         scopes=set((claims.get("scp") or "").split()),
         roles=set(claims.get("roles") or ()),
-        app_only=app_only, client_id=claims.get("appid") or claims.get("azp"),
-        claims=claims)
+        app_only=app_only,
+        client_id=claims.get("appid") or claims.get("azp"),
+        claims=claims,
+    )
 
 
 def unverified_claims(authorization_header: str | None) -> dict:

@@ -1,10 +1,12 @@
 """CRM Sync for Outlook: the backend. `create_app(config=None)` is the factory
 (gunicorn: `server:create_app()`)."""
+
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from flask import Flask
 from flask_cors import CORS

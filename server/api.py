@@ -4,6 +4,7 @@ Blueprint class route modules use.
 `server.api.Blueprint` differs from flask-smorest's in one way: validation
 errors are 400 (documented with our error schema), not 422.
 """
+
 from __future__ import annotations
 
 import re
@@ -39,8 +40,9 @@ def refuse_unstorable_text(data) -> None:
         value = pending.pop()
         if isinstance(value, str):
             if _UNSTORABLE_TEXT.search(value):
-                raise ApiError(400, "invalid_request",
-                               "Text must not contain NUL characters or unpaired UTF-16 surrogates.")
+                raise ApiError(
+                    400, "invalid_request", "Text must not contain NUL characters or unpaired UTF-16 surrogates."
+                )
         elif isinstance(value, dict):
             pending.extend(value.keys())
             pending.extend(value.values())
@@ -84,6 +86,4 @@ api = CrmApi(
 
 def document_security(app_api: Api) -> None:
     """Declares the bearer token every /api/v1 call carries (Entra ID access token)."""
-    app_api.spec.components.security_scheme(
-        "bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
-    )
+    app_api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"})

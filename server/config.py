@@ -6,13 +6,15 @@ from it (`python -m server.config_docs --write`). Consumers read `app.config[NAM
 and never restate a default. Tests subclass `Config` or pass a dict of overrides to
 `create_app`.
 """
+
 from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Callable, Mapping, MutableMapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Mapping, MutableMapping
+from typing import Any
 from urllib.parse import urlsplit
 
 from dotenv import load_dotenv
@@ -46,19 +48,21 @@ def without_trailing_slash(url: str) -> str:
 @dataclass(frozen=True)
 class Derived:
     """A default computed from other settings' values (read before any derived one)."""
+
     compute: Callable[[Mapping[str, Any]], Any]
-    shown: str   # how the docs state it (markdown)
+    shown: str  # how the docs state it (markdown)
 
 
 @dataclass(frozen=True)
 class Setting:
     """One environment variable: how its text is parsed (`type`: str, int, float or
     bool), its value when unset or empty, and one line saying what it does."""
+
     name: str
     type: type
     default: Any
     doc: str
-    shown_default: str = ""   # the docs' wording when the default is not a plain value
+    shown_default: str = ""  # the docs' wording when the default is not a plain value
     normalise: Callable[[Any], Any] | None = None
 
     def parse(self, raw: str | None, known: Mapping[str, Any]) -> Any:
@@ -77,71 +81,142 @@ class Setting:
 
 
 SETTINGS: tuple[Setting, ...] = (
-    Setting("DATABASE_URL", str, default_database_url(),
-            "SQLAlchemy URL of the CRM database (PostgreSQL in production: "
-            "`postgresql+psycopg2://user:password@host:5432/crm`)",
-            shown_default="SQLite file `instance/crm.sqlite3`"),
-    Setting("GRAPH_BASE_URL", str, "https://graph.microsoft.com/v1.0",
-            "Microsoft Graph (the emulator: `https://localhost:8443/v1.0`)",
-            normalise=without_trailing_slash),
-    Setting("AUTHORITY_HOST", str, "https://login.microsoftonline.com",
-            "Entra ID, for tokens, OpenID metadata and JWKS (the emulator: `https://localhost:8443`)",
-            normalise=without_trailing_slash),
+    Setting(
+        "DATABASE_URL",
+        str,
+        default_database_url(),
+        "SQLAlchemy URL of the CRM database (PostgreSQL in production: "
+        "`postgresql+psycopg2://user:password@host:5432/crm`)",
+        shown_default="SQLite file `instance/crm.sqlite3`",
+    ),
+    Setting(
+        "GRAPH_BASE_URL",
+        str,
+        "https://graph.microsoft.com/v1.0",
+        "Microsoft Graph (the emulator: `https://localhost:8443/v1.0`)",
+        normalise=without_trailing_slash,
+    ),
+    Setting(
+        "AUTHORITY_HOST",
+        str,
+        "https://login.microsoftonline.com",
+        "Entra ID, for tokens, OpenID metadata and JWKS (the emulator: `https://localhost:8443`)",
+        normalise=without_trailing_slash,
+    ),
     Setting("AZURE_CLIENT_ID", str, "", "the app registration's application (client) id"),
     Setting("AZURE_CLIENT_SECRET", str, "", "its client secret (or use a certificate in your secret store)"),
-    Setting("AZURE_TENANT_ID", str, "organizations",
-            "the registration's tenant: a tenant id, or `organizations` for multi-tenant"),
-    Setting("API_AUDIENCE", str,
-            Derived(lambda known: derived_audience(known["PUBLIC_BASE_URL"], known["AZURE_CLIENT_ID"]),
-                    "`api://<host of PUBLIC_BASE_URL>/<client id>,<client id>`"),
-            "accepted `aud` values of API tokens, comma-separated"),
-    Setting("PUBLIC_BASE_URL", str, "http://localhost:5000",
-            "origin (https in production) the add-in and CRM pages are served from; the only origin CORS allows for `/api/*`",
-            normalise=without_trailing_slash),
-    Setting("CA_BUNDLE", str, None,
-            "extra CA file to trust for Graph and the authority (the emulator's `instance/emulator/ca.pem`); "
-            "unset: the system's and certifi's CAs only"),
-    Setting("REDIS_URL", str, None,
-            "when set (`redis://localhost:6379/0`), background jobs go to RQ workers; unset: an in-process worker"),
-    Setting("OFFICE_JS_URL", str, "https://appsforoffice.microsoft.com/lib/1/hosted/office.js",
-            "the office.js the task pane loads (the emulator serves a shim)"),
+    Setting(
+        "AZURE_TENANT_ID",
+        str,
+        "organizations",
+        "the registration's tenant: a tenant id, or `organizations` for multi-tenant",
+    ),
+    Setting(
+        "API_AUDIENCE",
+        str,
+        Derived(
+            lambda known: derived_audience(known["PUBLIC_BASE_URL"], known["AZURE_CLIENT_ID"]),
+            "`api://<host of PUBLIC_BASE_URL>/<client id>,<client id>`",
+        ),
+        "accepted `aud` values of API tokens, comma-separated",
+    ),
+    Setting(
+        "PUBLIC_BASE_URL",
+        str,
+        "http://localhost:5000",
+        "origin (https in production) the add-in and CRM pages are served from; the only origin CORS allows for `/api/*`",
+        normalise=without_trailing_slash,
+    ),
+    Setting(
+        "CA_BUNDLE",
+        str,
+        None,
+        "extra CA file to trust for Graph and the authority (the emulator's `instance/emulator/ca.pem`); "
+        "unset: the system's and certifi's CAs only",
+    ),
+    Setting(
+        "REDIS_URL",
+        str,
+        None,
+        "when set (`redis://localhost:6379/0`), background jobs go to RQ workers; unset: an in-process worker",
+    ),
+    Setting(
+        "OFFICE_JS_URL",
+        str,
+        "https://appsforoffice.microsoft.com/lib/1/hosted/office.js",
+        "the office.js the task pane loads (the emulator serves a shim)",
+    ),
     Setting("GRAPH_TIMEOUT_S", float, 10.0, "timeout of each Graph request (connect and read), seconds"),
-    Setting("GRAPH_MAX_WAIT_S", float, 10.0,
-            "longest total retry wait (429/503/504) inside one request, seconds; a longer `Retry-After` "
-            "goes back to the client as 429/503 with `retry_after`"),
-    Setting("SECRET_KEY", str, None,
-            "signs sessions and CSRF tokens; set one value for all web workers in production",
-            shown_default="generated into `instance/secret_key`"),
+    Setting(
+        "GRAPH_MAX_WAIT_S",
+        float,
+        10.0,
+        "longest total retry wait (429/503/504) inside one request, seconds; a longer `Retry-After` "
+        "goes back to the client as 429/503 with `retry_after`",
+    ),
+    Setting(
+        "SECRET_KEY",
+        str,
+        None,
+        "signs sessions and CSRF tokens; set one value for all web workers in production",
+        shown_default="generated into `instance/secret_key`",
+    ),
     Setting("MAX_CONTENT_LENGTH", int, 1024 * 1024, "largest accepted request body, bytes (1 MB)"),
-    Setting("IMPORT_MAX_BYTES", int, 20 * 1024 * 1024,
-            "largest contact file (CSV or vCard) the admin page's import accepts, bytes (20 MB): "
-            "that upload's own limit, above `MAX_CONTENT_LENGTH`"),
-    Setting("AUTO_LINK_COMPANIES", bool, True,
-            "tenant default of \"auto-link companies\" (file email on matched contacts' companies too); "
-            "users may override it"),
+    Setting(
+        "IMPORT_MAX_BYTES",
+        int,
+        20 * 1024 * 1024,
+        "largest contact file (CSV or vCard) the admin page's import accepts, bytes (20 MB): "
+        "that upload's own limit, above `MAX_CONTENT_LENGTH`",
+    ),
+    Setting(
+        "AUTO_LINK_COMPANIES",
+        bool,
+        True,
+        'tenant default of "auto-link companies" (file email on matched contacts\' companies too); '
+        "users may override it",
+    ),
     Setting("LOG_LEVEL", str, "INFO", "log level: DEBUG, INFO, WARNING or ERROR", normalise=str.upper),
-    Setting("RATE_LIMIT", str, "600 per minute",
-            "per-user limit on `/api/*` (the token's tenant + user, else the client IP), e.g. "
-            "`20 per second; 600 per minute`; `off` disables it and `WEBHOOK_RATE_LIMIT`; counters are "
-            "shared through Redis when `REDIS_URL` is set; over it: 429 with `Retry-After`"),
-    Setting("WEBHOOK_RATE_LIMIT", str, "6000 per minute",
-            "per-IP limit on the webhook endpoints (`/api/v1/notifications*`), which are exempt from "
-            "`RATE_LIMIT`"),
-    Setting("NOTIFICATION_BASE_URL", str, Derived(lambda known: known["PUBLIC_BASE_URL"], "`PUBLIC_BASE_URL`"),
-            "origin Graph posts change notifications to (https and reachable from the internet in "
-            "production; `http://localhost` works with the emulator)",
-            normalise=without_trailing_slash),
-    Setting("DELTA_INTERVAL_S", int, 600,
-            "seconds between delta catch-up rounds of every mailbox with automatic sync"),
+    Setting(
+        "RATE_LIMIT",
+        str,
+        "600 per minute",
+        "per-user limit on `/api/*` (the token's tenant + user, else the client IP), e.g. "
+        "`20 per second; 600 per minute`; `off` disables it and `WEBHOOK_RATE_LIMIT`; counters are "
+        "shared through Redis when `REDIS_URL` is set; over it: 429 with `Retry-After`",
+    ),
+    Setting(
+        "WEBHOOK_RATE_LIMIT",
+        str,
+        "6000 per minute",
+        "per-IP limit on the webhook endpoints (`/api/v1/notifications*`), which are exempt from `RATE_LIMIT`",
+    ),
+    Setting(
+        "NOTIFICATION_BASE_URL",
+        str,
+        Derived(lambda known: known["PUBLIC_BASE_URL"], "`PUBLIC_BASE_URL`"),
+        "origin Graph posts change notifications to (https and reachable from the internet in "
+        "production; `http://localhost` works with the emulator)",
+        normalise=without_trailing_slash,
+    ),
+    Setting("DELTA_INTERVAL_S", int, 600, "seconds between delta catch-up rounds of every mailbox with automatic sync"),
     Setting("JOB_WORKERS", int, 2, "in-process worker threads when `REDIS_URL` is unset"),
-    Setting("JOB_MAX_ATTEMPTS", int, 5,
-            "runs of a failing job, with no progress between them, before it lands in the failed list "
-            "(admin page: Retry)"),
-    Setting("JOB_RETRY_BASE_S", float, 5.0,
-            "first retry delay, seconds; each further one is 4× longer (at most 15 minutes)"),
-    Setting("JOB_STALE_S", int, 300,
-            "a running job silent this many seconds is taken to have died (a killed worker) and is run "
-            "again from where it stopped"),
+    Setting(
+        "JOB_MAX_ATTEMPTS",
+        int,
+        5,
+        "runs of a failing job, with no progress between them, before it lands in the failed list (admin page: Retry)",
+    ),
+    Setting(
+        "JOB_RETRY_BASE_S", float, 5.0, "first retry delay, seconds; each further one is 4× longer (at most 15 minutes)"
+    ),
+    Setting(
+        "JOB_STALE_S",
+        int,
+        300,
+        "a running job silent this many seconds is taken to have died (a killed worker) and is run "
+        "again from where it stopped",
+    ),
 )
 SETTING_NAMES = frozenset(s.name for s in SETTINGS)
 
@@ -161,8 +236,9 @@ def read_env(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
     return {s.name: values[s.name] for s in SETTINGS}
 
 
-def derive_unset(values: MutableMapping[str, Any], given: Mapping[str, Any],
-                 environ: Mapping[str, str] | None = None) -> None:
+def derive_unset(
+    values: MutableMapping[str, Any], given: Mapping[str, Any], environ: Mapping[str, str] | None = None
+) -> None:
     """Recompute, from `values`, each derived default that neither `given` nor the
     environment sets: a dict of overrides changing PUBLIC_BASE_URL moves API_AUDIENCE
     and NOTIFICATION_BASE_URL with it."""
@@ -217,7 +293,7 @@ class Config:
     TESTING = False
 
     @classmethod
-    def from_env(cls) -> type["Config"]:
+    def from_env(cls) -> type[Config]:
         """A subclass of `cls` whose declared settings are re-read now."""
         return type(cls.__name__, (cls,), read_env())
 

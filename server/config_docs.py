@@ -6,6 +6,7 @@
 The README's table sits between the SETTINGS_START and SETTINGS_END marker comments;
 the rest of the README is left as it is.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -118,8 +119,10 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     stale = out_of_step()
     for path in stale:
-        print(f"{path.name} is out of step with server/config.py: run python -m server.config_docs --write",
-              file=sys.stderr)
+        print(
+            f"{path.name} is out of step with server/config.py: run python -m server.config_docs --write",
+            file=sys.stderr,
+        )
     return 1 if stale else 0
 
 

@@ -4,11 +4,12 @@
 teardown). Scripts and jobs use `session_scope(app)`. Models live in
 `server.crm.models` (no Flask there).
 """
+
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 from flask import Flask, current_app, g
 from sqlalchemy import Engine, create_engine, event
@@ -62,7 +63,7 @@ class Database:
         app.teardown_appcontext(close_db_session)
 
     @staticmethod
-    def state(app: Flask | None = None) -> "DatabaseState":
+    def state(app: Flask | None = None) -> DatabaseState:
         return (app or current_app).extensions["crm_db"]
 
 

@@ -2,6 +2,7 @@
 words. No Flask here, so the CRM can raise them; `server.errors` gives each family
 its HTTP status.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -17,8 +18,7 @@ class DomainError(Exception):
     code = "internal_error"
     retry_after: float | None = None
 
-    def __init__(self, message: str, *, code: str | None = None, retry_after: float | None = None,
-                 **extra: Any):
+    def __init__(self, message: str, *, code: str | None = None, retry_after: float | None = None, **extra: Any):
         super().__init__(message)
         self.message = message
         if code is not None:

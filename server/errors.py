@@ -7,11 +7,13 @@ turn everything, uncaught exceptions included, into that shape with a stable
 `code` and a human `message`; `DOMAIN_STATUS` is the one table of which family
 answers with which status.
 """
+
 from __future__ import annotations
 
 import logging
 import math
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException
@@ -102,7 +104,7 @@ def validation_details(messages: Any) -> Any:
     """webargs nests messages by location ({"json": {"field": [...]}}); a single
     location is flattened so clients see {"field": [...]}."""
     if isinstance(messages, dict) and len(messages) == 1:
-        (location, inner), = messages.items()
+        ((location, inner),) = messages.items()
         if location in {"json", "query", "querystring", "form", "headers", "view_args", "path", "files", "cookies"}:
             return inner
     return messages
@@ -113,9 +115,7 @@ def from_http_exception(exc: HTTPException) -> ApiError:
     data = getattr(exc, "data", None) or {}
     if status in (400, 422) and isinstance(data, dict) and data.get("messages") is not None:
         # flask-smorest/webargs validation: abort(4xx, messages=...) -> exc.data["messages"].
-        return ApiError(
-            400, "invalid_request", "The request is invalid.", details=validation_details(data["messages"])
-        )
+        return ApiError(400, "invalid_request", "The request is invalid.", details=validation_details(data["messages"]))
     if status == 422:
         status = 400  # one status for every invalid request
     code, message = HTTP_CODES.get(status, (f"http_{status}", exc.name or "Error"))

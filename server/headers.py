@@ -1,4 +1,5 @@
 """Security headers on every response (CSP, nosniff, Referrer-Policy, HSTS)."""
+
 from __future__ import annotations
 
 from urllib.parse import urlsplit

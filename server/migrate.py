@@ -1,5 +1,6 @@
 """Alembic, driven through its command API (`flask --app server db upgrade`,
 the test setup, `make run`)."""
+
 from __future__ import annotations
 
 from alembic import command

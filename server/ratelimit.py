@@ -15,6 +15,7 @@ Over the limit: 429 {"error": {"code": "rate_limited", "message", "retry_after"}
 Retry-After. The client IP is request.remote_addr: behind a proxy, configure werkzeug's
 ProxyFix so it is the caller's, not the proxy's.
 """
+
 from __future__ import annotations
 
 import time
@@ -44,7 +45,7 @@ def caller_key() -> str:
             try:
                 principal = auth_state().validator.validate(token)
             except ApiError:
-                principal = None   # invalid or app-only: the view answers 401; count it by IP
+                principal = None  # invalid or app-only: the view answers 401; count it by IP
     if principal is not None:
         return f"user:{principal.tid}:{principal.oid}"
     return client_ip()
@@ -59,10 +60,14 @@ def breached(limit: RequestLimit):
     retry_after = max(1.0, limit.reset_at - time.time())
     amount = limit.limit.amount
     per = limit.limit.get_expiry()
-    return error_response(ApiError(
-        429, "rate_limited",
-        f"Too many requests: at most {amount} per {per} s. Retry in {int(retry_after + 0.999)} s.",
-        retry_after=retry_after))
+    return error_response(
+        ApiError(
+            429,
+            "rate_limited",
+            f"Too many requests: at most {amount} per {per} s. Retry in {int(retry_after + 0.999)} s.",
+            retry_after=retry_after,
+        )
+    )
 
 
 def init_app(app: Flask) -> Limiter:
@@ -82,7 +87,7 @@ def init_app(app: Flask) -> Limiter:
         application_limits_exempt_when=not_limited_per_user,
         storage_uri=app.config.get("RATELIMIT_STORAGE_URI") or app.config.get("REDIS_URL") or "memory://",
         on_breach=breached,
-        swallow_errors=True,             # Redis down: serve the request rather than fail it
+        swallow_errors=True,  # Redis down: serve the request rather than fail it
         in_memory_fallback_enabled=True,
         headers_enabled=False,
         key_prefix="crm-rl",

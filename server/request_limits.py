@@ -9,9 +9,11 @@ A file-upload view may have a larger limit of its own (`upload_limit`): it appli
 to that view's multipart/form-data posts only, and is set before anything (the CSRF
 check) parses the form. Any other body sent to it keeps MAX_CONTENT_LENGTH.
 """
+
 from __future__ import annotations
 
-from typing import Callable, TypeVar
+from collections.abc import Callable
+from typing import TypeVar
 
 from flask import Flask, request
 
@@ -22,14 +24,17 @@ View = TypeVar("View", bound=Callable)
 
 def upload_limit(setting: str) -> Callable[[View], View]:
     """Marks a view whose multipart uploads may be as large as the app setting `setting`."""
+
     def mark(view: View) -> View:
         view.upload_limit_setting = setting  # type: ignore[attr-defined]
         return view
+
     return mark
 
 
 def init_app(app: Flask) -> None:
     """Call before other before_request hooks are registered (they run in order)."""
+
     @app.before_request
     def refuse_oversized_bodies():
         limit = app.config.get("MAX_CONTENT_LENGTH")

@@ -6,14 +6,15 @@ session's settings (`trust_env=False`) and hand it one combined bundle: certifi'
 CAs plus the extra CA in CA_BUNDLE (the local emulator's), so the same session reaches
 Microsoft's real endpoints and the emulator alike.
 """
+
 from __future__ import annotations
 
 import hashlib
 import os
 import ssl
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
 import certifi
 import requests
@@ -95,7 +96,7 @@ class TrustingAdapter(HTTPAdapter):
     def cert_verify(self, conn, url, verify, cert):
         if self._preloaded(url, verify):
             conn.cert_reqs = "CERT_REQUIRED"
-            conn.ca_certs = conn.ca_cert_dir = None   # the context already holds them
+            conn.ca_certs = conn.ca_cert_dir = None  # the context already holds them
             return
         super().cert_verify(conn, url, verify, cert)
 
@@ -107,8 +108,7 @@ def http_session(config: Mapping, pool_size: int = 16) -> requests.Session:
     session.trust_env = False
     session.verify = ca_bundle_path(config)
     # Retries are the Graph transport's job (one policy); the adapter never retries.
-    adapter = TrustingAdapter(session.verify, pool_connections=pool_size, pool_maxsize=pool_size,
-                              max_retries=0)
+    adapter = TrustingAdapter(session.verify, pool_connections=pool_size, pool_maxsize=pool_size, max_retries=0)
     session.mount("https://", adapter)
     session.mount("http://", adapter)
     return session

@@ -2,6 +2,7 @@
 environment, and the functions RQ runs (`server.worker.run_queued_job`, queued by
 server.jobs.runners, and `server.worker.run_scheduled`, queued by `rq cron server.cron`).
 Nothing in server/ imports this module: it is where a worker process starts."""
+
 from __future__ import annotations
 
 from server import create_app

@@ -5,6 +5,7 @@ with the test fixture and a throwaway state dir, and hands tests a small client
 for its admin API (tests/support/emulator_process.py). `emulator_reset` puts it back
 to the fixture's state; tests under tests/emulator/ get it automatically.
 """
+
 from __future__ import annotations
 
 from pathlib import Path

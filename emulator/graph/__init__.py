@@ -27,18 +27,17 @@ translateExchangeIds knows messages and contacts only; notifications carry no
 resource data (includeResourceData is refused without a certificate, as in
 Graph, and encryption is not emulated).
 """
+
 import json
 import logging
 
 from flask import Blueprint, Response, current_app, request
 from werkzeug.exceptions import HTTPException
 
+# Handler modules register their routes on import.
+from emulator.graph import batch, categories, contacts, delta, folders, messages, subscriptions, translate_ids, users  # noqa: E402,F401  # noqa: E402,F401
 from emulator.graph.errors import error_body
 from emulator.graph.routing import JSON_TYPE, GraphRequest, GraphResponse, run
-
-# Handler modules register their routes on import.
-from emulator.graph import messages, delta, folders, categories, contacts  # noqa: E402,F401
-from emulator.graph import translate_ids, subscriptions, users, batch  # noqa: E402,F401
 
 log = logging.getLogger(__name__)
 bp = Blueprint("graph", __name__)
@@ -51,17 +50,26 @@ METHODS = ["GET", "POST", "PATCH", "PUT", "DELETE"]
 def graph(path):
     """Every Graph request: routed by emulator.graph.routing."""
     state = current_app.extensions["emulator"]
-    req = GraphRequest(method=request.method, path="/" + path, args=request.args,
-                       headers=request.headers, body=request.get_data(cache=True), state=state,
-                       base_url=request.host_url.rstrip("/"))
+    req = GraphRequest(
+        method=request.method,
+        path="/" + path,
+        args=request.args,
+        headers=request.headers,
+        body=request.get_data(cache=True),
+        state=state,
+        base_url=request.host_url.rstrip("/"),
+    )
     return to_flask(run(req), req)
 
 
 def response_headers(resp: GraphResponse, req: GraphRequest) -> dict:
-    headers = {"Cache-Control": "private", "request-id": req.request_id,
-               "client-request-id": req.client_request_id,
-               "x-ms-ags-diagnostic": '{"ServerInfo":{"DataCenter":"Emulator","Slice":"E","Ring":"0",'
-                                      '"ScaleUnit":"000","RoleInstance":"emulator"}}'}
+    headers = {
+        "Cache-Control": "private",
+        "request-id": req.request_id,
+        "client-request-id": req.client_request_id,
+        "x-ms-ags-diagnostic": '{"ServerInfo":{"DataCenter":"Emulator","Slice":"E","Ring":"0",'
+        '"ScaleUnit":"000","RoleInstance":"emulator"}}',
+    }
     if isinstance(resp.body, dict):
         headers["Content-Type"] = JSON_TYPE if resp.status < 400 else "application/json"
         headers["OData-Version"] = "4.0"

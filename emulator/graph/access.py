@@ -4,6 +4,7 @@ Delegated tokens act only on the signed-in user's own mailbox (/me or
 /users/<self>) and need a scope in `scp`; app-only tokens reach any mailbox
 of their tenant and need an application role in `roles`.
 """
+
 from urllib.parse import quote
 
 from emulator import tokens
@@ -11,20 +12,28 @@ from emulator.graph.errors import GraphError, access_denied
 
 # permission need -> (delegated scopes, application roles); any one suffices.
 PERMISSIONS = {
-    "mail.read": ({"Mail.ReadBasic", "Mail.Read", "Mail.ReadWrite"},
-                  {"Mail.ReadBasic.All", "Mail.ReadBasic", "Mail.Read", "Mail.ReadWrite"}),
+    "mail.read": (
+        {"Mail.ReadBasic", "Mail.Read", "Mail.ReadWrite"},
+        {"Mail.ReadBasic.All", "Mail.ReadBasic", "Mail.Read", "Mail.ReadWrite"},
+    ),
     "mail.write": ({"Mail.ReadWrite"}, {"Mail.ReadWrite"}),
     "contacts.read": ({"Contacts.Read", "Contacts.ReadWrite"}, {"Contacts.Read", "Contacts.ReadWrite"}),
     "contacts.write": ({"Contacts.ReadWrite"}, {"Contacts.ReadWrite"}),
-    "settings.read": ({"MailboxSettings.Read", "MailboxSettings.ReadWrite"},
-                      {"MailboxSettings.Read", "MailboxSettings.ReadWrite"}),
+    "settings.read": (
+        {"MailboxSettings.Read", "MailboxSettings.ReadWrite"},
+        {"MailboxSettings.Read", "MailboxSettings.ReadWrite"},
+    ),
     "settings.write": ({"MailboxSettings.ReadWrite"}, {"MailboxSettings.ReadWrite"}),
-    "user.read": ({"User.Read", "User.ReadWrite", "User.ReadBasic.All", "User.Read.All", "User.ReadWrite.All"},
-                  {"User.Read.All", "User.ReadWrite.All"}),
+    "user.read": (
+        {"User.Read", "User.ReadWrite", "User.ReadBasic.All", "User.Read.All", "User.ReadWrite.All"},
+        {"User.Read.All", "User.ReadWrite.All"},
+    ),
 }
 
-WWW_AUTHENTICATE = ('Bearer realm="", authorization_uri="https://login.microsoftonline.com/common/oauth2/authorize", '
-                    'client_id="00000003-0000-0000-c000-000000000000"')
+WWW_AUTHENTICATE = (
+    'Bearer realm="", authorization_uri="https://login.microsoftonline.com/common/oauth2/authorize", '
+    'client_id="00000003-0000-0000-c000-000000000000"'
+)
 
 
 def authenticate(req):
@@ -33,8 +42,9 @@ def authenticate(req):
         try:
             req.caller = tokens.verify_graph_token(req.state, req.headers.get("Authorization"))
         except tokens.TokenError as e:
-            raise GraphError(401, e.code or "InvalidAuthenticationToken", e.message,
-                             {"WWW-Authenticate": WWW_AUTHENTICATE}) from None
+            raise GraphError(
+                401, e.code or "InvalidAuthenticationToken", e.message, {"WWW-Authenticate": WWW_AUTHENTICATE}
+            ) from None
     return req.caller
 
 

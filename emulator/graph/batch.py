@@ -12,6 +12,7 @@ An "expired_token" fault rule matching any inner request does the same, counted
 once for the batch. Inner requests then run as that token's caller; the outer
 Prefer header applies to them too unless one sets its own.
 """
+
 import json
 import time
 import uuid
@@ -31,7 +32,7 @@ METHODS = {"GET", "POST", "PATCH", "PUT", "DELETE"}
 @route("POST", "/\\$batch")
 def batch(req):
     """Run the inner requests in dependency order and answer all their responses."""
-    caller = access.authenticate(req)   # before the body, as Graph does
+    caller = access.authenticate(req)  # before the body, as Graph does
     body = req.json()
     requests_ = body.get("requests")
     if not isinstance(requests_, list) or not requests_:
@@ -59,9 +60,14 @@ def batch(req):
                 raise bad_request(f"Request '{item['id']}' depends on unknown request '{dep}'.")
 
     if req.state.faults.check_batch_token(
-            [(item["method"].upper(), "/v1.0" + _inner_path(item["url"])) for item in requests_]):
-        raise GraphError(401, "InvalidAuthenticationToken", "Access token has expired or is not yet valid.",
-                         {"WWW-Authenticate": access.WWW_AUTHENTICATE})
+        [(item["method"].upper(), "/v1.0" + _inner_path(item["url"])) for item in requests_]
+    ):
+        raise GraphError(
+            401,
+            "InvalidAuthenticationToken",
+            "Access token has expired or is not yet valid.",
+            {"WWW-Authenticate": access.WWW_AUTHENTICATE},
+        )
 
     batch_id = str(uuid.uuid4())
     results: dict[str, dict] = {}
@@ -81,8 +87,12 @@ def batch(req):
 
 
 def _failed_dependency(req, item) -> dict:
-    return {"id": item["id"], "status": 424, "headers": {"Content-Type": "application/json"},
-            "body": error_body("BadRequest", "Failed dependency.", str(uuid.uuid4()), req.client_request_id)}
+    return {
+        "id": item["id"],
+        "status": 424,
+        "headers": {"Content-Type": "application/json"},
+        "body": error_body("BadRequest", "Failed dependency.", str(uuid.uuid4()), req.client_request_id),
+    }
 
 
 def _inner_request(req, item) -> GraphRequest:
@@ -116,9 +126,17 @@ def _inner_request(req, item) -> GraphRequest:
         else:
             raise bad_request("Invalid request: 'body' must be a JSON object or a string.")
     path = _inner_path(url)
-    return GraphRequest(method=method, path=path, args=MultiDict(parse_qsl(parts.query, keep_blank_values=True)),
-                        headers=headers, body=body, state=req.state, in_batch=True, base_url=req.base_url,
-                        client_request_id=headers.get("client-request-id") or req.client_request_id)
+    return GraphRequest(
+        method=method,
+        path=path,
+        args=MultiDict(parse_qsl(parts.query, keep_blank_values=True)),
+        headers=headers,
+        body=body,
+        state=req.state,
+        in_batch=True,
+        base_url=req.base_url,
+        client_request_id=headers.get("client-request-id") or req.client_request_id,
+    )
 
 
 def _inner_path(url: str) -> str:
@@ -152,10 +170,17 @@ def _execute(req, caller, item, batch_id) -> dict:
         resp = GraphResponse(e.status, error_body(e.code, e.message, str(uuid.uuid4()), req.client_request_id))
         return _as_batch_response(item["id"], resp)
     if inner.headers.get("Authorization") == req.headers.get("Authorization"):
-        inner.caller = caller   # verified once, for the whole batch
+        inner.caller = caller  # verified once, for the whole batch
     if inner.path.strip("/").lower() == "$batch":
-        resp = GraphResponse(400, error_body("BadRequest", "A $batch request cannot contain another $batch.",
-                                             inner.request_id, inner.client_request_id))
+        resp = GraphResponse(
+            400,
+            error_body(
+                "BadRequest",
+                "A $batch request cannot contain another $batch.",
+                inner.request_id,
+                inner.client_request_id,
+            ),
+        )
         return _as_batch_response(item["id"], resp)
     mailbox = _mailbox_of(state, inner)
     full_path = "/v1.0" + inner.path
@@ -172,11 +197,17 @@ def _execute(req, caller, item, batch_id) -> dict:
     finally:
         if slot_taken:
             state.faults.release(mailbox)
-    state.log.record(method=inner.method, path=full_path,
-                     query="&".join(f"{k}={v}" for k, v in inner.args.items(multi=True)),
-                     status=resp.status, throttled=bool(fault and fault.throttled) or resp.status == 429,
-                     duration_ms=(time.monotonic() - started) * 1000, mailbox=mailbox,
-                     in_batch=True, batch_id=batch_id)
+    state.log.record(
+        method=inner.method,
+        path=full_path,
+        query="&".join(f"{k}={v}" for k, v in inner.args.items(multi=True)),
+        status=resp.status,
+        throttled=bool(fault and fault.throttled) or resp.status == 429,
+        duration_ms=(time.monotonic() - started) * 1000,
+        mailbox=mailbox,
+        in_batch=True,
+        batch_id=batch_id,
+    )
     out = _as_batch_response(item["id"], resp)
     if inner.preference_applied() and resp.status < 400:
         out["headers"]["Preference-Applied"] = inner.preference_applied()

@@ -1,4 +1,5 @@
 """Outlook master categories: list, create (409 on a duplicate name), get, update colour, delete."""
+
 import re
 
 from emulator import odata
@@ -11,8 +12,9 @@ _COLOR = re.compile(r"^(none|preset([0-9]|1[0-9]|2[0-4]))$")
 
 
 def _context(req, owner, user, entity=False):
-    return req.context(f"{access.user_context(req, owner, user)}/outlook/masterCategories"
-                       + ("/$entity" if entity else ""))
+    return req.context(
+        f"{access.user_context(req, owner, user)}/outlook/masterCategories" + ("/$entity" if entity else "")
+    )
 
 
 def _find(owner, category_id):
@@ -34,8 +36,9 @@ def list_categories(req, user=None):
         rows = [dict(c) for c in owner.mailbox.categories]
     if flt is not None:
         rows = [r for r in rows if flt(r)]
-    return ok({"@odata.context": _context(req, owner, user),
-               "value": [odata.apply_select(r, select, ("id",)) for r in rows]})
+    return ok(
+        {"@odata.context": _context(req, owner, user), "value": [odata.apply_select(r, select, ("id",)) for r in rows]}
+    )
 
 
 @route("POST", "{USER}/outlook/mastercategories")
@@ -47,16 +50,18 @@ def create_category(req, user=None):
     if not isinstance(name, str) or not name.strip():
         raise bad_request("The displayName property is required.", "ErrorInvalidRequest")
     if not isinstance(color, str) or not _COLOR.match(color.lower()):
-        raise bad_request(f"Cannot convert the literal '{color}' to the expected type "
-                          f"'microsoft.graph.categoryColor'.", "RequestBodyRead")
+        raise bad_request(
+            f"Cannot convert the literal '{color}' to the expected type 'microsoft.graph.categoryColor'.",
+            "RequestBodyRead",
+        )
     for key in body:
         if key not in ("displayName", "color") and not key.startswith("@odata."):
-            raise bad_request(f"The property '{key}' does not exist on type 'microsoft.graph.outlookCategory'.",
-                              "RequestBodyRead")
+            raise bad_request(
+                f"The property '{key}' does not exist on type 'microsoft.graph.outlookCategory'.", "RequestBodyRead"
+            )
     with req.store.lock:
         if any(c["displayName"].lower() == name.lower() for c in owner.mailbox.categories):
-            raise GraphError(409, "Conflict",
-                             f"The category '{name}' already exists in the master category list.")
+            raise GraphError(409, "Conflict", f"The category '{name}' already exists in the master category list.")
         created = req.store.add_category(owner, name, color.lower())
     return ok({"@odata.context": _context(req, owner, user, True), **created}, 201)
 
@@ -78,8 +83,10 @@ def update_category(req, id, user=None):
         raise bad_request("The displayName of a category cannot be changed.", "ErrorInvalidRequest")
     color = body.get("color")
     if not isinstance(color, str) or not _COLOR.match(color.lower()):
-        raise bad_request(f"Cannot convert the literal '{color}' to the expected type "
-                          f"'microsoft.graph.categoryColor'.", "RequestBodyRead")
+        raise bad_request(
+            f"Cannot convert the literal '{color}' to the expected type 'microsoft.graph.categoryColor'.",
+            "RequestBodyRead",
+        )
     with req.store.lock:
         category = _find(owner, id)
         category["color"] = color.lower()

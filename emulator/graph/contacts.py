@@ -1,4 +1,5 @@
 """Contacts: create, list (with emailAddresses/any(...) filters), get, update, delete."""
+
 from emulator import odata
 from emulator.graph import access
 from emulator.graph.errors import bad_request, malformed_id, not_found
@@ -9,15 +10,45 @@ from emulator.store.contacts import contact_defaults
 from emulator.store.ids import looks_like_item_id
 
 CONTACT_FIELDS = list(contact_defaults().keys())
-READ_ONLY = {"id", "createdDateTime", "lastModifiedDateTime", "changeKey", "parentFolderId",
-             "@odata.etag", "@odata.type", "@odata.context"}
+READ_ONLY = {
+    "id",
+    "createdDateTime",
+    "lastModifiedDateTime",
+    "changeKey",
+    "parentFolderId",
+    "@odata.etag",
+    "@odata.type",
+    "@odata.context",
+}
 PROPERTIES = ["id", "createdDateTime", "lastModifiedDateTime", "changeKey", "parentFolderId", *CONTACT_FIELDS]
 SELECTABLE = {p.lower(): p for p in PROPERTIES}
 FILTERABLE = {**SELECTABLE, "singlevalueextendedproperties": "singleValueExtendedProperties"}
-STRING_FIELDS = {"birthday", "fileAs", "displayName", "givenName", "initials", "middleName", "nickName", "surname",
-                 "title", "yomiGivenName", "yomiSurname", "yomiCompanyName", "generation", "jobTitle",
-                 "companyName", "department", "officeLocation", "profession", "businessHomePage",
-                 "assistantName", "manager", "mobilePhone", "spouseName", "personalNotes"}
+STRING_FIELDS = {
+    "birthday",
+    "fileAs",
+    "displayName",
+    "givenName",
+    "initials",
+    "middleName",
+    "nickName",
+    "surname",
+    "title",
+    "yomiGivenName",
+    "yomiSurname",
+    "yomiCompanyName",
+    "generation",
+    "jobTitle",
+    "companyName",
+    "department",
+    "officeLocation",
+    "profession",
+    "businessHomePage",
+    "assistantName",
+    "manager",
+    "mobilePhone",
+    "spouseName",
+    "personalNotes",
+}
 STRING_LISTS = {"categories", "imAddresses", "homePhones", "businessPhones", "children"}
 ADDRESSES = {"homeAddress", "businessAddress", "otherAddress"}
 DEFAULT_PAGE = 10
@@ -26,8 +57,10 @@ DEFAULT_PAGE = 10
 def parse_expand(text):
     expand = parse_message_expand(text)
     if "attachments" in expand:
-        raise odata.ODataError("Could not find a property named 'attachments' on type 'microsoft.graph.contact'.",
-                               "RequestBroker--ParseUri")
+        raise odata.ODataError(
+            "Could not find a property named 'attachments' on type 'microsoft.graph.contact'.",
+            "RequestBroker--ParseUri",
+        )
     return expand
 
 
@@ -61,27 +94,39 @@ def validate(body: dict):
             props = validate_properties(value)
             continue
         if key not in CONTACT_FIELDS:
-            raise bad_request(f"The property '{key}' does not exist on type 'microsoft.graph.contact'. Make sure to "
-                              f"only use property names that are defined by the type or mark the type as open type.",
-                              "RequestBodyRead")
+            raise bad_request(
+                f"The property '{key}' does not exist on type 'microsoft.graph.contact'. Make sure to "
+                f"only use property names that are defined by the type or mark the type as open type.",
+                "RequestBodyRead",
+            )
         if key == "emailAddresses":
             if not isinstance(value, list) or not all(
-                    isinstance(e, dict) and isinstance(e.get("address", ""), str)
-                    and isinstance(e.get("name", ""), (str, type(None))) for e in value):
-                raise bad_request("Cannot convert the literal to the expected type "
-                                  "'Collection(microsoft.graph.emailAddress)'.", "RequestBodyRead")
+                isinstance(e, dict)
+                and isinstance(e.get("address", ""), str)
+                and isinstance(e.get("name", ""), (str, type(None)))
+                for e in value
+            ):
+                raise bad_request(
+                    "Cannot convert the literal to the expected type 'Collection(microsoft.graph.emailAddress)'.",
+                    "RequestBodyRead",
+                )
             value = [{"name": e.get("name") or e.get("address", ""), "address": e.get("address", "")} for e in value]
         elif key in STRING_LISTS:
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-                raise bad_request(f"Cannot convert the literal '{value}' to the expected type "
-                                  f"'Collection(Edm.String)'.", "RequestBodyRead")
+                raise bad_request(
+                    f"Cannot convert the literal '{value}' to the expected type 'Collection(Edm.String)'.",
+                    "RequestBodyRead",
+                )
         elif key in ADDRESSES:
             if not isinstance(value, dict):
-                raise bad_request("Cannot convert the literal to the expected type 'microsoft.graph.physicalAddress'.",
-                                  "RequestBodyRead")
+                raise bad_request(
+                    "Cannot convert the literal to the expected type 'microsoft.graph.physicalAddress'.",
+                    "RequestBodyRead",
+                )
         elif key in STRING_FIELDS and value is not None and not isinstance(value, str):
-            raise bad_request(f"Cannot convert the literal '{value}' to the expected type 'Edm.String'.",
-                              "RequestBodyRead")
+            raise bad_request(
+                f"Cannot convert the literal '{value}' to the expected type 'Edm.String'.", "RequestBodyRead"
+            )
         fields[key] = value
     return fields, props
 
@@ -132,7 +177,7 @@ def list_contacts(req, user=None):
         if orderby:
             rows = odata.sort_items(rows, orderby, lambda r, prop: r[1].get(prop))
         total = len(rows)
-        value = [render(req, owner, c, select, expand) for c, _ in rows[skip:skip + top]]
+        value = [render(req, owner, c, select, expand) for c, _ in rows[skip : skip + top]]
     body = {"@odata.context": _context(req, owner, user, select)}
     if odata.parse_bool(odata.option(args, "$count"), "$count"):
         body["@odata.count"] = total

@@ -6,6 +6,7 @@ round's query options ($select, $filter, changeType), as Graph's do. A token
 that is unknown, tampered with or from before a reset answers 410 Gone
 (SyncStateNotFound): the client must start the folder over.
 """
+
 import re
 
 from emulator import odata
@@ -61,9 +62,13 @@ def message_delta(req, user=None, folder=None):
         value = []
         for kind, obj in picked:
             if kind == "removed":
-                value.append({"@odata.type": "#microsoft.graph.message",
-                              "id": obj.immutable_id if immutable else obj.rest_id,
-                              "@removed": {"reason": "deleted"}})
+                value.append(
+                    {
+                        "@odata.type": "#microsoft.graph.message",
+                        "id": obj.immutable_id if immutable else obj.rest_id,
+                        "@removed": {"reason": "deleted"},
+                    }
+                )
             else:
                 item = {"@odata.type": "#microsoft.graph.message"}
                 item.update(render(req, owner, obj, select, expand))
@@ -96,19 +101,23 @@ def _initial_state(req, owner, box) -> dict:
     args = req.args
     odata.check_options(args, {"$select", "$top", "$filter", "$orderby", "$expand", "$deltatoken", "$skiptoken"})
     select_text = odata.option(args, "$select")
-    odata.parse_select(select_text, "message", SELECTABLE)          # validate now, not on page 2
+    odata.parse_select(select_text, "message", SELECTABLE)  # validate now, not on page 2
     expand_text = odata.option(args, "$expand")
     parse_expand(expand_text)
     filter_text = odata.option(args, "$filter")
     if filter_text is not None:
         if not _FILTER.match(filter_text):
-            raise bad_request("Delta query for messages supports only '$filter=receivedDateTime ge {value}' "
-                              "or '$filter=receivedDateTime gt {value}'.", "ErrorInvalidUrlQueryFilter")
+            raise bad_request(
+                "Delta query for messages supports only '$filter=receivedDateTime ge {value}' "
+                "or '$filter=receivedDateTime gt {value}'.",
+                "ErrorInvalidUrlQueryFilter",
+            )
         odata.parse_filter(filter_text, "message", SELECTABLE)
     orderby = odata.option(args, "$orderby")
     if orderby is not None and " ".join(orderby.lower().split()) != "receiveddatetime desc":
-        raise bad_request("Delta query for messages supports only '$orderby=receivedDateTime desc'.",
-                          "ErrorInvalidUrlQuery")
+        raise bad_request(
+            "Delta query for messages supports only '$orderby=receivedDateTime desc'.", "ErrorInvalidUrlQuery"
+        )
     change_type = None
     for key, value in args.items():
         if key.lower() == "changetype":
@@ -116,5 +125,16 @@ def _initial_state(req, owner, box) -> dict:
                 raise bad_request(f"Invalid changeType '{value}'; use created, updated or deleted.")
             change_type = value.lower()
     top = odata.parse_int(odata.option(args, "$top"), "$top", None, 1)
-    return {"u": owner.oid, "f": box.id, "i": True, "b": 0, "p": 0, "sel": select_text, "exp": expand_text,
-            "flt": filter_text, "ord": bool(orderby), "ct": change_type, "top": top}
+    return {
+        "u": owner.oid,
+        "f": box.id,
+        "i": True,
+        "b": 0,
+        "p": 0,
+        "sel": select_text,
+        "exp": expand_text,
+        "flt": filter_text,
+        "ord": bool(orderby),
+        "ct": change_type,
+        "top": top,
+    }

@@ -3,7 +3,8 @@
 Body: {"error": {"code", "message", "innerError": {"date", "request-id", "client-request-id"}}}
 with Outlook's codes (ErrorItemNotFound, ErrorAccessDenied, ErrorInvalidIdMalformed, ...).
 """
-from datetime import datetime, timezone
+
+from datetime import UTC, datetime
 
 ITEM_NOT_FOUND = "The specified object was not found in the store."
 ACCESS_DENIED = "Access is denied. Check credentials and try again."
@@ -22,11 +23,17 @@ class GraphError(Exception):
 
 
 def error_body(code: str, message: str, request_id: str, client_request_id: str) -> dict:
-    return {"error": {"code": code, "message": message, "innerError": {
-        "date": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S"),
-        "request-id": request_id,
-        "client-request-id": client_request_id,
-    }}}
+    return {
+        "error": {
+            "code": code,
+            "message": message,
+            "innerError": {
+                "date": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S"),
+                "request-id": request_id,
+                "client-request-id": client_request_id,
+            },
+        }
+    }
 
 
 def not_found(message: str = ITEM_NOT_FOUND) -> GraphError:

@@ -1,12 +1,21 @@
 """Mail folders: list, get (by id or well-known name), child folders, create."""
+
 from emulator import odata
 from emulator.graph import access
 from emulator.graph.errors import bad_request
 from emulator.graph.messages import folder_of
 from emulator.graph.routing import ok, route
 
-FOLDER_PROPERTIES = ["id", "displayName", "parentFolderId", "childFolderCount", "unreadItemCount",
-                     "totalItemCount", "sizeInBytes", "isHidden"]
+FOLDER_PROPERTIES = [
+    "id",
+    "displayName",
+    "parentFolderId",
+    "childFolderCount",
+    "unreadItemCount",
+    "totalItemCount",
+    "sizeInBytes",
+    "isHidden",
+]
 SELECTABLE = {p.lower(): p for p in FOLDER_PROPERTIES}
 DEFAULT_PAGE = 10
 
@@ -20,8 +29,7 @@ def folder_json(store, user, folder) -> dict:
         "childFolderCount": children,
         "unreadItemCount": unread,
         "totalItemCount": total,
-        "sizeInBytes": sum(len(m.fields["body"].get("content") or "") + 512
-                           for m in store.messages_in(user, folder)),
+        "sizeInBytes": sum(len(m.fields["body"].get("content") or "") + 512 for m in store.messages_in(user, folder)),
         "isHidden": folder.is_hidden,
     }
 
@@ -38,14 +46,17 @@ def _list(req, user_ref, parent_ref, context_suffix):
     include_hidden = (req.args.get("includeHiddenFolders") or "").lower() == "true"
     with store.lock:
         parent = folder_of(req, owner, parent_ref)
-        rows = [folder_json(store, owner, f) for f in owner.mailbox.folders.values()
-                if f.parent_id == parent.id and (include_hidden or not f.is_hidden)]
+        rows = [
+            folder_json(store, owner, f)
+            for f in owner.mailbox.folders.values()
+            if f.parent_id == parent.id and (include_hidden or not f.is_hidden)
+        ]
         if flt is not None:
             rows = [r for r in rows if flt(r)]
     body = {"@odata.context": req.context(f"{access.user_context(req, owner, user_ref)}/{context_suffix}")}
     if odata.parse_bool(odata.option(req.args, "$count"), "$count"):
         body["@odata.count"] = len(rows)
-    body["value"] = [odata.apply_select(r, select, ("id",)) for r in rows[skip:skip + top]]
+    body["value"] = [odata.apply_select(r, select, ("id",)) for r in rows[skip : skip + top]]
     if skip + top < len(rows):
         params = [(k, v) for k, v in req.args.items(multi=True) if k.lower() not in ("$skip", "$top")]
         body["@odata.nextLink"] = req.link(req.path, params + [("$top", str(top)), ("$skip", str(skip + top))])

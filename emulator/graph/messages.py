@@ -1,4 +1,5 @@
 """Messages: list, get, update (categories, flags, extended properties), delete, move, attachments."""
+
 from __future__ import annotations
 
 import base64
@@ -15,31 +16,91 @@ from emulator.store.ids import looks_like_item_id
 from emulator.store.message_json import html_to_text
 
 MESSAGE_PROPERTIES = [
-    "id", "createdDateTime", "lastModifiedDateTime", "changeKey", "categories", "receivedDateTime",
-    "sentDateTime", "hasAttachments", "internetMessageId", "subject", "bodyPreview", "importance",
-    "parentFolderId", "conversationId", "conversationIndex", "isDeliveryReceiptRequested",
-    "isReadReceiptRequested", "isRead", "isDraft", "webLink", "inferenceClassification", "body",
-    "sender", "from", "toRecipients", "ccRecipients", "bccRecipients", "replyTo", "flag",
+    "id",
+    "createdDateTime",
+    "lastModifiedDateTime",
+    "changeKey",
+    "categories",
+    "receivedDateTime",
+    "sentDateTime",
+    "hasAttachments",
+    "internetMessageId",
+    "subject",
+    "bodyPreview",
+    "importance",
+    "parentFolderId",
+    "conversationId",
+    "conversationIndex",
+    "isDeliveryReceiptRequested",
+    "isReadReceiptRequested",
+    "isRead",
+    "isDraft",
+    "webLink",
+    "inferenceClassification",
+    "body",
+    "sender",
+    "from",
+    "toRecipients",
+    "ccRecipients",
+    "bccRecipients",
+    "replyTo",
+    "flag",
     "uniqueBody",
 ]
 SELECTABLE = {p.lower(): p for p in MESSAGE_PROPERTIES}
-FILTERABLE = {**SELECTABLE, "singlevalueextendedproperties": "singleValueExtendedProperties",
-              "multivalueextendedproperties": "multiValueExtendedProperties"}
+FILTERABLE = {
+    **SELECTABLE,
+    "singlevalueextendedproperties": "singleValueExtendedProperties",
+    "multivalueextendedproperties": "multiValueExtendedProperties",
+}
 PROPERTY_FIELDS = {"id": "id", "value": "value"}
 
 # PATCH: what may change on any message, and what only on drafts.
-WRITABLE = {"categories", "isRead", "flag", "importance", "inferenceClassification",
-            "isDeliveryReceiptRequested", "isReadReceiptRequested"}
-DRAFT_ONLY = {"subject", "body", "toRecipients", "ccRecipients", "bccRecipients", "replyTo", "from",
-              "sender", "internetMessageId"}
-READ_ONLY = {"id", "createdDateTime", "lastModifiedDateTime", "changeKey", "receivedDateTime", "sentDateTime",
-             "hasAttachments", "bodyPreview", "parentFolderId", "conversationId", "conversationIndex",
-             "isDraft", "webLink", "uniqueBody", "@odata.etag", "@odata.type", "@odata.context"}
+WRITABLE = {
+    "categories",
+    "isRead",
+    "flag",
+    "importance",
+    "inferenceClassification",
+    "isDeliveryReceiptRequested",
+    "isReadReceiptRequested",
+}
+DRAFT_ONLY = {
+    "subject",
+    "body",
+    "toRecipients",
+    "ccRecipients",
+    "bccRecipients",
+    "replyTo",
+    "from",
+    "sender",
+    "internetMessageId",
+}
+READ_ONLY = {
+    "id",
+    "createdDateTime",
+    "lastModifiedDateTime",
+    "changeKey",
+    "receivedDateTime",
+    "sentDateTime",
+    "hasAttachments",
+    "bodyPreview",
+    "parentFolderId",
+    "conversationId",
+    "conversationIndex",
+    "isDraft",
+    "webLink",
+    "uniqueBody",
+    "@odata.etag",
+    "@odata.type",
+    "@odata.context",
+}
 DEFAULT_PAGE = 10
 MAX_PAGE = 1000
 
 
 # ---------------------------------------------------------------- helpers
+
 
 def folder_of(req, user, ref: str):
     """The folder named in a URL, or GraphError 400/404."""
@@ -72,8 +133,10 @@ def parse_expand(text):
         elif name == "attachments":
             out["attachments"] = item
         else:
-            raise odata.ODataError(f"Could not find a property named '{item.name}' on type "
-                                   f"'microsoft.graph.message'.", "RequestBroker--ParseUri")
+            raise odata.ODataError(
+                f"Could not find a property named '{item.name}' on type 'microsoft.graph.message'.",
+                "RequestBroker--ParseUri",
+            )
         if item.filter is not None and name != "attachments":
             item.compiled = odata.parse_filter(item.filter, "singleValueLegacyExtendedProperty", PROPERTY_FIELDS)
         else:
@@ -84,13 +147,18 @@ def parse_expand(text):
 def attachment_json(att: dict, select=None) -> dict:
     size = att["size"]
     seed = hashlib.sha256(att["id"].encode()).digest()
-    content = (seed * (size // len(seed) + 1))[:min(size, 4 * 1024 * 1024)]
+    content = (seed * (size // len(seed) + 1))[: min(size, 4 * 1024 * 1024)]
     out = {
         "@odata.type": "#microsoft.graph.fileAttachment",
         "@odata.mediaContentType": att["contentType"],
-        "id": att["id"], "lastModifiedDateTime": att["lastModifiedDateTime"], "name": att["name"],
-        "contentType": att["contentType"], "size": size, "isInline": att["isInline"],
-        "contentId": att.get("contentId"), "contentLocation": None,
+        "id": att["id"],
+        "lastModifiedDateTime": att["lastModifiedDateTime"],
+        "name": att["name"],
+        "contentType": att["contentType"],
+        "size": size,
+        "isInline": att["isInline"],
+        "contentId": att.get("contentId"),
+        "contentLocation": None,
         "contentBytes": base64.b64encode(content).decode(),
     }
     return odata.apply_select(out, select)
@@ -108,9 +176,28 @@ def render(req, user, msg, select=None, expand=None, immutable=None) -> dict:
     out = odata.apply_select(out, select)
     for name, item in (expand or {}).items():
         if name == "attachments":
-            sel = odata.parse_select(item.select, "attachment", {k.lower(): k for k in (
-                "id", "name", "contentType", "size", "isInline", "lastModifiedDateTime", "contentId",
-                "contentBytes", "contentLocation")}) if item.select else None
+            sel = (
+                odata.parse_select(
+                    item.select,
+                    "attachment",
+                    {
+                        k.lower(): k
+                        for k in (
+                            "id",
+                            "name",
+                            "contentType",
+                            "size",
+                            "isInline",
+                            "lastModifiedDateTime",
+                            "contentId",
+                            "contentBytes",
+                            "contentLocation",
+                        )
+                    },
+                )
+                if item.select
+                else None
+            )
             out["attachments"] = [attachment_json(a, sel) for a in msg.attachments]
             continue
         props = list(msg.ext_props.values()) if name == "singleValueExtendedProperties" else []
@@ -124,8 +211,17 @@ def render(req, user, msg, select=None, expand=None, immutable=None) -> dict:
 # Properties message_json takes straight from the store's fields: a $filter on these
 # alone is evaluated without building each message's full representation (bulk sync
 # pages through a 100,000-message folder, and every page filters all of it).
-PLAIN_FIELDS = ("receivedDateTime", "sentDateTime", "subject", "internetMessageId", "conversationId",
-                "isRead", "isDraft", "hasAttachments", "importance")
+PLAIN_FIELDS = (
+    "receivedDateTime",
+    "sentDateTime",
+    "subject",
+    "internetMessageId",
+    "conversationId",
+    "isRead",
+    "isDraft",
+    "hasAttachments",
+    "importance",
+)
 _PLAIN_LOWER = {name.lower(): name for name in PLAIN_FIELDS}
 
 
@@ -152,10 +248,11 @@ def _orderby_allowed(flt, orderby) -> bool:
     """Graph's rule for $filter with $orderby: ordered properties come first in the filter, in order."""
     wanted = [p.lower() for p, _ in orderby]
     seen = [p.lower() for p in flt.properties]
-    return seen[:len(wanted)] == wanted
+    return seen[: len(wanted)] == wanted
 
 
 # ---------------------------------------------------------------- list
+
 
 @route("GET", "{USER}/messages", "{USER}{FOLDER}/messages")
 def list_messages(req, user=None, folder=None):
@@ -163,8 +260,7 @@ def list_messages(req, user=None, folder=None):
     owner = access.mailbox(req, user, "mail.read")
     box_folder = folder_of(req, owner, folder) if folder else None
     args = req.args
-    odata.check_options(args, {"$select", "$top", "$skip", "$filter", "$orderby", "$expand", "$count",
-                               "$search"})
+    odata.check_options(args, {"$select", "$top", "$skip", "$filter", "$orderby", "$expand", "$count", "$search"})
     select = odata.parse_select(odata.option(args, "$select"), "message", SELECTABLE)
     expand = parse_expand(odata.option(args, "$expand"))
     filter_text = odata.option(args, "$filter")
@@ -173,8 +269,9 @@ def list_messages(req, user=None, folder=None):
     orderby = odata.parse_orderby(orderby_text, "message", SELECTABLE)
     search = odata.option(args, "$search")
     if search is not None and (flt is not None or orderby):
-        raise bad_request("The query parameter '$orderby' or '$filter' is not supported with '$search'.",
-                          "ErrorInvalidUrlQuery")
+        raise bad_request(
+            "The query parameter '$orderby' or '$filter' is not supported with '$search'.", "ErrorInvalidUrlQuery"
+        )
     if flt is not None and orderby and not _orderby_allowed(flt, orderby):
         raise bad_request("The restriction or sort order is too complex for this operation.", "InefficientFilter")
     page_size = odata.parse_int(odata.option(args, "$top"), "$top", req.max_page_size() or DEFAULT_PAGE, 1)
@@ -192,7 +289,7 @@ def list_messages(req, user=None, folder=None):
             rows = [m for m in rows if all(t in _search_text(m.fields) for t in terms)]
         rows = odata.sort_items(rows, orderby or [("receivedDateTime", True)], sort_value)
         total = len(rows)
-        value = [render(req, owner, m, select, expand) for m in rows[skip:skip + page_size]]
+        value = [render(req, owner, m, select, expand) for m in rows[skip : skip + page_size]]
     body = {"@odata.context": message_context(req, owner, user, folder, select)}
     if count:
         body["@odata.count"] = total
@@ -208,17 +305,24 @@ def sort_value(msg, prop: str):
     """The value $orderby compares, read straight from the store (no JSON built)."""
     if prop in msg.fields:
         return msg.fields[prop]
-    return {"createdDateTime": iso(msg.created), "lastModifiedDateTime": iso(msg.modified),
-            "id": msg.rest_id, "changeKey": msg.change_key, "parentFolderId": msg.folder_id}.get(prop)
+    return {
+        "createdDateTime": iso(msg.created),
+        "lastModifiedDateTime": iso(msg.modified),
+        "id": msg.rest_id,
+        "changeKey": msg.change_key,
+        "parentFolderId": msg.folder_id,
+    }.get(prop)
 
 
 def _search_text(view: dict) -> str:
     sender = (view.get("from") or {}).get("emailAddress") or {}
-    return " ".join(str(x) for x in (view.get("subject"), view.get("bodyPreview"),
-                                      sender.get("name"), sender.get("address"))).casefold()
+    return " ".join(
+        str(x) for x in (view.get("subject"), view.get("bodyPreview"), sender.get("name"), sender.get("address"))
+    ).casefold()
 
 
 # ---------------------------------------------------------------- one message
+
 
 @route("GET", "{USER}/messages{ITEM}", "{USER}{FOLDER}/messages{ITEM}")
 def get_message(req, id, user=None, folder=None):
@@ -246,9 +350,12 @@ def update_message(req, id, user=None, folder=None):
         msg = message_of(req, owner, id, box_folder)
         if_match = req.headers.get("If-Match")
         if if_match and if_match.strip() not in ("*", f'W/"{msg.change_key}"', msg.change_key):
-            raise GraphError(412, "ErrorIrresolvableConflict",
-                             "The send or update operation could not be performed because the change key "
-                             "passed in the request does not match the current change key for the item.")
+            raise GraphError(
+                412,
+                "ErrorIrresolvableConflict",
+                "The send or update operation could not be performed because the change key "
+                "passed in the request does not match the current change key for the item.",
+            )
         changes, props = validate_patch(patch, msg.fields.get("isDraft", False))
         store.update_message(owner, msg, changes, props)
         body = {"@odata.context": message_context(req, owner, user, None, None, entity=True)}
@@ -268,19 +375,25 @@ def validate_patch(patch: dict, is_draft: bool):
             raise bad_request("multiValueExtendedProperties are not supported by this emulator.")
         elif key in WRITABLE or key in DRAFT_ONLY:
             if key in DRAFT_ONLY and not is_draft:
-                raise bad_request("Update operation failed. Sent message properties cannot be updated.",
-                                  "ErrorInvalidPropertyUpdateSentMessage")
+                raise bad_request(
+                    "Update operation failed. Sent message properties cannot be updated.",
+                    "ErrorInvalidPropertyUpdateSentMessage",
+                )
             changes[key] = check_type(key, value)
         else:
-            raise bad_request(f"The property '{key}' does not exist on type 'microsoft.graph.message'. Make sure "
-                              f"to only use property names that are defined by the type or mark the type as "
-                              f"open type.", "RequestBodyRead")
+            raise bad_request(
+                f"The property '{key}' does not exist on type 'microsoft.graph.message'. Make sure "
+                f"to only use property names that are defined by the type or mark the type as "
+                f"open type.",
+                "RequestBodyRead",
+            )
     return changes, props
 
 
 def check_type(key, value):
     def fail(kind):
         raise bad_request(f"Cannot convert the literal '{value}' to the expected type '{kind}'.", "RequestBodyRead")
+
     if key == "categories":
         if not isinstance(value, list) or not all(isinstance(c, str) for c in value):
             fail("Collection(Edm.String)")
@@ -296,10 +409,15 @@ def check_type(key, value):
             fail("microsoft.graph.inferenceClassificationType")
     elif key == "flag":
         if not isinstance(value, dict) or value.get("flagStatus", "notFlagged") not in (
-                "notFlagged", "complete", "flagged"):
+            "notFlagged",
+            "complete",
+            "flagged",
+        ):
             fail("microsoft.graph.followupFlag")
-        value = {"flagStatus": value.get("flagStatus", "notFlagged"),
-                 **{k: v for k, v in value.items() if k != "flagStatus"}}
+        value = {
+            "flagStatus": value.get("flagStatus", "notFlagged"),
+            **{k: v for k, v in value.items() if k != "flagStatus"},
+        }
     elif key == "body":
         if not isinstance(value, dict) or not isinstance(value.get("content", ""), str):
             fail("microsoft.graph.itemBody")
@@ -313,15 +431,20 @@ def check_type(key, value):
 
 def validate_properties(value) -> list[dict]:
     if not isinstance(value, list):
-        raise bad_request("Cannot convert the literal to the expected type "
-                          "'Collection(microsoft.graph.singleValueLegacyExtendedProperty)'.", "RequestBodyRead")
+        raise bad_request(
+            "Cannot convert the literal to the expected type "
+            "'Collection(microsoft.graph.singleValueLegacyExtendedProperty)'.",
+            "RequestBodyRead",
+        )
     out = []
     for item in value:
         if not isinstance(item, dict) or not isinstance(item.get("id"), str):
             raise bad_request("Each extended property needs an 'id' and a 'value'.", "RequestBodyRead")
         if not isinstance(item.get("value"), str):
-            raise bad_request(f"Cannot convert the literal '{item.get('value')}' to the expected type 'Edm.String'.",
-                              "RequestBodyRead")
+            raise bad_request(
+                f"Cannot convert the literal '{item.get('value')}' to the expected type 'Edm.String'.",
+                "RequestBodyRead",
+            )
         try:
             canonical_property_id(item["id"])
         except StoreError as e:
@@ -364,9 +487,24 @@ def list_attachments(req, id, user=None, folder=None):
     owner = access.mailbox(req, user, "mail.read")
     box_folder = folder_of(req, owner, folder) if folder else None
     odata.check_options(req.args, {"$select", "$top", "$skip"})
-    select = odata.parse_select(odata.option(req.args, "$select"), "attachment", {k.lower(): k for k in (
-        "id", "name", "contentType", "size", "isInline", "lastModifiedDateTime", "contentId",
-        "contentBytes", "contentLocation")})
+    select = odata.parse_select(
+        odata.option(req.args, "$select"),
+        "attachment",
+        {
+            k.lower(): k
+            for k in (
+                "id",
+                "name",
+                "contentType",
+                "size",
+                "isInline",
+                "lastModifiedDateTime",
+                "contentId",
+                "contentBytes",
+                "contentLocation",
+            )
+        },
+    )
     with req.store.lock:
         msg = message_of(req, owner, id, box_folder)
         value = [attachment_json(a, select) for a in msg.attachments]

@@ -5,17 +5,17 @@ Graph's URL segments are case-insensitive (`/me/mailfolders/inbox` and
 an HTTP round trip, so handlers take a `GraphRequest` and return a
 `GraphResponse` rather than using Flask's request globals.
 """
+
 from __future__ import annotations
 
 import json
+import logging
 import re
 import uuid
 from dataclasses import dataclass, field
 from urllib.parse import quote, urlencode
 
 from werkzeug.datastructures import Headers, MultiDict
-
-import logging
 
 from emulator.graph.errors import GraphError, bad_request, error_body
 from emulator.odata import ODataError
@@ -36,17 +36,17 @@ _ROUTES: list[tuple[set[str], re.Pattern, object]] = []
 @dataclass
 class GraphRequest:
     method: str
-    path: str                       # below /v1.0, decoded, starting with "/"
+    path: str  # below /v1.0, decoded, starting with "/"
     args: MultiDict
     headers: Headers
     body: bytes
-    state: object                   # emulator.app.EmulatorState
+    state: object  # emulator.app.EmulatorState
     in_batch: bool = False
     request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     client_request_id: str = ""
-    caller: object = None           # set by access.authenticate
-    base_url: str = ""              # scheme://host[:port] the client called; links point back there
-    applied: list = field(default_factory=list)   # for the Preference-Applied header
+    caller: object = None  # set by access.authenticate
+    base_url: str = ""  # scheme://host[:port] the client called; links point back there
+    applied: list = field(default_factory=list)  # for the Preference-Applied header
     _json: object = None
 
     def __post_init__(self):
@@ -65,8 +65,10 @@ class GraphRequest:
             try:
                 self._json = json.loads(self.body)
             except (ValueError, UnicodeDecodeError, RecursionError):
-                raise bad_request("Unable to read JSON request payload. Please ensure Content-Type "
-                                  "header is set and payload is of valid JSON format.") from None
+                raise bad_request(
+                    "Unable to read JSON request payload. Please ensure Content-Type "
+                    "header is set and payload is of valid JSON format."
+                ) from None
             if not isinstance(self._json, dict):
                 raise bad_request("Invalid request body: a JSON object is expected.")
         return self._json
@@ -123,7 +125,7 @@ def _split_prefer(header: str) -> list[str]:
 @dataclass
 class GraphResponse:
     status: int
-    body: object = None              # dict (JSON), str (text) or None
+    body: object = None  # dict (JSON), str (text) or None
     headers: dict = field(default_factory=dict)
 
 
@@ -135,6 +137,7 @@ def route(methods: str, *patterns: str, first: bool = False):
     """Register a handler for one or more path patterns (case-insensitive regex,
     with {USER}, {FOLDER} and {ITEM} placeholders). `first` routes are tried
     before the others (".../messages/delta" before ".../messages/{id}")."""
+
     def register(fn):
         for pattern in patterns:
             regex = pattern.replace("{USER}", USER).replace("{FOLDER}", FOLDER).replace("{ITEM}", ITEM)
@@ -144,6 +147,7 @@ def route(methods: str, *patterns: str, first: bool = False):
             else:
                 _ROUTES.append(entry)
         return fn
+
     return register
 
 
@@ -173,14 +177,19 @@ def run(req: GraphRequest) -> GraphResponse:
     try:
         return dispatch(req)
     except GraphError as e:
-        resp = GraphResponse(e.status, error_body(e.code, e.message, req.request_id, req.client_request_id),
-                             dict(e.headers))
+        resp = GraphResponse(
+            e.status, error_body(e.code, e.message, req.request_id, req.client_request_id), dict(e.headers)
+        )
     except ODataError as e:
         resp = GraphResponse(400, error_body(e.code, e.message, req.request_id, req.client_request_id))
     except StoreError as e:
         resp = GraphResponse(e.status, error_body(e.code, e.message, req.request_id, req.client_request_id))
     except Exception:
         log.exception("Graph handler failed: %s %s", req.method, req.path)
-        resp = GraphResponse(500, error_body("generalException", "General exception while processing.",
-                                             req.request_id, req.client_request_id))
+        resp = GraphResponse(
+            500,
+            error_body(
+                "generalException", "General exception while processing.", req.request_id, req.client_request_id
+            ),
+        )
     return resp

@@ -5,6 +5,7 @@ Resources: "me/messages", "me/mailFolders('Inbox')/messages", "users/{id|upn}/ma
 as documented for Outlook messages. The notification URLs must be https, except
 on localhost, where a local backend may run plain http.
 """
+
 import re
 import uuid
 from datetime import timedelta
@@ -21,7 +22,8 @@ MAX_MINUTES = 4230
 _RESOURCE = re.compile(
     r"^/?(?:me|users/(?P<user>[^/()]+)|users\('(?P<user_q>[^']+)'\))"
     r"(?:/mailfolders(?:/(?P<folder>[^/()]+)|\('(?P<folder_q>[^']+)'\)))?/messages/?$",
-    re.IGNORECASE)
+    re.IGNORECASE,
+)
 _LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1"}
 
 
@@ -44,14 +46,18 @@ def _expiration(value):
     try:
         when = parse_iso(value)
     except ValueError:
-        raise bad_request(f"Cannot convert the literal '{value}' to the expected type 'Edm.DateTimeOffset'.",
-                          "RequestBodyRead") from None
+        raise bad_request(
+            f"Cannot convert the literal '{value}' to the expected type 'Edm.DateTimeOffset'.", "RequestBodyRead"
+        ) from None
     now = utcnow()
     if when <= now:
         raise bad_request("Subscription expiration must be in the future.", "ExtensionError")
     if when > now + timedelta(minutes=MAX_MINUTES):
-        raise bad_request(f"Operation: Create; Exception: [Status Code: BadRequest; Reason: Subscription "
-                          f"expiration can only be {MAX_MINUTES} minutes in the future.]", "ExtensionError")
+        raise bad_request(
+            f"Operation: Create; Exception: [Status Code: BadRequest; Reason: Subscription "
+            f"expiration can only be {MAX_MINUTES} minutes in the future.]",
+            "ExtensionError",
+        )
     return when
 
 
@@ -60,8 +66,12 @@ def _owned(req, subscription_id):
     caller = access.authenticate(req)
     req.store.prune_expired_subscriptions()
     sub = req.store.subscriptions.get(subscription_id)
-    if sub is None or sub.client_id != (caller.client_id or "") or sub.tid != caller.tid or (
-            not caller.app_only and sub.creator_oid != caller.oid):
+    if (
+        sub is None
+        or sub.client_id != (caller.client_id or "")
+        or sub.tid != caller.tid
+        or (not caller.app_only and sub.creator_oid != caller.oid)
+    ):
         raise GraphError(404, "ResourceNotFound", f"The object was not found. Subscription '{subscription_id}'.")
     return sub
 
@@ -82,13 +92,15 @@ def create_subscription(req):
     if client_state is not None and (not isinstance(client_state, str) or len(client_state) > 128):
         raise bad_request("The clientState must be a string of at most 128 characters.", "InvalidRequest")
     if body.get("includeResourceData") and not body.get("encryptionCertificate"):
-        raise bad_request("A valid encryption certificate must be provided if includeResourceData is true.",
-                          "InvalidRequest")
+        raise bad_request(
+            "A valid encryption certificate must be provided if includeResourceData is true.", "InvalidRequest"
+        )
     resource = body.get("resource")
     m = _RESOURCE.match(resource or "") if isinstance(resource, str) else None
     if not m:
-        raise bad_request(f"Resource '{resource}' is not supported for subscriptions by this emulator.",
-                          "ExtensionError")
+        raise bad_request(
+            f"Resource '{resource}' is not supported for subscriptions by this emulator.", "ExtensionError"
+        )
     expiration = _expiration(body.get("expirationDateTime"))
     user_ref = m.group("user") or m.group("user_q")
     folder_ref = m.group("folder") or m.group("folder_q")
@@ -103,16 +115,28 @@ def create_subscription(req):
     for url in filter(None, (body["notificationUrl"], lifecycle_url)):
         valid, reason = validate_endpoint(url)
         if not valid:
-            raise bad_request("Subscription validation request failed. Notification endpoint must respond with "
-                              f"200 OK to validation request. ({reason})", "ValidationError")
+            raise bad_request(
+                "Subscription validation request failed. Notification endpoint must respond with "
+                f"200 OK to validation request. ({reason})",
+                "ValidationError",
+            )
 
     sub = Subscription(
-        id=str(uuid.uuid4()), resource=resource, change_types=change_types,
-        notification_url=body["notificationUrl"], lifecycle_url=lifecycle_url, client_state=client_state,
-        expiration=expiration, client_id=caller.client_id or "", tid=caller.tid,
-        creator_oid=None if caller.app_only else caller.oid, mailbox_oid=owner.oid,
-        folder_id=folder.id if folder else None, immutable_ids=req.wants_immutable_ids(),
-        latest_tls=body.get("latestSupportedTlsVersion") or "v1_2")
+        id=str(uuid.uuid4()),
+        resource=resource,
+        change_types=change_types,
+        notification_url=body["notificationUrl"],
+        lifecycle_url=lifecycle_url,
+        client_state=client_state,
+        expiration=expiration,
+        client_id=caller.client_id or "",
+        tid=caller.tid,
+        creator_oid=None if caller.app_only else caller.oid,
+        mailbox_oid=owner.oid,
+        folder_id=folder.id if folder else None,
+        immutable_ids=req.wants_immutable_ids(),
+        latest_tls=body.get("latestSupportedTlsVersion") or "v1_2",
+    )
     req.store.add_subscription(sub)
     return ok({"@odata.context": _context(req), **sub.to_graph()}, 201)
 
@@ -123,9 +147,13 @@ def list_subscriptions(req):
     caller = access.authenticate(req)
     with req.store.lock:
         req.store.prune_expired_subscriptions()
-        subs = [s for s in req.store.subscriptions.values()
-                if s.client_id == (caller.client_id or "") and s.tid == caller.tid
-                and (caller.app_only or s.creator_oid == caller.oid)]
+        subs = [
+            s
+            for s in req.store.subscriptions.values()
+            if s.client_id == (caller.client_id or "")
+            and s.tid == caller.tid
+            and (caller.app_only or s.creator_oid == caller.oid)
+        ]
         value = [s.to_graph() for s in subs]
     return ok({"@odata.context": _context(req, entity=False), "value": value})
 

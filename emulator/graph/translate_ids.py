@@ -4,6 +4,7 @@ Formats: restId, restImmutableEntryId, ewsId (REST with "-"->"/", "_"->"+"),
 entryId and immutableEntryId (binary MAPI ids, URL-safe base64 without padding
 plus a digit giving the padding count, as Graph documents).
 """
+
 import base64
 import hashlib
 
@@ -24,13 +25,21 @@ def encode_binary(data: bytes) -> str:
 
 def entry_id(user, item) -> bytes:
     # Like MAPI's: flags, the mailbox's provider uid, then the item's; changes when the item moves.
-    return b"\x00\x00\x00\x00" + hashlib.md5(user.oid.encode()).digest() + b"\x07\x00" \
+    return (
+        b"\x00\x00\x00\x00"
+        + hashlib.md5(user.oid.encode()).digest()
+        + b"\x07\x00"
         + hashlib.sha256(f"entry|{item.rest_id}".encode()).digest()[:22]
+    )
 
 
 def immutable_entry_id(user, item) -> bytes:
-    return b"\x00\x00\x00\x00" + hashlib.md5(user.oid.encode()).digest() + b"\x09\x00" \
+    return (
+        b"\x00\x00\x00\x00"
+        + hashlib.md5(user.oid.encode()).digest()
+        + b"\x09\x00"
         + hashlib.sha256(f"immutable|{item.immutable_id}".encode()).digest()[:22]
+    )
 
 
 def id_as(user, item, fmt: str) -> str:
@@ -67,21 +76,29 @@ def translate(req, user=None):
     body = req.json()
     ids, source, target = body.get("inputIds"), body.get("sourceIdType"), body.get("targetIdType")
     if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
-        raise bad_request("The parameter 'inputIds' is required and must be a collection of strings.",
-                          "ErrorInvalidRequest")
+        raise bad_request(
+            "The parameter 'inputIds' is required and must be a collection of strings.", "ErrorInvalidRequest"
+        )
     if len(ids) > MAX_IDS:
         raise bad_request(f"The number of ids ({len(ids)}) exceeds the maximum of {MAX_IDS}.", "ErrorInvalidRequest")
     for name, value in (("sourceIdType", source), ("targetIdType", target)):
         if value not in FORMATS:
-            raise GraphError(400, "RequestBodyRead", f"The value '{value}' of parameter '{name}' is not a valid "
-                                                     f"microsoft.graph.exchangeIdFormat.")
+            raise GraphError(
+                400,
+                "RequestBodyRead",
+                f"The value '{value}' of parameter '{name}' is not a valid microsoft.graph.exchangeIdFormat.",
+            )
     value = []
     with req.store.lock:
         for source_id in ids:
             item = find(owner, source_id, source)
             if item is None:
-                value.append({"sourceId": source_id, "errorDetails": {
-                    "code": "ErrorInvalidIdMalformed", "message": "Id is malformed."}})
+                value.append(
+                    {
+                        "sourceId": source_id,
+                        "errorDetails": {"code": "ErrorInvalidIdMalformed", "message": "Id is malformed."},
+                    }
+                )
             else:
                 value.append({"sourceId": source_id, "targetId": id_as(owner, item, target)})
     return ok({"@odata.context": req.context("Collection(microsoft.graph.convertIdResult)"), "value": value})

@@ -10,6 +10,7 @@ an `ODataError`, which the Graph views answer with 400 and Graph's error body.
 The views use this package as one module (`odata.parse_filter`, ...); each option
 is parsed in its own submodule.
 """
+
 from __future__ import annotations
 
 from emulator.odata.errors import ODataError

@@ -1,4 +1,5 @@
 """The error every malformed or unsupported query option raises; views answer it with 400."""
+
 from __future__ import annotations
 
 

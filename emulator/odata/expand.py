@@ -1,4 +1,5 @@
 """$expand: splitting the items and their nested $filter and $select."""
+
 from __future__ import annotations
 
 import re

@@ -4,6 +4,7 @@ eq/ne/gt/ge/lt/le, and/or/not, parentheses, startswith/endswith/contains, cast()
 any()/all() lambdas over collections. String comparisons are case-insensitive, as
 Exchange's are.
 """
+
 from __future__ import annotations
 
 import re
@@ -13,7 +14,8 @@ from datetime import datetime
 from emulator.odata.errors import ODataError
 from emulator.store.clock import parse_iso
 
-_TOKEN = re.compile(r"""
+_TOKEN = re.compile(
+    r"""
     (?P<ws>\s+)
   | (?P<string>'(?:[^']|'')*')
   | (?P<datetime>\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:\d{2})?)?)(?![\w-])
@@ -21,7 +23,9 @@ _TOKEN = re.compile(r"""
   | (?P<number>-?\d+(?:\.\d+)?)(?![\w-])
   | (?P<path>[A-Za-z_@][\w.@]*(?:/[A-Za-z_@$][\w.@]*)*)
   | (?P<punct>[(),:])
-""", re.VERBOSE)
+""",
+    re.VERBOSE,
+)
 
 COMPARISONS = {"eq", "ne", "gt", "ge", "lt", "le"}
 MAX_NESTING = 64
@@ -52,6 +56,7 @@ def tokenize(text: str) -> list[Token]:
 class Filter:
     """A parsed $filter: call it on a JSON object; `properties` lists the top-level
     properties it mentions, in order (for Graph's $orderby restriction)."""
+
     fn: object
     properties: list[str] = field(default_factory=list)
     text: str = ""
@@ -156,8 +161,9 @@ class _Parser:
             try:
                 value = parse_iso(tok.text if "T" in tok.text else tok.text + "T00:00:00Z")
             except ValueError:
-                raise ODataError(f"The DateTimeOffset text '{tok.text}' should be in format "
-                                 f"'yyyy-mm-ddThh:mm:ss('.'s+)?(zzzzzz)?'.") from None
+                raise ODataError(
+                    f"The DateTimeOffset text '{tok.text}' should be in format 'yyyy-mm-ddThh:mm:ss('.'s+)?(zzzzzz)?'."
+                ) from None
             return lambda o, env: value
         if tok.kind == "guid":
             value = tok.text
@@ -200,6 +206,7 @@ class _Parser:
                 return False
             a, b = a.casefold(), b.casefold()
             return a.startswith(b) if name == "startswith" else a.endswith(b) if name == "endswith" else b in a
+
         return call
 
     def cast(self):
@@ -208,9 +215,14 @@ class _Parser:
         self.expect(",")
         kind = self.take().text.lower()
         self.expect(")")
-        converters = {"edm.int32": int, "edm.int64": int, "edm.double": float, "edm.string": str,
-                      "edm.guid": lambda v: str(v).lower(),
-                      "edm.boolean": lambda v: str(v).lower() == "true"}
+        converters = {
+            "edm.int32": int,
+            "edm.int64": int,
+            "edm.double": float,
+            "edm.string": str,
+            "edm.guid": lambda v: str(v).lower(),
+            "edm.boolean": lambda v: str(v).lower() == "true",
+        }
         if kind not in converters:
             raise ODataError(f"Cannot cast to '{kind}'.")
         convert = converters[kind]
@@ -221,6 +233,7 @@ class _Parser:
                 return None if value is None else convert(value)
             except (TypeError, ValueError):
                 return None
+
         return run
 
     def lambda_(self, collection_path, kind):
@@ -245,8 +258,12 @@ class _Parser:
             items = collection(o, env) or []
             if not isinstance(items, list):
                 return False
-            test = (lambda item: body(o, {**env, name: item}) is True)
+
+            def test(item):
+                return body(o, {**env, name: item}) is True
+
             return any(map(test, items)) if kind == "any" else all(map(test, items))
+
         return run
 
     def path(self, segments):
@@ -257,8 +274,10 @@ class _Parser:
         if self.known is not None:
             canonical = self.known.get(first.lower())
             if canonical is None:
-                raise ODataError(f"Could not find a property named '{first}' on type "
-                                 f"'microsoft.graph.{self.entity}'.", "RequestBroker--ParseUri")
+                raise ODataError(
+                    f"Could not find a property named '{first}' on type 'microsoft.graph.{self.entity}'.",
+                    "RequestBroker--ParseUri",
+                )
             segments = [canonical, *segments[1:]]
         if segments[0] not in self.properties:
             self.properties.append(segments[0])
@@ -266,8 +285,14 @@ class _Parser:
         return _typed(fn, "Edm.DateTimeOffset") if len(segments) == 1 and segments[0].endswith("DateTime") else fn
 
 
-_OPERATOR_NAMES = {"eq": "Equal", "ne": "NotEqual", "gt": "GreaterThan", "ge": "GreaterThanOrEqual",
-                   "lt": "LessThan", "le": "LessThanOrEqual"}
+_OPERATOR_NAMES = {
+    "eq": "Equal",
+    "ne": "NotEqual",
+    "gt": "GreaterThan",
+    "ge": "GreaterThanOrEqual",
+    "lt": "LessThan",
+    "le": "LessThanOrEqual",
+}
 
 
 def _typed(fn, edm_type: str):
@@ -279,9 +304,11 @@ def _check_types(op, left, right):
     """Graph refuses a date-time property compared with a quoted string (dates are unquoted)."""
     kinds = {getattr(left, "edm_type", None), getattr(right, "edm_type", None)}
     if kinds == {"Edm.DateTimeOffset", "Edm.String"}:
-        raise ODataError(f"A binary operator with incompatible types was detected. Found operand types "
-                         f"'{getattr(left, 'edm_type')}' and '{getattr(right, 'edm_type')}' for operator kind "
-                         f"'{_OPERATOR_NAMES[op]}'.")
+        raise ODataError(
+            f"A binary operator with incompatible types was detected. Found operand types "
+            f"'{left.edm_type}' and '{right.edm_type}' for operator kind "
+            f"'{_OPERATOR_NAMES[op]}'."
+        )
 
 
 def resolve(value, segments):

@@ -1,12 +1,24 @@
 """Reading the system query options: which are allowed, $select, $top, $skip, $count."""
+
 from __future__ import annotations
 
 import re
 
 from emulator.odata.errors import ODataError
 
-KNOWN_OPTIONS = {"$select", "$top", "$skip", "$skiptoken", "$filter", "$orderby", "$expand",
-                 "$count", "$search", "$deltatoken", "$format"}
+KNOWN_OPTIONS = {
+    "$select",
+    "$top",
+    "$skip",
+    "$skiptoken",
+    "$filter",
+    "$orderby",
+    "$expand",
+    "$count",
+    "$search",
+    "$deltatoken",
+    "$format",
+}
 
 
 def check_options(args, allowed: set[str]) -> None:
@@ -18,8 +30,9 @@ def check_options(args, allowed: set[str]) -> None:
         if lower not in KNOWN_OPTIONS:
             raise ODataError(f"Query option '{name}' is not supported.", "BadRequest")
         if lower not in allowed:
-            raise ODataError(f"The query parameter '{name}' is not supported with this request.",
-                             "ErrorInvalidUrlQuery")
+            raise ODataError(
+                f"The query parameter '{name}' is not supported with this request.", "ErrorInvalidUrlQuery"
+            )
 
 
 def option(args, name: str) -> str | None:
@@ -51,8 +64,10 @@ def parse_select(text: str | None, entity: str, known: dict[str, str]) -> list[s
             raise ODataError(f"Syntax error at '{name}' in $select.")
         canonical = known.get(name.lower())
         if canonical is None:
-            raise ODataError(f"Could not find a property named '{name}' on type 'microsoft.graph.{entity}'.",
-                             "RequestBroker--ParseUri")
+            raise ODataError(
+                f"Could not find a property named '{name}' on type 'microsoft.graph.{entity}'.",
+                "RequestBroker--ParseUri",
+            )
         if canonical not in names:
             names.append(canonical)
     return names
@@ -69,8 +84,10 @@ def parse_int(text: str | None, name: str, default: int | None = None, minimum: 
     if text is None:
         return default
     if not re.fullmatch(r"\s*\d+\s*", text):
-        raise ODataError(f"Invalid value '{text}' for {name} query option found. "
-                         f"The {name} query option requires a non-negative integer value.")
+        raise ODataError(
+            f"Invalid value '{text}' for {name} query option found. "
+            f"The {name} query option requires a non-negative integer value."
+        )
     value = int(text)
     if value < minimum:
         raise ODataError(f"Invalid value '{text}' for {name} query option.")

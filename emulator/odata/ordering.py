@@ -1,4 +1,5 @@
 """$orderby: parsing the sort keys and a stable multi-key sort that puts missing values last."""
+
 from __future__ import annotations
 
 from emulator.odata.errors import ODataError
@@ -16,8 +17,10 @@ def parse_orderby(text: str | None, entity: str, known: dict[str, str]) -> list[
             raise ODataError(f"Syntax error at '{part.strip()}' in $orderby.")
         canonical = known.get(words[0].lower())
         if canonical is None:
-            raise ODataError(f"Could not find a property named '{words[0]}' on type "
-                             f"'microsoft.graph.{entity}'.", "RequestBroker--ParseUri")
+            raise ODataError(
+                f"Could not find a property named '{words[0]}' on type 'microsoft.graph.{entity}'.",
+                "RequestBroker--ParseUri",
+            )
         out.append((canonical, len(words) == 2 and words[1].lower() == "desc"))
     return out
 

@@ -10,6 +10,7 @@ Settings: `app.config["OUTLOOK_ADDIN_ORIGIN"]` (or env ADDIN_ORIGIN; default
 http://localhost:5000) is where the backend serves the add-in; `?addin=<origin>` overrides it
 per page load (`?backend=` is accepted too).
 """
+
 from __future__ import annotations
 
 import os
@@ -34,8 +35,14 @@ NS = {
 }
 XSI_TYPE = f"{{{NS['xsi']}}}type"
 
-bp = Blueprint("outlook", __name__, url_prefix="/outlook",
-               static_folder="static", static_url_path="/static", template_folder="templates")
+bp = Blueprint(
+    "outlook",
+    __name__,
+    url_prefix="/outlook",
+    static_folder="static",
+    static_url_path="/static",
+    template_folder="templates",
+)
 
 
 class Resources:
@@ -80,7 +87,9 @@ def _control(node: ET.Element, res: Resources) -> dict:
             source = action.find("v11:SourceLocation", NS)
             control["action"]["url"] = res.values.get(source.get("resid"), "") if source is not None else ""
             control["action"]["pinning"] = (action.findtext("v11:SupportsPinning", "", NS) or "").strip() == "true"
-            control["action"]["multiSelect"] = (action.findtext("v11:SupportsMultiSelect", "", NS) or "").strip() == "true"
+            control["action"]["multiSelect"] = (
+                action.findtext("v11:SupportsMultiSelect", "", NS) or ""
+            ).strip() == "true"
     items = node.findall("v11:Items/v11:Item", NS)
     if items:
         control["items"] = [_control(item, res) for item in items]
@@ -102,11 +111,13 @@ def ribbon_from_manifest(text: str, origin: str, locale: str = "") -> dict:
         if point.get(XSI_TYPE) != "MessageReadCommandSurface":
             continue
         for group in point.findall("v11:OfficeTab/v11:Group", NS):
-            groups.append({
-                "id": group.get("id"),
-                "label": res(group, "Label"),
-                "controls": [_control(c, res) for c in group.findall("v11:Control", NS)],
-            })
+            groups.append(
+                {
+                    "id": group.get("id"),
+                    "label": res(group, "Label"),
+                    "controls": [_control(c, res) for c in group.findall("v11:Control", NS)],
+                }
+            )
     display = root.find("o:DisplayName", NS)
     return {
         "name": display.get("DefaultValue") if display is not None else "",
@@ -122,9 +133,13 @@ def _ribbon_cached(mtime: float, origin: str, locale: str) -> dict:
 
 def addin_origin() -> str:
     """Where the backend serves the add-in: ?addin=, else config/env, else localhost:5000."""
-    candidate = request.args.get("addin") or request.args.get("backend") \
-        or current_app.config.get("OUTLOOK_ADDIN_ORIGIN") \
-        or os.environ.get("ADDIN_ORIGIN") or DEFAULT_ADDIN_ORIGIN
+    candidate = (
+        request.args.get("addin")
+        or request.args.get("backend")
+        or current_app.config.get("OUTLOOK_ADDIN_ORIGIN")
+        or os.environ.get("ADDIN_ORIGIN")
+        or DEFAULT_ADDIN_ORIGIN
+    )
     parts = urlsplit(candidate)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         abort(400, "addin must be an http(s) origin")

@@ -8,6 +8,7 @@ tenants, consent), `folders`, `messages`, `contacts`, `categories`,
 `ids` the Exchange-shaped ids, derived deterministically so a reset gives the
 same ids.
 """
+
 from __future__ import annotations
 
 import json
@@ -25,8 +26,7 @@ from emulator.store.messages import Messages
 from emulator.store.subscriptions import Subscriptions
 
 
-class Store(FixtureLoading, Directory, MailFolders, Messages, Contacts, MasterCategories,
-            DeltaState, Subscriptions):
+class Store(FixtureLoading, Directory, MailFolders, Messages, Contacts, MasterCategories, DeltaState, Subscriptions):
     """All emulated tenants, apps, users and mailboxes. Use `with store.lock:` around reads
     that must see a consistent state; every mutating method takes the lock itself."""
 
@@ -34,7 +34,7 @@ class Store(FixtureLoading, Directory, MailFolders, Messages, Contacts, MasterCa
         self.path = path
         self.lock = threading.RLock()
         self._fixture = fixture
-        self.notifier: Notifier | None = None   # created with the first notification
+        self.notifier: Notifier | None = None  # created with the first notification
         self.load(fixture)
 
     @classmethod

@@ -1,4 +1,5 @@
 """The store's master categories: the per-mailbox list Outlook's category picker shows."""
+
 from __future__ import annotations
 
 import threading
@@ -18,8 +19,7 @@ class MasterCategories:
         with self.lock:
             for c in user.mailbox.categories:
                 if c["displayName"].lower() == display_name.lower():
-                    raise StoreError(409, "Conflict",
-                                     "A category with this name already exists.")
+                    raise StoreError(409, "Conflict", "A category with this name already exists.")
             cat = {"id": str(uuid.uuid4()), "displayName": display_name, "color": color or "preset0"}
             user.mailbox.categories.append(cat)
             return dict(cat)

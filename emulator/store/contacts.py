@@ -1,4 +1,5 @@
 """The store's Outlook contacts: lookups, create, update, delete and their Graph JSON."""
+
 from __future__ import annotations
 
 import copy
@@ -14,14 +15,39 @@ from emulator.store.model import Contact, User
 
 def contact_defaults() -> dict:
     return {
-        "categories": [], "birthday": None, "fileAs": "", "displayName": "", "givenName": None,
-        "initials": None, "middleName": None, "nickName": None, "surname": None, "title": None,
-        "yomiGivenName": None, "yomiSurname": None, "yomiCompanyName": None, "generation": None,
-        "imAddresses": [], "jobTitle": None, "companyName": None, "department": None,
-        "officeLocation": None, "profession": None, "businessHomePage": None, "assistantName": None,
-        "manager": None, "homePhones": [], "mobilePhone": None, "businessPhones": [],
-        "spouseName": None, "personalNotes": "", "children": [], "emailAddresses": [],
-        "homeAddress": {}, "businessAddress": {}, "otherAddress": {},
+        "categories": [],
+        "birthday": None,
+        "fileAs": "",
+        "displayName": "",
+        "givenName": None,
+        "initials": None,
+        "middleName": None,
+        "nickName": None,
+        "surname": None,
+        "title": None,
+        "yomiGivenName": None,
+        "yomiSurname": None,
+        "yomiCompanyName": None,
+        "generation": None,
+        "imAddresses": [],
+        "jobTitle": None,
+        "companyName": None,
+        "department": None,
+        "officeLocation": None,
+        "profession": None,
+        "businessHomePage": None,
+        "assistantName": None,
+        "manager": None,
+        "homePhones": [],
+        "mobilePhone": None,
+        "businessPhones": [],
+        "spouseName": None,
+        "personalNotes": "",
+        "children": [],
+        "emailAddresses": [],
+        "homeAddress": {},
+        "businessAddress": {},
+        "otherAddress": {},
     }
 
 
@@ -38,23 +64,36 @@ class Contacts:
         """Store a contact under `key` (fixture seeding and creates); StoreError(400) for a bad property id."""
         spec = copy.deepcopy(spec)
         props = spec.pop("singleValueExtendedProperties", []) or []
-        for k in ("id", "@odata.etag", "@odata.context", "changeKey", "parentFolderId",
-                  "createdDateTime", "lastModifiedDateTime"):
+        for k in (
+            "id",
+            "@odata.etag",
+            "@odata.context",
+            "changeKey",
+            "parentFolderId",
+            "createdDateTime",
+            "lastModifiedDateTime",
+        ):
             spec.pop(k, None)
         now = utcnow()
         fields = contact_defaults()
         fields.update(spec)
         if not fields.get("displayName"):
-            fields["displayName"] = " ".join(x for x in (fields.get("givenName"), fields.get("surname")) if x) \
-                or next((e.get("address") for e in fields.get("emailAddresses") or [] if e.get("address")), "")
+            fields["displayName"] = " ".join(x for x in (fields.get("givenName"), fields.get("surname")) if x) or next(
+                (e.get("address") for e in fields.get("emailAddresses") or [] if e.get("address")), ""
+            )
         if not fields.get("fileAs"):
             fields["fileAs"] = ""
         box = user.mailbox
-        c = Contact(key=key, folder_id=box.contacts_folder_id,
-                    rest_id=rest_item_id(user.oid, "contact", key, box.contacts_folder_id),
-                    immutable_id=immutable_item_id(user.oid, "contact", key),
-                    fields=fields, created=now, modified=now,
-                    change_key=change_key_for(user.oid, key, "0"))
+        c = Contact(
+            key=key,
+            folder_id=box.contacts_folder_id,
+            rest_id=rest_item_id(user.oid, "contact", key, box.contacts_folder_id),
+            immutable_id=immutable_item_id(user.oid, "contact", key),
+            fields=fields,
+            created=now,
+            modified=now,
+            change_key=change_key_for(user.oid, key, "0"),
+        )
         set_properties(c.ext_props, props, as_text=True)
         box.contacts[key] = c
         box.contact_ids[c.rest_id] = key

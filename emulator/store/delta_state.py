@@ -1,4 +1,5 @@
 """The store's delta state: signed sync tokens and the changes a folder has seen since one."""
+
 from __future__ import annotations
 
 import hashlib
@@ -60,7 +61,8 @@ class DeltaState:
         """
         entries = [(m.seq, "message", m) for m in self.messages_in(user, folder) if m.seq > after_seq]
         if not initial:
-            entries += [(t.seq, "removed", t) for t in user.mailbox.tombstones
-                        if t.folder_id == folder.id and t.seq > after_seq]
+            entries += [
+                (t.seq, "removed", t) for t in user.mailbox.tombstones if t.folder_id == folder.id and t.seq > after_seq
+            ]
         entries.sort(key=lambda e: e[0])
         return entries

@@ -1,4 +1,5 @@
 """The store's directory: finding users and tenants, and what each app is consented to."""
+
 from __future__ import annotations
 
 import threading

@@ -1,4 +1,5 @@
 """The errors the store raises; the Graph views turn them into Graph's error bodies."""
+
 from __future__ import annotations
 
 

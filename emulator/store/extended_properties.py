@@ -1,4 +1,5 @@
 """Single-value extended property ids, normalised the way Exchange echoes them back."""
+
 from __future__ import annotations
 
 import re
@@ -26,8 +27,7 @@ def canonical_property_id(prop_id: str) -> str:
     m2 = re.fullmatch(r"(\w+) (0x[0-9a-fA-F]{1,8})", text)
     if m2:
         return f"{m2.group(1)} {m2.group(2).lower()}"
-    raise StoreError(400, "ErrorInvalidProperty",
-                     f"The extended property id '{prop_id}' is not valid.")
+    raise StoreError(400, "ErrorInvalidProperty", f"The extended property id '{prop_id}' is not valid.")
 
 
 def set_properties(ext_props: dict[str, dict], props: list[dict], as_text: bool = False) -> None:

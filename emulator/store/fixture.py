@@ -1,4 +1,5 @@
 """Seeding the store from a JSON fixture (docs/ARCHITECTURE.md, "Fixture format")."""
+
 from __future__ import annotations
 
 import copy
@@ -23,23 +24,31 @@ class FixtureLoading:
             self.seq = 0
             self.subscriptions: dict[str, Subscription] = {}
             self.notification_log: list[dict] = []
-            self.tenants = {t["tid"]: Tenant(t["tid"], t["name"], list(t.get("domains", [])))
-                            for t in fixture.get("tenants", [])}
+            self.tenants = {
+                t["tid"]: Tenant(t["tid"], t["name"], list(t.get("domains", []))) for t in fixture.get("tenants", [])
+            }
             self.apps = {}
             for a in fixture.get("apps", []):
                 self.apps[a["client_id"]] = App(
-                    client_id=a["client_id"], client_secret=a.get("client_secret", ""),
+                    client_id=a["client_id"],
+                    client_secret=a.get("client_secret", ""),
                     display_name=a.get("display_name", ""),
                     identifier_uris=list(a.get("identifier_uris", [])),
                     home_tenant=a.get("home_tenant", ""),
                     consent=copy.deepcopy(a.get("consent", {})),
-                    redirect_uris=list(a.get("redirect_uris", [])))
+                    redirect_uris=list(a.get("redirect_uris", [])),
+                )
             self.users = {}
             for u in fixture.get("users", []):
-                user = User(oid=u["oid"], tid=u["tid"], upn=u["upn"],
-                            display_name=u.get("display_name", u["upn"]),
-                            mail=u.get("mail", u["upn"]), aliases=list(u.get("aliases", [])),
-                            display_language=u.get("display_language", "en-US"))
+                user = User(
+                    oid=u["oid"],
+                    tid=u["tid"],
+                    upn=u["upn"],
+                    display_name=u.get("display_name", u["upn"]),
+                    mail=u.get("mail", u["upn"]),
+                    aliases=list(u.get("aliases", [])),
+                    display_language=u.get("display_language", "en-US"),
+                )
                 self.users[user.oid] = user
                 self._seed_mailbox(user, u)
 
@@ -47,8 +56,9 @@ class FixtureLoading:
         box = user.mailbox
         oid = user.oid
         by_key: dict[str, Folder] = {}
-        root = Folder(folder_item_id(oid, "msgfolderroot"), "msgfolderroot",
-                      "Top of Information Store", None, "msgfolderroot")
+        root = Folder(
+            folder_item_id(oid, "msgfolderroot"), "msgfolderroot", "Top of Information Store", None, "msgfolderroot"
+        )
         box.folders[root.id] = root
         by_key["msgfolderroot"] = root
         for wk, name in WELL_KNOWN_FOLDERS[1:]:
@@ -70,8 +80,13 @@ class FixtureLoading:
         box.contacts_folder_id = folder_item_id(oid, "contacts")
         box.categories = []
         for i, c in enumerate(spec.get("master_categories", [])):
-            box.categories.append({"id": str(uuid.UUID(bytes=digest("category", oid, str(i), size=16))),
-                                   "displayName": c["displayName"], "color": c.get("color", "preset0")})
+            box.categories.append(
+                {
+                    "id": str(uuid.UUID(bytes=digest("category", oid, str(i), size=16))),
+                    "displayName": c["displayName"],
+                    "color": c.get("color", "preset0"),
+                }
+            )
         for i, cspec in enumerate(spec.get("contacts", [])):
             self.insert_contact(user, f"c{i}", cspec)
         for i, mspec in enumerate(spec.get("messages", [])):

@@ -1,4 +1,5 @@
 """The store's mail folders: the well-known set every mailbox has, lookups, counts and new folders."""
+
 from __future__ import annotations
 
 import threading

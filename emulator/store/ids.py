@@ -6,6 +6,7 @@ Id forms (docs/ARCHITECTURE.md, "Fixture format", says how clients see them):
 - immutable id: base64url, starts with "AAkAL"; never changes.
 - EWS id: the REST id with "-" -> "/" and "_" -> "+".
 """
+
 from __future__ import annotations
 
 import base64
@@ -46,8 +47,9 @@ def _id_with_specials(prefix: bytes, *parts: str, size: int) -> str:
 
 
 def rest_item_id(oid: str, kind: str, key: str, folder: str) -> str:
-    return _id_with_specials(REST_PREFIX + oid.encode() + b"\x00\x46\x00\x00\x00\x00\x00",
-                             "rest", oid, kind, key, folder, size=38)
+    return _id_with_specials(
+        REST_PREFIX + oid.encode() + b"\x00\x46\x00\x00\x00\x00\x00", "rest", oid, kind, key, folder, size=38
+    )
 
 
 def immutable_item_id(oid: str, kind: str, key: str) -> str:
@@ -55,8 +57,7 @@ def immutable_item_id(oid: str, kind: str, key: str) -> str:
 
 
 def folder_item_id(oid: str, key: str) -> str:
-    return _id_with_specials(REST_PREFIX + oid.encode() + b"\x00\x2e\x00\x00\x00\x00\x00",
-                             "folder", oid, key, size=22)
+    return _id_with_specials(REST_PREFIX + oid.encode() + b"\x00\x2e\x00\x00\x00\x00\x00", "folder", oid, key, size=22)
 
 
 def rest_to_ews(rest_id: str) -> str:

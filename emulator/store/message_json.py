@@ -1,4 +1,5 @@
 """Graph's JSON for messages: checking what comes in, deriving the fields Exchange fills in, writing what goes out."""
+
 from __future__ import annotations
 
 import base64
@@ -27,9 +28,13 @@ def thread_topic(subject: str) -> str:
 
 def check_message_spec(spec: dict) -> None:
     """ValueError unless `spec` is shaped like Graph message JSON (for fixtures and deliveries)."""
+
     def address(value, name):
-        if not (isinstance(value, dict) and isinstance(value.get("emailAddress"), dict)
-                and isinstance(value["emailAddress"].get("address", ""), str)):
+        if not (
+            isinstance(value, dict)
+            and isinstance(value.get("emailAddress"), dict)
+            and isinstance(value["emailAddress"].get("address", ""), str)
+        ):
             raise ValueError(f"{name} must look like {{'emailAddress': {{'name': ..., 'address': ...}}}}")
 
     if not isinstance(spec, dict):
@@ -68,14 +73,16 @@ def new_message_fields(user: User, key: str, spec: dict, attachments: list[dict]
         "categories": list(spec.get("categories", [])),
         "receivedDateTime": iso(parse_iso(received)),
         "sentDateTime": iso(parse_iso(spec.get("sentDateTime") or received)),
-        "hasAttachments": bool(spec.get("hasAttachments",
-                                        any(not a.get("isInline") for a in attachments))),
+        "hasAttachments": bool(spec.get("hasAttachments", any(not a.get("isInline") for a in attachments))),
         "internetMessageId": spec.get("internetMessageId")
         or f"<{digest('imid', user.oid, key, size=8).hex()}@{(user.mail.split('@') + ['local'])[1]}>",
         "subject": spec.get("subject", ""),
         "bodyPreview": spec.get("bodyPreview")
-        or (html_to_text(body.get("content", "")) if body.get("contentType", "").lower() == "html"
-            else " ".join((body.get("content") or "").split()))[:255],
+        or (
+            html_to_text(body.get("content", ""))
+            if body.get("contentType", "").lower() == "html"
+            else " ".join((body.get("content") or "").split())
+        )[:255],
         "importance": spec.get("importance", "normal"),
         "conversationId": spec.get("conversationId")
         or "AAQkA" + b64url(digest("conv", user.oid, thread_topic(spec.get("subject", "")), size=40)),
@@ -123,7 +130,8 @@ def message_to_json(msg: Message, immutable_ids: bool = False) -> dict:
         "isRead": f["isRead"],
         "isDraft": f["isDraft"],
         "webLink": "https://outlook.office365.com/owa/?ItemID="
-                   + quote(rest_to_ews(msg.rest_id), safe="") + "&exvsurl=1&viewmodel=ReadMessageItem",
+        + quote(rest_to_ews(msg.rest_id), safe="")
+        + "&exvsurl=1&viewmodel=ReadMessageItem",
         "inferenceClassification": f["inferenceClassification"],
         "body": dict(f["body"]),
         "sender": copy.deepcopy(f["sender"]),

@@ -1,4 +1,5 @@
 """The store's messages: lookups, arrival, updates, moves and deletes, each bumping delta state."""
+
 from __future__ import annotations
 
 import copy
@@ -56,22 +57,30 @@ class Messages:
         created = parse_iso(spec.pop("createdDateTime", None) or received)
         modified = parse_iso(spec.pop("lastModifiedDateTime", None) or received)
         fields = new_message_fields(user, key, spec, attachments, received)
-        msg = Message(key=key, folder_id=folder.id,
-                      rest_id=rest_item_id(user.oid, "message", key, folder.id),
-                      immutable_id=immutable_item_id(user.oid, "message", key),
-                      fields=fields, created=created, modified=modified,
-                      change_key=change_key_for(user.oid, key, "0"), seq=self.next_seq())
+        msg = Message(
+            key=key,
+            folder_id=folder.id,
+            rest_id=rest_item_id(user.oid, "message", key, folder.id),
+            immutable_id=immutable_item_id(user.oid, "message", key),
+            fields=fields,
+            created=created,
+            modified=modified,
+            change_key=change_key_for(user.oid, key, "0"),
+            seq=self.next_seq(),
+        )
         msg.created_seq = msg.seq
         for i, a in enumerate(attachments):
-            msg.attachments.append({
-                "id": b64url(REST_PREFIX + digest("att", user.oid, key, str(i), size=40)),
-                "name": a.get("name", f"attachment{i}"),
-                "contentType": a.get("contentType", "application/octet-stream"),
-                "size": int(a.get("size", 0)),
-                "isInline": bool(a.get("isInline", False)),
-                "contentId": a.get("contentId"),
-                "lastModifiedDateTime": iso(modified),
-            })
+            msg.attachments.append(
+                {
+                    "id": b64url(REST_PREFIX + digest("att", user.oid, key, str(i), size=40)),
+                    "name": a.get("name", f"attachment{i}"),
+                    "contentType": a.get("contentType", "application/octet-stream"),
+                    "size": int(a.get("size", 0)),
+                    "isInline": bool(a.get("isInline", False)),
+                    "contentId": a.get("contentId"),
+                    "lastModifiedDateTime": iso(modified),
+                }
+            )
         set_properties(msg.ext_props, props, as_text=True)
         box = user.mailbox
         box.messages[key] = msg

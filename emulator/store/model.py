@@ -1,8 +1,9 @@
 """The emulated tenants' records: tenants, apps, users and their mailboxes, items and subscriptions."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 
 @dataclass
@@ -72,13 +73,13 @@ class Tombstone:
 
 @dataclass
 class Mailbox:
-    folders: dict[str, Folder] = field(default_factory=dict)           # graph id -> folder
-    messages: dict[str, Message] = field(default_factory=dict)         # key -> message
-    contacts: dict[str, Contact] = field(default_factory=dict)         # key -> contact
-    categories: list[dict] = field(default_factory=list)              # {"id","displayName","color"}
+    folders: dict[str, Folder] = field(default_factory=dict)  # graph id -> folder
+    messages: dict[str, Message] = field(default_factory=dict)  # key -> message
+    contacts: dict[str, Contact] = field(default_factory=dict)  # key -> contact
+    categories: list[dict] = field(default_factory=list)  # {"id","displayName","color"}
     tombstones: list[Tombstone] = field(default_factory=list)
-    ids: dict[str, str] = field(default_factory=dict)                  # rest/immutable id -> message key
-    contact_ids: dict[str, str] = field(default_factory=dict)          # rest/immutable id -> contact key
+    ids: dict[str, str] = field(default_factory=dict)  # rest/immutable id -> message key
+    contact_ids: dict[str, str] = field(default_factory=dict)  # rest/immutable id -> contact key
     contacts_folder_id: str = ""
     counter: int = 0
 
@@ -110,9 +111,9 @@ class Subscription:
     expiration: datetime
     client_id: str
     tid: str
-    creator_oid: str | None      # None for app-only subscriptions
+    creator_oid: str | None  # None for app-only subscriptions
     mailbox_oid: str
-    folder_id: str | None        # None: every folder of the mailbox
+    folder_id: str | None  # None: every folder of the mailbox
     immutable_ids: bool
     include_resource_data: bool = False
     latest_tls: str = "v1_2"
@@ -127,7 +128,7 @@ class Subscription:
             "notificationUrl": self.notification_url,
             "notificationQueryOptions": None,
             "lifecycleNotificationUrl": self.lifecycle_url,
-            "expirationDateTime": self.expiration.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f0Z"),
+            "expirationDateTime": self.expiration.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f0Z"),
             "creatorId": self.creator_oid or self.client_id,
             "includeResourceData": self.include_resource_data,
             "latestSupportedTlsVersion": self.latest_tls,

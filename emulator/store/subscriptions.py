@@ -1,4 +1,5 @@
 """The store's change-notification subscriptions: keeping them, and raising change and lifecycle notifications."""
+
 from __future__ import annotations
 
 import threading

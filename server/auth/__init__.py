@@ -5,6 +5,7 @@ The work is done in this package's modules: `token_validator` (the bearer token)
 `graph_tokens` (msal: on-behalf-of and app-only), `principal` (the caller) and
 `identity_http` (timeouts towards the identity provider).
 """
+
 from __future__ import annotations
 
 import functools
@@ -37,8 +38,7 @@ def init_app(app) -> AuthState:
         state = app.extensions.get("crm_auth")
         if state is None:
             session = http_session(app.config)
-            state = AuthState(session, TokenValidator(app.config, session),
-                              GraphTokens(app.config, session))
+            state = AuthState(session, TokenValidator(app.config, session), GraphTokens(app.config, session))
             app.extensions["crm_auth"] = state
         return state
 
@@ -59,12 +59,15 @@ def require_auth(view=None, *, role: str | None = None):
     """Decorator: validate the bearer token and set `g.principal`; `role` also admits
     app-only tokens carrying that app role. Use as `@require_auth` or
     `@require_auth(role="...")`."""
+
     def decorate(fn):
         @functools.wraps(fn)
         def wrapper(*args, **kwargs):
             g.principal = auth_state().validator.validate(bearer_token(), required_role=role)
             return fn(*args, **kwargs)
+
         return wrapper
+
     return decorate(view) if view is not None else decorate
 
 

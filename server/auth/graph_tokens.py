@@ -3,13 +3,14 @@
 When Graph refuses a cached token (the transport's `refused_token()`), it is dropped
 and a fresh one fetched.
 """
+
 from __future__ import annotations
 
 import hashlib
 import logging
 import threading
 import time
-from typing import Callable, Mapping
+from collections.abc import Callable, Mapping
 from urllib.parse import urlsplit
 
 import jwt
@@ -25,9 +26,11 @@ from .principal import AuthError, Principal, identity_unavailable, is_guid
 log = logging.getLogger(__name__)
 
 GRAPH_SCOPES = ["https://graph.microsoft.com/.default"]
-TOKEN_EXPIRY_MARGIN_S = 300          # never hand out a Graph token about to expire
-CONSENT_MESSAGE = ("CRM Sync has not been allowed to access your mailbox yet. "
-                   "Ask your Microsoft 365 administrator to grant consent to the app, then try again.")
+TOKEN_EXPIRY_MARGIN_S = 300  # never hand out a Graph token about to expire
+CONSENT_MESSAGE = (
+    "CRM Sync has not been allowed to access your mailbox yet. "
+    "Ask your Microsoft 365 administrator to grant consent to the app, then try again."
+)
 
 
 def _msal_error(result: dict) -> ApiError:
@@ -41,14 +44,16 @@ def _msal_error(result: dict) -> ApiError:
     if error == "interaction_required" or result.get("claims"):
         # Conditional access (e.g. MFA): the pane must sign in again with these claims.
         extra = {"claims": result["claims"]} if result.get("claims") else {}
-        return ApiError(401, "interaction_required",
-                        f"Your organization requires you to sign in again ({aadsts}).", **extra)
+        return ApiError(
+            401, "interaction_required", f"Your organization requires you to sign in again ({aadsts}).", **extra
+        )
     if error == "invalid_grant":
         return AuthError("token_expired", f"Your sign-in is no longer valid ({aadsts}). Sign in again.")
     if error in ("invalid_client", "unauthorized_client", "invalid_scope", "invalid_request"):
         log.error("token request refused: %s %s", error, description)
-        return ApiError(500, "identity_misconfigured",
-                        f"The identity provider refused this server's app registration ({aadsts}).")
+        return ApiError(
+            500, "identity_misconfigured", f"The identity provider refused this server's app registration ({aadsts})."
+        )
     if error in ("temporarily_unavailable", "server_error") or not error:
         return identity_unavailable()
     return ApiError(502, "identity_error", f"The identity provider refused the token request ({aadsts}).")
@@ -58,8 +63,14 @@ class GraphTokens:
     """Graph access tokens: on-behalf-of a user (cached per user and assertion), and
     app-only per tenant (cached by msal). One msal app per tenant authority."""
 
-    def __init__(self, config: Mapping, session: requests.Session, *,
-                 clock: Callable[[], float] = time.time, max_cached: int = 10_000):
+    def __init__(
+        self,
+        config: Mapping,
+        session: requests.Session,
+        *,
+        clock: Callable[[], float] = time.time,
+        max_cached: int = 10_000,
+    ):
         self.authority_host = str(config["AUTHORITY_HOST"]).rstrip("/")
         self.client_id = str(config["AZURE_CLIENT_ID"])
         self.client_secret = str(config["AZURE_CLIENT_SECRET"])
@@ -74,8 +85,9 @@ class GraphTokens:
 
     def _app(self, tid: str) -> msal.ConfidentialClientApplication:
         if not self.client_id or not self.client_secret:
-            raise ApiError(500, "auth_not_configured",
-                           "AZURE_CLIENT_ID and AZURE_CLIENT_SECRET are not configured on the server.")
+            raise ApiError(
+                500, "auth_not_configured", "AZURE_CLIENT_ID and AZURE_CLIENT_SECRET are not configured on the server."
+            )
         with self._lock:
             app = self._apps.get(tid)
         if app is not None:
@@ -83,10 +95,13 @@ class GraphTokens:
         try:
             # Fetches the authority's metadata now; msal only accepts https authorities.
             app = msal.ConfidentialClientApplication(
-                self.client_id, client_credential=self.client_secret,
+                self.client_id,
+                client_credential=self.client_secret,
                 authority=f"{self.authority_host}/{tid}",
                 instance_discovery=None if self._microsoft_host else False,
-                http_client=self.http_client, token_cache=msal.TokenCache())
+                http_client=self.http_client,
+                token_cache=msal.TokenCache(),
+            )
         except (requests.RequestException, ValueError, RuntimeError) as exc:
             log.warning("msal authority %s/%s: %s", self.authority_host, tid, exc)
             raise identity_unavailable() from exc
@@ -119,8 +134,7 @@ class GraphTokens:
         now = self.clock()
         with self._lock:
             cached = self._obo.get(key)
-        if cached and cached[1] - TOKEN_EXPIRY_MARGIN_S > now and (
-                refused is None or cached[0] != refused.token):
+        if cached and cached[1] - TOKEN_EXPIRY_MARGIN_S > now and (refused is None or cached[0] != refused.token):
             return cached[0]
         app = self._app(principal.tid)
         result = self._acquire(lambda: app.acquire_token_on_behalf_of(principal.token, GRAPH_SCOPES))
@@ -171,7 +185,6 @@ def _replacement(fresh: str, refused: RefusedToken | None) -> str:
     """What to answer a transport that asked for a replacement: the fresh token, except
     after a 403 when it carries no permission the refused one lacked (consent has not
     changed): then the refused token, so the call fails at once instead of twice."""
-    if refused is not None and refused.status == 403 and \
-            not _permissions(fresh) - _permissions(refused.token):
+    if refused is not None and refused.status == 403 and not _permissions(fresh) - _permissions(refused.token):
         return refused.token
     return fresh

@@ -1,4 +1,5 @@
 """HTTP to the identity provider: the timeouts, and an msal http client on the trusted session."""
+
 from __future__ import annotations
 
 import requests

@@ -1,4 +1,5 @@
 """Who is calling: the Principal behind a validated token, and the errors that refuse one."""
+
 from __future__ import annotations
 
 import uuid
@@ -23,13 +24,14 @@ def identity_unavailable() -> ApiError:
 @dataclass(frozen=True)
 class Principal:
     """The caller of one request, from a validated token."""
+
     tid: str
     oid: str
     upn: str | None
     name: str | None
     scopes: frozenset = frozenset()
     roles: frozenset = frozenset()
-    token: str = field(default="", repr=False)   # the assertion for on-behalf-of
+    token: str = field(default="", repr=False)  # the assertion for on-behalf-of
     app_only: bool = False
 
 

@@ -4,13 +4,14 @@
 issuer per tenant in v1 and v2 forms, audience, lifetime, and scope or role. There is
 no bypass: locally the emulator is the identity provider and mints real tokens.
 """
+
 from __future__ import annotations
 
 import logging
 import threading
 import time
 from collections import OrderedDict
-from typing import Callable, Mapping
+from collections.abc import Callable, Mapping
 from urllib.parse import urlsplit
 
 import jwt
@@ -25,8 +26,8 @@ log = logging.getLogger(__name__)
 
 API_SCOPE = "access_as_user"
 CLOCK_SKEW_S = 60
-JWKS_REFETCH_MIN_INTERVAL_S = 60     # unknown kids trigger at most one JWKS fetch a minute
-JWKS_MAX_AGE_S = 24 * 3600           # and keys are refreshed daily, as Microsoft advises
+JWKS_REFETCH_MIN_INTERVAL_S = 60  # unknown kids trigger at most one JWKS fetch a minute
+JWKS_MAX_AGE_S = 24 * 3600  # and keys are refreshed daily, as Microsoft advises
 MULTI_TENANT = frozenset({"organizations", "common", "consumers"})
 TENANT_PLACEHOLDER = "{tenantid}"
 
@@ -40,15 +41,14 @@ def _audiences(config: Mapping) -> list[str]:
 class TokenValidator:
     """Validates bearer tokens for our API; `validate(token) -> Principal`."""
 
-    def __init__(self, config: Mapping, session: requests.Session, *,
-                 clock: Callable[[], float] = time.time):
+    def __init__(self, config: Mapping, session: requests.Session, *, clock: Callable[[], float] = time.time):
         self.authority_host = str(config["AUTHORITY_HOST"]).rstrip("/")
         self.tenant = str(config["AZURE_TENANT_ID"]).strip()
         self.audiences = _audiences(config)
         self.session = session
         self.clock = clock
         self._lock = threading.Lock()
-        self._metadata: tuple[str, str, str] | None = None   # v2 issuer, v1 issuer, jwks_uri
+        self._metadata: tuple[str, str, str] | None = None  # v2 issuer, v1 issuer, jwks_uri
         self._keys: dict[str, object] = {}
         self._keys_fetched_at: float | None = None
         self._last_refetch = float("-inf")
@@ -168,8 +168,13 @@ class TokenValidator:
             raise AuthError("invalid_token", "The access token was signed by an unknown key.")
         try:
             claims = jwt.decode(
-                token, key, algorithms=["RS256"], audience=self.audiences, leeway=CLOCK_SKEW_S,
-                options={"require": ["exp", "iss", "aud", "tid"], "verify_iss": False})
+                token,
+                key,
+                algorithms=["RS256"],
+                audience=self.audiences,
+                leeway=CLOCK_SKEW_S,
+                options={"require": ["exp", "iss", "aud", "tid"], "verify_iss": False},
+            )
         except jwt.ExpiredSignatureError:
             raise AuthError("token_expired", "The access token has expired. Sign in again.") from None
         except jwt.ImmatureSignatureError:
@@ -208,7 +213,12 @@ class TokenValidator:
         if not oid:
             raise AuthError("invalid_token", "The access token has no 'oid' claim.")
         return Principal(
-            tid=tid, oid=str(oid).lower(),
+            tid=tid,
+            oid=str(oid).lower(),
             upn=claims.get("preferred_username") or claims.get("upn") or claims.get("unique_name"),
-            name=claims.get("name"), scopes=scopes, roles=roles, token=token,
-            app_only=app_only), float(claims["exp"])
+            name=claims.get("name"),
+            scopes=scopes,
+            roles=roles,
+            token=token,
+            app_only=app_only,
+        ), float(claims["exp"])

@@ -1,5 +1,6 @@
 """The `flask --app server ...` commands: `db` (migrations) and `crm` (contacts in
 and out, mailbox sync, failed jobs). `register_cli(app)` adds them to an app."""
+
 from __future__ import annotations
 
 from flask import Flask
@@ -12,7 +13,12 @@ def register_cli(app: Flask) -> None:
     """Adds the command groups to `app.cli`."""
     app.cli.add_command(database.db_cli)
     crm_cli = AppGroup("crm", help="CRM data and background work: contacts in and out, mailbox sync, jobs.")
-    for command in (crm.import_command, crm.export_command, sync.sync_mailbox, jobs.failed_jobs,
-                    jobs.retry_job_command):
+    for command in (
+        crm.import_command,
+        crm.export_command,
+        sync.sync_mailbox,
+        jobs.failed_jobs,
+        jobs.retry_job_command,
+    ):
         crm_cli.add_command(command)
     app.cli.add_command(crm_cli)

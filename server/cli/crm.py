@@ -1,4 +1,5 @@
 """`flask --app server crm import|export`: contacts into and out of the CRM."""
+
 from __future__ import annotations
 
 import sys
@@ -27,28 +28,44 @@ def _tenant_id(_ctx, _param, value: str) -> str:
 
 
 def _tenant_option(fn):
-    return click.option("--tenant", "tenant_id", required=True, metavar="TENANT_ID", callback=_tenant_id,
-                        help="The tenant's Entra ID tenant id (tid).")(fn)
+    return click.option(
+        "--tenant",
+        "tenant_id",
+        required=True,
+        metavar="TENANT_ID",
+        callback=_tenant_id,
+        help="The tenant's Entra ID tenant id (tid).",
+    )(fn)
 
 
 @click.command("import")
 @with_appcontext
 @_tenant_option
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--format", "fmt", type=click.Choice(["csv", "vcard", "vcf"]), default=None,
-              help="The file's format (default: detected from its content).")
-@click.option("--batch-size", type=click.IntRange(1, 100_000), default=BATCH_SIZE, show_default=True,
-              help="Rows written per transaction.")
-@click.option("--progress/--no-progress", default=None,
-              help="Show a progress bar on stderr (default: when stderr is a terminal).")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["csv", "vcard", "vcf"]),
+    default=None,
+    help="The file's format (default: detected from its content).",
+)
+@click.option(
+    "--batch-size",
+    type=click.IntRange(1, 100_000),
+    default=BATCH_SIZE,
+    show_default=True,
+    help="Rows written per transaction.",
+)
+@click.option(
+    "--progress/--no-progress", default=None, help="Show a progress bar on stderr (default: when stderr is a terminal)."
+)
 def import_command(tenant_id: str, file: Path, fmt: str | None, batch_size: int, progress: bool | None) -> None:
     """Import contacts from a CSV or vCard FILE (idempotent: matched by email)."""
     fmt = "vcard" if fmt == "vcf" else fmt
     show = sys.stderr.isatty() if progress is None else progress
     bar = None
     if show:
-        bar = tqdm(total=file.stat().st_size, unit="B", unit_scale=True, desc=file.name, file=sys.stderr,
-                   leave=False)
+        bar = tqdm(total=file.stat().st_size, unit="B", unit_scale=True, desc=file.name, file=sys.stderr, leave=False)
 
     def advance(rows: int, bytes_read: int) -> None:
         if bar is not None:
@@ -56,9 +73,15 @@ def import_command(tenant_id: str, file: Path, fmt: str | None, batch_size: int,
             bar.set_postfix(rows=rows, refresh=False)
 
     try:
-        summary = import_file(Database.state(current_app).session_factory, tenant_id, file,
-                              batch_size=batch_size, progress=advance, fmt=fmt,
-                              auto_link_companies=current_app.config.get("AUTO_LINK_COMPANIES"))
+        summary = import_file(
+            Database.state(current_app).session_factory,
+            tenant_id,
+            file,
+            batch_size=batch_size,
+            progress=advance,
+            fmt=fmt,
+            auto_link_companies=current_app.config.get("AUTO_LINK_COMPANIES"),
+        )
     except ImportFileError as exc:
         raise click.ClickException(f"{file}: {exc}") from None
     except ImportAborted as exc:
@@ -81,7 +104,8 @@ def _report(summary: ImportSummary, file: Path, tenant_id: str) -> None:
         f"Imported {file.name} into tenant {tenant_id}: {summary.rows} rows, "
         f"{summary.created} created, {summary.updated} updated, {summary.skipped} skipped (unchanged), "
         f"{summary.merged} merged (same address in the file), {summary.errors} errors; "
-        f"{summary.companies_created} companies created.")
+        f"{summary.companies_created} companies created."
+    )
 
 
 @click.command("export")

@@ -1,4 +1,5 @@
 """`flask --app server db ...`: the database migrations (Alembic)."""
+
 from __future__ import annotations
 
 import click
@@ -40,4 +41,3 @@ def db_current() -> None:
 def safe_url(url: str) -> str:
     """The URL without its password, fit for a terminal."""
     return make_url(url).render_as_string(hide_password=True)
-

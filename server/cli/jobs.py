@@ -1,4 +1,5 @@
 """`flask --app server crm failed-jobs|retry-job`: the background jobs that kept failing."""
+
 from __future__ import annotations
 
 import click

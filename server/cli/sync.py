@@ -1,4 +1,5 @@
 """`flask --app server crm sync-mailbox ...`: bulk-sync a folder from the terminal."""
+
 from __future__ import annotations
 
 import re
@@ -44,9 +45,14 @@ def find_user(session, user: str, tenant_id: str | None) -> User:
         found_user = {"id": key}
     else:
         found_user = _graph_user(tenant_id, user.strip())
-    created = get_or_create_user(session, tenant_id, found_user["id"], found_user.get("userPrincipalName") or "",
-                                 found_user.get("displayName") or "",
-                                 auto_link_companies=current_app.config.get("AUTO_LINK_COMPANIES"))
+    created = get_or_create_user(
+        session,
+        tenant_id,
+        found_user["id"],
+        found_user.get("userPrincipalName") or "",
+        found_user.get("displayName") or "",
+        auto_link_companies=current_app.config.get("AUTO_LINK_COMPANIES"),
+    )
     session.commit()
     return created
 
@@ -60,7 +66,8 @@ def _graph_user(tenant_id: str, upn: str) -> dict:
     except AccessDenied:
         raise click.ClickException(
             f"{upn} is not in the CRM yet and the app may not read user profiles: pass the user's "
-            "object id (--user OID --tenant TENANT_ID), or let them open the add-in once.") from None
+            "object id (--user OID --tenant TENANT_ID), or let them open the add-in once."
+        ) from None
     except GraphError as exc:
         raise click.ClickException(f"{upn}: {exc}") from None
 
@@ -69,14 +76,23 @@ def _graph_user(tenant_id: str, upn: str) -> dict:
 @with_appcontext
 @click.option("--user", "user_key", required=True, metavar="UPN_OR_OID", help="Whose mailbox.")
 @click.option("--folder", default="inbox", show_default=True, help="Folder: inbox, sentitems or a folder id.")
-@click.option("--since", required=True, type=click.DateTime(formats=["%Y-%m-%d"]),
-              help="File mail received on or after this date (YYYY-MM-DD).")
-@click.option("--tenant", "tenant_id", default=None, metavar="TENANT_ID",
-              help="The user's tenant (needed for a user the CRM has not met yet).")
-@click.option("--progress/--no-progress", default=None,
-              help="Show a progress bar on stderr (default: when stderr is a terminal).")
-def sync_mailbox(user_key: str, folder: str, since: datetime, tenant_id: str | None,
-                 progress: bool | None) -> None:
+@click.option(
+    "--since",
+    required=True,
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="File mail received on or after this date (YYYY-MM-DD).",
+)
+@click.option(
+    "--tenant",
+    "tenant_id",
+    default=None,
+    metavar="TENANT_ID",
+    help="The user's tenant (needed for a user the CRM has not met yet).",
+)
+@click.option(
+    "--progress/--no-progress", default=None, help="Show a progress bar on stderr (default: when stderr is a terminal)."
+)
+def sync_mailbox(user_key: str, folder: str, since: datetime, tenant_id: str | None, progress: bool | None) -> None:
     """Bulk-sync a folder since a date, here and now (resumes an interrupted run)."""
     app = current_app._get_current_object()
     with session_scope(app) as session:
@@ -108,8 +124,11 @@ def sync_mailbox(user_key: str, folder: str, since: datetime, tenant_id: str | N
         if bar is not None:
             bar.close()
     elapsed = time.monotonic() - started
-    click.echo(f"Bulk sync of {upn} {folder} since {since.date()}: {state}; {done} done of "
-               f"{total if total is not None else '?'}, {failed} failed, in {elapsed:.1f} s (job {job_id}).")
+    click.echo(
+        f"Bulk sync of {upn} {folder} since {since.date()}: {state}; {done} done of "
+        f"{total if total is not None else '?'}, {failed} failed, in {elapsed:.1f} s (job {job_id})."
+    )
     if state != "done":
-        raise click.ClickException(f"Not finished ({state}): {error or 'see the log'}. "
-                                   "Run the same command again to resume.")
+        raise click.ClickException(
+            f"Not finished ({state}): {error or 'see the log'}. Run the same command again to resume."
+        )

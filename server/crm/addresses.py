@@ -3,11 +3,12 @@
 Trim, strip the display name, lower-case, IDNA-encode the domain, so one mailbox
 has one spelling however a sender, Outlook or a CSV file writes it.
 """
+
 from __future__ import annotations
 
 import functools
 import re
-from typing import Iterable
+from collections.abc import Iterable
 
 import idna
 

@@ -4,18 +4,30 @@ Everything is scoped by tenant: lookups take the tenant id, and a record of anot
 tenant is "not found" (NoSuchRecord), never touched. Functions that write commit.
 Failures are domain errors (NoSuchRecord, Invalid, Forbidden) in the API's words.
 """
+
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Iterable, Sequence
 
 from sqlalchemy import delete, false, func, select
 from sqlalchemy.orm import Session
 
 from server.crm.addresses import normalise_address
 from server.crm.filing import Link, link_email
-from server.crm.models import (MODEL_FOR_TARGET, Case, ConversationLink, Email, EmailLink, Note, SharingRule,
-                               MAX_ID, Task, User, is_id)
+from server.crm.models import (
+    MAX_ID,
+    MODEL_FOR_TARGET,
+    Case,
+    ConversationLink,
+    Email,
+    EmailLink,
+    Note,
+    SharingRule,
+    Task,
+    User,
+    is_id,
+)
 from server.crm.upsert import insert_ignore
 from server.domain_errors import Forbidden, Invalid, NotFound
 
@@ -27,7 +39,8 @@ SHARING_RULE_WARNING = (
     "Every new email from or to this address in your mailbox will be filed to this case "
     "automatically and be visible to everyone who can see the case. Do not create rules for "
     "addresses that send confidential or personal mail (HR, legal, medical, private); file "
-    "such mail by hand instead.")
+    "such mail by hand instead."
+)
 
 
 class NoSuchRecord(NotFound):
@@ -40,8 +53,14 @@ class NoSuchRecord(NotFound):
         self.record_id = record_id
 
 
-_KINDS = {Case: "case", Task: "task", Email: "email", Note: "note", ConversationLink: "conversation_link",
-          SharingRule: "sharing_rule"}
+_KINDS = {
+    Case: "case",
+    Task: "task",
+    Email: "email",
+    Note: "note",
+    ConversationLink: "conversation_link",
+    SharingRule: "sharing_rule",
+}
 
 
 def _one(session: Session, model, tenant_id: str, record_id: int):
@@ -68,6 +87,7 @@ def _clean(text: str | None, limit: int, what: str) -> str:
 
 # -- cases and tasks --------------------------------------------------------------------
 
+
 def get_case(session: Session, tenant_id: str, case_id: int) -> Case:
     """Raises NoSuchRecord when the case is not in the tenant."""
     return _one(session, Case, tenant_id, case_id)
@@ -78,8 +98,15 @@ def get_task(session: Session, tenant_id: str, task_id: int) -> Task:
     return _one(session, Task, tenant_id, task_id)
 
 
-def list_cases(session: Session, tenant_id: str, *, query: str | None = None, status: str | None = None,
-               before_id: int | None = None, limit: int = 50) -> list[Case]:
+def list_cases(
+    session: Session,
+    tenant_id: str,
+    *,
+    query: str | None = None,
+    status: str | None = None,
+    before_id: int | None = None,
+    limit: int = 50,
+) -> list[Case]:
     """The tenant's cases, newest first (keyset: pass the last id as `before_id`),
     optionally with a title containing `query` and a status."""
     stmt = select(Case).where(Case.tenant_id == tenant_id)
@@ -87,23 +114,35 @@ def list_cases(session: Session, tenant_id: str, *, query: str | None = None, st
         stmt = stmt.where(Case.status == status)
     if query and query.strip():
         stmt = stmt.where(func.lower(Case.title).contains(query.strip().casefold(), autoescape=True))
-    if before_id is not None and before_id <= MAX_ID:   # beyond 64 bits every id is less
+    if before_id is not None and before_id <= MAX_ID:  # beyond 64 bits every id is less
         stmt = stmt.where(Case.id < max(before_id, 0))
     return list(session.scalars(stmt.order_by(Case.id.desc()).limit(max(1, min(limit, PAGE_LIMIT)))))
 
 
-def create_case(session: Session, tenant_id: str, user: User | None, title: str,
-                description: str = "") -> Case:
+def create_case(session: Session, tenant_id: str, user: User | None, title: str, description: str = "") -> Case:
     """Raises Invalid for an empty title."""
-    case = Case(tenant_id=tenant_id, title=_clean(title, 512, "case"), description=description or "",
-                status="open", created_by_id=user.id if user else None)
+    case = Case(
+        tenant_id=tenant_id,
+        title=_clean(title, 512, "case"),
+        description=description or "",
+        status="open",
+        created_by_id=user.id if user else None,
+    )
     session.add(case)
     _commit(session)
     return case
 
 
-def list_tasks(session: Session, tenant_id: str, *, case_id: int | None = None, query: str | None = None,
-               done: bool | None = None, before_id: int | None = None, limit: int = 50) -> list[Task]:
+def list_tasks(
+    session: Session,
+    tenant_id: str,
+    *,
+    case_id: int | None = None,
+    query: str | None = None,
+    done: bool | None = None,
+    before_id: int | None = None,
+    limit: int = 50,
+) -> list[Task]:
     """The tenant's tasks (of one case), newest first, keyset by `before_id`."""
     stmt = select(Task).where(Task.tenant_id == tenant_id)
     if case_id is not None:
@@ -117,13 +156,26 @@ def list_tasks(session: Session, tenant_id: str, *, case_id: int | None = None, 
     return list(session.scalars(stmt.order_by(Task.id.desc()).limit(max(1, min(limit, PAGE_LIMIT)))))
 
 
-def create_task(session: Session, tenant_id: str, user: User | None, title: str, description: str = "",
-                case_id: int | None = None, due_at: datetime | None = None) -> Task:
+def create_task(
+    session: Session,
+    tenant_id: str,
+    user: User | None,
+    title: str,
+    description: str = "",
+    case_id: int | None = None,
+    due_at: datetime | None = None,
+) -> Task:
     """Raises Invalid for an empty title, NoSuchRecord for a case not in the tenant."""
     if case_id is not None:
         get_case(session, tenant_id, case_id)
-    task = Task(tenant_id=tenant_id, title=_clean(title, 512, "task"), description=description or "",
-                case_id=case_id, due_at=due_at, created_by_id=user.id if user else None)
+    task = Task(
+        tenant_id=tenant_id,
+        title=_clean(title, 512, "task"),
+        description=description or "",
+        case_id=case_id,
+        due_at=due_at,
+        created_by_id=user.id if user else None,
+    )
     session.add(task)
     _commit(session)
     return task
@@ -143,19 +195,25 @@ def record_title(session: Session, tenant_id: str, target_type: str, target_id: 
 
 # -- emails on cases and tasks ------------------------------------------------------------
 
+
 def get_email(session: Session, tenant_id: str, email_id: int) -> Email:
     """Raises NoSuchRecord when the email is not filed in the tenant."""
     return _one(session, Email, tenant_id, email_id)
 
 
 def email_links(session: Session, tenant_id: str, email: Email) -> list[EmailLink]:
-    return list(session.scalars(
-        select(EmailLink).where(EmailLink.tenant_id == tenant_id, EmailLink.email_id == email.id)
-        .order_by(EmailLink.id)))
+    return list(
+        session.scalars(
+            select(EmailLink)
+            .where(EmailLink.tenant_id == tenant_id, EmailLink.email_id == email.id)
+            .order_by(EmailLink.id)
+        )
+    )
 
 
-def link_email_to(session: Session, tenant_id: str, user: User, email: Email,
-                  targets: Sequence[tuple[str, int]]) -> int:
+def link_email_to(
+    session: Session, tenant_id: str, user: User, email: Email, targets: Sequence[tuple[str, int]]
+) -> int:
     """Links a filed email to cases/tasks by hand (source `manual`); returns how many
     links are new. Raises NoSuchRecord for a target not in the tenant, Invalid for
     one that is not a case or task."""
@@ -168,9 +226,14 @@ def link_email_to(session: Session, tenant_id: str, user: User, email: Email,
 
 def unlink_email(session: Session, tenant_id: str, email: Email, target_type: str, target_id: int) -> bool:
     """Removes one link of the email (the email itself stays filed). True if it existed."""
-    result = session.execute(delete(EmailLink).where(
-        EmailLink.tenant_id == tenant_id, EmailLink.email_id == email.id,
-        EmailLink.target_type == target_type, EmailLink.target_id == target_id))
+    result = session.execute(
+        delete(EmailLink).where(
+            EmailLink.tenant_id == tenant_id,
+            EmailLink.email_id == email.id,
+            EmailLink.target_type == target_type,
+            EmailLink.target_id == target_id,
+        )
+    )
     _commit(session)
     session.expire(email, ["links"])
     return bool(result.rowcount)
@@ -178,10 +241,12 @@ def unlink_email(session: Session, tenant_id: str, email: Email, target_type: st
 
 # -- notes ----------------------------------------------------------------------------
 
+
 def list_notes(session: Session, tenant_id: str, email: Email) -> list[Note]:
     """Every note on a filed email: notes are shared with the whole tenant."""
-    return list(session.scalars(
-        select(Note).where(Note.tenant_id == tenant_id, Note.email_id == email.id).order_by(Note.id)))
+    return list(
+        session.scalars(select(Note).where(Note.tenant_id == tenant_id, Note.email_id == email.id).order_by(Note.id))
+    )
 
 
 def add_note(session: Session, tenant_id: str, user: User, email: Email, body: str) -> Note:
@@ -207,8 +272,10 @@ def delete_note(session: Session, tenant_id: str, user: User, note_id: int) -> N
 
 # -- conversations ----------------------------------------------------------------------
 
-def link_conversation(session: Session, tenant_id: str, user: User, conversation_id: str,
-                      target_type: str, target_id: int) -> tuple[ConversationLink, int]:
+
+def link_conversation(
+    session: Session, tenant_id: str, user: User, conversation_id: str, target_type: str, target_id: int
+) -> tuple[ConversationLink, int]:
     """Links a conversation to a case or task: every message of it filed so far is
     linked now (source `conversation`); automatic sync applies the link to messages
     filed later (`conversation_links_for`). Returns (link, emails newly linked).
@@ -220,17 +287,30 @@ def link_conversation(session: Session, tenant_id: str, user: User, conversation
         raise Invalid(f"Cannot link a conversation to a {target_type}.")
     _one(session, {"case": Case, "task": Task}[target_type], tenant_id, target_id)
     try:
-        insert_ignore(session, ConversationLink,
-                      {"tenant_id": tenant_id, "conversation_id": conversation_id, "target_type": target_type,
-                       "target_id": int(target_id), "created_by_id": user.id},
-                      ["tenant_id", "conversation_id", "target_type", "target_id"])
+        insert_ignore(
+            session,
+            ConversationLink,
+            {
+                "tenant_id": tenant_id,
+                "conversation_id": conversation_id,
+                "target_type": target_type,
+                "target_id": int(target_id),
+                "created_by_id": user.id,
+            },
+            ["tenant_id", "conversation_id", "target_type", "target_id"],
+        )
         session.commit()
     except BaseException:
         session.rollback()
         raise
-    link = session.scalar(select(ConversationLink).where(
-        ConversationLink.tenant_id == tenant_id, ConversationLink.conversation_id == conversation_id,
-        ConversationLink.target_type == target_type, ConversationLink.target_id == int(target_id)))
+    link = session.scalar(
+        select(ConversationLink).where(
+            ConversationLink.tenant_id == tenant_id,
+            ConversationLink.conversation_id == conversation_id,
+            ConversationLink.target_type == target_type,
+            ConversationLink.target_id == int(target_id),
+        )
+    )
     added = 0
     for email in conversation_emails(session, tenant_id, conversation_id):
         added += link_email(session, tenant_id, email, [(target_type, int(target_id), "conversation")], user)
@@ -238,15 +318,22 @@ def link_conversation(session: Session, tenant_id: str, user: User, conversation
 
 
 def conversation_emails(session: Session, tenant_id: str, conversation_id: str) -> list[Email]:
-    return list(session.scalars(select(Email).where(
-        Email.tenant_id == tenant_id, Email.conversation_id == conversation_id).order_by(Email.id)))
+    return list(
+        session.scalars(
+            select(Email)
+            .where(Email.tenant_id == tenant_id, Email.conversation_id == conversation_id)
+            .order_by(Email.id)
+        )
+    )
 
 
 def conversation_links_for(session: Session, tenant_id: str, conversation_id: str | None) -> list[Link]:
     """The links a newly filed message of this conversation gets, as
     (target_type, target_id, "conversation"): pass them to filing as extra links."""
-    return [(link.target_type, link.target_id, "conversation")
-            for link in ConversationLink.for_conversation(session, tenant_id, conversation_id)]
+    return [
+        (link.target_type, link.target_id, "conversation")
+        for link in ConversationLink.for_conversation(session, tenant_id, conversation_id)
+    ]
 
 
 def unlink_conversation(session: Session, tenant_id: str, link_id: int) -> None:
@@ -259,14 +346,21 @@ def unlink_conversation(session: Session, tenant_id: str, link_id: int) -> None:
 
 # -- sharing rules --------------------------------------------------------------------
 
+
 def sharing_rules_of_case(session: Session, tenant_id: str, case: Case) -> list[SharingRule]:
     """Every mailbox's rules on a case: visible to everyone who can see the case."""
-    return list(session.scalars(select(SharingRule).where(
-        SharingRule.tenant_id == tenant_id, SharingRule.case_id == case.id).order_by(SharingRule.id)))
+    return list(
+        session.scalars(
+            select(SharingRule)
+            .where(SharingRule.tenant_id == tenant_id, SharingRule.case_id == case.id)
+            .order_by(SharingRule.id)
+        )
+    )
 
 
-def add_sharing_rule(session: Session, tenant_id: str, user: User, case: Case,
-                     address: str) -> tuple[SharingRule, bool]:
+def add_sharing_rule(
+    session: Session, tenant_id: str, user: User, case: Case, address: str
+) -> tuple[SharingRule, bool]:
     """A rule for the user's own mailbox: new mail from/to `address` is filed to the
     case. Returns (rule, created). Raises Invalid for a malformed address or the
     user's own address."""
@@ -276,16 +370,27 @@ def add_sharing_rule(session: Session, tenant_id: str, user: User, case: Case,
     if normalised in user.own_addresses():
         raise Invalid("A rule on your own address would file all your mail.")
     try:
-        created = insert_ignore(session, SharingRule,
-                                {"tenant_id": tenant_id, "user_id": user.id, "case_id": case.id,
-                                 "address": normalised, "created_by_id": user.id},
-                                ["user_id", "case_id", "address"])
+        created = insert_ignore(
+            session,
+            SharingRule,
+            {
+                "tenant_id": tenant_id,
+                "user_id": user.id,
+                "case_id": case.id,
+                "address": normalised,
+                "created_by_id": user.id,
+            },
+            ["user_id", "case_id", "address"],
+        )
         session.commit()
     except BaseException:
         session.rollback()
         raise
-    rule = session.scalar(select(SharingRule).where(
-        SharingRule.user_id == user.id, SharingRule.case_id == case.id, SharingRule.address == normalised))
+    rule = session.scalar(
+        select(SharingRule).where(
+            SharingRule.user_id == user.id, SharingRule.case_id == case.id, SharingRule.address == normalised
+        )
+    )
     return rule, created
 
 

@@ -5,9 +5,11 @@ case and spacing.
 Deleting a company removes it; its contacts stay, without a company, and emails
 filed on it stay filed.
 """
+
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from sqlalchemy import Text, case, cast, or_, select
 from sqlalchemy.orm import Session
@@ -20,8 +22,9 @@ from server.crm.record_errors import RecordConflict, RecordInvalid, RecordNotFou
 from server.crm.tenants import get_or_create_tenant
 
 
-def list_companies(session: Session, tenant_id: str, *, q: str | None = None, limit: int = DEFAULT_LIMIT,
-                   after: str | None = None) -> Page:
+def list_companies(
+    session: Session, tenant_id: str, *, q: str | None = None, limit: int = DEFAULT_LIMIT, after: str | None = None
+) -> Page:
     """Companies of the tenant, by name. With `q`: name prefix first, then a
     prefix of one of their domains. Raises InvalidCursor for a bad `after`."""
     query = select(Company).where(Company.tenant_id == tenant_id)

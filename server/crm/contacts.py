@@ -8,9 +8,11 @@ business_phone, mobile_phone, company (a name) or company_id, emails (addresses)
 Deleting a contact is soft (`Contact.soft_delete`): its filed emails stay filed,
 matching skips it, and the email pages show the link as "deleted contact".
 """
+
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from sqlalchemy import and_, case, exists, func, or_, select
 from sqlalchemy.orm import Session, joinedload, selectinload
@@ -28,11 +30,18 @@ SEARCH_LIMIT = 20
 # Candidates read before ranking; a prefix this unselective is ranked among these.
 SEARCH_CANDIDATES = 200
 CONTACT_FIELDS = ("first_name", "last_name", "display_name", "job_title", "business_phone", "mobile_phone")
-_LENGTHS = {"first_name": 256, "last_name": 256, "display_name": 512, "job_title": 256,
-            "business_phone": 64, "mobile_phone": 64}
+_LENGTHS = {
+    "first_name": 256,
+    "last_name": 256,
+    "display_name": 512,
+    "job_title": 256,
+    "business_phone": 64,
+    "mobile_phone": 64,
+}
 
 
 # -- one contact ---------------------------------------------------------------------
+
 
 def find_by_addresses(session: Session, tenant_id: str, addresses: Iterable[str]) -> Contact | None:
     """The first live contact having any of these addresses (earlier addresses first)."""
@@ -81,8 +90,9 @@ def apply_fields(session: Session, contact: Contact, values: Mapping[str, Any]) 
         contact.set_addresses(values["emails"] or [])
 
 
-def create_contact(session: Session, tenant_id: str, values: Mapping[str, Any], *,
-                   tidy: bool = False, commit: bool = False) -> Contact:
+def create_contact(
+    session: Session, tenant_id: str, values: Mapping[str, Any], *, tidy: bool = False, commit: bool = False
+) -> Contact:
     """A new contact with these fields (see apply_fields).
 
     `tidy` is for what a person typed (the REST API): spacing is collapsed, a display
@@ -164,28 +174,37 @@ def _name_matches(column, terms: list[str]):
     return or_(*(starts_with(func.lower(column), t) for t in terms))
 
 
-def list_contacts(session: Session, tenant_id: str, *, q: str | None = None, limit: int = DEFAULT_LIMIT,
-                  after: str | None = None) -> Page:
+def list_contacts(
+    session: Session, tenant_id: str, *, q: str | None = None, limit: int = DEFAULT_LIMIT, after: str | None = None
+) -> Page:
     """Live contacts of the tenant, by name, for the REST API. With `q`: those whose
     name, email or company starts with it, name matches first, then email, then
     company. Raises InvalidCursor for a bad `after`."""
-    query = (select(Contact)
-             .where(Contact.tenant_id == tenant_id, Contact.deleted_at.is_(None))
-             .options(selectinload(Contact.emails), selectinload(Contact.company)))
+    query = (
+        select(Contact)
+        .where(Contact.tenant_id == tenant_id, Contact.deleted_at.is_(None))
+        .options(selectinload(Contact.emails), selectinload(Contact.company))
+    )
     key_expr = func.lower(Contact.display_name)  # ix_contacts_tenant_display_name_lower
     q = " ".join((q or "").split())
     rank_expr = None
     if q:
         terms = _search_terms(q)
-        by_name = or_(_name_matches(Contact.display_name, terms), _name_matches(Contact.first_name, terms),
-                      _name_matches(Contact.last_name, terms))
+        by_name = or_(
+            _name_matches(Contact.display_name, terms),
+            _name_matches(Contact.first_name, terms),
+            _name_matches(Contact.last_name, terms),
+        )
         # A whole address is also looked up in stored form ('jan@bücher.de' -> 'jan@xn--bcher-kva.de').
         address_terms = dict.fromkeys(t for t in (q.lower(), normalise_address(q)) if t)
-        by_email = exists().where(ContactEmail.contact_id == Contact.id, ContactEmail.tenant_id == tenant_id,
-                                  or_(*(starts_with(ContactEmail.address, t) for t in address_terms)))
+        by_email = exists().where(
+            ContactEmail.contact_id == Contact.id,
+            ContactEmail.tenant_id == tenant_id,
+            or_(*(starts_with(ContactEmail.address, t) for t in address_terms)),
+        )
         by_company = Contact.company_id.in_(
-            select(Company.id).where(Company.tenant_id == tenant_id,
-                                     starts_with(Company.name_key, company_name_key(q))))
+            select(Company.id).where(Company.tenant_id == tenant_id, starts_with(Company.name_key, company_name_key(q)))
+        )
         query = query.where(or_(by_name, by_email, by_company))
         rank_expr = case((by_name, 0), (by_email, 1), else_=2)
     return ranked_page(session, query, rank_expr, key_expr, Contact.id, limit, after)
@@ -214,7 +233,8 @@ def search_contacts(session: Session, tenant_id: str, query: str, limit: int = S
 
     def word_matches(word: str):
         return or_(
-            starts(Contact.first_name, word), starts(Contact.last_name, word),
+            starts(Contact.first_name, word),
+            starts(Contact.last_name, word),
             starts(Contact.display_name, word),
             Contact.emails.any(starts_with(ContactEmail.address, word)),
             Contact.company.has(starts_with(Company.name_key, word)),
@@ -226,20 +246,28 @@ def search_contacts(session: Session, tenant_id: str, query: str, limit: int = S
         Contact.emails.any(starts_with(ContactEmail.address, whole)),
         Contact.company.has(starts_with(Company.name_key, company_name_key(text))),
     )
-    candidates = session.scalars(
-        select(Contact)
-        .where(Contact.tenant_id == tenant_id, Contact.deleted_at.is_(None), condition)
-        .options(joinedload(Contact.company), selectinload(Contact.emails))
-        .order_by(Contact.display_name, Contact.last_name, Contact.first_name, Contact.id)
-        .limit(SEARCH_CANDIDATES)
-    ).unique().all()
+    candidates = (
+        session.scalars(
+            select(Contact)
+            .where(Contact.tenant_id == tenant_id, Contact.deleted_at.is_(None), condition)
+            .options(joinedload(Contact.company), selectinload(Contact.emails))
+            .order_by(Contact.display_name, Contact.last_name, Contact.first_name, Contact.id)
+            .limit(SEARCH_CANDIDATES)
+        )
+        .unique()
+        .all()
+    )
     ranked = sorted(candidates, key=lambda c: (_rank(c, whole), c.name.casefold(), c.id))
     return ranked[:limit]
 
 
 def _rank(contact: Contact, whole: str) -> int:
-    names = [contact.display_name, " ".join(p for p in (contact.first_name, contact.last_name) if p),
-             contact.first_name, contact.last_name]
+    names = [
+        contact.display_name,
+        " ".join(p for p in (contact.first_name, contact.last_name) if p),
+        contact.first_name,
+        contact.last_name,
+    ]
     names = [n.casefold() for n in names if n]
     addresses = contact.addresses
     if whole in addresses or whole in names:

@@ -1,10 +1,12 @@
 """Exporting a tenant's contacts as CSV or vCard 3.0, in the shapes the importer
 reads back: export, then import into an empty tenant, gives the same contacts
 and companies. Deleted contacts are not exported."""
+
 from __future__ import annotations
 
 import csv
-from typing import Iterator, TextIO
+from collections.abc import Iterator
+from typing import TextIO
 
 import vobject
 from sqlalchemy import select
@@ -39,10 +41,12 @@ def live_contacts(session: Session, tenant_id: str) -> Iterator[Contact]:
 
 def companies_without_contacts(session: Session, tenant_id: str) -> Iterator[Company]:
     """Companies no live contact belongs to: exported as company-only records."""
-    used = select(Contact.company_id).where(Contact.tenant_id == tenant_id, Contact.deleted_at.is_(None),
-                                            Contact.company_id.is_not(None))
+    used = select(Contact.company_id).where(
+        Contact.tenant_id == tenant_id, Contact.deleted_at.is_(None), Contact.company_id.is_not(None)
+    )
     yield from session.scalars(
-        select(Company).where(Company.tenant_id == tenant_id, Company.id.not_in(used)).order_by(Company.id))
+        select(Company).where(Company.tenant_id == tenant_id, Company.id.not_in(used)).order_by(Company.id)
+    )
 
 
 def export_contacts(session: Session, tenant_id: str, out: TextIO, fmt: str = "csv") -> int:
@@ -97,10 +101,12 @@ def _vcard_writer(out: TextIO):
         card = vobject.vCard()
         person = record.get("first_name") or record.get("last_name") or record.get("display_name")
         if person:
-            card.add("n").value = vobject.vcard.Name(family=record.get("last_name", ""),
-                                                     given=record.get("first_name", ""))
+            card.add("n").value = vobject.vcard.Name(
+                family=record.get("last_name", ""), given=record.get("first_name", "")
+            )
             card.add("fn").value = record.get("display_name") or " ".join(
-                p for p in (record.get("first_name"), record.get("last_name")) if p)
+                p for p in (record.get("first_name"), record.get("last_name")) if p
+            )
         else:
             # vCard requires FN; a card without a person is the company's own card.
             card.add("n").value = vobject.vcard.Name()
@@ -124,4 +130,5 @@ def _vcard_writer(out: TextIO):
         if record.get("company_domains"):
             card.add(COMPANY_DOMAINS).value = record["company_domains"]
         out.write(card.serialize())
+
     return write

@@ -4,10 +4,12 @@ Idempotent and safe under concurrency: every write is an INSERT .. ON CONFLICT
 on the natural key (tenant + internetMessageId, user + Graph id, email +
 target), so ten workers filing one message at once leave one Email.
 """
+
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -30,8 +32,21 @@ Link = tuple[str, int, str]  # (target_type, target_id, source)
 
 # Keys of `email_fields` that file_email understands.
 EMAIL_FIELDS = (
-    "internet_message_id", "conversation_id", "subject", "from_address", "from_name", "to", "cc", "bcc",
-    "sent_at", "received_at", "preview", "body_html", "body_text", "has_attachments", "attachments",
+    "internet_message_id",
+    "conversation_id",
+    "subject",
+    "from_address",
+    "from_name",
+    "to",
+    "cc",
+    "bcc",
+    "sent_at",
+    "received_at",
+    "preview",
+    "body_html",
+    "body_text",
+    "has_attachments",
+    "attachments",
 )
 
 
@@ -79,8 +94,13 @@ def file_email(
             session,
             MailboxItem,
             {
-                "tenant_id": tenant_id, "user_id": user_id, "graph_id": graph_id, "email_id": email_id,
-                "state": "synced", "folder": folder, "updated_at": now,
+                "tenant_id": tenant_id,
+                "user_id": user_id,
+                "graph_id": graph_id,
+                "email_id": email_id,
+                "state": "synced",
+                "folder": folder,
+                "updated_at": now,
             },
             conflict=["user_id", "graph_id"],
             update=["email_id", "state", "folder", "updated_at"],
@@ -90,8 +110,13 @@ def file_email(
                 session,
                 EmailLink,
                 {
-                    "tenant_id": tenant_id, "email_id": email_id, "target_type": target_type,
-                    "target_id": target_id, "source": source, "created_by_id": user_id, "created_at": now,
+                    "tenant_id": tenant_id,
+                    "email_id": email_id,
+                    "target_type": target_type,
+                    "target_id": target_id,
+                    "source": source,
+                    "created_by_id": user_id,
+                    "created_at": now,
                 },
                 ["email_id", "target_type", "target_id"],
             )
@@ -109,9 +134,7 @@ def file_email(
     return email, item, created
 
 
-def link_email(
-    session: Session, tenant_id: str, email: Email, links: Iterable[Link], user: User | None = None
-) -> int:
+def link_email(session: Session, tenant_id: str, email: Email, links: Iterable[Link], user: User | None = None) -> int:
     """Adds links to a filed email (idempotently) and commits; returns how many were new.
     Raises ValueError like file_email."""
     if email.tenant_id != tenant_id:
@@ -123,8 +146,12 @@ def link_email(
                 session,
                 EmailLink,
                 {
-                    "tenant_id": tenant_id, "email_id": email.id, "target_type": target_type,
-                    "target_id": target_id, "source": source, "created_by_id": user.id if user else None,
+                    "tenant_id": tenant_id,
+                    "email_id": email.id,
+                    "target_type": target_type,
+                    "target_id": target_id,
+                    "source": source,
+                    "created_by_id": user.id if user else None,
                 },
                 ["email_id", "target_type", "target_id"],
             )
@@ -137,7 +164,13 @@ def link_email(
 
 
 def set_item_state(
-    session: Session, tenant_id: str, user: User, graph_id: str, state: str, *, folder: str | None = None,
+    session: Session,
+    tenant_id: str,
+    user: User,
+    graph_id: str,
+    state: str,
+    *,
+    folder: str | None = None,
     commit: bool = True,
 ) -> MailboxItem:
     """Sets the state of a message in the user's mailbox (creating its MailboxItem
@@ -149,7 +182,11 @@ def set_item_state(
         raise ValueError("user belongs to another tenant")
     user_id = user.id
     values: dict[str, Any] = {
-        "tenant_id": tenant_id, "user_id": user_id, "graph_id": graph_id, "state": state, "updated_at": utcnow(),
+        "tenant_id": tenant_id,
+        "user_id": user_id,
+        "graph_id": graph_id,
+        "state": state,
+        "updated_at": utcnow(),
     }
     update = ["state", "updated_at"]
     if folder is not None:

@@ -1,10 +1,11 @@
 """Applying one batch of imported rows in one transaction: rows sharing an address
 merged, existing contacts and companies found with one query per kind, new
 contacts written with bulk INSERTs."""
+
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Iterable, Iterator
 
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -19,14 +20,53 @@ from server.crm.types import utcnow
 IN_CHUNK = 900
 
 # Mail providers whose domain says nothing about the company someone works for.
-FREE_MAIL_DOMAINS = frozenset({
-    "gmail.com", "googlemail.com", "outlook.com", "hotmail.com", "live.com", "msn.com", "yahoo.com",
-    "ymail.com", "aol.com", "icloud.com", "me.com", "mac.com", "proton.me", "protonmail.com",
-    "pm.me", "zoho.com", "mail.com", "yandex.com", "yandex.ru", "mail.ru", "tutanota.com",
-    "seznam.cz", "email.cz", "centrum.cz", "atlas.cz", "volny.cz", "post.cz", "tiscali.cz",
-    "wp.pl", "onet.pl", "o2.pl", "interia.pl", "op.pl", "poczta.fm", "gazeta.pl", "tlen.pl",
-    "libero.it", "virgilio.it", "web.de", "t-online.de", "orange.fr", "free.fr", "laposte.net",
-})
+FREE_MAIL_DOMAINS = frozenset(
+    {
+        "gmail.com",
+        "googlemail.com",
+        "outlook.com",
+        "hotmail.com",
+        "live.com",
+        "msn.com",
+        "yahoo.com",
+        "ymail.com",
+        "aol.com",
+        "icloud.com",
+        "me.com",
+        "mac.com",
+        "proton.me",
+        "protonmail.com",
+        "pm.me",
+        "zoho.com",
+        "mail.com",
+        "yandex.com",
+        "yandex.ru",
+        "mail.ru",
+        "tutanota.com",
+        "seznam.cz",
+        "email.cz",
+        "centrum.cz",
+        "atlas.cz",
+        "volny.cz",
+        "post.cz",
+        "tiscali.cz",
+        "wp.pl",
+        "onet.pl",
+        "o2.pl",
+        "interia.pl",
+        "op.pl",
+        "poczta.fm",
+        "gazeta.pl",
+        "tlen.pl",
+        "libero.it",
+        "virgilio.it",
+        "web.de",
+        "t-online.de",
+        "orange.fr",
+        "free.fr",
+        "laposte.net",
+    }
+)
 # gmx.de, gmx.net, gmx.at, ...: every GMX domain.
 FREE_MAIL_PREFIXES = ("gmx.",)
 
@@ -39,6 +79,7 @@ def is_free_mail(domain: str) -> bool:
 @dataclass
 class _Group:
     """Rows of one batch that describe one contact (they share an address)."""
+
     rows: list[ImportRow]
     addresses: list[str]
 
@@ -96,13 +137,20 @@ def _group(prepared: list[tuple[ImportRow, list[str]]]) -> list[_Group]:
 
 def _chunks(values: list, size: int = IN_CHUNK) -> Iterator[list]:
     for start in range(0, len(values), size):
-        yield values[start:start + size]
+        yield values[start : start + size]
 
 
 def _merged_fields(rows: list[ImportRow]) -> dict:
     """The group's fields: a later row's non-empty value wins."""
-    fields = {"first_name": "", "last_name": "", "display_name": "", "company": "", "job_title": "",
-              "phone": "", "mobile_phone": ""}
+    fields = {
+        "first_name": "",
+        "last_name": "",
+        "display_name": "",
+        "company": "",
+        "job_title": "",
+        "phone": "",
+        "mobile_phone": "",
+    }
     domains: list[str] = []
     for row in rows:
         for key in fields:
@@ -123,17 +171,20 @@ def _existing_by_address(session: Session, tenant_id: str, addresses: list[str])
     pairs: list[tuple[str, int]] = []
     for chunk in _chunks(addresses):
         pairs += session.execute(
-            select(ContactEmail.address, ContactEmail.contact_id)
-            .where(ContactEmail.tenant_id == tenant_id, ContactEmail.address.in_(chunk))).all()
+            select(ContactEmail.address, ContactEmail.contact_id).where(
+                ContactEmail.tenant_id == tenant_id, ContactEmail.address.in_(chunk)
+            )
+        ).all()
     contacts: dict[int, Contact] = {}
     for chunk in _chunks(sorted({contact_id for _, contact_id in pairs})):
-        for contact in session.scalars(select(Contact)
-                                       .where(Contact.tenant_id == tenant_id, Contact.id.in_(chunk))
-                                       .options(selectinload(Contact.emails))):
+        for contact in session.scalars(
+            select(Contact)
+            .where(Contact.tenant_id == tenant_id, Contact.id.in_(chunk))
+            .options(selectinload(Contact.emails))
+        ):
             contacts[contact.id] = contact
     found: dict[str, Contact] = {}
-    ranked = sorted(((contacts[cid].deleted_at is not None, cid, address) for address, cid in pairs
-                     if cid in contacts))
+    ranked = sorted(((contacts[cid].deleted_at is not None, cid, address) for address, cid in pairs if cid in contacts))
     for _, contact_id, address in ranked:
         found.setdefault(address, contacts[contact_id])
     return found
@@ -157,24 +208,38 @@ def _existing_by_name(session: Session, tenant_id: str, names: list[str]) -> dic
     return found
 
 
-def _companies(session: Session, tenant_id: str, names: dict[str, str],
-               summary: ImportSummary) -> dict[str, Company]:
+def _companies(session: Session, tenant_id: str, names: dict[str, str], summary: ImportSummary) -> dict[str, Company]:
     """name_key -> Company for these {name_key: name}, created when missing (race-safe)."""
     keys = list(names)
     found: dict[str, Company] = {}
     for chunk in _chunks(keys):
-        for company in session.scalars(select(Company).where(Company.tenant_id == tenant_id,
-                                                             Company.name_key.in_(chunk))):
+        for company in session.scalars(
+            select(Company).where(Company.tenant_id == tenant_id, Company.name_key.in_(chunk))
+        ):
             found[company.name_key] = company
     missing = [k for k in keys if k not in found]
     if missing:
         now = utcnow()
-        summary.companies_created += _insert_ignore_many(session, Company, [
-            {"tenant_id": tenant_id, "name": " ".join(names[key].split()), "name_key": key, "domains": [],
-             "created_at": now, "updated_at": now} for key in missing], ["tenant_id", "name_key"])
+        summary.companies_created += _insert_ignore_many(
+            session,
+            Company,
+            [
+                {
+                    "tenant_id": tenant_id,
+                    "name": " ".join(names[key].split()),
+                    "name_key": key,
+                    "domains": [],
+                    "created_at": now,
+                    "updated_at": now,
+                }
+                for key in missing
+            ],
+            ["tenant_id", "name_key"],
+        )
     for chunk in _chunks(missing):
-        for company in session.scalars(select(Company).where(Company.tenant_id == tenant_id,
-                                                             Company.name_key.in_(chunk))):
+        for company in session.scalars(
+            select(Company).where(Company.tenant_id == tenant_id, Company.name_key.in_(chunk))
+        ):
             found[company.name_key] = company
     return found
 
@@ -204,19 +269,29 @@ class _NewContact:
         self.addresses = list(addresses)
 
     def values(self, tenant_id: str) -> dict:
-        return {"tenant_id": tenant_id, "first_name": self.first_name, "last_name": self.last_name,
-                "display_name": self.display_name, "job_title": self.job_title,
-                "business_phone": self.business_phone, "mobile_phone": self.mobile_phone,
-                "company_id": self.company_id}
+        return {
+            "tenant_id": tenant_id,
+            "first_name": self.first_name,
+            "last_name": self.last_name,
+            "display_name": self.display_name,
+            "job_title": self.job_title,
+            "business_phone": self.business_phone,
+            "mobile_phone": self.mobile_phone,
+            "company_id": self.company_id,
+        }
 
 
 def _apply(contact: Contact | _NewContact, fields: dict, company: Company | None) -> bool:
     """Sets the non-empty fields on the contact; True if anything changed."""
     changed = False
     old_derived = _derived_name(contact.first_name, contact.last_name)
-    for key, attribute in (("first_name", "first_name"), ("last_name", "last_name"),
-                           ("job_title", "job_title"), ("phone", "business_phone"),
-                           ("mobile_phone", "mobile_phone")):
+    for key, attribute in (
+        ("first_name", "first_name"),
+        ("last_name", "last_name"),
+        ("job_title", "job_title"),
+        ("phone", "business_phone"),
+        ("mobile_phone", "mobile_phone"),
+    ):
         value = fields[key]
         if value and getattr(contact, attribute) != value:
             setattr(contact, attribute, value)
@@ -233,8 +308,9 @@ def _apply(contact: Contact | _NewContact, fields: dict, company: Company | None
     return changed
 
 
-def apply_batch(session: Session, tenant_id: str, rows: list[ImportRow], summary: ImportSummary,
-                derive_domains: bool) -> None:
+def apply_batch(
+    session: Session, tenant_id: str, rows: list[ImportRow], summary: ImportSummary, derive_domains: bool
+) -> None:
     """Writes one batch of rows in one transaction (committed here)."""
     # Taking the tenant's row lock first serialises concurrent imports into one
     # tenant, so two of them never both create the contact of one address.
@@ -279,16 +355,15 @@ def apply_batch(session: Session, tenant_id: str, rows: list[ImportRow], summary
             continue
         changed = _apply(contact, fields, company)
         if isinstance(contact, _NewContact):
-            summary.merged += 1   # a second address-less row of one person in this batch
+            summary.merged += 1  # a second address-less row of one person in this batch
             continue
         if contact.deleted_at is not None:
-            contact.restore()   # the file says the contact exists; its filed mail comes back with it
+            contact.restore()  # the file says the contact exists; its filed mail comes back with it
             changed = True
         known = {e.address for e in contact.emails}
         for address in group.addresses:
             if address not in known:
-                contact.emails.append(ContactEmail(tenant_id=tenant_id, address=address,
-                                                   position=len(contact.emails)))
+                contact.emails.append(ContactEmail(tenant_id=tenant_id, address=address, position=len(contact.emails)))
                 changed = True
         if changed:
             summary.updated += 1
@@ -317,9 +392,11 @@ def _insert_contacts(session: Session, tenant_id: str, new_contacts: list[_NewCo
         session.execute(insert(Contact), [{**row, "id": id_} for row, id_ in zip(rows, ids)])
     else:
         ids = session.scalars(insert(Contact).returning(Contact.id, sort_by_parameter_order=True), rows).all()
-    emails = [{"tenant_id": tenant_id, "contact_id": contact_id, "address": address, "position": position}
-              for contact_id, contact in zip(ids, new_contacts)
-              for position, address in enumerate(contact.addresses)]
+    emails = [
+        {"tenant_id": tenant_id, "contact_id": contact_id, "address": address, "position": position}
+        for contact_id, contact in zip(ids, new_contacts)
+        for position, address in enumerate(contact.addresses)
+    ]
     if emails:
         session.execute(insert(ContactEmail), emails)
 

@@ -9,11 +9,13 @@ transaction (import_applying.apply_batch), so memory stays flat and a crash
 part-way leaves every finished batch committed; running the same import again
 completes it.
 """
+
 from __future__ import annotations
 
 import logging
 import os
-from typing import BinaryIO, Callable
+from collections.abc import Callable
+from typing import BinaryIO
 
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
@@ -40,22 +42,43 @@ class ImportAborted(RuntimeError):
         self.summary = summary
 
 
-def import_file(session_factory: sessionmaker[Session], tenant_id: str, path: str | os.PathLike, *,
-                batch_size: int = BATCH_SIZE, auto_link_companies: bool | None = None,
-                progress: Callable[[int, int], None] | None = None, fmt: str | None = None) -> ImportSummary:
+def import_file(
+    session_factory: sessionmaker[Session],
+    tenant_id: str,
+    path: str | os.PathLike,
+    *,
+    batch_size: int = BATCH_SIZE,
+    auto_link_companies: bool | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    fmt: str | None = None,
+) -> ImportSummary:
     """Imports a CSV or vCard file into tenant `tenant_id` (created if missing).
     `progress(rows, bytes_read)` is called after every batch. Raises ImportFileError
     (nothing imported) or ImportAborted (earlier batches committed)."""
     with open(path, "rb") as handle:
-        return import_stream(session_factory, tenant_id, handle, batch_size=batch_size,
-                             auto_link_companies=auto_link_companies, progress=progress, fmt=fmt,
-                             name=str(path))
+        return import_stream(
+            session_factory,
+            tenant_id,
+            handle,
+            batch_size=batch_size,
+            auto_link_companies=auto_link_companies,
+            progress=progress,
+            fmt=fmt,
+            name=str(path),
+        )
 
 
-def import_stream(session_factory: sessionmaker[Session], tenant_id: str, raw: BinaryIO, *,
-                  batch_size: int = BATCH_SIZE, auto_link_companies: bool | None = None,
-                  progress: Callable[[int, int], None] | None = None, fmt: str | None = None,
-                  name: str = "") -> ImportSummary:
+def import_stream(
+    session_factory: sessionmaker[Session],
+    tenant_id: str,
+    raw: BinaryIO,
+    *,
+    batch_size: int = BATCH_SIZE,
+    auto_link_companies: bool | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    fmt: str | None = None,
+    name: str = "",
+) -> ImportSummary:
     """Like import_file, from an open binary stream."""
     summary = ImportSummary()
     counter = CountingReader(raw)
@@ -74,7 +97,9 @@ def import_stream(session_factory: sessionmaker[Session], tenant_id: str, raw: B
         except Exception as exc:
             raise ImportAborted(
                 f"the import stopped at line {batch[0].line} ({type(exc).__name__}: {exc}); "
-                "every earlier row is saved: run the same import again to finish it", summary) from exc
+                "every earlier row is saved: run the same import again to finish it",
+                summary,
+            ) from exc
         batch.clear()
         if summary.created >= analyze_at[0]:
             refresh_statistics(session_factory)
@@ -95,16 +120,18 @@ def import_stream(session_factory: sessionmaker[Session], tenant_id: str, raw: B
             flush()
     except ImportFileError as exc:
         if batch:
-            flush()   # the rows before the unreadable part are good
+            flush()  # the rows before the unreadable part are good
         if summary.rows:
             raise ImportAborted(f"{exc}; the rows before it are saved", summary) from exc
         raise
     except ImportAborted:
         raise
     except Exception as exc:  # the stream failed (a disk, a network share)
-        raise ImportAborted(f"reading the file failed ({type(exc).__name__}: {exc}); "
-                            "every earlier batch is saved: run the same import again to finish it",
-                            summary) from exc
+        raise ImportAborted(
+            f"reading the file failed ({type(exc).__name__}: {exc}); "
+            "every earlier batch is saved: run the same import again to finish it",
+            summary,
+        ) from exc
     if summary.created >= ANALYZE_FIRST_AT // 4:
         refresh_statistics(session_factory)
     if progress:
@@ -123,6 +150,6 @@ def refresh_statistics(session_factory: sessionmaker[Session]) -> None:
         try:
             session.execute(text("ANALYZE contacts, contact_emails, companies"))
             session.commit()
-        except SQLAlchemyError as exc:   # e.g. a role that does not own the tables
+        except SQLAlchemyError as exc:  # e.g. a role that does not own the tables
             session.rollback()
             log.info("ANALYZE after import skipped: %s", exc)

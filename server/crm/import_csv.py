@@ -1,10 +1,12 @@
 """Reading contacts from CSV: UTF-8 (with or without BOM), a header row, columns
 in any order, ',' or ';' (Excel in Czech and Polish locales) or tab between them."""
+
 from __future__ import annotations
 
 import csv
 import unicodedata
-from typing import Callable, Iterator, TextIO
+from collections.abc import Callable, Iterator
+from typing import TextIO
 
 from server.crm.import_rows import COLUMNS, ImportFileError, ImportRow, RowProblem, split_list, undo_defuse
 
@@ -12,19 +14,41 @@ DELIMITERS = (",", ";", "\t")
 
 # Header spellings other tools write, mapped to our columns.
 ALIASES = {
-    "first": "first_name", "firstname": "first_name", "given_name": "first_name", "jmeno": "first_name",
+    "first": "first_name",
+    "firstname": "first_name",
+    "given_name": "first_name",
+    "jmeno": "first_name",
     "imie": "first_name",
-    "last": "last_name", "lastname": "last_name", "surname": "last_name", "family_name": "last_name",
-    "prijmeni": "last_name", "nazwisko": "last_name",
-    "name": "display_name", "full_name": "display_name", "displayname": "display_name",
-    "e_mail": "email", "emails": "email", "email_address": "email", "e_mail_address": "email",
+    "last": "last_name",
+    "lastname": "last_name",
+    "surname": "last_name",
+    "family_name": "last_name",
+    "prijmeni": "last_name",
+    "nazwisko": "last_name",
+    "name": "display_name",
+    "full_name": "display_name",
+    "displayname": "display_name",
+    "e_mail": "email",
+    "emails": "email",
+    "email_address": "email",
+    "e_mail_address": "email",
     "mail": "email",
-    "company_name": "company", "organization": "company", "organisation": "company", "firma": "company",
+    "company_name": "company",
+    "organization": "company",
+    "organisation": "company",
+    "firma": "company",
     "spolecnost": "company",
-    "title": "job_title", "jobtitle": "job_title", "position": "job_title",
-    "phone_number": "phone", "business_phone": "phone", "telephone": "phone", "tel": "phone",
+    "title": "job_title",
+    "jobtitle": "job_title",
+    "position": "job_title",
+    "phone_number": "phone",
+    "business_phone": "phone",
+    "telephone": "phone",
+    "tel": "phone",
     "telefon": "phone",
-    "mobile": "mobile_phone", "mobile_number": "mobile_phone", "cell": "mobile_phone",
+    "mobile": "mobile_phone",
+    "mobile_number": "mobile_phone",
+    "cell": "mobile_phone",
     "domains": "company_domains",
 }
 
@@ -73,7 +97,8 @@ def read_csv(stream: TextIO, warn: Callable[[str], None]) -> Iterator[ImportRow 
         columns.append(column)
     if not any(columns):
         raise ImportFileError(
-            "the header row names none of the columns " + ", ".join(COLUMNS[:7]) + "; is the first row a header?")
+            "the header row names none of the columns " + ", ".join(COLUMNS[:7]) + "; is the first row a header?"
+        )
     if not ({"email", "first_name", "last_name", "display_name"} & set(filter(None, columns))):
         warn("there is no email or name column: every row will be reported as bad")
 
@@ -84,9 +109,12 @@ def read_csv(stream: TextIO, warn: Callable[[str], None]) -> Iterator[ImportRow 
         consumed = reader.line_num
         if not any(cell.strip() for cell in record):
             continue
-        if any(cell.strip() for cell in record[len(columns):]):
-            yield RowProblem(line, f"{len(record)} cells but the header has {len(columns)} columns "
-                                   f"(a cell holding {delimiter!r} must be in double quotes)")
+        if any(cell.strip() for cell in record[len(columns) :]):
+            yield RowProblem(
+                line,
+                f"{len(record)} cells but the header has {len(columns)} columns "
+                f"(a cell holding {delimiter!r} must be in double quotes)",
+            )
             continue
         yield _row(line, columns, record)
 

@@ -1,9 +1,11 @@
 """Reading a contact file for import: CSV or vCard, detected from its first bytes,
 streamed row by row, with a count of the bytes read for progress."""
+
 from __future__ import annotations
 
 import io
-from typing import BinaryIO, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import BinaryIO
 
 from server.crm.import_csv import read_csv
 from server.crm.import_rows import ImportFileError, ImportRow, RowProblem
@@ -42,8 +44,9 @@ def detect_format(head: bytes, name: str = "") -> str:
     return "csv"
 
 
-def read_rows(raw: BinaryIO, warn: Callable[[str], None], fmt: str | None = None,
-              name: str = "") -> Iterator[ImportRow | RowProblem]:
+def read_rows(
+    raw: BinaryIO, warn: Callable[[str], None], fmt: str | None = None, name: str = ""
+) -> Iterator[ImportRow | RowProblem]:
     """The rows of a binary stream, CSV or vCard (`fmt` None: detected). Raises
     ImportFileError for a file that is not UTF-8 or cannot be read at all."""
     buffered = io.BufferedReader(raw) if not isinstance(raw, io.BufferedReader) else raw
@@ -58,4 +61,5 @@ def read_rows(raw: BinaryIO, warn: Callable[[str], None], fmt: str | None = None
             yield item
     except UnicodeDecodeError:
         raise ImportFileError(
-            f"the file is not UTF-8 (after line {line}); save it as 'CSV UTF-8' and import again") from None
+            f"the file is not UTF-8 (after line {line}); save it as 'CSV UTF-8' and import again"
+        ) from None

@@ -1,5 +1,6 @@
 """What the CSV and vCard readers hand the importer: one `ImportRow` per record,
 or a `RowProblem` for a record that cannot be read, each with its line number."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -8,8 +9,15 @@ from dataclasses import dataclass, field
 # (first_name, last_name, email, company, job_title, phone) are the contract;
 # the others carry what a round trip through export must not lose.
 COLUMNS = (
-    "first_name", "last_name", "display_name", "email", "company", "job_title", "phone",
-    "mobile_phone", "company_domains",
+    "first_name",
+    "last_name",
+    "display_name",
+    "email",
+    "company",
+    "job_title",
+    "phone",
+    "mobile_phone",
+    "company_domains",
 )
 
 # Several addresses (or domains) in one cell are separated by ';'.
@@ -47,6 +55,7 @@ class ImportFileError(ValueError):
 class ImportRow:
     """One contact as a file describes it. Empty strings mean "not given": an
     import never blanks a field the file leaves empty."""
+
     line: int
     first_name: str = ""
     last_name: str = ""
@@ -65,6 +74,7 @@ class ImportRow:
 @dataclass(frozen=True)
 class RowProblem:
     """A record that was not imported, and why."""
+
     line: int
     reason: str
 
@@ -88,6 +98,7 @@ def split_list(cell: str) -> list[str]:
 class ImportSummary:
     """What an import did. `skipped`: rows whose contact was already up to date;
     `merged`: rows folded into an earlier row of the same file (same address)."""
+
     rows: int = 0
     created: int = 0
     updated: int = 0
@@ -103,8 +114,13 @@ class ImportSummary:
 
     def as_dict(self) -> dict:
         return {
-            "rows": self.rows, "created": self.created, "updated": self.updated, "skipped": self.skipped,
-            "merged": self.merged, "companies_created": self.companies_created, "errors": self.errors,
+            "rows": self.rows,
+            "created": self.created,
+            "updated": self.updated,
+            "skipped": self.skipped,
+            "merged": self.merged,
+            "companies_created": self.companies_created,
+            "errors": self.errors,
             "problems": [{"line": p.line, "reason": p.reason} for p in self.problems],
             "warnings": list(self.warnings),
         }

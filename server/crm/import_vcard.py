@@ -3,9 +3,11 @@
 The file is split into cards here, so a card vobject cannot parse is reported
 with its line number while the others import, and a large file is streamed.
 """
+
 from __future__ import annotations
 
-from typing import Callable, Iterator, TextIO
+from collections.abc import Callable, Iterator
+from typing import TextIO
 
 import vobject
 
@@ -77,10 +79,11 @@ def _card(line: int, text: str) -> ImportRow | RowProblem:
     except (AttributeError, TypeError, IndexError) as exc:
         return RowProblem(line, f"unreadable vCard ({exc})")
     if row.display_name in row.emails and not row.first_name and not row.last_name:
-        row.display_name = ""   # FN only because vCard requires one: the contact has no name
+        row.display_name = ""  # FN only because vCard requires one: the contact has no name
     kind = _text(contents["kind"][0].value).lower() if "kind" in contents else ""
-    if kind == "org" or (row.company and row.display_name == row.company and not row.first_name
-                         and not row.last_name and not row.emails):
+    if kind == "org" or (
+        row.company and row.display_name == row.company and not row.first_name and not row.last_name and not row.emails
+    ):
         # A card for the organisation itself (vCard 4 KIND:org, or FN = ORG).
         row.first_name = row.last_name = row.display_name = ""
     return row

@@ -4,14 +4,16 @@ page starts after this row", never OFFSET, so page 1000 costs what page 1 costs
 
 A cursor is the sort key of the last row shown, as an opaque URL-safe string.
 """
+
 from __future__ import annotations
 
 import base64
 import binascii
 import json
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from sqlalchemy import and_, or_, tuple_
 from sqlalchemy.orm import Session
@@ -101,8 +103,7 @@ def page_of(rows: list, key: Callable[[Any], Sequence[Any]], size: int) -> Page:
     return Page(rows, None)
 
 
-def ranked_page(session: Session, query, rank_expr, key_expr, id_expr, limit: int | None,
-                after: str | None) -> Page:
+def ranked_page(session: Session, query, rank_expr, key_expr, id_expr, limit: int | None, after: str | None) -> Page:
     """One page of `query` in (rank, key, id) order, for the REST API's lists (a
     search ranks its matches); `rank_expr` None means unranked (PostgreSQL reads a
     constant in ORDER BY as a column position). Raises InvalidCursor."""
@@ -111,11 +112,11 @@ def ranked_page(session: Session, query, rank_expr, key_expr, id_expr, limit: in
     if cursor is not None:
         rank, key, last_id = cursor
         after_key = after_asc(key_expr, id_expr, [key, last_id])
-        query = query.where(after_key if rank_expr is None
-                            else or_(rank_expr > rank, and_(rank_expr == rank, after_key)))
+        query = query.where(
+            after_key if rank_expr is None else or_(rank_expr > rank, and_(rank_expr == rank, after_key))
+        )
     order = [key_expr, id_expr] if rank_expr is None else [rank_expr, key_expr, id_expr]
     columns = [key_expr.label("sort_key")] + ([] if rank_expr is None else [rank_expr.label("rank")])
     rows = session.execute(query.add_columns(*columns).order_by(*order).limit(limit + 1)).all()
-    page = page_of(rows, lambda row: (0 if rank_expr is None else int(row.rank), row.sort_key or "", row[0].id),
-                   limit)
+    page = page_of(rows, lambda row: (0 if rank_expr is None else int(row.rank), row.sort_key or "", row[0].id), limit)
     return Page([row[0] for row in page.rows], page.next_cursor)

@@ -1,9 +1,11 @@
 """The case and task a link request points at: existing ones checked, described ones
 created, so linking an email or a conversation to a new case is one request."""
+
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -14,13 +16,13 @@ from server.crm.models import Case, Task, User
 @dataclass
 class LinkTargets:
     """(target_type, target_id) pairs to link to, and the case and task created for them."""
+
     pairs: list[tuple[str, int]] = field(default_factory=list)
     new_case: Case | None = None
     new_task: Task | None = None
 
 
-def resolve_targets(session: Session, tenant_id: str, user: User | None,
-                    request: Mapping[str, Any]) -> LinkTargets:
+def resolve_targets(session: Session, tenant_id: str, user: User | None, request: Mapping[str, Any]) -> LinkTargets:
     """The case and/or task of a link request: `case_id` and `task_id` name existing
     ones; `new_case` and `new_task` ({title, description}, a task also `case_id` and
     `due_at`) are created, a new task on the request's case unless it names its own.
@@ -40,9 +42,15 @@ def resolve_targets(session: Session, tenant_id: str, user: User | None,
         get_task(session, tenant_id, task_id)
     if "new_task" in request:
         spec = request["new_task"]
-        targets.new_task = create_task(session, tenant_id, user, spec["title"], spec["description"],
-                                       spec["case_id"] if spec.get("case_id") is not None else case_id,
-                                       spec["due_at"])
+        targets.new_task = create_task(
+            session,
+            tenant_id,
+            user,
+            spec["title"],
+            spec["description"],
+            spec["case_id"] if spec.get("case_id") is not None else case_id,
+            spec["due_at"],
+        )
         task_id = targets.new_task.id
     if task_id is not None:
         targets.pairs.append(("task", task_id))

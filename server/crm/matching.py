@@ -1,8 +1,9 @@
 """Matching message addresses to CRM contacts."""
+
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 from sqlalchemy import String, and_, any_, bindparam, case, select
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -22,6 +23,7 @@ class MatchedCompany:
 class MatchedContact:
     """A matched contact as the pane shows and filing links it: read-only values, not a
     session entity (load the Contact by id to change it)."""
+
     id: int
     name: str
     display_name: str
@@ -33,19 +35,37 @@ class MatchedContact:
 
 # Contact.name falls back to the first address; only nameless contacts run this subquery.
 _first = aliased(ContactEmail)
-_first_address = (select(_first.address).where(_first.contact_id == Contact.id)
-                  .order_by(_first.position).limit(1).correlate(Contact).scalar_subquery())
+_first_address = (
+    select(_first.address)
+    .where(_first.contact_id == Contact.id)
+    .order_by(_first.position)
+    .limit(1)
+    .correlate(Contact)
+    .scalar_subquery()
+)
 _nameless = and_(Contact.display_name == "", Contact.first_name == "", Contact.last_name == "")
 
 
 def _statement(address_filter):
     return (
-        select(ContactEmail.address, Contact.id, Contact.display_name, Contact.first_name, Contact.last_name,
-               Contact.company_id, Company.name, case((_nameless, _first_address)))
+        select(
+            ContactEmail.address,
+            Contact.id,
+            Contact.display_name,
+            Contact.first_name,
+            Contact.last_name,
+            Contact.company_id,
+            Company.name,
+            case((_nameless, _first_address)),
+        )
         .join(Contact, Contact.id == ContactEmail.contact_id)
         .outerjoin(Company, Company.id == Contact.company_id)
-        .where(ContactEmail.tenant_id == bindparam("tenant_id"), address_filter,
-               Contact.tenant_id == bindparam("tenant_id"), Contact.deleted_at.is_(None))
+        .where(
+            ContactEmail.tenant_id == bindparam("tenant_id"),
+            address_filter,
+            Contact.tenant_id == bindparam("tenant_id"),
+            Contact.deleted_at.is_(None),
+        )
         .order_by(Contact.display_name, Contact.last_name, Contact.first_name, Contact.id)
     )
 
@@ -56,8 +76,9 @@ _BY_ARRAY = _statement(ContactEmail.address == any_(bindparam("addresses", type_
 _BY_LIST = _statement(ContactEmail.address.in_(bindparam("addresses", expanding=True)))
 
 
-def match_addresses(session: Session, tenant_id: str,
-                    addresses: Iterable[str | None]) -> dict[str, list[MatchedContact]]:
+def match_addresses(
+    session: Session, tenant_id: str, addresses: Iterable[str | None]
+) -> dict[str, list[MatchedContact]]:
     """Contacts of the tenant for each address, in one indexed query.
 
     Addresses are normalised first (raw forms like "Name <a@b.com>" are fine);
@@ -86,7 +107,8 @@ def match_addresses(session: Session, tenant_id: str,
                 if company is None:
                     company = companies[company_id] = MatchedCompany(company_id, company_name)
             name = display_name or " ".join(p for p in (first_name, last_name) if p) or first_address or ""
-            contact = contacts[contact_id] = MatchedContact(contact_id, name, display_name, first_name,
-                                                            last_name, company_id, company)
+            contact = contacts[contact_id] = MatchedContact(
+                contact_id, name, display_name, first_name, last_name, company_id, company
+            )
         found[address].append(contact)
     return found

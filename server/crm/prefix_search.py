@@ -1,5 +1,6 @@
 """Prefix search in SQL: "starts with" as a LIKE pattern whose wildcards in the
 searched text are escaped, and as an index range the CRM pages scan."""
+
 from __future__ import annotations
 
 from sqlalchemy import and_

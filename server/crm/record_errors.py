@@ -1,6 +1,7 @@
 """Why a change to a CRM record was refused: not found, invalid, or clashing with
 another record. Each is a domain error, so the REST API answers it with its family's
 status and these words."""
+
 from __future__ import annotations
 
 from server.domain_errors import Conflict, Invalid, NotFound

@@ -6,6 +6,7 @@ images are kept but disarmed: `<img src="https://...">` becomes
 `<img data-src="https://...">`, so the page loads nothing until the user
 clicks "Show images" (which copies data-src back to src).
 """
+
 from __future__ import annotations
 
 import re
@@ -15,7 +16,18 @@ import nh3
 
 ALLOWED_TAGS = nh3.ALLOWED_TAGS | {"font", "tfoot", "u", "center", "big"}
 
-_TABLE_ATTRS = {"align", "valign", "width", "height", "bgcolor", "border", "cellpadding", "cellspacing", "colspan", "rowspan"}
+_TABLE_ATTRS = {
+    "align",
+    "valign",
+    "width",
+    "height",
+    "bgcolor",
+    "border",
+    "cellpadding",
+    "cellspacing",
+    "colspan",
+    "rowspan",
+}
 ALLOWED_ATTRIBUTES: dict[str, set[str]] = {
     **{tag: set(attrs) for tag, attrs in nh3.ALLOWED_ATTRIBUTES.items()},
     "*": {"style", "title", "dir", "lang", "align"},
@@ -28,15 +40,56 @@ for _tag in ("table", "tr", "td", "th", "tbody", "thead", "tfoot", "col", "colgr
 
 # Declarations kept in style="": none of them can load anything (no url()).
 ALLOWED_STYLE_PROPERTIES = {
-    "color", "background-color", "font", "font-family", "font-size", "font-style", "font-weight",
-    "font-variant", "text-align", "text-decoration", "text-indent", "text-transform", "line-height",
-    "letter-spacing", "word-spacing", "white-space", "vertical-align", "direction",
-    "margin", "margin-top", "margin-right", "margin-bottom", "margin-left",
-    "padding", "padding-top", "padding-right", "padding-bottom", "padding-left",
-    "border", "border-top", "border-right", "border-bottom", "border-left", "border-color",
-    "border-style", "border-width", "border-collapse", "border-spacing", "border-radius",
-    "width", "height", "max-width", "min-width", "max-height", "min-height",
-    "display", "float", "clear", "list-style-type", "table-layout",
+    "color",
+    "background-color",
+    "font",
+    "font-family",
+    "font-size",
+    "font-style",
+    "font-weight",
+    "font-variant",
+    "text-align",
+    "text-decoration",
+    "text-indent",
+    "text-transform",
+    "line-height",
+    "letter-spacing",
+    "word-spacing",
+    "white-space",
+    "vertical-align",
+    "direction",
+    "margin",
+    "margin-top",
+    "margin-right",
+    "margin-bottom",
+    "margin-left",
+    "padding",
+    "padding-top",
+    "padding-right",
+    "padding-bottom",
+    "padding-left",
+    "border",
+    "border-top",
+    "border-right",
+    "border-bottom",
+    "border-left",
+    "border-color",
+    "border-style",
+    "border-width",
+    "border-collapse",
+    "border-spacing",
+    "border-radius",
+    "width",
+    "height",
+    "max-width",
+    "min-width",
+    "max-height",
+    "min-height",
+    "display",
+    "float",
+    "clear",
+    "list-style-type",
+    "table-layout",
 }
 
 URL_SCHEMES = {"http", "https", "mailto", "tel", "cid", "data"}
@@ -90,7 +143,7 @@ def text_to_html(text: str | None) -> str:
     """A plain-text body as escaped HTML that keeps its line breaks."""
     if not text:
         return ""
-    return "<div style=\"white-space: pre-wrap\">" + escape(text) + "</div>"
+    return '<div style="white-space: pre-wrap">' + escape(text) + "</div>"
 
 
 def preview_text(html_or_text: str | None, limit: int = 255) -> str:

@@ -1,4 +1,5 @@
 """Tenants and users, created on first sight of their token (race-safe)."""
+
 from __future__ import annotations
 
 from sqlalchemy import select
@@ -8,9 +9,7 @@ from server.crm.models import Tenant, User
 from server.crm.upsert import insert_ignore
 
 
-def get_or_create_tenant(
-    session: Session, tid: str, name: str = "", auto_link_companies: bool | None = None
-) -> Tenant:
+def get_or_create_tenant(session: Session, tid: str, name: str = "", auto_link_companies: bool | None = None) -> Tenant:
     """The tenant with this tid, created if new. `auto_link_companies` (the
     deployment's AUTO_LINK_COMPANIES) becomes a new tenant's default; an existing
     tenant's settings are left alone. Does not commit."""

@@ -1,7 +1,8 @@
 """Column types shared by the CRM models."""
+
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import JSON, BigInteger, DateTime, Integer
 from sqlalchemy.dialects.postgresql import JSONB
@@ -9,6 +10,7 @@ from sqlalchemy.types import TypeDecorator
 
 # BIGINT on PostgreSQL; SQLite only auto-increments a column declared INTEGER.
 Id = BigInteger().with_variant(Integer(), "sqlite")
+
 
 def Json():
     """JSONB on PostgreSQL (compact, indexable), JSON text elsewhere. A new type
@@ -28,16 +30,16 @@ class UTCDateTime(TypeDecorator):
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime; pass an aware (UTC) datetime")
-        value = value.astimezone(timezone.utc)
+        value = value.astimezone(UTC)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
     def process_result_value(self, value, dialect):
         if value is None:
             return None
         if value.tzinfo is None:
-            return value.replace(tzinfo=timezone.utc)
-        return value.astimezone(timezone.utc)
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)

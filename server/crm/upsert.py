@@ -4,9 +4,11 @@ Concurrent writers of the same natural key (two workers filing one message,
 two requests creating one user) never raise IntegrityError: the loser's insert
 does nothing and it reads the winner's row.
 """
+
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import Table
 from sqlalchemy.dialects import postgresql, sqlite

@@ -12,20 +12,48 @@ and the same bounded, Retry-After-honouring retries.
 
     from server.graph import GraphClient, errors, properties
 """
+
 from . import errors, properties
 from .batch import BATCH_LIMIT, BatchRequest, BatchResponse
 from .client import GraphClient
 from .contacts import CONTACT_FIELDS
-from .errors import (AccessDenied, BadRequest, Conflict, DeltaExpired, GraphError, GraphTimeout,
-                     NotFound, Throttled, Unauthorized, Unavailable)
+from .errors import (
+    AccessDenied,
+    BadRequest,
+    Conflict,
+    DeltaExpired,
+    GraphError,
+    GraphTimeout,
+    NotFound,
+    Throttled,
+    Unauthorized,
+    Unavailable,
+)
 from .messages import MESSAGE_FIELDS, MESSAGE_FIELDS_WITH_BODY, DeltaPage
 from .properties import merge_categories
 from .transport import Transport
 
 __all__ = [
-    "GraphClient", "BatchRequest", "BatchResponse", "DeltaPage", "Transport",
-    "MESSAGE_FIELDS", "MESSAGE_FIELDS_WITH_BODY", "CONTACT_FIELDS", "BATCH_LIMIT",
-    "GraphError", "NotFound", "AccessDenied", "Unauthorized", "BadRequest", "Conflict",
-    "DeltaExpired", "Throttled", "Unavailable", "GraphTimeout",
-    "errors", "properties", "merge_categories",
+    "GraphClient",
+    "BatchRequest",
+    "BatchResponse",
+    "DeltaPage",
+    "Transport",
+    "MESSAGE_FIELDS",
+    "MESSAGE_FIELDS_WITH_BODY",
+    "CONTACT_FIELDS",
+    "BATCH_LIMIT",
+    "GraphError",
+    "NotFound",
+    "AccessDenied",
+    "Unauthorized",
+    "BadRequest",
+    "Conflict",
+    "DeltaExpired",
+    "Throttled",
+    "Unavailable",
+    "GraphTimeout",
+    "errors",
+    "properties",
+    "merge_categories",
 ]

@@ -1,21 +1,24 @@
 """Graph's `$batch`: requests in calls of 20, dependsOn chains kept together, inner
 throttling retried within the call's wait budget."""
+
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 from .endpoint import GraphEndpoint
 from .errors import GraphError, error_from_body, parse_retry_after
 from .odata import header_value, response_json
 from .transport import RETRY_STATUSES, merge_prefer
 
-BATCH_LIMIT = 20          # Graph's $batch maximum
+BATCH_LIMIT = 20  # Graph's $batch maximum
 
 
 @dataclass
 class BatchRequest:
     """One request inside a `$batch`; `url` is relative to the Graph base URL."""
+
     id: str
     method: str
     url: str
@@ -30,7 +33,7 @@ class BatchResponse:
     status: int
     headers: dict = field(default_factory=dict)
     body: Any = None
-    retry_after: float | None = None   # set when the wait budget ran out before a retry
+    retry_after: float | None = None  # set when the wait budget ran out before a retry
 
     @property
     def ok(self) -> bool:
@@ -40,8 +43,7 @@ class BatchResponse:
         """The typed error of a failed response, None when it succeeded."""
         if self.ok:
             return None
-        error = error_from_body(self.status, self.body if isinstance(self.body, dict) else None,
-                                self.headers)
+        error = error_from_body(self.status, self.body if isinstance(self.body, dict) else None, self.headers)
         if self.retry_after is not None:
             error.retry_after = self.retry_after
         return error
@@ -108,8 +110,7 @@ class BatchOperations(GraphEndpoint):
             else:
                 headers[key] = value
         headers["Prefer"] = merge_prefer(prefer)
-        item = {"id": request.id, "method": request.method.upper(), "url": request.url,
-                "headers": headers}
+        item = {"id": request.id, "method": request.method.upper(), "url": request.url, "headers": headers}
         if request.body is not None:
             item["body"] = request.body
             if not any(k.lower() == "content-type" for k in headers):
@@ -129,25 +130,41 @@ class BatchOperations(GraphEndpoint):
         while pending:
             pending_ids = {r.id for r in pending}
             body = {"requests": [self._batch_payload(r, pending_ids) for r in pending]}
-            answer = response_json(transport.request("POST", f"{self.base_url}/$batch", json=body,
-                                                     idempotent=idempotent, deadline=deadline))
+            answer = response_json(
+                transport.request(
+                    "POST", f"{self.base_url}/$batch", json=body, idempotent=idempotent, deadline=deadline
+                )
+            )
             got = {}
             for item in answer.get("responses") or ():
                 got[str(item.get("id"))] = BatchResponse(
-                    id=str(item.get("id")), status=int(item.get("status", 500)),
-                    headers=item.get("headers") or {}, body=item.get("body"))
+                    id=str(item.get("id")),
+                    status=int(item.get("status", 500)),
+                    headers=item.get("headers") or {},
+                    body=item.get("body"),
+                )
             for r in pending:
-                got.setdefault(r.id, BatchResponse(r.id, 502, {}, {"error": {
-                    "code": "MissingBatchResponse",
-                    "message": "Graph's $batch answer had no response for this request"}}))
+                got.setdefault(
+                    r.id,
+                    BatchResponse(
+                        r.id,
+                        502,
+                        {},
+                        {
+                            "error": {
+                                "code": "MissingBatchResponse",
+                                "message": "Graph's $batch answer had no response for this request",
+                            }
+                        },
+                    ),
+                )
             results.update(got)
             retry = {r.id for r in pending if got[r.id].status in RETRY_STATUSES}
             grew = True
             while grew:  # dependents that failed because a dependency is being retried
                 grew = False
                 for r in pending:
-                    if r.id not in retry and got[r.id].status == 424 and \
-                            retry.intersection(r.depends_on or ()):
+                    if r.id not in retry and got[r.id].status == 424 and retry.intersection(r.depends_on or ()):
                         retry.add(r.id)
                         grew = True
             if not retry:

@@ -3,9 +3,10 @@
 Each family of operations has its own module (batch, messages, contacts,
 subscriptions); this one puts them together and adds the few that span them.
 """
+
 from __future__ import annotations
 
-from typing import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 import requests
 
@@ -17,7 +18,7 @@ from .messages import MESSAGE_FIELDS, MessageOperations, message_with_crm
 from .odata import query_string, select_fields
 from .subscriptions import SubscriptionOperations
 
-TRANSLATE_LIMIT = 1000    # translateExchangeIds maximum
+TRANSLATE_LIMIT = 1000  # translateExchangeIds maximum
 
 
 class GraphClient(MessageOperations, ContactOperations, SubscriptionOperations):
@@ -26,17 +27,29 @@ class GraphClient(MessageOperations, ContactOperations, SubscriptionOperations):
     Methods raise GraphError subclasses."""
 
     @classmethod
-    def from_config(cls, config: Mapping, token_provider: Callable[[], str],
-                    session: requests.Session, user: str | None = None) -> "GraphClient":
+    def from_config(
+        cls, config: Mapping, token_provider: Callable[[], str], session: requests.Session, user: str | None = None
+    ) -> GraphClient:
         """A client with GRAPH_BASE_URL, GRAPH_TIMEOUT_S, GRAPH_MAX_WAIT_S and REDIS_URL
         (shared mailbox slots) from config."""
-        return cls(config["GRAPH_BASE_URL"], token_provider, session, user=user,
-                   max_wait_s=float(config["GRAPH_MAX_WAIT_S"]), timeout=config["GRAPH_TIMEOUT_S"],
-                   redis_url=config["REDIS_URL"])
+        return cls(
+            config["GRAPH_BASE_URL"],
+            token_provider,
+            session,
+            user=user,
+            max_wait_s=float(config["GRAPH_MAX_WAIT_S"]),
+            timeout=config["GRAPH_TIMEOUT_S"],
+            redis_url=config["REDIS_URL"],
+        )
 
-    def get_message_and_contacts(self, message_id: str, addresses: Iterable[str], *,
-                                 select=MESSAGE_FIELDS, contact_select=CONTACT_FIELDS,
-                                 ) -> tuple[dict, dict[str, list[dict] | GraphError]]:
+    def get_message_and_contacts(
+        self,
+        message_id: str,
+        addresses: Iterable[str],
+        *,
+        select=MESSAGE_FIELDS,
+        contact_select=CONTACT_FIELDS,
+    ) -> tuple[dict, dict[str, list[dict] | GraphError]]:
         """`get_message` and `find_contacts_many` in one `$batch` call, for addresses
         known before the message is read (at most 19: the message takes one of the 20
         places). Raises the message's GraphError when the message itself failed."""
@@ -45,14 +58,22 @@ class GraphClient(MessageOperations, ContactOperations, SubscriptionOperations):
             raise ValueError(f"at most {BATCH_LIMIT - 1} addresses share a $batch with the message")
         responses = self.batch(
             [BatchRequest("message", "GET", self._message_path(message_id, select))]
-            + [BatchRequest(str(n), "GET", self._contacts_by_address_path(a, contact_select))
-               for n, a in enumerate(addresses)])
+            + [
+                BatchRequest(str(n), "GET", self._contacts_by_address_path(a, contact_select))
+                for n, a in enumerate(addresses)
+            ]
+        )
         message = responses[0]
         if not message.ok:
             raise message.error()
-        found = {a: ([contact_with_crm(c) for c in (r.body or {}).get("value") or ()]
-                     if r.ok else contact_not_found(r.error()))
-                 for a, r in zip(addresses, responses[1:])}
+        found = {
+            a: (
+                [contact_with_crm(c) for c in (r.body or {}).get("value") or ()]
+                if r.ok
+                else contact_not_found(r.error())
+            )
+            for a, r in zip(addresses, responses[1:])
+        }
         return message_with_crm(message.body), found
 
     def ensure_categories(self) -> None:
@@ -64,20 +85,29 @@ class GraphClient(MessageOperations, ContactOperations, SubscriptionOperations):
             if name.casefold() in have:
                 continue
             try:
-                self._call("POST", f"{self.root}/outlook/masterCategories",
-                           json_body={"displayName": name, "color": color})
+                self._call(
+                    "POST", f"{self.root}/outlook/masterCategories", json_body={"displayName": name, "color": color}
+                )
             except Conflict:
                 pass
 
-    def translate_ids(self, ids: Iterable[str], source: str = "restId",
-                      target: str = "restImmutableEntryId") -> dict[str, str]:
+    def translate_ids(
+        self, ids: Iterable[str], source: str = "restId", target: str = "restImmutableEntryId"
+    ) -> dict[str, str]:
         """translateExchangeIds, 1000 per call: source id -> target id."""
         ids = list(dict.fromkeys(ids))
         result: dict[str, str] = {}
         for start in range(0, len(ids), TRANSLATE_LIMIT):
-            answer = self._call("POST", f"{self.root}/translateExchangeIds", idempotent=True,
-                                json_body={"inputIds": ids[start:start + TRANSLATE_LIMIT],
-                                           "sourceIdType": source, "targetIdType": target})
+            answer = self._call(
+                "POST",
+                f"{self.root}/translateExchangeIds",
+                idempotent=True,
+                json_body={
+                    "inputIds": ids[start : start + TRANSLATE_LIMIT],
+                    "sourceIdType": source,
+                    "targetIdType": target,
+                },
+            )
             for item in answer.get("value") or ():
                 result[item.get("sourceId")] = item.get("targetId")
         return result

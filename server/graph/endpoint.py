@@ -3,9 +3,11 @@
 The operation modules (batch, messages, contacts, subscriptions) build on it, and
 `GraphClient` puts them together.
 """
+
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 from urllib.parse import quote, urlsplit
 
 import requests
@@ -23,9 +25,16 @@ class GraphEndpoint:
     client credentials for app-only). Methods raise GraphError subclasses.
     """
 
-    def __init__(self, base_url: str, token_provider: Callable[[], str],
-                 session: requests.Session, user: str | None = None,
-                 max_wait_s: float = 10.0, timeout=DEFAULT_TIMEOUT, redis_url: str | None = None):
+    def __init__(
+        self,
+        base_url: str,
+        token_provider: Callable[[], str],
+        session: requests.Session,
+        user: str | None = None,
+        max_wait_s: float = 10.0,
+        timeout=DEFAULT_TIMEOUT,
+        redis_url: str | None = None,
+    ):
         self.base_url = base_url.rstrip("/")
         self.user = user
         self.root = "/me" if user is None else f"/users/{quote(str(user), safe='@')}"
@@ -33,10 +42,12 @@ class GraphEndpoint:
         # 4 requests to one mailbox at a time, as Outlook allows (across processes when
         # Redis is configured). A lease outlives any one request's timeouts.
         connect, read = parse_timeout(timeout)
-        slots = None if user is None else mailbox_slots(
-            str(user), redis_url, lease_s=max(DEFAULT_LEASE_S, 2 * (connect + read)))
-        self.transport = Transport(session, token_provider, timeout=timeout,
-                                   max_wait_s=max_wait_s, slots=slots)
+        slots = (
+            None
+            if user is None
+            else mailbox_slots(str(user), redis_url, lease_s=max(DEFAULT_LEASE_S, 2 * (connect + read)))
+        )
+        self.transport = Transport(session, token_provider, timeout=timeout, max_wait_s=max_wait_s, slots=slots)
 
     def _url(self, path_or_link: str) -> str:
         if path_or_link.startswith("/"):
@@ -45,17 +56,16 @@ class GraphEndpoint:
         # or the bearer token would go wherever a response pointed.
         base = urlsplit(self.base_url)
         link = urlsplit(path_or_link)
-        if (link.scheme, link.netloc) != (base.scheme, base.netloc) or \
-                not link.path.startswith(base.path + "/"):
-            raise GraphError(502, "UnexpectedLink",
-                             "Graph returned a paging link outside its own endpoint")
+        if (link.scheme, link.netloc) != (base.scheme, base.netloc) or not link.path.startswith(base.path + "/"):
+            raise GraphError(502, "UnexpectedLink", "Graph returned a paging link outside its own endpoint")
         return path_or_link
 
-    def _call(self, method: str, path: str, *, json_body=None, prefer=None,
-              idempotent: bool | None = None, headers=None) -> Any:
-        response = self.transport.request(method, self._url(path), json=json_body,
-                                          prefer=prefer, idempotent=idempotent,
-                                          headers=headers)
+    def _call(
+        self, method: str, path: str, *, json_body=None, prefer=None, idempotent: bool | None = None, headers=None
+    ) -> Any:
+        response = self.transport.request(
+            method, self._url(path), json=json_body, prefer=prefer, idempotent=idempotent, headers=headers
+        )
         if response.status_code == 204 or not response.content:
             return None
         return response_json(response)

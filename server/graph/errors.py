@@ -1,4 +1,5 @@
 """Typed Graph errors: what a caller can act on, mapped from status and Graph's error code."""
+
 from __future__ import annotations
 
 import datetime
@@ -16,8 +17,14 @@ class GraphError(Exception):
 
     default_status = 500
 
-    def __init__(self, status: int | None, code: str, message: str,
-                 retry_after: float | None = None, request_id: str | None = None):
+    def __init__(
+        self,
+        status: int | None,
+        code: str,
+        message: str,
+        retry_after: float | None = None,
+        request_id: str | None = None,
+    ):
         self.status = self.default_status if status is None else status
         self.code = code
         self.message = message
@@ -26,8 +33,10 @@ class GraphError(Exception):
         super().__init__(f"{self.status} {code}: {message}")
 
     def __repr__(self):
-        return (f"{type(self).__name__}(status={self.status!r}, code={self.code!r}, "
-                f"message={self.message!r}, retry_after={self.retry_after!r})")
+        return (
+            f"{type(self).__name__}(status={self.status!r}, code={self.code!r}, "
+            f"message={self.message!r}, retry_after={self.retry_after!r})"
+        )
 
 
 class BadRequest(GraphError):
@@ -36,11 +45,13 @@ class BadRequest(GraphError):
 
 class Unauthorized(GraphError):
     """The token was rejected (expired, wrong audience): get a new one."""
+
     default_status = 401
 
 
 class AccessDenied(GraphError):
     """The token is fine but lacks a permission (missing consent or scope)."""
+
     default_status = 403
 
 
@@ -56,40 +67,47 @@ def contact_not_found(error: GraphError) -> GraphError:
     """A NotFound of a contacts request as ContactNotFound; any other error as it is."""
     if not isinstance(error, NotFound) or isinstance(error, ContactNotFound):
         return error
-    return ContactNotFound(error.status, error.code, error.message, retry_after=error.retry_after,
-                           request_id=error.request_id)
+    return ContactNotFound(
+        error.status, error.code, error.message, retry_after=error.retry_after, request_id=error.request_id
+    )
 
 
 class Conflict(GraphError):
     """409 (already exists) or 412 (changed since read)."""
+
     default_status = 409
 
 
 class DeltaExpired(GraphError):
     """The delta token is no longer valid: restart the folder without it."""
+
     default_status = 410
 
 
 class Throttled(GraphError):
     """429: come back after `retry_after` seconds."""
+
     default_status = 429
 
 
 class Unavailable(GraphError):
     """500/502/503, or Graph unreachable: transient, try again later."""
+
     default_status = 503
 
 
 class GraphTimeout(GraphError):
     """504 from Graph, or no answer within our timeout."""
+
     default_status = 504
 
 
 _DELTA_CODES = {"syncstatenotfound", "syncstateinvalid", "resyncrequired"}
 
 
-def error_for(status: int, code: str | None, message: str | None,
-              retry_after: float | None = None, request_id: str | None = None) -> GraphError:
+def error_for(
+    status: int, code: str | None, message: str | None, retry_after: float | None = None, request_id: str | None = None
+) -> GraphError:
     """The typed GraphError for an HTTP status and Graph error code."""
     code = code or f"http{status}"
     message = message or f"Graph answered HTTP {status}"
@@ -97,9 +115,17 @@ def error_for(status: int, code: str | None, message: str | None,
         cls = DeltaExpired
     else:
         cls = {
-            400: BadRequest, 401: Unauthorized, 403: AccessDenied, 404: NotFound,
-            409: Conflict, 412: Conflict, 429: Throttled,
-            500: Unavailable, 502: Unavailable, 503: Unavailable, 504: GraphTimeout,
+            400: BadRequest,
+            401: Unauthorized,
+            403: AccessDenied,
+            404: NotFound,
+            409: Conflict,
+            412: Conflict,
+            429: Throttled,
+            500: Unavailable,
+            502: Unavailable,
+            503: Unavailable,
+            504: GraphTimeout,
         }.get(status, GraphError)
     return cls(status, code, message, retry_after=retry_after, request_id=request_id)
 
@@ -111,11 +137,14 @@ def error_from_body(status: int, body, headers=None) -> GraphError:
     if not isinstance(err, dict):
         err = {}
     inner = err.get("innerError") or err.get("innererror") or {}
-    request_id = (_header(headers, "request-id")
-                  or (inner.get("request-id") if isinstance(inner, dict) else None))
-    return error_for(status, err.get("code"), err.get("message"),
-                     retry_after=parse_retry_after(_header(headers, "Retry-After")),
-                     request_id=request_id)
+    request_id = _header(headers, "request-id") or (inner.get("request-id") if isinstance(inner, dict) else None)
+    return error_for(
+        status,
+        err.get("code"),
+        err.get("message"),
+        retry_after=parse_retry_after(_header(headers, "Retry-After")),
+        request_id=request_id,
+    )
 
 
 def _header(headers, name):
@@ -142,5 +171,5 @@ def parse_retry_after(value, now: float | None = None) -> float | None:
     if when is None:
         return None
     if when.tzinfo is None:  # "-0000": HTTP-dates are always GMT
-        when = when.replace(tzinfo=datetime.timezone.utc)
+        when = when.replace(tzinfo=datetime.UTC)
     return max(0.0, when.timestamp() - (time.time() if now is None else now))

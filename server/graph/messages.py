@@ -1,9 +1,10 @@
 """Mail messages on Graph: read one or many, mark them (categories and our extended
 properties), list a folder page by page, and follow its delta."""
+
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Iterator, Mapping, Sequence
 from urllib.parse import quote
 
 from . import properties as props
@@ -12,9 +13,23 @@ from .errors import GraphError
 from .odata import iso_datetime, query_string, select_fields
 
 MESSAGE_FIELDS = (
-    "id", "subject", "from", "sender", "toRecipients", "ccRecipients", "bccRecipients",
-    "receivedDateTime", "sentDateTime", "internetMessageId", "conversationId",
-    "categories", "bodyPreview", "hasAttachments", "isRead", "isDraft", "parentFolderId",
+    "id",
+    "subject",
+    "from",
+    "sender",
+    "toRecipients",
+    "ccRecipients",
+    "bccRecipients",
+    "receivedDateTime",
+    "sentDateTime",
+    "internetMessageId",
+    "conversationId",
+    "categories",
+    "bodyPreview",
+    "hasAttachments",
+    "isRead",
+    "isDraft",
+    "parentFolderId",
     "webLink",
 )
 MESSAGE_FIELDS_WITH_BODY = MESSAGE_FIELDS + ("body",)
@@ -26,6 +41,7 @@ ATTACHMENT_METADATA = ",attachments($select=id,name,contentType,size,isInline)"
 @dataclass
 class MessagePage:
     """One page of a message list; `count` only when asked for (first page)."""
+
     messages: list[dict]
     count: int | None
     next_link: str | None
@@ -34,6 +50,7 @@ class MessagePage:
 @dataclass
 class DeltaPage:
     """One page of a delta round. Persist `delta_link` only after processing the page."""
+
     messages: list[dict]
     removed: list[dict]
     next_link: str | None
@@ -43,8 +60,10 @@ class DeltaPage:
 def message_with_crm(message: dict) -> dict:
     """The message plus "crm": {"state", "email_id"}, from our extended properties."""
     message = dict(message)
-    message["crm"] = {"state": props.property_value(message, props.SYNC_STATE),
-                      "email_id": props.property_value(message, props.EMAIL_ID)}
+    message["crm"] = {
+        "state": props.property_value(message, props.SYNC_STATE),
+        "email_id": props.property_value(message, props.EMAIL_ID),
+    }
     return message
 
 
@@ -53,25 +72,23 @@ class MessageOperations(BatchOperations):
 
     def _message_path(self, message_id: str, select, expand_attachments: bool = False) -> str:
         expand = MESSAGE_PROPERTIES + (ATTACHMENT_METADATA if expand_attachments else "")
-        return self._item("messages", message_id) + query_string(
-            {"$select": select_fields(select), "$expand": expand})
+        return self._item("messages", message_id) + query_string({"$select": select_fields(select), "$expand": expand})
 
-    def get_message(self, message_id: str, select=MESSAGE_FIELDS,
-                    expand_attachments: bool = False) -> dict:
+    def get_message(self, message_id: str, select=MESSAGE_FIELDS, expand_attachments: bool = False) -> dict:
         """The message with our extended properties, plus
         `"crm": {"state": str|None, "email_id": str|None}`; with `expand_attachments`,
         also attachment metadata (no content) in the same request. Raises NotFound etc."""
-        return message_with_crm(self._call("GET", self._message_path(message_id, select,
-                                                                     expand_attachments)))
+        return message_with_crm(self._call("GET", self._message_path(message_id, select, expand_attachments)))
 
-    def get_messages(self, ids: Iterable[str], select=MESSAGE_FIELDS,
-                     expand_attachments: bool = False) -> dict[str, dict | GraphError]:
+    def get_messages(
+        self, ids: Iterable[str], select=MESSAGE_FIELDS, expand_attachments: bool = False
+    ) -> dict[str, dict | GraphError]:
         """Several messages via `$batch` (20 per call): id -> message dict (as
         `get_message`) or the GraphError for that id."""
         ids = list(dict.fromkeys(ids))
-        responses = self.batch([BatchRequest(str(n), "GET",
-                                             self._message_path(i, select, expand_attachments))
-                                for n, i in enumerate(ids)])
+        responses = self.batch(
+            [BatchRequest(str(n), "GET", self._message_path(i, select, expand_attachments)) for n, i in enumerate(ids)]
+        )
         return {i: (message_with_crm(r.body) if r.ok else r.error()) for i, r in zip(ids, responses)}
 
     def _message_patch(self, categories, properties) -> dict:
@@ -82,8 +99,12 @@ class MessageOperations(BatchOperations):
             body["singleValueExtendedProperties"] = props.extended_properties(properties)
         return body
 
-    def update_message(self, message_id: str, categories: Sequence[str] | None = None,
-                       properties: Mapping[str, str | None] | None = None) -> None:
+    def update_message(
+        self,
+        message_id: str,
+        categories: Sequence[str] | None = None,
+        properties: Mapping[str, str | None] | None = None,
+    ) -> None:
         """One PATCH: the full new `categories` list (see `merge_categories`) and/or
         extended properties {property id: value}."""
         body = self._message_patch(categories, properties)
@@ -94,10 +115,12 @@ class MessageOperations(BatchOperations):
         """{id: (categories, properties)} as PATCHes in `$batch` calls: id -> None
         (done) or the GraphError for that id."""
         ids = list(updates)
-        responses = self.batch([
-            BatchRequest(str(n), "PATCH", self._item("messages", i),
-                         body=self._message_patch(*updates[i]))
-            for n, i in enumerate(ids)])
+        responses = self.batch(
+            [
+                BatchRequest(str(n), "PATCH", self._item("messages", i), body=self._message_patch(*updates[i]))
+                for n, i in enumerate(ids)
+            ]
+        )
         return {i: r.error() for i, r in zip(ids, responses)}
 
     def _folder(self, folder: str | None) -> str:
@@ -111,35 +134,78 @@ class MessageOperations(BatchOperations):
             yield page
             url = page.get("@odata.nextLink")
 
-    def list_messages(self, folder: str | None, *, select=MESSAGE_FIELDS, filter: str | None = None,
-                      order_by: str | None = None, page_size: int = 50,
-                      crm: bool = False) -> Iterator[dict]:
+    def list_messages(
+        self,
+        folder: str | None,
+        *,
+        select=MESSAGE_FIELDS,
+        filter: str | None = None,
+        order_by: str | None = None,
+        page_size: int = 50,
+        crm: bool = False,
+    ) -> Iterator[dict]:
         """Messages of a folder (all mail when folder is None), page by page via
         @odata.nextLink; with `crm=True` each carries our properties and "crm"."""
-        path = f"{self._folder(folder)}/messages" + query_string({
-            "$select": select_fields(select), "$filter": filter, "$orderby": order_by,
-            "$expand": MESSAGE_PROPERTIES if crm else None})
+        path = f"{self._folder(folder)}/messages" + query_string(
+            {
+                "$select": select_fields(select),
+                "$filter": filter,
+                "$orderby": order_by,
+                "$expand": MESSAGE_PROPERTIES if crm else None,
+            }
+        )
         for page in self._pages(path, f"odata.maxpagesize={int(page_size)}"):
             for message in page.get("value") or ():
                 yield message_with_crm(message) if crm else message
 
-    def message_pages(self, folder: str | None, *, select=MESSAGE_FIELDS, filter: str | None = None,
-                      order_by: str | None = None, page_size: int = 50, crm: bool = False,
-                      expand_attachments: bool = False, count: bool = False) -> Iterator[MessagePage]:
+    def message_pages(
+        self,
+        folder: str | None,
+        *,
+        select=MESSAGE_FIELDS,
+        filter: str | None = None,
+        order_by: str | None = None,
+        page_size: int = 50,
+        crm: bool = False,
+        expand_attachments: bool = False,
+        count: bool = False,
+    ) -> Iterator[MessagePage]:
         """`list_messages` a page at a time, for callers that persist where they are
         (bulk sync). With `count`, the first page carries Graph's `@odata.count`."""
-        expand = ",".join(filter_ for filter_ in (
-            MESSAGE_PROPERTIES if crm else None,
-            ATTACHMENT_METADATA.lstrip(",") if expand_attachments else None) if filter_) or None
-        path = f"{self._folder(folder)}/messages" + query_string({
-            "$select": select_fields(select), "$filter": filter, "$orderby": order_by,
-            "$expand": expand, "$count": "true" if count else None})
+        expand = (
+            ",".join(
+                filter_
+                for filter_ in (
+                    MESSAGE_PROPERTIES if crm else None,
+                    ATTACHMENT_METADATA.lstrip(",") if expand_attachments else None,
+                )
+                if filter_
+            )
+            or None
+        )
+        path = f"{self._folder(folder)}/messages" + query_string(
+            {
+                "$select": select_fields(select),
+                "$filter": filter,
+                "$orderby": order_by,
+                "$expand": expand,
+                "$count": "true" if count else None,
+            }
+        )
         for page in self._pages(path, f"odata.maxpagesize={int(page_size)}"):
             messages = [message_with_crm(m) if crm else m for m in page.get("value") or ()]
             yield MessagePage(messages, page.get("@odata.count"), page.get("@odata.nextLink"))
 
-    def delta(self, folder: str, *, delta_link: str | None = None, select=MESSAGE_FIELDS,
-              page_size: int = 50, since=None, crm: bool = False) -> Iterator[DeltaPage]:
+    def delta(
+        self,
+        folder: str,
+        *,
+        delta_link: str | None = None,
+        select=MESSAGE_FIELDS,
+        page_size: int = 50,
+        since=None,
+        crm: bool = False,
+    ) -> Iterator[DeltaPage]:
         """A delta round over a folder: pages until one carries `delta_link`.
 
         Starts from `delta_link` when given, else from scratch (received since
@@ -150,16 +216,22 @@ class MessageOperations(BatchOperations):
         if delta_link:
             url = delta_link
         else:
-            url = f"{self._folder(folder)}/messages/delta" + query_string({
-                "$select": select_fields(select),
-                "$expand": MESSAGE_PROPERTIES if crm else None,
-                "$filter": f"receivedDateTime ge {iso_datetime(since)}" if since else None})
+            url = f"{self._folder(folder)}/messages/delta" + query_string(
+                {
+                    "$select": select_fields(select),
+                    "$expand": MESSAGE_PROPERTIES if crm else None,
+                    "$filter": f"receivedDateTime ge {iso_datetime(since)}" if since else None,
+                }
+            )
         prefer = f"odata.maxpagesize={int(page_size)}"
         while url:
             page = self._call("GET", url, prefer=prefer)
             items = page.get("value") or []
             next_link = page.get("@odata.nextLink")
-            yield DeltaPage(messages=[message_with_crm(m) if crm else m for m in items if "@removed" not in m],
-                            removed=[m for m in items if "@removed" in m],
-                            next_link=next_link, delta_link=page.get("@odata.deltaLink"))
+            yield DeltaPage(
+                messages=[message_with_crm(m) if crm else m for m in items if "@removed" not in m],
+                removed=[m for m in items if "@removed" in m],
+                next_link=next_link,
+                delta_link=page.get("@odata.deltaLink"),
+            )
             url = next_link

@@ -1,9 +1,11 @@
 """How Graph's URLs are written and its answers read: query strings, OData literals,
 timestamps, JSON bodies and headers."""
+
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 from urllib.parse import quote
 
 import requests
@@ -37,8 +39,8 @@ def iso_datetime(value) -> str:
     """A date or datetime as Graph's UTC timestamp (naive datetimes are taken as UTC)."""
     if isinstance(value, dt.datetime):
         if value.tzinfo is None:
-            value = value.replace(tzinfo=dt.timezone.utc)
-        return value.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+            value = value.replace(tzinfo=dt.UTC)
+        return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     if isinstance(value, dt.date):
         return f"{value.isoformat()}T00:00:00Z"
     return str(value)
@@ -49,8 +51,12 @@ def response_json(response: requests.Response) -> Any:
     try:
         return response.json()
     except ValueError:
-        raise GraphError(502, "InvalidResponse", "Graph answered with a body that is not JSON",
-                         request_id=response.headers.get("request-id")) from None
+        raise GraphError(
+            502,
+            "InvalidResponse",
+            "Graph answered with a body that is not JSON",
+            request_id=response.headers.get("request-id"),
+        ) from None
 
 
 def header_value(headers: Mapping | None, name: str):
@@ -59,4 +65,3 @@ def header_value(headers: Mapping | None, name: str):
         if key.lower() == name.lower():
             return value
     return None
-

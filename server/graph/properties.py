@@ -3,9 +3,10 @@
 The property-set GUID is fixed for the life of the product: changing it would orphan
 every mark already written to users' mailboxes.
 """
+
 from __future__ import annotations
 
-from typing import Iterable, Mapping
+from collections.abc import Iterable, Mapping
 
 PROPERTY_SET = "5e2c4be5-cc15-4e13-889c-459e6c8f73b4"
 
@@ -14,7 +15,7 @@ def _string_property(name: str) -> str:
     return f"String {{{PROPERTY_SET}}} Name {name}"
 
 
-SYNC_STATE = _string_property("CrmSyncState")   # "synced" | "excluded" | "pending"
+SYNC_STATE = _string_property("CrmSyncState")  # "synced" | "excluded" | "pending"
 EMAIL_ID = _string_property("CrmEmailId")
 CONTACT_ID = _string_property("CrmContactId")
 
@@ -33,8 +34,7 @@ CATEGORY_COLORS = {
 OUR_CATEGORIES = tuple(CATEGORY_COLORS)
 
 
-def merge_categories(current: Iterable[str] | None, add: Iterable[str] = (),
-                     remove: Iterable[str] = ()) -> list[str]:
+def merge_categories(current: Iterable[str] | None, add: Iterable[str] = (), remove: Iterable[str] = ()) -> list[str]:
     """The categories a message should have: `current` (the user's own kept, in order)
     minus `remove`, plus `add` when missing. Names compare case-insensitively, as
     Outlook does. A PATCH replaces the whole list, so callers send this result."""
@@ -69,5 +69,4 @@ def expand_filter(*property_ids: str) -> str:
 def extended_properties(properties: Mapping[str, str | None]) -> list[dict]:
     """{property id: value} as Graph's `singleValueExtendedProperties` list."""
     # Graph cannot null a single-value property with PATCH; an empty string clears it.
-    return [{"id": pid, "value": "" if value is None else str(value)}
-            for pid, value in properties.items()]
+    return [{"id": pid, "value": "" if value is None else str(value)} for pid, value in properties.items()]

@@ -14,6 +14,7 @@ take the 4th. Waiting is polling with a short, growing sleep, bounded by the cal
 Both kinds offer `hold(timeout)`, a context manager that raises Throttled (retry_after
 1 s) when no slot frees up within `timeout` seconds.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -22,14 +23,15 @@ import random
 import threading
 import time
 import uuid
-from typing import Iterator, Protocol
+from collections.abc import Iterator
+from typing import Protocol
 
 from .errors import Throttled
 
 log = logging.getLogger(__name__)
 
-MAILBOX_CONCURRENCY = 4      # Outlook's limit of concurrent requests per mailbox
-DEFAULT_LEASE_S = 60.0       # longer than any one request may hold a slot (its timeouts)
+MAILBOX_CONCURRENCY = 4  # Outlook's limit of concurrent requests per mailbox
+DEFAULT_LEASE_S = 60.0  # longer than any one request may hold a slot (its timeouts)
 KEY_PREFIX = "crm:graph-slots:"
 POLL_MIN_S, POLL_MAX_S = 0.005, 0.05
 
@@ -56,9 +58,9 @@ class MailboxSlots(Protocol):
 
 
 def _busy(mailbox: str) -> Throttled:
-    return Throttled(429, "MailboxConcurrency",
-                     f"All {MAILBOX_CONCURRENCY} request slots of this mailbox stayed busy",
-                     retry_after=1)
+    return Throttled(
+        429, "MailboxConcurrency", f"All {MAILBOX_CONCURRENCY} request slots of this mailbox stayed busy", retry_after=1
+    )
 
 
 class LocalSlots:
@@ -82,8 +84,14 @@ class LocalSlots:
 class RedisSlots:
     """The slots of one mailbox, shared through Redis by every process using it."""
 
-    def __init__(self, redis, mailbox: str, limit: int = MAILBOX_CONCURRENCY,
-                 lease_s: float = DEFAULT_LEASE_S, fallback: LocalSlots | None = None):
+    def __init__(
+        self,
+        redis,
+        mailbox: str,
+        limit: int = MAILBOX_CONCURRENCY,
+        lease_s: float = DEFAULT_LEASE_S,
+        fallback: LocalSlots | None = None,
+    ):
         self.redis = redis
         self.mailbox = mailbox
         self.key = KEY_PREFIX + mailbox
@@ -125,6 +133,7 @@ class RedisSlots:
         """True once `holder` has a slot; False when Redis fails (use the fallback).
         Raises Throttled at `end` (monotonic)."""
         from redis.exceptions import RedisError
+
         pause = POLL_MIN_S
         try:
             while not self.try_acquire(holder):
@@ -145,8 +154,9 @@ _shared: dict[tuple[str, str], RedisSlots] = {}
 _clients: dict[str, object] = {}
 
 
-def mailbox_slots(mailbox: str, redis_url: str | None = None, *,
-                  lease_s: float = DEFAULT_LEASE_S) -> LocalSlots | RedisSlots:
+def mailbox_slots(
+    mailbox: str, redis_url: str | None = None, *, lease_s: float = DEFAULT_LEASE_S
+) -> LocalSlots | RedisSlots:
     """The slots bounding concurrent requests to `mailbox`: shared through Redis when
     `redis_url` is given, else this process's own. One object per mailbox and URL."""
     key = mailbox.lower()
@@ -161,8 +171,7 @@ def mailbox_slots(mailbox: str, redis_url: str | None = None, *,
             client = _clients.get(redis_url)
             if client is None:
                 from redis import Redis
-                client = _clients[redis_url] = Redis.from_url(
-                    redis_url, socket_timeout=5, socket_connect_timeout=2)
-            shared = _shared[(redis_url, key)] = RedisSlots(client, key, lease_s=lease_s,
-                                                            fallback=local)
+
+                client = _clients[redis_url] = Redis.from_url(redis_url, socket_timeout=5, socket_connect_timeout=2)
+            shared = _shared[(redis_url, key)] = RedisSlots(client, key, lease_s=lease_s, fallback=local)
         return shared

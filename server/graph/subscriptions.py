@@ -1,4 +1,5 @@
 """Change-notification subscriptions on Graph: create, renew and delete them."""
+
 from __future__ import annotations
 
 from urllib.parse import quote
@@ -18,20 +19,34 @@ class SubscriptionOperations(GraphEndpoint):
             return f"{root}/messages"
         return f"{root}/mailFolders({odata_string(str(folder))})/messages"
 
-    def create_subscription(self, resource: str, *, notification_url: str, client_state: str,
-                            expiration, change_type: str = "created,updated",
-                            lifecycle_notification_url: str | None = None) -> dict:
+    def create_subscription(
+        self,
+        resource: str,
+        *,
+        notification_url: str,
+        client_state: str,
+        expiration,
+        change_type: str = "created,updated",
+        lifecycle_notification_url: str | None = None,
+    ) -> dict:
         """Subscribe to change notifications; returns Graph's subscription (with "id")."""
-        body = {"changeType": change_type, "notificationUrl": notification_url,
-                "resource": resource, "expirationDateTime": iso_datetime(expiration),
-                "clientState": client_state}
+        body = {
+            "changeType": change_type,
+            "notificationUrl": notification_url,
+            "resource": resource,
+            "expirationDateTime": iso_datetime(expiration),
+            "clientState": client_state,
+        }
         if lifecycle_notification_url:
             body["lifecycleNotificationUrl"] = lifecycle_notification_url
         return self._call("POST", "/subscriptions", json_body=body)
 
     def renew_subscription(self, subscription_id: str, expiration) -> dict:
-        return self._call("PATCH", f"/subscriptions/{quote(str(subscription_id), safe='')}",
-                          json_body={"expirationDateTime": iso_datetime(expiration)})
+        return self._call(
+            "PATCH",
+            f"/subscriptions/{quote(str(subscription_id), safe='')}",
+            json_body={"expirationDateTime": iso_datetime(expiration)},
+        )
 
     def delete_subscription(self, subscription_id: str) -> None:
         """Delete a subscription; one already gone is not an error."""

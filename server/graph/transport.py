@@ -19,6 +19,7 @@ error is raised as it came.
 Requests to one mailbox (`slots`, see slots.py) are bounded across threads, and across
 processes when Redis is configured, to Outlook's 4 concurrent requests per mailbox.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -26,15 +27,14 @@ import logging
 import random
 import time
 import uuid
+from collections.abc import Callable, Iterable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Callable, Iterable, Mapping
 
 import requests
 from urllib3.exceptions import NewConnectionError
 
-from .errors import (GraphError, GraphTimeout, Unavailable, error_for, error_from_body,
-                     parse_retry_after)
+from .errors import GraphError, GraphTimeout, Unavailable, error_for, error_from_body, parse_retry_after
 from .slots import MAILBOX_CONCURRENCY, MailboxSlots, mailbox_slots
 
 log = logging.getLogger(__name__)
@@ -47,14 +47,26 @@ DEFAULT_TIMEOUT = (3.05, 15.0)
 # (admin consent granted since the cached one was issued).
 PERMISSION_DENIED_CODES = frozenset({"erroraccessdenied", "authorization_requestdenied"})
 
-__all__ = ["Transport", "Deadline", "RefusedToken", "refused_token", "mailbox_slots",
-           "MAILBOX_CONCURRENCY", "parse_retry_after", "parse_timeout", "merge_prefer",
-           "IMMUTABLE_IDS", "RETRY_STATUSES", "DEFAULT_TIMEOUT"]
+__all__ = [
+    "Transport",
+    "Deadline",
+    "RefusedToken",
+    "refused_token",
+    "mailbox_slots",
+    "MAILBOX_CONCURRENCY",
+    "parse_retry_after",
+    "parse_timeout",
+    "merge_prefer",
+    "IMMUTABLE_IDS",
+    "RETRY_STATUSES",
+    "DEFAULT_TIMEOUT",
+]
 
 
 @dataclass(frozen=True)
 class RefusedToken:
     """A token Graph refused: 401 (not accepted at all) or 403 (lacks a permission)."""
+
     token: str = ""
     status: int = 401
 
@@ -126,12 +138,19 @@ def _request_was_sent(exc: requests.RequestException) -> bool:
 class Transport:
     """Sends one HTTP request to Graph with the retry policy above."""
 
-    def __init__(self, session: requests.Session, token_provider: Callable[[], str], *,
-                 timeout=DEFAULT_TIMEOUT, max_wait_s: float = 10.0,
-                 backoff_base_s: float = 0.5, backoff_cap_s: float = 8.0,
-                 sleep: Callable[[float], None] = time.sleep,
-                 clock: Callable[[], float] = time.monotonic,
-                 slots: MailboxSlots | None = None):
+    def __init__(
+        self,
+        session: requests.Session,
+        token_provider: Callable[[], str],
+        *,
+        timeout=DEFAULT_TIMEOUT,
+        max_wait_s: float = 10.0,
+        backoff_base_s: float = 0.5,
+        backoff_cap_s: float = 8.0,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        slots: MailboxSlots | None = None,
+    ):
         self.session = session
         self.slots = slots
         self.token_provider = token_provider
@@ -147,11 +166,10 @@ class Transport:
 
     def backoff(self, attempt: int) -> float:
         """Capped exponential backoff with jitter (half fixed, half random)."""
-        delay = min(self.backoff_cap_s, self.backoff_base_s * (2 ** attempt))
+        delay = min(self.backoff_cap_s, self.backoff_base_s * (2**attempt))
         return delay / 2 + random.uniform(0, delay / 2)
 
-    def headers(self, extra: Mapping[str, str] | None = None, prefer=None,
-                token: str | None = None) -> dict:
+    def headers(self, extra: Mapping[str, str] | None = None, prefer=None, token: str | None = None) -> dict:
         headers = {"Accept": "application/json"}
         extra_prefer = None
         for key, value in (extra or {}).items():
@@ -181,10 +199,18 @@ class Transport:
         # A holder keeps a slot for at most about connect + read seconds.
         return self.slots.hold(deadline.remaining() + connect + read)
 
-    def request(self, method: str, url: str, *, params=None, json=None,
-                headers: Mapping[str, str] | None = None, prefer=None,
-                idempotent: bool | None = None,
-                deadline: Deadline | None = None) -> requests.Response:
+    def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        params=None,
+        json=None,
+        headers: Mapping[str, str] | None = None,
+        prefer=None,
+        idempotent: bool | None = None,
+        deadline: Deadline | None = None,
+    ) -> requests.Response:
         """Send one request; return the 2xx response.
 
         Raises a GraphError subclass: the mapped Graph error, Throttled/Unavailable/
@@ -199,7 +225,7 @@ class Transport:
         deadline = deadline or self.deadline()
         request_id = str(uuid.uuid4())  # the same on every retry, for Graph's logs
         attempt = 0
-        token = None          # the replacement for a refused token, once
+        token = None  # the replacement for a refused token, once
         renewed = False
         while True:
             connect, read = self.timeout
@@ -211,31 +237,31 @@ class Transport:
             sent_headers["client-request-id"] = request_id
             try:
                 with self._slot(deadline):
-                    response = self.session.request(method, url, params=params, json=json,
-                                                    headers=sent_headers, timeout=(connect, read))
+                    response = self.session.request(
+                        method, url, params=params, json=json, headers=sent_headers, timeout=(connect, read)
+                    )
             except requests.exceptions.SSLError as exc:
                 # Not transient: the certificate is not trusted (see CA_BUNDLE).
                 log.error("graph %s %s: %r", method, _path(url), exc)
-                raise Unavailable(None, "TlsError",
-                                  "Graph's TLS certificate is not trusted (see CA_BUNDLE)") from exc
+                raise Unavailable(None, "TlsError", "Graph's TLS certificate is not trusted (see CA_BUNDLE)") from exc
             except requests.RequestException as exc:
-                if not isinstance(exc, (requests.ConnectionError, requests.Timeout,
-                                        requests.exceptions.ChunkedEncodingError)):
+                if not isinstance(
+                    exc, (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError)
+                ):
                     log.error("graph %s %s: %r", method, _path(url), exc)
-                    raise Unavailable(None, "RequestFailed",
-                                      f"Graph request failed ({type(exc).__name__})") from exc
+                    raise Unavailable(None, "RequestFailed", f"Graph request failed ({type(exc).__name__})") from exc
                 # Details (host, path, query) go to the log, not into messages that
                 # may reach API clients.
                 log.warning("graph %s %s: %r", method, _path(url), exc)
-                error = (GraphTimeout(None, "Timeout", f"Graph did not answer within {read:g} s")
-                         if isinstance(exc, requests.ReadTimeout) else
-                         Unavailable(None, "ServiceUnreachable",
-                                     f"Graph could not be reached ({type(exc).__name__})"))
+                error = (
+                    GraphTimeout(None, "Timeout", f"Graph did not answer within {read:g} s")
+                    if isinstance(exc, requests.ReadTimeout)
+                    else Unavailable(None, "ServiceUnreachable", f"Graph could not be reached ({type(exc).__name__})")
+                )
                 if idempotent or not _request_was_sent(exc):
                     delay = self.backoff(attempt)
                     if delay <= deadline.remaining():
-                        log.info("graph %s %s: %s; retry in %.2f s", method, _path(url),
-                                 type(exc).__name__, delay)
+                        log.info("graph %s %s: %s; retry in %.2f s", method, _path(url), type(exc).__name__, delay)
                         self.sleep(delay)
                         attempt += 1
                         continue
@@ -247,8 +273,7 @@ class Transport:
                 retry_after = parse_retry_after(response.headers.get("Retry-After"))
                 delay = retry_after if retry_after is not None else self.backoff(attempt)
                 if delay <= deadline.remaining():
-                    log.info("graph %s %s: HTTP %s; retry in %.2f s", method, _path(url),
-                             response.status_code, delay)
+                    log.info("graph %s %s: HTTP %s; retry in %.2f s", method, _path(url), response.status_code, delay)
                     response.close()
                     self.sleep(delay)
                     attempt += 1
@@ -257,16 +282,23 @@ class Transport:
                 error.retry_after = delay
                 raise error
             error = self.error(response)
-            if not renewed and (response.status_code == 401 or (
-                    response.status_code == 403 and error.code.lower() in PERMISSION_DENIED_CODES)):
+            if not renewed and (
+                response.status_code == 401
+                or (response.status_code == 403 and error.code.lower() in PERMISSION_DENIED_CODES)
+            ):
                 # A cached token Graph no longer accepts (expired early, revoked), or one
                 # issued before admin consent added a permission: once per call.
                 renewed = True
                 sent_token = sent_headers["Authorization"].split(" ", 1)[1]
                 token = self.replacement_token(sent_token, response.status_code)
                 if token is not None:
-                    log.info("graph %s %s: HTTP %s %s; retry with a new token", method,
-                             _path(url), response.status_code, error.code)
+                    log.info(
+                        "graph %s %s: HTTP %s %s; retry with a new token",
+                        method,
+                        _path(url),
+                        response.status_code,
+                        error.code,
+                    )
                     response.close()
                     continue
             raise error
@@ -278,9 +310,13 @@ class Transport:
         except ValueError:
             body = None
         if body is None:
-            return error_for(response.status_code, None, None,
-                             retry_after=parse_retry_after(response.headers.get("Retry-After")),
-                             request_id=response.headers.get("request-id"))
+            return error_for(
+                response.status_code,
+                None,
+                None,
+                retry_after=parse_retry_after(response.headers.get("Retry-After")),
+                request_id=response.headers.get("request-id"),
+            )
         return error_from_body(response.status_code, body, response.headers)
 
 

@@ -1,4 +1,5 @@
 """Queueing jobs: `enqueue` (idempotent by key) and `retry_job` for a failed one."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -15,8 +16,16 @@ from server.db import Database
 from server.jobs.running import runner_for
 
 
-def enqueue(kind: str, params: dict | None = None, *, key: str, tenant_id: str | None = None,
-            user_id: int | None = None, app: Flask | None = None, submit: bool = True) -> int:
+def enqueue(
+    kind: str,
+    params: dict | None = None,
+    *,
+    key: str,
+    tenant_id: str | None = None,
+    user_id: int | None = None,
+    app: Flask | None = None,
+    submit: bool = True,
+) -> int:
     """Queues job `kind` under `key` (idempotent, see server.jobs); returns its id.
     A finished job asked for again starts over; a failed one resumes from its
     cursor. `submit=False` only records it (the caller runs it with `run_job`)."""
@@ -24,10 +33,21 @@ def enqueue(kind: str, params: dict | None = None, *, key: str, tenant_id: str |
     factory = Database.state(app).session_factory
     now = utcnow()
     with factory() as session:
-        created = insert_ignore(session, SyncJob, {
-            "key": key, "kind": kind, "tenant_id": tenant_id, "user_id": user_id,
-            "params": params or {}, "state": "queued", "requested_at": now, "cursor": {},
-        }, ["key"])
+        created = insert_ignore(
+            session,
+            SyncJob,
+            {
+                "key": key,
+                "kind": kind,
+                "tenant_id": tenant_id,
+                "user_id": user_id,
+                "params": params or {},
+                "state": "queued",
+                "requested_at": now,
+                "cursor": {},
+            },
+            ["key"],
+        )
         session.commit()
         row = session.scalar(select(SyncJob).where(SyncJob.key == key))
         assert row is not None
@@ -44,23 +64,32 @@ def _ask_again(session: Session, job_id: int, params: dict, now: datetime) -> bo
     """An existing job asked for again. Returns True when it must be submitted.
     Each step is one conditional UPDATE; when the job changed state in between
     (it just finished), the next round sees the new state."""
-    values: dict[str, Any] = {"state": "queued", "attempts": 0, "error": "", "requested_at": now,
-                              "params": params, "rerun": False, "finished_at": None}
+    values: dict[str, Any] = {
+        "state": "queued",
+        "attempts": 0,
+        "error": "",
+        "requested_at": now,
+        "params": params,
+        "rerun": False,
+        "finished_at": None,
+    }
     for _ in range(5):
         state = session.scalar(select(SyncJob.state).where(SyncJob.id == job_id))
         if state in ("queued", "retrying"):
             return False
         if state == "running":
-            changed = session.execute(update(SyncJob).where(
-                SyncJob.id == job_id, SyncJob.state == "running").values(rerun=True)).rowcount
+            changed = session.execute(
+                update(SyncJob).where(SyncJob.id == job_id, SyncJob.state == "running").values(rerun=True)
+            ).rowcount
             session.commit()
             if changed:
                 return False
             continue
         # A finished job starts over; a failed one resumes from its cursor.
         extra = {"cursor": {}, "done": 0, "failed": 0, "total": None} if state == "done" else {}
-        changed = session.execute(update(SyncJob).where(
-            SyncJob.id == job_id, SyncJob.state == state).values(**values, **extra)).rowcount
+        changed = session.execute(
+            update(SyncJob).where(SyncJob.id == job_id, SyncJob.state == state).values(**values, **extra)
+        ).rowcount
         session.commit()
         if changed:
             return True
@@ -75,9 +104,9 @@ def retry_job(job_id: int, *, tenant_id: str | None = None, app: Flask | None = 
         query = update(SyncJob).where(SyncJob.id == job_id, SyncJob.state == "failed")
         if tenant_id is not None:
             query = query.where(SyncJob.tenant_id == tenant_id)
-        changed = session.execute(query.values(
-            state="queued", attempts=0, error="", rerun=False, requested_at=utcnow(),
-            finished_at=None)).rowcount
+        changed = session.execute(
+            query.values(state="queued", attempts=0, error="", rerun=False, requested_at=utcnow(), finished_at=None)
+        ).rowcount
         session.commit()
     if changed:
         runner_for(app).submit(job_id)

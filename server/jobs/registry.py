@@ -5,10 +5,12 @@ factory imports every module that defines one (through the routes and pages that
 them), so any process that has built the app, web or worker, knows every kind. The
 kind is stored in each job's row: never rename one that may still be queued.
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from flask import Flask
 from sqlalchemy import update
@@ -23,9 +25,11 @@ JOB_FUNCTIONS: dict[str, JobFunction] = {}
 
 def job(kind: str) -> Callable[[JobFunction], JobFunction]:
     """Registers a job function under `kind`."""
+
     def register(fn: JobFunction) -> JobFunction:
         JOB_FUNCTIONS[kind] = fn
         return fn
+
     return register
 
 
@@ -40,6 +44,7 @@ class RetryLater(Exception):
 @dataclass
 class JobContext:
     """What a running job gets: the app (in its context), a session, its row."""
+
     app: Flask
     session: Session
     job: SyncJob
@@ -48,8 +53,9 @@ class JobContext:
     def params(self) -> dict:
         return dict(self.job.params or {})
 
-    def progress(self, done: int | None = None, total: int | None = None, failed: int | None = None,
-                 cursor: dict | None = None) -> None:
+    def progress(
+        self, done: int | None = None, total: int | None = None, failed: int | None = None, cursor: dict | None = None
+    ) -> None:
         """Records progress (and the resumable cursor) and proves the job alive; commits."""
         values: dict[str, Any] = {"heartbeat_at": utcnow()}
         if done is not None:

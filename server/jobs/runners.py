@@ -1,4 +1,5 @@
 """The two runners: daemon threads in this process, or RQ on Redis."""
+
 from __future__ import annotations
 
 import heapq
@@ -6,8 +7,8 @@ import itertools
 import logging
 import threading
 import time
+from collections.abc import Callable
 from datetime import timedelta
-from typing import Callable
 
 from flask import Flask
 

@@ -1,5 +1,6 @@
 """Running one job: claim it, call its function, and record done, retry or failure;
 and the runner each app submits jobs to."""
+
 from __future__ import annotations
 
 import logging
@@ -38,12 +39,17 @@ def run_job(app: Flask, job_id: int) -> str | None:
     stale = utcnow() - timedelta(seconds=int(app.config["JOB_STALE_S"]))
     with factory() as session:
         now = utcnow()
-        claimed = session.execute(update(SyncJob).where(
-            SyncJob.id == job_id,
-            or_(SyncJob.state.in_(("queued", "retrying")),
-                and_(SyncJob.state == "running", SyncJob.heartbeat_at < stale)),
-        ).values(state="running", attempts=SyncJob.attempts + 1, rerun=False, heartbeat_at=now,
-                 started_at=now)).rowcount
+        claimed = session.execute(
+            update(SyncJob)
+            .where(
+                SyncJob.id == job_id,
+                or_(
+                    SyncJob.state.in_(("queued", "retrying")),
+                    and_(SyncJob.state == "running", SyncJob.heartbeat_at < stale),
+                ),
+            )
+            .values(state="running", attempts=SyncJob.attempts + 1, rerun=False, heartbeat_at=now, started_at=now)
+        ).rowcount
         session.commit()
         if not claimed:
             return None
@@ -68,12 +74,17 @@ def run_job(app: Flask, job_id: int) -> str | None:
             return None
         if error is None:
             # Done, unless someone asked for it again meanwhile (`rerun`): then once more.
-            finished = session.execute(update(SyncJob).where(
-                SyncJob.id == job_id, SyncJob.rerun.is_(False)).values(
-                state="done", error="", finished_at=utcnow())).rowcount
+            finished = session.execute(
+                update(SyncJob)
+                .where(SyncJob.id == job_id, SyncJob.rerun.is_(False))
+                .values(state="done", error="", finished_at=utcnow())
+            ).rowcount
             if not finished:
-                session.execute(update(SyncJob).where(SyncJob.id == job_id).values(
-                    state="queued", rerun=False, error="", requested_at=utcnow()))
+                session.execute(
+                    update(SyncJob)
+                    .where(SyncJob.id == job_id)
+                    .values(state="queued", rerun=False, error="", requested_at=utcnow())
+                )
             session.commit()
             if not finished:
                 runner_for(app).submit(job_id)
@@ -84,14 +95,19 @@ def run_job(app: Flask, job_id: int) -> str | None:
         # over (a big bulk sync is throttled once per Outlook rate window): count afresh.
         attempts = 1 if (row.done or 0) > done_at_start else row.attempts
         if attempts >= int(app.config["JOB_MAX_ATTEMPTS"]):
-            session.execute(update(SyncJob).where(SyncJob.id == job_id).values(
-                state="failed", error=message, finished_at=utcnow()))
+            session.execute(
+                update(SyncJob).where(SyncJob.id == job_id).values(state="failed", error=message, finished_at=utcnow())
+            )
             session.commit()
             return "failed"
         delay = retry_delay(app, attempts, hint)
-        session.execute(update(SyncJob).where(SyncJob.id == job_id).values(
-            state="retrying", error=message, attempts=attempts,
-            requested_at=utcnow() + timedelta(seconds=delay)))
+        session.execute(
+            update(SyncJob)
+            .where(SyncJob.id == job_id)
+            .values(
+                state="retrying", error=message, attempts=attempts, requested_at=utcnow() + timedelta(seconds=delay)
+            )
+        )
         session.commit()
         runner_for(app).submit(job_id, delay)
         return "retrying"
@@ -104,11 +120,17 @@ def recover_stalled_jobs(app: Flask | None = None) -> int:
     app = app or current_app._get_current_object()
     stale = utcnow() - timedelta(seconds=int(app.config["JOB_STALE_S"]))
     with Database.state(app).session_factory() as session:
-        ids = session.scalars(select(SyncJob.id).where(or_(
-            and_(SyncJob.state == "running", SyncJob.heartbeat_at < stale),
-            and_(SyncJob.state.in_(("queued", "retrying")), SyncJob.requested_at < stale)))).all()
-        session.execute(SyncJob.__table__.delete().where(
-            SyncJob.state == "done", SyncJob.finished_at < utcnow() - KEEP_DONE))
+        ids = session.scalars(
+            select(SyncJob.id).where(
+                or_(
+                    and_(SyncJob.state == "running", SyncJob.heartbeat_at < stale),
+                    and_(SyncJob.state.in_(("queued", "retrying")), SyncJob.requested_at < stale),
+                )
+            )
+        ).all()
+        session.execute(
+            SyncJob.__table__.delete().where(SyncJob.state == "done", SyncJob.finished_at < utcnow() - KEEP_DONE)
+        )
         session.commit()
     runner = runner_for(app)
     for job_id in ids:
@@ -126,7 +148,6 @@ def runner_for(app: Flask):
         runner = _runners.get(id(app))
         if runner is None:
             redis_url = app.config.get("REDIS_URL")
-            runner = (RqRunner(redis_url) if redis_url
-                      else ThreadRunner(app, int(app.config["JOB_WORKERS"]), run_job))
+            runner = RqRunner(redis_url) if redis_url else ThreadRunner(app, int(app.config["JOB_WORKERS"]), run_job)
             _runners[id(app)] = runner
         return runner

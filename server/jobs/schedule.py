@@ -6,13 +6,14 @@ A periodic task is `task(app) -> int` (how many jobs it queued); it only queues
 per-mailbox jobs, whose keys make a repeat harmless. Like job kinds, a task registers
 where it is defined, when its module is imported by the app factory.
 """
+
 from __future__ import annotations
 
 import logging
 import threading
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Callable, Mapping
 
 from flask import Flask
 
@@ -27,8 +28,8 @@ PeriodicFunction = Callable[[Flask], int]
 class PeriodicTask:
     name: str
     run: PeriodicFunction
-    every_s: float | None = None   # a fixed interval, or
-    setting: str | None = None     # the app setting that holds it (its default lives in server.config)
+    every_s: float | None = None  # a fixed interval, or
+    setting: str | None = None  # the app setting that holds it (its default lives in server.config)
 
     def interval_s(self, config: Mapping) -> float:
         return float(config[self.setting] if self.setting else self.every_s)
@@ -37,15 +38,18 @@ class PeriodicTask:
 PERIODIC_TASKS: dict[str, PeriodicTask] = {}
 
 
-def periodic(name: str, *, every_s: float | None = None,
-             setting: str | None = None) -> Callable[[PeriodicFunction], PeriodicFunction]:
+def periodic(
+    name: str, *, every_s: float | None = None, setting: str | None = None
+) -> Callable[[PeriodicFunction], PeriodicFunction]:
     """Registers `task(app)` to run every `every_s` seconds, or every `setting`
     seconds of the app's config. The name is RQ cron's argument: never rename one."""
     if (every_s is None) == (setting is None):
         raise ValueError("a periodic task has either a fixed interval or a setting")
+
     def register(fn: PeriodicFunction) -> PeriodicFunction:
         PERIODIC_TASKS[name] = PeriodicTask(name, fn, every_s, setting)
         return fn
+
     return register
 
 
@@ -70,7 +74,7 @@ class EmbeddedScheduler:
         self.stopped = threading.Event()
         self.thread = threading.Thread(target=self._run, name="crm-scheduler", daemon=True)
 
-    def start(self) -> "EmbeddedScheduler":
+    def start(self) -> EmbeddedScheduler:
         self.thread.start()
         return self
 

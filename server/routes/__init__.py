@@ -7,6 +7,7 @@ An API module's `bp` is a `server.api.Blueprint` (flask-smorest; url_prefix unde
 static files) is registered on the app directly and stays out of the OpenAPI.
 Views raise or let through; `server.errors` answers every failure.
 """
+
 from __future__ import annotations
 
 from importlib import import_module

@@ -5,6 +5,7 @@ The files under addin/ are written for the placeholder origin https://localhost:
 Microsoft's office.js; both are swapped at serve time, so the same files work behind any
 PUBLIC_BASE_URL and, in local runs and tests, with the emulator's Office.js shim.
 """
+
 from __future__ import annotations
 
 import json
@@ -79,8 +80,11 @@ def manifest():
     """The add-in manifest, its URLs on PUBLIC_BASE_URL."""
     text = (ADDIN_DIR / "manifest.xml").read_text(encoding="utf-8")
     body = render_manifest(text, public_origin(), client_id())
-    return Response(body, mimetype="application/xml",
-                    headers={"Content-Disposition": 'inline; filename="manifest.xml"', "Cache-Control": "no-cache"})
+    return Response(
+        body,
+        mimetype="application/xml",
+        headers={"Content-Disposition": 'inline; filename="manifest.xml"', "Cache-Control": "no-cache"},
+    )
 
 
 @bp.get("/taskpane/<path:filename>")

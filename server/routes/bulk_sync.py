@@ -1,4 +1,5 @@
 """Bulk sync: file a folder's mail since a date, as a background job."""
+
 from __future__ import annotations
 
 import re

@@ -1,4 +1,5 @@
 """Cases: list (search by title), create, get."""
+
 from __future__ import annotations
 
 from server.api import Blueprint
@@ -20,10 +21,18 @@ bp = Blueprint("cases", __name__, url_prefix="/api/v1", description="Cases of th
 def list_cases(args):
     """List the tenant's cases, newest first (search by title)."""
     mailbox = current_mailbox()
-    found = cases.list_cases(mailbox.session, mailbox.tenant_id, query=args.get("q"), status=args.get("status"),
-                             before_id=args.get("before_id"), limit=args["limit"])
-    return {"cases": [case_json(mailbox, c) for c in found],
-            "next_before_id": found[-1].id if len(found) == args["limit"] else None}
+    found = cases.list_cases(
+        mailbox.session,
+        mailbox.tenant_id,
+        query=args.get("q"),
+        status=args.get("status"),
+        before_id=args.get("before_id"),
+        limit=args["limit"],
+    )
+    return {
+        "cases": [case_json(mailbox, c) for c in found],
+        "next_before_id": found[-1].id if len(found) == args["limit"] else None,
+    }
 
 
 @bp.post("/cases")
@@ -34,8 +43,9 @@ def list_cases(args):
 def create_case(body):
     """Create a case."""
     mailbox = current_mailbox()
-    return case_json(mailbox, cases.create_case(mailbox.session, mailbox.tenant_id, mailbox.user,
-                                                body["title"], body["description"]))
+    return case_json(
+        mailbox, cases.create_case(mailbox.session, mailbox.tenant_id, mailbox.user, body["title"], body["description"])
+    )
 
 
 @bp.get("/cases/<int:case_id>")

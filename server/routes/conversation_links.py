@@ -1,5 +1,6 @@
 """Conversation links: a filed email's whole conversation (filed and future messages)
 linked to a case or task; show, link, stop linking."""
+
 from __future__ import annotations
 
 from server.api import Blueprint
@@ -12,8 +13,9 @@ from server.routes.request_mailbox import current_mailbox
 from server.routes.route_docs import SECURITY, not_found
 from server.routes.schemas.cases import ConversationLinksSchema, TargetsSchema
 
-bp = Blueprint("conversation_links", __name__, url_prefix="/api/v1",
-               description="Conversations linked to cases and tasks")
+bp = Blueprint(
+    "conversation_links", __name__, url_prefix="/api/v1", description="Conversations linked to cases and tasks"
+)
 
 
 @bp.get("/emails/<int:email_id>/conversation-links")
@@ -25,8 +27,7 @@ def conversation_links(email_id):
     """The links of a filed email's conversation."""
     mailbox = current_mailbox()
     email = cases.get_email(mailbox.session, mailbox.tenant_id, email_id)
-    return {"conversation_id": email.conversation_id,
-            "links": conversation_links_json(mailbox, email.conversation_id)}
+    return {"conversation_id": email.conversation_id, "links": conversation_links_json(mailbox, email.conversation_id)}
 
 
 @bp.post("/emails/<int:email_id>/conversation-links")
@@ -44,11 +45,15 @@ def link_conversation(body, email_id):
     targets = resolve_targets(mailbox.session, mailbox.tenant_id, mailbox.user, body)
     added = 0
     for target_type, target_id in targets.pairs:
-        _, count = cases.link_conversation(mailbox.session, mailbox.tenant_id, mailbox.user,
-                                           email.conversation_id, target_type, target_id)
+        _, count = cases.link_conversation(
+            mailbox.session, mailbox.tenant_id, mailbox.user, email.conversation_id, target_type, target_id
+        )
         added += count
-    answer = {"conversation_id": email.conversation_id,
-              "links": conversation_links_json(mailbox, email.conversation_id), "linked_emails": added}
+    answer = {
+        "conversation_id": email.conversation_id,
+        "links": conversation_links_json(mailbox, email.conversation_id),
+        "linked_emails": added,
+    }
     created = created_json(mailbox, targets)
     if created:
         answer["created"] = created

@@ -1,5 +1,6 @@
 """CRM companies over REST: list (search), create, get, change, delete, in the caller's
 tenant. Tokens and tenancy as for CRM contacts (routes/crm_contacts.py)."""
+
 from __future__ import annotations
 
 from server.api import Blueprint, ErrorSchema
@@ -7,11 +8,17 @@ from server.auth import current_principal, require_auth
 from server.crm import companies
 from server.db import db_session
 from server.routes.route_docs import CRM_RECORDS_DESCRIPTION, CRM_ROLE, crm_record_route
-from server.routes.schemas.crm_records import (CrmCompanyCreateSchema, CrmCompanyPageSchema, CrmCompanySchema,
-                                               CrmCompanyUpdateSchema, CrmListArgsSchema)
+from server.routes.schemas.crm_records import (
+    CrmCompanyCreateSchema,
+    CrmCompanyPageSchema,
+    CrmCompanySchema,
+    CrmCompanyUpdateSchema,
+    CrmListArgsSchema,
+)
 
-bp = Blueprint("crm_companies", __name__, url_prefix="/api/v1/crm",
-               description=f"CRM companies {CRM_RECORDS_DESCRIPTION}")
+bp = Blueprint(
+    "crm_companies", __name__, url_prefix="/api/v1/crm", description=f"CRM companies {CRM_RECORDS_DESCRIPTION}"
+)
 documented = crm_record_route(bp)
 
 
@@ -22,8 +29,9 @@ documented = crm_record_route(bp)
 @documented
 def list_companies(args):
     """List companies by name; `q` searches name and domain prefixes."""
-    page = companies.list_companies(db_session(), current_principal().tid, q=args.get("q"), limit=args["limit"],
-                                    after=args.get("after"))
+    page = companies.list_companies(
+        db_session(), current_principal().tid, q=args.get("q"), limit=args["limit"], after=args.get("after")
+    )
     return {"items": page.rows, "next": page.next_cursor}
 
 

@@ -5,6 +5,7 @@ app-only token carrying the app role Crm.ReadWrite.All (server-to-server
 integrations). The tenant is always the token's `tid`; another tenant's record
 answers 404 exactly like a missing one.
 """
+
 from __future__ import annotations
 
 from server.api import Blueprint, ErrorSchema
@@ -12,11 +13,16 @@ from server.auth import current_principal, require_auth
 from server.crm import contacts
 from server.db import db_session
 from server.routes.route_docs import CRM_RECORDS_DESCRIPTION, CRM_ROLE, crm_record_route
-from server.routes.schemas.crm_records import (CrmContactInputSchema, CrmContactPageSchema, CrmContactSchema,
-                                               CrmListArgsSchema)
+from server.routes.schemas.crm_records import (
+    CrmContactInputSchema,
+    CrmContactPageSchema,
+    CrmContactSchema,
+    CrmListArgsSchema,
+)
 
-bp = Blueprint("crm_contacts", __name__, url_prefix="/api/v1/crm",
-               description=f"CRM contacts {CRM_RECORDS_DESCRIPTION}")
+bp = Blueprint(
+    "crm_contacts", __name__, url_prefix="/api/v1/crm", description=f"CRM contacts {CRM_RECORDS_DESCRIPTION}"
+)
 documented = crm_record_route(bp)
 
 
@@ -27,8 +33,9 @@ documented = crm_record_route(bp)
 @documented
 def list_contacts(args):
     """List contacts by name; `q` searches name, email and company prefixes."""
-    page = contacts.list_contacts(db_session(), current_principal().tid, q=args.get("q"), limit=args["limit"],
-                                  after=args.get("after"))
+    page = contacts.list_contacts(
+        db_session(), current_principal().tid, q=args.get("q"), limit=args["limit"], after=args.get("after")
+    )
     return {"items": page.rows, "next": page.next_cursor}
 
 

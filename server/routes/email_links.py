@@ -1,5 +1,6 @@
 """A filed email's links to cases and tasks: show, link (to new ones too), unlink.
 Emails are addressed by their CRM id (the `crm_email_id` of a synced message)."""
+
 from __future__ import annotations
 
 from server.api import Blueprint
@@ -12,8 +13,7 @@ from server.routes.request_mailbox import current_mailbox
 from server.routes.route_docs import SECURITY, not_found
 from server.routes.schemas.cases import EmailLinksSchema, TargetsSchema
 
-bp = Blueprint("email_links", __name__, url_prefix="/api/v1",
-               description="A filed email's links to cases and tasks")
+bp = Blueprint("email_links", __name__, url_prefix="/api/v1", description="A filed email's links to cases and tasks")
 
 
 @bp.get("/emails/<int:email_id>/links")

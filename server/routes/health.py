@@ -1,4 +1,5 @@
 """Liveness: answers without touching the database, Graph or auth."""
+
 from __future__ import annotations
 
 import marshmallow as ma

@@ -1,4 +1,5 @@
 """Background jobs: a job's progress, for the user who started it."""
+
 from __future__ import annotations
 
 from server.api import Blueprint

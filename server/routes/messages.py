@@ -1,20 +1,26 @@
 """Messages: open (what the pane shows), sync, mark synced/unsynced, batch sync."""
+
 from __future__ import annotations
 
 from server.api import Blueprint
 from server.auth import require_auth
 from server.routes.request_mailbox import current_mailbox
 from server.routes.route_docs import SECURITY
-from server.routes.schemas.messages import (BatchSyncResultSchema, BatchSyncSchema, MessageSchema, OpenArgsSchema,
-                                            StateSchema, checked_message_id)
+from server.routes.schemas.messages import (
+    BatchSyncResultSchema,
+    BatchSyncSchema,
+    MessageSchema,
+    OpenArgsSchema,
+    StateSchema,
+    checked_message_id,
+)
 from server.sync.delta import request_catch_up
 from server.sync.file_message import sync_message, sync_messages
 from server.sync.mailbox import prepare_mailbox
 from server.sync.marks import set_mark
 from server.sync.view import open_message
 
-bp = Blueprint("messages", __name__, url_prefix="/api/v1/messages",
-               description="Outlook messages and their CRM state")
+bp = Blueprint("messages", __name__, url_prefix="/api/v1/messages", description="Outlook messages and their CRM state")
 
 
 @bp.get("/<message_id>")

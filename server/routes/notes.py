@@ -1,5 +1,6 @@
 """Notes on a filed email: list, add, delete your own. Everyone in the organisation
 sees them."""
+
 from __future__ import annotations
 
 from server.api import Blueprint

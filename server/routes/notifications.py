@@ -11,6 +11,7 @@ Graph's own notifications always match, so only a forger, or a subscription we h
 since dropped, gets it; Graph retries a non-2xx answer for up to 4 hours, each retry
 costing one indexed lookup.)
 """
+
 from __future__ import annotations
 
 from flask import Response, current_app, request
@@ -20,8 +21,12 @@ from server.db import db_session
 from server.errors import ApiError
 from server.sync.webhooks import queue_changes, queue_lifecycle_events
 
-bp = Blueprint("notifications", __name__, url_prefix="/api/v1/notifications",
-               description="Microsoft Graph change notifications (webhooks)")
+bp = Blueprint(
+    "notifications",
+    __name__,
+    url_prefix="/api/v1/notifications",
+    description="Microsoft Graph change notifications (webhooks)",
+)
 
 MAX_NOTIFICATIONS = 1000
 MAX_TOKEN = 1024
@@ -41,9 +46,13 @@ def _notifications() -> list[dict]:
     """The body's notifications; 400 when it is not Graph's {"value": [...]} shape."""
     body = request.get_json(silent=True)
     notes = body.get("value") if isinstance(body, dict) else None
-    if not isinstance(notes, list) or not notes or len(notes) > MAX_NOTIFICATIONS \
-            or not all(isinstance(n, dict) for n in notes):
-        raise ApiError(400, "invalid_notification", "Expected Graph's {\"value\": [...]} notification body.")
+    if (
+        not isinstance(notes, list)
+        or not notes
+        or len(notes) > MAX_NOTIFICATIONS
+        or not all(isinstance(n, dict) for n in notes)
+    ):
+        raise ApiError(400, "invalid_notification", 'Expected Graph\'s {"value": [...]} notification body.')
     return notes
 
 

@@ -1,5 +1,6 @@
 """Outlook contacts: create from an address, and keep each in sync with its CRM
 contact (sync, link, refresh, the CRM page)."""
+
 from __future__ import annotations
 
 import marshmallow as ma
@@ -9,15 +10,31 @@ from server.auth import require_auth
 from server.errors import ApiError
 from server.routes.request_mailbox import current_mailbox
 from server.routes.route_docs import SECURITY
-from server.routes.schemas.contacts import (ContactSyncSchema, LinkSchema, NewOutlookContactSchema,
-                                            OutlookContactSchema, RefreshResultsSchema, RefreshSchema, UrlSchema)
+from server.routes.schemas.contacts import (
+    ContactSyncSchema,
+    LinkSchema,
+    NewOutlookContactSchema,
+    OutlookContactSchema,
+    RefreshResultsSchema,
+    RefreshSchema,
+    UrlSchema,
+)
 from server.routes.schemas.messages import MESSAGE_ID
-from server.sync.outlook_contact_sync import (ContactSync, create_outlook_contact, link_outlook_contact,
-                                              refresh_linked_contacts, sync_outlook_contact)
 from server.sync.errors import api_error_for
+from server.sync.outlook_contact_sync import (
+    ContactSync,
+    create_outlook_contact,
+    link_outlook_contact,
+    refresh_linked_contacts,
+    sync_outlook_contact,
+)
 
-bp = Blueprint("outlook_contacts", __name__, url_prefix="/api/v1",
-               description="Outlook contacts and their CRM contacts, kept in sync both ways")
+bp = Blueprint(
+    "outlook_contacts",
+    __name__,
+    url_prefix="/api/v1",
+    description="Outlook contacts and their CRM contacts, kept in sync both ways",
+)
 
 NOT_FOUND = dict(schema=ErrorSchema, description="No such Outlook contact (or CRM contact) of yours")
 
@@ -35,9 +52,14 @@ def _checked(item_id: str) -> str:
 @bp.arguments(NewOutlookContactSchema)
 @bp.response(200, OutlookContactSchema)
 @bp.doc(security=SECURITY)
-@bp.alt_response(503, schema=ErrorSchema, description=(
-    "Another request (the ribbon, another window) is creating this contact right now; "
-    "retry after retry_after seconds and get its contact"))
+@bp.alt_response(
+    503,
+    schema=ErrorSchema,
+    description=(
+        "Another request (the ribbon, another window) is creating this contact right now; "
+        "retry after retry_after seconds and get its contact"
+    ),
+)
 def create(body):
     """Create an Outlook contact from an address and name (the existing one if any)."""
     return create_outlook_contact(current_mailbox(), body["address"], body["name"])

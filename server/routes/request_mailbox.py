@@ -1,5 +1,6 @@
 """The request's mailbox: the signed-in user's CRM user and delegated Graph client,
 built once per request for the API's views."""
+
 from __future__ import annotations
 
 from flask import current_app, g
@@ -9,6 +10,7 @@ from server.db import db_session
 from server.sync.mailbox import Mailbox
 from server.sync.mailbox_factory import delegated_mailbox
 
+
 def current_mailbox() -> Mailbox:
     """The request's Mailbox (once per request). Raises AuthError without a principal."""
     mailbox = g.get("mailbox")
@@ -16,4 +18,3 @@ def current_mailbox() -> Mailbox:
         mailbox = delegated_mailbox(db_session(), current_app.config, current_principal())
         g.mailbox = mailbox
     return mailbox
-

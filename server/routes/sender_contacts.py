@@ -1,5 +1,6 @@
 """CRM contacts (and companies) created from the people on a message, the message
 optionally filed and linked to them."""
+
 from __future__ import annotations
 
 from server.api import Blueprint, ErrorSchema
@@ -11,8 +12,9 @@ from server.routes.schemas.messages import checked_message_id
 from server.sync.mailbox import prepare_mailbox
 from server.sync.sender_contacts import create_crm_contact_from_message
 
-bp = Blueprint("sender_contacts", __name__, url_prefix="/api/v1",
-               description="CRM contacts from the people on a message")
+bp = Blueprint(
+    "sender_contacts", __name__, url_prefix="/api/v1", description="CRM contacts from the people on a message"
+)
 
 
 @bp.post("/messages/<message_id>/contacts")
@@ -28,5 +30,12 @@ def create_from_sender(body, message_id):
     if body["link_email"]:
         prepare_mailbox(mailbox)
     return create_crm_contact_from_message(
-        mailbox, message_id, body["address"], name=body.get("name"), company=body.get("company"),
-        job_title=body.get("job_title"), phone=body.get("phone"), link=body["link_email"])
+        mailbox,
+        message_id,
+        body["address"],
+        name=body.get("name"),
+        company=body.get("company"),
+        job_title=body.get("job_title"),
+        phone=body.get("phone"),
+        link=body["link_email"],
+    )

@@ -1,4 +1,5 @@
 """The signed-in user's sync settings, over their tenant's defaults."""
+
 from __future__ import annotations
 
 import marshmallow as ma
@@ -10,8 +11,7 @@ from server.crm.models import AUTO_SYNC_MODES
 from server.routes.request_mailbox import current_mailbox
 from server.sync.subscriptions import follow_settings
 
-bp = Blueprint("settings", __name__, url_prefix="/api/v1/settings",
-               description="Automatic sync settings")
+bp = Blueprint("settings", __name__, url_prefix="/api/v1/settings", description="Automatic sync settings")
 
 MAX_NEVER_SYNC = 1000
 
@@ -25,18 +25,23 @@ class TenantSettingsSchema(ma.Schema):
 class SettingsSchema(ma.Schema):
     auto_sync = ma.fields.String(required=True, validate=ma.validate.OneOf(AUTO_SYNC_MODES))
     auto_link_companies = ma.fields.Boolean(required=True)
-    never_sync = ma.fields.List(ma.fields.String(validate=ma.validate.Length(min=1, max=320)),
-                                required=True, validate=ma.validate.Length(max=MAX_NEVER_SYNC),
-                                metadata={"description": "Personal never-sync addresses and domains "
-                                                         "(the tenant's apply too)"})
+    never_sync = ma.fields.List(
+        ma.fields.String(validate=ma.validate.Length(min=1, max=320)),
+        required=True,
+        validate=ma.validate.Length(max=MAX_NEVER_SYNC),
+        metadata={"description": "Personal never-sync addresses and domains (the tenant's apply too)"},
+    )
     tenant = ma.fields.Nested(TenantSettingsSchema, dump_only=True)
 
 
 class SettingsUpdateSchema(ma.Schema):
     auto_sync = ma.fields.String(allow_none=True, validate=ma.validate.OneOf(AUTO_SYNC_MODES))
     auto_link_companies = ma.fields.Boolean(allow_none=True)
-    never_sync = ma.fields.List(ma.fields.String(validate=ma.validate.Length(min=1, max=320)),
-                                allow_none=True, validate=ma.validate.Length(max=MAX_NEVER_SYNC))
+    never_sync = ma.fields.List(
+        ma.fields.String(validate=ma.validate.Length(min=1, max=320)),
+        allow_none=True,
+        validate=ma.validate.Length(max=MAX_NEVER_SYNC),
+    )
 
 
 def _settings(mailbox) -> dict:
@@ -46,8 +51,11 @@ def _settings(mailbox) -> dict:
         "auto_sync": effective["auto_sync"],
         "auto_link_companies": bool(effective["auto_link_companies"]),
         "never_sync": list((user.settings or {}).get("never_sync") or []),
-        "tenant": {k: v for k, v in user.tenant.effective_settings().items()
-                   if k in ("auto_sync", "auto_link_companies", "never_sync")},
+        "tenant": {
+            k: v
+            for k, v in user.tenant.effective_settings().items()
+            if k in ("auto_sync", "auto_link_companies", "never_sync")
+        },
     }
 
 

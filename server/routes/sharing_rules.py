@@ -1,5 +1,6 @@
 """A case's sharing rules: new mail of a mailbox from/to an address is filed to the
 case. List everyone's, add and remove your own."""
+
 from __future__ import annotations
 
 from server.api import Blueprint
@@ -10,8 +11,12 @@ from server.routes.request_mailbox import current_mailbox
 from server.routes.route_docs import SECURITY, not_found
 from server.routes.schemas.cases import NewSharingRuleSchema, SharingRuleCreatedSchema, SharingRuleListSchema
 
-bp = Blueprint("sharing_rules", __name__, url_prefix="/api/v1",
-               description="Sharing rules: mail from/to an address filed to a case")
+bp = Blueprint(
+    "sharing_rules",
+    __name__,
+    url_prefix="/api/v1",
+    description="Sharing rules: mail from/to an address filed to a case",
+)
 
 
 @bp.get("/cases/<int:case_id>/sharing-rules")
@@ -39,8 +44,11 @@ def add_sharing_rule(body, case_id):
     mailbox = current_mailbox()
     case = cases.get_case(mailbox.session, mailbox.tenant_id, case_id)
     rule, created = cases.add_sharing_rule(mailbox.session, mailbox.tenant_id, mailbox.user, case, body["address"])
-    return {"rule": rule_json(mailbox, rule, {mailbox.user.id: mailbox.user}), "created": created,
-            "warning": cases.SHARING_RULE_WARNING}
+    return {
+        "rule": rule_json(mailbox, rule, {mailbox.user.id: mailbox.user}),
+        "created": created,
+        "warning": cases.SHARING_RULE_WARNING,
+    }
 
 
 @bp.delete("/cases/<int:case_id>/sharing-rules/<int:rule_id>")

@@ -1,4 +1,5 @@
 """Tasks, alone or on a case: list, create, get."""
+
 from __future__ import annotations
 
 from server.api import Blueprint
@@ -22,10 +23,19 @@ def list_tasks(args):
     mailbox = current_mailbox()
     if args.get("case_id") is not None:
         cases.get_case(mailbox.session, mailbox.tenant_id, args["case_id"])
-    found = cases.list_tasks(mailbox.session, mailbox.tenant_id, case_id=args.get("case_id"), query=args.get("q"),
-                             done=args.get("done"), before_id=args.get("before_id"), limit=args["limit"])
-    return {"tasks": [task_json(mailbox, t) for t in found],
-            "next_before_id": found[-1].id if len(found) == args["limit"] else None}
+    found = cases.list_tasks(
+        mailbox.session,
+        mailbox.tenant_id,
+        case_id=args.get("case_id"),
+        query=args.get("q"),
+        done=args.get("done"),
+        before_id=args.get("before_id"),
+        limit=args["limit"],
+    )
+    return {
+        "tasks": [task_json(mailbox, t) for t in found],
+        "next_before_id": found[-1].id if len(found) == args["limit"] else None,
+    }
 
 
 @bp.post("/tasks")
@@ -36,8 +46,18 @@ def list_tasks(args):
 def create_task(body):
     """Create a task (on a case)."""
     mailbox = current_mailbox()
-    return task_json(mailbox, cases.create_task(mailbox.session, mailbox.tenant_id, mailbox.user, body["title"],
-                                                body["description"], body["case_id"], body["due_at"]))
+    return task_json(
+        mailbox,
+        cases.create_task(
+            mailbox.session,
+            mailbox.tenant_id,
+            mailbox.user,
+            body["title"],
+            body["description"],
+            body["case_id"],
+            body["due_at"],
+        ),
+    )
 
 
 @bp.get("/tasks/<int:task_id>")

@@ -18,10 +18,11 @@ Filing then marks the message exactly like "Sync email" does (file_message's
 `file_in_crm` + `mark_patch`): state synced, CrmEmailId, category "Synced to CRM".
 Reads and PATCHes go through `$batch`.
 """
+
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Iterable
 
 from flask import Flask
 from sqlalchemy import select
@@ -31,8 +32,8 @@ from server.crm.filing import set_item_state
 from server.crm.matching import match_addresses
 from server.crm.models import MailboxItem
 from server.graph import properties as props
-from server.graph.messages import MESSAGE_FIELDS_WITH_BODY
 from server.graph.errors import GraphError
+from server.graph.messages import MESSAGE_FIELDS_WITH_BODY
 from server.jobs.queue import enqueue
 from server.jobs.registry import JobContext, job
 from server.sync.file_message import file_in_crm, mark_patch
@@ -54,7 +55,7 @@ class Outcome:
     failed: int = 0
     errors: list[str] = field(default_factory=list)
 
-    def add(self, other: "Outcome") -> None:
+    def add(self, other: Outcome) -> None:
         self.filed += other.filed
         self.excluded += other.excluded
         self.skipped += other.skipped
@@ -70,14 +71,19 @@ def _items(mailbox: Mailbox, messages: list[dict]) -> dict[str, MailboxItem]:
     ids = [m["id"] for m in messages]
     if not ids:
         return {}
-    rows = mailbox.session.scalars(select(MailboxItem).where(
-        MailboxItem.tenant_id == mailbox.tenant_id, MailboxItem.user_id == mailbox.user.id,
-        MailboxItem.graph_id.in_(ids)))
+    rows = mailbox.session.scalars(
+        select(MailboxItem).where(
+            MailboxItem.tenant_id == mailbox.tenant_id,
+            MailboxItem.user_id == mailbox.user.id,
+            MailboxItem.graph_id.in_(ids),
+        )
+    )
     return {row.graph_id: row for row in rows}
 
 
-def decide(mailbox: Mailbox, message: dict, item: MailboxItem | None, mode: str, never_sync: list[str],
-           matches: dict) -> tuple[str, list[tuple[str, int, str]]]:
+def decide(
+    mailbox: Mailbox, message: dict, item: MailboxItem | None, mode: str, never_sync: list[str], matches: dict
+) -> tuple[str, list[tuple[str, int, str]]]:
     """(FILE | EXCLUDE | SKIP, extra links) for one message (module docstring)."""
     state = message_state(message, item)
     if "crm" in message and not (message["crm"] or {}).get("state") and item is not None:
@@ -98,16 +104,16 @@ def decide(mailbox: Mailbox, message: dict, item: MailboxItem | None, mode: str,
     links = extra_links(mailbox, message, addresses)
     if links or mode == "all":
         return FILE, links
-    if mode in ("marked", "known_contacts") and (
-            state == "pending" or _has_category(message, props.CATEGORY_SYNC)):
+    if mode in ("marked", "known_contacts") and (state == "pending" or _has_category(message, props.CATEGORY_SYNC)):
         return FILE, links
     if mode == "known_contacts" and any(matches.get(a) for a in addresses):
         return FILE, links
     return SKIP, []
 
 
-def process_messages(mailbox: Mailbox, messages: Iterable[dict], mode: str | None = None,
-                     have_bodies: bool = False) -> Outcome:
+def process_messages(
+    mailbox: Mailbox, messages: Iterable[dict], mode: str | None = None, have_bodies: bool = False
+) -> Outcome:
     """Applies the rules to messages (Graph JSON with "crm" and categories): files and
     marks those that qualify, marks "Don't sync" ones excluded. Messages without their
     body are read again (in `$batch`) only when they are to be filed. Idempotent.
@@ -120,8 +126,9 @@ def process_messages(mailbox: Mailbox, messages: Iterable[dict], mode: str | Non
     mode = mode or settings.get("auto_sync") or "off"
     never_sync = list(settings.get("never_sync") or [])
     own = mailbox.user.own_addresses()
-    matches = match_addresses(mailbox.session, mailbox.tenant_id,
-                              [p.address for m in messages for p in people_of(m, own)])
+    matches = match_addresses(
+        mailbox.session, mailbox.tenant_id, [p.address for m in messages for p in people_of(m, own)]
+    )
     items = _items(mailbox, messages)
 
     to_file: dict[str, tuple[dict, list]] = {}
@@ -131,21 +138,26 @@ def process_messages(mailbox: Mailbox, messages: Iterable[dict], mode: str | Non
         if verdict == FILE:
             to_file[message["id"]] = (message, links)
         elif verdict == EXCLUDE:
-            set_item_state(mailbox.session, mailbox.tenant_id, mailbox.user, message["id"], "excluded",
-                           folder=message.get("parentFolderId"))
+            set_item_state(
+                mailbox.session,
+                mailbox.tenant_id,
+                mailbox.user,
+                message["id"],
+                "excluded",
+                folder=message.get("parentFolderId"),
+            )
             patches[message["id"]] = (None, {props.SYNC_STATE: "excluded"})
             outcome.excluded += 1
         else:
             outcome.skipped += 1
 
     if to_file and not have_bodies:
-        fetched = mailbox.graph.get_messages(list(to_file), select=MESSAGE_FIELDS_WITH_BODY,
-                                             expand_attachments=True)
+        fetched = mailbox.graph.get_messages(list(to_file), select=MESSAGE_FIELDS_WITH_BODY, expand_attachments=True)
         for message_id, full in fetched.items():
             message, links = to_file[message_id]
             if isinstance(full, GraphError):
                 del to_file[message_id]
-                if full.status == 404:   # deleted meanwhile: nothing to file
+                if full.status == 404:  # deleted meanwhile: nothing to file
                     outcome.skipped += 1
                 else:
                     outcome.failed += 1
@@ -163,7 +175,7 @@ def process_messages(mailbox: Mailbox, messages: Iterable[dict], mode: str | Non
             if error is None:
                 if message_id in to_file:
                     outcome.filed += 1
-            elif error.status == 404:   # deleted meanwhile
+            elif error.status == 404:  # deleted meanwhile
                 outcome.skipped += 1
             else:
                 outcome.failed += 1
@@ -174,10 +186,9 @@ def process_messages(mailbox: Mailbox, messages: Iterable[dict], mode: str | Non
 def process_changed_message(mailbox: Mailbox, message_id: str) -> Outcome:
     """A change notification's work: one GET (with body), then the rules."""
     try:
-        message = mailbox.graph.get_message(message_id, select=MESSAGE_FIELDS_WITH_BODY,
-                                            expand_attachments=True)
+        message = mailbox.graph.get_message(message_id, select=MESSAGE_FIELDS_WITH_BODY, expand_attachments=True)
     except GraphError as error:
-        if error.status == 404:   # deleted or moved away since: nothing to do
+        if error.status == 404:  # deleted or moved away since: nothing to do
             return Outcome(skipped=1)
         raise
     return process_messages(mailbox, [message], have_bodies=True)
@@ -197,5 +208,11 @@ def message_job(ctx: JobContext) -> None:
 
 def enqueue_message(app: Flask, tenant_id: str, user_id: int, message_id: str) -> int:
     """Queues the `message` job of one changed message (one job per message and user)."""
-    return enqueue("message", {"message_id": message_id}, key=f"message:{user_id}:{message_id}",
-                   tenant_id=tenant_id, user_id=user_id, app=app)
+    return enqueue(
+        "message",
+        {"message_id": message_id},
+        key=f"message:{user_id}:{message_id}",
+        tenant_id=tenant_id,
+        user_id=user_id,
+        app=app,
+    )

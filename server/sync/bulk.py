@@ -12,10 +12,11 @@ receivedDateTime ge that time, skipping those ids): nothing is skipped, and noth
 is filed twice (a message marked synced is left alone; the CRM's writes are upserts).
 A page with failures is not passed: the job's retry repeats it.
 """
+
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
-from typing import Callable
+from collections.abc import Callable
+from datetime import UTC, date, datetime
 
 from flask import Flask
 
@@ -27,10 +28,24 @@ from server.sync.automatic import Outcome, process_messages
 from server.sync.mailbox import Mailbox
 from server.sync.mailbox_factory import job_mailbox
 
-PAGE_SIZE = 100          # a multiple of the $batch size (20)
-BULK_FIELDS = ("id", "subject", "from", "toRecipients", "ccRecipients", "bccRecipients",
-               "receivedDateTime", "sentDateTime", "internetMessageId", "conversationId",
-               "categories", "bodyPreview", "hasAttachments", "parentFolderId", "body")
+PAGE_SIZE = 100  # a multiple of the $batch size (20)
+BULK_FIELDS = (
+    "id",
+    "subject",
+    "from",
+    "toRecipients",
+    "ccRecipients",
+    "bccRecipients",
+    "receivedDateTime",
+    "sentDateTime",
+    "internetMessageId",
+    "conversationId",
+    "categories",
+    "bodyPreview",
+    "hasAttachments",
+    "parentFolderId",
+    "body",
+)
 WELL_KNOWN_FOLDERS = ("inbox", "sentitems", "archive", "drafts", "deleteditems", "junkemail")
 
 Report = Callable[[int, int | None, int, dict], None]
@@ -42,13 +57,19 @@ def since_iso(since: date | datetime | str) -> str:
         since = datetime.fromisoformat(since.replace("Z", "+00:00")) if "T" in since else date.fromisoformat(since)
     if isinstance(since, datetime):
         if since.tzinfo is None:
-            since = since.replace(tzinfo=timezone.utc)
-        return since.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+            since = since.replace(tzinfo=UTC)
+        return since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     return f"{since.isoformat()}T00:00:00Z"
 
 
-def bulk_sync(mailbox: Mailbox, folder: str, since, cursor: dict | None = None,
-              report: Report | None = None, page_size: int = PAGE_SIZE) -> Outcome:
+def bulk_sync(
+    mailbox: Mailbox,
+    folder: str,
+    since,
+    cursor: dict | None = None,
+    report: Report | None = None,
+    page_size: int = PAGE_SIZE,
+) -> Outcome:
     """Files the folder's messages received since `since`, resuming from `cursor`
     ({"after", "seen", "done", "failed"}); `report(done, total, failed, cursor)` after
     each page. Raises GraphError (the job retries and resumes)."""
@@ -61,9 +82,15 @@ def bulk_sync(mailbox: Mailbox, folder: str, since, cursor: dict | None = None,
     outcome = Outcome()
     mailbox.graph.ensure_categories()
     pages = mailbox.graph.message_pages(
-        folder, select=BULK_FIELDS, filter=f"receivedDateTime ge {after}",
-        order_by="receivedDateTime asc", page_size=page_size, crm=True, expand_attachments=True,
-        count=True)
+        folder,
+        select=BULK_FIELDS,
+        filter=f"receivedDateTime ge {after}",
+        order_by="receivedDateTime asc",
+        page_size=page_size,
+        crm=True,
+        expand_attachments=True,
+        count=True,
+    )
     for page in pages:
         if total is None and page.count is not None:
             total = done + failed + max(0, int(page.count) - len(seen))
@@ -93,8 +120,15 @@ def bulk_key(user: User, folder: str, since: str) -> str:
 def enqueue_bulk(app: Flask, user: User, folder: str, since, submit: bool = True) -> int:
     """Queues a bulk sync (the same request twice is one job); returns the job id."""
     since = since_iso(since)
-    return enqueue("bulk", {"folder": folder, "since": since}, key=bulk_key(user, folder, since),
-                   tenant_id=user.tenant_id, user_id=user.id, app=app, submit=submit)
+    return enqueue(
+        "bulk",
+        {"folder": folder, "since": since},
+        key=bulk_key(user, folder, since),
+        tenant_id=user.tenant_id,
+        user_id=user.id,
+        app=app,
+        submit=submit,
+    )
 
 
 @job("bulk")

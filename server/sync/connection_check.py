@@ -1,4 +1,4 @@
-""""Test connection": token, consent, Graph access and categories, each checked
+""" "Test connection": token, consent, Graph access and categories, each checked
 separately and reported in plain words with what to fix.
 
 Uses a fresh GraphTokens (own msal cache) so the answer reflects the tenant's
@@ -6,11 +6,12 @@ consent as it is now, not a token cached before an administrator changed it.
 Background work (delta, webhooks, bulk) runs app-only, so the app-only path is
 what must work; a delegated token, when the caller has one, is checked too.
 """
+
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Callable, Mapping
 
 import jwt
 import requests
@@ -18,8 +19,7 @@ import requests
 from server.auth.graph_tokens import GraphTokens
 from server.errors import ApiError
 from server.graph import properties
-from server.graph.errors import (AccessDenied, GraphError, GraphTimeout, NotFound, Throttled, Unauthorized,
-                                 Unavailable)
+from server.graph.errors import AccessDenied, GraphError, GraphTimeout, NotFound, Throttled, Unauthorized, Unavailable
 from server.sync.mailbox_factory import app_only_graph, delegated_graph
 
 log = logging.getLogger(__name__)
@@ -30,18 +30,18 @@ OK, FAILED, SKIPPED = "ok", "failed", "skipped"
 REQUIRED_PERMISSIONS: dict[str, str] = {
     "Mail.ReadWrite": "read messages and mark them as synced",
     "Contacts.ReadWrite": "create and sync Outlook contacts",
-    "MailboxSettings.ReadWrite": "create the \"Sync to CRM\" categories",
+    "MailboxSettings.ReadWrite": 'create the "Sync to CRM" categories',
 }
 
 
 @dataclass
 class Check:
     name: str
-    status: str             # ok | failed | skipped
+    status: str  # ok | failed | skipped
     summary: str
     fix: str | None = None
-    details: list[str] = field(default_factory=list)   # one plain sentence per problem
-    link: str | None = None                            # where the fix is done (admin consent)
+    details: list[str] = field(default_factory=list)  # one plain sentence per problem
+    link: str | None = None  # where the fix is done (admin consent)
 
     @property
     def ok(self) -> bool:
@@ -54,8 +54,10 @@ def admin_consent_url(config: Mapping, tid: str) -> str:
 
 
 def lacks(permission: str, config: Mapping, tid: str) -> str:
-    return (f"The app lacks the {permission} permission in your tenant: an administrator must grant "
-            f"admin consent at {admin_consent_url(config, tid)}")
+    return (
+        f"The app lacks the {permission} permission in your tenant: an administrator must grant "
+        f"admin consent at {admin_consent_url(config, tid)}"
+    )
 
 
 def _token_fix(error: ApiError, config: Mapping, tid: str) -> str:
@@ -65,11 +67,15 @@ def _token_fix(error: ApiError, config: Mapping, tid: str) -> str:
     if error.code == "identity_unavailable":
         return f"The server could not reach {authority}. Check its network access and the AUTHORITY_HOST setting."
     if "7000229" in error.message or "65001" in error.message or error.code == "consent_required":
-        return ("The app is not installed in your tenant yet: an administrator must grant admin consent at "
-                f"{admin_consent_url(config, tid)}")
+        return (
+            "The app is not installed in your tenant yet: an administrator must grant admin consent at "
+            f"{admin_consent_url(config, tid)}"
+        )
     if error.code == "identity_misconfigured":
-        return ("Microsoft refused the server's app registration. Check AZURE_CLIENT_ID and AZURE_CLIENT_SECRET "
-                "(client secrets expire: create a new one in the Azure portal if needed).")
+        return (
+            "Microsoft refused the server's app registration. Check AZURE_CLIENT_ID and AZURE_CLIENT_SECRET "
+            "(client secrets expire: create a new one in the Azure portal if needed)."
+        )
     return "Try again in a moment; if it persists, check the app registration in the Azure portal."
 
 
@@ -91,33 +97,45 @@ def _scopes_of(token: str) -> set[str] | None:
     return set(str(claims.get("scp") or "").split())
 
 
-def _graph_failure(error: GraphError, what: str, permission: str, config: Mapping, tid: str, upn: str) -> tuple[str, str]:
+def _graph_failure(
+    error: GraphError, what: str, permission: str, config: Mapping, tid: str, upn: str
+) -> tuple[str, str]:
     """(summary, fix) for a Graph call that failed."""
     if isinstance(error, AccessDenied) or error.status == 403:
         return f"Graph refused to {what} ({error.status} {error.code}).", lacks(permission, config, tid) + "."
     if isinstance(error, NotFound) or error.status == 404:
-        return (f"Graph knows no mailbox for {upn} ({error.code}).",
-                "Give the user an Exchange Online licence, or sign in with a user who has a mailbox.")
+        return (
+            f"Graph knows no mailbox for {upn} ({error.code}).",
+            "Give the user an Exchange Online licence, or sign in with a user who has a mailbox.",
+        )
     if isinstance(error, Unauthorized) or error.status == 401:
-        return (f"Graph rejected the app's token ({error.code}).",
-                "Check that the app registration is for Microsoft Graph in this cloud and that GRAPH_BASE_URL is right.")
+        return (
+            f"Graph rejected the app's token ({error.code}).",
+            "Check that the app registration is for Microsoft Graph in this cloud and that GRAPH_BASE_URL is right.",
+        )
     if isinstance(error, (Throttled, Unavailable, GraphTimeout)):
         wait = f" (retry after {int(error.retry_after)} s)" if error.retry_after else ""
         return f"Graph is busy or did not answer{wait}.", "Nothing to fix on your side: try again in a few minutes."
-    return f"Graph answered {error.status} {error.code}: {error.message}", "Try again; if it persists, contact support with this message."
+    return (
+        f"Graph answered {error.status} {error.code}: {error.message}",
+        "Try again; if it persists, contact support with this message.",
+    )
 
 
 @dataclass
 class DelegatedProblem:
     """Why no delegated token could be had (from the authorize round trip)."""
-    code: str          # consent_required | interaction_required | login_required | identity_unavailable | ...
+
+    code: str  # consent_required | interaction_required | login_required | identity_unavailable | ...
     message: str
 
 
 def _delegated_fix(problem: DelegatedProblem, config: Mapping, tid: str) -> str:
     if problem.code == "consent_required":
-        return ("The delegated permissions are not consented: an administrator must grant admin consent at "
-                f"{admin_consent_url(config, tid)}")
+        return (
+            "The delegated permissions are not consented: an administrator must grant admin consent at "
+            f"{admin_consent_url(config, tid)}"
+        )
     if problem.code in ("interaction_required", "login_required"):
         return "Microsoft wants you to sign in again: sign out, sign in, and test again."
     if problem.code == "identity_unavailable":
@@ -125,9 +143,16 @@ def _delegated_fix(problem: DelegatedProblem, config: Mapping, tid: str) -> str:
     return "Sign out, sign in, and test again; if it persists, check the app registration's redirect URI."
 
 
-def check_connection(config: Mapping, session: requests.Session, *, tid: str, user_oid: str, user_upn: str,
-                     delegated_token: Callable[[], str] | None = None,
-                     delegated_problem: DelegatedProblem | None = None) -> list[Check]:
+def check_connection(
+    config: Mapping,
+    session: requests.Session,
+    *,
+    tid: str,
+    user_oid: str,
+    user_upn: str,
+    delegated_token: Callable[[], str] | None = None,
+    delegated_problem: DelegatedProblem | None = None,
+) -> list[Check]:
     """Runs the four checks for one user's mailbox in tenant `tid`; never raises for
     what it checks (each failure becomes a Check with a fix). `delegated_token`
     (the user's own Graph token) adds the delegated side to each check;
@@ -139,8 +164,11 @@ def check_connection(config: Mapping, session: requests.Session, *, tid: str, us
     try:
         app_token = tokens.app_only(tid)
     except ApiError as error:
-        checks.append(Check("Token", FAILED, f"No app-only token for your tenant: {error.message}",
-                            _token_fix(error, config, tid)))
+        checks.append(
+            Check(
+                "Token", FAILED, f"No app-only token for your tenant: {error.message}", _token_fix(error, config, tid)
+            )
+        )
         for name in ("Consent", "Graph access", "Categories"):
             checks.append(Check(name, SKIPPED, "Not checked: it needs a token first."))
         return checks
@@ -152,9 +180,14 @@ def check_connection(config: Mapping, session: requests.Session, *, tid: str, us
         except ApiError as error:
             delegated_problem = DelegatedProblem(error.code, error.message)
     if delegated_problem is not None:
-        checks.append(Check("Token", FAILED, f"{token_summary} But Microsoft gave no delegated token for you: "
-                                             f"{delegated_problem.message}",
-                            _delegated_fix(delegated_problem, config, tid)))
+        checks.append(
+            Check(
+                "Token",
+                FAILED,
+                f"{token_summary} But Microsoft gave no delegated token for you: {delegated_problem.message}",
+                _delegated_fix(delegated_problem, config, tid),
+            )
+        )
     else:
         if delegated:
             token_summary += " Your own (delegated) token works too."
@@ -163,25 +196,38 @@ def check_connection(config: Mapping, session: requests.Session, *, tid: str, us
     # 2. Consent
     roles = _roles_of(app_token)
     if roles is None:
-        checks.append(Check("Consent", SKIPPED, "The token's permissions could not be read; "
-                                                "the Graph access check below shows whether they work."))
+        checks.append(
+            Check(
+                "Consent",
+                SKIPPED,
+                "The token's permissions could not be read; the Graph access check below shows whether they work.",
+            )
+        )
     else:
         granted = {r.lower() for r in roles}
         missing = [p for p in REQUIRED_PERMISSIONS if p.lower() not in granted]
         scopes = _scopes_of(delegated) if delegated else None
-        missing_delegated = [p for p in REQUIRED_PERMISSIONS
-                             if scopes is not None and p.lower() not in {s.lower() for s in scopes}]
+        missing_delegated = [
+            p for p in REQUIRED_PERMISSIONS if scopes is not None and p.lower() not in {s.lower() for s in scopes}
+        ]
         if missing or missing_delegated:
             lines = [lacks(p, config, tid) + f" (needed to {REQUIRED_PERMISSIONS[p]})." for p in missing]
-            lines += [f"Your delegated consent lacks {p} (needed to {REQUIRED_PERMISSIONS[p]})." for p in missing_delegated]
+            lines += [
+                f"Your delegated consent lacks {p} (needed to {REQUIRED_PERMISSIONS[p]})." for p in missing_delegated
+            ]
             count = len(missing) + len(missing_delegated)
-            checks.append(Check(
-                "Consent", FAILED, f"Admin consent is missing {count} permission{'s' if count != 1 else ''}.",
-                "An administrator of your tenant opens the admin consent page and accepts.",
-                details=lines, link=admin_consent_url(config, tid)))
+            checks.append(
+                Check(
+                    "Consent",
+                    FAILED,
+                    f"Admin consent is missing {count} permission{'s' if count != 1 else ''}.",
+                    "An administrator of your tenant opens the admin consent page and accepts.",
+                    details=lines,
+                    link=admin_consent_url(config, tid),
+                )
+            )
         else:
-            checks.append(Check("Consent", OK, "Admin consent covers "
-                                + ", ".join(REQUIRED_PERMISSIONS) + "."))
+            checks.append(Check("Consent", OK, "Admin consent covers " + ", ".join(REQUIRED_PERMISSIONS) + "."))
 
     # 3. Graph access (app-only, on this user's mailbox: what background sync does)
     graph = app_only_graph(config, tid, user_oid, token=lambda: app_token, http=session)
@@ -202,20 +248,33 @@ def check_connection(config: Mapping, session: requests.Session, *, tid: str, us
         checks.append(Check("Graph access", FAILED, summary, fix))
     except (requests.RequestException, OSError) as error:
         log.warning("connection check: Graph unreachable: %s", error)
-        checks.append(Check("Graph access", FAILED, "Microsoft Graph could not be reached.",
-                            "Check the server's network access and the GRAPH_BASE_URL setting."))
+        checks.append(
+            Check(
+                "Graph access",
+                FAILED,
+                "Microsoft Graph could not be reached.",
+                "Check the server's network access and the GRAPH_BASE_URL setting.",
+            )
+        )
 
     # 4. Categories
     try:
         graph.ensure_categories()
-        names = ", ".join(f"\"{n}\"" for n in properties.OUR_CATEGORIES)
+        names = ", ".join(f'"{n}"' for n in properties.OUR_CATEGORIES)
         checks.append(Check("Categories", OK, f"The categories {names} exist in {user_upn}'s mailbox."))
     except GraphError as error:
-        summary, fix = _graph_failure(error, f"read or create {user_upn}'s categories",
-                                      "MailboxSettings.ReadWrite", config, tid, user_upn)
+        summary, fix = _graph_failure(
+            error, f"read or create {user_upn}'s categories", "MailboxSettings.ReadWrite", config, tid, user_upn
+        )
         checks.append(Check("Categories", FAILED, summary, fix))
     except (requests.RequestException, OSError) as error:
         log.warning("connection check: categories: %s", error)
-        checks.append(Check("Categories", FAILED, "Microsoft Graph could not be reached.",
-                            "Check the server's network access and the GRAPH_BASE_URL setting."))
+        checks.append(
+            Check(
+                "Categories",
+                FAILED,
+                "Microsoft Graph could not be reached.",
+                "Check the server's network access and the GRAPH_BASE_URL setting.",
+            )
+        )
     return checks

@@ -16,11 +16,13 @@ Without a snapshot (first sync or first link) every field counts as changed on
 both sides: a value beats an empty field, and `outlook_wins` (or else the later
 modification) settles the rest.
 """
+
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Mapping
+from typing import Any
 
 from server.crm.addresses import normalise_address
 from server.crm.models import Contact, company_name_key
@@ -31,8 +33,7 @@ OUTLOOK_CONTACT_FIELDS = CONTACT_FIELDS + ("lastModifiedDateTime",)
 # Outlook keeps at most three email addresses on a contact.
 OUTLOOK_MAX_EMAILS = 3
 
-SCALAR_FIELDS = ("first_name", "last_name", "display_name", "job_title", "company",
-                 "business_phone", "mobile_phone")
+SCALAR_FIELDS = ("first_name", "last_name", "display_name", "job_title", "company", "business_phone", "mobile_phone")
 FIELDS = SCALAR_FIELDS + ("emails",)
 SNAPSHOT_VERSION = 1
 
@@ -49,14 +50,16 @@ class ContactFields:
     emails: list[str] = field(default_factory=list)  # normalised, in order, no repeats
 
     def as_dict(self) -> dict[str, Any]:
-        return {name: (list(getattr(self, name)) if name == "emails" else getattr(self, name))
-                for name in FIELDS}
+        return {name: (list(getattr(self, name)) if name == "emails" else getattr(self, name)) for name in FIELDS}
 
     @classmethod
-    def from_dict(cls, values: Mapping[str, Any]) -> "ContactFields":
-        return cls(**{name: (_addresses(values.get(name) or []) if name == "emails"
-                             else _text(values.get(name)))
-                      for name in FIELDS})
+    def from_dict(cls, values: Mapping[str, Any]) -> ContactFields:
+        return cls(
+            **{
+                name: (_addresses(values.get(name) or []) if name == "emails" else _text(values.get(name)))
+                for name in FIELDS
+            }
+        )
 
 
 def _text(value: Any) -> str:
@@ -76,6 +79,7 @@ def same(name: str, a: Any, b: Any) -> bool:
 
 # -- reading both sides ----------------------------------------------------------------
 
+
 def outlook_fields(contact: Mapping[str, Any]) -> ContactFields:
     """The shared fields of a Graph contact."""
     phones = [p for p in contact.get("businessPhones") or () if p and p.strip()]
@@ -87,8 +91,7 @@ def outlook_fields(contact: Mapping[str, Any]) -> ContactFields:
         company=_text(contact.get("companyName")),
         business_phone=_text(phones[0]) if phones else "",
         mobile_phone=_text(contact.get("mobilePhone")),
-        emails=_addresses(e.get("address") for e in contact.get("emailAddresses") or ()
-                          if isinstance(e, dict)),
+        emails=_addresses(e.get("address") for e in contact.get("emailAddresses") or () if isinstance(e, dict)),
     )
 
 
@@ -117,15 +120,21 @@ def outlook_modified(contact: Mapping[str, Any]) -> datetime | None:
 
 # -- writing Outlook -------------------------------------------------------------------
 
+
 def outlook_patch(contact: Mapping[str, Any], wanted: ContactFields) -> dict[str, Any]:
     """The Graph fields to PATCH so the Outlook contact shows `wanted` (only those that
     differ). Other business phones and the names shown on addresses Outlook already
     has are kept."""
     have = outlook_fields(contact)
     patch: dict[str, Any] = {}
-    for name, graph_name in (("first_name", "givenName"), ("last_name", "surname"),
-                             ("display_name", "displayName"), ("job_title", "jobTitle"),
-                             ("company", "companyName"), ("mobile_phone", "mobilePhone")):
+    for name, graph_name in (
+        ("first_name", "givenName"),
+        ("last_name", "surname"),
+        ("display_name", "displayName"),
+        ("job_title", "jobTitle"),
+        ("company", "companyName"),
+        ("mobile_phone", "mobilePhone"),
+    ):
         value = getattr(wanted, name)
         if not same(name, getattr(have, name), value):
             patch[graph_name] = value
@@ -134,13 +143,17 @@ def outlook_patch(contact: Mapping[str, Any], wanted: ContactFields) -> dict[str
         patch["businessPhones"] = ([wanted.business_phone] if wanted.business_phone else []) + others
     shown = wanted.emails[:OUTLOOK_MAX_EMAILS]
     if set(have.emails) != set(shown):
-        names = {normalise_address(e.get("address")): e for e in contact.get("emailAddresses") or ()
-                 if isinstance(e, dict)}
+        names = {
+            normalise_address(e.get("address")): e for e in contact.get("emailAddresses") or () if isinstance(e, dict)
+        }
         label = wanted.display_name or " ".join(p for p in (wanted.first_name, wanted.last_name) if p)
         patch["emailAddresses"] = [
-            {"address": (names.get(a) or {}).get("address") or a,
-             "name": (names.get(a) or {}).get("name") or label or a}
-            for a in shown]
+            {
+                "address": (names.get(a) or {}).get("address") or a,
+                "name": (names.get(a) or {}).get("name") or label or a,
+            }
+            for a in shown
+        ]
     return patch
 
 
@@ -148,8 +161,7 @@ def new_outlook_contact(address: str, name: str) -> dict[str, Any]:
     """Graph contact JSON for "Create contact in Outlook" from a sender's name and address."""
     first, last = split_name(name, address)
     display = " ".join(p for p in (first, last) if p) or address
-    contact: dict[str, Any] = {"displayName": display,
-                               "emailAddresses": [{"address": address, "name": display}]}
+    contact: dict[str, Any] = {"displayName": display, "emailAddresses": [{"address": address, "name": display}]}
     if first:
         contact["givenName"] = first
     if last:
@@ -162,7 +174,7 @@ def split_name(name: str, address: str = "") -> tuple[str, str]:
     "Name <address>". A name that is only the address gives no names."""
     text = (name or "").strip()
     if text.endswith(">") and "<" in text:
-        text = text[:text.rindex("<")].strip()
+        text = text[: text.rindex("<")].strip()
     text = text.strip("'\"").strip()
     text = " ".join(text.split())
     if not text or "@" in text and normalise_address(text) is not None:
@@ -178,16 +190,18 @@ def split_name(name: str, address: str = "") -> tuple[str, str]:
 
 # -- merging ---------------------------------------------------------------------------
 
+
 @dataclass
 class Merge:
     merged: ContactFields
-    outlook_changes: list[str]     # fields whose Outlook value must change
-    crm_changes: list[str]         # fields whose CRM value must change
-    conflicts: list[str]           # fields both sides changed to different values
+    outlook_changes: list[str]  # fields whose Outlook value must change
+    crm_changes: list[str]  # fields whose CRM value must change
+    conflicts: list[str]  # fields both sides changed to different values
 
 
-def merge(outlook: ContactFields, crm: ContactFields, snapshot: Mapping[str, Any] | None, *,
-          outlook_newer: bool) -> Merge:
+def merge(
+    outlook: ContactFields, crm: ContactFields, snapshot: Mapping[str, Any] | None, *, outlook_newer: bool
+) -> Merge:
     """Settle every field (see the module docstring). `snapshot` is the link's
     snapshot (`make_snapshot`), None when there is no agreed state yet;
     `outlook_newer` says which side changed last."""
@@ -238,8 +252,9 @@ def _outlook_shows(name: str, outlook: ContactFields, merged: ContactFields) -> 
     return same(name, getattr(outlook, name), getattr(merged, name))
 
 
-def _merge_emails(outlook: list[str], crm: list[str], snapshot: Mapping[str, Any] | None,
-                  outlook_newer: bool) -> list[str]:
+def _merge_emails(
+    outlook: list[str], crm: list[str], snapshot: Mapping[str, Any] | None, outlook_newer: bool
+) -> list[str]:
     """Three-way merge of address sets. Outlook's view is compared with what Outlook
     showed after the last sync (it holds at most three), the CRM's with the CRM's.
     Surviving addresses keep the agreed order; new ones follow, the later side's first."""
@@ -255,8 +270,9 @@ def _merge_emails(outlook: list[str], crm: list[str], snapshot: Mapping[str, Any
     return [a for a in dict.fromkeys(ordered) if a not in removed or a in added]
 
 
-def make_snapshot(merged: ContactFields, outlook_contact: Mapping[str, Any],
-                  crm_updated_at: datetime | None) -> dict[str, Any]:
+def make_snapshot(
+    merged: ContactFields, outlook_contact: Mapping[str, Any], crm_updated_at: datetime | None
+) -> dict[str, Any]:
     """What the link remembers after a sync: the agreed values, what Outlook shows
     of the addresses, and both sides' modification times (for diagnostics)."""
     return {

@@ -14,6 +14,7 @@ Rounds run every DELTA_INTERVAL_S for every watched mailbox (`schedule_delta_rou
 after a `missed` lifecycle event, and when the pane opens (`request_catch_up`, at most
 once a minute per user).
 """
+
 from __future__ import annotations
 
 import threading
@@ -27,8 +28,8 @@ from server.crm.models import MailboxItem, SyncCursor, User
 from server.crm.types import utcnow
 from server.crm.upsert import upsert
 from server.db import Database
-from server.graph.messages import MESSAGE_FIELDS
 from server.graph.errors import DeltaExpired, GraphError
+from server.graph.messages import MESSAGE_FIELDS
 from server.jobs.queue import enqueue
 from server.jobs.registry import JobContext, job
 from server.jobs.schedule import periodic
@@ -44,16 +45,36 @@ PAGE_SIZE = 100
 PENDING_BATCH = 100
 CATCH_UP_EVERY_S = 60
 # Only the fields the rules look at; bodies are read for the messages that get filed.
-DELTA_FIELDS = ("id", "subject", "from", "toRecipients", "ccRecipients", "bccRecipients",
-                "receivedDateTime", "sentDateTime", "internetMessageId", "conversationId",
-                "categories", "parentFolderId")
+DELTA_FIELDS = (
+    "id",
+    "subject",
+    "from",
+    "toRecipients",
+    "ccRecipients",
+    "bccRecipients",
+    "receivedDateTime",
+    "sentDateTime",
+    "internetMessageId",
+    "conversationId",
+    "categories",
+    "parentFolderId",
+)
 
 
 def _save_cursor(mailbox: Mailbox, folder: str, link: str | None) -> None:
-    upsert(mailbox.session, SyncCursor,
-           {"tenant_id": mailbox.tenant_id, "user_id": mailbox.user.id, "folder": folder,
-            "delta_link": link, "updated_at": utcnow()},
-           conflict=["user_id", "folder"], update=["delta_link", "updated_at"])
+    upsert(
+        mailbox.session,
+        SyncCursor,
+        {
+            "tenant_id": mailbox.tenant_id,
+            "user_id": mailbox.user.id,
+            "folder": folder,
+            "delta_link": link,
+            "updated_at": utcnow(),
+        },
+        conflict=["user_id", "folder"],
+        update=["delta_link", "updated_at"],
+    )
     mailbox.session.commit()
 
 
@@ -73,8 +94,9 @@ def catch_up_folder(mailbox: Mailbox, folder: str, progress=None) -> Outcome:
 
 def _round(mailbox: Mailbox, folder: str, link: str | None, since, progress) -> Outcome:
     outcome = Outcome()
-    pages = mailbox.graph.delta(folder, delta_link=link, select=DELTA_FIELDS, page_size=PAGE_SIZE,
-                                since=None if link else since, crm=True)
+    pages = mailbox.graph.delta(
+        folder, delta_link=link, select=DELTA_FIELDS, page_size=PAGE_SIZE, since=None if link else since, crm=True
+    )
     for page in pages:
         outcome.add(process_messages(mailbox, page.messages))
         if outcome.failed:
@@ -91,10 +113,17 @@ def file_pending(mailbox: Mailbox) -> Outcome:
     outcome = Outcome()
     last_id = 0
     while True:
-        rows = mailbox.session.execute(select(MailboxItem.id, MailboxItem.graph_id).where(
-            MailboxItem.tenant_id == mailbox.tenant_id, MailboxItem.user_id == mailbox.user.id,
-            MailboxItem.state == "pending", MailboxItem.id > last_id)
-            .order_by(MailboxItem.id).limit(PENDING_BATCH)).all()
+        rows = mailbox.session.execute(
+            select(MailboxItem.id, MailboxItem.graph_id)
+            .where(
+                MailboxItem.tenant_id == mailbox.tenant_id,
+                MailboxItem.user_id == mailbox.user.id,
+                MailboxItem.state == "pending",
+                MailboxItem.id > last_id,
+            )
+            .order_by(MailboxItem.id)
+            .limit(PENDING_BATCH)
+        ).all()
         if not rows:
             return outcome
         last_id = rows[-1][0]
@@ -121,13 +150,22 @@ def delta_job(ctx: JobContext) -> None:
         return
     folders = ctx.params.get("folders") or FOLDERS
     outcome = catch_up(mailbox, folders)
-    ctx.progress(done=outcome.filed + outcome.excluded + outcome.skipped, failed=outcome.failed,
-                 total=outcome.filed + outcome.excluded + outcome.skipped + outcome.failed)
+    ctx.progress(
+        done=outcome.filed + outcome.excluded + outcome.skipped,
+        failed=outcome.failed,
+        total=outcome.filed + outcome.excluded + outcome.skipped + outcome.failed,
+    )
 
 
 def enqueue_catch_up(app: Flask, user: User, folders=None) -> int:
-    return enqueue("delta", {"folders": list(folders) if folders else None}, key=f"delta:{user.id}",
-                   tenant_id=user.tenant_id, user_id=user.id, app=app)
+    return enqueue(
+        "delta",
+        {"folders": list(folders) if folders else None},
+        key=f"delta:{user.id}",
+        tenant_id=user.tenant_id,
+        user_id=user.id,
+        app=app,
+    )
 
 
 @periodic("delta", setting="DELTA_INTERVAL_S")

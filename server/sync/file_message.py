@@ -5,24 +5,24 @@ MailboxItem, links: one transaction, keyed by internetMessageId) commits first, 
 ONE PATCH marks the message. If the PATCH fails, the CRM already holds the email and
 a retry repeats both steps harmlessly, completing the mark.
 """
+
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from datetime import datetime
-from typing import Iterable, Mapping
 
 from server.crm.filing import file_email
 from server.crm.matching import MatchedContact, match_addresses
 from server.crm.models import Email, MailboxItem
 from server.graph import properties as props
-from server.graph.messages import MESSAGE_FIELDS_WITH_BODY
 from server.graph.errors import GraphError
+from server.graph.messages import MESSAGE_FIELDS_WITH_BODY
 from server.sync.errors import api_error_for
 from server.sync.mailbox import Mailbox
 from server.sync.people import Person, people_of, recipients
 from server.sync.view import crm_item, message_view
 
-SYNCED_CATEGORIES = dict(add=[props.CATEGORY_SYNCED],
-                         remove=[props.CATEGORY_SYNC, props.CATEGORY_DONT_SYNC])
+SYNCED_CATEGORIES = dict(add=[props.CATEGORY_SYNCED], remove=[props.CATEGORY_SYNC, props.CATEGORY_DONT_SYNC])
 
 
 def _when(value: str | None) -> datetime | None:
@@ -50,14 +50,17 @@ def email_fields(message: dict) -> dict:
         "preview": message.get("bodyPreview") or "",
         "body_html" if html else "body_text": body.get("content") or "",
         "has_attachments": bool(message.get("hasAttachments")),
-        "attachments": [{"name": a.get("name", ""), "content_type": a.get("contentType", ""),
-                         "size": a.get("size")}
-                        for a in message.get("attachments") or () if not a.get("isInline")],
+        "attachments": [
+            {"name": a.get("name", ""), "content_type": a.get("contentType", ""), "size": a.get("size")}
+            for a in message.get("attachments") or ()
+            if not a.get("isInline")
+        ],
     }
 
 
-def links_for(people: Iterable[Person], matches: Mapping[str, list[MatchedContact]],
-              link_companies: bool) -> list[tuple[str, int, str]]:
+def links_for(
+    people: Iterable[Person], matches: Mapping[str, list[MatchedContact]], link_companies: bool
+) -> list[tuple[str, int, str]]:
     """Every contact with a matching address (two contacts may share one), and with
     auto-link companies on, those contacts' companies."""
     links: list[tuple[str, int, str]] = []
@@ -71,33 +74,47 @@ def links_for(people: Iterable[Person], matches: Mapping[str, list[MatchedContac
 
 def is_filed(message: dict, item: MailboxItem | None) -> bool:
     """Already filed and marked: a repeat sync must add nothing."""
-    return ((message.get("crm") or {}).get("state") == "synced"
-            and item is not None and item.state == "synced" and item.email_id is not None)
+    return (
+        (message.get("crm") or {}).get("state") == "synced"
+        and item is not None
+        and item.state == "synced"
+        and item.email_id is not None
+    )
 
 
 def mark_patch(message: dict, email: Email) -> tuple[list[str], dict]:
     """(categories, properties) of the one PATCH that marks a filed message."""
-    return (props.merge_categories(message.get("categories"), **SYNCED_CATEGORIES),
-            {props.SYNC_STATE: "synced", props.EMAIL_ID: str(email.id)})
+    return (
+        props.merge_categories(message.get("categories"), **SYNCED_CATEGORIES),
+        {props.SYNC_STATE: "synced", props.EMAIL_ID: str(email.id)},
+    )
 
 
-def file_in_crm(mailbox: Mailbox, message: dict,
-                matches: Mapping[str, list[MatchedContact]] | None = None,
-                extra_links: Iterable[tuple[str, int, str]] = ()) -> tuple[Email, MailboxItem]:
+def file_in_crm(
+    mailbox: Mailbox,
+    message: dict,
+    matches: Mapping[str, list[MatchedContact]] | None = None,
+    extra_links: Iterable[tuple[str, int, str]] = (),
+) -> tuple[Email, MailboxItem]:
     """The CRM half of a sync (commits). `matches` may come precomputed for a batch."""
     people = people_of(message, mailbox.user.own_addresses())
     if matches is None:
         matches = match_addresses(mailbox.session, mailbox.tenant_id, [p.address for p in people])
     links = links_for(people, matches, bool(mailbox.settings().get("auto_link_companies")))
-    email, item, _ = file_email(mailbox.session, mailbox.tenant_id, mailbox.user,
-                                email_fields(message), message["id"],
-                                message.get("parentFolderId"), [*links, *extra_links])
+    email, item, _ = file_email(
+        mailbox.session,
+        mailbox.tenant_id,
+        mailbox.user,
+        email_fields(message),
+        message["id"],
+        message.get("parentFolderId"),
+        [*links, *extra_links],
+    )
     return email, item
 
 
 def fetch_for_filing(mailbox: Mailbox, message_id: str) -> dict:
-    return mailbox.graph.get_message(message_id, select=MESSAGE_FIELDS_WITH_BODY,
-                                     expand_attachments=True)
+    return mailbox.graph.get_message(message_id, select=MESSAGE_FIELDS_WITH_BODY, expand_attachments=True)
 
 
 def sync_message(mailbox: Mailbox, message_id: str) -> dict:
@@ -108,13 +125,13 @@ def sync_message(mailbox: Mailbox, message_id: str) -> dict:
     matches = None
     if not is_filed(message, item):
         # One match for filing and for the answer (bench/b1_pane_api.py showed it computed twice).
-        matches = match_addresses(mailbox.session, mailbox.tenant_id,
-                                  [p.address for p in people_of(message, mailbox.user.own_addresses())])
+        matches = match_addresses(
+            mailbox.session, mailbox.tenant_id, [p.address for p in people_of(message, mailbox.user.own_addresses())]
+        )
         email, item = file_in_crm(mailbox, message, matches)
         categories, properties = mark_patch(message, email)
         mailbox.graph.update_message(message["id"], categories=categories, properties=properties)
-        message = {**message, "categories": categories,
-                   "crm": {"state": "synced", "email_id": str(email.id)}}
+        message = {**message, "categories": categories, "crm": {"state": "synced", "email_id": str(email.id)}}
     return message_view(mailbox, message, item=item, matches=matches)
 
 
@@ -122,15 +139,13 @@ def sync_messages(mailbox: Mailbox, message_ids: list[str]) -> list[dict]:
     """Several messages: reads and marks go through $batch (20 per call), matching is
     one query for all of them. Returns one result per requested id, in order:
     {"id", "ok", "status": "synced"|"already_synced"|"failed", "message"?, "error"?}."""
-    fetched = mailbox.graph.get_messages(message_ids, select=MESSAGE_FIELDS_WITH_BODY,
-                                         expand_attachments=True)
+    fetched = mailbox.graph.get_messages(message_ids, select=MESSAGE_FIELDS_WITH_BODY, expand_attachments=True)
     own = mailbox.user.own_addresses()
-    everyone = [p.address for m in fetched.values() if isinstance(m, dict)
-                for p in people_of(m, own)]
+    everyone = [p.address for m in fetched.values() if isinstance(m, dict) for p in people_of(m, own)]
     matches = match_addresses(mailbox.session, mailbox.tenant_id, everyone)
 
     results: dict[str, dict] = {}
-    pending: dict[str, tuple] = {}        # graph id -> (categories, properties)
+    pending: dict[str, tuple] = {}  # graph id -> (categories, properties)
     views: dict[str, tuple[str, dict, MailboxItem]] = {}
     for requested, message in fetched.items():
         if isinstance(message, GraphError):
@@ -138,25 +153,33 @@ def sync_messages(mailbox: Mailbox, message_ids: list[str]) -> list[dict]:
             continue
         item = crm_item(mailbox, message)
         if is_filed(message, item):
-            results[requested] = {"id": requested, "ok": True, "status": "already_synced",
-                                  "message": message_view(mailbox, message, item=item,
-                                                          matches=matches)}
+            results[requested] = {
+                "id": requested,
+                "ok": True,
+                "status": "already_synced",
+                "message": message_view(mailbox, message, item=item, matches=matches),
+            }
             continue
         email, item = file_in_crm(mailbox, message, matches)
         categories, properties = mark_patch(message, email)
         pending[message["id"]] = (categories, properties)
-        views[message["id"]] = (requested, {**message, "categories": categories,
-                                            "crm": {"state": "synced", "email_id": str(email.id)}},
-                                item)
+        views[message["id"]] = (
+            requested,
+            {**message, "categories": categories, "crm": {"state": "synced", "email_id": str(email.id)}},
+            item,
+        )
     outcomes = mailbox.graph.update_messages(pending) if pending else {}
     for graph_id, error in outcomes.items():
         requested, message, item = views[graph_id]
         if error is not None:
             results[requested] = failure(requested, error)
         else:
-            results[requested] = {"id": requested, "ok": True, "status": "synced",
-                                  "message": message_view(mailbox, message, item=item,
-                                                          matches=matches)}
+            results[requested] = {
+                "id": requested,
+                "ok": True,
+                "status": "synced",
+                "message": message_view(mailbox, message, item=item, matches=matches),
+            }
     return [results[i] for i in dict.fromkeys(message_ids)]
 
 

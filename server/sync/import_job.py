@@ -13,6 +13,7 @@ then listed for the admin's Retry; the import is idempotent, so a retry complete
 without duplicates. The file is deleted once imported; leftovers of jobs never
 retried are pruned after KEEP_UPLOADS.
 """
+
 from __future__ import annotations
 
 import secrets
@@ -102,8 +103,9 @@ def prune_uploads(app: Flask) -> None:
 def enqueue_import(app: Flask, user: User, stored: str, name: str, size: int, submit: bool = True) -> int:
     """Queues the import of an upload into `user`'s tenant; returns the job id."""
     params = {"file": stored, "name": name[:200], "size": size}
-    return enqueue(KIND, params, key=f"import:{stored}", tenant_id=user.tenant_id, user_id=user.id,
-                   app=app, submit=submit)
+    return enqueue(
+        KIND, params, key=f"import:{stored}", tenant_id=user.tenant_id, user_id=user.id, app=app, submit=submit
+    )
 
 
 def summary_for_page(summary: ImportSummary) -> dict:
@@ -127,13 +129,21 @@ def import_job(ctx: JobContext) -> None:
         ctx.progress(done=min(bytes_read, size), total=size, cursor={"rows": rows})
 
     try:
-        summary = import_file(Database.state(ctx.app).session_factory, ctx.job.tenant_id, path,
-                              progress=advance, auto_link_companies=ctx.app.config.get("AUTO_LINK_COMPANIES"))
+        summary = import_file(
+            Database.state(ctx.app).session_factory,
+            ctx.job.tenant_id,
+            path,
+            progress=advance,
+            auto_link_companies=ctx.app.config.get("AUTO_LINK_COMPANIES"),
+        )
     except ImportFileError as exc:
         ctx.progress(done=size, total=size, cursor={"rows": 0, "file_error": str(exc)})
         path.unlink(missing_ok=True)
         return
-    ctx.progress(done=size, total=size, failed=summary.errors,
-                 cursor={"rows": summary.rows, "summary": summary_for_page(summary)})
+    ctx.progress(
+        done=size,
+        total=size,
+        failed=summary.errors,
+        cursor={"rows": summary.rows, "summary": summary_for_page(summary)},
+    )
     path.unlink(missing_ok=True)
-

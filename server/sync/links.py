@@ -1,4 +1,5 @@
 """URLs of the CRM's own web pages, which the pane and Outlook open."""
+
 from __future__ import annotations
 
 

@@ -1,10 +1,11 @@
 """One user's mailbox as the sync code sees it: CRM user + Graph client + settings."""
+
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Mapping
 
 from sqlalchemy.orm import Session
 
@@ -30,11 +31,11 @@ class Mailbox:
         return self.user.effective_settings()
 
 
-def open_mailbox(session: Session, *, tid: str, oid: str, upn: str, name: str,
-                 config: Mapping, graph: GraphClient) -> Mailbox:
+def open_mailbox(
+    session: Session, *, tid: str, oid: str, upn: str, name: str, config: Mapping, graph: GraphClient
+) -> Mailbox:
     """The Mailbox of a user, created in the CRM on first sight (race-safe)."""
-    user = get_or_create_user(session, tid, oid, upn, name,
-                              auto_link_companies=config.get("AUTO_LINK_COMPANIES"))
+    user = get_or_create_user(session, tid, oid, upn, name, auto_link_companies=config.get("AUTO_LINK_COMPANIES"))
     session.commit()
     return Mailbox(session, user, graph, CrmLinks(config["PUBLIC_BASE_URL"]))
 

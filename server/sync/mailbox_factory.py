@@ -5,9 +5,10 @@ The app-only ones serve background jobs and the CLI; the delegated ones serve th
 pane's requests. All of them need the app context (the token caches and the session
 trusting CA_BUNDLE live in the app's auth state).
 """
+
 from __future__ import annotations
 
-from typing import Callable, Mapping
+from collections.abc import Callable, Mapping
 
 import requests
 from flask import Flask
@@ -23,13 +24,20 @@ from server.sync.mailbox import Mailbox, open_mailbox
 TokenSource = Callable[[], str]
 
 
-def app_only_graph(config: Mapping, tenant_id: str, user: str, *, token: TokenSource | None = None,
-                   http: requests.Session | None = None) -> GraphClient:
+def app_only_graph(
+    config: Mapping,
+    tenant_id: str,
+    user: str,
+    *,
+    token: TokenSource | None = None,
+    http: requests.Session | None = None,
+) -> GraphClient:
     """Graph on /users/{user} (object id or UPN) with the app's token for the tenant.
     `token` and `http` replace the cached token and the app's session (the connection
     check uses a fresh token of its own)."""
-    return GraphClient.from_config(config, token or (lambda: app_graph_token(tenant_id)),
-                                   http or trusted_session(), user=user)
+    return GraphClient.from_config(
+        config, token or (lambda: app_graph_token(tenant_id)), http or trusted_session(), user=user
+    )
 
 
 def delegated_graph(config: Mapping, token: TokenSource, *, http: requests.Session | None = None) -> GraphClient:
@@ -51,8 +59,15 @@ def delegated_mailbox(session: Session, config: Mapping, principal: Principal) -
     """The signed-in user's Mailbox on delegated Graph (on-behalf-of their token); the
     user is added to the CRM on first sight."""
     graph = delegated_graph(config, lambda: graph_token_for(principal))
-    return open_mailbox(session, tid=principal.tid, oid=principal.oid, upn=principal.upn,
-                        name=principal.name, config=config, graph=graph)
+    return open_mailbox(
+        session,
+        tid=principal.tid,
+        oid=principal.oid,
+        upn=principal.upn,
+        name=principal.name,
+        config=config,
+        graph=graph,
+    )
 
 
 def job_mailbox(ctx: JobContext) -> Mailbox | None:

@@ -5,6 +5,7 @@ file it on the next automatic or bulk round, then mark it synced. The mark lives
 the message in Outlook (extended property + category, so every Outlook client shows
 it) and in the CRM's MailboxItem.
 """
+
 from __future__ import annotations
 
 from server.crm.filing import set_item_state
@@ -29,11 +30,10 @@ def set_mark(mailbox: Mailbox, message_id: str, mark: str) -> dict:
     state, add, remove = MARKS[mark]
     if mark == "synced" and (message.get("crm") or {}).get("state") == "synced":
         state = "synced"
-    item = set_item_state(mailbox.session, mailbox.tenant_id, mailbox.user, message["id"], state,
-                          folder=message.get("parentFolderId"))
+    item = set_item_state(
+        mailbox.session, mailbox.tenant_id, mailbox.user, message["id"], state, folder=message.get("parentFolderId")
+    )
     categories = props.merge_categories(message.get("categories"), add=add, remove=remove)
-    mailbox.graph.update_message(message["id"], categories=categories,
-                                 properties={props.SYNC_STATE: state})
-    message = {**message, "categories": categories,
-               "crm": {**(message.get("crm") or {}), "state": state}}
+    mailbox.graph.update_message(message["id"], categories=categories, properties={props.SYNC_STATE: state})
+    message = {**message, "categories": categories, "crm": {**(message.get("crm") or {}), "state": state}}
     return message_view(mailbox, message, item=item)

@@ -14,28 +14,38 @@ first (commit), then PATCHes Outlook once, then stores the agreed snapshot. If t
 PATCH fails, the snapshot stays as it was, so the next sync sees the CRM side as
 changed and pushes it again: nothing is lost or reverted.
 """
+
 from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import timedelta, timezone
-from typing import Iterable, Iterator, Mapping
+from datetime import UTC, timedelta
 
 from sqlalchemy.orm import Session
 
 from server.crm.addresses import normalise_address
 from server.crm.contacts import apply_fields, create_contact, find_by_addresses
-from server.crm.outlook_links import claim_outlook_contact, outlook_link, outlook_links, save_outlook_link
 from server.crm.models import Contact
 from server.crm.models import OutlookContactReservation as Reservation
+from server.crm.outlook_links import claim_outlook_contact, outlook_link, outlook_links, save_outlook_link
 from server.crm.types import utcnow
 from server.graph import properties as props
 from server.graph.errors import GraphError, NotFound
-from server.sync.contact_fields import (OUTLOOK_CONTACT_FIELDS, ContactFields, crm_fields,
-                                        make_snapshot, merge, new_outlook_contact, outlook_fields,
-                                        outlook_modified, outlook_patch, split_name)
+from server.sync.contact_fields import (
+    OUTLOOK_CONTACT_FIELDS,
+    ContactFields,
+    crm_fields,
+    make_snapshot,
+    merge,
+    new_outlook_contact,
+    outlook_fields,
+    outlook_modified,
+    outlook_patch,
+    split_name,
+)
 from server.sync.errors import ContactBeingCreated, CrmContactNotFound, InvalidAddress
 from server.sync.mailbox import Mailbox
 
@@ -43,9 +53,10 @@ from server.sync.mailbox import Mailbox
 @dataclass
 class ContactSync:
     """The outcome of syncing one Outlook contact with its CRM contact."""
+
     outlook_contact_id: str
     crm_contact: Contact
-    created: bool                 # the CRM contact was created by this sync
+    created: bool  # the CRM contact was created by this sync
     outlook_changes: list[str]
     crm_changes: list[str]
     conflicts: list[str]
@@ -75,8 +86,9 @@ RESERVATION_POLL_S = 0.1
 _RESERVED = object()
 
 
-def create_outlook_contact(mailbox: Mailbox, address: str, name: str = "", *,
-                           wait_s: float = RESERVATION_WAIT_S) -> dict:
+def create_outlook_contact(
+    mailbox: Mailbox, address: str, name: str = "", *, wait_s: float = RESERVATION_WAIT_S
+) -> dict:
     """Creates an Outlook contact from an address and display name ("Last, First",
     "First Last", quoted), unless one with that address exists: then that one is
     returned with `created` false.
@@ -92,7 +104,7 @@ def create_outlook_contact(mailbox: Mailbox, address: str, name: str = "", *,
     if normalised is None:
         raise InvalidAddress()
     if raw.endswith(">") and "<" in raw:
-        raw = raw[raw.rindex("<") + 1:-1].strip()
+        raw = raw[raw.rindex("<") + 1 : -1].strip()
     # Outlook compares addresses case-insensitively but keeps IDN domains as typed.
     forms = list(dict.fromkeys([normalised, raw]))
     holder = uuid.uuid4().hex
@@ -173,8 +185,7 @@ def _stored_contact(mailbox: Mailbox, outlook_contact_id: str, address: str) -> 
     return contact
 
 
-def _create_reserved(mailbox: Mailbox, forms: list[str], raw: str, name: str, address: str,
-                     holder: str) -> dict:
+def _create_reserved(mailbox: Mailbox, forms: list[str], raw: str, name: str, address: str, holder: str) -> dict:
     """Creates the contact under this request's reservation and stores its id. Looks
     in Outlook once more first: a creator that failed after Graph created the contact
     (a timeout), or died, leaves a contact that an earlier lookup missed."""
@@ -196,12 +207,17 @@ def _create_reserved(mailbox: Mailbox, forms: list[str], raw: str, name: str, ad
 def _created_json(contact: Mapping, created: bool) -> dict:
     emails = outlook_fields(contact).emails
     stored = (contact.get("crm") or {}).get("contact_id")
-    return {"id": contact["id"], "created": created, "display_name": contact.get("displayName") or "",
-            "address": emails[0] if emails else None,
-            "crm_contact_id": int(stored) if stored and str(stored).isdigit() else None}
+    return {
+        "id": contact["id"],
+        "created": created,
+        "display_name": contact.get("displayName") or "",
+        "address": emails[0] if emails else None,
+        "crm_contact_id": int(stored) if stored and str(stored).isdigit() else None,
+    }
 
 
 # -- sync and link ---------------------------------------------------------------------
+
 
 def sync_outlook_contact(mailbox: Mailbox, outlook_contact_id: str) -> ContactSync:
     """Syncs an Outlook contact with the CRM and returns the outcome.
@@ -247,8 +263,9 @@ def link_outlook_contact(mailbox: Mailbox, outlook_contact_id: str, crm_contact_
     return _sync_pair(mailbox, contact, crm, snapshot, outlook_wins=False)
 
 
-def refresh_linked_contacts(mailbox: Mailbox, outlook_contact_ids: Iterable[str],
-                            fetched: Mapping[str, Mapping] | None = None) -> dict[str, ContactSync | GraphError]:
+def refresh_linked_contacts(
+    mailbox: Mailbox, outlook_contact_ids: Iterable[str], fetched: Mapping[str, Mapping] | None = None
+) -> dict[str, ContactSync | GraphError]:
     """Two-way sync of those of these Outlook contacts that are linked to CRM contacts.
 
     One database query finds the links; unlinked ids cost nothing. `fetched` may hold
@@ -276,13 +293,13 @@ def refresh_linked_contacts(mailbox: Mailbox, outlook_contact_ids: Iterable[str]
     return results
 
 
-def refresh_found_contacts(mailbox: Mailbox,
-                           found: Mapping[str, list[dict] | GraphError]) -> dict[str, ContactSync | GraphError]:
+def refresh_found_contacts(
+    mailbox: Mailbox, found: Mapping[str, list[dict] | GraphError]
+) -> dict[str, ContactSync | GraphError]:
     """`refresh_linked_contacts` over the answer of
     `graph.find_contacts_many(addresses, select=OUTLOOK_CONTACT_FIELDS)`, e.g. the
     lookup the message view already makes when the pane opens a message."""
-    fetched = {c["id"]: c for contacts in found.values() if not isinstance(contacts, GraphError)
-               for c in contacts}
+    fetched = {c["id"]: c for contacts in found.values() if not isinstance(contacts, GraphError) for c in contacts}
     return refresh_linked_contacts(mailbox, list(fetched), fetched=fetched)
 
 
@@ -292,8 +309,11 @@ def get_outlook_contact(mailbox: Mailbox, outlook_contact_id: str) -> dict:
 
 def _complete(contact: Mapping | None) -> bool:
     """Read with every field the merge needs (a partial read would look like emptied fields)."""
-    return bool(contact) and all(f in contact for f in ("id", "lastModifiedDateTime", "emailAddresses",
-                                                        "businessPhones")) and "crm" in contact
+    return (
+        bool(contact)
+        and all(f in contact for f in ("id", "lastModifiedDateTime", "emailAddresses", "businessPhones"))
+        and "crm" in contact
+    )
 
 
 def _live(mailbox: Mailbox, contact_id: int) -> Contact | None:
@@ -316,15 +336,26 @@ def _outlook_is_newer(contact: Mapping, crm: Contact) -> bool:
     if crm_time is None:
         return True
     if crm_time.tzinfo is None:
-        crm_time = crm_time.replace(tzinfo=timezone.utc)
+        crm_time = crm_time.replace(tzinfo=UTC)
     return modified >= crm_time.replace(microsecond=0)
 
 
-def _sync_pair(mailbox: Mailbox, contact: Mapping, crm: Contact, snapshot: Mapping | None, *,
-               outlook_wins: bool, created: bool = False) -> ContactSync:
+def _sync_pair(
+    mailbox: Mailbox,
+    contact: Mapping,
+    crm: Contact,
+    snapshot: Mapping | None,
+    *,
+    outlook_wins: bool,
+    created: bool = False,
+) -> ContactSync:
     session = mailbox.session
-    result = merge(outlook_fields(contact), crm_fields(crm), snapshot,
-                   outlook_newer=outlook_wins or _outlook_is_newer(contact, crm))
+    result = merge(
+        outlook_fields(contact),
+        crm_fields(crm),
+        snapshot,
+        outlook_newer=outlook_wins or _outlook_is_newer(contact, crm),
+    )
     merged = result.merged.as_dict()
     if result.crm_changes:
         try:
@@ -339,14 +370,13 @@ def _sync_pair(mailbox: Mailbox, contact: Mapping, crm: Contact, snapshot: Mappi
         properties[props.CONTACT_ID] = str(crm.id)
     if patch or properties:
         updated = mailbox.graph.update_contact(contact["id"], patch, properties=properties or None)
-        contact = {**contact, **{k: v for k, v in updated.items() if k != "crm"},
-                   "crm": {"contact_id": str(crm.id)}}
+        contact = {**contact, **{k: v for k, v in updated.items() if k != "crm"}, "crm": {"contact_id": str(crm.id)}}
     try:
-        save_outlook_link(session, mailbox.user, contact["id"], crm,
-                          make_snapshot(result.merged, contact, crm.updated_at))
+        save_outlook_link(
+            session, mailbox.user, contact["id"], crm, make_snapshot(result.merged, contact, crm.updated_at)
+        )
         session.commit()
     except BaseException:
         session.rollback()
         raise
-    return ContactSync(contact["id"], crm, created, result.outlook_changes,
-                       result.crm_changes, result.conflicts)
+    return ContactSync(contact["id"], crm, created, result.outlook_changes, result.crm_changes, result.conflicts)

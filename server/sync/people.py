@@ -1,4 +1,5 @@
 """The people on a Graph message (From/To/Cc, Bcc on sent mail), normalised once."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -10,7 +11,7 @@ ROLES = (("from", "from"), ("to", "toRecipients"), ("cc", "ccRecipients"), ("bcc
 
 @dataclass(frozen=True)
 class Person:
-    address: str | None   # normalised; None when the address is malformed
+    address: str | None  # normalised; None when the address is malformed
     raw: str
     name: str
     role: str
@@ -44,5 +45,4 @@ def people_of(message: dict, own_addresses: set[str] = frozenset()) -> list[Pers
 
 def recipients(message: dict, field: str) -> list[dict]:
     """A recipient list as the CRM stores it: [{"address", "name"}]."""
-    return [{"address": e.get("address") or "", "name": e.get("name") or ""}
-            for e in _entries(message, field)]
+    return [{"address": e.get("address") or "", "name": e.get("name") or ""} for e in _entries(message, field)]

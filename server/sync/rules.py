@@ -7,6 +7,7 @@ that arrived before the rule was created is left alone. A linked conversation
 "conversation"). Both apply whatever the user's auto_sync setting, since the user
 asked for them explicitly; marks and the never-sync list still win (automatic.py).
 """
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -29,17 +30,20 @@ def rule_links(mailbox: Mailbox, message: dict, addresses: list[str]) -> list[Li
     arrived = _when(message.get("receivedDateTime")) or _when(message.get("sentDateTime"))
     if arrived is None:
         return []
-    return [("case", rule.case_id, "rule")
-            for rule in SharingRule.for_addresses(mailbox.session, mailbox.tenant_id, mailbox.user.id, addresses)
-            # Graph's times have whole seconds: mail of the rule's own second counts as new.
-            if arrived >= rule.created_at.replace(microsecond=0)]
+    return [
+        ("case", rule.case_id, "rule")
+        for rule in SharingRule.for_addresses(mailbox.session, mailbox.tenant_id, mailbox.user.id, addresses)
+        # Graph's times have whole seconds: mail of the rule's own second counts as new.
+        if arrived >= rule.created_at.replace(microsecond=0)
+    ]
 
 
 def conversation_links(mailbox: Mailbox, message: dict) -> list[Link]:
     """Targets of the message's linked conversation."""
-    return [(link.target_type, link.target_id, "conversation")
-            for link in ConversationLink.for_conversation(mailbox.session, mailbox.tenant_id,
-                                                          message.get("conversationId"))]
+    return [
+        (link.target_type, link.target_id, "conversation")
+        for link in ConversationLink.for_conversation(mailbox.session, mailbox.tenant_id, message.get("conversationId"))
+    ]
 
 
 def extra_links(mailbox: Mailbox, message: dict, addresses: list[str]) -> list[Link]:

@@ -1,6 +1,7 @@
 """Create CRM contact (and company) from a person on a message, name prefilled,
 so filing a new correspondent takes one click: "Create only", or "Create and link the email", which files the message
 if it was not filed and links it to the new contact."""
+
 from __future__ import annotations
 
 from server.crm.addresses import normalise_address
@@ -14,11 +15,18 @@ from server.sync.mailbox import Mailbox
 from server.sync.people import people_of
 
 
-def create_crm_contact_from_message(mailbox: Mailbox, message_id: str, address: str, *,
-                                    name: str | None = None, company: str | None = None,
-                                    job_title: str | None = None, phone: str | None = None,
-                                    link: bool = False) -> dict:
-    """"Create CRM contact" for a person on a message, name prefilled from the message
+def create_crm_contact_from_message(
+    mailbox: Mailbox,
+    message_id: str,
+    address: str,
+    *,
+    name: str | None = None,
+    company: str | None = None,
+    job_title: str | None = None,
+    phone: str | None = None,
+    link: bool = False,
+) -> dict:
+    """ "Create CRM contact" for a person on a message, name prefilled from the message
     when not given. An existing CRM contact with that address is returned instead of a
     duplicate (`created` false). With `link` ("Create and link the email"), the
     message is filed (if it was not) and linked to the contact (and its company, with
@@ -37,10 +45,14 @@ def create_crm_contact_from_message(mailbox: Mailbox, message_id: str, address: 
     try:
         if crm is None:
             first, last = split_name(name or "", normalised)
-            values = {"first_name": first, "last_name": last,
-                      "display_name": " ".join(p for p in (first, last) if p),
-                      "emails": [normalised], "job_title": job_title or "",
-                      "business_phone": phone or ""}
+            values = {
+                "first_name": first,
+                "last_name": last,
+                "display_name": " ".join(p for p in (first, last) if p),
+                "emails": [normalised],
+                "job_title": job_title or "",
+                "business_phone": phone or "",
+            }
             if company:
                 values["company"] = company
             crm = create_contact(session, mailbox.tenant_id, values)
@@ -50,12 +62,17 @@ def create_crm_contact_from_message(mailbox: Mailbox, message_id: str, address: 
     except BaseException:
         session.rollback()
         raise
-    answer = {"crm_contact_id": crm.id, "crm_url": mailbox.links.contact(crm.id), "created": created,
-              "name": crm.name,
-              "company": None if crm.company is None else {
-                  "id": crm.company.id, "name": crm.company.name,
-                  "url": mailbox.links.company(crm.company.id)},
-              "crm_email_id": None, "message": None}
+    answer = {
+        "crm_contact_id": crm.id,
+        "crm_url": mailbox.links.contact(crm.id),
+        "created": created,
+        "name": crm.name,
+        "company": None
+        if crm.company is None
+        else {"id": crm.company.id, "name": crm.company.name, "url": mailbox.links.company(crm.company.id)},
+        "crm_email_id": None,
+        "message": None,
+    }
     if link:
         view = sync_message(mailbox, message["id"])
         email = Email.get(session, mailbox.tenant_id, view["crm_email_id"]) if view["crm_email_id"] else None

@@ -13,6 +13,7 @@ defaults queues the same upkeep for that tenant's users at once. Lifecycle event
 `reauthorizationRequired` renews, `subscriptionRemoved` creates it again, `missed`
 runs a delta catch-up.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -76,12 +77,23 @@ def create_subscription(mailbox: Mailbox, folder: str, config) -> Subscription:
     resource = mailbox.graph.messages_resource(folder)
     expires = utcnow() + LIFETIME
     created = mailbox.graph.create_subscription(
-        resource, notification_url=notification_url, client_state=secret, expiration=expires,
-        change_type="created,updated", lifecycle_notification_url=lifecycle_url)
+        resource,
+        notification_url=notification_url,
+        client_state=secret,
+        expiration=expires,
+        change_type="created,updated",
+        lifecycle_notification_url=lifecycle_url,
+    )
     remove_subscriptions(mailbox, folders=(folder,))
-    row = Subscription(tenant_id=mailbox.tenant_id, user_id=mailbox.user.id,
-                       subscription_id=created["id"], resource=resource, folder=folder,
-                       client_state_hash=hash_client_state(secret), expires_at=expires)
+    row = Subscription(
+        tenant_id=mailbox.tenant_id,
+        user_id=mailbox.user.id,
+        subscription_id=created["id"],
+        resource=resource,
+        folder=folder,
+        client_state_hash=hash_client_state(secret),
+        expires_at=expires,
+    )
     mailbox.session.add(row)
     mailbox.session.commit()
     return row
@@ -100,8 +112,11 @@ def renew_subscription(mailbox: Mailbox, row: Subscription, config) -> Subscript
 
 
 def subscriptions_of(session: Session, user: User) -> list[Subscription]:
-    return list(session.scalars(select(Subscription).where(
-        Subscription.tenant_id == user.tenant_id, Subscription.user_id == user.id)))
+    return list(
+        session.scalars(
+            select(Subscription).where(Subscription.tenant_id == user.tenant_id, Subscription.user_id == user.id)
+        )
+    )
 
 
 def ensure_subscriptions(mailbox: Mailbox, config) -> list[Subscription]:
@@ -124,8 +139,7 @@ def ensure_subscriptions(mailbox: Mailbox, config) -> list[Subscription]:
 
 
 def remove_subscriptions(mailbox: Mailbox, folders=None) -> int:
-    rows = [r for r in subscriptions_of(mailbox.session, mailbox.user)
-            if folders is None or r.folder in folders]
+    rows = [r for r in subscriptions_of(mailbox.session, mailbox.user) if folders is None or r.folder in folders]
     for row in rows:
         mailbox.graph.delete_subscription(row.subscription_id)
         mailbox.session.execute(delete(Subscription).where(Subscription.id == row.id))
@@ -134,6 +148,7 @@ def remove_subscriptions(mailbox: Mailbox, folders=None) -> int:
 
 
 # -- jobs -------------------------------------------------------------------------------
+
 
 @job("subscriptions")
 def subscriptions_job(ctx: JobContext) -> None:
@@ -152,8 +167,7 @@ def subscriptions_job(ctx: JobContext) -> None:
 def lifecycle_job(ctx: JobContext) -> None:
     """Acts on a lifecycle event of one of our subscriptions."""
     params = ctx.params
-    row = ctx.session.scalar(select(Subscription).where(
-        Subscription.subscription_id == params["subscription_id"]))
+    row = ctx.session.scalar(select(Subscription).where(Subscription.subscription_id == params["subscription_id"]))
     mailbox = job_mailbox(ctx)
     if mailbox is None:
         return
@@ -170,23 +184,30 @@ def lifecycle_job(ctx: JobContext) -> None:
 
 
 def enqueue_subscriptions(app: Flask, user: User) -> int:
-    return enqueue("subscriptions", {}, key=f"subscriptions:{user.id}", tenant_id=user.tenant_id,
-                   user_id=user.id, app=app)
+    return enqueue(
+        "subscriptions", {}, key=f"subscriptions:{user.id}", tenant_id=user.tenant_id, user_id=user.id, app=app
+    )
 
 
 def enqueue_lifecycle(app: Flask, row: Subscription, event: str) -> int:
     """Queues the `lifecycle` job of one event of one subscription."""
-    return enqueue("lifecycle", {"subscription_id": row.subscription_id, "event": event, "folder": row.folder},
-                   key=f"lifecycle:{row.subscription_id}:{event}", tenant_id=row.tenant_id,
-                   user_id=row.user_id, app=app)
+    return enqueue(
+        "lifecycle",
+        {"subscription_id": row.subscription_id, "event": event, "folder": row.folder},
+        key=f"lifecycle:{row.subscription_id}:{event}",
+        tenant_id=row.tenant_id,
+        user_id=row.user_id,
+        app=app,
+    )
 
 
 def enqueue_tenant_upkeep(app: Flask, tenant_id: str) -> int:
     return enqueue("subscriptions", {}, key=f"subscriptions:tenant:{tenant_id}", tenant_id=tenant_id, app=app)
 
 
-def follow_settings(app: Flask, before: str | None, after: str | None, *, user: User | None = None,
-                    tenant_id: str | None = None) -> int | None:
+def follow_settings(
+    app: Flask, before: str | None, after: str | None, *, user: User | None = None, tenant_id: str | None = None
+) -> int | None:
     """After `auto_sync` changed from `before` to `after` (effective values), for one
     user or (no user) for a tenant's defaults: queues what brings the subscriptions in
     line, and returns the job's id (None when nothing can have changed). Saving a mode

@@ -4,9 +4,10 @@ This is the API's message shape (a contract), which the pane and other clients r
 {"id", "internet_message_id", "subject", "state", "crm_email_id", "crm_url",
  "people": [{"address", "name", "role", "contacts": [...], "outlook_contact_id"}]}
 """
+
 from __future__ import annotations
 
-from typing import Iterable, Mapping
+from collections.abc import Iterable, Mapping
 
 from server.crm.addresses import normalise_address
 from server.crm.matching import MatchedContact, match_addresses
@@ -14,8 +15,8 @@ from server.crm.models import Email, MailboxItem
 from server.graph.batch import BATCH_LIMIT
 from server.graph.errors import GraphError
 from server.sync.contact_fields import OUTLOOK_CONTACT_FIELDS
-from server.sync.outlook_contact_sync import refresh_found_contacts
 from server.sync.mailbox import Mailbox
+from server.sync.outlook_contact_sync import refresh_found_contacts
 from server.sync.people import Person, people_of
 
 # Outlook-contact lookups for the pane ride in one $batch (20 requests), so a message
@@ -54,13 +55,15 @@ def contact_json(mailbox: Mailbox, contact: MatchedContact) -> dict:
         "id": contact.id,
         "name": contact.name,
         "url": mailbox.links.contact(contact.id),
-        "company": None if company is None else {
-            "id": company.id, "name": company.name, "url": mailbox.links.company(company.id)},
+        "company": None
+        if company is None
+        else {"id": company.id, "name": company.name, "url": mailbox.links.company(company.id)},
     }
 
 
-def outlook_contacts(mailbox: Mailbox, people: list[Person],
-                     found: Mapping[str, list[dict] | GraphError] | None = None) -> dict[str, str | None]:
+def outlook_contacts(
+    mailbox: Mailbox, people: list[Person], found: Mapping[str, list[dict] | GraphError] | None = None
+) -> dict[str, str | None]:
     """address -> Outlook contact id (None: no contact) for the first people, refreshing
     linked contacts on the way. `found` holds lookups already made (see open_message);
     the people it lacks are looked up in one $batch. Lookup failures leave the address
@@ -89,9 +92,14 @@ def outlook_contacts(mailbox: Mailbox, people: list[Person],
     return result
 
 
-def message_view(mailbox: Mailbox, message: dict, *, item: MailboxItem | None = None,
-                 matches: Mapping[str, list[MatchedContact]] | None = None,
-                 outlook: Mapping[str, str | None] | None = None) -> dict:
+def message_view(
+    mailbox: Mailbox,
+    message: dict,
+    *,
+    item: MailboxItem | None = None,
+    matches: Mapping[str, list[MatchedContact]] | None = None,
+    outlook: Mapping[str, str | None] | None = None,
+) -> dict:
     """Builds the API shape. `outlook` None means the Outlook contacts were not looked
     up for this answer (`outlook_contacts_checked` false); clients keep what they had."""
     people = people_of(message, mailbox.user.own_addresses())
@@ -109,14 +117,17 @@ def message_view(mailbox: Mailbox, message: dict, *, item: MailboxItem | None = 
         "crm_url": mailbox.links.email(email.id) if email else None,
         "categories": message.get("categories") or [],
         "outlook_contacts_checked": outlook is not None,
-        "people": [{
-            "address": p.address or p.raw,
-            "name": p.name,
-            "role": p.role,
-            "valid": p.address is not None,
-            "contacts": [contact_json(mailbox, c) for c in matches.get(p.address or "", [])],
-            "outlook_contact_id": (outlook or {}).get(p.address) if p.address else None,
-        } for p in people],
+        "people": [
+            {
+                "address": p.address or p.raw,
+                "name": p.name,
+                "role": p.role,
+                "valid": p.address is not None,
+                "contacts": [contact_json(mailbox, c) for c in matches.get(p.address or "", [])],
+                "outlook_contact_id": (outlook or {}).get(p.address) if p.address else None,
+            }
+            for p in people
+        ],
     }
 
 
@@ -125,7 +136,7 @@ def expected_addresses(mailbox: Mailbox, addresses: Iterable[str]) -> list[str]:
     without the user's own addresses, as many as share a $batch with the message."""
     own = mailbox.user.own_addresses()
     wanted = dict.fromkeys(a for a in map(normalise_address, addresses) if a and a not in own)
-    return list(wanted)[:BATCH_LIMIT - 1]
+    return list(wanted)[: BATCH_LIMIT - 1]
 
 
 def open_message(mailbox: Mailbox, message_id: str, expected: Iterable[str] = ()) -> dict:
@@ -140,9 +151,11 @@ def open_message(mailbox: Mailbox, message_id: str, expected: Iterable[str] = ()
     hinted = expected_addresses(mailbox, expected)
     if hinted:
         message, found = mailbox.graph.get_message_and_contacts(
-            message_id, hinted, contact_select=OUTLOOK_CONTACT_FIELDS)
+            message_id, hinted, contact_select=OUTLOOK_CONTACT_FIELDS
+        )
     else:
         message, found = mailbox.graph.get_message(message_id), {}
     people = people_of(message, mailbox.user.own_addresses())
-    return message_view(mailbox, message, item=crm_item(mailbox, message),
-                        outlook=outlook_contacts(mailbox, people, found))
+    return message_view(
+        mailbox, message, item=crm_item(mailbox, message), outlook=outlook_contacts(mailbox, people, found)
+    )

@@ -1,8 +1,9 @@
 """Which mailboxes automatic sync watches: those that get change notifications and
 delta rounds (automatic sync on, a sharing rule, or a linked conversation)."""
+
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -19,27 +20,33 @@ def watches(mailbox: Mailbox) -> bool:
 
 
 def has_rules_or_conversations(session, tenant_id: str, user_id: int) -> bool:
-    rule = session.scalar(select(SharingRule.id).where(
-        SharingRule.tenant_id == tenant_id, SharingRule.user_id == user_id).limit(1))
+    rule = session.scalar(
+        select(SharingRule.id).where(SharingRule.tenant_id == tenant_id, SharingRule.user_id == user_id).limit(1)
+    )
     if rule is not None:
         return True
-    return session.scalar(select(ConversationLink.id).where(
-        ConversationLink.tenant_id == tenant_id).limit(1)) is not None
+    return (
+        session.scalar(select(ConversationLink.id).where(ConversationLink.tenant_id == tenant_id).limit(1)) is not None
+    )
 
 
 def watched_users(session: Session, tenant_id: str | None = None) -> Iterator[User]:
     """Users (of one tenant, when given) with automatic sync on (their own or their
     tenant's default), a sharing rule, or in a tenant with linked conversations."""
+
     def of_tenant(query, column):
         return query if tenant_id is None else query.where(column == tenant_id)
+
     with_rules = set(session.scalars(of_tenant(select(SharingRule.user_id), SharingRule.tenant_id).distinct()))
-    tenants_with_conversations = set(session.scalars(
-        of_tenant(select(ConversationLink.tenant_id), ConversationLink.tenant_id).distinct()))
+    tenants_with_conversations = set(
+        session.scalars(of_tenant(select(ConversationLink.tenant_id), ConversationLink.tenant_id).distinct())
+    )
     tenants = {t.id: t for t in session.scalars(of_tenant(select(Tenant), Tenant.id))}
     last = 0
     while True:
-        users = session.scalars(of_tenant(select(User), User.tenant_id).where(User.id > last)
-                                .order_by(User.id).limit(500)).all()
+        users = session.scalars(
+            of_tenant(select(User), User.tenant_id).where(User.id > last).order_by(User.id).limit(500)
+        ).all()
         if not users:
             return
         for user in users:

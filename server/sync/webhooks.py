@@ -13,6 +13,7 @@ subscription id and clientState is refused before any query, and the rest cost o
 indexed lookup of all their subscription ids together, whatever their number. A
 refusal writes nothing and calls no one.
 """
+
 from __future__ import annotations
 
 from flask import Flask
@@ -28,7 +29,7 @@ from server.sync.subscriptions import (
     plausible_client_state,
 )
 
-MAX_SUBSCRIPTION_ID = 128   # Subscription.subscription_id's width
+MAX_SUBSCRIPTION_ID = 128  # Subscription.subscription_id's width
 LIFECYCLE_EVENTS = ("reauthorizationRequired", "subscriptionRemoved", "missed")
 
 Verified = list[tuple[dict, Subscription]]
@@ -41,8 +42,11 @@ def refused() -> ApiError:
 def _plausible(note: dict) -> bool:
     """Whether a notification could be ours at all, judged without the database."""
     subscription_id = note.get("subscriptionId")
-    return (isinstance(subscription_id, str) and 0 < len(subscription_id) <= MAX_SUBSCRIPTION_ID
-            and plausible_client_state(note.get("clientState")))
+    return (
+        isinstance(subscription_id, str)
+        and 0 < len(subscription_id) <= MAX_SUBSCRIPTION_ID
+        and plausible_client_state(note.get("clientState"))
+    )
 
 
 def verify(session: Session, notes: list[dict]) -> Verified:
@@ -51,15 +55,17 @@ def verify(session: Session, notes: list[dict]) -> Verified:
     if not all(_plausible(n) for n in notes):
         raise refused()
     ids = {n["subscriptionId"] for n in notes}
-    rows = {row.subscription_id: row for row in session.scalars(
-        select(Subscription).where(Subscription.subscription_id.in_(ids)))}
+    rows = {
+        row.subscription_id: row
+        for row in session.scalars(select(Subscription).where(Subscription.subscription_id.in_(ids)))
+    }
     # Graph batches notifications of several subscriptions into one POST, and keeps
     # sending for a subscription we dropped until it expires: those are discarded, so
     # the genuine ones beside them are not refused (and retried for hours) with them.
     notes = [n for n in notes if n["subscriptionId"] in rows]
     if not notes:
         raise refused()
-    checked: dict[tuple[str, str], bool] = {}   # a batch repeats one subscription's secret
+    checked: dict[tuple[str, str], bool] = {}  # a batch repeats one subscription's secret
     verified = []
     for note in notes:
         row = rows[note["subscriptionId"]]
@@ -86,9 +92,11 @@ def _settled(session: Session, verified: Verified) -> set[tuple[int, str]]:
     ids = {message_id for _, message_id in pairs if message_id}
     if not ids:
         return set()
-    rows = session.execute(select(MailboxItem.user_id, MailboxItem.graph_id).where(
-        MailboxItem.user_id.in_(users), MailboxItem.graph_id.in_(ids),
-        MailboxItem.state.in_(("synced", "excluded"))))
+    rows = session.execute(
+        select(MailboxItem.user_id, MailboxItem.graph_id).where(
+            MailboxItem.user_id.in_(users), MailboxItem.graph_id.in_(ids), MailboxItem.state.in_(("synced", "excluded"))
+        )
+    )
     return {(user_id, graph_id) for user_id, graph_id in rows} & pairs
 
 

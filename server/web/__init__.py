@@ -4,6 +4,7 @@ and the admin's import and jobs pages.
 `bp` is the one blueprint all of them share (its endpoints are `web.<view>`).
 Importing the modules below attaches their routes and hooks to it.
 """
+
 from server.web import (  # noqa: F401  (each module attaches its routes to bp)
     admin_access,
     admin_bulk_sync_page,

@@ -1,6 +1,7 @@
 """Who administers a tenant: its first user, i.e. the first person of the
 organization to use CRM Sync (pane or pages; the lowest users.id of the tenant).
 The settings, Test connection and admin pages let only this user change things."""
+
 from __future__ import annotations
 
 from flask import abort, g

@@ -1,6 +1,7 @@
 """Bulk sync from the admin's jobs page (POST /crm/admin/bulk-sync): files a folder
 of the admin's own mailbox since a date, as POST /api/v1/bulk-sync does; a form
 error shows the jobs page again with what to fix. Admin only."""
+
 from __future__ import annotations
 
 from datetime import UTC, date, datetime

@@ -1,6 +1,7 @@
 """The admin's contact import page (/crm/admin/import): the upload form with the
 latest imports, and the upload, which stores the CSV or vCard file and starts its
 import job. Admin only."""
+
 from __future__ import annotations
 
 from flask import current_app, redirect, render_template, request, url_for
@@ -23,12 +24,21 @@ from server.web.job_display import job_view, users_of
 
 def import_page(status: int = 200, error: str | None = None):
     user = admin_user()
-    recent = list(db_session().scalars(
-        select(SyncJob).where(SyncJob.tenant_id == user.tenant_id, SyncJob.kind == IMPORT_KIND)
-        .order_by(SyncJob.id.desc()).limit(10)))
+    recent = list(
+        db_session().scalars(
+            select(SyncJob)
+            .where(SyncJob.tenant_id == user.tenant_id, SyncJob.kind == IMPORT_KIND)
+            .order_by(SyncJob.id.desc())
+            .limit(10)
+        )
+    )
     users = users_of(recent)
-    return render_template("crm/admin_import.html", error=error, recent=[job_view(r, users) for r in recent],
-                           max_size=human_bytes(import_limit())), status
+    return render_template(
+        "crm/admin_import.html",
+        error=error,
+        recent=[job_view(r, users) for r in recent],
+        max_size=human_bytes(import_limit()),
+    ), status
 
 
 def import_limit() -> int:

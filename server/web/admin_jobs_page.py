@@ -8,6 +8,7 @@ runs; with scripts on, static/job_progress.js polls the progress instead (on the
 job page and for the running jobs of the list) and reloads the job page when the
 job ends.
 """
+
 from __future__ import annotations
 
 from datetime import date, timedelta
@@ -44,8 +45,11 @@ from server.web.job_display import (
 RECENT_JOBS = 50
 REFRESH_S = 3
 # The jobs list's filters: query value -> (label, kinds).
-JOB_FILTERS = {"imports": ("Imports", ("crm_import",)), "bulk": ("Bulk syncs", ("bulk",)),
-               "automatic": ("Automatic sync", ("message", "delta", "subscriptions", "lifecycle"))}
+JOB_FILTERS = {
+    "imports": ("Imports", ("crm_import",)),
+    "bulk": ("Bulk syncs", ("bulk",)),
+    "automatic": ("Automatic sync", ("message", "delta", "subscriptions", "lifecycle")),
+}
 
 
 def tenant_job(job_id: int) -> SyncJob:
@@ -71,29 +75,46 @@ def admin_jobs():
     failed_rows = [by_id[i] for i in failed_ids if i in by_id]
     users = users_of(recent + failed_rows)
     return render_template(
-        "crm/admin_jobs.html", jobs=[job_view(r, users) for r in recent],
-        failed=[job_view(r, users) for r in failed_rows], folders=BULK_FOLDERS,
-        filters=JOB_FILTERS, shown=shown if shown in JOB_FILTERS else "",
-        since_default=(date.today() - timedelta(days=30)).isoformat(), today=date.today().isoformat(),
+        "crm/admin_jobs.html",
+        jobs=[job_view(r, users) for r in recent],
+        failed=[job_view(r, users) for r in failed_rows],
+        folders=BULK_FOLDERS,
+        filters=JOB_FILTERS,
+        shown=shown if shown in JOB_FILTERS else "",
+        since_default=(date.today() - timedelta(days=30)).isoformat(),
+        today=date.today().isoformat(),
         active=any(r.state in ACTIVE_STATES for r in recent),
-        notice=session.pop("admin_notice", None), errors=g.get("bulk_errors") or [],
-        form=request.form), g.get("jobs_status", 200)
+        notice=session.pop("admin_notice", None),
+        errors=g.get("bulk_errors") or [],
+        form=request.form,
+    ), g.get("jobs_status", 200)
 
 
 @bp.get("/crm/admin/jobs/<int:job_id>")
 def admin_job(job_id: int):
     """One job: its progress bar while it runs, then what it did."""
     row = tenant_job(job_id)
-    return render_template("crm/admin_job.html", job=job_view(row, users_of([row])), refresh_s=REFRESH_S,
-                           notice=session.pop("admin_notice", None))
+    return render_template(
+        "crm/admin_job.html",
+        job=job_view(row, users_of([row])),
+        refresh_s=REFRESH_S,
+        notice=session.pop("admin_notice", None),
+    )
 
 
 @bp.get("/crm/admin/jobs/<int:job_id>/progress")
 def admin_job_progress(job_id: int):
     """The job's progress as JSON, for job_progress.js."""
     row = tenant_job(job_id)
-    return jsonify({**job_progress(row), "id": row.id, "percent": percent(row), "text": progress_text(row),
-                    "active": row.state in ACTIVE_STATES})
+    return jsonify(
+        {
+            **job_progress(row),
+            "id": row.id,
+            "percent": percent(row),
+            "text": progress_text(row),
+            "active": row.state in ACTIVE_STATES,
+        }
+    )
 
 
 @bp.post("/crm/admin/jobs/<int:job_id>/retry")

@@ -6,6 +6,7 @@ both use it.
 The flow's state/nonce/verifier ride in the (signed) session cookie between the
 redirect and the callback, and are dropped at the callback.
 """
+
 from __future__ import annotations
 
 import logging
@@ -43,11 +44,13 @@ def msal_app() -> msal.ConfidentialClientApplication:
     config = current_app.config
     host = urlsplit(config["AUTHORITY_HOST"]).hostname or ""
     return msal.ConfidentialClientApplication(
-        config["AZURE_CLIENT_ID"], client_credential=config["AZURE_CLIENT_SECRET"],
+        config["AZURE_CLIENT_ID"],
+        client_credential=config["AZURE_CLIENT_SECRET"],
         authority=authority(),
         instance_discovery=None if host in msal.authority.WELL_KNOWN_AUTHORITY_HOSTS else False,
         http_client=TimeoutHttpClient(trusted_session(), METADATA_TIMEOUT),
-        token_cache=msal.TokenCache())
+        token_cache=msal.TokenCache(),
+    )
 
 
 def safe_next(target: str | None) -> str:
@@ -77,9 +80,12 @@ def validated_identity(claims: dict) -> WebUser:
     host = current_app.config["AUTHORITY_HOST"].rstrip("/")
     if claims.get("iss") not in {f"{host}/{tid}/v2.0", f"{host}/{str(tid).lower()}/v2.0"}:
         raise ValueError("the sign-in answer came from an unexpected issuer")
-    return WebUser(tid=str(tid).lower(), oid=str(oid).lower(),
-                   upn=str(claims.get("preferred_username") or claims.get("upn") or ""),
-                   name=str(claims.get("name") or ""))
+    return WebUser(
+        tid=str(tid).lower(),
+        oid=str(oid).lower(),
+        upn=str(claims.get("preferred_username") or claims.get("upn") or ""),
+        name=str(claims.get("name") or ""),
+    )
 
 
 class FlowError(Exception):
@@ -104,8 +110,11 @@ def start_flow(scopes: list[str], *, purpose: str, next_path: str | None = None,
             # flow) does not ride on. The code is single-use and PKCE-bound.
             warnings.filterwarnings("ignore", message="response_mode='form_post'")
             flow = msal_app().initiate_auth_code_flow(
-                scopes, redirect_uri=redirect_uri(), response_mode="query",
-                **{k: v for k, v in auth_params.items() if v})
+                scopes,
+                redirect_uri=redirect_uri(),
+                response_mode="query",
+                **{k: v for k, v in auth_params.items() if v},
+            )
     except (requests.RequestException, ValueError) as exc:
         log.warning("authorization could not start: %s", exc)
         raise FlowError(UNREACHABLE, 503, "identity_unavailable") from exc
@@ -121,19 +130,25 @@ def redeem(flow: dict, answer: dict) -> dict:
     if answer.get("error"):
         description = answer.get("error_description") or answer["error"]
         if answer["error"] == "consent_required" or "AADSTS65001" in description:
-            raise FlowError("Your organization has not allowed CRM Sync yet. An administrator must grant "
-                            "consent to the app, then you can sign in.", 403, "consent_required")
+            raise FlowError(
+                "Your organization has not allowed CRM Sync yet. An administrator must grant "
+                "consent to the app, then you can sign in.",
+                403,
+                "consent_required",
+            )
         raise FlowError(f"Microsoft refused the sign-in: {description}", 400, answer["error"])
     try:
         result = msal_app().acquire_token_by_auth_code_flow(flow, answer)
-    except ValueError as exc:   # state mismatch, tampered answer
+    except ValueError as exc:  # state mismatch, tampered answer
         log.warning("authorization callback refused: %s", exc)
         raise FlowError("The sign-in answer did not match this browser's sign-in. Start again.") from exc
     except requests.RequestException as exc:
         log.warning("authorization token request failed: %s", exc)
         raise FlowError(UNREACHABLE, 503, "identity_unavailable") from exc
     if "error" in result or "id_token_claims" not in result:
-        raise FlowError(f"Microsoft refused the sign-in: {result.get('error_description') or result.get('error')}",
-                        400, str(result.get("error") or ""))
+        raise FlowError(
+            f"Microsoft refused the sign-in: {result.get('error_description') or result.get('error')}",
+            400,
+            str(result.get("error") or ""),
+        )
     return result
-

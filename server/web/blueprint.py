@@ -8,6 +8,7 @@ the admin_*_page.py modules (/crm/admin/...); page_guard.py and error_pages.py
 apply to all of them. Templates are in server/templates/crm/, CSS and scripts in
 server/static/ (served at /crm/static/).
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -17,7 +18,8 @@ from flask import Blueprint
 SERVER_DIR = Path(__file__).resolve().parent.parent
 
 bp = Blueprint(
-    "web", __name__,
+    "web",
+    __name__,
     template_folder=str(SERVER_DIR / "templates"),
     static_folder=str(SERVER_DIR / "static"),
     static_url_path="/crm/static",

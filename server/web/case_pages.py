@@ -1,5 +1,6 @@
 """The cases' pages (/crm/cases...): the list, newest first, and one case with its
 emails, tasks and sharing rules."""
+
 from __future__ import annotations
 
 from flask import render_template, request
@@ -25,10 +26,19 @@ def case(case_id: int):
     """One case: its emails, tasks and the sharing rules that file mail to it."""
     db = db_session()
     item = found(Case.get(db, tenant(), case_id))
-    tasks = db.scalars(select(Task).where(Task.tenant_id == tenant(), Task.case_id == item.id)
-                       .order_by(Task.done, Task.id.desc()).limit(100)).all()
+    tasks = db.scalars(
+        select(Task)
+        .where(Task.tenant_id == tenant(), Task.case_id == item.id)
+        .order_by(Task.done, Task.id.desc())
+        .limit(100)
+    ).all()
     page = records.emails_page(db, tenant(), request.args.get("after"), ("case", item.id))
     rules = crm_cases.sharing_rules_of_case(db, tenant(), item)
-    return render_template("crm/case.html", case=item, tasks=tasks,
-                           rules=rules, rule_owners=crm_cases.users_by_id(db, tenant(), [r.user_id for r in rules]),
-                           page=page)
+    return render_template(
+        "crm/case.html",
+        case=item,
+        tasks=tasks,
+        rules=rules,
+        rule_owners=crm_cases.users_by_id(db, tenant(), [r.user_id for r in rules]),
+        page=page,
+    )

@@ -1,5 +1,6 @@
 """The companies' pages (/crm/companies...): the list by name, and one company with
 its contacts and emails."""
+
 from __future__ import annotations
 
 from flask import render_template, request

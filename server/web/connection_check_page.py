@@ -2,6 +2,7 @@
 silent authorize round trip for the admin's own delegated Graph token, then every
 check of server/sync/connection_check.py; the results are shown once on the
 settings page. The sign-in callback hands the round trip's answer back here."""
+
 from __future__ import annotations
 
 from dataclasses import asdict
@@ -31,8 +32,13 @@ def test_connection():
     require_admin()
     user: User = g.crm_user
     try:
-        return start_flow(DELEGATED_SCOPES, purpose="test_connection", next_path=url_for("web.settings"),
-                          prompt="none", login_hint=user.upn)
+        return start_flow(
+            DELEGATED_SCOPES,
+            purpose="test_connection",
+            next_path=url_for("web.settings"),
+            prompt="none",
+            login_hint=user.upn,
+        )
     except FlowError as error:
         return _run_checks(user, DelegatedProblem(error.code, error.message))
 
@@ -63,9 +69,15 @@ def finish_test_connection(flow: dict, answer: dict):
 
 
 def _run_checks(user: User, problem: DelegatedProblem | None, token: str | None = None):
-    checks = check_connection(current_app.config, trusted_session(), tid=user.tenant_id,
-                              user_oid=user.oid, user_upn=user.upn,
-                              delegated_token=(lambda: token) if token else None, delegated_problem=problem)
+    checks = check_connection(
+        current_app.config,
+        trusted_session(),
+        tid=user.tenant_id,
+        user_oid=user.oid,
+        user_upn=user.upn,
+        delegated_token=(lambda: token) if token else None,
+        delegated_problem=problem,
+    )
     # Post/redirect/get: a reload of the results page never replays the used code.
     session["connection_checks"] = [asdict(c) for c in checks]
     return redirect(url_for("web.settings") + "#connection", code=303)

@@ -1,5 +1,6 @@
 """The contacts' pages (/crm/contacts...): the list by name, and one contact with its
 company, linked Outlook contacts and emails."""
+
 from __future__ import annotations
 
 from flask import render_template, request

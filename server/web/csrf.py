@@ -5,6 +5,7 @@ A post without the token, with another session's token, or from another origin
 is refused with 400 (the caller renders it as a plain error page). The session
 cookie is SameSite=Lax as a second line; this check does not rely on it.
 """
+
 from __future__ import annotations
 
 import hmac

@@ -1,5 +1,6 @@
 """The filed emails' pages (/crm/emails...): the list, one email with its sanitised
 body, linked records, notes and conversation, and adding a note."""
+
 from __future__ import annotations
 
 import re
@@ -50,9 +51,16 @@ def email(email_id: int):
     notes = crm_cases.list_notes(db, tenant(), item)
     authors = crm_cases.users_by_id(db, tenant(), [n.author_id for n in notes])
     return render_template(
-        "crm/email.html", email=item, body=body, blocked_images=blocked, show_images=show_images,
-        linked=records.linked_records(db, tenant(), item), notes=notes, authors=authors,
-        conversation=records.conversation_of(db, tenant(), item))
+        "crm/email.html",
+        email=item,
+        body=body,
+        blocked_images=blocked,
+        show_images=show_images,
+        linked=records.linked_records(db, tenant(), item),
+        notes=notes,
+        authors=authors,
+        conversation=records.conversation_of(db, tenant(), item),
+    )
 
 
 @bp.post("/crm/emails/<int:email_id>/notes")

@@ -1,5 +1,6 @@
 """The pages' error answers: a plain error page in words for people, the one JSON
 error shape for API-like callers (fetch with Accept: application/json)."""
+
 from __future__ import annotations
 
 from flask import render_template, request
@@ -13,8 +14,10 @@ ERROR_TEXT = {
     400: ("Something in this request was not right", "Go back, reload the page and try again."),
     401: ("Sign in to continue", "Your session has ended. Sign in again."),
     403: ("Not allowed", "You do not have permission for this page."),
-    404: ("Not found", ("This record does not exist, or it belongs to another organization. "
-                        "Search for it, or go back to the list.")),
+    404: (
+        "Not found",
+        ("This record does not exist, or it belongs to another organization. Search for it, or go back to the list."),
+    ),
     405: ("Not allowed", "This address does not accept that kind of request."),
     413: ("Too large", "What you sent is larger than this server accepts. Shorten it and try again."),
 }

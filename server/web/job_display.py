@@ -1,28 +1,38 @@
 """What the admin pages show of a background job, in words: its title, state,
 progress line and percentage, and what its last error means."""
+
 from __future__ import annotations
 
 from sqlalchemy import select
 
 from server.crm.models import SyncJob, User
 from server.db import db_session
-from server.sync.import_job import KIND as IMPORT_KIND
 from server.jobs.status import job_progress
+from server.sync.import_job import KIND as IMPORT_KIND
 
 ACTIVE_STATES = ("queued", "running", "retrying")
 BULK_FOLDERS = {"inbox": "Inbox", "sentitems": "Sent Items"}
-STATE_LABELS = {"queued": "Waiting to start", "running": "Running", "retrying": "Failed, will retry",
-                "done": "Finished", "failed": "Failed"}
-KIND_LABELS = {"delta": "Catch-up of new mail", "message": "New mail notification",
-               "subscriptions": "Change-notification upkeep", "lifecycle": "Subscription event"}
+STATE_LABELS = {
+    "queued": "Waiting to start",
+    "running": "Running",
+    "retrying": "Failed, will retry",
+    "done": "Finished",
+    "failed": "Failed",
+}
+KIND_LABELS = {
+    "delta": "Catch-up of new mail",
+    "message": "New mail notification",
+    "subscriptions": "Change-notification upkeep",
+    "lifecycle": "Subscription event",
+}
 # A job's last error is stored as "ExceptionName: message"; what each means, in words.
 ERROR_EXPLANATIONS = {
     "UploadMissing": "The uploaded file is no longer on the server. Upload the file again.",
     "ImportAborted": "The import stopped part-way; every row before that point is saved. "
-                     "Retry to finish it (no contact is duplicated).",
+    "Retry to finish it (no contact is duplicated).",
     "Unauthorized": "Microsoft 365 refused the app's token. Run Test connection on the settings page.",
     "AccessDenied": "Microsoft 365 denied access to the mailbox: the app may lack admin consent. "
-                    "Run Test connection on the settings page.",
+    "Run Test connection on the settings page.",
     "NotFound": "Microsoft 365 did not find the mailbox or folder.",
     "Throttled": "Microsoft 365 asked us to slow down. Retry in a few minutes.",
     "Unavailable": "Microsoft 365 was unavailable. Retry in a few minutes.",
@@ -94,13 +104,25 @@ def job_view(row: SyncJob, users: dict[int, User]) -> dict:
     user = users.get(row.user_id) if row.user_id else None
     words, detail = explain_error(row.error)
     return {
-        "id": row.id, "kind": row.kind, "title": job_title(row), "state": row.state,
-        "state_label": STATE_LABELS.get(row.state, row.state), "active": row.state in ACTIVE_STATES,
-        "done": row.done, "total": row.total, "failed": row.failed, "percent": percent(row),
-        "text": progress_text(row), "attempts": row.attempts, "error": words, "error_detail": detail,
+        "id": row.id,
+        "kind": row.kind,
+        "title": job_title(row),
+        "state": row.state,
+        "state_label": STATE_LABELS.get(row.state, row.state),
+        "active": row.state in ACTIVE_STATES,
+        "done": row.done,
+        "total": row.total,
+        "failed": row.failed,
+        "percent": percent(row),
+        "text": progress_text(row),
+        "attempts": row.attempts,
+        "error": words,
+        "error_detail": detail,
         "who": (user.display_name or user.upn) if user else "",
-        "requested_at": row.created_at, "finished_at": row.finished_at,
-        "cursor": dict(row.cursor or {}), "params": dict(row.params or {}),
+        "requested_at": row.created_at,
+        "finished_at": row.finished_at,
+        "cursor": dict(row.cursor or {}),
+        "params": dict(row.params or {}),
     }
 
 

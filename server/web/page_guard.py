@@ -1,5 +1,6 @@
 """What every page request goes through: CSRF, sign-in, the CRM user, the pages'
 CSP and no-store headers, and the values every template can use."""
+
 from __future__ import annotations
 
 from flask import abort, current_app, g, redirect, request, url_for
@@ -26,9 +27,15 @@ def guard():
         abort(401)
     db = db_session()
     crm_user = User.by_oid(db, user.tid, user.oid)
-    if crm_user is None:   # signed in before the CRM user existed (e.g. a restored database)
-        crm_user = get_or_create_user(db, user.tid, user.oid, upn=user.upn, name=user.name,
-                                      auto_link_companies=current_app.config.get("AUTO_LINK_COMPANIES"))
+    if crm_user is None:  # signed in before the CRM user existed (e.g. a restored database)
+        crm_user = get_or_create_user(
+            db,
+            user.tid,
+            user.oid,
+            upn=user.upn,
+            name=user.name,
+            auto_link_companies=current_app.config.get("AUTO_LINK_COMPANIES"),
+        )
         db.commit()
     g.crm_user = crm_user
     return None
@@ -41,8 +48,8 @@ def page_headers(response):
     if request.endpoint == "web.static":
         return response
     response.headers["Content-Security-Policy"] = page_policy(
-        remote_images=bool(g.get("show_remote_images")),
-        inline_style_attributes=bool(g.get("email_body_shown")))
+        remote_images=bool(g.get("show_remote_images")), inline_style_attributes=bool(g.get("email_body_shown"))
+    )
     response.headers["Cache-Control"] = "no-store"
     return response
 

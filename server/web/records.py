@@ -5,6 +5,7 @@ Lists are keyset-paginated (server/crm/keyset.py) on indexed sort keys; search i
 lower-case prefix match on indexed keys (the indexes sit beside their tables in
 server/crm/models/).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -37,6 +38,7 @@ CONVERSATION_LIMIT = 50
 
 # -- prefix search ------------------------------------------------------------------
 
+
 def normalise_query(raw: str | None) -> str:
     return " ".join((raw or "").split())[:MAX_QUERY_LENGTH].lower()
 
@@ -67,28 +69,40 @@ def search(session: Session, tenant_id: str, raw_query: str | None) -> SearchRes
     results.contacts = search_contacts(session, tenant_id, query, limit=SEARCH_LIMIT)
     company_key = company_name_key(query)
     results.companies = session.scalars(
-        select(Company).where(Company.tenant_id == tenant_id, prefix_of(Company.name_key, company_key))
-        .order_by(Company.name_key, Company.id).limit(SEARCH_LIMIT)).all()
+        select(Company)
+        .where(Company.tenant_id == tenant_id, prefix_of(Company.name_key, company_key))
+        .order_by(Company.name_key, Company.id)
+        .limit(SEARCH_LIMIT)
+    ).all()
     results.emails = session.scalars(
-        select(Email).where(Email.tenant_id == tenant_id, prefix_of(subject_key(), query))
-        .order_by(Email.sent_at.desc(), Email.id.desc()).limit(SEARCH_LIMIT)).all()
+        select(Email)
+        .where(Email.tenant_id == tenant_id, prefix_of(subject_key(), query))
+        .order_by(Email.sent_at.desc(), Email.id.desc())
+        .limit(SEARCH_LIMIT)
+    ).all()
     results.cases = session.scalars(
-        select(Case).where(Case.tenant_id == tenant_id, prefix_of(func.lower(Case.title), query))
-        .order_by(Case.id.desc()).limit(SEARCH_LIMIT)).all()
+        select(Case)
+        .where(Case.tenant_id == tenant_id, prefix_of(func.lower(Case.title), query))
+        .order_by(Case.id.desc())
+        .limit(SEARCH_LIMIT)
+    ).all()
     results.tasks = session.scalars(
-        select(Task).where(Task.tenant_id == tenant_id, prefix_of(func.lower(Task.title), query))
-        .order_by(Task.id.desc()).limit(SEARCH_LIMIT)).all()
+        select(Task)
+        .where(Task.tenant_id == tenant_id, prefix_of(func.lower(Task.title), query))
+        .order_by(Task.id.desc())
+        .limit(SEARCH_LIMIT)
+    ).all()
     return results
 
 
 # -- lists ----------------------------------------------------------------------------
 
+
 def _email_key(email: Email):
     return [email.sent_at, email.id]
 
 
-def emails_page(session: Session, tenant_id: str, after: str | None,
-                target: tuple[str, int] | None = None) -> Page:
+def emails_page(session: Session, tenant_id: str, after: str | None, target: tuple[str, int] | None = None) -> Page:
     """Emails newest first; with `target` (type, id) only those filed on it.
     Raises InvalidCursor."""
     cursor = decode_cursor(after, (datetime, int))
@@ -99,8 +113,8 @@ def emails_page(session: Session, tenant_id: str, after: str | None,
         # (one link per email and target, so no duplicates).
         target_type, target_id = target
         query = query.join(EmailLink, EmailLink.email_id == Email.id).where(
-            EmailLink.tenant_id == tenant_id, EmailLink.target_type == target_type,
-            EmailLink.target_id == target_id)
+            EmailLink.tenant_id == tenant_id, EmailLink.target_type == target_type, EmailLink.target_id == target_id
+        )
     condition = after_desc(Email.sent_at, Email.id, cursor, nulls_first=_nulls_sort_high(session))
     if condition is not None:
         query = query.where(condition)
@@ -122,8 +136,11 @@ def contacts_page(session: Session, tenant_id: str, after: str | None, company_i
     condition = after_asc(Contact.display_name, Contact.id, cursor)
     if condition is not None:
         query = query.where(condition)
-    rows = session.scalars(query.options(selectinload(Contact.emails), selectinload(Contact.company))
-                           .order_by(Contact.display_name, Contact.id).limit(PAGE_SIZE + 1)).all()
+    rows = session.scalars(
+        query.options(selectinload(Contact.emails), selectinload(Contact.company))
+        .order_by(Contact.display_name, Contact.id)
+        .limit(PAGE_SIZE + 1)
+    ).all()
     return page_of(list(rows), lambda c: [c.display_name, c.id], PAGE_SIZE)
 
 
@@ -160,9 +177,10 @@ def tasks_page(session: Session, tenant_id: str, after: str | None, case_id: int
 
 # -- one record -----------------------------------------------------------------------
 
+
 @dataclass
 class LinkedRecord:
-    kind: str            # contact | company | case | task
+    kind: str  # contact | company | case | task
     id: int
     label: str
     deleted: bool = False
@@ -176,11 +194,14 @@ def linked_records(session: Session, tenant_id: str, email: Email) -> list[Linke
     for link in email.links:
         by_type.setdefault(link.target_type, {})[link.target_id] = link.source
     if by_type.get("contact"):
-        for contact in session.scalars(select(Contact).where(
-                Contact.tenant_id == tenant_id, Contact.id.in_(by_type["contact"]))
-                .options(selectinload(Contact.emails))):
-            records.append(LinkedRecord("contact", contact.id, contact.name, contact.is_deleted,
-                                        by_type["contact"][contact.id]))
+        for contact in session.scalars(
+            select(Contact)
+            .where(Contact.tenant_id == tenant_id, Contact.id.in_(by_type["contact"]))
+            .options(selectinload(Contact.emails))
+        ):
+            records.append(
+                LinkedRecord("contact", contact.id, contact.name, contact.is_deleted, by_type["contact"][contact.id])
+            )
     for kind, model, label in (("company", Company, "name"), ("case", Case, "title"), ("task", Task, "title")):
         ids = by_type.get(kind)
         if not ids:
@@ -202,16 +223,24 @@ def conversation_of(session: Session, tenant_id: str, email: Email) -> list[Emai
 
 def outlook_links_of(session: Session, tenant_id: str, contact_id: int) -> list[OutlookContactLink]:
     """Which users' Outlook contacts are linked to this CRM contact."""
-    return list(session.scalars(
-        select(OutlookContactLink).where(OutlookContactLink.tenant_id == tenant_id,
-                                         OutlookContactLink.contact_id == contact_id)
-        .order_by(OutlookContactLink.id)))
+    return list(
+        session.scalars(
+            select(OutlookContactLink)
+            .where(OutlookContactLink.tenant_id == tenant_id, OutlookContactLink.contact_id == contact_id)
+            .order_by(OutlookContactLink.id)
+        )
+    )
 
 
 def company_contacts(session: Session, tenant_id: str, company_id: int, limit: int = PAGE_SIZE) -> tuple[list, int]:
     """The company's first live contacts by name, and how many it has."""
     live = and_(Contact.tenant_id == tenant_id, Contact.company_id == company_id, Contact.deleted_at.is_(None))
     total = session.scalar(select(func.count()).select_from(Contact).where(live)) or 0
-    rows = session.scalars(select(Contact).where(live).options(selectinload(Contact.emails))
-                           .order_by(Contact.display_name, Contact.id).limit(limit)).all()
+    rows = session.scalars(
+        select(Contact)
+        .where(live)
+        .options(selectinload(Contact.emails))
+        .order_by(Contact.display_name, Contact.id)
+        .limit(limit)
+    ).all()
     return list(rows), total

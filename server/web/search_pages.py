@@ -1,4 +1,5 @@
 """The CRM's start page (/crm/) and its search across every kind of record (/crm/search)."""
+
 from __future__ import annotations
 
 from flask import render_template, request

@@ -7,6 +7,7 @@ sanitiser keeps only declarations that cannot load anything, and email layout
 depends on them. Remote images are allowed only on the email page's
 "Show images" view (`?images=1`).
 """
+
 from __future__ import annotations
 
 from flask import current_app

@@ -4,6 +4,7 @@ The tenant's admin (see admin_access.py) changes them; everyone else sees the
 settings that apply to them, read-only, and who can change them. Test connection,
 shown on this page, is connection_check_page.py.
 """
+
 from __future__ import annotations
 
 import re
@@ -32,7 +33,7 @@ MAX_NEVER_SYNC = 500
 INHERIT = "inherit"
 AUTO_SYNC_LABELS = {
     "off": "Off: only what users file by hand",
-    "marked": "Marked: messages marked unsynced or categorised \"Sync to CRM\"",
+    "marked": 'Marked: messages marked unsynced or categorised "Sync to CRM"',
     "known_contacts": "Known contacts: all mail from or to CRM contacts",
 }
 
@@ -52,7 +53,7 @@ def parse_never_sync(raw: str) -> tuple[list[str], list[str]]:
             address = normalise_address(f"x@{item.lstrip('@')}")
             normal = address.split("@", 1)[1] if address and "." in address.split("@", 1)[1] else None
         if normal is None:
-            problems.append(f"\"{item}\" is neither an email address nor a domain.")
+            problems.append(f'"{item}" is neither an email address nor a domain.')
         elif normal not in entries:
             entries.append(normal)
     if len(entries) > MAX_NEVER_SYNC:
@@ -65,13 +66,29 @@ def render_settings(status: int = 200, *, errors: list[str] | None = None, saved
     user: User = g.crm_user
     tenant = db.get(Tenant, user.tenant_id)
     admin = is_admin(db, user)
-    users = list(db.scalars(select(User).where(User.tenant_id == user.tenant_id)
-                            .order_by(User.display_name, User.id).limit(500))) if admin else [user]
+    users = (
+        list(
+            db.scalars(
+                select(User).where(User.tenant_id == user.tenant_id).order_by(User.display_name, User.id).limit(500)
+            )
+        )
+        if admin
+        else [user]
+    )
     return render_template(
-        "crm/settings.html", tenant=tenant, tenant_settings=tenant.effective_settings(),
-        users=users, me=user, admin=admin, admin_user=admin_of(db, user.tenant_id),
-        modes=AUTO_SYNC_MODES, mode_labels=AUTO_SYNC_LABELS, errors=errors or [],
-        saved=saved or session.pop("settings_saved", None), checks=checks), status
+        "crm/settings.html",
+        tenant=tenant,
+        tenant_settings=tenant.effective_settings(),
+        users=users,
+        me=user,
+        admin=admin,
+        admin_user=admin_of(db, user.tenant_id),
+        modes=AUTO_SYNC_MODES,
+        mode_labels=AUTO_SYNC_LABELS,
+        errors=errors or [],
+        saved=saved or session.pop("settings_saved", None),
+        checks=checks,
+    ), status
 
 
 @bp.get("/crm/settings")
@@ -95,8 +112,9 @@ def save_tenant_settings():
         return render_settings(400, errors=problems)
     tenant = db.get(Tenant, g.crm_user.tenant_id)
     before = tenant.effective_settings().get("auto_sync")
-    tenant.update_settings(auto_link_companies=request.form.get("auto_link_companies") == "on",
-                           auto_sync=mode, never_sync=never_sync)
+    tenant.update_settings(
+        auto_link_companies=request.form.get("auto_link_companies") == "on", auto_sync=mode, never_sync=never_sync
+    )
     db.commit()
     # The tenant's users are subscribed (or unsubscribed) now, not at the hourly upkeep.
     follow_settings(current_app._get_current_object(), before, mode, tenant_id=tenant.id)
@@ -125,9 +143,11 @@ def save_user_settings(user_id: int):
     target.update_settings(
         auto_link_companies=None if link == INHERIT else link == "on",
         auto_sync=None if mode == INHERIT else mode,
-        never_sync=never_sync or None)
+        never_sync=never_sync or None,
+    )
     db.commit()
-    follow_settings(current_app._get_current_object(), before, target.effective_settings().get("auto_sync"),
-                    user=target)
+    follow_settings(
+        current_app._get_current_object(), before, target.effective_settings().get("auto_sync"), user=target
+    )
     session["settings_saved"] = f"Saved the settings of {target.display_name or target.upn}."
     return redirect(url_for("web.settings") + f"#user-{target.id}", code=303)

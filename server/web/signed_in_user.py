@@ -1,5 +1,6 @@
 """Who is signed in to the pages: the user kept in the session cookie as
 {tid, oid, upn, name} only (no token), for a working day at most."""
+
 from __future__ import annotations
 
 import time
@@ -7,12 +8,13 @@ from dataclasses import dataclass
 
 from flask import g, session
 
-SESSION_MAX_AGE_S = 12 * 3600    # sign in again after a working day
+SESSION_MAX_AGE_S = 12 * 3600  # sign in again after a working day
 
 
 @dataclass(frozen=True)
 class WebUser:
     """Who is signed in to the pages (from the validated id token)."""
+
     tid: str
     oid: str
     upn: str
@@ -26,8 +28,8 @@ def current_user() -> WebUser | None:
     data = session.get("user")
     user = None
     if isinstance(data, dict) and time.time() - float(session.get("signed_in_at") or 0) < SESSION_MAX_AGE_S:
-        user = WebUser(tid=data.get("tid", ""), oid=data.get("oid", ""),
-                       upn=data.get("upn", ""), name=data.get("name", ""))
+        user = WebUser(
+            tid=data.get("tid", ""), oid=data.get("oid", ""), upn=data.get("upn", ""), name=data.get("name", "")
+        )
     g.web_user = user
     return user
-

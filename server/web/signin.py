@@ -4,6 +4,7 @@ its answer at the callback (sign in, or finish Test connection), and sign out.
 The signed-in user is kept in the session cookie as {tid, oid, upn, name} only:
 no token is stored.
 """
+
 from __future__ import annotations
 
 import time
@@ -25,7 +26,7 @@ from server.web.blueprint import bp
 from server.web.connection_check_page import finish_test_connection
 from server.web.signed_in_user import current_user
 
-SIGN_IN_SCOPES = ["User.Read"]   # msal adds openid, profile and offline_access
+SIGN_IN_SCOPES = ["User.Read"]  # msal adds openid, profile and offline_access
 
 
 def sign_in_error(message: str, status: int = 400):
@@ -36,8 +37,12 @@ def sign_in_error(message: str, status: int = 400):
 def signin():
     """Starts the authorization-code flow: off to Microsoft's sign-in page."""
     try:
-        return start_flow(SIGN_IN_SCOPES, purpose="signin", next_path=request.args.get("next"),
-                          login_hint=request.args.get("login_hint"))
+        return start_flow(
+            SIGN_IN_SCOPES,
+            purpose="signin",
+            next_path=request.args.get("next"),
+            login_hint=request.args.get("login_hint"),
+        )
     except FlowError as error:
         return sign_in_error(error.message, error.status)
 
@@ -62,10 +67,16 @@ def callback():
         return sign_in_error(f"The sign-in could not be trusted: {exc}.")
 
     db = db_session()
-    get_or_create_user(db, user.tid, user.oid, upn=user.upn, name=user.name,
-                       auto_link_companies=current_app.config.get("AUTO_LINK_COMPANIES"))
+    get_or_create_user(
+        db,
+        user.tid,
+        user.oid,
+        upn=user.upn,
+        name=user.name,
+        auto_link_companies=current_app.config.get("AUTO_LINK_COMPANIES"),
+    )
     db.commit()
-    session.clear()   # no state from before sign-in survives (session fixation)
+    session.clear()  # no state from before sign-in survives (session fixation)
     session["user"] = {"tid": user.tid, "oid": user.oid, "upn": user.upn, "name": user.name}
     session["signed_in_at"] = int(time.time())
     csrf.rotate()

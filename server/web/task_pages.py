@@ -1,5 +1,6 @@
 """The tasks' pages (/crm/tasks...): the list, newest first, and one task with its
 case and emails."""
+
 from __future__ import annotations
 
 from flask import render_template, request

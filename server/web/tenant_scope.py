@@ -1,5 +1,6 @@
 """Every record page is scoped to the signed-in user's tenant: another tenant's id
 is answered 404, exactly like an id that does not exist."""
+
 from __future__ import annotations
 
 from flask import abort, g

@@ -1,4 +1,5 @@
 """Runs the function-command tests (node's test runner on office-addin-mock) from pytest."""
+
 from __future__ import annotations
 
 import shutil

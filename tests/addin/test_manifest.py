@@ -7,6 +7,7 @@ Limits checked (Office add-in only manifest reference):
 - Label and Title point at ShortStrings, Description at LongStrings;
 - every URL is https on the one placeholder origin the server rewrites to PUBLIC_BASE_URL.
 """
+
 from __future__ import annotations
 
 import re
@@ -58,6 +59,7 @@ def local(tag: str) -> str:
 
 # ------------------------------------------------------------------ Microsoft's parser
 
+
 def npx():
     path = shutil.which("npx")
     if not path or not (ROOT / "node_modules" / "office-addin-manifest").exists():
@@ -66,8 +68,13 @@ def npx():
 
 
 def test_office_addin_manifest_parses_and_reports_the_expected_info():
-    result = subprocess.run([npx(), "--no-install", "office-addin-manifest", "info", str(MANIFEST)],
-                            cwd=ROOT, capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [npx(), "--no-install", "office-addin-manifest", "info", str(MANIFEST)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
     info = result.stdout
     assert "Name: CRM Sync for Outlook" in info
@@ -80,11 +87,15 @@ def test_office_addin_manifest_parses_and_reports_the_expected_info():
 
 # ------------------------------------------------------------------ rules from the docs
 
+
 def test_every_resid_resolves_in_its_version_overrides_and_is_at_most_32_chars(root):
     for node, prefix in version_overrides(root):
         elements = own_elements(node, prefix)
-        resources = {e.get("id"): local(e.tag) for e in elements
-                     if e.tag.startswith(f"{{{NS['bt']}}}") and e.get("id") and local(e.tag) in ("Image", "Url", "String")}
+        resources = {
+            e.get("id"): local(e.tag)
+            for e in elements
+            if e.tag.startswith(f"{{{NS['bt']}}}") and e.get("id") and local(e.tag) in ("Image", "Url", "String")
+        }
         # A String id names a ShortString or a LongString: tell them apart by parent.
         kinds = {}
         for parent in elements:
@@ -164,9 +175,13 @@ def test_served_manifest_puts_every_url_on_public_base_url(tmp_path):
     from server.routes import addin
 
     app = Flask(__name__)
-    app.config.update(PUBLIC_BASE_URL="https://crm.example.com", AZURE_CLIENT_ID=CLIENT_ID,
-                      OFFICE_JS_URL="https://appsforoffice.microsoft.com/lib/1/hosted/office.js",
-                      AUTHORITY_HOST="https://login.microsoftonline.com", AZURE_TENANT_ID="organizations")
+    app.config.update(
+        PUBLIC_BASE_URL="https://crm.example.com",
+        AZURE_CLIENT_ID=CLIENT_ID,
+        OFFICE_JS_URL="https://appsforoffice.microsoft.com/lib/1/hosted/office.js",
+        AUTHORITY_HOST="https://login.microsoftonline.com",
+        AZURE_TENANT_ID="organizations",
+    )
     app.register_blueprint(addin.bp)
     response = app.test_client().get("/addin/manifest.xml")
     assert response.status_code == 200
@@ -185,8 +200,13 @@ def test_ids_are_unique(root):
     for node, prefix in version_overrides(root):
         elements = own_elements(node, prefix)
         for form in ("DesktopFormFactor", "MobileFormFactor"):
-            ids = [e.get("id") for f in elements if local(f.tag) == form
-                   for e in f.iter() if e.get("id") and local(e.tag) in ("Group", "Control", "Item")]
+            ids = [
+                e.get("id")
+                for f in elements
+                if local(f.tag) == form
+                for e in f.iter()
+                if e.get("id") and local(e.tag) in ("Group", "Control", "Item")
+            ]
             duplicates = [i for i, n in Counter(ids).items() if n > 1]
             assert not duplicates, f"duplicate control ids in {prefix} {form}: {duplicates}"
         resource_ids = [e.get("id") for e in elements if e.tag.startswith(f"{{{NS['bt']}}}") and e.get("id")]
@@ -210,7 +230,9 @@ def test_ribbon_has_the_crm_group_with_pane_sync_and_more_menu(root):
     assert sync.get(XSI_TYPE) == "ExecuteFunction" and sync.findtext("v11:FunctionName", namespaces=NS) == "syncToCrm"
     menu = by_id["crmMoreMenu"]
     assert menu.get(XSI_TYPE) == "Menu"
-    functions = [i.findtext("v11:Action/v11:FunctionName", namespaces=NS) for i in menu.findall("v11:Items/v11:Item", NS)]
+    functions = [
+        i.findtext("v11:Action/v11:FunctionName", namespaces=NS) for i in menu.findall("v11:Items/v11:Item", NS)
+    ]
     assert functions == ["markSynced", "markUnsynced", "openInCrm", "createOutlookContact"]
     mobile = inner.find("v11:Hosts/v11:Host/v11:MobileFormFactor", NS)
     assert mobile.find("v11:ExtensionPoint", NS).get(XSI_TYPE) == "MobileMessageReadCommandSurface"

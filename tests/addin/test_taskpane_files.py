@@ -1,5 +1,6 @@
 """The pane's own files: every string it asks for exists in English, Polish and Czech, and
 the whole pane stays within its download budget (no build step, so what we write is what ships)."""
+
 from __future__ import annotations
 
 import gzip

@@ -6,6 +6,7 @@ and the backend (a real HTTP server in a thread, migrated SQLite database). The 
 office.js from the emulator (OFFICE_JS_URL) and calls the backend with tokens the emulator
 mints for the signed-in demo user, as Office would.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -17,6 +18,7 @@ from tests.support.identities import CLIENT_ID, CONTOSO
 from tests.support.outlook_page import CHROMIUM, CHROMIUM_ARGS, Backend, OutlookPage
 
 # ------------------------------------------------------------------ processes
+
 
 @pytest.fixture(scope="session")
 def outlook_emulator(emulator):
@@ -32,22 +34,24 @@ def backend(outlook_emulator, tmp_path_factory):
     database_url = f"sqlite:///{tmp_path_factory.mktemp('browser-db') / 'crm.sqlite3'}"
     upgrade(database_url)
     # The port is known once the server socket exists; settings that name it are set after.
-    app = create_app({
-        "TESTING": True,
-        "DATABASE_URL": database_url,
-        "GRAPH_BASE_URL": outlook_emulator.graph_url,
-        "AUTHORITY_HOST": outlook_emulator.base_url,
-        "CA_BUNDLE": outlook_emulator.ca_path,
-        "AZURE_CLIENT_ID": CLIENT_ID,
-        "AZURE_CLIENT_SECRET": "local-emulator-only",
-        "AZURE_TENANT_ID": "organizations",
-        "PUBLIC_BASE_URL": "http://localhost:5000",
-        "API_AUDIENCE": f"api://localhost:5000/{CLIENT_ID},{CLIENT_ID}",
-        "OFFICE_JS_URL": f"{outlook_emulator.base_url}/outlook/office.js",
-        "GRAPH_MAX_WAIT_S": 5,
-        "GRAPH_TIMEOUT_S": 5,
-        "INSTANCE_DIR": str(tmp_path_factory.mktemp("browser-instance")),
-    })
+    app = create_app(
+        {
+            "TESTING": True,
+            "DATABASE_URL": database_url,
+            "GRAPH_BASE_URL": outlook_emulator.graph_url,
+            "AUTHORITY_HOST": outlook_emulator.base_url,
+            "CA_BUNDLE": outlook_emulator.ca_path,
+            "AZURE_CLIENT_ID": CLIENT_ID,
+            "AZURE_CLIENT_SECRET": "local-emulator-only",
+            "AZURE_TENANT_ID": "organizations",
+            "PUBLIC_BASE_URL": "http://localhost:5000",
+            "API_AUDIENCE": f"api://localhost:5000/{CLIENT_ID},{CLIENT_ID}",
+            "OFFICE_JS_URL": f"{outlook_emulator.base_url}/outlook/office.js",
+            "GRAPH_MAX_WAIT_S": 5,
+            "GRAPH_TIMEOUT_S": 5,
+            "INSTANCE_DIR": str(tmp_path_factory.mktemp("browser-instance")),
+        }
+    )
     running = Backend(app)
     app.config["PUBLIC_BASE_URL"] = running.url
     yield running
@@ -55,6 +59,7 @@ def backend(outlook_emulator, tmp_path_factory):
 
 
 # ------------------------------------------------------------------ browser
+
 
 @pytest.fixture(scope="session")
 def chromium():
@@ -68,14 +73,14 @@ def chromium():
 
 @pytest.fixture
 def browser_context(chromium):
-    context = chromium.new_context(ignore_https_errors=True, viewport={"width": 1440, "height": 900},
-                                   locale="en-US")
+    context = chromium.new_context(ignore_https_errors=True, viewport={"width": 1440, "height": 900}, locale="en-US")
     context.set_default_timeout(15_000)
     yield context
     context.close()
 
 
 # ------------------------------------------------------------------ the page
+
 
 @pytest.fixture
 def crm_app(backend):

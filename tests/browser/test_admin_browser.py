@@ -1,6 +1,7 @@
 """The import's job page in a real Chromium: with scripts on, job_progress.js (allowed
 by the CSP, no inline script) moves the progress bar and reloads to the summary;
 with scripts off, the page's <noscript> refresh gets there too."""
+
 from __future__ import annotations
 
 import time
@@ -11,13 +12,12 @@ from tests.browser.test_crm_pages import ADELE_OID
 from tests.support.identities import ADELE, CONTOSO
 from tests.support.outlook_page import SCREENSHOTS
 
-ROWS = 20_000   # a few seconds of import: long enough to watch it run
+ROWS = 20_000  # a few seconds of import: long enough to watch it run
 
 
 def big_csv() -> bytes:
     lines = ["first_name,last_name,email,company,job_title,phone"]
-    lines += [f"Person,Number{i},person{i}@customer{i % 50}.example,Customer {i % 50},,"
-              for i in range(ROWS)]
+    lines += [f"Person,Number{i},person{i}@customer{i % 50}.example,Customer {i % 50},," for i in range(ROWS)]
     lines.append("Bad,Row,not-an-address,,,")
     return ("\n".join(lines) + "\n").encode()
 
@@ -30,10 +30,24 @@ def signed_in_tab(context, app, base_url):
     with session_scope(app) as session:
         get_or_create_user(session, CONTOSO, ADELE_OID, upn=ADELE, name="Adele Vance")
     serializer = app.session_interface.get_signing_serializer(app)
-    cookie = serializer.dumps({"user": {"tid": CONTOSO, "oid": ADELE_OID, "upn": ADELE, "name": "Adele Vance"},
-                               "signed_in_at": int(time.time()), "csrf": "browser-test-token"})
-    context.add_cookies([{"name": app.config["SESSION_COOKIE_NAME"], "value": cookie, "url": base_url,
-                          "httpOnly": True, "sameSite": "Lax"}])
+    cookie = serializer.dumps(
+        {
+            "user": {"tid": CONTOSO, "oid": ADELE_OID, "upn": ADELE, "name": "Adele Vance"},
+            "signed_in_at": int(time.time()),
+            "csrf": "browser-test-token",
+        }
+    )
+    context.add_cookies(
+        [
+            {
+                "name": app.config["SESSION_COOKIE_NAME"],
+                "value": cookie,
+                "url": base_url,
+                "httpOnly": True,
+                "sameSite": "Lax",
+            }
+        ]
+    )
     page = context.new_page()
     page.console_messages = []
     page.on("console", lambda msg: page.console_messages.append(msg.text))
@@ -48,8 +62,9 @@ def test_import_page_shows_progress_then_the_summary(chromium, backend, crm_app,
     try:
         page = signed_in_tab(context, crm_app, backend.url)
         page.goto(f"{backend.url}/crm/admin/import")
-        page.set_input_files("#import-file", files=[{"name": "contacts.csv", "mimeType": "text/csv",
-                                                     "buffer": big_csv()}])
+        page.set_input_files(
+            "#import-file", files=[{"name": "contacts.csv", "mimeType": "text/csv", "buffer": big_csv()}]
+        )
         page.get_by_role("button", name="Import").click()
         page.wait_for_url("**/crm/admin/jobs/*")
         bar = page.locator("#job-progress")

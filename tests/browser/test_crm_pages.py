@@ -6,6 +6,7 @@ emulator's app names, so these tests start signed in: the session cookie is
 minted with the app's own signing key, holding exactly what sign-in stores.
 (Sign-in itself is tested in tests/server/web/ through the emulator's sign-in page.)
 """
+
 from __future__ import annotations
 
 import threading
@@ -63,10 +64,24 @@ def signed_in(browser_context, backend, crm_app):
     with session_scope(crm_app) as session:
         get_or_create_user(session, CONTOSO, ADELE_OID, upn=ADELE, name="Adele Vance")
     serializer = crm_app.session_interface.get_signing_serializer(crm_app)
-    cookie = serializer.dumps({"user": {"tid": CONTOSO, "oid": ADELE_OID, "upn": ADELE, "name": "Adele Vance"},
-                               "signed_in_at": int(time.time()), "csrf": "browser-test-token"})
-    browser_context.add_cookies([{"name": crm_app.config["SESSION_COOKIE_NAME"], "value": cookie,
-                                  "url": backend.url, "httpOnly": True, "sameSite": "Lax"}])
+    cookie = serializer.dumps(
+        {
+            "user": {"tid": CONTOSO, "oid": ADELE_OID, "upn": ADELE, "name": "Adele Vance"},
+            "signed_in_at": int(time.time()),
+            "csrf": "browser-test-token",
+        }
+    )
+    browser_context.add_cookies(
+        [
+            {
+                "name": crm_app.config["SESSION_COOKIE_NAME"],
+                "value": cookie,
+                "url": backend.url,
+                "httpOnly": True,
+                "sameSite": "Lax",
+            }
+        ]
+    )
     page = browser_context.new_page()
     page.dialogs = []
     page.console_messages = []
@@ -86,9 +101,14 @@ def file_for_adele(app, **fields):
 
 
 def test_remote_images_are_fetched_only_after_show_images(signed_in, backend, crm_app, image_server):
-    email_id = file_for_adele(crm_app, subject="Newsletter", body_html=(
-        f'<p>Hello</p><img src="{image_server.url}/pixel.gif?to=adele" width="20" height="20" alt="logo">'
-        '<table><tr><td style="color: rgb(200, 0, 0)">Total</td></tr></table>'))
+    email_id = file_for_adele(
+        crm_app,
+        subject="Newsletter",
+        body_html=(
+            f'<p>Hello</p><img src="{image_server.url}/pixel.gif?to=adele" width="20" height="20" alt="logo">'
+            '<table><tr><td style="color: rgb(200, 0, 0)">Total</td></tr></table>'
+        ),
+    )
     page = signed_in
     page.goto(f"{backend.url}/crm/emails/{email_id}")
     page.wait_for_load_state("networkidle")
@@ -103,11 +123,16 @@ def test_remote_images_are_fetched_only_after_show_images(signed_in, backend, cr
 
 
 def test_hostile_email_runs_nothing_in_the_browser(signed_in, backend, crm_app, image_server):
-    email_id = file_for_adele(crm_app, subject="Invoice", body_html=(
-        '<p>Invoice</p><script>alert("script")</script>'
-        f'<img src="x" onerror="alert(\'onerror\')"><img src="{image_server.url}/leak.gif" onload="alert(1)">'
-        '<a id="pay" href="javascript:alert(\'link\')">Pay</a>'
-        '<svg onload="alert(\'svg\')"></svg><iframe src="javascript:alert(\'frame\')"></iframe>'))
+    email_id = file_for_adele(
+        crm_app,
+        subject="Invoice",
+        body_html=(
+            '<p>Invoice</p><script>alert("script")</script>'
+            f'<img src="x" onerror="alert(\'onerror\')"><img src="{image_server.url}/leak.gif" onload="alert(1)">'
+            '<a id="pay" href="javascript:alert(\'link\')">Pay</a>'
+            "<svg onload=\"alert('svg')\"></svg><iframe src=\"javascript:alert('frame')\"></iframe>"
+        ),
+    )
     page = signed_in
     page.goto(f"{backend.url}/crm/emails/{email_id}?images=1")
     page.wait_for_load_state("networkidle")

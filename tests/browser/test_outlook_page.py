@@ -1,5 +1,6 @@
 """The emulated Outlook page itself: right-click categories, the More menu's commands, pane
 pinning, the sandboxed reading pane, and the pane's sign-in prompt."""
+
 from __future__ import annotations
 
 import pytest
@@ -19,15 +20,20 @@ def test_right_click_categorize_applies_the_category_through_graph(outlook):
     menu = outlook.page.locator("#context-menu")
     menu.wait_for()
     assert menu.locator("button[data-category='Sync to CRM']").get_attribute("aria-checked") == "true"
-    outlook.screenshot("outlook-categorize-menu")   # the README's right-click command
-    menu.locator("button[data-category=\"Don't sync to CRM\"]").click()
-    stored = wait_until(lambda: (m := graph_message(outlook.emulator, ADELE, message_id))
-                        and "Don't sync to CRM" in m["categories"] and m)
+    outlook.screenshot("outlook-categorize-menu")  # the README's right-click command
+    menu.locator('button[data-category="Don\'t sync to CRM"]').click()
+    stored = wait_until(
+        lambda: (
+            (m := graph_message(outlook.emulator, ADELE, message_id)) and "Don't sync to CRM" in m["categories"] and m
+        )
+    )
     assert stored and "Red category" in stored["categories"], "the user's own categories must stay"
 
     outlook.row(NORTHWIND).click(button="right")
     menu.locator("button[data-category='Sync to CRM']").click()
-    assert wait_until(lambda: "Sync to CRM" in graph_message(outlook.emulator, ADELE, outlook.message_id(NORTHWIND))["categories"])
+    assert wait_until(
+        lambda: "Sync to CRM" in graph_message(outlook.emulator, ADELE, outlook.message_id(NORTHWIND))["categories"]
+    )
 
 
 def test_more_menu_runs_mark_as_synced_as_a_function_command(outlook):
@@ -105,6 +111,9 @@ def test_more_menu_creates_an_outlook_contact_from_the_sender_once(outlook):
     assert "already in your Outlook contacts" in outlook.page.locator("#notifications").inner_text()
     token = outlook.emulator.graph_token(ADELE)
     contacts = outlook.emulator.graph("GET", "/me/contacts", token, params={"$top": "100"}).json()["value"]
-    megan = [c for c in contacts
-             if any(e["address"].lower() == "megan.bowen@contoso.com" for e in c.get("emailAddresses") or [])]
+    megan = [
+        c
+        for c in contacts
+        if any(e["address"].lower() == "megan.bowen@contoso.com" for e in c.get("emailAddresses") or [])
+    ]
     assert len(megan) == 1

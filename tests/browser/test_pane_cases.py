@@ -1,6 +1,7 @@
 """The filed email's section and the "More" section in a real browser: link to a new case and
 task with a sharing rule, notes, the conversation, a folder's bulk sync with its progress bar,
 and the automatic sync setting, checked against the CRM's API afterwards."""
+
 from __future__ import annotations
 
 import pytest
@@ -12,15 +13,20 @@ from tests.support.outlook_page import graph_message
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
 
-NORTHWIND = "Plain: order confirmation from Northwind"   # from Lynne Robbins
-ALIAS = "Plain: message to alias"                        # from Diego Siciliani
+NORTHWIND = "Plain: order confirmation from Northwind"  # from Lynne Robbins
+ALIAS = "Plain: message to alias"  # from Diego Siciliani
 LYNNE = "lynne.robbins@northwind.example"
 
 
 def api(outlook, method: str, path: str, **kwargs):
     token = outlook.emulator.pane_token(ADELE)
-    response = requests.request(method, f"{outlook.backend.url}/api/v1{path}", timeout=20,
-                                headers={"Authorization": f"Bearer {token}"}, **kwargs)
+    response = requests.request(
+        method,
+        f"{outlook.backend.url}/api/v1{path}",
+        timeout=20,
+        headers={"Authorization": f"Bearer {token}"},
+        **kwargs,
+    )
     response.raise_for_status()
     return response.json() if response.content else None
 
@@ -80,7 +86,8 @@ def test_link_the_filed_email_to_a_new_case_and_task_with_a_sharing_rule_then_ad
     assert "delivery on Friday" in note.inner_text() and "Adele Vance" in note.inner_text()
     assert pane.locator("#note-body").input_value() == ""
     assert [n["body"] for n in api(outlook, "GET", f"/emails/{email_id}/notes")["notes"]] == [
-        "Lynne confirmed by phone: delivery on Friday."]
+        "Lynne confirmed by phone: delivery on Friday."
+    ]
     pane.locator("#filed-section").scroll_into_view_if_needed()
     pane_shot(outlook, "pane-filed-email")
 
@@ -88,9 +95,15 @@ def test_link_the_filed_email_to_a_new_case_and_task_with_a_sharing_rule_then_ad
 def test_link_conversation_to_an_existing_case_links_its_other_filed_emails(outlook):
     email_id = synced(outlook, NORTHWIND)
     # Lynne answers: the same conversation (Graph's conversationId follows the thread's subject).
-    reply = outlook.emulator.deliver(ADELE, {
-        "subject": f"RE: {NORTHWIND}", "from": {"emailAddress": {"address": LYNNE, "name": "Lynne Robbins"}},
-        "toRecipients": [{"emailAddress": {"address": ADELE}}], "body": {"contentType": "text", "content": "Friday."}})
+    reply = outlook.emulator.deliver(
+        ADELE,
+        {
+            "subject": f"RE: {NORTHWIND}",
+            "from": {"emailAddress": {"address": LYNNE, "name": "Lynne Robbins"}},
+            "toRecipients": [{"emailAddress": {"address": ADELE}}],
+            "body": {"contentType": "text", "content": "Friday."},
+        },
+    )
     reply_id = api(outlook, "POST", f"/messages/{reply['id']}/sync")["crm_email_id"]
     case = api(outlook, "POST", "/cases", json={"title": "Northwind account"})
 
@@ -100,8 +113,9 @@ def test_link_conversation_to_an_existing_case_links_its_other_filed_emails(outl
     pane.locator('[data-action="link-conversation"]').click()
     pane.locator("#status", has_text="Conversation linked").wait_for()
     pane.locator('#filed-links li[data-type="conversation"]', has_text="Northwind account").wait_for()
-    assert [l["target_id"] for l in api(outlook, "GET", f"/emails/{reply_id}/links")["links"]
-            if l["target_type"] == "case"] == [case["id"]]
+    assert [
+        l["target_id"] for l in api(outlook, "GET", f"/emails/{reply_id}/links")["links"] if l["target_type"] == "case"
+    ] == [case["id"]]
     assert api(outlook, "GET", f"/emails/{email_id}/conversation-links")["links"][0]["target_id"] == case["id"]
 
     pane.locator('#filed-links li[data-type="conversation"] button').click()
@@ -155,8 +169,9 @@ def test_bulk_sync_of_a_folder_shows_progress_and_a_result(outlook):
     assert pane.locator("#status", has_text="Done: ").count() == 1
     pane_shot(outlook, "pane-more-bulk-sync")
     token = outlook.emulator.graph_token(ADELE)
-    sent = outlook.emulator.graph("GET", "/me/mailFolders/sentitems/messages", token,
-                                  params={"$select": "id"}).json()["value"]
+    sent = outlook.emulator.graph("GET", "/me/mailFolders/sentitems/messages", token, params={"$select": "id"}).json()[
+        "value"
+    ]
     states = [graph_message(outlook.emulator, ADELE, m["id"])["crm_state"] for m in sent]
     assert states and set(states) == {"synced"}, states
     assert result == f"Done: {len(sent)} emails synced.", result

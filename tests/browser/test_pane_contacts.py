@@ -1,6 +1,7 @@
 """The People list's contact buttons in a real browser: create an Outlook or CRM contact from
 an unknown address, link an Outlook contact to a CRM contact by searching, all by keyboard
 too and in Polish, checked against the emulated mailbox and the CRM afterwards."""
+
 from __future__ import annotations
 
 import pytest
@@ -13,8 +14,10 @@ from tests.support.outlook_page import graph_message, wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
 
-MEGAN_NOTE = "Plain: internal note from Megan"   # Megan Bowen: in neither the CRM nor Adele's contacts
-NORTHWIND = "Plain: order confirmation from Northwind"  # Lynne Robbins: an Outlook contact; two CRM contacts share her address
+MEGAN_NOTE = "Plain: internal note from Megan"  # Megan Bowen: in neither the CRM nor Adele's contacts
+NORTHWIND = (
+    "Plain: order confirmation from Northwind"  # Lynne Robbins: an Outlook contact; two CRM contacts share her address
+)
 MEGAN = "megan.bowen@contoso.com"
 LYNNE = "lynne.robbins@northwind.example"
 
@@ -28,8 +31,11 @@ def crm_contacts_with(app, address: str):
     from server.db import session_scope
 
     with session_scope(app) as session:
-        return [(c.id, c.name, c.company.name if c.company else None) for c in
-                session.scalars(select(Contact).where(Contact.tenant_id == CONTOSO)) if address in c.addresses]
+        return [
+            (c.id, c.name, c.company.name if c.company else None)
+            for c in session.scalars(select(Contact).where(Contact.tenant_id == CONTOSO))
+            if address in c.addresses
+        ]
 
 
 def test_create_outlook_contact_from_an_unknown_sender(outlook):
@@ -116,7 +122,9 @@ def test_link_an_outlook_contact_to_a_crm_contact_by_searching(outlook, crm_app)
     outlook.pane.locator("#status", has_text="Linked to Lynne Robbins in the CRM").wait_for()
     lynne_id = next(cid for cid, name, _ in crm_contacts_with(crm_app, LYNNE) if name == "Lynne Robbins")
     contact_id = contacts_with(outlook.emulator, ADELE, LYNNE)[0]["id"]
-    assert wait_until(lambda: str(outlook_contact(outlook.emulator, ADELE, contact_id)["crm_contact_id"]) == str(lynne_id))
+    assert wait_until(
+        lambda: str(outlook_contact(outlook.emulator, ADELE, contact_id)["crm_contact_id"]) == str(lynne_id)
+    )
     # Focus returns to the button that opened the search, now closed.
     link = person(outlook, LYNNE).locator('[data-action="link"]')
     assert link.get_attribute("aria-expanded") == "false"
@@ -211,7 +219,6 @@ def test_a_slow_stale_search_never_replaces_the_newer_answer(outlook):
     search.press("Escape")
     assert row.get_by_role("combobox").count() == 0
     assert pane_frame(outlook).evaluate("document.activeElement.dataset.action") == "link"
-
 
 
 def test_a_failed_contact_action_says_so_in_the_row_and_retry_finishes_it(outlook):

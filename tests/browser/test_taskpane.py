@@ -1,5 +1,6 @@
 """The add-in in a real browser: the task pane and ribbon commands on the emulated Outlook,
 calling the real backend, checked against what the emulated mailbox holds afterwards."""
+
 from __future__ import annotations
 
 import re
@@ -11,9 +12,9 @@ from tests.support.outlook_page import SCREENSHOTS, graph_message, wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
 
-NORTHWIND = "Plain: order confirmation from Northwind"   # from Lynne Robbins (Northwind Traders)
-ATTACHMENTS = "Hard case: attachments"                   # from Diego Siciliani (Tailspin Toys)
-ALIAS = "Plain: message to alias"                        # from Diego Siciliani
+NORTHWIND = "Plain: order confirmation from Northwind"  # from Lynne Robbins (Northwind Traders)
+ATTACHMENTS = "Hard case: attachments"  # from Diego Siciliani (Tailspin Toys)
+ALIAS = "Plain: message to alias"  # from Diego Siciliani
 MEGAN_NOTE = "Plain: internal note from Megan"
 MIXED_CASE = "Hard case: mixed-case addresses"
 
@@ -32,6 +33,7 @@ def pane_frame(outlook):
 
 
 # 1 --------------------------------------------------------------------------------------
+
 
 def test_sync_shows_contact_and_company_and_second_sync_changes_nothing(outlook):
     outlook.open().select(NORTHWIND).open_pane()
@@ -67,8 +69,12 @@ def test_opening_reads_the_message_and_its_outlook_contacts_in_one_graph_request
     their Outlook contacts in one $batch (one Graph request per open keeps opening fast;
     bench/b1_pane_api.py measures it)."""
     opened = []
-    outlook.page.on("request", lambda r: opened.append(r.url)
-                    if r.method == "GET" and re.search(r"/api/v1/messages/[^/?]+(\?|$)", r.url) else None)
+    outlook.page.on(
+        "request",
+        lambda r: (
+            opened.append(r.url) if r.method == "GET" and re.search(r"/api/v1/messages/[^/?]+(\?|$)", r.url) else None
+        ),
+    )
     outlook.open().select(NORTHWIND)
     outlook.emulator.clear_requests()
     outlook.open_pane()
@@ -81,11 +87,13 @@ def test_opening_reads_the_message_and_its_outlook_contacts_in_one_graph_request
     for r in log:
         if r.get("in_batch"):
             batches.setdefault(r["batch_id"], set()).add(
-                "message" if "/messages/" in r["path"] else "contacts" if r["path"].endswith("/contacts") else r["path"])
+                "message" if "/messages/" in r["path"] else "contacts" if r["path"].endswith("/contacts") else r["path"]
+            )
     assert {"message", "contacts"} in batches.values(), batches
 
 
 # 2 --------------------------------------------------------------------------------------
+
 
 def test_mark_unsynced_then_synced_agrees_with_the_mailbox(outlook):
     outlook.open().select(ATTACHMENTS).open_pane()
@@ -98,13 +106,16 @@ def test_mark_unsynced_then_synced_agrees_with_the_mailbox(outlook):
 
     outlook.pane.locator("#btn-mark-synced").click()
     expect_state(outlook, "Marked as synced")
-    stored = wait_until(lambda: (m := graph_message(outlook.emulator, ADELE, message_id))["crm_state"] == "excluded" and m)
+    stored = wait_until(
+        lambda: (m := graph_message(outlook.emulator, ADELE, message_id))["crm_state"] == "excluded" and m
+    )
     assert stored, "the mailbox does not say excluded"
     assert not stored["crm_email_id"], "marking synced must not file a CRM copy"
     pane_shot(outlook, "pane-marked-synced")
 
 
 # 3 --------------------------------------------------------------------------------------
+
 
 def test_ribbon_sync_command_notifies_and_changes_state(outlook):
     outlook.open().select(ALIAS)
@@ -122,6 +133,7 @@ def test_ribbon_sync_command_notifies_and_changes_state(outlook):
 
 
 # 4 --------------------------------------------------------------------------------------
+
 
 def test_multi_select_syncs_five_messages_with_one_batch(outlook):
     subjects = [NORTHWIND, MEGAN_NOTE, ALIAS, ATTACHMENTS, MIXED_CASE]
@@ -200,10 +212,13 @@ def test_switching_messages_during_an_action_leaves_the_new_message_usable(outlo
     assert "Lynne Robbins" not in outlook.pane.locator("#people").inner_text()
     # The pane dropped the answer, not the work: the first message is synced all the same
     # (and waiting for it keeps its late PATCH out of the next test).
-    assert wait_until(lambda: graph_message(outlook.emulator, ADELE, outlook.message_id(NORTHWIND))["crm_state"] == "synced")
+    assert wait_until(
+        lambda: graph_message(outlook.emulator, ADELE, outlook.message_id(NORTHWIND))["crm_state"] == "synced"
+    )
 
 
 # 6 --------------------------------------------------------------------------------------
+
 
 def test_graph_throttling_shows_the_wait_then_succeeds_on_its_own(outlook):
     outlook.open().select(NORTHWIND).open_pane()
@@ -221,6 +236,7 @@ def test_graph_throttling_shows_the_wait_then_succeeds_on_its_own(outlook):
 
 
 # 7 --------------------------------------------------------------------------------------
+
 
 def test_backend_down_gives_a_clear_error_with_retry(outlook):
     outlook.open().select(NORTHWIND).open_pane()
@@ -244,13 +260,24 @@ def test_backend_down_gives_a_clear_error_with_retry(outlook):
 
 # 8 --------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("lang, expected", [
-    ("pl-PL", {"#btn-sync": "Zapisz w CRM", "#btn-mark-synced": "Oznacz jako zapisane",
-               "#btn-mark-unsynced": "Oznacz jako niezapisane", "#btn-open": "Otwórz w CRM",
-               "#people-title": "Osoby"}),
-    ("cs-CZ", {"#btn-sync": "Uložit do CRM", "#people-title": "Lidé"}),
-    ("de-DE", {"#btn-sync": "Sync to CRM", "#people-title": "People"}),
-])
+
+@pytest.mark.parametrize(
+    "lang, expected",
+    [
+        (
+            "pl-PL",
+            {
+                "#btn-sync": "Zapisz w CRM",
+                "#btn-mark-synced": "Oznacz jako zapisane",
+                "#btn-mark-unsynced": "Oznacz jako niezapisane",
+                "#btn-open": "Otwórz w CRM",
+                "#people-title": "Osoby",
+            },
+        ),
+        ("cs-CZ", {"#btn-sync": "Uložit do CRM", "#people-title": "Lidé"}),
+        ("de-DE", {"#btn-sync": "Sync to CRM", "#people-title": "People"}),
+    ],
+)
 def test_display_language_chooses_the_strings(outlook, lang, expected):
     outlook.open(lang=lang).select(NORTHWIND).open_pane()
     for selector, text in expected.items():

@@ -1,5 +1,6 @@
 """Fixtures for the emulated-Graph tests: the emulator as the fixture seeds it before each
 test, Graph clients per caller and a webhook receiver."""
+
 import pytest
 
 from tests.support.emulated_graph import ADELE, CONTOSO, MEGAN, Graph, WebhookReceiver

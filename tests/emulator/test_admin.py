@@ -1,4 +1,5 @@
 """The /_emulator/ admin API: the contract tests, scripts and benchmarks rely on."""
+
 import jwt
 
 CLIENT_ID = "6f1c2a47-3b8e-4d2a-9c51-7e0b4f8a2d13"
@@ -20,9 +21,16 @@ def claims_of(token):
 
 
 def client_credentials(emulator):
-    return emulator.session.post(f"{emulator.base_url}/{CONTOSO}/oauth2/v2.0/token", timeout=10, data={
-        "grant_type": "client_credentials", "client_id": CLIENT_ID, "client_secret": "local-emulator-only",
-        "scope": "https://graph.microsoft.com/.default"})
+    return emulator.session.post(
+        f"{emulator.base_url}/{CONTOSO}/oauth2/v2.0/token",
+        timeout=10,
+        data={
+            "grant_type": "client_credentials",
+            "client_id": CLIENT_ID,
+            "client_secret": "local-emulator-only",
+            "scope": "https://graph.microsoft.com/.default",
+        },
+    )
 
 
 def test_users_lists_the_fixed_identities(emulator):
@@ -47,8 +55,9 @@ def test_pane_token_for_an_unknown_user_is_404(emulator):
 
 
 def test_pane_token_with_a_bad_version_is_400(emulator):
-    response = emulator.session.get(admin_url(emulator, "pane-token"),
-                                    params={"upn": "adele.vance@contoso.com", "ver": "3"}, timeout=10)
+    response = emulator.session.get(
+        admin_url(emulator, "pane-token"), params={"upn": "adele.vance@contoso.com", "ver": "3"}, timeout=10
+    )
     assert response.status_code == 400
 
 
@@ -80,8 +89,10 @@ def test_request_log_records_graph_requests_with_query_and_mailbox(emulator):
     emulator.graph("GET", "/users/Adele.Vance@contoso.com/messages", token, params={"$top": "2", "$select": "subject"})
     emulator.graph("GET", "/me/mailFolders/inbox", token)
     rows = emulator.requests()
-    assert [r["path"] for r in rows[:2]] == ["/v1.0/users/Adele.Vance@contoso.com/messages",
-                                             "/v1.0/me/mailFolders/inbox"]
+    assert [r["path"] for r in rows[:2]] == [
+        "/v1.0/users/Adele.Vance@contoso.com/messages",
+        "/v1.0/me/mailFolders/inbox",
+    ]
     assert "$top=2" in rows[0]["query"] and "$select=subject" in rows[0]["query"]
     assert rows[0]["mailbox"] == rows[1]["mailbox"] == "adele.vance@contoso.com"
     emulator.clear_requests()
@@ -98,7 +109,10 @@ def test_faults_are_listed_and_cleared(emulator):
 
 def test_limits_answer_the_current_limits(emulator):
     assert emulator.limits(mailbox_concurrency=2) == {
-        "mailbox_concurrency": 2, "mailbox_requests_per_window": None, "window_s": 600}
+        "mailbox_concurrency": 2,
+        "mailbox_requests_per_window": None,
+        "window_s": 600,
+    }
 
 
 def test_consent_replaces_an_apps_consent(emulator):
@@ -115,17 +129,22 @@ def test_consent_for_an_unknown_tenant_is_404(emulator):
 
 
 def test_messages_delivers_and_answers_graph_json(emulator):
-    message = emulator.deliver("megan.bowen@contoso.com", {
-        "subject": "Quote for 40 licences",
-        "from": {"emailAddress": {"name": "Ravi", "address": "ravi@example.com"}},
-        "toRecipients": [{"emailAddress": {"address": "megan.bowen@contoso.com"}}],
-        "body": {"contentType": "text", "content": "Hello"}})
+    message = emulator.deliver(
+        "megan.bowen@contoso.com",
+        {
+            "subject": "Quote for 40 licences",
+            "from": {"emailAddress": {"name": "Ravi", "address": "ravi@example.com"}},
+            "toRecipients": [{"emailAddress": {"address": "megan.bowen@contoso.com"}}],
+            "body": {"contentType": "text", "content": "Hello"},
+        },
+    )
     assert message["id"] and message["subject"] == "Quote for 40 licences"
 
 
 def test_messages_for_an_unknown_user_is_404(emulator):
-    response = emulator.session.post(admin_url(emulator, "messages"),
-                                     json={"upn": "x@nowhere", "message": {}}, timeout=10)
+    response = emulator.session.post(
+        admin_url(emulator, "messages"), json={"upn": "x@nowhere", "message": {}}, timeout=10
+    )
     assert response.status_code == 404
 
 
@@ -142,8 +161,9 @@ def test_reset_restores_consent_and_clears_log_faults_and_limits(emulator):
 
 
 def test_admin_errors_are_json(emulator):
-    response = emulator.session.post(admin_url(emulator, "faults"), data="not json", timeout=10,
-                                     headers={"Content-Type": "application/json"})
+    response = emulator.session.post(
+        admin_url(emulator, "faults"), data="not json", timeout=10, headers={"Content-Type": "application/json"}
+    )
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "BadRequest"
 

@@ -3,6 +3,7 @@ revoked bearer token answers the whole batch 401 InvalidAuthenticationToken with
 WWW-Authenticate, before any inner request runs; a good token runs every part as its caller.
 (learn.microsoft.com/graph/json-batching: the batch answer is 200 or 4xx, and each part's own
 status sits inside a 200.)"""
+
 import pytest
 
 from tests.support.emulated_graph import ADELE, ADELE_OID, CONTOSO, assert_graph_error
@@ -13,15 +14,23 @@ EXPIRED_MESSAGE = "Access token has expired or is not yet valid."
 
 def post_batch(emulator, authorization: str | None, requests, **kw):
     headers = {"Authorization": authorization} if authorization is not None else {}
-    return emulator.session.post(f"{emulator.graph_url}/$batch", json={"requests": requests},
-                                 headers=headers, timeout=30, **kw)
+    return emulator.session.post(
+        f"{emulator.graph_url}/$batch", json={"requests": requests}, headers=headers, timeout=30, **kw
+    )
 
 
 def mark_and_read(message_id: str) -> list[dict]:
     """Two parts: one that writes (so a part that ran would show) and one that reads."""
-    return [{"id": "1", "method": "PATCH", "url": f"/me/messages/{message_id}", "headers": JSON,
-             "body": {"categories": ["Batch ran"]}},
-            {"id": "2", "method": "GET", "url": "/me/mailFolders/inbox?$select=displayName"}]
+    return [
+        {
+            "id": "1",
+            "method": "PATCH",
+            "url": f"/me/messages/{message_id}",
+            "headers": JSON,
+            "body": {"categories": ["Batch ran"]},
+        },
+        {"id": "2", "method": "GET", "url": "/me/mailFolders/inbox?$select=displayName"},
+    ]
 
 
 def categories(adele, message_id: str) -> list[str]:
@@ -41,10 +50,11 @@ def inner_rows(emulator) -> list[dict]:
     return [r for r in emulator.requests() if r["in_batch"]]
 
 
-@pytest.mark.parametrize("authorization", [None, "", "Bearer", "Basic dXNlcjpwdw==", "Bearer not-a-jwt",
-                                           "Bearer eyJhbGciOiJSUzI1NiJ9.e30.c2ln"])
-def test_a_missing_or_malformed_token_refuses_the_whole_batch_before_any_part_runs(
-        emulator, adele, authorization):
+@pytest.mark.parametrize(
+    "authorization",
+    [None, "", "Bearer", "Basic dXNlcjpwdw==", "Bearer not-a-jwt", "Bearer eyJhbGciOiJSUzI1NiJ9.e30.c2ln"],
+)
+def test_a_missing_or_malformed_token_refuses_the_whole_batch_before_any_part_runs(emulator, adele, authorization):
     message = adele.find("Hard case: attachments")
     emulator.clear_requests()
 
@@ -57,8 +67,9 @@ def test_a_missing_or_malformed_token_refuses_the_whole_batch_before_any_part_ru
 
 
 def test_the_token_is_checked_before_the_body(emulator):
-    response = emulator.session.post(f"{emulator.graph_url}/$batch", data=b"{not json", timeout=30,
-                                     headers={"Content-Type": "application/json"})
+    response = emulator.session.post(
+        f"{emulator.graph_url}/$batch", data=b"{not json", timeout=30, headers={"Content-Type": "application/json"}
+    )
     assert_refused_whole(response)
 
 
@@ -75,9 +86,8 @@ def test_an_expired_token_refuses_the_whole_batch(emulator, adele):
 
 
 def test_a_token_for_another_audience_refuses_the_whole_batch(emulator):
-    pane_token = emulator.pane_token(ADELE)   # our API's token, not Graph's
-    response = post_batch(emulator, f"Bearer {pane_token}",
-                          [{"id": "1", "method": "GET", "url": "/me"}])
+    pane_token = emulator.pane_token(ADELE)  # our API's token, not Graph's
+    response = post_batch(emulator, f"Bearer {pane_token}", [{"id": "1", "method": "GET", "url": "/me"}])
     assert_refused_whole(response)
 
 
@@ -126,9 +136,14 @@ def test_a_good_token_runs_every_part_as_its_caller(emulator):
     app_token = emulator.app_token(CONTOSO)
     emulator.clear_requests()
 
-    response = post_batch(emulator, f"Bearer {app_token}", [
-        {"id": "1", "method": "GET", "url": f"/users/{ADELE_OID}/mailFolders/inbox"},
-        {"id": "2", "method": "GET", "url": f"/users/{ADELE}/mailFolders/sentitems"}])
+    response = post_batch(
+        emulator,
+        f"Bearer {app_token}",
+        [
+            {"id": "1", "method": "GET", "url": f"/users/{ADELE_OID}/mailFolders/inbox"},
+            {"id": "2", "method": "GET", "url": f"/users/{ADELE}/mailFolders/sentitems"},
+        ],
+    )
 
     assert response.status_code == 200
     answers = {r["id"]: r for r in response.json()["responses"]}
@@ -139,9 +154,11 @@ def test_a_good_token_runs_every_part_as_its_caller(emulator):
 
 def test_throttling_still_answers_per_part_inside_an_authenticated_batch(emulator, adele):
     emulator.fault(path=r"^/v1\.0/me/mailFolders/inbox$", kind="429", count=1, retry_after=3)
-    response = post_batch(emulator, f"Bearer {adele.token}", [
-        {"id": "1", "method": "GET", "url": "/me/mailFolders/inbox"},
-        {"id": "2", "method": "GET", "url": "/me"}])
+    response = post_batch(
+        emulator,
+        f"Bearer {adele.token}",
+        [{"id": "1", "method": "GET", "url": "/me/mailFolders/inbox"}, {"id": "2", "method": "GET", "url": "/me"}],
+    )
     assert response.status_code == 200
     answers = {r["id"]: r for r in response.json()["responses"]}
     assert answers["1"]["status"] == 429 and answers["1"]["headers"]["Retry-After"] == "3"

@@ -1,4 +1,5 @@
 """Faults on demand and Outlook's throttling, seen from a Graph client."""
+
 import threading
 import time
 
@@ -68,7 +69,7 @@ def test_reset_ends_latency_sleeps_in_progress(emulator, adele_token):
     answers = []
     sleeper = threading.Thread(target=lambda: answers.append(get_me(emulator, adele_token, timeout=90)))
     sleeper.start()
-    time.sleep(0.3)   # let it reach the sleep
+    time.sleep(0.3)  # let it reach the sleep
     emulator.reset()
     sleeper.join(timeout=20)
     assert not sleeper.is_alive()
@@ -93,9 +94,16 @@ def test_expired_token_fault_answers_like_an_expired_token(emulator, adele_token
 
 def test_faults_can_hit_the_token_endpoint(emulator):
     emulator.fault(path="/oauth2/v2.0/token", kind="503", count=1, retry_after=1)
-    response = emulator.session.post(f"{emulator.base_url}/{CONTOSO}/oauth2/v2.0/token", timeout=10, data={
-        "grant_type": "client_credentials", "client_id": "6f1c2a47-3b8e-4d2a-9c51-7e0b4f8a2d13",
-        "client_secret": "local-emulator-only", "scope": "https://graph.microsoft.com/.default"})
+    response = emulator.session.post(
+        f"{emulator.base_url}/{CONTOSO}/oauth2/v2.0/token",
+        timeout=10,
+        data={
+            "grant_type": "client_credentials",
+            "client_id": "6f1c2a47-3b8e-4d2a-9c51-7e0b4f8a2d13",
+            "client_secret": "local-emulator-only",
+            "scope": "https://graph.microsoft.com/.default",
+        },
+    )
     assert response.status_code == 503
     assert response.json()["error"] == "temporarily_unavailable"
 
@@ -163,17 +171,26 @@ def test_request_rate_window(emulator, adele_token):
 def test_bad_fault_rules_are_refused(emulator):
     response = emulator.session.post(f"{emulator.base_url}/_emulator/faults", json={"kind": "teapot"}, timeout=10)
     assert response.status_code == 400
-    response = emulator.session.post(f"{emulator.base_url}/_emulator/faults",
-                                     json={"kind": "429", "path": "("}, timeout=10)
+    response = emulator.session.post(
+        f"{emulator.base_url}/_emulator/faults", json={"kind": "429", "path": "("}, timeout=10
+    )
     assert response.status_code == 400
 
 
 def test_faults_apply_to_each_request_inside_a_batch(emulator, adele_token):
     emulator.fault(path=r"^/v1\.0/me/mailFolders/inbox$", kind="429", count=1, retry_after=7)
     emulator.clear_requests()
-    response = emulator.graph("POST", "/$batch", adele_token, json={"requests": [
-        {"id": "1", "method": "GET", "url": "/me/mailFolders/inbox"},
-        {"id": "2", "method": "GET", "url": "/me/mailFolders/sentitems"}]})
+    response = emulator.graph(
+        "POST",
+        "/$batch",
+        adele_token,
+        json={
+            "requests": [
+                {"id": "1", "method": "GET", "url": "/me/mailFolders/inbox"},
+                {"id": "2", "method": "GET", "url": "/me/mailFolders/sentitems"},
+            ]
+        },
+    )
     assert response.status_code == 200
     answers = {r["id"]: r for r in response.json()["responses"]}
     assert answers["1"]["status"] == 429

@@ -1,4 +1,5 @@
 """Outlook contacts on the emulated Graph: create, find by address, get, update, delete."""
+
 import time
 
 from tests.support.emulated_graph import IMMUTABLE, PROPERTY_SET, assert_graph_error
@@ -13,10 +14,16 @@ def by_address(graph, address):
 
 
 def test_create_answers_the_full_contact(adele):
-    r = adele.post("/me/contacts", json={
-        "givenName": "Isaiah", "surname": "Langer",
-        "emailAddresses": [{"address": "Isaiah.Langer@tailspin.example", "name": "Isaiah Langer"}],
-        "businessPhones": ["+1 555 0100"], "companyName": "Tailspin Toys"})
+    r = adele.post(
+        "/me/contacts",
+        json={
+            "givenName": "Isaiah",
+            "surname": "Langer",
+            "emailAddresses": [{"address": "Isaiah.Langer@tailspin.example", "name": "Isaiah Langer"}],
+            "businessPhones": ["+1 555 0100"],
+            "companyName": "Tailspin Toys",
+        },
+    )
     assert r.status_code == 201, r.text
     contact = r.json()
     assert contact["displayName"] == "Isaiah Langer"
@@ -42,20 +49,28 @@ def test_contacts_belong_to_one_mailbox(adele, megan):
 def test_patch_updates_fields_and_extended_properties_and_bumps_change_key(adele):
     lynne = by_address(adele, "lynne.robbins@northwind.example")[0]
     time.sleep(1.1)  # lastModifiedDateTime has second precision
-    r = adele.patch(f"/me/contacts/{lynne['id']}", json={
-        "jobTitle": "Head of Purchasing",
-        "singleValueExtendedProperties": [{"id": CONTACT_ID, "value": "crm-17"}]})
+    r = adele.patch(
+        f"/me/contacts/{lynne['id']}",
+        json={
+            "jobTitle": "Head of Purchasing",
+            "singleValueExtendedProperties": [{"id": CONTACT_ID, "value": "crm-17"}],
+        },
+    )
     assert r.status_code == 200, r.text
     updated = r.json()
     assert updated["jobTitle"] == "Head of Purchasing"
     assert updated["changeKey"] != lynne["changeKey"]
     assert updated["lastModifiedDateTime"] > lynne["lastModifiedDateTime"]
-    got = adele.get(f"/me/contacts/{lynne['id']}", params={
-        "$select": "displayName", "$expand": f"singleValueExtendedProperties($filter=id eq '{CONTACT_ID}')"}).json()
+    got = adele.get(
+        f"/me/contacts/{lynne['id']}",
+        params={"$select": "displayName", "$expand": f"singleValueExtendedProperties($filter=id eq '{CONTACT_ID}')"},
+    ).json()
     assert got["singleValueExtendedProperties"] == [{"id": CONTACT_ID, "value": "crm-17"}]
     assert set(got) == {"@odata.context", "@odata.etag", "id", "displayName", "singleValueExtendedProperties"}
-    found = adele.get("/me/contacts", params={
-        "$filter": f"singleValueExtendedProperties/any(ep: ep/id eq '{CONTACT_ID}' and ep/value eq 'crm-17')"})
+    found = adele.get(
+        "/me/contacts",
+        params={"$filter": f"singleValueExtendedProperties/any(ep: ep/id eq '{CONTACT_ID}' and ep/value eq 'crm-17')"},
+    )
     assert [c["id"] for c in found.json()["value"]] == [lynne["id"]]
 
 
@@ -75,8 +90,11 @@ def test_bad_bodies_and_ids_are_400(adele):
 
 
 def test_immutable_ids_for_contacts(adele):
-    created = adele.post("/me/contacts", headers=IMMUTABLE, json={
-        "givenName": "Zofia", "emailAddresses": [{"address": "zofia@łódź.example"}]}).json()
+    created = adele.post(
+        "/me/contacts",
+        headers=IMMUTABLE,
+        json={"givenName": "Zofia", "emailAddresses": [{"address": "zofia@łódź.example"}]},
+    ).json()
     assert created["id"].startswith("AAkAL")
     assert created["emailAddresses"] == [{"name": "zofia@łódź.example", "address": "zofia@łódź.example"}]
     rest = adele.get(f"/me/contacts/{created['id']}").json()
@@ -86,8 +104,9 @@ def test_immutable_ids_for_contacts(adele):
 
 def test_contacts_list_pages_and_selects(adele):
     for i in range(12):
-        adele.post("/me/contacts", json={"givenName": f"Bulk{i:02d}",
-                                         "emailAddresses": [{"address": f"bulk{i}@x.example"}]})
+        adele.post(
+            "/me/contacts", json={"givenName": f"Bulk{i:02d}", "emailAddresses": [{"address": f"bulk{i}@x.example"}]}
+        )
     everything = adele.all_pages("/me/contacts", params={"$select": "displayName,emailAddresses"})
     assert len(everything) == 14
     assert all(set(c) == {"@odata.etag", "id", "displayName", "emailAddresses"} for c in everything)

@@ -1,4 +1,5 @@
 """Message delta on the emulated Graph: rounds, pages, tokens, @removed, and expired state (410)."""
+
 from tests.support.emulated_graph import ADELE, IMMUTABLE, assert_graph_error
 
 INBOX = "/me/mailFolders/inbox/messages/delta"
@@ -23,8 +24,9 @@ def run_round(graph, url=None, page_size=4, headers=None, params=None):
             assert "@odata.nextLink" not in body
             return items, body["@odata.deltaLink"], pages
         assert "$skiptoken=" in body["@odata.nextLink"]
-        r = graph.emulator.session.get(body["@odata.nextLink"], timeout=30,
-                                       headers={"Authorization": f"Bearer {graph.token}", **headers})
+        r = graph.emulator.session.get(
+            body["@odata.nextLink"], timeout=30, headers={"Authorization": f"Bearer {graph.token}", **headers}
+        )
 
 
 def test_first_round_pages_through_the_whole_folder(adele):
@@ -56,10 +58,15 @@ def test_next_round_reports_only_what_changed(emulator, adele):
     removed = {i["id"]: i for i in items if "@removed" in i}
     changed = {i["id"]: i for i in items if "@removed" not in i}
     assert removed == {
-        deleted["id"]: {"@odata.type": "#microsoft.graph.message", "id": deleted["id"], "@removed": {"reason": "deleted"}},
-        moved["id"]: {"@odata.type": "#microsoft.graph.message", "id": moved["id"], "@removed": {"reason": "deleted"}}}
+        deleted["id"]: {
+            "@odata.type": "#microsoft.graph.message",
+            "id": deleted["id"],
+            "@removed": {"reason": "deleted"},
+        },
+        moved["id"]: {"@odata.type": "#microsoft.graph.message", "id": moved["id"], "@removed": {"reason": "deleted"}},
+    }
     assert set(changed) == {updated["id"], new["id"]}
-    assert changed[updated["id"]]["categories"] == ["Sync to CRM"]     # $select carried by the token
+    assert changed[updated["id"]]["categories"] == ["Sync to CRM"]  # $select carried by the token
     assert set(changed[new["id"]]) == {"@odata.type", "@odata.etag", "id", "subject", "categories"}
     assert run_round(adele, delta_link)[0] == []
 

@@ -5,7 +5,8 @@ path spelling, query encoding, headers and body) and checks that the answer has
 the documented shape: the same fields with the same JSON types. Sources are
 the learn.microsoft.com pages named in each test (microsoft-graph-docs-contrib).
 """
-from datetime import datetime, timedelta, timezone
+
+from datetime import UTC, datetime, timedelta
 
 from tests.support.emulated_graph import ADELE, CONTOSO, IMMUTABLE, assert_graph_error
 
@@ -13,30 +14,98 @@ S, B, L, D, N = str, bool, list, dict, type(None)
 
 # api-reference/v1.0/api/message-get.md, "Response 1" (the full default property set).
 DOCUMENTED_MESSAGE = {
-    "@odata.context": S, "@odata.etag": S, "id": S, "createdDateTime": S, "lastModifiedDateTime": S,
-    "changeKey": S, "categories": L, "receivedDateTime": S, "sentDateTime": S, "hasAttachments": B,
-    "internetMessageId": S, "subject": S, "bodyPreview": S, "importance": S, "parentFolderId": S,
-    "conversationId": S, "isDeliveryReceiptRequested": B, "isReadReceiptRequested": B, "isRead": B,
-    "isDraft": B, "webLink": S, "inferenceClassification": S, "body": D, "sender": (D, N), "from": (D, N),  # null in the ext-property doc
-    "toRecipients": L, "ccRecipients": L, "bccRecipients": L, "replyTo": L, "flag": D,
+    "@odata.context": S,
+    "@odata.etag": S,
+    "id": S,
+    "createdDateTime": S,
+    "lastModifiedDateTime": S,
+    "changeKey": S,
+    "categories": L,
+    "receivedDateTime": S,
+    "sentDateTime": S,
+    "hasAttachments": B,
+    "internetMessageId": S,
+    "subject": S,
+    "bodyPreview": S,
+    "importance": S,
+    "parentFolderId": S,
+    "conversationId": S,
+    "isDeliveryReceiptRequested": B,
+    "isReadReceiptRequested": B,
+    "isRead": B,
+    "isDraft": B,
+    "webLink": S,
+    "inferenceClassification": S,
+    "body": D,
+    "sender": (D, N),
+    "from": (D, N),  # null in the ext-property doc
+    "toRecipients": L,
+    "ccRecipients": L,
+    "bccRecipients": L,
+    "replyTo": L,
+    "flag": D,
 }
 # api-reference/v1.0/api/user-post-contacts.md, the response to creating "Pavel Bansky".
 DOCUMENTED_CONTACT = {
-    "@odata.context": S, "@odata.etag": S, "id": S, "createdDateTime": S, "lastModifiedDateTime": S,
-    "changeKey": S, "categories": L, "parentFolderId": S, "birthday": N, "fileAs": S, "displayName": S,
-    "givenName": S, "initials": N, "middleName": N, "nickName": N, "surname": S, "title": N,
-    "yomiGivenName": N, "yomiSurname": N, "yomiCompanyName": N, "generation": N, "imAddresses": L,
-    "jobTitle": N, "companyName": N, "department": N, "officeLocation": N, "profession": N,
-    "businessHomePage": N, "assistantName": N, "manager": N, "homePhones": L, "mobilePhone": N,
-    "businessPhones": L, "spouseName": N, "personalNotes": S, "children": L, "emailAddresses": L,
-    "homeAddress": D, "businessAddress": D, "otherAddress": D,
+    "@odata.context": S,
+    "@odata.etag": S,
+    "id": S,
+    "createdDateTime": S,
+    "lastModifiedDateTime": S,
+    "changeKey": S,
+    "categories": L,
+    "parentFolderId": S,
+    "birthday": N,
+    "fileAs": S,
+    "displayName": S,
+    "givenName": S,
+    "initials": N,
+    "middleName": N,
+    "nickName": N,
+    "surname": S,
+    "title": N,
+    "yomiGivenName": N,
+    "yomiSurname": N,
+    "yomiCompanyName": N,
+    "generation": N,
+    "imAddresses": L,
+    "jobTitle": N,
+    "companyName": N,
+    "department": N,
+    "officeLocation": N,
+    "profession": N,
+    "businessHomePage": N,
+    "assistantName": N,
+    "manager": N,
+    "homePhones": L,
+    "mobilePhone": N,
+    "businessPhones": L,
+    "spouseName": N,
+    "personalNotes": S,
+    "children": L,
+    "emailAddresses": L,
+    "homeAddress": D,
+    "businessAddress": D,
+    "otherAddress": D,
 }
 # api-reference/v1.0/api/subscription-post-subscriptions.md, the 201 response.
 DOCUMENTED_SUBSCRIPTION = {
-    "@odata.context": S, "id": S, "resource": S, "applicationId": S, "changeType": S, "clientState": S,
-    "notificationUrl": S, "expirationDateTime": S, "creatorId": S, "latestSupportedTlsVersion": S,
-    "lifecycleNotificationUrl": (S, N), "includeResourceData": B, "encryptionCertificate": N,
-    "encryptionCertificateId": N, "notificationQueryOptions": N, "notificationUrlAppId": N,
+    "@odata.context": S,
+    "id": S,
+    "resource": S,
+    "applicationId": S,
+    "changeType": S,
+    "clientState": S,
+    "notificationUrl": S,
+    "expirationDateTime": S,
+    "creatorId": S,
+    "latestSupportedTlsVersion": S,
+    "lifecycleNotificationUrl": (S, N),
+    "includeResourceData": B,
+    "encryptionCertificate": N,
+    "encryptionCertificateId": N,
+    "notificationQueryOptions": N,
+    "notificationUrlAppId": N,
 }
 
 
@@ -75,24 +144,32 @@ def test_documented_extended_property_requests(adele):
     auth = {"Authorization": f"Bearer {adele.token}"}
     get = adele.emulator.session.get
 
-    url = (f"{base}/me/messages/{message_id}?$expand=singleValueExtendedProperties($filter=id%20eq%20"
-           f"'String%20{{66f5a359-4659-4830-9070-00047ec6ac6e}}%20Name%20Color')")
+    url = (
+        f"{base}/me/messages/{message_id}?$expand=singleValueExtendedProperties($filter=id%20eq%20"
+        f"'String%20{{66f5a359-4659-4830-9070-00047ec6ac6e}}%20Name%20Color')"
+    )
     expanded = get(url, headers=auth, timeout=30).json()
     assert expanded["singleValueExtendedProperties"] == [{"id": prop, "value": "Green"}]
     assert_shape(expanded, DOCUMENTED_MESSAGE)
 
-    url = (f"{base}/me/messages?$filter=singleValueExtendedProperties%2FAny(ep%3A%20ep%2Fid%20eq%20'String%20"
-           f"{{66f5a359-4659-4830-9070-00047ec6ac6e}}%20Name%20Color'%20and%20ep%2Fvalue%20eq%20'Green')")
+    url = (
+        f"{base}/me/messages?$filter=singleValueExtendedProperties%2FAny(ep%3A%20ep%2Fid%20eq%20'String%20"
+        f"{{66f5a359-4659-4830-9070-00047ec6ac6e}}%20Name%20Color'%20and%20ep%2Fvalue%20eq%20'Green')"
+    )
     listed = get(url, headers=auth, timeout=30).json()["value"]
     assert [m["id"] for m in listed] == [message_id]
     assert "singleValueExtendedProperties" not in listed[0]  # "The response does not include the property"
 
-    url = (f"{base}/Me/messages?$filter=singleValueExtendedProperties/any(ep:ep/Id eq '{prop}' "
-           f"and contains(ep/Value, 'green'))")
+    url = (
+        f"{base}/Me/messages?$filter=singleValueExtendedProperties/any(ep:ep/Id eq '{prop}' "
+        f"and contains(ep/Value, 'green'))"
+    )
     assert [m["id"] for m in get(url, headers=auth, timeout=30).json()["value"]] == [message_id]
 
-    url = (f"{base}/me/messages?$filter=singleValueExtendedProperties/any(ep:ep/id eq 'Integer "
-           f"{{66f5a359-4659-4830-9070-00047ec6ac6e}} Name Pallete' and cast(ep/value, Edm.Int32) eq 12)")
+    url = (
+        f"{base}/me/messages?$filter=singleValueExtendedProperties/any(ep:ep/id eq 'Integer "
+        f"{{66f5a359-4659-4830-9070-00047ec6ac6e}} Name Pallete' and cast(ep/value, Edm.Int32) eq 12)"
+    )
     r = get(url, headers=auth, timeout=30)
     assert r.status_code == 200 and r.json()["value"] == []
 
@@ -100,10 +177,14 @@ def test_documented_extended_property_requests(adele):
 def test_documented_message_update_of_a_draft(emulator, adele):
     # message-update.md: subject and body are updatable only while isDraft is true.
     draft = emulator.deliver(ADELE, {"subject": "Fidelity: draft", "isDraft": True}, folder="drafts")
-    r = adele.patch(f"/me/messages/{draft['id']}", json={
-        "subject": "subject-value",
-        "body": {"contentType": "", "content": "content-value"},
-        "inferenceClassification": "other"})
+    r = adele.patch(
+        f"/me/messages/{draft['id']}",
+        json={
+            "subject": "subject-value",
+            "body": {"contentType": "", "content": "content-value"},
+            "inferenceClassification": "other",
+        },
+    )
     assert r.status_code == 200, r.text
     updated = r.json()
     assert_shape(updated, DOCUMENTED_MESSAGE)
@@ -133,21 +214,33 @@ def test_documented_delta_round(adele):
     gone = adele.find("Hard case: IDN domains")
     adele.delete(f"/me/messages/{gone['id']}")
     body = adele.emulator.session.get(pages[-1]["@odata.deltaLink"], headers=auth, timeout=30).json()
-    assert body["value"] == [{"@odata.type": "#microsoft.graph.message", "id": gone["id"],
-                              "@removed": {"reason": "deleted"}}]
+    assert body["value"] == [
+        {"@odata.type": "#microsoft.graph.message", "id": gone["id"], "@removed": {"reason": "deleted"}}
+    ]
 
 
 def test_documented_batch_shapes(adele):
     # json-batching.md: relative URLs with or without a leading slash, a body with its Content-Type header,
     # and responses carrying id, status, headers and body.
     message_id = adele.find("Hard case: attachments")["id"]
-    r = adele.post("/$batch", headers={"Accept": "application/json"}, json={"requests": [
-        {"id": "1", "method": "GET", "url": "/me/mailFolders/inbox"},
-        {"id": "2", "method": "GET", "url": "me/messages?$select=id,subject&$filter=isRead eq false&$top=2"},
-        {"id": "3", "url": f"/me/messages/{message_id}", "method": "PATCH", "body": {"isRead": True},
-         "headers": {"Content-Type": "application/json"}},
-        {"id": "4", "method": "GET", "url": "/me/messages/{not-a-message}"},
-    ]})
+    r = adele.post(
+        "/$batch",
+        headers={"Accept": "application/json"},
+        json={
+            "requests": [
+                {"id": "1", "method": "GET", "url": "/me/mailFolders/inbox"},
+                {"id": "2", "method": "GET", "url": "me/messages?$select=id,subject&$filter=isRead eq false&$top=2"},
+                {
+                    "id": "3",
+                    "url": f"/me/messages/{message_id}",
+                    "method": "PATCH",
+                    "body": {"isRead": True},
+                    "headers": {"Content-Type": "application/json"},
+                },
+                {"id": "4", "method": "GET", "url": "/me/messages/{not-a-message}"},
+            ]
+        },
+    )
     assert r.status_code == 200
     responses = {x["id"]: x for x in r.json()["responses"]}
     for resp in responses.values():
@@ -161,10 +254,15 @@ def test_documented_batch_shapes(adele):
 
 def test_documented_contact_create_and_find_by_email(adele):
     # user-post-contacts.md request body, then user-list-contacts.md's filter on emailAddresses.
-    r = adele.post("/me/contacts", json={
-        "givenName": "Pavel", "surname": "Bansky",
-        "emailAddresses": [{"address": "pavelb@fabrikam.onmicrosoft.com", "name": "Pavel Bansky"}],
-        "businessPhones": ["+1 732 555 0102"]})
+    r = adele.post(
+        "/me/contacts",
+        json={
+            "givenName": "Pavel",
+            "surname": "Bansky",
+            "emailAddresses": [{"address": "pavelb@fabrikam.onmicrosoft.com", "name": "Pavel Bansky"}],
+            "businessPhones": ["+1 732 555 0102"],
+        },
+    )
     assert r.status_code == 201
     created = r.json()
     assert_shape(created, DOCUMENTED_CONTACT)
@@ -176,11 +274,18 @@ def test_documented_contact_create_and_find_by_email(adele):
 def test_documented_subscription_and_validation_handshake(adele, receiver):
     # subscription-post-subscriptions.md (mail example) and change-notifications-delivery-webhooks.md:
     # Graph POSTs notificationUrl?validationToken=... and expects the token back as text/plain.
-    expiry = (datetime.now(timezone.utc) + timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M:%S.%f0Z")
-    r = adele.post("/subscriptions", json={
-        "changeType": "created", "notificationUrl": receiver.url + "/api/send/myNotifyClient",
-        "resource": "me/mailFolders('Inbox')/messages", "expirationDateTime": expiry,
-        "clientState": "secretClientValue", "latestSupportedTlsVersion": "v1_2"})
+    expiry = (datetime.now(UTC) + timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M:%S.%f0Z")
+    r = adele.post(
+        "/subscriptions",
+        json={
+            "changeType": "created",
+            "notificationUrl": receiver.url + "/api/send/myNotifyClient",
+            "resource": "me/mailFolders('Inbox')/messages",
+            "expirationDateTime": expiry,
+            "clientState": "secretClientValue",
+            "latestSupportedTlsVersion": "v1_2",
+        },
+    )
     assert r.status_code == 201, r.text
     sub = r.json()
     assert_shape(sub, DOCUMENTED_SUBSCRIPTION)
@@ -190,8 +295,18 @@ def test_documented_subscription_and_validation_handshake(adele, receiver):
     adele.emulator.deliver(ADELE, {"subject": "Fidelity: notified"})
     note = receiver.wait_for(lambda n: n["changeType"] == "created")[0]
     # change-notifications-delivery-webhooks.md: the change notification's fields.
-    assert_shape(note, {"subscriptionId": S, "subscriptionExpirationDateTime": S, "changeType": S, "resource": S,
-                        "resourceData": D, "clientState": S, "tenantId": S})
+    assert_shape(
+        note,
+        {
+            "subscriptionId": S,
+            "subscriptionExpirationDateTime": S,
+            "changeType": S,
+            "resource": S,
+            "resourceData": D,
+            "clientState": S,
+            "tenantId": S,
+        },
+    )
     assert set(note["resourceData"]) == {"@odata.type", "@odata.id", "@odata.etag", "id"}
     assert note["clientState"] == "secretClientValue" and note["tenantId"] == CONTOSO
 
@@ -200,16 +315,21 @@ def test_documented_translate_exchange_ids(adele):
     # user-translateexchangeids.md: restId -> restImmutableEntryId, answered as convertIdResult values.
     rest = adele.find("Hard case: attachments")["id"]
     immutable = adele.find("Hard case: attachments", immutable=True)["id"]
-    r = adele.post("/me/translateExchangeIds", json={
-        "inputIds": [rest], "sourceIdType": "restId", "targetIdType": "restImmutableEntryId"})
+    r = adele.post(
+        "/me/translateExchangeIds",
+        json={"inputIds": [rest], "sourceIdType": "restId", "targetIdType": "restImmutableEntryId"},
+    )
     assert r.status_code == 200
     assert r.json()["value"] == [{"sourceId": rest, "targetId": immutable}]
     ews = rest.replace("-", "/").replace("_", "+")
-    back = adele.post("/me/translateExchangeIds", json={
-        "inputIds": [ews], "sourceIdType": "ewsId", "targetIdType": "restId"}).json()["value"]
+    back = adele.post(
+        "/me/translateExchangeIds", json={"inputIds": [ews], "sourceIdType": "ewsId", "targetIdType": "restId"}
+    ).json()["value"]
     assert back == [{"sourceId": ews, "targetId": rest}]
-    entry = adele.post("/me/translateExchangeIds", json={
-        "inputIds": [immutable], "sourceIdType": "restImmutableEntryId", "targetIdType": "entryId"}).json()
+    entry = adele.post(
+        "/me/translateExchangeIds",
+        json={"inputIds": [immutable], "sourceIdType": "restImmutableEntryId", "targetIdType": "entryId"},
+    ).json()
     target = entry["value"][0]["targetId"]
     assert target[-1] in "012" and "+" not in target and "/" not in target and "=" not in target
 

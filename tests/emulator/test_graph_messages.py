@@ -1,4 +1,5 @@
 """Messages, folders and master categories on the emulated Graph, over real HTTPS."""
+
 from tests.support.emulated_graph import (
     ADELE,
     ADELE_OID,
@@ -14,10 +15,18 @@ from tests.support.emulated_graph import (
 )
 
 INBOX_SUBJECTS_NEWEST_FIRST = [
-    "Plain: message to alias", "Plain: internal note from Megan", "Plain: order confirmation from Northwind",
-    "Hard case: categorised Sync to CRM", "Hard case: attachments", "Hard case: hostile HTML body",
-    "Hard case: same message in two mailboxes", "Hard case: 250 recipients", "Hard case: no From address",
-    "Hard case: IDN domains", "Hard case: mixed-case addresses", "Hard case: display names with commas and quotes",
+    "Plain: message to alias",
+    "Plain: internal note from Megan",
+    "Plain: order confirmation from Northwind",
+    "Hard case: categorised Sync to CRM",
+    "Hard case: attachments",
+    "Hard case: hostile HTML body",
+    "Hard case: same message in two mailboxes",
+    "Hard case: 250 recipients",
+    "Hard case: no From address",
+    "Hard case: IDN domains",
+    "Hard case: mixed-case addresses",
+    "Hard case: display names with commas and quotes",
 ]
 
 
@@ -37,17 +46,27 @@ def test_select_returns_only_the_chosen_fields_plus_id_and_etag(adele):
 
 
 def test_folder_paths_accept_graph_spellings(adele):
-    forms = ["/me/mailFolders/inbox/messages", "/me/mailfolders/Inbox/messages", "/me/mailFolders('Inbox')/messages",
-             f"/users/{ADELE}/mailFolders/inbox/messages", f"/users/{ADELE_OID}/MailFolders/INBOX/messages"]
+    forms = [
+        "/me/mailFolders/inbox/messages",
+        "/me/mailfolders/Inbox/messages",
+        "/me/mailFolders('Inbox')/messages",
+        f"/users/{ADELE}/mailFolders/inbox/messages",
+        f"/users/{ADELE_OID}/MailFolders/INBOX/messages",
+    ]
     ids = [tuple(m["id"] for m in adele.get(p, params={"$select": "id"}).json()["value"]) for p in forms]
     assert len(set(ids)) == 1 and ids[0]
     assert adele.get(f"/me/messages('{ids[0][0]}')").json()["id"] == ids[0][0]
 
 
 def test_filter_and_orderby_follow_graphs_rules(adele):
-    r = adele.get("/me/mailFolders/inbox/messages", params={
-        "$filter": "receivedDateTime ge 2026-11-09T00:00:00Z", "$orderby": "receivedDateTime desc",
-        "$select": "subject,receivedDateTime"})
+    r = adele.get(
+        "/me/mailFolders/inbox/messages",
+        params={
+            "$filter": "receivedDateTime ge 2026-11-09T00:00:00Z",
+            "$orderby": "receivedDateTime desc",
+            "$select": "subject,receivedDateTime",
+        },
+    )
     assert [m["subject"] for m in r.json()["value"]] == INBOX_SUBJECTS_NEWEST_FIRST[:5]
     # Graph refuses an $orderby property that does not lead the $filter.
     r = adele.get("/me/messages", params={"$filter": "isRead eq false", "$orderby": "receivedDateTime desc"})
@@ -55,13 +74,17 @@ def test_filter_and_orderby_follow_graphs_rules(adele):
 
 
 def test_filters_on_addresses_and_categories_ignore_case(adele):
-    r = adele.get("/me/messages", params={
-        "$filter": "from/emailAddress/address eq 'diego.siciliani@tailspin.example'", "$select": "subject"})
+    r = adele.get(
+        "/me/messages",
+        params={"$filter": "from/emailAddress/address eq 'diego.siciliani@tailspin.example'", "$select": "subject"},
+    )
     assert "Hard case: mixed-case addresses" in {m["subject"] for m in r.json()["value"]}
     r = adele.get("/me/messages", params={"$filter": "categories/any(c:c eq 'sync to crm')", "$select": "subject"})
     assert [m["subject"] for m in r.json()["value"]] == ["Hard case: categorised Sync to CRM"]
-    r = adele.get("/me/messages", params={
-        "$filter": "toRecipients/any(r:r/emailAddress/address eq 'customer123@bigcustomer.example')"})
+    r = adele.get(
+        "/me/messages",
+        params={"$filter": "toRecipients/any(r:r/emailAddress/address eq 'customer123@bigcustomer.example')"},
+    )
     assert [m["subject"] for m in r.json()["value"]] == ["Hard case: 250 recipients"]
     r = adele.get("/me/messages", params={"$filter": "startswith(subject,'hard case: i') and not isRead eq true"})
     assert [m["subject"] for m in r.json()["value"]] == ["Hard case: IDN domains"]
@@ -81,14 +104,20 @@ def test_get_by_rest_or_immutable_id_and_prefer_header_picks_the_form(adele):
     ews = rest["id"].replace("-", "/").replace("_", "+")
     assert "ItemID=" in rest["webLink"]
     from urllib.parse import unquote
+
     assert unquote(rest["webLink"].split("ItemID=")[1].split("&")[0]) == ews
 
 
 def test_patch_sets_categories_and_merges_extended_properties_by_id(adele):
     message = adele.find("Plain: order confirmation from Northwind", immutable=True)
-    r = adele.patch(f"/me/messages/{message['id']}", headers=IMMUTABLE, json={
-        "categories": ["Red category", "Synced to CRM"],
-        "singleValueExtendedProperties": [{"id": SYNC_STATE, "value": "pending"}]})
+    r = adele.patch(
+        f"/me/messages/{message['id']}",
+        headers=IMMUTABLE,
+        json={
+            "categories": ["Red category", "Synced to CRM"],
+            "singleValueExtendedProperties": [{"id": SYNC_STATE, "value": "pending"}],
+        },
+    )
     assert r.status_code == 200, r.text
     updated = r.json()
     assert updated["id"] == message["id"]
@@ -97,8 +126,15 @@ def test_patch_sets_categories_and_merges_extended_properties_by_id(adele):
     assert updated["@odata.etag"] == f'W/"{updated["changeKey"]}"'
     assert updated["lastModifiedDateTime"] >= message["lastModifiedDateTime"]
 
-    adele.patch(f"/me/messages/{message['id']}", json={"singleValueExtendedProperties": [
-        {"id": SYNC_STATE.upper().replace("NAME", "Name"), "value": "synced"}, {"id": EMAIL_ID, "value": "42"}]})
+    adele.patch(
+        f"/me/messages/{message['id']}",
+        json={
+            "singleValueExtendedProperties": [
+                {"id": SYNC_STATE.upper().replace("NAME", "Name"), "value": "synced"},
+                {"id": EMAIL_ID, "value": "42"},
+            ]
+        },
+    )
     expand = f"singleValueExtendedProperties($filter=id eq '{SYNC_STATE}' or id eq '{EMAIL_ID}')"
     got = adele.get(f"/me/messages/{message['id']}", params={"$select": "categories", "$expand": expand}).json()
     values = {p["id"].lower(): p["value"] for p in got["singleValueExtendedProperties"]}
@@ -108,30 +144,43 @@ def test_patch_sets_categories_and_merges_extended_properties_by_id(adele):
 
 def test_expand_leaves_out_properties_the_message_does_not_have(adele):
     message = adele.find("Hard case: IDN domains")
-    got = adele.get(f"/me/messages/{message['id']}", params={
-        "$expand": f"singleValueExtendedProperties($filter=id eq '{SYNC_STATE}')"}).json()
+    got = adele.get(
+        f"/me/messages/{message['id']}",
+        params={"$expand": f"singleValueExtendedProperties($filter=id eq '{SYNC_STATE}')"},
+    ).json()
     assert "singleValueExtendedProperties" not in got
 
 
 def test_filter_on_extended_property_value_finds_marked_messages(adele):
     message = adele.find("Hard case: no From address")
-    adele.patch(f"/me/messages/{message['id']}",
-                json={"singleValueExtendedProperties": [{"id": SYNC_STATE, "value": "excluded"}]})
-    r = adele.get("/me/messages", params={
-        "$filter": f"singleValueExtendedProperties/Any(ep: ep/id eq '{SYNC_STATE}' and ep/value eq 'excluded')"})
+    adele.patch(
+        f"/me/messages/{message['id']}",
+        json={"singleValueExtendedProperties": [{"id": SYNC_STATE, "value": "excluded"}]},
+    )
+    r = adele.get(
+        "/me/messages",
+        params={
+            "$filter": f"singleValueExtendedProperties/Any(ep: ep/id eq '{SYNC_STATE}' and ep/value eq 'excluded')"
+        },
+    )
     assert [m["id"] for m in r.json()["value"]] == [message["id"]]
 
 
 def test_patch_rejects_unknown_and_sent_only_properties(adele):
     message = adele.find("Plain: order confirmation from Northwind")
     assert_graph_error(adele.patch(f"/me/messages/{message['id']}", json={"colour": "red"}), 400, "RequestBodyRead")
-    assert_graph_error(adele.patch(f"/me/messages/{message['id']}", json={"subject": "new"}), 400,
-                       "ErrorInvalidPropertyUpdateSentMessage")
+    assert_graph_error(
+        adele.patch(f"/me/messages/{message['id']}", json={"subject": "new"}),
+        400,
+        "ErrorInvalidPropertyUpdateSentMessage",
+    )
     assert_graph_error(adele.patch(f"/me/messages/{message['id']}", json={"categories": "Red"}), 400)
-    assert_graph_error(adele.patch(f"/me/messages/{message['id']}", data="not json",
-                                   headers={"Content-Type": "application/json"}), 400)
-    stale = adele.patch(f"/me/messages/{message['id']}", json={"isRead": True},
-                        headers={"If-Match": 'W/"CQAAABYAAAAstale"'})
+    assert_graph_error(
+        adele.patch(f"/me/messages/{message['id']}", data="not json", headers={"Content-Type": "application/json"}), 400
+    )
+    stale = adele.patch(
+        f"/me/messages/{message['id']}", json={"isRead": True}, headers={"If-Match": 'W/"CQAAABYAAAAstale"'}
+    )
     assert_graph_error(stale, 412, "ErrorIrresolvableConflict")
 
 
@@ -145,21 +194,32 @@ def test_bad_ids_are_malformed_or_not_found(adele, megan):
 
 
 def test_malformed_odata_is_a_400_with_graphs_error_body(adele):
-    for params in ({"$select": "nope"}, {"$filter": "subject eq"}, {"$filter": "subject eq 'x' and"},
-                   {"$top": "-1"}, {"$top": "ten"}, {"$orderby": "subject sideways"}, {"$foo": "1"},
-                   {"$expand": "attachments(("}, {"$filter": "unknownProp eq 1"}, {"$filter": "subject xx 'a'"}):
+    for params in (
+        {"$select": "nope"},
+        {"$filter": "subject eq"},
+        {"$filter": "subject eq 'x' and"},
+        {"$top": "-1"},
+        {"$top": "ten"},
+        {"$orderby": "subject sideways"},
+        {"$foo": "1"},
+        {"$expand": "attachments(("},
+        {"$filter": "unknownProp eq 1"},
+        {"$filter": "subject xx 'a'"},
+    ):
         assert_graph_error(adele.get("/me/messages", params=params), 400)
     assert_graph_error(adele.get("/me/nothingHere"), 400, "BadRequest")
     message = adele.find("Hard case: attachments")
     deep = "[" * 100000 + "]" * 100000
-    assert_graph_error(adele.patch(f"/me/messages/{message['id']}", data=deep,
-                                   headers={"Content-Type": "application/json"}), 400)
+    assert_graph_error(
+        adele.patch(f"/me/messages/{message['id']}", data=deep, headers={"Content-Type": "application/json"}), 400
+    )
     assert_graph_error(adele.get("/me/messages", params={"$filter": "(" * 2000 + "isRead" + ")" * 2000}), 400)
 
 
 def test_tokens_decide_which_mailbox_and_what(emulator, adele, contoso_app):
-    assert_graph_error(emulator.session.get(emulator.graph_url + "/me/messages", timeout=10), 401,
-                       "InvalidAuthenticationToken")
+    assert_graph_error(
+        emulator.session.get(emulator.graph_url + "/me/messages", timeout=10), 401, "InvalidAuthenticationToken"
+    )
     assert_graph_error(adele.get(f"/users/{MEGAN}/messages"), 403, "ErrorAccessDenied")
     assert_graph_error(contoso_app.get("/me/messages"), 400)
     assert contoso_app.get(f"/users/{MEGAN}/mailFolders/inbox/messages").status_code == 200
@@ -187,7 +247,9 @@ def test_hard_cases_come_back_as_graph_shapes(adele, megan):
     assert idn["from"]["emailAddress"]["address"] == "jan@bücher.example"
     sent = adele.find("Hard case: sent with Bcc", folder="sentitems")
     assert [b["emailAddress"]["address"] for b in sent["bccRecipients"]] == [
-        "diego.siciliani@tailspin.example", "jan@bücher.example"]
+        "diego.siciliani@tailspin.example",
+        "jan@bücher.example",
+    ]
     hostile = adele.find("Hard case: hostile HTML body")
     assert hostile["body"]["contentType"] == "html" and "<script>" in hostile["body"]["content"]
     shared_a = adele.find("Hard case: same message in two mailboxes")
@@ -199,12 +261,17 @@ def test_hard_cases_come_back_as_graph_shapes(adele, megan):
 def test_attachments_metadata_and_expand(adele):
     message = adele.find("Hard case: attachments")
     assert message["hasAttachments"] is True
-    listed = adele.get(f"/me/messages/{message['id']}/attachments",
-                       params={"$select": "name,contentType,size,isInline"}).json()["value"]
+    listed = adele.get(
+        f"/me/messages/{message['id']}/attachments", params={"$select": "name,contentType,size,isInline"}
+    ).json()["value"]
     assert [(a["name"], a["size"], a["isInline"]) for a in listed] == [
-        ("Quote 2026-114.pdf", 48213, False), ('Pricing, "final".xlsx', 18311, False), ("logo.png", 2048, True)]
-    expanded = adele.get(f"/me/messages/{message['id']}",
-                         params={"$select": "subject", "$expand": "attachments($select=name,size)"}).json()
+        ("Quote 2026-114.pdf", 48213, False),
+        ('Pricing, "final".xlsx', 18311, False),
+        ("logo.png", 2048, True),
+    ]
+    expanded = adele.get(
+        f"/me/messages/{message['id']}", params={"$select": "subject", "$expand": "attachments($select=name,size)"}
+    ).json()
     assert [a["name"] for a in expanded["attachments"]][0] == "Quote 2026-114.pdf"
     assert "contentBytes" not in expanded["attachments"][0]
 
@@ -220,7 +287,7 @@ def test_delete_and_move_change_what_is_found(adele):
     message = adele.find("Plain: message to alias", immutable=True)
     r = adele.post(f"/me/messages/{message['id']}/move", json={"destinationId": "archive"}, headers=IMMUTABLE)
     assert r.status_code == 201
-    assert r.json()["id"] == message["id"]           # immutable ids survive a move
+    assert r.json()["id"] == message["id"]  # immutable ids survive a move
     archive = adele.get("/me/mailFolders/archive").json()
     assert r.json()["parentFolderId"] == archive["id"]
     assert adele.delete(f"/me/messages/{message['id']}").status_code == 204
@@ -265,10 +332,15 @@ def test_me_returns_the_signed_in_user(adele):
 
 
 def test_deliver_message_shows_up_in_the_folder(emulator, adele):
-    delivered = emulator.deliver(ADELE, {
-        "subject": "Delivered: fresh mail", "from": {"emailAddress": {"name": "Lynne", "address": "l@n.example"}},
-        "toRecipients": [{"emailAddress": {"name": "Adele Vance", "address": ADELE}}],
-        "body": {"contentType": "text", "content": "hello"}})
+    delivered = emulator.deliver(
+        ADELE,
+        {
+            "subject": "Delivered: fresh mail",
+            "from": {"emailAddress": {"name": "Lynne", "address": "l@n.example"}},
+            "toRecipients": [{"emailAddress": {"name": "Adele Vance", "address": ADELE}}],
+            "body": {"contentType": "text", "content": "hello"},
+        },
+    )
     assert delivered["subject"] == "Delivered: fresh mail" and delivered["id"].startswith("AAMkA")
     first = adele.get("/me/mailFolders/inbox/messages", params={"$top": "1", "$select": "subject"}).json()
     assert first["value"][0]["id"] == delivered["id"]
@@ -276,8 +348,9 @@ def test_deliver_message_shows_up_in_the_folder(emulator, adele):
 
 def test_links_point_back_to_the_host_the_client_called(emulator, adele):
     base = emulator.graph_url.replace("://localhost:", "://127.0.0.1:")
-    r = emulator.session.get(base + "/me/mailFolders/inbox/messages", timeout=30,
-                             headers={"Authorization": f"Bearer {adele.token}"})
+    r = emulator.session.get(
+        base + "/me/mailFolders/inbox/messages", timeout=30, headers={"Authorization": f"Bearer {adele.token}"}
+    )
     assert r.json()["@odata.nextLink"].startswith(base + "/me/mailFolders/inbox/messages?")
     assert r.json()["@odata.context"].startswith(base + "/$metadata#")
 
@@ -287,6 +360,9 @@ def test_replies_share_the_conversation_and_bad_deliveries_are_refused(emulator,
     reply = emulator.deliver(ADELE, {"subject": "RE: Odp: Thread: pricing"})
     assert reply["conversationId"] == original["conversationId"]
     for bad in ({"body": "plain string"}, {"toRecipients": "a@b.example"}, {"receivedDateTime": "yesterday"}):
-        r = emulator.session.post(f"{emulator.base_url}/_emulator/messages", timeout=30,
-                                  json={"upn": ADELE, "folder": "inbox", "message": bad})
+        r = emulator.session.post(
+            f"{emulator.base_url}/_emulator/messages",
+            timeout=30,
+            json={"upn": ADELE, "folder": "inbox", "message": bad},
+        )
         assert r.status_code == 400, (bad, r.text)

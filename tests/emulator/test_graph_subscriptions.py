@@ -1,5 +1,6 @@
 """Subscriptions and webhooks on the emulated Graph, against a local HTTP receiver."""
-from datetime import datetime, timedelta, timezone
+
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -17,20 +18,40 @@ from tests.support.emulated_graph import (
     assert_graph_error,
 )
 
-SUBSCRIPTION_FIELDS = {"@odata.context", "id", "resource", "applicationId", "changeType", "clientState",
-                       "notificationUrl", "lifecycleNotificationUrl", "expirationDateTime", "creatorId",
-                       "includeResourceData", "latestSupportedTlsVersion", "encryptionCertificate",
-                       "encryptionCertificateId", "notificationUrlAppId", "notificationQueryOptions"}
+SUBSCRIPTION_FIELDS = {
+    "@odata.context",
+    "id",
+    "resource",
+    "applicationId",
+    "changeType",
+    "clientState",
+    "notificationUrl",
+    "lifecycleNotificationUrl",
+    "expirationDateTime",
+    "creatorId",
+    "includeResourceData",
+    "latestSupportedTlsVersion",
+    "encryptionCertificate",
+    "encryptionCertificateId",
+    "notificationUrlAppId",
+    "notificationQueryOptions",
+}
 
 
 def in_minutes(n: int) -> str:
-    return (datetime.now(timezone.utc) + timedelta(minutes=n)).strftime("%Y-%m-%dT%H:%M:%S.0000000Z")
+    return (datetime.now(UTC) + timedelta(minutes=n)).strftime("%Y-%m-%dT%H:%M:%S.0000000Z")
 
 
 def subscribe(graph, receiver, resource="me/mailFolders('Inbox')/messages", headers=None, **extra):
-    body = {"changeType": "created,updated", "notificationUrl": receiver.url + "/api/v1/notifications",
-            "lifecycleNotificationUrl": receiver.url + "/api/v1/notifications/lifecycle",
-            "resource": resource, "expirationDateTime": in_minutes(60), "clientState": "secret-1", **extra}
+    body = {
+        "changeType": "created,updated",
+        "notificationUrl": receiver.url + "/api/v1/notifications",
+        "lifecycleNotificationUrl": receiver.url + "/api/v1/notifications/lifecycle",
+        "resource": resource,
+        "expirationDateTime": in_minutes(60),
+        "clientState": "secret-1",
+        **extra,
+    }
     return graph.post("/subscriptions", json=body, headers=headers or {})
 
 
@@ -130,10 +151,21 @@ def test_reset_drops_subscriptions(emulator, adele, receiver):
 def test_lifecycle_events_reach_the_lifecycle_url(event, receiver):
     # fire_lifecycle is a store method the admin API calls; exercised here in-process.
     store = Store.from_file(Path(__file__).resolve().parents[2] / "emulator" / "fixtures" / "test.json")
-    sub = Subscription(id="sub-1", resource="me/messages", change_types=["created"],
-                       notification_url=receiver.url + "/hook", lifecycle_url=receiver.url + "/lifecycle",
-                       client_state="s", expiration=utcnow() + timedelta(hours=1), client_id="app", tid=CONTOSO,
-                       creator_oid=ADELE_OID, mailbox_oid=ADELE_OID, folder_id=None, immutable_ids=False)
+    sub = Subscription(
+        id="sub-1",
+        resource="me/messages",
+        change_types=["created"],
+        notification_url=receiver.url + "/hook",
+        lifecycle_url=receiver.url + "/lifecycle",
+        client_state="s",
+        expiration=utcnow() + timedelta(hours=1),
+        client_id="app",
+        tid=CONTOSO,
+        creator_oid=ADELE_OID,
+        mailbox_oid=ADELE_OID,
+        folder_id=None,
+        immutable_ids=False,
+    )
     store.add_subscription(sub)
     store.fire_lifecycle("sub-1", event)
     note = receiver.wait_for(lambda n: n.get("lifecycleEvent") == event)[0]

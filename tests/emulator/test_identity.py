@@ -1,4 +1,5 @@
 """Entra ID subset: metadata and JWKS as Microsoft documents them, token shapes, OAuth errors."""
+
 import jwt
 import pytest
 
@@ -12,12 +13,30 @@ ADELE = ("0b5e8f4a-7c21-4d96-a3e8-1f2b9c6d4e71", "adele.vance@contoso.com")
 
 # Fields of https://login.microsoftonline.com/{tenant}/v2.0/.well-known/openid-configuration
 V2_METADATA_FIELDS = {
-    "token_endpoint", "token_endpoint_auth_methods_supported", "jwks_uri", "response_modes_supported",
-    "subject_types_supported", "id_token_signing_alg_values_supported", "response_types_supported",
-    "scopes_supported", "issuer", "request_uri_parameter_supported", "userinfo_endpoint",
-    "authorization_endpoint", "device_authorization_endpoint", "http_logout_supported",
-    "frontchannel_logout_supported", "end_session_endpoint", "claims_supported", "kerberos_endpoint",
-    "tenant_region_scope", "cloud_instance_name", "cloud_graph_host_name", "msgraph_host", "rbac_url"}
+    "token_endpoint",
+    "token_endpoint_auth_methods_supported",
+    "jwks_uri",
+    "response_modes_supported",
+    "subject_types_supported",
+    "id_token_signing_alg_values_supported",
+    "response_types_supported",
+    "scopes_supported",
+    "issuer",
+    "request_uri_parameter_supported",
+    "userinfo_endpoint",
+    "authorization_endpoint",
+    "device_authorization_endpoint",
+    "http_logout_supported",
+    "frontchannel_logout_supported",
+    "end_session_endpoint",
+    "claims_supported",
+    "kerberos_endpoint",
+    "tenant_region_scope",
+    "cloud_instance_name",
+    "cloud_graph_host_name",
+    "msgraph_host",
+    "rbac_url",
+}
 
 
 def metadata(emulator, tenant, v2=True):
@@ -32,8 +51,7 @@ def signing_key(emulator, tenant="organizations"):
 
 def verified(emulator, token, audience, issuer=None):
     kid = jwt.get_unverified_header(token)["kid"]
-    return jwt.decode(token, signing_key(emulator)[kid].key, algorithms=["RS256"],
-                      audience=audience, issuer=issuer)
+    return jwt.decode(token, signing_key(emulator)[kid].key, algorithms=["RS256"], audience=audience, issuer=issuer)
 
 
 def token_request(emulator, tenant, **form):
@@ -110,7 +128,9 @@ def test_graph_token_is_delegated_with_consented_scopes(emulator):
     claims = verified(emulator, emulator.graph_token(ADELE[1]), "https://graph.microsoft.com")
     assert claims["ver"] == "1.0"
     assert claims["iss"] == f"{emulator.base_url}/{CONTOSO}/"
-    assert {"Mail.ReadWrite", "Contacts.ReadWrite", "MailboxSettings.ReadWrite", "User.Read"} <= set(claims["scp"].split())
+    assert {"Mail.ReadWrite", "Contacts.ReadWrite", "MailboxSettings.ReadWrite", "User.Read"} <= set(
+        claims["scp"].split()
+    )
     assert "offline_access" not in claims["scp"].split()
     assert claims["upn"] == ADELE[1] and claims["appid"] == CLIENT_ID
 
@@ -122,8 +142,14 @@ def test_app_token_carries_consented_roles(emulator):
 
 
 def test_client_credentials_answers_the_documented_shape(emulator):
-    response = token_request(emulator, CONTOSO, grant_type="client_credentials", client_id=CLIENT_ID,
-                             client_secret=SECRET, scope="https://graph.microsoft.com/.default")
+    response = token_request(
+        emulator,
+        CONTOSO,
+        grant_type="client_credentials",
+        client_id=CLIENT_ID,
+        client_secret=SECRET,
+        scope="https://graph.microsoft.com/.default",
+    )
     assert response.status_code == 200
     body = response.json()
     assert body["token_type"] == "Bearer"
@@ -134,28 +160,44 @@ def test_client_credentials_answers_the_documented_shape(emulator):
 
 def test_client_secret_basic_is_accepted(emulator):
     response = emulator.session.post(
-        f"{emulator.base_url}/{CONTOSO}/oauth2/v2.0/token", auth=(CLIENT_ID, SECRET), timeout=10,
-        data={"grant_type": "client_credentials", "scope": "https://graph.microsoft.com/.default"})
+        f"{emulator.base_url}/{CONTOSO}/oauth2/v2.0/token",
+        auth=(CLIENT_ID, SECRET),
+        timeout=10,
+        data={"grant_type": "client_credentials", "scope": "https://graph.microsoft.com/.default"},
+    )
     assert response.status_code == 200
 
 
 def test_client_credentials_needs_a_tenant(emulator):
-    response = token_request(emulator, "organizations", grant_type="client_credentials", client_id=CLIENT_ID,
-                             client_secret=SECRET, scope="https://graph.microsoft.com/.default")
+    response = token_request(
+        emulator,
+        "organizations",
+        grant_type="client_credentials",
+        client_id=CLIENT_ID,
+        client_secret=SECRET,
+        scope="https://graph.microsoft.com/.default",
+    )
     assert response.status_code == 400
     assert response.json()["error_codes"] == [50059]
 
 
 def test_client_credentials_needs_a_default_scope(emulator):
-    response = token_request(emulator, CONTOSO, grant_type="client_credentials", client_id=CLIENT_ID,
-                             client_secret=SECRET, scope="Mail.Read")
+    response = token_request(
+        emulator, CONTOSO, grant_type="client_credentials", client_id=CLIENT_ID, client_secret=SECRET, scope="Mail.Read"
+    )
     assert response.status_code == 400
     assert response.json()["error"] == "invalid_scope"
 
 
 def test_oauth_errors_have_entras_shape(emulator):
-    response = token_request(emulator, CONTOSO, grant_type="client_credentials", client_id=CLIENT_ID,
-                             client_secret="wrong", scope="https://graph.microsoft.com/.default")
+    response = token_request(
+        emulator,
+        CONTOSO,
+        grant_type="client_credentials",
+        client_id=CLIENT_ID,
+        client_secret="wrong",
+        scope="https://graph.microsoft.com/.default",
+    )
     assert response.status_code == 401
     body = response.json()
     assert body["error"] == "invalid_client"
@@ -165,9 +207,14 @@ def test_oauth_errors_have_entras_shape(emulator):
 
 
 def test_unknown_client_is_unauthorized_client(emulator):
-    response = token_request(emulator, CONTOSO, grant_type="client_credentials",
-                             client_id="00000000-0000-0000-0000-000000000001", client_secret="x",
-                             scope="https://graph.microsoft.com/.default")
+    response = token_request(
+        emulator,
+        CONTOSO,
+        grant_type="client_credentials",
+        client_id="00000000-0000-0000-0000-000000000001",
+        client_secret="x",
+        scope="https://graph.microsoft.com/.default",
+    )
     assert response.status_code == 400
     assert response.json()["error"] == "unauthorized_client"
     assert response.json()["error_codes"] == [700016]
@@ -186,9 +233,16 @@ def test_get_on_the_token_endpoint_is_an_oauth_error_not_a_page(emulator):
 
 
 def test_v1_token_endpoint_maps_resource_to_default_scope(emulator):
-    response = emulator.session.post(f"{emulator.base_url}/{CONTOSO}/oauth2/token", timeout=10, data={
-        "grant_type": "client_credentials", "client_id": CLIENT_ID, "client_secret": SECRET,
-        "resource": "https://graph.microsoft.com"})
+    response = emulator.session.post(
+        f"{emulator.base_url}/{CONTOSO}/oauth2/token",
+        timeout=10,
+        data={
+            "grant_type": "client_credentials",
+            "client_id": CLIENT_ID,
+            "client_secret": SECRET,
+            "resource": "https://graph.microsoft.com",
+        },
+    )
     assert response.status_code == 200
 
 
@@ -203,9 +257,17 @@ def test_userinfo_answers_for_a_delegated_graph_token(emulator):
 
 def test_logout_returns_to_a_registered_origin_only(emulator):
     doc = metadata(emulator, CONTOSO).json()
-    back = emulator.session.get(doc["end_session_endpoint"], allow_redirects=False, timeout=10,
-                                params={"post_logout_redirect_uri": "http://localhost:5000/", "state": "s1"})
+    back = emulator.session.get(
+        doc["end_session_endpoint"],
+        allow_redirects=False,
+        timeout=10,
+        params={"post_logout_redirect_uri": "http://localhost:5000/", "state": "s1"},
+    )
     assert back.status_code == 302 and back.headers["Location"] == "http://localhost:5000/?state=s1"
-    elsewhere = emulator.session.get(doc["end_session_endpoint"], allow_redirects=False, timeout=10,
-                                     params={"post_logout_redirect_uri": "https://evil.example/"})
+    elsewhere = emulator.session.get(
+        doc["end_session_endpoint"],
+        allow_redirects=False,
+        timeout=10,
+        params={"post_logout_redirect_uri": "https://evil.example/"},
+    )
     assert elsewhere.status_code == 200 and "signed out" in elsewhere.text

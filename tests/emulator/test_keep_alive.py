@@ -1,4 +1,5 @@
 """HTTP/1.1 keep-alive: like Graph, the emulator answers many requests on one connection."""
+
 import http.client
 import json
 import socket
@@ -54,10 +55,12 @@ def test_the_socket_stays_open_between_answers(connection, auth):
 
 
 def test_a_post_with_a_body_then_a_get_on_the_same_connection(connection, auth):
-    body = json.dumps({"givenName": "Keep", "surname": "Alive",
-                       "emailAddresses": [{"address": "keep.alive@example.com"}]})
-    status, _, created = exchange(connection, "POST", "/v1.0/me/contacts", body=body,
-                                  headers={**auth, "Content-Type": "application/json"})
+    body = json.dumps(
+        {"givenName": "Keep", "surname": "Alive", "emailAddresses": [{"address": "keep.alive@example.com"}]}
+    )
+    status, _, created = exchange(
+        connection, "POST", "/v1.0/me/contacts", body=body, headers={**auth, "Content-Type": "application/json"}
+    )
     assert status == 201
     local = connection.sock.getsockname()
     status, _, got = exchange(connection, "GET", f"/v1.0/me/contacts/{json.loads(created)['id']}", headers=auth)
@@ -67,8 +70,13 @@ def test_a_post_with_a_body_then_a_get_on_the_same_connection(connection, auth):
 
 def test_a_body_the_app_never_reads_does_not_leak_into_the_next_request(connection, auth):
     # No token: the 401 is decided before the body is read; the server must skip it.
-    status, _, _ = exchange(connection, "POST", "/v1.0/me/contacts", body=b'{"surname": "GET /v1.0/me"}' * 500,
-                            headers={"Content-Type": "application/json"})
+    status, _, _ = exchange(
+        connection,
+        "POST",
+        "/v1.0/me/contacts",
+        body=b'{"surname": "GET /v1.0/me"}' * 500,
+        headers={"Content-Type": "application/json"},
+    )
     assert status == 401
     local = connection.sock.getsockname()
     status, _, _ = exchange(connection, "GET", "/v1.0/me", headers=auth)
@@ -79,10 +87,14 @@ def test_a_body_the_app_never_reads_does_not_leak_into_the_next_request(connecti
 def test_connection_close_from_the_client_is_honoured(emulator, auth):
     port = int(emulator.base_url.rsplit(":", 1)[1])
     tls = ssl.create_default_context(cafile=emulator.ca_path)
-    with socket.create_connection(("127.0.0.1", port), timeout=10) as raw, \
-            tls.wrap_socket(raw, server_hostname="localhost") as sock:
-        sock.sendall(b"GET /v1.0/me HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
-                     + f"Authorization: {auth['Authorization']}\r\n\r\n".encode())
+    with (
+        socket.create_connection(("127.0.0.1", port), timeout=10) as raw,
+        tls.wrap_socket(raw, server_hostname="localhost") as sock,
+    ):
+        sock.sendall(
+            b"GET /v1.0/me HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
+            + f"Authorization: {auth['Authorization']}\r\n\r\n".encode()
+        )
         received = b""
         while chunk := sock.recv(65536):  # ends only when the server closes
             received += chunk

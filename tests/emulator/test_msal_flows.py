@@ -3,6 +3,7 @@
 These are the calls the backend makes, with the same library and settings
 (instance_discovery=False, a Session that trusts only the emulator's CA).
 """
+
 import base64
 import hashlib
 import re
@@ -25,8 +26,12 @@ GRAPH_DEFAULT = ["https://graph.microsoft.com/.default"]
 
 def confidential_app(emulator, tenant="organizations", secret=SECRET):
     return msal.ConfidentialClientApplication(
-        CLIENT_ID, client_credential=secret, authority=f"{emulator.base_url}/{tenant}",
-        instance_discovery=False, http_client=emulator.session)
+        CLIENT_ID,
+        client_credential=secret,
+        authority=f"{emulator.base_url}/{tenant}",
+        instance_discovery=False,
+        http_client=emulator.session,
+    )
 
 
 def claims_of(token):
@@ -37,7 +42,8 @@ def claims_of(token):
 @pytest.mark.parametrize("authority", ["organizations", CONTOSO])
 def test_obo_returns_a_graph_token_for_the_same_user(emulator, authority):
     result = confidential_app(emulator, authority).acquire_token_on_behalf_of(
-        emulator.pane_token(ADELE[1]), GRAPH_DEFAULT)
+        emulator.pane_token(ADELE[1]), GRAPH_DEFAULT
+    )
     assert "access_token" in result, result
     assert result["token_type"] == "Bearer"
     assert result["expires_in"] > 3000
@@ -50,14 +56,14 @@ def test_obo_returns_a_graph_token_for_the_same_user(emulator, authority):
 
 
 def test_obo_accepts_a_v1_pane_token(emulator):
-    result = confidential_app(emulator).acquire_token_on_behalf_of(
-        emulator.pane_token(ADELE[1], ver=1), GRAPH_DEFAULT)
+    result = confidential_app(emulator).acquire_token_on_behalf_of(emulator.pane_token(ADELE[1], ver=1), GRAPH_DEFAULT)
     assert claims_of(result["access_token"])["oid"] == ADELE[0]
 
 
 def test_obo_grants_only_the_requested_scopes(emulator):
     result = confidential_app(emulator).acquire_token_on_behalf_of(
-        emulator.pane_token(ADELE[1]), ["https://graph.microsoft.com/Mail.ReadWrite"])
+        emulator.pane_token(ADELE[1]), ["https://graph.microsoft.com/Mail.ReadWrite"]
+    )
     assert claims_of(result["access_token"])["scp"] == "Mail.ReadWrite"
     assert "https://graph.microsoft.com/Mail.ReadWrite" in result["scope"]
 
@@ -69,7 +75,8 @@ def test_obo_for_a_user_of_another_tenant_gets_that_tenant(emulator):
 
 def test_obo_with_a_wrong_secret_is_invalid_client(emulator):
     result = confidential_app(emulator, secret="not-the-secret").acquire_token_on_behalf_of(
-        emulator.pane_token(ADELE[1]), GRAPH_DEFAULT)
+        emulator.pane_token(ADELE[1]), GRAPH_DEFAULT
+    )
     assert result["error"] == "invalid_client"
     assert 7000215 in result["error_codes"]
 
@@ -106,13 +113,15 @@ def test_obo_in_an_unconsented_tenant_needs_consent(emulator):
 
 def test_obo_for_an_unconsented_scope_needs_consent(emulator):
     result = confidential_app(emulator).acquire_token_on_behalf_of(
-        emulator.pane_token(ADELE[1]), ["https://graph.microsoft.com/Calendars.Read"])
+        emulator.pane_token(ADELE[1]), ["https://graph.microsoft.com/Calendars.Read"]
+    )
     assert result["error_codes"] == [65001]
 
 
 def test_obo_in_another_tenants_authority_is_refused(emulator):
     result = confidential_app(emulator, FABRIKAM).acquire_token_on_behalf_of(
-        emulator.pane_token(ADELE[1]), GRAPH_DEFAULT)
+        emulator.pane_token(ADELE[1]), GRAPH_DEFAULT
+    )
     assert result["error"] == "invalid_grant"
 
 
@@ -182,10 +191,18 @@ def test_sign_in_page_lists_only_the_tenants_users(emulator):
 
 
 def test_unregistered_redirect_uri_is_shown_not_redirected(emulator):
-    response = emulator.session.get(f"{emulator.base_url}/organizations/oauth2/v2.0/authorize", timeout=10,
-                                    allow_redirects=False, params={
-                                        "client_id": CLIENT_ID, "response_type": "code", "scope": "User.Read",
-                                        "redirect_uri": "https://evil.example/callback", "state": "s"})
+    response = emulator.session.get(
+        f"{emulator.base_url}/organizations/oauth2/v2.0/authorize",
+        timeout=10,
+        allow_redirects=False,
+        params={
+            "client_id": CLIENT_ID,
+            "response_type": "code",
+            "scope": "User.Read",
+            "redirect_uri": "https://evil.example/callback",
+            "state": "s",
+        },
+    )
     assert response.status_code == 400
     assert "AADSTS50011" in response.text
 
@@ -202,18 +219,31 @@ def test_unconsented_tenant_sign_in_redirects_with_consent_required(emulator):
 
 def raw_code(emulator, upn, **extra):
     """Get a code without msal (for PKCE and reuse cases)."""
-    query = {"client_id": CLIENT_ID, "response_type": "code", "redirect_uri": REDIRECT_URI,
-             "scope": "User.Read offline_access openid", "state": "xyz", "prompt": "none", "login_hint": upn,
-             **extra}
-    response = emulator.session.get(f"{emulator.base_url}/organizations/oauth2/v2.0/authorize",
-                                    params=query, allow_redirects=False, timeout=10)
+    query = {
+        "client_id": CLIENT_ID,
+        "response_type": "code",
+        "redirect_uri": REDIRECT_URI,
+        "scope": "User.Read offline_access openid",
+        "state": "xyz",
+        "prompt": "none",
+        "login_hint": upn,
+        **extra,
+    }
+    response = emulator.session.get(
+        f"{emulator.base_url}/organizations/oauth2/v2.0/authorize", params=query, allow_redirects=False, timeout=10
+    )
     assert response.status_code == 302, response.text
     return callback_params(response.headers["Location"])["code"]
 
 
 def redeem(emulator, code, **form):
-    data = {"grant_type": "authorization_code", "client_id": CLIENT_ID, "code": code,
-            "redirect_uri": REDIRECT_URI, **form}
+    data = {
+        "grant_type": "authorization_code",
+        "client_id": CLIENT_ID,
+        "code": code,
+        "redirect_uri": REDIRECT_URI,
+        **form,
+    }
     return emulator.session.post(f"{emulator.base_url}/organizations/oauth2/v2.0/token", data=data, timeout=10)
 
 

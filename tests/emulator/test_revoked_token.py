@@ -1,5 +1,6 @@
 """One already-issued token refused, as Graph refuses a token revoked or expired early:
 an `expired_token` fault rule naming the token. Other tokens of the same user still work."""
+
 ADELE = "adele.vance@contoso.com"
 ADELE_OID = "0b5e8f4a-7c21-4d96-a3e8-1f2b9c6d4e71"
 CONTOSO = "8a3f6c2e-1d4b-4e7a-9f05-2b6c8d9e0a11"
@@ -22,8 +23,12 @@ def test_a_revoked_token_gets_graphs_401_and_a_new_token_of_the_same_user_works(
 def test_a_revoked_app_only_token_is_refused_for_the_whole_batch_too(emulator):
     revoked = emulator.app_token(CONTOSO)
     emulator.fault(kind="expired_token", token=revoked)
-    answer = emulator.graph("POST", "/$batch", revoked, json={"requests": [
-        {"id": "1", "method": "GET", "url": f"/users/{ADELE_OID}/mailFolders/inbox"}]})
+    answer = emulator.graph(
+        "POST",
+        "/$batch",
+        revoked,
+        json={"requests": [{"id": "1", "method": "GET", "url": f"/users/{ADELE_OID}/mailFolders/inbox"}]},
+    )
     assert answer.status_code == 401
     assert answer.json()["error"]["code"] == "InvalidAuthenticationToken"
     fresh = emulator.app_token(CONTOSO)
@@ -43,7 +48,8 @@ def test_a_token_rule_honours_count_and_is_cleared_with_the_faults(emulator):
 
 
 def test_token_is_refused_on_other_kinds_of_rule(emulator):
-    response = emulator.session.post(f"{emulator.base_url}/_emulator/faults", timeout=10,
-                                     json={"kind": "429", "token": "abc"})
+    response = emulator.session.post(
+        f"{emulator.base_url}/_emulator/faults", timeout=10, json={"kind": "429", "token": "abc"}
+    )
     assert response.status_code == 400
     assert "expired_token" in response.json()["error"]["message"]

@@ -4,6 +4,7 @@ The emulator must be a faithful enough Graph that code we did not write can use 
 only our own client. O365 talks to the emulator through its own protocol and connection
 classes; only the base URL, the token and the CA it trusts are the emulator's.
 """
+
 import time
 
 import pytest
@@ -32,20 +33,27 @@ class IssuedTokenBackend(MemoryTokenBackend):
 
     def __init__(self, access_token: str, tenant_id: str):
         super().__init__()
-        self.add({
-            "client_id": CLIENT_ID,
-            "scope": ["Mail.ReadWrite", "Contacts.ReadWrite"],
-            "token_endpoint": f"https://login.microsoftonline.com/{tenant_id}/oauth2/v2.0/token",
-            "response": {"access_token": access_token, "token_type": "Bearer", "expires_in": 3600},
-        }, now=time.time())
+        self.add(
+            {
+                "client_id": CLIENT_ID,
+                "scope": ["Mail.ReadWrite", "Contacts.ReadWrite"],
+                "token_endpoint": f"https://login.microsoftonline.com/{tenant_id}/oauth2/v2.0/token",
+                "response": {"access_token": access_token, "token_type": "Bearer", "expires_in": 3600},
+            },
+            now=time.time(),
+        )
 
 
 @pytest.fixture
 def account(emulator):
     adele = emulator.user(ADELE)
-    account = Account((CLIENT_ID, "unused"), protocol=EmulatorGraphProtocol(emulator.base_url),
-                      token_backend=IssuedTokenBackend(emulator.graph_token(ADELE), adele["tid"]),
-                      tenant_id=adele["tid"], request_retries=0)
+    account = Account(
+        (CLIENT_ID, "unused"),
+        protocol=EmulatorGraphProtocol(emulator.base_url),
+        token_backend=IssuedTokenBackend(emulator.graph_token(ADELE), adele["tid"]),
+        tenant_id=adele["tid"],
+        request_retries=0,
+    )
     # O365's own requests session, trusting only the emulator's CA (not REQUESTS_CA_BUNDLE).
     session = account.con.get_session(load_token=True)
     session.trust_env = False
@@ -69,8 +77,7 @@ def test_lists_the_inbox_newest_first(account):
 
 def test_reads_one_message_by_id(account):
     mailbox = account.mailbox()
-    listed = next(m for m in mailbox.inbox_folder().get_messages(limit=50)
-                  if m.subject == "Hard case: IDN domains")
+    listed = next(m for m in mailbox.inbox_folder().get_messages(limit=50) if m.subject == "Hard case: IDN domains")
     message = mailbox.get_message(object_id=listed.object_id)
     assert message.object_id == listed.object_id
     assert message.subject == "Hard case: IDN domains"

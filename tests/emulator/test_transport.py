@@ -1,4 +1,5 @@
 """Transport: the emulator's CA and certificate, restarts, concurrency, and errors without stack traces."""
+
 import concurrent.futures
 import ipaddress
 import socket
@@ -23,8 +24,10 @@ def test_server_certificate_names_localhost_and_loopback(emulator):
     cert = x509.load_pem_x509_certificate((emulator.state_dir / "server.pem").read_bytes())
     sans = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
     assert sans.get_values_for_type(x509.DNSName) == ["localhost"]
-    assert set(sans.get_values_for_type(x509.IPAddress)) == {ipaddress.ip_address("127.0.0.1"),
-                                                              ipaddress.ip_address("::1")}
+    assert set(sans.get_values_for_type(x509.IPAddress)) == {
+        ipaddress.ip_address("127.0.0.1"),
+        ipaddress.ip_address("::1"),
+    }
     ca = x509.load_pem_x509_certificate((emulator.state_dir / "ca.pem").read_bytes())
     assert cert.issuer == ca.subject
     cert.verify_directly_issued_by(ca)
@@ -84,8 +87,9 @@ def test_plain_http_port_serves_the_same_app(tmp_path, launch_emulator):
 
 def test_serves_many_requests_at_once(emulator):
     def fetch(_):
-        return emulator.session.get(emulator.base_url + "/organizations/v2.0/.well-known/openid-configuration",
-                                    timeout=20).status_code
+        return emulator.session.get(
+            emulator.base_url + "/organizations/v2.0/.well-known/openid-configuration", timeout=20
+        ).status_code
 
     with concurrent.futures.ThreadPoolExecutor(max_workers=16) as pool:
         assert set(pool.map(fetch, range(48))) == {200}
@@ -102,8 +106,9 @@ def test_unknown_graph_path_is_a_graph_404(emulator):
 
 def test_oversized_body_is_413_with_a_graph_error(emulator):
     token = emulator.graph_token("adele.vance@contoso.com")
-    response = emulator.graph("POST", "/me/messages", token, data=b"x" * (4 * 1024 * 1024 + 1),
-                              headers={"Content-Type": "application/json"})
+    response = emulator.graph(
+        "POST", "/me/messages", token, data=b"x" * (4 * 1024 * 1024 + 1), headers={"Content-Type": "application/json"}
+    )
     assert response.status_code == 413
     assert response.json()["error"]["code"] == "RequestEntityTooLarge"
 
@@ -116,8 +121,9 @@ def test_unknown_path_outside_graph_is_json(emulator):
 
 def test_the_emulator_package_is_not_imported_by_the_backend():
     server = ROOT / "server"
-    offenders = [str(p) for p in server.rglob("*.py")
-                 if "import emulator" in p.read_text() or "from emulator" in p.read_text()]
+    offenders = [
+        str(p) for p in server.rglob("*.py") if "import emulator" in p.read_text() or "from emulator" in p.read_text()
+    ]
     assert offenders == []
 
 

@@ -13,11 +13,12 @@ Four backends, each on a database of its own so that one's leftovers never reach
 - `offline_app`: a fresh app per test with a database and no Microsoft 365, emptied
   after the test (`offline_client`, `session_factory`, `db` on it).
 """
+
 from __future__ import annotations
 
 import os
 import time
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
 from sqlalchemy.orm import Session
@@ -42,6 +43,7 @@ from tests.support.rq_processes import RqWorkers, redis_server, redis_server_bin
 from tests.support.waiting import wait_for
 
 # -- databases ---------------------------------------------------------------------------
+
 
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory) -> Iterator[str]:
@@ -75,10 +77,10 @@ def fresh_database_factory(tmp_path_factory):
 
 # -- the backend the pane calls ------------------------------------------------------------
 
+
 @pytest.fixture(scope="session")
 def app(emulator, database_url, tmp_path_factory):
-    return create_app(backend_settings(emulator, database_url,
-                                       INSTANCE_DIR=str(tmp_path_factory.mktemp("instance"))))
+    return create_app(backend_settings(emulator, database_url, INSTANCE_DIR=str(tmp_path_factory.mktemp("instance"))))
 
 
 @pytest.fixture
@@ -106,8 +108,10 @@ def crm(app):
 @pytest.fixture
 def pane(client, emulator):
     """`pane(upn)` -> a Pane for that user (default Adele)."""
+
     def make(upn: str = ADELE) -> Pane:
         return Pane(client, emulator, upn)
+
     return make
 
 
@@ -123,18 +127,24 @@ def adele(app, clean_state):
 @pytest.fixture
 def make_app(emulator, database_url, tmp_path):
     """`make_app(**settings)` -> a fresh app (fresh rate-limit counters) on the test database."""
+
     def make(**overrides):
         return create_app(backend_settings(emulator, database_url, INSTANCE_DIR=str(tmp_path), **overrides))
+
     return make
 
 
 # -- the live backends ---------------------------------------------------------------------
 
+
 @pytest.fixture(scope="session")
 def live_app(emulator, live_database_url, tmp_path_factory):
     """The backend with the embedded job queue, served live for webhooks."""
-    application = create_app(backend_settings(emulator, live_database_url, **JOB_SETTINGS,
-                                              INSTANCE_DIR=str(tmp_path_factory.mktemp("instance"))))
+    application = create_app(
+        backend_settings(
+            emulator, live_database_url, **JOB_SETTINGS, INSTANCE_DIR=str(tmp_path_factory.mktemp("instance"))
+        )
+    )
     live = LiveBackend(application)
     application.extensions["live_backend"] = live
     yield application
@@ -151,9 +161,9 @@ def _drained(request):
         return
     app = request.getfixturevalue("live_app")
     emulator = request.getfixturevalue("emulator")
-    emulator.reset()          # drops queued notifications and every subscription
+    emulator.reset()  # drops queued notifications and every subscription
     runner = runner_for(app)
-    for _ in range(3):        # a notification being delivered may still queue one job
+    for _ in range(3):  # a notification being delivered may still queue one job
         time.sleep(0.2)
         runner.cancel_pending()
         wait_for(runner.idle, 30, 0.05, "the job threads to finish")
@@ -162,15 +172,23 @@ def _drained(request):
 @pytest.fixture(scope="session")
 def fault_app(emulator, fault_database_url, tmp_path_factory):
     """The backend with the embedded job queue and a short Graph budget, served live for webhooks."""
-    application = create_app(backend_settings(
-        emulator, fault_database_url, **JOB_SETTINGS, GRAPH_TIMEOUT_S=GRAPH_TIMEOUT_S,
-        GRAPH_MAX_WAIT_S=GRAPH_MAX_WAIT_S, INSTANCE_DIR=str(tmp_path_factory.mktemp("instance"))))
+    application = create_app(
+        backend_settings(
+            emulator,
+            fault_database_url,
+            **JOB_SETTINGS,
+            GRAPH_TIMEOUT_S=GRAPH_TIMEOUT_S,
+            GRAPH_MAX_WAIT_S=GRAPH_MAX_WAIT_S,
+            INSTANCE_DIR=str(tmp_path_factory.mktemp("instance")),
+        )
+    )
     live = LiveBackend(application)
     yield application
     live.stop()
 
 
 # -- Redis + RQ --------------------------------------------------------------------------
+
 
 @pytest.fixture(scope="session")
 def redis_url(tmp_path_factory):
@@ -185,8 +203,15 @@ def redis_url(tmp_path_factory):
 @pytest.fixture(scope="session")
 def redis_app(emulator, live_database_url, redis_url, tmp_path_factory):
     """A backend whose jobs go to RQ on Redis, served live for webhooks."""
-    application = create_app(backend_settings(emulator, live_database_url, REDIS_URL=redis_url, **JOB_SETTINGS,
-                                              INSTANCE_DIR=str(tmp_path_factory.mktemp("instance"))))
+    application = create_app(
+        backend_settings(
+            emulator,
+            live_database_url,
+            REDIS_URL=redis_url,
+            **JOB_SETTINGS,
+            INSTANCE_DIR=str(tmp_path_factory.mktemp("instance")),
+        )
+    )
     live = LiveBackend(application)
     yield application
     live.stop()
@@ -196,6 +221,7 @@ def redis_app(emulator, live_database_url, redis_url, tmp_path_factory):
 def rq_workers(redis_app, emulator, tmp_path):
     # redis is an optional test dependency, imported once a redis-server exists.
     from redis import Redis
+
     Redis.from_url(redis_app.config["REDIS_URL"]).flushdb()
     workers = RqWorkers(redis_app, emulator, tmp_path)
     yield workers
@@ -203,6 +229,7 @@ def rq_workers(redis_app, emulator, tmp_path):
 
 
 # -- the backend without Microsoft 365 ----------------------------------------------------
+
 
 @pytest.fixture
 def offline_app(offline_database_url, tmp_path):

@@ -1,4 +1,5 @@
 """The app shell: health, OpenAPI, the one error shape, security headers, CORS, settings."""
+
 import marshmallow as ma
 import pytest
 from flask import abort
@@ -92,7 +93,7 @@ def test_oversize_body_gets_413_in_the_error_shape(app_with_probes):
 
 def test_uncaught_exception_gets_500_without_internals(app_with_probes):
     response = app_with_probes.test_client().get("/api/v1/probes/boom")
-    error = assert_error_shape(response, 500, "internal_error")
+    assert_error_shape(response, 500, "internal_error")
     text = response.get_data(as_text=True)
     assert "hunter2" not in text and "Traceback" not in text and "RuntimeError" not in text
 
@@ -101,7 +102,9 @@ def test_validation_errors_are_400_with_field_details(app_with_probes):
     client = app_with_probes.test_client()
     error = assert_error_shape(client.post("/api/v1/probes/echo", json={"count": "many"}), 400, "invalid_request")
     assert set(error["details"]) == {"name", "count"}
-    error = assert_error_shape(client.post("/api/v1/probes/echo", json={"name": "ok", "extra": 1}), 400, "invalid_request")
+    error = assert_error_shape(
+        client.post("/api/v1/probes/echo", json={"name": "ok", "extra": 1}), 400, "invalid_request"
+    )
     assert "extra" in error["details"]
     assert client.post("/api/v1/probes/echo", json={"name": "ok"}).get_json() == {"name": "ok"}
 
@@ -153,8 +156,11 @@ def test_hsts_is_sent_when_served_over_https(database_url, tmp_path):
 def test_cors_allows_only_the_public_origin(offline_client):
     ok = offline_client.options(
         "/api/v1/health",
-        headers={"Origin": "http://localhost:5000", "Access-Control-Request-Method": "GET",
-                 "Access-Control-Request-Headers": "Authorization"},
+        headers={
+            "Origin": "http://localhost:5000",
+            "Access-Control-Request-Method": "GET",
+            "Access-Control-Request-Headers": "Authorization",
+        },
     )
     assert ok.headers.get("Access-Control-Allow-Origin") == "http://localhost:5000"
     assert "authorization" in ok.headers.get("Access-Control-Allow-Headers", "").lower()

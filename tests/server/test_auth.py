@@ -4,6 +4,7 @@ Good tokens come from the emulator (what Office hands the pane). Bad ones are si
 here: with the emulator's own key when one claim is under test, with a key of ours
 when the signature is.
 """
+
 import base64
 import hashlib
 import hmac
@@ -38,10 +39,14 @@ TOKEN_PATH = r"/oauth2/v2\.0/token$"
 
 def make_config(emulator, tmp_path, **overrides):
     return {
-        "AUTHORITY_HOST": emulator.base_url, "GRAPH_BASE_URL": emulator.graph_url,
-        "CA_BUNDLE": emulator.ca_path, "INSTANCE_DIR": str(tmp_path),
-        "AZURE_CLIENT_ID": CLIENT_ID, "AZURE_CLIENT_SECRET": "local-emulator-only",
-        "AZURE_TENANT_ID": "organizations", "API_AUDIENCE": f"{APP_URI},{CLIENT_ID}",
+        "AUTHORITY_HOST": emulator.base_url,
+        "GRAPH_BASE_URL": emulator.graph_url,
+        "CA_BUNDLE": emulator.ca_path,
+        "INSTANCE_DIR": str(tmp_path),
+        "AZURE_CLIENT_ID": CLIENT_ID,
+        "AZURE_CLIENT_SECRET": "local-emulator-only",
+        "AZURE_TENANT_ID": "organizations",
+        "API_AUDIENCE": f"{APP_URI},{CLIENT_ID}",
         **overrides,
     }
 
@@ -80,8 +85,7 @@ def client(config):
     @require_auth
     def whoami():
         p = current_principal()
-        return jsonify(tid=p.tid, oid=p.oid, upn=p.upn, name=p.name, app_only=p.app_only,
-                       scopes=sorted(p.scopes))
+        return jsonify(tid=p.tid, oid=p.oid, upn=p.upn, name=p.name, app_only=p.app_only, scopes=sorted(p.scopes))
 
     @app.get("/background")
     @require_auth(role="Mail.ReadWrite")
@@ -107,16 +111,27 @@ def emulator_kid(emulator):
 
 def claims(emulator, tid=CONTOSO, **overrides):
     now = int(time.time())
-    base = {"aud": CLIENT_ID, "iss": f"{emulator.base_url}/{tid}/v2.0", "tid": tid,
-            "oid": ADELE_OID, "scp": "access_as_user", "ver": "2.0", "name": "Adele Vance",
-            "preferred_username": ADELE, "iat": now - 300, "nbf": now - 300, "exp": now + 3600}
+    base = {
+        "aud": CLIENT_ID,
+        "iss": f"{emulator.base_url}/{tid}/v2.0",
+        "tid": tid,
+        "oid": ADELE_OID,
+        "scp": "access_as_user",
+        "ver": "2.0",
+        "name": "Adele Vance",
+        "preferred_username": ADELE,
+        "iat": now - 300,
+        "nbf": now - 300,
+        "exp": now + 3600,
+    }
     base.update(overrides)
     return {k: v for k, v in base.items() if v is not None}
 
 
 def signed_by_emulator(emulator, payload, kid=None):
-    return jwt.encode(payload, emulator_key(emulator), algorithm="RS256",
-                      headers={"kid": kid or emulator_kid(emulator), "typ": "JWT"})
+    return jwt.encode(
+        payload, emulator_key(emulator), algorithm="RS256", headers={"kid": kid or emulator_kid(emulator), "typ": "JWT"}
+    )
 
 
 def other_key():
@@ -134,12 +149,18 @@ def assert_401(response, code=None):
 
 # -- good tokens ----------------------------------------------------------------------
 
+
 def test_v2_pane_token_gives_the_user(client, emulator):
     response = client.get("/whoami", headers=bearer(emulator.pane_token(ADELE, ver=2)))
     assert response.status_code == 200
-    assert response.get_json() == {"tid": CONTOSO, "oid": ADELE_OID, "upn": ADELE,
-                                   "name": "Adele Vance", "app_only": False,
-                                   "scopes": ["access_as_user"]}
+    assert response.get_json() == {
+        "tid": CONTOSO,
+        "oid": ADELE_OID,
+        "upn": ADELE,
+        "name": "Adele Vance",
+        "app_only": False,
+        "scopes": ["access_as_user"],
+    }
 
 
 def test_v1_pane_token_gives_the_user(client, emulator):
@@ -163,14 +184,16 @@ def test_token_expired_within_the_clock_skew_is_accepted(validator, emulator):
 
 # -- refused tokens ---------------------------------------------------------------------
 
+
 def test_missing_bearer_token_gets_401(client):
     assert_401(client.get("/whoami"), "missing_token")
     assert_401(client.get("/whoami", headers={"Authorization": "Basic abc"}), "missing_token")
 
 
 def test_expired_token_gets_401(client, emulator):
-    error = assert_401(client.get("/whoami", headers=bearer(emulator.pane_token(ADELE, expires_in=-600))),
-                       "token_expired")
+    error = assert_401(
+        client.get("/whoami", headers=bearer(emulator.pane_token(ADELE, expires_in=-600))), "token_expired"
+    )
     assert "expired" in error["message"]
 
 
@@ -208,8 +231,7 @@ def test_other_tenant_gets_401_when_one_tenant_is_configured(emulator, tmp_path)
 
 
 def test_bad_signature_gets_401(client, emulator):
-    token = jwt.encode(claims(emulator), other_key(), algorithm="RS256",
-                       headers={"kid": emulator_kid(emulator)})
+    token = jwt.encode(claims(emulator), other_key(), algorithm="RS256", headers={"kid": emulator_kid(emulator)})
     error = assert_401(client.get("/whoami", headers=bearer(token)), "invalid_token")
     assert "signature" in error["message"]
 
@@ -221,11 +243,15 @@ def test_alg_none_gets_401(client, emulator):
 
 def test_hmac_signed_with_the_public_key_gets_401(client, emulator):
     # The classic key-confusion attack: HS256 keyed with the RSA public key.
-    public_pem = emulator_key(emulator).public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    public_pem = (
+        emulator_key(emulator)
+        .public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    )
 
     def b64(data):
         return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
     head = b64(json.dumps({"alg": "HS256", "typ": "JWT", "kid": emulator_kid(emulator)}).encode())
     body = b64(json.dumps(claims(emulator)).encode())
     signature = b64(hmac.new(public_pem, f"{head}.{body}".encode(), hashlib.sha256).digest())
@@ -233,8 +259,9 @@ def test_hmac_signed_with_the_public_key_gets_401(client, emulator):
 
 
 def test_missing_scope_gets_401(client, emulator):
-    assert_401(client.get("/whoami", headers=bearer(emulator.pane_token(ADELE, scope="Other.Scope"))),
-               "insufficient_scope")
+    assert_401(
+        client.get("/whoami", headers=bearer(emulator.pane_token(ADELE, scope="Other.Scope"))), "insufficient_scope"
+    )
     token = signed_by_emulator(emulator, claims(emulator, scp=None))
     assert_401(client.get("/whoami", headers=bearer(token)), "insufficient_scope")
 
@@ -244,8 +271,15 @@ def test_garbage_token_gets_401(client):
 
 
 def test_app_only_token_is_accepted_only_where_its_role_is_required(client, emulator):
-    app_claims = claims(emulator, scp=None, preferred_username=None, name=None, idtyp="app",
-                        roles=["Mail.ReadWrite"], oid="5f0e4c9e-0000-4000-8000-000000000001")
+    app_claims = claims(
+        emulator,
+        scp=None,
+        preferred_username=None,
+        name=None,
+        idtyp="app",
+        roles=["Mail.ReadWrite"],
+        oid="5f0e4c9e-0000-4000-8000-000000000001",
+    )
     token = signed_by_emulator(emulator, app_claims)
     assert_401(client.get("/whoami", headers=bearer(token)), "insufficient_scope")
     response = client.get("/background", headers=bearer(token))
@@ -258,13 +292,14 @@ def test_app_only_token_is_accepted_only_where_its_role_is_required(client, emul
 
 # -- keys -------------------------------------------------------------------------------
 
+
 def test_jwks_is_fetched_once_for_many_tokens(emulator, config):
     counting = CountingSession(config)
     validator = TokenValidator(config, counting.session)
     for upn, ver in [(ADELE, 2), (ADELE, 1), (PAT, 2), (ADELE, 2), (PAT, 1)]:
         validator.validate(emulator.pane_token(upn, ver=ver))
     assert counting.count("/discovery/") == 1
-    assert counting.count("openid-configuration") == 2   # v2 and v1 metadata, once each
+    assert counting.count("openid-configuration") == 2  # v2 and v1 metadata, once each
 
 
 def test_unknown_kid_triggers_one_jwks_refetch(emulator, config):
@@ -297,14 +332,16 @@ def test_unreachable_authority_gives_503(tmp_path, emulator):
     assert (unavailable.value.status, unavailable.value.code) == (503, "identity_unavailable")
 
     tokens = GraphTokens(config, http_session(config))
-    principal = TokenValidator(make_config(emulator, tmp_path), http_session(config)) \
-        .validate(emulator.pane_token(ADELE))
+    principal = TokenValidator(make_config(emulator, tmp_path), http_session(config)).validate(
+        emulator.pane_token(ADELE)
+    )
     with pytest.raises(ApiError) as unavailable:
         tokens.delegated(principal)
     assert (unavailable.value.status, unavailable.value.code) == (503, "identity_unavailable")
 
 
 # -- Graph tokens -------------------------------------------------------------------------
+
 
 def test_on_behalf_of_token_is_cached(emulator, config, validator):
     tokens = GraphTokens(config, http_session(config))

@@ -1,4 +1,5 @@
 """Every bad token gets 401 with the error shape, through the real API route."""
+
 from __future__ import annotations
 
 import base64
@@ -24,10 +25,18 @@ def emulator_key(emulator):
 def good_claims(emulator, **changes):
     now = int(time.time())
     claims = {
-        "aud": CLIENT_ID, "iss": f"{emulator.base_url}/{CONTOSO}/v2.0", "tid": CONTOSO,
-        "oid": ADELE_OID, "preferred_username": ADELE, "name": "Adele Vance",
-        "scp": "access_as_user", "azp": OFFICE, "ver": "2.0",
-        "iat": now - 10, "nbf": now - 10, "exp": now + 3600,
+        "aud": CLIENT_ID,
+        "iss": f"{emulator.base_url}/{CONTOSO}/v2.0",
+        "tid": CONTOSO,
+        "oid": ADELE_OID,
+        "preferred_username": ADELE,
+        "name": "Adele Vance",
+        "scp": "access_as_user",
+        "azp": OFFICE,
+        "ver": "2.0",
+        "iat": now - 10,
+        "nbf": now - 10,
+        "exp": now + 3600,
     }
     claims.update(changes)
     return {k: v for k, v in claims.items() if v is not None}
@@ -38,13 +47,13 @@ def kid_of(emulator):
 
 
 def sign(emulator, claims, key=None):
-    return jwt.encode(claims, key or emulator_key(emulator), algorithm="RS256",
-                      headers={"kid": kid_of(emulator)})
+    return jwt.encode(claims, key or emulator_key(emulator), algorithm="RS256", headers={"kid": kid_of(emulator)})
 
 
 def unsigned(claims):
     def part(obj):
         return base64.urlsafe_b64encode(json.dumps(obj).encode()).rstrip(b"=").decode()
+
     return f"{part({'alg': 'none', 'typ': 'JWT'})}.{part(claims)}."
 
 
@@ -55,10 +64,22 @@ def test_a_well_formed_token_of_our_own_making_is_accepted(client, emulator):
     assert response.status_code != 401, response.json
 
 
-@pytest.mark.parametrize("case", [
-    "expired", "wrong_aud", "wrong_iss", "iss_of_other_tenant", "bad_signature", "alg_none",
-    "missing_scp", "wrong_scp", "not_yet_valid", "garbage", "no_bearer",
-])
+@pytest.mark.parametrize(
+    "case",
+    [
+        "expired",
+        "wrong_aud",
+        "wrong_iss",
+        "iss_of_other_tenant",
+        "bad_signature",
+        "alg_none",
+        "missing_scp",
+        "wrong_scp",
+        "not_yet_valid",
+        "garbage",
+        "no_bearer",
+    ],
+)
 def test_bad_tokens_get_401(client, emulator, case):
     now = int(time.time())
     other_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
@@ -66,8 +87,9 @@ def test_bad_tokens_get_401(client, emulator, case):
         "expired": lambda: sign(emulator, good_claims(emulator, exp=now - 600, iat=now - 4000, nbf=now - 4000)),
         "wrong_aud": lambda: sign(emulator, good_claims(emulator, aud="api://evil.example/other")),
         "wrong_iss": lambda: sign(emulator, good_claims(emulator, iss="https://evil.example/x/v2.0")),
-        "iss_of_other_tenant": lambda: sign(emulator, good_claims(
-            emulator, iss=f"{emulator.base_url}/{FABRIKAM}/v2.0")),
+        "iss_of_other_tenant": lambda: sign(
+            emulator, good_claims(emulator, iss=f"{emulator.base_url}/{FABRIKAM}/v2.0")
+        ),
         "bad_signature": lambda: sign(emulator, good_claims(emulator), key=other_key),
         "alg_none": lambda: unsigned(good_claims(emulator)),
         "missing_scp": lambda: sign(emulator, good_claims(emulator, scp=None)),

@@ -1,6 +1,7 @@
 """Settings are declared once (server.config.SETTINGS): `Config` carries every one,
 parsed by its type, and `.env.example` and the README's table are generated from the
 declarations and in step with them."""
+
 from __future__ import annotations
 
 from server.config import SETTINGS, Config, read_env
@@ -59,9 +60,17 @@ def test_unset_settings_take_their_contract_defaults():
 
 
 def test_values_are_parsed_by_their_declared_type():
-    values = read_env({"JOB_WORKERS": " 4 ", "GRAPH_TIMEOUT_S": "2.5", "AUTO_LINK_COMPANIES": "off",
-                       "LOG_LEVEL": "debug", "GRAPH_BASE_URL": "https://graph.example/v1.0/",
-                       "JOB_STALE_S": "  ", "REDIS_URL": ""})
+    values = read_env(
+        {
+            "JOB_WORKERS": " 4 ",
+            "GRAPH_TIMEOUT_S": "2.5",
+            "AUTO_LINK_COMPANIES": "off",
+            "LOG_LEVEL": "debug",
+            "GRAPH_BASE_URL": "https://graph.example/v1.0/",
+            "JOB_STALE_S": "  ",
+            "REDIS_URL": "",
+        }
+    )
     assert values["JOB_WORKERS"] == 4 and values["GRAPH_TIMEOUT_S"] == 2.5
     assert values["AUTO_LINK_COMPANIES"] is False and values["LOG_LEVEL"] == "DEBUG"
     assert values["GRAPH_BASE_URL"] == "https://graph.example/v1.0"

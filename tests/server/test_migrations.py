@@ -1,4 +1,5 @@
 """Migrations: `db upgrade` on an empty database builds exactly the models' schema."""
+
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext

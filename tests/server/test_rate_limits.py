@@ -2,6 +2,7 @@
 client IP without a valid token), 429 with Retry-After in the one error shape; webhook
 endpoints are exempt from the per-user limit but limited per IP; counters are shared
 through Redis when REDIS_URL is set."""
+
 from __future__ import annotations
 
 import pytest
@@ -9,8 +10,16 @@ import pytest
 from tests.support.identities import ADELE, MEGAN
 
 LIMIT = 5
-NOTIFICATION = {"value": [{"subscriptionId": "not-ours", "clientState": "forged",
-                           "changeType": "created", "resource": "Users/x/Messages/y"}]}
+NOTIFICATION = {
+    "value": [
+        {
+            "subscriptionId": "not-ours",
+            "clientState": "forged",
+            "changeType": "created",
+            "resource": "Users/x/Messages/y",
+        }
+    ]
+}
 
 
 def auth(emulator, upn):
@@ -42,7 +51,15 @@ def test_the_limit_is_per_user_not_per_token_or_ip(limited, emulator):
     for _ in range(LIMIT):
         limited.get("/api/v1/settings/me", headers=auth(emulator, ADELE))
     # A fresh token of the same user shares the budget; another user at the same IP does not.
-    assert_throttled(limited.get("/api/v1/settings/me", headers=auth(emulator, ADELE, )))
+    assert_throttled(
+        limited.get(
+            "/api/v1/settings/me",
+            headers=auth(
+                emulator,
+                ADELE,
+            ),
+        )
+    )
     fresh = {"Authorization": f"Bearer {emulator.pane_token(ADELE, expires_in=1800)}"}
     assert_throttled(limited.get("/api/v1/settings/me", headers=fresh))
     assert limited.get("/api/v1/settings/me", headers=auth(emulator, MEGAN)).status_code == 200
@@ -72,8 +89,7 @@ def test_webhooks_are_limited_per_ip_and_not_by_the_users_budget(limited, emulat
         assert limited.post("/api/v1/notifications", json=NOTIFICATION).status_code == 403
     assert_throttled(limited.post("/api/v1/notifications", json=NOTIFICATION))
     assert_throttled(limited.post("/api/v1/notifications/lifecycle", json=NOTIFICATION))
-    other_ip = limited.post("/api/v1/notifications", json=NOTIFICATION,
-                            environ_base={"REMOTE_ADDR": "203.0.113.9"})
+    other_ip = limited.post("/api/v1/notifications", json=NOTIFICATION, environ_base={"REMOTE_ADDR": "203.0.113.9"})
     assert other_ip.status_code == 403
 
 
@@ -87,8 +103,7 @@ def test_off_disables_the_limits(make_app, clean_state, emulator):
 @pytest.mark.redis
 def test_workers_share_counters_through_redis(make_app, clean_state, emulator, redis_url):  # noqa: F811
     # Two apps stand for two gunicorn workers; with memory storage each would allow LIMIT.
-    first, second = (make_app(RATE_LIMIT=f"{LIMIT} per minute", REDIS_URL=redis_url).test_client()
-                     for _ in range(2))
+    first, second = (make_app(RATE_LIMIT=f"{LIMIT} per minute", REDIS_URL=redis_url).test_client() for _ in range(2))
     megan = auth(emulator, MEGAN)
     for n in range(LIMIT):
         assert (first if n % 2 else second).get("/api/v1/settings/me", headers=megan).status_code == 200

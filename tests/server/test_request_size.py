@@ -1,5 +1,6 @@
 """Every POST/PUT/PATCH route refuses a body over MAX_CONTENT_LENGTH with 413 in the one
 error shape, whether or not the route reads its body, signed in or not."""
+
 from __future__ import annotations
 
 import re
@@ -33,7 +34,7 @@ def small_app(make_app):
 @pytest.mark.parametrize("signed_in", [True, False], ids=["signed-in", "anonymous"])
 def test_every_write_route_refuses_an_oversized_body(small_app, clean_state, emulator, signed_in):
     client = small_app.test_client()
-    headers = {"Accept": "application/json"}   # the CRM pages answer API-like callers in JSON too
+    headers = {"Accept": "application/json"}  # the CRM pages answer API-like callers in JSON too
     if signed_in:
         headers["Authorization"] = f"Bearer {emulator.pane_token(ADELE)}"
     body = b'{"padding": "' + b"x" * (LIMIT * 2) + b'"}'
@@ -49,8 +50,9 @@ def test_every_write_route_refuses_an_oversized_body(small_app, clean_state, emu
 
 
 def test_a_browser_gets_a_413_page(small_app, clean_state):
-    response = small_app.test_client().post("/crm/settings/tenant", data={"padding": "x" * LIMIT * 2},
-                                            headers={"Accept": "text/html"})
+    response = small_app.test_client().post(
+        "/crm/settings/tenant", data={"padding": "x" * LIMIT * 2}, headers={"Accept": "text/html"}
+    )
     assert response.status_code == 413
     assert "Too large" in response.get_data(as_text=True)
 

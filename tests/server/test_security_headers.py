@@ -1,6 +1,7 @@
 """Security headers on every response of every route: CSP, X-Content-Type-Options,
 Referrer-Policy, and HSTS when the app is served over https. Each rule of the URL map
 is requested (GET where it allows it, else its own method), successes and errors alike."""
+
 from __future__ import annotations
 
 import re
@@ -10,8 +11,13 @@ import pytest
 from tests.support.identities import ADELE
 
 ARGUMENT = re.compile(r"<(?:(\w+)(?:\([^)]*\))?:)?(\w+)>")
-FILES = {"addin.assets": "icon-32.png", "addin.commands": "commands.html", "addin.taskpane": "taskpane.html",
-         "web.static": "crm.css", "static": "x.css"}
+FILES = {
+    "addin.assets": "icon-32.png",
+    "addin.commands": "commands.html",
+    "addin.taskpane": "taskpane.html",
+    "web.static": "crm.css",
+    "static": "x.css",
+}
 
 
 def requests_for(app):
@@ -53,14 +59,17 @@ def test_every_route_sends_the_security_headers(make_app, clean_state, emulator,
     seen = 0
     for method, path in requests_for(app):
         for auth in (headers, {}):
-            response = client.open(path, method=method, headers=auth,
-                                   json={} if method in ("POST", "PUT", "PATCH") else None)
+            response = client.open(
+                path, method=method, headers=auth, json={} if method in ("POST", "PUT", "PATCH") else None
+            )
             check_headers(response, f"{method} {path} {'signed-in' if auth else 'anonymous'}", https)
             seen += 1
     # Errors outside any route: 404, 405, and a CORS preflight.
     check_headers(client.get("/no/such/page"), "404", https)
     check_headers(client.delete("/api/v1/health"), "405", https)
-    check_headers(client.options("/api/v1/health", headers={"Origin": public_base_url,
-                                                             "Access-Control-Request-Method": "GET"}),
-                  "preflight", https)
+    check_headers(
+        client.options("/api/v1/health", headers={"Origin": public_base_url, "Access-Control-Request-Method": "GET"}),
+        "preflight",
+        https,
+    )
     assert seen >= 100

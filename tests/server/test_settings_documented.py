@@ -1,5 +1,6 @@
 """Every setting is documented twice, and the two lists agree: .env.example (for
 operators copying it) and the README's settings table (for readers)."""
+
 from __future__ import annotations
 
 import re
@@ -24,7 +25,17 @@ def test_readme_settings_table_matches_env_example():
 
 
 def test_design_settings_are_all_present():
-    design = {"DATABASE_URL", "GRAPH_BASE_URL", "AUTHORITY_HOST", "AZURE_CLIENT_ID",
-              "AZURE_CLIENT_SECRET", "AZURE_TENANT_ID", "API_AUDIENCE", "PUBLIC_BASE_URL",
-              "CA_BUNDLE", "REDIS_URL", "OFFICE_JS_URL"}
+    design = {
+        "DATABASE_URL",
+        "GRAPH_BASE_URL",
+        "AUTHORITY_HOST",
+        "AZURE_CLIENT_ID",
+        "AZURE_CLIENT_SECRET",
+        "AZURE_TENANT_ID",
+        "API_AUDIENCE",
+        "PUBLIC_BASE_URL",
+        "CA_BUNDLE",
+        "REDIS_URL",
+        "OFFICE_JS_URL",
+    }
     assert design <= env_example_names()

@@ -1,4 +1,5 @@
 """Trusting the emulator's CA for Graph and the authority, whatever the environment says."""
+
 from pathlib import Path
 
 import certifi
@@ -30,8 +31,7 @@ def test_bundle_is_rewritten_when_the_extra_ca_changes(emulator, tmp_path):
     extra.write_text(Path(emulator.ca_path).read_text() + "\n" + Path(emulator.ca_path).read_text())
     second = ca_bundle_path(config)
     assert second != first
-    assert Path(second).read_text().count("BEGIN CERTIFICATE") == \
-        Path(first).read_text().count("BEGIN CERTIFICATE") + 1
+    assert Path(second).read_text().count("BEGIN CERTIFICATE") == Path(first).read_text().count("BEGIN CERTIFICATE") + 1
 
 
 def test_missing_ca_bundle_file_is_a_clear_error(tmp_path):
@@ -39,8 +39,7 @@ def test_missing_ca_bundle_file_is_a_clear_error(tmp_path):
         ca_bundle_path({"CA_BUNDLE": str(tmp_path / "nope.pem"), "INSTANCE_DIR": str(tmp_path)})
 
 
-def test_session_reaches_the_emulator_although_requests_ca_bundle_points_elsewhere(
-        emulator, tmp_path, monkeypatch):
+def test_session_reaches_the_emulator_although_requests_ca_bundle_points_elsewhere(emulator, tmp_path, monkeypatch):
     # The environment names a bundle without the emulator's CA; a plain session obeys it.
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", certifi.where())
     monkeypatch.setenv("CURL_CA_BUNDLE", certifi.where())
@@ -60,5 +59,4 @@ def test_session_reaches_the_emulator_although_requests_ca_bundle_points_elsewhe
 def test_session_without_the_emulator_ca_refuses_it(emulator, tmp_path):
     session = http_session({"CA_BUNDLE": None, "INSTANCE_DIR": str(tmp_path)})
     with pytest.raises(requests.exceptions.SSLError):
-        session.get(f"{emulator.base_url}/organizations/v2.0/.well-known/openid-configuration",
-                    timeout=5)
+        session.get(f"{emulator.base_url}/organizations/v2.0/.well-known/openid-configuration", timeout=5)

@@ -1,5 +1,6 @@
 """The admin's import form and job page as a person uses them: upload a file, follow
 the job's page until the job has ended."""
+
 from __future__ import annotations
 
 import io

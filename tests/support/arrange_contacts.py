@@ -1,4 +1,5 @@
 """Arranging CRM records for tests."""
+
 from __future__ import annotations
 
 from server.crm.models import Company, Contact
@@ -21,11 +22,14 @@ def add_contact(session, tenant_id: str, name: str, *addresses: str, company: st
 def seed_contoso(session, tenant_id: str) -> dict[str, Contact]:
     """The CRM of Contoso: the test mailbox's correspondents, one address shared by two contacts."""
     return {
-        "lynne": add_contact(session, tenant_id, "Lynne Robbins", "lynne.robbins@northwind.example",
-                             company="Northwind Traders"),
-        "diego": add_contact(session, tenant_id, "Diego Siciliani", "diego.siciliani@tailspin.example",
-                             company="Tailspin Toys"),
+        "lynne": add_contact(
+            session, tenant_id, "Lynne Robbins", "lynne.robbins@northwind.example", company="Northwind Traders"
+        ),
+        "diego": add_contact(
+            session, tenant_id, "Diego Siciliani", "diego.siciliani@tailspin.example", company="Tailspin Toys"
+        ),
         "jan": add_contact(session, tenant_id, "Jan Novák", "jan@bücher.example", company="Bücher"),
-        "orders": add_contact(session, tenant_id, "Orders Desk", "lynne.robbins@northwind.example",
-                              company="Northwind Traders"),
+        "orders": add_contact(
+            session, tenant_id, "Orders Desk", "lynne.robbins@northwind.example", company="Northwind Traders"
+        ),
     }

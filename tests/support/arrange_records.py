@@ -1,9 +1,10 @@
 """Arranging CRM records (filed mail, cases, tasks, sharing rules, user settings), filing
 through the same code that files mail."""
+
 from __future__ import annotations
 
 import itertools
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from server.crm.filing import file_email
 from server.crm.models import Case, EmailLink, SharingRule, Task, User
@@ -11,7 +12,7 @@ from server.crm.tenants import get_or_create_user
 from server.db import session_scope
 
 _ids = itertools.count(1)
-BASE_TIME = datetime(2026, 11, 2, 9, 0, tzinfo=timezone.utc)
+BASE_TIME = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 
 
 def user_of(session, tid: str, oid: str, upn: str):
@@ -20,8 +21,20 @@ def user_of(session, tid: str, oid: str, upn: str):
     return user
 
 
-def filed_email(session, user, *, subject="Quarterly numbers", body_html="<p>Hello</p>", sender=None,
-                to=(), links=(), conversation_id=None, attachments=(), minutes=0, undated=False):
+def filed_email(
+    session,
+    user,
+    *,
+    subject="Quarterly numbers",
+    body_html="<p>Hello</p>",
+    sender=None,
+    to=(),
+    links=(),
+    conversation_id=None,
+    attachments=(),
+    minutes=0,
+    undated=False,
+):
     """Files one message for `user` (as Sync email would) and returns the Email."""
     n = next(_ids)
     sender = sender or ("Lynne Robbins", "lynne.robbins@northwind.example")
@@ -29,7 +42,8 @@ def filed_email(session, user, *, subject="Quarterly numbers", body_html="<p>Hel
         "internet_message_id": f"<web-test-{n}@example>",
         "conversation_id": conversation_id,
         "subject": subject,
-        "from_address": sender[1], "from_name": sender[0],
+        "from_address": sender[1],
+        "from_name": sender[0],
         "to": [{"address": a, "name": ""} for a in to] or [{"address": user.upn, "name": user.display_name}],
         "sent_at": None if undated else BASE_TIME + timedelta(minutes=minutes or n),
         "received_at": BASE_TIME + timedelta(minutes=minutes or n),
@@ -42,8 +56,9 @@ def filed_email(session, user, *, subject="Quarterly numbers", body_html="<p>Hel
 
 
 def add_case(session, tid: str, title: str, user=None) -> Case:
-    case = Case(tenant_id=tid, title=title, description="Opened from a customer call.",
-                created_by_id=user.id if user else None)
+    case = Case(
+        tenant_id=tid, title=title, description="Opened from a customer call.", created_by_id=user.id if user else None
+    )
     session.add(case)
     session.commit()
     return case
@@ -57,16 +72,20 @@ def add_task(session, tid: str, title: str, case: Case | None = None) -> Task:
 
 
 def add_rule(session, user, case: Case, address: str) -> SharingRule:
-    rule = SharingRule(tenant_id=user.tenant_id, user_id=user.id, case_id=case.id, address=address,
-                       created_by_id=user.id)
+    rule = SharingRule(
+        tenant_id=user.tenant_id, user_id=user.id, case_id=case.id, address=address, created_by_id=user.id
+    )
     session.add(rule)
     session.commit()
     return rule
 
 
 def link(session, email, target_type: str, target_id: int, source: str = "manual") -> None:
-    session.add(EmailLink(tenant_id=email.tenant_id, email_id=email.id, target_type=target_type,
-                          target_id=target_id, source=source))
+    session.add(
+        EmailLink(
+            tenant_id=email.tenant_id, email_id=email.id, target_type=target_type, target_id=target_id, source=source
+        )
+    )
     session.commit()
 
 

@@ -1,5 +1,6 @@
 """The backend as the tests run it: its settings on the emulator, the pane's view of its
 API, waiting out its in-process job queue, and serving it over HTTP for Graph's webhooks."""
+
 from __future__ import annotations
 
 import threading

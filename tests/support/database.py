@@ -1,12 +1,13 @@
 """Test databases: a fresh SQLite file, or a fresh database on the PostgreSQL server
 named by TEST_DATABASE_URL (dropped afterwards), empty or migrated; and emptying the CRM
 between tests."""
+
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url

@@ -1,4 +1,5 @@
 """Test-side look into and edits of the emulated Outlook contacts, through Graph itself."""
+
 from __future__ import annotations
 
 from server.graph import properties as props
@@ -9,8 +10,12 @@ EXPAND = props.expand_filter(props.CONTACT_ID)
 def contacts_with(emulator, upn: str, address: str) -> list[dict]:
     token = emulator.graph_token(upn)
     quoted = address.replace("'", "''")
-    response = emulator.graph("GET", "/me/contacts", token, params={
-        "$filter": f"emailAddresses/any(a:a/address eq '{quoted}')", "$expand": EXPAND, "$top": "50"})
+    response = emulator.graph(
+        "GET",
+        "/me/contacts",
+        token,
+        params={"$filter": f"emailAddresses/any(a:a/address eq '{quoted}')", "$expand": EXPAND, "$top": "50"},
+    )
     response.raise_for_status()
     return response.json()["value"]
 
@@ -35,7 +40,6 @@ def edit_outlook_contact(emulator, upn: str, contact_id: str, **fields) -> dict:
 
 def new_outlook_contact(emulator, upn: str, **fields) -> dict:
     token = emulator.graph_token(upn)
-    response = emulator.graph("POST", "/me/contacts", token, json=fields,
-                              headers={"Prefer": 'IdType="ImmutableId"'})
+    response = emulator.graph("POST", "/me/contacts", token, json=fields, headers={"Prefer": 'IdType="ImmutableId"'})
     response.raise_for_status()
     return response.json()

@@ -1,4 +1,5 @@
 """Helpers for the emulated-Graph tests: fixed identities, a tiny Graph client, a webhook receiver."""
+
 from __future__ import annotations
 
 import json
@@ -53,8 +54,7 @@ class Graph:
         """The one message in `folder` whose subject is `subject` (the fixture's markers)."""
         headers = IMMUTABLE if immutable else {}
         quoted = subject.replace("'", "''")
-        r = self.get(f"~/mailFolders/{folder}/messages", params={"$filter": f"subject eq '{quoted}'"},
-                     headers=headers)
+        r = self.get(f"~/mailFolders/{folder}/messages", params={"$filter": f"subject eq '{quoted}'"}, headers=headers)
         assert r.status_code == 200, r.text
         found = r.json()["value"]
         assert len(found) == 1, f"{subject!r}: {len(found)} messages"
@@ -70,9 +70,11 @@ class Graph:
             items += body["value"]
             if "@odata.nextLink" not in body:
                 return items
-            r = self.emulator.session.get(body["@odata.nextLink"], timeout=30,
-                                          headers={"Authorization": f"Bearer {self.token}",
-                                                   **kw.get("headers", {})})
+            r = self.emulator.session.get(
+                body["@odata.nextLink"],
+                timeout=30,
+                headers={"Authorization": f"Bearer {self.token}", **kw.get("headers", {})},
+            )
 
 
 def assert_graph_error(response, status: int, code: str | None = None) -> dict:

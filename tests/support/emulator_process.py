@@ -1,6 +1,7 @@
 """A real emulator process over real HTTPS: start and stop it, and a small client for
 its admin API and its Graph (the session's `emulator` fixture in tests/conftest.py, and
 the benchmarks' stack, run it this way)."""
+
 from __future__ import annotations
 
 import os
@@ -56,8 +57,11 @@ class EmulatorProcess:
     def requests(self, path: str | None = None, method: str | None = None) -> list[dict]:
         """Logged Graph/token requests, optionally those whose path matches a regex / method."""
         rows = self.admin("GET", "requests").json()["requests"]
-        return [r for r in rows
-                if (path is None or re.search(path, r["path"])) and (method is None or r["method"] == method)]
+        return [
+            r
+            for r in rows
+            if (path is None or re.search(path, r["path"])) and (method is None or r["method"] == method)
+        ]
 
     def clear_requests(self) -> None:
         self.admin("DELETE", "requests")
@@ -88,8 +92,9 @@ class EmulatorProcess:
     def graph(self, method: str, path: str, token: str, **kwargs) -> requests.Response:
         """A Graph request with a bearer token (path relative to /v1.0)."""
         headers = {"Authorization": f"Bearer {token}", **kwargs.pop("headers", {})}
-        return self.session.request(method, self.graph_url + path, headers=headers,
-                                    timeout=kwargs.pop("timeout", 30), **kwargs)
+        return self.session.request(
+            method, self.graph_url + path, headers=headers, timeout=kwargs.pop("timeout", 30), **kwargs
+        )
 
 
 def trusting_session(ca_path: str) -> requests.Session:
@@ -104,8 +109,7 @@ def start_emulator(state_dir: Path, fixture: Path | None = TEST_FIXTURE, extra_a
     """Start `python -m emulator` and wait for its ready line; raises RuntimeError on failure."""
     state_dir.mkdir(parents=True, exist_ok=True)
     log_path = state_dir / "emulator.log"
-    args = [sys.executable, "-m", "emulator", "--port", "0", "--state-dir", str(state_dir), "--quiet",
-            *extra_args]
+    args = [sys.executable, "-m", "emulator", "--port", "0", "--state-dir", str(state_dir), "--quiet", *extra_args]
     if fixture is not None:
         args += ["--fixture", str(fixture)]
     log = open(log_path, "w")

@@ -1,5 +1,6 @@
 """Fixed identities of the emulator's test fixture (emulator/fixtures/test.json): the app,
 the tenants, their users' addresses and object ids."""
+
 CLIENT_ID = "6f1c2a47-3b8e-4d2a-9c51-7e0b4f8a2d13"
 CONTOSO = "8a3f6c2e-1d4b-4e7a-9f05-2b6c8d9e0a11"
 FABRIKAM = "c4e1b7d2-9a6f-4b38-8e15-5d7a2f3c6b90"

@@ -1,4 +1,5 @@
 """Files to import and the contacts an import leaves, for the importer's tests."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -19,5 +20,8 @@ def write(tmp_path: Path, name: str, text: str, *, bom: bool = False, encoding: 
 def contacts_of(session, tenant: str = CONTOSO) -> list[Contact]:
     session.expire_all()
     return session.scalars(
-        select(Contact).where(Contact.tenant_id == tenant, Contact.deleted_at.is_(None))
-        .options(selectinload(Contact.emails), selectinload(Contact.company)).order_by(Contact.id)).all()
+        select(Contact)
+        .where(Contact.tenant_id == tenant, Contact.deleted_at.is_(None))
+        .options(selectinload(Contact.emails), selectinload(Contact.company))
+        .order_by(Contact.id)
+    ).all()

@@ -1,6 +1,7 @@
 """The emulated Outlook in a real Chromium, for the browser tests and the pane benchmark:
 the backend served over real HTTP from a thread, the Outlook page with helpers named after
 what a user does, and what Graph holds for a message afterwards."""
+
 from __future__ import annotations
 
 import os
@@ -15,8 +16,13 @@ from tests.support.identities import ADELE
 from tests.support.paths import ROOT
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
 # `UPDATE_SCREENSHOTS=1 make test` refreshes the committed ones the docs show; otherwise
 # they go to test-results/ (ignored), so a test run never dirties the work tree.
 SCREENSHOTS = ROOT / ("docs/screenshots" if os.environ.get("UPDATE_SCREENSHOTS") else "test-results/screenshots")
@@ -111,8 +117,9 @@ def graph_message(emulator, upn: str, message_id: str) -> dict:
     """The message as Graph has it now: categories plus our two extended properties."""
     token = emulator.graph_token(upn)
     expand = f"singleValueExtendedProperties($filter=id eq '{SYNC_STATE}' or id eq '{EMAIL_ID}')"
-    response = emulator.graph("GET", f"/me/messages/{message_id}", token,
-                              params={"$select": "id,subject,categories", "$expand": expand})
+    response = emulator.graph(
+        "GET", f"/me/messages/{message_id}", token, params={"$select": "id,subject,categories", "$expand": expand}
+    )
     response.raise_for_status()
     message = response.json()
     values = {p["id"].lower(): p.get("value") for p in message.get("singleValueExtendedProperties") or []}

@@ -1,5 +1,6 @@
 """A real redis-server and real `rq worker` processes with the backend's settings, for the
 tests of the RQ job queue and of state shared through Redis."""
+
 from __future__ import annotations
 
 import os
@@ -8,9 +9,9 @@ import signal
 import socket
 import subprocess
 import sys
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 from tests.support.backend import JOB_SETTINGS
 from tests.support.identities import CLIENT_ID
@@ -32,11 +33,14 @@ def redis_server_binary() -> str | None:
 def redis_server(binary: str, workdir: Path) -> Iterator[str]:
     """A redis-server on a free port in `workdir`; its URL, until the block ends."""
     port = free_port()
-    process = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(workdir),
-                                "--save", "", "--appendonly", "no"],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(workdir), "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     # redis is an optional test dependency, needed only once a redis-server exists.
     from redis import Redis
+
     client = Redis(host="127.0.0.1", port=port)
     wait_for(lambda: _pings(client), 10, 0.05, "redis-server")
     yield f"redis://127.0.0.1:{port}/0"
@@ -60,13 +64,18 @@ class RqWorkers:
         config = app.config
         self.env = {
             **{k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "REDIS_"))},
-            "DATABASE_URL": config["DATABASE_URL"], "REDIS_URL": config["REDIS_URL"],
-            "GRAPH_BASE_URL": config["GRAPH_BASE_URL"], "AUTHORITY_HOST": config["AUTHORITY_HOST"],
-            "CA_BUNDLE": config["CA_BUNDLE"], "AZURE_CLIENT_ID": CLIENT_ID,
-            "AZURE_CLIENT_SECRET": config["AZURE_CLIENT_SECRET"], "AZURE_TENANT_ID": "organizations",
+            "DATABASE_URL": config["DATABASE_URL"],
+            "REDIS_URL": config["REDIS_URL"],
+            "GRAPH_BASE_URL": config["GRAPH_BASE_URL"],
+            "AUTHORITY_HOST": config["AUTHORITY_HOST"],
+            "CA_BUNDLE": config["CA_BUNDLE"],
+            "AZURE_CLIENT_ID": CLIENT_ID,
+            "AZURE_CLIENT_SECRET": config["AZURE_CLIENT_SECRET"],
+            "AZURE_TENANT_ID": "organizations",
             "PUBLIC_BASE_URL": config["PUBLIC_BASE_URL"],
             "NOTIFICATION_BASE_URL": config["NOTIFICATION_BASE_URL"],
-            "GRAPH_MAX_WAIT_S": str(config["GRAPH_MAX_WAIT_S"]), "GRAPH_TIMEOUT_S": str(config["GRAPH_TIMEOUT_S"]),
+            "GRAPH_MAX_WAIT_S": str(config["GRAPH_MAX_WAIT_S"]),
+            "GRAPH_TIMEOUT_S": str(config["GRAPH_TIMEOUT_S"]),
             **{k: str(v) for k, v in JOB_SETTINGS.items()},
             "PYTHONUNBUFFERED": "1",
         }
@@ -75,10 +84,23 @@ class RqWorkers:
     def start(self) -> subprocess.Popen:
         log = open(self.tmp_path / f"rq-worker-{len(self.processes)}.log", "w")
         rq = str(Path(sys.executable).with_name("rq"))
-        process = subprocess.Popen([rq, "worker", "--with-scheduler", "--worker-class", "rq.worker.SimpleWorker",
-                                    "--url", self.app.config["REDIS_URL"], "crm"],
-                                   cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
-                                   start_new_session=True)
+        process = subprocess.Popen(
+            [
+                rq,
+                "worker",
+                "--with-scheduler",
+                "--worker-class",
+                "rq.worker.SimpleWorker",
+                "--url",
+                self.app.config["REDIS_URL"],
+                "crm",
+            ],
+            cwd=ROOT,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         log.close()
         self.processes.append(process)
         return process
@@ -98,6 +120,6 @@ class RqWorkers:
                     os.killpg(process.pid, signal.SIGKILL)
                     process.wait()
             try:
-                os.killpg(process.pid, signal.SIGKILL)   # what the worker left behind
+                os.killpg(process.pid, signal.SIGKILL)  # what the worker left behind
             except ProcessLookupError:
                 pass

@@ -1,5 +1,6 @@
 """A Flask test client that signs in like a person, through the emulator's real sign-in
 page, and posts forms with their CSRF token, for the tests of the CRM pages."""
+
 from __future__ import annotations
 
 import re
@@ -27,8 +28,9 @@ class Browser:
         assert page.status_code == 200, page.text
         action = re.search(r'<form method="post" action="([^"]+)"', page.text).group(1).replace("&amp;", "&")
         oid = re.search(rf'value="([^"]+)" data-upn="{re.escape(upn)}"', page.text, re.IGNORECASE).group(1)
-        answer = self.emulator.session.post(urljoin(auth_uri, action), data={"oid": oid},
-                                            allow_redirects=False, timeout=10)
+        answer = self.emulator.session.post(
+            urljoin(auth_uri, action), data={"oid": oid}, allow_redirects=False, timeout=10
+        )
         assert answer.status_code == 302, answer.text
         back = urlsplit(answer.headers["Location"])
         assert back.path == "/auth/callback"

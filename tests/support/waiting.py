@@ -1,4 +1,5 @@
 """Waiting for the live backend: a condition to hold, or every job and notification to finish."""
+
 from __future__ import annotations
 
 import time
@@ -25,8 +26,9 @@ def wait_for(predicate, timeout: float = 20, interval: float = 0.1, what: str = 
 def jobs_idle(app) -> bool:
     """No job queued or running (the in-process queue, and the table)."""
     with session_scope(app) as session:
-        busy = session.scalar(select(func.count()).select_from(SyncJob).where(
-            SyncJob.state.in_(("queued", "running", "retrying"))))
+        busy = session.scalar(
+            select(func.count()).select_from(SyncJob).where(SyncJob.state.in_(("queued", "running", "retrying")))
+        )
     runner = runner_for(app)
     return busy == 0 and (not hasattr(runner, "idle") or runner.idle())
 

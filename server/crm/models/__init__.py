@@ -12,6 +12,7 @@ every table, so the metadata Alembic and create_all see is always complete.
 - filed_mail       Email, MailboxItem, EmailLink, Note, ConversationLink, subject_key
 - sync_state       SyncCursor, Subscription, SyncJob
 """
+
 from server.crm.models.address_book import Company, Contact, ContactEmail, company_name_key
 from server.crm.models.base import MAX_ID, NAMING_CONVENTION, Base, TimestampMixin, is_id
 from server.crm.models.casework import Case, SharingRule, Task
@@ -32,10 +33,38 @@ from server.crm.models.sync_state import JOB_STATES, Subscription, SyncCursor, S
 from server.crm.models.tenancy import AUTO_SYNC_MODES, DEFAULT_SETTINGS, Tenant, User, validate_settings
 
 __all__ = [
-    "AUTO_SYNC_MODES", "DEFAULT_SETTINGS", "JOB_STATES", "LINK_SOURCES", "MAILBOX_STATES", "MAX_ID",
-    "MODEL_FOR_TARGET", "NAMING_CONVENTION", "SUBJECT_KEY_LENGTH", "TARGET_TYPES",
-    "Base", "Case", "Company", "Contact", "ContactEmail", "ConversationLink", "Email", "EmailLink",
-    "MailboxItem", "Note", "OutlookContactLink", "OutlookContactReservation", "SharingRule",
-    "Subscription", "SyncCursor", "SyncJob", "Task", "Tenant", "TimestampMixin", "User",
-    "company_name_key", "is_id", "subject_key", "validate_settings",
+    "AUTO_SYNC_MODES",
+    "DEFAULT_SETTINGS",
+    "JOB_STATES",
+    "LINK_SOURCES",
+    "MAILBOX_STATES",
+    "MAX_ID",
+    "MODEL_FOR_TARGET",
+    "NAMING_CONVENTION",
+    "SUBJECT_KEY_LENGTH",
+    "TARGET_TYPES",
+    "Base",
+    "Case",
+    "Company",
+    "Contact",
+    "ContactEmail",
+    "ConversationLink",
+    "Email",
+    "EmailLink",
+    "MailboxItem",
+    "Note",
+    "OutlookContactLink",
+    "OutlookContactReservation",
+    "SharingRule",
+    "Subscription",
+    "SyncCursor",
+    "SyncJob",
+    "Task",
+    "Tenant",
+    "TimestampMixin",
+    "User",
+    "company_name_key",
+    "is_id",
+    "subject_key",
+    "validate_settings",
 ]

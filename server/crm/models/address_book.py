@@ -1,9 +1,11 @@
 """The address book: companies, contacts and their email addresses."""
+
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Iterable
 from datetime import datetime
-from typing import Any, Iterable, Optional
+from typing import Any
 
 from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, func, select
 from sqlalchemy.ext.mutable import MutableList
@@ -30,7 +32,7 @@ class Company(TimestampMixin, Base):
     name_key: Mapped[str] = mapped_column(String(256))
     domains: Mapped[list[str]] = mapped_column(MutableList.as_mutable(Json()), default=list)
 
-    contacts: Mapped[list["Contact"]] = relationship(back_populates="company")
+    contacts: Mapped[list[Contact]] = relationship(back_populates="company")
 
     def __init__(self, **kwargs: Any):
         super().__init__(**kwargs)
@@ -45,13 +47,11 @@ class Company(TimestampMixin, Base):
         self.name_key = company_name_key(name)
 
     @classmethod
-    def by_name(cls, session: Session, tenant_id: str, name: str) -> "Company | None":
-        return session.scalar(
-            select(cls).where(cls.tenant_id == tenant_id, cls.name_key == company_name_key(name))
-        )
+    def by_name(cls, session: Session, tenant_id: str, name: str) -> Company | None:
+        return session.scalar(select(cls).where(cls.tenant_id == tenant_id, cls.name_key == company_name_key(name)))
 
     @classmethod
-    def get_or_create(cls, session: Session, tenant_id: str, name: str) -> "Company":
+    def get_or_create(cls, session: Session, tenant_id: str, name: str) -> Company:
         """The tenant's company with this name (case- and space-insensitive),
         created if missing; safe when two syncs create it at once. Does not commit.
         Raises ValueError for an empty name."""
@@ -62,7 +62,9 @@ class Company(TimestampMixin, Base):
         if found is not None:
             return found
         insert_ignore(
-            session, cls, {"tenant_id": tenant_id, "name": clean, "name_key": company_name_key(clean)},
+            session,
+            cls,
+            {"tenant_id": tenant_id, "name": clean, "name_key": company_name_key(clean)},
             ["tenant_id", "name_key"],
         )
         company = cls.by_name(session, tenant_id, clean)
@@ -85,18 +87,16 @@ class Contact(TimestampMixin, Base):
     job_title: Mapped[str] = mapped_column(String(256), default="")
     business_phone: Mapped[str] = mapped_column(String(64), default="")
     mobile_phone: Mapped[str] = mapped_column(String(64), default="")
-    company_id: Mapped[Optional[int]] = mapped_column(
-        ForeignKey("companies.id", ondelete="SET NULL"), index=True
-    )
-    deleted_at: Mapped[Optional[datetime]]
+    company_id: Mapped[int | None] = mapped_column(ForeignKey("companies.id", ondelete="SET NULL"), index=True)
+    deleted_at: Mapped[datetime | None]
 
-    company: Mapped[Optional[Company]] = relationship(back_populates="contacts")
-    emails: Mapped[list["ContactEmail"]] = relationship(
+    company: Mapped[Company | None] = relationship(back_populates="contacts")
+    emails: Mapped[list[ContactEmail]] = relationship(
         back_populates="contact", cascade="all, delete-orphan", order_by="ContactEmail.position"
     )
 
     @classmethod
-    def get(cls, session: Session, tenant_id: str, id: int, include_deleted: bool = False) -> "Contact | None":  # type: ignore[override]
+    def get(cls, session: Session, tenant_id: str, id: int, include_deleted: bool = False) -> Contact | None:  # type: ignore[override]
         contact = super().get(session, tenant_id, id)
         if contact is not None and contact.deleted_at is not None and not include_deleted:
             return None
@@ -120,7 +120,7 @@ class Contact(TimestampMixin, Base):
     def is_deleted(self) -> bool:
         return self.deleted_at is not None
 
-    def add_address(self, raw: str) -> "ContactEmail":
+    def add_address(self, raw: str) -> ContactEmail:
         """Adds a (normalised) address unless the contact has it; raises ValueError if malformed."""
         address = normalise_address(raw)
         if address is None:
@@ -146,9 +146,7 @@ class Contact(TimestampMixin, Base):
             return
         by_address = {e.address: e for e in self.emails}
         self.touch()
-        self.emails = [
-            by_address.get(a) or ContactEmail(tenant_id=self.tenant_id, address=a) for a in wanted
-        ]
+        self.emails = [by_address.get(a) or ContactEmail(tenant_id=self.tenant_id, address=a) for a in wanted]
         for position, entry in enumerate(self.emails):
             entry.position = position
 

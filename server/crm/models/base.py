@@ -4,10 +4,12 @@ constraint names, the id range, timestamps.
 Every table carries `tenant_id` (the Entra `tid`) and every lookup helper takes
 it, so no query crosses tenants. Ids are integers, except Tenant's (the tid).
 """
+
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, Sequence, TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column

@@ -1,8 +1,9 @@
 """Cases, their tasks, and the sharing rules that file a mailbox's mail to a case."""
+
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
-from typing import Iterable, Optional
 
 from sqlalchemy import Boolean, ForeignKey, Index, String, Text, UniqueConstraint, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
@@ -21,10 +22,10 @@ class Case(TimestampMixin, Base):
     title: Mapped[str] = mapped_column(String(512))
     description: Mapped[str] = mapped_column(Text, default="")
     status: Mapped[str] = mapped_column(String(16), default="open")
-    created_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 
-    tasks: Mapped[list["Task"]] = relationship(back_populates="case")
-    sharing_rules: Mapped[list["SharingRule"]] = relationship(
+    tasks: Mapped[list[Task]] = relationship(back_populates="case")
+    sharing_rules: Mapped[list[SharingRule]] = relationship(
         back_populates="case", cascade="all, delete-orphan", passive_deletes=True
     )
 
@@ -37,12 +38,12 @@ class Task(TimestampMixin, Base):
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
     title: Mapped[str] = mapped_column(String(512))
     description: Mapped[str] = mapped_column(Text, default="")
-    case_id: Mapped[Optional[int]] = mapped_column(ForeignKey("cases.id", ondelete="SET NULL"))
-    due_at: Mapped[Optional[datetime]]
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id", ondelete="SET NULL"))
+    due_at: Mapped[datetime | None]
     done: Mapped[bool] = mapped_column(Boolean, default=False)
-    created_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 
-    case: Mapped[Optional[Case]] = relationship(back_populates="tasks")
+    case: Mapped[Case | None] = relationship(back_populates="tasks")
 
 
 class SharingRule(Base):
@@ -60,7 +61,7 @@ class SharingRule(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
     address: Mapped[str] = mapped_column(String(320))  # normalised
-    created_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     # Only mail that arrives after this moment is filed by the rule.
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 

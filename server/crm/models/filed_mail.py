@@ -1,11 +1,23 @@
 """Filed email: the message, each mailbox's copy of it, what it is filed on, notes,
 and conversations that follow a record."""
+
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Optional
+from typing import Any
 
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, func, literal_column, select
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+    literal_column,
+    select,
+)
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from server.crm.models.base import Base, sql_in_list
@@ -31,16 +43,16 @@ class Email(Base):
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
     internet_message_id: Mapped[str] = mapped_column(String(998))
-    conversation_id: Mapped[Optional[str]] = mapped_column(String(512))
+    conversation_id: Mapped[str | None] = mapped_column(String(512))
     subject: Mapped[str] = mapped_column(Text, default="")
-    from_address: Mapped[Optional[str]] = mapped_column(String(320))
+    from_address: Mapped[str | None] = mapped_column(String(320))
     from_name: Mapped[str] = mapped_column(String(512), default="")
     # Lists of {"address", "name"}; addresses normalised where valid.
     to: Mapped[list[dict[str, Any]]] = mapped_column(Json(), default=list)
     cc: Mapped[list[dict[str, Any]]] = mapped_column(Json(), default=list)
     bcc: Mapped[list[dict[str, Any]]] = mapped_column(Json(), default=list)
-    sent_at: Mapped[Optional[datetime]]
-    received_at: Mapped[Optional[datetime]]
+    sent_at: Mapped[datetime | None]
+    received_at: Mapped[datetime | None]
     preview: Mapped[str] = mapped_column(Text, default="")
     body_html: Mapped[str] = mapped_column(Text, default="")  # sanitised (crm.sanitise)
     has_attachments: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -48,15 +60,15 @@ class Email(Base):
     attachments: Mapped[list[dict[str, Any]]] = mapped_column(Json(), default=list)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
-    links: Mapped[list["EmailLink"]] = relationship(
+    links: Mapped[list[EmailLink]] = relationship(
         back_populates="email", cascade="all, delete-orphan", passive_deletes=True
     )
-    notes: Mapped[list["Note"]] = relationship(
+    notes: Mapped[list[Note]] = relationship(
         back_populates="email", cascade="all, delete-orphan", passive_deletes=True, order_by="Note.id"
     )
 
     @classmethod
-    def by_internet_message_id(cls, session: Session, tenant_id: str, internet_message_id: str) -> "Email | None":
+    def by_internet_message_id(cls, session: Session, tenant_id: str, internet_message_id: str) -> Email | None:
         return session.scalar(
             select(cls).where(cls.tenant_id == tenant_id, cls.internet_message_id == internet_message_id)
         )
@@ -94,16 +106,16 @@ class MailboxItem(Base):
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     graph_id: Mapped[str] = mapped_column(String(512))
-    email_id: Mapped[Optional[int]] = mapped_column(ForeignKey("emails.id", ondelete="SET NULL"))
+    email_id: Mapped[int | None] = mapped_column(ForeignKey("emails.id", ondelete="SET NULL"))
     state: Mapped[str] = mapped_column(String(16), default="none")
-    folder: Mapped[Optional[str]] = mapped_column(String(512))
+    folder: Mapped[str | None] = mapped_column(String(512))
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     user: Mapped[User] = relationship()
-    email: Mapped[Optional[Email]] = relationship()
+    email: Mapped[Email | None] = relationship()
 
     @classmethod
-    def by_graph_id(cls, session: Session, tenant_id: str, user_id: int, graph_id: str) -> "MailboxItem | None":
+    def by_graph_id(cls, session: Session, tenant_id: str, user_id: int, graph_id: str) -> MailboxItem | None:
         return session.scalar(
             select(cls).where(cls.tenant_id == tenant_id, cls.user_id == user_id, cls.graph_id == graph_id)
         )
@@ -126,7 +138,7 @@ class EmailLink(Base):
     target_type: Mapped[str] = mapped_column(String(16))
     target_id: Mapped[int] = mapped_column(Id)
     source: Mapped[str] = mapped_column(String(16))
-    created_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     email: Mapped[Email] = relationship(back_populates="links")
@@ -151,13 +163,13 @@ class Note(Base):
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
     email_id: Mapped[int] = mapped_column(ForeignKey("emails.id", ondelete="CASCADE"))
-    author_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     email: Mapped[Email] = relationship(back_populates="notes")
-    author: Mapped[Optional[User]] = relationship()
+    author: Mapped[User | None] = relationship()
 
 
 class ConversationLink(Base):
@@ -174,7 +186,7 @@ class ConversationLink(Base):
     conversation_id: Mapped[str] = mapped_column(String(512))
     target_type: Mapped[str] = mapped_column(String(16))
     target_id: Mapped[int] = mapped_column(Id)
-    created_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     @classmethod
@@ -196,6 +208,11 @@ def subject_key(column=None):
     """The indexed search key of an email subject: its first characters, lower-cased.
     The numbers are literals, not bound parameters: SQLite uses an expression index
     only for the very same expression."""
-    return func.lower(func.substr(Email.subject if column is None else column,
-                                  literal_column("1"), literal_column(str(SUBJECT_KEY_LENGTH))))
+    return func.lower(
+        func.substr(
+            Email.subject if column is None else column, literal_column("1"), literal_column(str(SUBJECT_KEY_LENGTH))
+        )
+    )
+
+
 Index("ix_emails_tenant_subject_key", Email.tenant_id, subject_key())

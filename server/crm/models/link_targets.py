@@ -1,4 +1,5 @@
 """What an email or a conversation can be filed on, and the table of each kind."""
+
 from __future__ import annotations
 
 from server.crm.models.address_book import Company, Contact

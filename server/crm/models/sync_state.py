@@ -1,8 +1,9 @@
 """Sync bookkeeping: folder delta links, Graph subscriptions, background jobs."""
+
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Optional
+from typing import Any
 
 from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, select
 from sqlalchemy.ext.mutable import MutableDict
@@ -23,11 +24,11 @@ class SyncCursor(Base):
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     folder: Mapped[str] = mapped_column(String(512))
-    delta_link: Mapped[Optional[str]] = mapped_column(Text)
+    delta_link: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     @classmethod
-    def for_folder(cls, session: Session, tenant_id: str, user_id: int, folder: str) -> "SyncCursor | None":
+    def for_folder(cls, session: Session, tenant_id: str, user_id: int, folder: str) -> SyncCursor | None:
         return session.scalar(
             select(cls).where(cls.tenant_id == tenant_id, cls.user_id == user_id, cls.folder == folder)
         )
@@ -56,7 +57,7 @@ class Subscription(Base):
     user: Mapped[User] = relationship()
 
     @classmethod
-    def by_subscription_id(cls, session: Session, subscription_id: str) -> "Subscription | None":
+    def by_subscription_id(cls, session: Session, subscription_id: str) -> Subscription | None:
         """Webhooks arrive without a tenant; the subscription id (then its stored
         tenant) is what identifies them."""
         return session.scalar(select(cls).where(cls.subscription_id == subscription_id))
@@ -81,21 +82,21 @@ class SyncJob(Base):
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     key: Mapped[str] = mapped_column(String(512))
     kind: Mapped[str] = mapped_column(String(32))
-    tenant_id: Mapped[Optional[str]] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
-    user_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    tenant_id: Mapped[str | None] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     params: Mapped[dict[str, Any]] = mapped_column(MutableDict.as_mutable(Json()), default=dict)
     state: Mapped[str] = mapped_column(String(16), default="queued")
     attempts: Mapped[int] = mapped_column(default=0)
     # Set when the job was asked for again while it ran: it runs once more after.
     rerun: Mapped[bool] = mapped_column(Boolean, default=False)
     done: Mapped[int] = mapped_column(default=0)
-    total: Mapped[Optional[int]]
+    total: Mapped[int | None]
     failed: Mapped[int] = mapped_column(default=0)
     # Where a resumable job (bulk sync) goes on from after a crash.
     cursor: Mapped[dict[str, Any]] = mapped_column(MutableDict.as_mutable(Json()), default=dict)
     error: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     requested_at: Mapped[datetime] = mapped_column(default=utcnow)
-    started_at: Mapped[Optional[datetime]]
-    heartbeat_at: Mapped[Optional[datetime]]
-    finished_at: Mapped[Optional[datetime]]
+    started_at: Mapped[datetime | None]
+    heartbeat_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]

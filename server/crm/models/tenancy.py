@@ -1,8 +1,10 @@
 """Tenants and their users, with the settings a tenant sets and a user overrides."""
+
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
-from typing import Any, Iterable, Optional
+from typing import Any
 
 from sqlalchemy import ForeignKey, String, UniqueConstraint, select
 from sqlalchemy.ext.mutable import MutableDict, MutableList
@@ -36,7 +38,7 @@ class Tenant(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     @classmethod
-    def get(cls, session: Session, tenant_id: str, id: str | None = None) -> "Tenant | None":  # type: ignore[override]
+    def get(cls, session: Session, tenant_id: str, id: str | None = None) -> Tenant | None:  # type: ignore[override]
         return session.get(cls, tenant_id)
 
     def effective_settings(self) -> dict[str, Any]:
@@ -72,7 +74,7 @@ class User(Base):
     # The user's own addresses (primary SMTP and aliases), lower-case; never matched as contacts.
     addresses: Mapped[list[str]] = mapped_column(MutableList.as_mutable(Json()), default=list)
     # When `addresses` was last read from the user's Graph profile (aliases change rarely).
-    addresses_checked_at: Mapped[Optional[datetime]]
+    addresses_checked_at: Mapped[datetime | None]
     # Overrides of the tenant's settings; absent key = use the tenant's value.
     settings: Mapped[dict[str, Any]] = mapped_column(MutableDict.as_mutable(Json()), default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -80,7 +82,7 @@ class User(Base):
     tenant: Mapped[Tenant] = relationship()
 
     @classmethod
-    def by_oid(cls, session: Session, tenant_id: str, oid: str) -> "User | None":
+    def by_oid(cls, session: Session, tenant_id: str, oid: str) -> User | None:
         return session.scalar(select(cls).where(cls.tenant_id == tenant_id, cls.oid == oid))
 
     def effective_settings(self, tenant: Tenant | None = None) -> dict[str, Any]:

@@ -1,5 +1,6 @@
 """Schemas of cases, tasks, a filed email's links and notes, conversation links and
 sharing rules."""
+
 from __future__ import annotations
 
 import marshmallow as ma
@@ -71,6 +72,7 @@ class TargetsSchema(ma.Schema):
     """A case and/or a task, existing (`case_id`, `task_id`) or created inline
     (`new_case`, `new_task`; a new task goes on the case of this request unless it
     names its own)."""
+
     case_id = ma.fields.Integer(validate=ma.validate.Range(min=1))
     task_id = ma.fields.Integer(validate=ma.validate.Range(min=1))
     new_case = ma.fields.Nested(NewCaseSchema)
@@ -89,8 +91,9 @@ class TargetsSchema(ma.Schema):
 class EmailLinkSchema(ma.Schema):
     target_type = ma.fields.String(required=True)
     target_id = ma.fields.Integer(required=True)
-    source = ma.fields.String(required=True, metadata={
-        "description": "address / company / manual / rule / conversation"})
+    source = ma.fields.String(
+        required=True, metadata={"description": "address / company / manual / rule / conversation"}
+    )
     title = ma.fields.String(allow_none=True, metadata={"description": "Case or task title"})
     url = ma.fields.String(allow_none=True)
 

@@ -1,5 +1,6 @@
 """Schemas of contacts from the pane: Outlook contacts and their sync with CRM
 contacts, the CRM contact search, and CRM contacts created from a message's people."""
+
 from __future__ import annotations
 
 import marshmallow as ma
@@ -36,14 +37,18 @@ class ContactSyncSchema(ma.Schema):
     name = ma.fields.String()
     updated_in_outlook = ma.fields.List(ma.fields.String())
     updated_in_crm = ma.fields.List(ma.fields.String())
-    conflicts = ma.fields.List(ma.fields.String(), metadata={
-        "description": "Fields changed on both sides; the later modification won"})
+    conflicts = ma.fields.List(
+        ma.fields.String(), metadata={"description": "Fields changed on both sides; the later modification won"}
+    )
 
 
 class RefreshSchema(ma.Schema):
-    ids = ma.fields.List(ma.fields.String(validate=MESSAGE_ID), required=True,
-                         validate=ma.validate.Length(min=1, max=REFRESH_LIMIT),
-                         metadata={"description": "Outlook contact ids (e.g. the people's outlook_contact_id)"})
+    ids = ma.fields.List(
+        ma.fields.String(validate=MESSAGE_ID),
+        required=True,
+        validate=ma.validate.Length(min=1, max=REFRESH_LIMIT),
+        metadata={"description": "Outlook contact ids (e.g. the people's outlook_contact_id)"},
+    )
 
 
 class RefreshResultSchema(ma.Schema):
@@ -54,8 +59,11 @@ class RefreshResultSchema(ma.Schema):
 
 
 class RefreshResultsSchema(ma.Schema):
-    results = ma.fields.List(ma.fields.Nested(RefreshResultSchema), required=True, metadata={
-        "description": "One per linked contact; ids not linked to a CRM contact are left out"})
+    results = ma.fields.List(
+        ma.fields.Nested(RefreshResultSchema),
+        required=True,
+        metadata={"description": "One per linked contact; ids not linked to a CRM contact are left out"},
+    )
 
 
 class UrlSchema(ma.Schema):
@@ -86,22 +94,25 @@ class SearchResultSchema(ma.Schema):
 
 class SenderContactSchema(ma.Schema):
     address = ma.fields.String(required=True, validate=ADDRESS)
-    name = ma.fields.String(validate=ma.validate.Length(max=512), metadata={
-        "description": "Defaults to the name the message shows for the address"})
+    name = ma.fields.String(
+        validate=ma.validate.Length(max=512),
+        metadata={"description": "Defaults to the name the message shows for the address"},
+    )
     company = ma.fields.String(validate=ma.validate.Length(max=256))
     job_title = ma.fields.String(validate=ma.validate.Length(max=256))
     phone = ma.fields.String(validate=ma.validate.Length(max=64))
-    link_email = ma.fields.Boolean(load_default=False, metadata={
-        "description": "True: \"Create and link the email\"; false: \"Create only\""})
+    link_email = ma.fields.Boolean(
+        load_default=False, metadata={"description": 'True: "Create and link the email"; false: "Create only"'}
+    )
 
 
 class SenderContactResultSchema(ma.Schema):
     crm_contact_id = ma.fields.Integer(required=True)
     crm_url = ma.fields.String(required=True)
-    created = ma.fields.Boolean(required=True,
-                                metadata={"description": "False: a contact with the address existed"})
+    created = ma.fields.Boolean(required=True, metadata={"description": "False: a contact with the address existed"})
     name = ma.fields.String()
     company = ma.fields.Nested(CompanySchema, allow_none=True)
     crm_email_id = ma.fields.Integer(allow_none=True)
-    message = ma.fields.Nested(MessageSchema, allow_none=True,
-                               metadata={"description": "The message after filing (link_email only)"})
+    message = ma.fields.Nested(
+        MessageSchema, allow_none=True, metadata={"description": "The message after filing (link_email only)"}
+    )

@@ -1,4 +1,5 @@
 """Schemas of the CRM records API: contacts and companies, and their keyset pages."""
+
 from __future__ import annotations
 
 import marshmallow as ma
@@ -16,15 +17,21 @@ class CrmCompanyRefSchema(ma.Schema):
 
 class CrmContactSchema(ma.Schema):
     id = ma.fields.Integer(required=True)
-    name = ma.fields.String(required=True, metadata={"description": "What to show: display name, else first + last, else the first email"})
+    name = ma.fields.String(
+        required=True, metadata={"description": "What to show: display name, else first + last, else the first email"}
+    )
     first_name = ma.fields.String(required=True)
     last_name = ma.fields.String(required=True)
     display_name = ma.fields.String(required=True)
     job_title = ma.fields.String(required=True)
     business_phone = ma.fields.String(required=True)
     mobile_phone = ma.fields.String(required=True)
-    emails = ma.fields.List(ma.fields.String(), attribute="addresses", required=True,
-                            metadata={"description": "Normalised addresses (domain IDNA-encoded)"})
+    emails = ma.fields.List(
+        ma.fields.String(),
+        attribute="addresses",
+        required=True,
+        metadata={"description": "Normalised addresses (domain IDNA-encoded)"},
+    )
     company = ma.fields.Nested(CrmCompanyRefSchema, allow_none=True, required=True)
     created_at = ma.fields.DateTime(required=True)
     updated_at = ma.fields.DateTime(required=True)
@@ -37,11 +44,16 @@ class CrmContactInputSchema(ma.Schema):
     job_title = ma.fields.String(validate=NAME)
     business_phone = ma.fields.String(validate=PHONE)
     mobile_phone = ma.fields.String(validate=PHONE)
-    emails = ma.fields.List(ma.fields.String(validate=ma.validate.Length(min=1, max=320)),
-                            validate=ma.validate.Length(max=50))
-    company = ma.fields.String(allow_none=True, validate=NAME,
-                               metadata={"description": "Company name: matched ignoring case and spacing, "
-                                                        "created if new; null removes the company"})
+    emails = ma.fields.List(
+        ma.fields.String(validate=ma.validate.Length(min=1, max=320)), validate=ma.validate.Length(max=50)
+    )
+    company = ma.fields.String(
+        allow_none=True,
+        validate=NAME,
+        metadata={
+            "description": "Company name: matched ignoring case and spacing, created if new; null removes the company"
+        },
+    )
     company_id = ma.fields.Integer(allow_none=True, metadata={"description": "Or an existing company's id"})
 
     @ma.validates_schema
@@ -60,29 +72,34 @@ class CrmCompanySchema(ma.Schema):
 
 class CrmCompanyCreateSchema(ma.Schema):
     name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=256))
-    domains = ma.fields.List(ma.fields.String(validate=ma.validate.Length(min=1, max=253)),
-                             validate=ma.validate.Length(max=100))
+    domains = ma.fields.List(
+        ma.fields.String(validate=ma.validate.Length(min=1, max=253)), validate=ma.validate.Length(max=100)
+    )
 
 
 class CrmCompanyUpdateSchema(ma.Schema):
     name = ma.fields.String(validate=ma.validate.Length(min=1, max=256))
-    domains = ma.fields.List(ma.fields.String(validate=ma.validate.Length(min=1, max=253)),
-                             validate=ma.validate.Length(max=100))
+    domains = ma.fields.List(
+        ma.fields.String(validate=ma.validate.Length(min=1, max=253)), validate=ma.validate.Length(max=100)
+    )
 
 
 class CrmListArgsSchema(ma.Schema):
-    q = ma.fields.String(validate=ma.validate.Length(max=200),
-                         metadata={"description": "Prefix of a name, an email address or a company"})
-    limit = ma.fields.Integer(load_default=DEFAULT_LIMIT,
-                              validate=ma.validate.Range(min=1, max=MAX_LIMIT))
-    after = ma.fields.String(validate=ma.validate.Length(max=2000),
-                             metadata={"description": "The `next` cursor of the previous page"})
+    q = ma.fields.String(
+        validate=ma.validate.Length(max=200),
+        metadata={"description": "Prefix of a name, an email address or a company"},
+    )
+    limit = ma.fields.Integer(load_default=DEFAULT_LIMIT, validate=ma.validate.Range(min=1, max=MAX_LIMIT))
+    after = ma.fields.String(
+        validate=ma.validate.Length(max=2000), metadata={"description": "The `next` cursor of the previous page"}
+    )
 
 
 class CrmContactPageSchema(ma.Schema):
     items = ma.fields.List(ma.fields.Nested(CrmContactSchema), required=True)
-    next = ma.fields.String(allow_none=True, required=True,
-                            metadata={"description": "Cursor for the next page (`after`), null on the last"})
+    next = ma.fields.String(
+        allow_none=True, required=True, metadata={"description": "Cursor for the next page (`after`), null on the last"}
+    )
 
 
 class CrmCompanyPageSchema(ma.Schema):

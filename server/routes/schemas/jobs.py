@@ -1,4 +1,5 @@
 """Schemas of background work: a bulk sync request, the job it starts, a job's progress."""
+
 from __future__ import annotations
 
 import marshmallow as ma

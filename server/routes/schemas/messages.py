@@ -1,5 +1,6 @@
 """Schemas of Outlook messages as the pane sees them: the message, its people and
 their CRM contacts, and batch results."""
+
 from __future__ import annotations
 
 import marshmallow as ma
@@ -40,25 +41,29 @@ class MessageSchema(ma.Schema):
     conversation_id = ma.fields.String(allow_none=True)
     subject = ma.fields.String(required=True)
     received_at = ma.fields.String(allow_none=True)
-    state = ma.fields.String(required=True,
-                             validate=ma.validate.OneOf(["none", "pending", "synced", "excluded"]))
+    state = ma.fields.String(required=True, validate=ma.validate.OneOf(["none", "pending", "synced", "excluded"]))
     crm_email_id = ma.fields.Integer(allow_none=True, required=True)
     crm_url = ma.fields.String(allow_none=True, required=True)
     categories = ma.fields.List(ma.fields.String())
     outlook_contacts_checked = ma.fields.Boolean(
-        metadata={"description": "False when outlook_contact_id was not looked up in this answer"})
+        metadata={"description": "False when outlook_contact_id was not looked up in this answer"}
+    )
     people = ma.fields.List(ma.fields.Nested(PersonSchema), required=True)
 
 
 class OpenArgsSchema(ma.Schema):
     people = DelimitedList(
         ma.fields.String(validate=ma.validate.Length(max=320)),
-        validate=ma.validate.Length(max=500), load_default=list,
-        metadata={"description": "The message's From/To/Cc addresses as the client shows them, "
-                                 "comma-separated. Optional: with it, the message and its people's "
-                                 "Outlook-contact lookups take one Graph request instead of two. "
-                                 "Entries that are not addresses are ignored; the answer always "
-                                 "describes the message's real people."})
+        validate=ma.validate.Length(max=500),
+        load_default=list,
+        metadata={
+            "description": "The message's From/To/Cc addresses as the client shows them, "
+            "comma-separated. Optional: with it, the message and its people's "
+            "Outlook-contact lookups take one Graph request instead of two. "
+            "Entries that are not addresses are ignored; the answer always "
+            "describes the message's real people."
+        },
+    )
 
 
 class StateSchema(ma.Schema):
@@ -66,8 +71,9 @@ class StateSchema(ma.Schema):
 
 
 class BatchSyncSchema(ma.Schema):
-    ids = ma.fields.List(ma.fields.String(validate=MESSAGE_ID), required=True,
-                         validate=ma.validate.Length(min=1, max=BATCH_LIMIT))
+    ids = ma.fields.List(
+        ma.fields.String(validate=MESSAGE_ID), required=True, validate=ma.validate.Length(min=1, max=BATCH_LIMIT)
+    )
 
 
 class ResultErrorSchema(ma.Schema):
@@ -79,8 +85,7 @@ class ResultErrorSchema(ma.Schema):
 class BatchResultSchema(ma.Schema):
     id = ma.fields.String(required=True)
     ok = ma.fields.Boolean(required=True)
-    status = ma.fields.String(required=True,
-                              validate=ma.validate.OneOf(["synced", "already_synced", "failed"]))
+    status = ma.fields.String(required=True, validate=ma.validate.OneOf(["synced", "already_synced", "failed"]))
     message = ma.fields.Nested(MessageSchema)
     error = ma.fields.Nested(ResultErrorSchema)
 

@@ -1,5 +1,6 @@
 """The importer and exporter's fixtures, on the backend the pane calls: the importer
 itself, the `flask crm` commands, and a comparable snapshot of a tenant's records."""
+
 from __future__ import annotations
 
 import pytest
@@ -19,6 +20,7 @@ def importer(app, clean_state):
 
     def run(path, tenant: str = CONTOSO, **kw):
         return import_file(factory, tenant, path, **kw)
+
     return run
 
 
@@ -29,22 +31,36 @@ def cli(app, clean_state):
 
     def run(*args):
         return runner.invoke(args=list(map(str, args)))
+
     return run
 
 
 @pytest.fixture
 def snapshot(app):
     """`snapshot(tenant)` -> (contacts, companies) as plain, comparable data."""
+
     def take(tenant: str = CONTOSO):
         with Database.state(app).session_factory() as session:
             contacts = session.scalars(
-                select(Contact).where(Contact.tenant_id == tenant, Contact.deleted_at.is_(None))
-                .options(selectinload(Contact.emails), selectinload(Contact.company))).all()
+                select(Contact)
+                .where(Contact.tenant_id == tenant, Contact.deleted_at.is_(None))
+                .options(selectinload(Contact.emails), selectinload(Contact.company))
+            ).all()
             companies = session.scalars(select(Company).where(Company.tenant_id == tenant)).all()
             people = sorted(
-                (c.first_name, c.last_name, c.display_name, tuple(c.addresses), c.job_title,
-                 c.business_phone, c.mobile_phone, c.company.name if c.company else None)
-                for c in contacts)
+                (
+                    c.first_name,
+                    c.last_name,
+                    c.display_name,
+                    tuple(c.addresses),
+                    c.job_title,
+                    c.business_phone,
+                    c.mobile_phone,
+                    c.company.name if c.company else None,
+                )
+                for c in contacts
+            )
             firms = sorted((c.name, tuple(c.domains or [])) for c in companies)
             return people, firms
+
     return take

@@ -1,4 +1,5 @@
 """Address normalisation: one stored form per mailbox, whatever Outlook shows."""
+
 import pytest
 
 from server.crm.addresses import display_domain, matches_never_sync, normalise_address
@@ -32,10 +33,24 @@ def test_valid_addresses_are_normalised(raw, expected):
 @pytest.mark.parametrize(
     "raw",
     [
-        None, "", "   ", "adele", "adele@", "@contoso.com", "a@@contoso.com", "a@b@contoso.com",
-        "adele vance@contoso.com", "adele@contoso..com", "adele@-contoso.com", "adele@con_toso.com",
-        "a,b@contoso.com", "a(b)@contoso.com", "Adele <>", "x" * 65 + "@contoso.com",
-        "a@" + "b" * 64 + ".com", "/O=EXCHANGELABS/OU=EXCHANGE ADMINISTRATIVE GROUP/CN=RECIPIENTS/CN=ADELE",
+        None,
+        "",
+        "   ",
+        "adele",
+        "adele@",
+        "@contoso.com",
+        "a@@contoso.com",
+        "a@b@contoso.com",
+        "adele vance@contoso.com",
+        "adele@contoso..com",
+        "adele@-contoso.com",
+        "adele@con_toso.com",
+        "a,b@contoso.com",
+        "a(b)@contoso.com",
+        "Adele <>",
+        "x" * 65 + "@contoso.com",
+        "a@" + "b" * 64 + ".com",
+        "/O=EXCHANGELABS/OU=EXCHANGE ADMINISTRATIVE GROUP/CN=RECIPIENTS/CN=ADELE",
         12,
     ],
 )

@@ -1,6 +1,7 @@
 """CRM models: tenant scoping, settings precedence, companies, contacts, races."""
+
 import threading
-from datetime import timezone
+from datetime import UTC
 
 import pytest
 from sqlalchemy import func, select
@@ -84,7 +85,9 @@ def test_user_setting_wins_over_tenant_default_and_never_sync_lists_combine(db):
     tenant = user.tenant
     tenant.update_settings(auto_link_companies=True, auto_sync="known_contacts", never_sync=["hr.example"])
     assert user.effective_settings(tenant) == {
-        "auto_link_companies": True, "auto_sync": "known_contacts", "never_sync": ["hr.example"],
+        "auto_link_companies": True,
+        "auto_sync": "known_contacts",
+        "never_sync": ["hr.example"],
     }
     user.update_settings(auto_link_companies=False, never_sync=["mum@family.net"])
     db.commit()
@@ -156,7 +159,7 @@ def test_contact_updated_at_moves_on_change_and_times_are_utc(db):
     db.add(contact)
     db.commit()
     created, updated = contact.created_at, contact.updated_at
-    assert created.tzinfo is not None and created.utcoffset() == timezone.utc.utcoffset(None)
+    assert created.tzinfo is not None and created.utcoffset() == UTC.utcoffset(None)
     contact.job_title = "Buyer"
     db.commit()
     db.expire_all()
@@ -251,8 +254,20 @@ def test_sanitised_html_is_inert_but_keeps_formatting():
 )
 def test_sanitiser_defuses_known_vectors(vector):
     clean = sanitise_html(vector).lower()
-    for bad in ("alert", "javascript", "vbscript", "evil.example", "tracker.example", "<svg", "<object",
-                "<embed", "<base", "<meta", "<link", "expression"):
+    for bad in (
+        "alert",
+        "javascript",
+        "vbscript",
+        "evil.example",
+        "tracker.example",
+        "<svg",
+        "<object",
+        "<embed",
+        "<base",
+        "<meta",
+        "<link",
+        "expression",
+    ):
         assert bad not in clean, clean
 
 

@@ -1,5 +1,6 @@
 """Export: CSV and vCard through the CLI, and export -> import into an empty tenant
 gives the same contacts and companies."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -24,13 +25,26 @@ def arrange_awkward_records(crm):
     crm.add_all([acme, Company(tenant_id=CONTOSO, name="Lonely Company", domains=["lonely.example"])])
     crm.flush()
     people = [
-        Contact(tenant_id=CONTOSO, first_name="Jana", last_name="Malá", display_name="Ing. Jana Malá",
-                job_title="Ředitelka; \"CEO\"", business_phone="+420 1", mobile_phone="+420 2", company=acme),
+        Contact(
+            tenant_id=CONTOSO,
+            first_name="Jana",
+            last_name="Malá",
+            display_name="Ing. Jana Malá",
+            job_title='Ředitelka; "CEO"',
+            business_phone="+420 1",
+            mobile_phone="+420 2",
+            company=acme,
+        ),
         Contact(tenant_id=CONTOSO),
         Contact(tenant_id=CONTOSO, first_name="Bez", last_name="Adresy", display_name="Bez Adresy", company=acme),
         Contact(tenant_id=CONTOSO, first_name="Gone", last_name="Away", display_name="Gone Away"),
-        Contact(tenant_id=CONTOSO, display_name='=HYPERLINK("https://evil.example","Click")',
-                job_title="@SUM(1+1)", business_phone="+420 603 555 444", mobile_phone="-"),
+        Contact(
+            tenant_id=CONTOSO,
+            display_name='=HYPERLINK("https://evil.example","Click")',
+            job_title="@SUM(1+1)",
+            business_phone="+420 603 555 444",
+            mobile_phone="-",
+        ),
     ]
     crm.add_all(people)
     people[0].set_addresses(["jana@acme.example", "jana@bücher.de"])
@@ -43,7 +57,8 @@ def arrange_awkward_records(crm):
 
 @pytest.mark.parametrize("fmt", ["csv", "vcf"])
 def test_export_then_import_into_an_empty_tenant_gives_the_same_contacts_and_companies(
-        cli, crm, snapshot, tmp_path, fmt):
+    cli, crm, snapshot, tmp_path, fmt
+):
     assert cli("crm", "import", "--tenant", CONTOSO, DEMO).exit_code == 0
     arrange_awkward_records(crm)
     out = tmp_path / f"export.{fmt}"
@@ -67,11 +82,14 @@ def test_csv_export_is_readable_with_unicode_domains_and_several_addresses(cli, 
 
     lines = out.read_text(encoding="utf-8").splitlines()
     assert lines[0] == "first_name,last_name,display_name,email,company,job_title,phone,mobile_phone,company_domains"
-    assert ('Jana,Malá,Ing. Jana Malá,jana@acme.example;jana@bücher.de,"Acme, Inc.","Ředitelka; ""CEO""",'
-            '+420 1,+420 2,acme.example;bücher.de') in lines
+    assert (
+        'Jana,Malá,Ing. Jana Malá,jana@acme.example;jana@bücher.de,"Acme, Inc.","Ředitelka; ""CEO""",'
+        "+420 1,+420 2,acme.example;bücher.de"
+    ) in lines
     # Spreadsheets show these as text instead of running them; import takes the apostrophe off.
-    assert (',,"\'=HYPERLINK(""https://evil.example"",""Click"")",formula@evil.example,,\'@SUM(1+1),'
-            '+420 603 555 444,-,') in lines
+    assert (
+        ',,"\'=HYPERLINK(""https://evil.example"",""Click"")",formula@evil.example,,\'@SUM(1+1),+420 603 555 444,-,'
+    ) in lines
 
 
 def test_vcard_export_is_vcard_3(cli, crm, tmp_path):
@@ -95,13 +113,15 @@ def test_export_never_includes_another_tenants_contacts(cli, crm, tmp_path):
 
 def test_demo_csv_imports_cleanly_and_knows_every_correspondent_of_the_demo_mailbox(cli, crm):
     import json
+
     demo = json.loads((ROOT / "emulator" / "fixtures" / "demo.json").read_text(encoding="utf-8"))
     own = {d for t in demo["tenants"] for d in t["domains"]}
     correspondents = set()
     for user in demo["users"]:
         for message in user.get("messages", []):
-            people = [message.get("from")] + [r for k in ("toRecipients", "ccRecipients", "bccRecipients")
-                                              for r in message.get(k) or []]
+            people = [message.get("from")] + [
+                r for k in ("toRecipients", "ccRecipients", "bccRecipients") for r in message.get(k) or []
+            ]
             correspondents |= {p["emailAddress"]["address"].lower() for p in people if p}
 
     result = cli("crm", "import", "--tenant", CONTOSO, DEMO)

@@ -1,7 +1,8 @@
 """Filing a message: one Email per tenant per internetMessageId, one MailboxItem
 per user per Graph id, idempotent links, safe under concurrency."""
+
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import func, select
@@ -19,8 +20,8 @@ MESSAGE = {
     "from_name": "Alice Archer",
     "to": [{"address": "adele.vance@contoso.com", "name": "Adele Vance"}],
     "cc": [{"address": "Megan.Bowen@contoso.com", "name": "Megan Bowen"}],
-    "sent_at": datetime(2026, 11, 2, 9, 30, tzinfo=timezone.utc),
-    "received_at": datetime(2026, 11, 2, 9, 31, tzinfo=timezone.utc),
+    "sent_at": datetime(2026, 11, 2, 9, 30, tzinfo=UTC),
+    "received_at": datetime(2026, 11, 2, 9, 31, tzinfo=UTC),
     "body_html": '<p onclick="x()">Please find the quote.<script>alert(1)</script>'
     '<img src="https://tracker.example/p.gif"></p>',
     "attachments": [{"name": "quote.pdf", "content_type": "application/pdf", "size": 12345}],
@@ -99,10 +100,17 @@ def test_links_accumulate_without_duplicates(db, adele, alice):
     db.add(case)
     db.commit()
     email, _, _ = file_email(
-        db, CONTOSO, adele, MESSAGE, "g1", "inbox",
+        db,
+        CONTOSO,
+        adele,
+        MESSAGE,
+        "g1",
+        "inbox",
         [("contact", alice.id, "address"), ("company", alice.company_id, "company")],
     )
-    file_email(db, CONTOSO, adele, MESSAGE, "g1", "inbox", [("contact", alice.id, "manual"), ("case", case.id, "manual")])
+    file_email(
+        db, CONTOSO, adele, MESSAGE, "g1", "inbox", [("contact", alice.id, "manual"), ("case", case.id, "manual")]
+    )
     assert link_email(db, CONTOSO, email, [("case", case.id, "manual")]) == 0
     db.expire_all()
     links = {(l.target_type, l.target_id, l.source) for l in db.get(Email, email.id).links}

@@ -1,4 +1,5 @@
 """CSV import: encodings, delimiters, idempotence, merging, bad rows, batches."""
+
 from __future__ import annotations
 
 import io
@@ -18,8 +19,13 @@ HEADER = "first_name,last_name,email,company,job_title,phone\n"
 
 
 def test_csv_with_bom_imports_every_column(importer, crm, tmp_path):
-    path = write(tmp_path, "bom.csv", HEADER + "Lynne,Robbins,Lynne.Robbins@NorthwindTraders.com,"
-                 "Northwind Traders,Purchasing Manager,+1 425 555 0110\n", bom=True)
+    path = write(
+        tmp_path,
+        "bom.csv",
+        HEADER + "Lynne,Robbins,Lynne.Robbins@NorthwindTraders.com,"
+        "Northwind Traders,Purchasing Manager,+1 425 555 0110\n",
+        bom=True,
+    )
 
     summary = importer(path)
 
@@ -32,17 +38,22 @@ def test_csv_with_bom_imports_every_column(importer, crm, tmp_path):
 
 
 def test_semicolon_delimited_csv_as_czech_excel_saves_it(importer, crm, tmp_path):
-    text = ("jmeno;prijmeni;e-mail;firma;title;telefon\r\n"
-            "Pavel;Dvořák;\"pavel.dvorak@stavby-morava.cz; p.dvorak@seznam.cz\";Stavby Morava a.s.;Jednatel;"
-            "+420 543 210 987\r\n"
-            "Agnieszka;Nowak;agnieszka.nowak@mebleportal.pl;Mebleportal Sp. z o.o.;Kierownik;\r\n")
+    text = (
+        "jmeno;prijmeni;e-mail;firma;title;telefon\r\n"
+        'Pavel;Dvořák;"pavel.dvorak@stavby-morava.cz; p.dvorak@seznam.cz";Stavby Morava a.s.;Jednatel;'
+        "+420 543 210 987\r\n"
+        "Agnieszka;Nowak;agnieszka.nowak@mebleportal.pl;Mebleportal Sp. z o.o.;Kierownik;\r\n"
+    )
     summary = importer(write(tmp_path, "excel-cz.csv", text, bom=True))
 
     assert (summary.created, summary.errors) == (2, 0)
     pavel, agnieszka = contacts_of(crm)
     assert pavel.addresses == ["pavel.dvorak@stavby-morava.cz", "p.dvorak@seznam.cz"]
-    assert (pavel.last_name, pavel.company.name, pavel.business_phone) == ("Dvořák", "Stavby Morava a.s.",
-                                                                          "+420 543 210 987")
+    assert (pavel.last_name, pavel.company.name, pavel.business_phone) == (
+        "Dvořák",
+        "Stavby Morava a.s.",
+        "+420 543 210 987",
+    )
     assert agnieszka.company.name == "Mebleportal Sp. z o.o."
 
 
@@ -72,15 +83,16 @@ def test_duplicates_inside_one_file_merge_into_one_contact(importer, crm, tmp_pa
         "Henrik,Larsen,henrik.larsen@alpineski.com,Alpine Ski House,,\n"
         "Grace,Taylor,grace.taylor@alpineski.com,Alpine Ski House,,\n"
         "Henrik,Larsen,HENRIK.LARSEN@alpineski.com;henrik@gmail.com,,Head of Retail,+41 1\n"
-        ",,henrik@gmail.com,,,+41 2\n")
+        ",,henrik@gmail.com,,,+41 2\n"
+    )
     summary = importer(write(tmp_path, "dupes.csv", text))
 
     assert (summary.created, summary.merged, summary.errors) == (2, 2, 0)
     henrik, grace = contacts_of(crm)
     assert henrik.addresses == ["henrik.larsen@alpineski.com", "henrik@gmail.com"]
-    assert (henrik.job_title, henrik.business_phone) == ("Head of Retail", "+41 2")   # the later row wins
+    assert (henrik.job_title, henrik.business_phone) == ("Head of Retail", "+41 2")  # the later row wins
     assert henrik.company.name == "Alpine Ski House"
-    assert henrik.company.domains == ["alpineski.com"]                               # gmail.com skipped
+    assert henrik.company.domains == ["alpineski.com"]  # gmail.com skipped
 
 
 def test_duplicates_split_across_batches_still_make_one_contact(importer, crm, tmp_path):
@@ -92,8 +104,14 @@ def test_duplicates_split_across_batches_still_make_one_contact(importer, crm, t
 
 
 def test_reimport_with_a_changed_phone_updates_and_never_duplicates(importer, crm, tmp_path):
-    first = HEADER + "Lynne,Robbins,lynne@northwind.example,Northwind,,+1 111\nNestor,Wilke,nestor@northwind.example,Northwind,,\n"
-    second = HEADER + "Lynne,Robbins,lynne@northwind.example,Northwind,,+1 222\nNestor,Wilke,nestor@northwind.example,Northwind,,\n"
+    first = (
+        HEADER
+        + "Lynne,Robbins,lynne@northwind.example,Northwind,,+1 111\nNestor,Wilke,nestor@northwind.example,Northwind,,\n"
+    )
+    second = (
+        HEADER
+        + "Lynne,Robbins,lynne@northwind.example,Northwind,,+1 222\nNestor,Wilke,nestor@northwind.example,Northwind,,\n"
+    )
     importer(write(tmp_path, "first.csv", first))
     [before, _] = contacts_of(crm)
 
@@ -113,21 +131,26 @@ def test_empty_cells_never_blank_what_the_crm_knows(importer, crm, tmp_path):
 
     [lynne] = contacts_of(crm)
     assert (lynne.display_name, lynne.job_title, lynne.business_phone, lynne.company.name) == (
-        "Lynne Robbins", "CEO", "+1", "Northwind")
+        "Lynne Robbins",
+        "CEO",
+        "+1",
+        "Northwind",
+    )
 
 
 def test_bad_rows_are_reported_with_line_numbers_and_good_rows_import(importer, crm, tmp_path):
     text = HEADER + (
-        "Good,One,good1@example.com,,,\n"           # line 2
-        ",,,Acme,CTO,+1\n"                           # line 3: a company alone is a company record
-        ",,,,CTO,+1\n"                               # line 4: nothing to know anyone by
-        "Bad,Address,not-an-address,,,\n"            # line 5
-        "\"Multi\nLine\",Name,multi@example.com,,,\n"  # lines 6-7: one record
-        "Bad,Idn,x@exa mple.com,,,\n"                # line 8
-        "Good,Two,good2@example.com;also@@bad,,,\n"   # line 9: one bad address spoils the row
-        ",,,,,\n"                                    # line 10: blank, ignored
-        "Too,Many,cells@example.com,A;B,x,y,z\n"     # line 11
-        "Good,Three,good3@example.com,,,\n")         # line 12
+        "Good,One,good1@example.com,,,\n"  # line 2
+        ",,,Acme,CTO,+1\n"  # line 3: a company alone is a company record
+        ",,,,CTO,+1\n"  # line 4: nothing to know anyone by
+        "Bad,Address,not-an-address,,,\n"  # line 5
+        '"Multi\nLine",Name,multi@example.com,,,\n'  # lines 6-7: one record
+        "Bad,Idn,x@exa mple.com,,,\n"  # line 8
+        "Good,Two,good2@example.com;also@@bad,,,\n"  # line 9: one bad address spoils the row
+        ",,,,,\n"  # line 10: blank, ignored
+        "Too,Many,cells@example.com,A;B,x,y,z\n"  # line 11
+        "Good,Three,good3@example.com,,,\n"
+    )  # line 12
     summary = importer(write(tmp_path, "bad.csv", text))
 
     assert [(p.line, p.reason) for p in summary.problems] == [
@@ -146,7 +169,8 @@ def test_companies_match_ignoring_case_and_spacing_and_domains_skip_free_mail(im
     text = HEADER + (
         "A,One,a@stavby-morava.cz,Stavby Morava a.s.,,\n"
         "B,Two,b@seznam.cz,STAVBY  morava A.S. ,,\n"
-        "C,Three,c@gmx.de; c@stavby.eu,stavby morava a.s.,,\n")
+        "C,Three,c@gmx.de; c@stavby.eu,stavby morava a.s.,,\n"
+    )
     summary = importer(write(tmp_path, "companies.csv", text))
 
     assert summary.companies_created == 1
@@ -156,8 +180,9 @@ def test_companies_match_ignoring_case_and_spacing_and_domains_skip_free_mail(im
 
 
 def test_company_domains_are_not_derived_with_the_tenant_setting_off(importer, crm, tmp_path):
-    summary = importer(write(tmp_path, "c.csv", HEADER + "A,One,a@northwind.example,Northwind,,\n"),
-                       auto_link_companies=False)
+    summary = importer(
+        write(tmp_path, "c.csv", HEADER + "A,One,a@northwind.example,Northwind,,\n"), auto_link_companies=False
+    )
 
     assert summary.created == 1
     assert crm.get(Tenant, CONTOSO).effective_settings()["auto_link_companies"] is False
@@ -209,8 +234,8 @@ class FailingStream(io.RawIOBase):
     def readinto(self, buffer):
         if self.pos >= self.limit:
             raise OSError("I/O error")
-        chunk = self.data[self.pos:min(self.pos + len(buffer), self.limit)]
-        buffer[:len(chunk)] = chunk
+        chunk = self.data[self.pos : min(self.pos + len(buffer), self.limit)]
+        buffer[: len(chunk)] = chunk
         self.pos += len(chunk)
         return len(chunk)
 
@@ -279,18 +304,23 @@ def test_cli_import_reports_a_bad_file_as_an_error(cli, tmp_path):
 def test_cli_progress_bar_goes_to_stderr_when_asked(app, clean_state, tmp_path):
     from click.testing import CliRunner
     from flask.cli import ScriptInfo
+
     path = write(tmp_path, "p.csv", HEADER + "Lynne,Robbins,lynne@example.com,,,\n")
     runner = CliRunner()
-    result = runner.invoke(app.cli, ["crm", "import", "--tenant", CONTOSO, "--progress", str(path)],
-                           obj=ScriptInfo(create_app=lambda: app))
+    result = runner.invoke(
+        app.cli, ["crm", "import", "--tenant", CONTOSO, "--progress", str(path)], obj=ScriptInfo(create_app=lambda: app)
+    )
     assert result.exit_code == 0, result.output
     assert "p.csv:" in result.stderr
     assert "1 created" in result.stdout
 
 
 def test_ten_thousand_rows_import_in_a_few_seconds(importer, crm, tmp_path):
-    rows = [f"Křestní{i},Příjmení{i},osoba{i}@firma{i % 500}.cz;o{i}@seznam.cz,Firma {i % 500} s.r.o.,Obchodník,"
-            f"+420 {i:09d}" for i in range(10_000)]
+    rows = [
+        f"Křestní{i},Příjmení{i},osoba{i}@firma{i % 500}.cz;o{i}@seznam.cz,Firma {i % 500} s.r.o.,Obchodník,"
+        f"+420 {i:09d}"
+        for i in range(10_000)
+    ]
     path = write(tmp_path, "10k.csv", HEADER + "\n".join(rows) + "\n", bom=True)
 
     started = time.monotonic()
@@ -311,6 +341,7 @@ def test_cli_refuses_a_tenant_that_is_not_an_entra_tenant_id(cli, tmp_path):
 
 def test_two_imports_of_one_file_at_once_never_duplicate_a_contact(app, importer, crm, tmp_path):
     import threading
+
     rows = [f"P{i},Q{i},shared{i}@example.com,Firma {i % 13},," for i in range(1500)]
     path = write(tmp_path, "both.csv", HEADER + "\n".join(rows) + "\n")
     results, failures = [], []

@@ -1,4 +1,5 @@
 """vCard import: 3.0 and 4.0, one or many cards, bad cards with line numbers."""
+
 from __future__ import annotations
 
 from sqlalchemy import select
@@ -86,12 +87,13 @@ def test_vcard_reimport_updates_and_never_duplicates(importer, crm, tmp_path):
 
 def test_bad_cards_are_reported_with_their_line_and_the_rest_import(importer, crm, tmp_path):
     text = (
-        "BEGIN:VCARD\nVERSION:3.0\nFN:Good One\nN:One;Good;;;\nEMAIL:good1@example.com\nEND:VCARD\n"   # line 1
-        "BEGIN:VCARD\nVERSION:3.0\nFN:Bad Address\nEMAIL:bad@@example.com\nEND:VCARD\n"             # line 7
-        "BEGIN:VCARD\nVERSION:3.0\nNOTE:nobody\nEND:VCARD\n"                                         # line 12
-        "BEGIN:VCARD\nVERSION:3.0\nthis line has no colon\nFN:Broken\nEND:VCARD\n"                  # line 16
-        "BEGIN:VCARD\nVERSION:3.0\nFN:Good Two\nEMAIL:good2@example.com\nEND:VCARD\n"               # line 21
-        "BEGIN:VCARD\nVERSION:3.0\nFN:Unfinished\n")                                                 # line 26
+        "BEGIN:VCARD\nVERSION:3.0\nFN:Good One\nN:One;Good;;;\nEMAIL:good1@example.com\nEND:VCARD\n"  # line 1
+        "BEGIN:VCARD\nVERSION:3.0\nFN:Bad Address\nEMAIL:bad@@example.com\nEND:VCARD\n"  # line 7
+        "BEGIN:VCARD\nVERSION:3.0\nNOTE:nobody\nEND:VCARD\n"  # line 12
+        "BEGIN:VCARD\nVERSION:3.0\nthis line has no colon\nFN:Broken\nEND:VCARD\n"  # line 16
+        "BEGIN:VCARD\nVERSION:3.0\nFN:Good Two\nEMAIL:good2@example.com\nEND:VCARD\n"  # line 21
+        "BEGIN:VCARD\nVERSION:3.0\nFN:Unfinished\n"
+    )  # line 26
     summary = importer(write(tmp_path, "bad.vcf", text))
 
     problems = [(p.line, p.reason.split(" (")[0]) for p in summary.problems]

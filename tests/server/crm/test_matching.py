@@ -1,4 +1,5 @@
 """Matching message addresses to CRM contacts: one indexed query, tenant-scoped."""
+
 import pytest
 from sqlalchemy import event
 
@@ -99,14 +100,18 @@ def test_contacts_are_named_as_the_model_names_them(db, people):
         stop()
     assert len(statements) == 1
     names = {a: [c.name for c in cs] for a, cs in found.items()}
-    assert names == {"second@nameless.example": ["first@nameless.example"], "only@acme.example": ["Only"],
-                     "alice@acme.example": ["Alice Archer"]}
+    assert names == {
+        "second@nameless.example": ["first@nameless.example"],
+        "only@acme.example": ["Only"],
+        "alice@acme.example": ["Alice Archer"],
+    }
     assert names == {a: [db.get(Contact, c.id).name for c in cs] for a, cs in found.items()}
 
 
 def test_a_contact_matched_by_two_addresses_is_one_object_with_its_company(db, people):
-    found = match_addresses(db, CONTOSO, ["alice@acme.example", "sales@acme.example", "first@nameless.example",
-                                          "second@nameless.example"])
+    found = match_addresses(
+        db, CONTOSO, ["alice@acme.example", "sales@acme.example", "first@nameless.example", "second@nameless.example"]
+    )
     assert found["first@nameless.example"][0] is found["second@nameless.example"][0]
     alice, carol = found["alice@acme.example"][0], found["sales@acme.example"][1]
     assert (alice.company.id, alice.company.name) == (people["acme"].id, "Acme")
@@ -118,8 +123,12 @@ def test_address_lookup_uses_the_address_index(db, people):
     engine = db.get_bind()
     if engine.dialect.name != "sqlite":
         pytest.skip("plan check written for SQLite's EXPLAIN QUERY PLAN")
-    plan = db.connection().exec_driver_sql(
-        "EXPLAIN QUERY PLAN SELECT contact_id FROM contact_emails WHERE tenant_id = ? AND address IN (?, ?)",
-        (CONTOSO, "a@b.c", "d@e.f"),
-    ).all()
+    plan = (
+        db.connection()
+        .exec_driver_sql(
+            "EXPLAIN QUERY PLAN SELECT contact_id FROM contact_emails WHERE tenant_id = ? AND address IN (?, ?)",
+            (CONTOSO, "a@b.c", "d@e.f"),
+        )
+        .all()
+    )
     assert any("ix_contact_emails_tenant_address" in str(row) for row in plan)

@@ -1,5 +1,6 @@
 """Matching against the emulator's hard-case mailbox: names with commas and quotes,
 mixed case, IDN domains, no From, Bcc on sent mail, 250 recipients."""
+
 from __future__ import annotations
 
 from sqlalchemy import select
@@ -70,8 +71,13 @@ def test_bcc_on_sent_mail_is_linked(pane, emulator, crm):
     assert synced.status_code == 200
     found = people(synced.json)
     assert found["diego.siciliani@tailspin.example"]["role"] == "bcc"
-    linked = set(crm.scalars(select(EmailLink.target_id).where(
-        EmailLink.email_id == synced.json["crm_email_id"], EmailLink.target_type == "contact")))
+    linked = set(
+        crm.scalars(
+            select(EmailLink.target_id).where(
+                EmailLink.email_id == synced.json["crm_email_id"], EmailLink.target_type == "contact"
+            )
+        )
+    )
     assert {records["lynne"].id, records["diego"].id, records["jan"].id} <= linked
 
 

@@ -2,6 +2,7 @@
 runs, so the backend's transport renews the token once and sends the batch again; the
 reads and marks inside it then succeed, each done once. The emulator refuses one named
 token with an `expired_token` fault rule carrying `token`; counts come from its request log."""
+
 from __future__ import annotations
 
 from sqlalchemy import func, select
@@ -9,18 +10,13 @@ from sqlalchemy import func, select
 from server.crm.models import Email, MailboxItem
 from server.db import session_scope
 from server.graph import GraphClient
-from tests.server.graph.test_graph_token_renewal import (  # noqa: F401
-    cached_delegated_token,
-    fresh_tokens,
-    token_requests,
-)
 from tests.support.arrange_contacts import seed_contoso
 from tests.support.emulated_messages import find_message, outlook_state
+from tests.support.graph_tokens import cached_delegated_token, token_requests
 from tests.support.identities import ADELE, ADELE_OID, CONTOSO
 from tests.support.waiting import wait_idle
 
-SUBJECTS = ("Plain: order confirmation from Northwind", "Plain: internal note from Megan",
-            "Hard case: IDN domains")
+SUBJECTS = ("Plain: order confirmation from Northwind", "Plain: internal note from Megan", "Hard case: IDN domains")
 BATCH_PATH = r"^/v1\.0/\$batch$"
 
 
@@ -38,7 +34,8 @@ def inner_statuses(emulator) -> list[int]:
 
 
 def test_batch_sync_after_the_delegated_token_is_revoked_renews_once_and_syncs_each_once(
-        pane, app, emulator, fresh_tokens, clean_state):  # noqa: F811
+    pane, app, emulator, fresh_tokens, clean_state
+):
     with session_scope(app) as session:
         seed_contoso(session, CONTOSO)
     user = pane()
@@ -66,12 +63,12 @@ def test_batch_sync_after_the_delegated_token_is_revoked_renews_once_and_syncs_e
 
 
 def test_a_batch_read_with_a_revoked_app_only_token_is_repeated_once_with_a_fresh_one(
-        app, emulator, fresh_tokens, clean_state):  # noqa: F811
+    app, emulator, fresh_tokens, clean_state
+):
     tokens = fresh_tokens.graph_tokens
     revoked = tokens.app_only(CONTOSO)
     emulator.fault(kind="expired_token", token=revoked)
-    graph = GraphClient.from_config(app.config, lambda: tokens.app_only(CONTOSO), fresh_tokens.session,
-                                    user=ADELE_OID)
+    graph = GraphClient.from_config(app.config, lambda: tokens.app_only(CONTOSO), fresh_tokens.session, user=ADELE_OID)
     ids = [find_message(emulator, ADELE, subject)["id"] for subject in SUBJECTS]
     emulator.clear_requests()
 

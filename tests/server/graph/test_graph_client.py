@@ -1,15 +1,26 @@
 """The Graph client against the emulated Graph over HTTPS: ids, retries, $batch, delta,
 categories, contacts. Counts come from the emulator's request log."""
+
 import math
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from types import SimpleNamespace
 
 import pytest
 
-from server.graph import (BatchRequest, GraphClient, GraphError, GraphTimeout, NotFound,
-                          Throttled, Unauthorized, Unavailable, merge_categories, properties)
+from server.graph import (
+    BatchRequest,
+    GraphClient,
+    GraphError,
+    GraphTimeout,
+    NotFound,
+    Throttled,
+    Unauthorized,
+    Unavailable,
+    merge_categories,
+    properties,
+)
 from server.graph.batch import _batch_chunks
 from server.graph.errors import DeltaExpired, parse_retry_after
 from server.graph.transport import merge_prefer
@@ -32,8 +43,14 @@ def graph(emulator, tmp_path):
     token = emulator.graph_token(ADELE)
 
     def client(max_wait_s=10, timeout=(5, 10), user=None, token_provider=None):
-        return GraphClient(emulator.graph_url, token_provider or (lambda: token), session,
-                           user=user, max_wait_s=max_wait_s, timeout=timeout)
+        return GraphClient(
+            emulator.graph_url,
+            token_provider or (lambda: token),
+            session,
+            user=user,
+            max_wait_s=max_wait_s,
+            timeout=timeout,
+        )
 
     yield SimpleNamespace(client=client(), make=client, received=received, token=token)
     emulator.clear_faults()
@@ -50,6 +67,7 @@ def logged(emulator, path, method=None):
 
 # -- messages ---------------------------------------------------------------------------
 
+
 def test_unsynced_message_has_no_crm_state(graph):
     message = graph.client.get_message(inbox_ids(graph.client, 1)[0])
     assert message["crm"] == {"state": None, "email_id": None}
@@ -63,8 +81,9 @@ def test_marking_a_message_is_one_patch_that_keeps_the_users_categories(graph, e
 
     current = graph.client.get_message(message_id)["categories"]
     new = merge_categories(current, add=[properties.CATEGORY_SYNCED], remove=[properties.CATEGORY_SYNC])
-    graph.client.update_message(message_id, categories=new,
-                                properties={properties.SYNC_STATE: "synced", properties.EMAIL_ID: "42"})
+    graph.client.update_message(
+        message_id, categories=new, properties={properties.SYNC_STATE: "synced", properties.EMAIL_ID: "42"}
+    )
     assert len(logged(emulator, MESSAGE_PATH, "PATCH")) == 1
 
     message = graph.client.get_message(message_id)
@@ -128,6 +147,7 @@ def test_app_only_client_reads_a_users_mailbox(graph, emulator):
 
 def test_parallel_background_requests_stay_within_four_per_mailbox(graph, emulator):
     from concurrent.futures import ThreadPoolExecutor
+
     app_token = emulator.app_token(CONTOSO)
     client = graph.make(user=ADELE_OID, token_provider=lambda: app_token)
     ids = inbox_ids(client, 4) * 3
@@ -142,6 +162,7 @@ def test_parallel_background_requests_stay_within_four_per_mailbox(graph, emulat
 
 # -- retry policy ------------------------------------------------------------------------
 
+
 def test_429_then_success_honours_retry_after(graph, emulator):
     message_id = inbox_ids(graph.client, 1)[0]
     emulator.clear_requests()
@@ -155,7 +176,7 @@ def test_429_then_success_honours_retry_after(graph, emulator):
 
 
 def test_http_date_retry_after_is_understood():
-    when = datetime.now(timezone.utc) + timedelta(seconds=30)
+    when = datetime.now(UTC) + timedelta(seconds=30)
     assert 28 <= parse_retry_after(format_datetime(when, usegmt=True)) <= 30
     assert parse_retry_after("7") == 7
     assert parse_retry_after("nonsense") is None
@@ -182,7 +203,7 @@ def test_persistent_503_gives_unavailable_after_the_budget(graph, emulator):
     with pytest.raises(Unavailable) as unavailable:
         client.get_message(message_id)
     elapsed = time.monotonic() - started
-    assert 3 <= elapsed < 4.5   # waits 1 + 1 + 1; a fourth wait would overrun 3.5 s
+    assert 3 <= elapsed < 4.5  # waits 1 + 1 + 1; a fourth wait would overrun 3.5 s
     assert unavailable.value.status == 503
     assert unavailable.value.retry_after is not None
     attempts = logged(emulator, MESSAGE_PATH, "GET")
@@ -226,6 +247,7 @@ def test_dropped_connection_is_not_retried_for_a_create(graph, emulator):
 
 def test_unreachable_graph_gives_unavailable_within_the_budget(graph, tmp_path):
     import socket
+
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -256,10 +278,10 @@ def test_the_signed_in_user(graph):
 
 # -- $batch ------------------------------------------------------------------------------
 
+
 def test_batch_of_45_is_three_batch_calls(graph, emulator):
     ids = inbox_ids(graph.client)
-    requests_ = [BatchRequest(str(n), "GET", f"/me/messages/{ids[n % len(ids)]}?$select=id")
-                 for n in range(45)]
+    requests_ = [BatchRequest(str(n), "GET", f"/me/messages/{ids[n % len(ids)]}?$select=id") for n in range(45)]
     emulator.clear_requests()
     responses = graph.client.batch(requests_)
     assert [r.id for r in responses] == [str(n) for n in range(45)]
@@ -279,7 +301,7 @@ def test_throttled_request_inside_a_batch_is_retried_alone(graph, emulator):
     outer = logged(emulator, BATCH_PATH, "POST")
     assert len(outer) == 2
     inner = [r for r in emulator.requests() if r["in_batch"]]
-    assert len(inner) == 4   # 3, then the throttled one again
+    assert len(inner) == 4  # 3, then the throttled one again
 
 
 def test_batch_throttled_beyond_the_budget_reports_retry_after(graph, emulator):
@@ -304,7 +326,8 @@ def test_update_messages_is_batched(graph, emulator):
     ids = inbox_ids(graph.client, 3)
     emulator.clear_requests()
     result = graph.client.update_messages(
-        {i: ([properties.CATEGORY_SYNCED], {properties.SYNC_STATE: "excluded"}) for i in ids})
+        {i: ([properties.CATEGORY_SYNCED], {properties.SYNC_STATE: "excluded"}) for i in ids}
+    )
     assert result == {i: None for i in ids}
     assert len(logged(emulator, BATCH_PATH, "POST")) == 1
     assert not logged(emulator, MESSAGE_PATH, "PATCH")
@@ -313,32 +336,40 @@ def test_update_messages_is_batched(graph, emulator):
 
 def test_batch_dependencies_run_in_order(graph):
     message_id = inbox_ids(graph.client, 1)[0]
-    responses = graph.client.batch([
-        BatchRequest("mark", "PATCH", f"/me/messages/{message_id}",
-                     body={"categories": [properties.CATEGORY_DONT_SYNC]}),
-        BatchRequest("read", "GET", f"/me/messages/{message_id}?$select=categories", depends_on=["mark"]),
-    ])
+    responses = graph.client.batch(
+        [
+            BatchRequest(
+                "mark", "PATCH", f"/me/messages/{message_id}", body={"categories": [properties.CATEGORY_DONT_SYNC]}
+            ),
+            BatchRequest("read", "GET", f"/me/messages/{message_id}?$select=categories", depends_on=["mark"]),
+        ]
+    )
     assert [r.status for r in responses] == [200, 200]
     assert responses[1].body["categories"] == [properties.CATEGORY_DONT_SYNC]
 
 
 def test_dependent_of_a_throttled_request_is_retried_with_it(graph, emulator):
     message_id = inbox_ids(graph.client, 1)[0]
-    emulator.fault(path=rf"^/v1\.0/me/messages/{message_id}$", method="PATCH", kind="429",
-                   retry_after=1, count=1)
-    responses = graph.client.batch([
-        BatchRequest("mark", "PATCH", f"/me/messages/{message_id}",
-                     body={"categories": [properties.CATEGORY_SYNCED]}),
-        BatchRequest("read", "GET", f"/me/messages/{message_id}?$select=categories", depends_on=["mark"]),
-    ])
+    emulator.fault(path=rf"^/v1\.0/me/messages/{message_id}$", method="PATCH", kind="429", retry_after=1, count=1)
+    responses = graph.client.batch(
+        [
+            BatchRequest(
+                "mark", "PATCH", f"/me/messages/{message_id}", body={"categories": [properties.CATEGORY_SYNCED]}
+            ),
+            BatchRequest("read", "GET", f"/me/messages/{message_id}?$select=categories", depends_on=["mark"]),
+        ]
+    )
     assert [r.status for r in responses] == [200, 200]
     assert responses[1].body["categories"] == [properties.CATEGORY_SYNCED]
 
 
 def test_dependency_chains_stay_in_one_batch():
     requests_ = [BatchRequest(str(n), "GET", "/me") for n in range(18)]
-    requests_ += [BatchRequest("a", "GET", "/me"), BatchRequest("b", "GET", "/me", depends_on=["a"]),
-                  BatchRequest("c", "GET", "/me", depends_on=["b"])]
+    requests_ += [
+        BatchRequest("a", "GET", "/me"),
+        BatchRequest("b", "GET", "/me", depends_on=["a"]),
+        BatchRequest("c", "GET", "/me", depends_on=["b"]),
+    ]
     chunks = _batch_chunks(requests_)
     assert [len(c) for c in chunks] == [18, 3]
     with pytest.raises(ValueError):
@@ -347,6 +378,7 @@ def test_dependency_chains_stay_in_one_batch():
 
 # -- delta -------------------------------------------------------------------------------
 
+
 def test_delta_round_then_only_what_changed(graph, emulator):
     pages = list(graph.client.delta("inbox", select=("id", "subject"), page_size=4))
     assert all(p.next_link and not p.delta_link for p in pages[:-1])
@@ -354,10 +386,15 @@ def test_delta_round_then_only_what_changed(graph, emulator):
     first_round = [m["id"] for p in pages for m in p.messages]
     assert sorted(first_round) == sorted(inbox_ids(graph.client))
 
-    emulator.deliver(ADELE, {"subject": "Delta newcomer", "from": {"emailAddress": {
-        "address": "newcomer@example.com", "name": "Newcomer"}},
-        "toRecipients": [{"emailAddress": {"address": ADELE}}],
-        "body": {"contentType": "text", "content": "hi"}})
+    emulator.deliver(
+        ADELE,
+        {
+            "subject": "Delta newcomer",
+            "from": {"emailAddress": {"address": "newcomer@example.com", "name": "Newcomer"}},
+            "toRecipients": [{"emailAddress": {"address": ADELE}}],
+            "body": {"contentType": "text", "content": "hi"},
+        },
+    )
     again = list(graph.client.delta("inbox", delta_link=pages[-1].delta_link, select=("id", "subject")))
     changed = [m for p in again for m in p.messages]
     assert [m["subject"] for m in changed] == ["Delta newcomer"]
@@ -365,7 +402,7 @@ def test_delta_round_then_only_what_changed(graph, emulator):
 
 
 def test_delta_since_a_date_filters_received_mail(graph):
-    future = datetime.now(timezone.utc) + timedelta(days=365)
+    future = datetime.now(UTC) + timedelta(days=365)
     pages = list(graph.client.delta("inbox", select=("id",), since=future))
     assert [m for p in pages for m in p.messages] == []
     assert pages[-1].delta_link
@@ -386,6 +423,7 @@ def test_paging_links_to_other_hosts_are_refused(graph):
 
 # -- categories --------------------------------------------------------------------------
 
+
 def test_ensure_categories_creates_ours_once(graph, emulator):
     emulator.clear_requests()
     graph.client.ensure_categories()
@@ -396,32 +434,36 @@ def test_ensure_categories_creates_ours_once(graph, emulator):
     assert [r["method"] for r in logged(emulator, r"/outlook/masterCategories")] == ["GET"]
     listed = emulator.graph("GET", "/me/outlook/masterCategories", graph.token).json()["value"]
     colors = {c["displayName"]: c["color"] for c in listed}
-    for name, color in properties.CATEGORY_COLORS.items():
+    for name in properties.CATEGORY_COLORS:
         assert name in colors
     assert "Red category" in colors or len(listed) >= 3
 
 
 def test_merge_categories_keeps_the_users_own():
-    assert merge_categories(["Red", "sync to crm", "Blue"], add=["Synced to CRM"],
-                            remove=["Sync to CRM"]) == ["Red", "Blue", "Synced to CRM"]
+    assert merge_categories(["Red", "sync to crm", "Blue"], add=["Synced to CRM"], remove=["Sync to CRM"]) == [
+        "Red",
+        "Blue",
+        "Synced to CRM",
+    ]
     assert merge_categories(None, add=["Synced to CRM"]) == ["Synced to CRM"]
     assert merge_categories(["Synced to CRM"], add=["synced to crm"]) == ["Synced to CRM"]
     assert merge_categories(["A", "B"], remove=["b"]) == ["A"]
 
 
 def test_prefer_merge_keeps_immutable_ids_first():
-    assert merge_prefer("odata.maxpagesize=5", 'IdType="ImmutableId"') == \
-        'IdType="ImmutableId", odata.maxpagesize=5'
+    assert merge_prefer("odata.maxpagesize=5", 'IdType="ImmutableId"') == 'IdType="ImmutableId", odata.maxpagesize=5'
     assert merge_prefer(None) == 'IdType="ImmutableId"'
 
 
 # -- contacts ----------------------------------------------------------------------------
 
+
 def test_contact_round_trip_with_crm_id(graph, emulator):
     address = "ann.o'brien@example.com"
     created = graph.client.create_contact(
         {"givenName": "Ann", "surname": "O'Brien", "emailAddresses": [{"address": address, "name": "Ann O'Brien"}]},
-        properties={properties.CONTACT_ID: "crm-7"})
+        properties={properties.CONTACT_ID: "crm-7"},
+    )
     assert created["crm"] == {"contact_id": "crm-7"}
 
     found = graph.client.find_contacts(address)
@@ -450,6 +492,7 @@ def test_find_contacts_many_is_one_batch(graph, emulator):
 
 # -- ids ---------------------------------------------------------------------------------
 
+
 def test_translate_rest_ids_to_immutable_ids(graph, emulator):
     rest = emulator.graph("GET", "/me/mailFolders/inbox/messages?$select=id&$top=2", graph.token).json()
     rest_ids = [m["id"] for m in rest["value"]]
@@ -459,6 +502,7 @@ def test_translate_rest_ids_to_immutable_ids(graph, emulator):
 
 
 # -- change notifications -----------------------------------------------------------------
+
 
 @pytest.fixture
 def webhook():
@@ -486,11 +530,14 @@ def webhook():
 
 def test_subscription_create_renew_delete(graph, webhook):
     client = graph.client
-    expires = datetime.now(timezone.utc) + timedelta(hours=1)
+    expires = datetime.now(UTC) + timedelta(hours=1)
     subscription = client.create_subscription(
-        client.messages_resource("inbox"), notification_url=webhook.url,
-        lifecycle_notification_url=webhook.url + "/lifecycle", client_state="s3cret",
-        expiration=expires)
+        client.messages_resource("inbox"),
+        notification_url=webhook.url,
+        lifecycle_notification_url=webhook.url + "/lifecycle",
+        client_state="s3cret",
+        expiration=expires,
+    )
     assert subscription["id"]
     assert subscription["resource"].lower() == "me/mailfolders('inbox')/messages"
     assert any(s.startswith("Validation") for s in webhook.seen)
@@ -500,4 +547,4 @@ def test_subscription_create_renew_delete(graph, webhook):
     assert renewed["expirationDateTime"].startswith(later.strftime("%Y-%m-%dT%H:%M"))
 
     client.delete_subscription(subscription["id"])
-    client.delete_subscription(subscription["id"])   # already gone: fine
+    client.delete_subscription(subscription["id"])  # already gone: fine

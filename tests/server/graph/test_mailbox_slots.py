@@ -2,6 +2,7 @@
 two processes on one mailbox never have more than 4 requests in flight at the emulator
 (which answers the 5th with 429 ApplicationThrottled and logs it), and a slot leased by
 a killed process comes back once its lease expires."""
+
 from __future__ import annotations
 
 import contextlib
@@ -24,11 +25,13 @@ SPAWN = multiprocessing.get_context("spawn")
 MESSAGE_PATH = rf"^/v1\.0/users/{ADELE_OID}/messages/"
 
 
-def read_messages(graph_url: str, ca_path: str, token: str, redis_url: str, ids: list[str],
-                  start, threads: int) -> None:
+def read_messages(
+    graph_url: str, ca_path: str, token: str, redis_url: str, ids: list[str], start, threads: int
+) -> None:
     """A worker process: `threads` threads reading Adele's messages, all at once."""
-    graph = GraphClient(graph_url, lambda: token, trusting_session(ca_path), user=ADELE_OID,
-                        max_wait_s=30, redis_url=redis_url)
+    graph = GraphClient(
+        graph_url, lambda: token, trusting_session(ca_path), user=ADELE_OID, max_wait_s=30, redis_url=redis_url
+    )
     start.wait(30)
     with ThreadPoolExecutor(max_workers=threads) as pool:
         got = list(pool.map(lambda i: graph.get_message(i)["id"], ids))
@@ -54,9 +57,12 @@ def test_two_processes_on_one_mailbox_never_exceed_four_requests_in_flight(emula
     emulator.fault(path=MESSAGE_PATH, kind="latency", latency_ms=150)
     emulator.clear_requests()
     start = SPAWN.Event()
-    workers = [SPAWN.Process(target=read_messages,
-                             args=(emulator.graph_url, emulator.ca_path, token, redis_url, ids * 2, start, 6))
-               for _ in range(2)]
+    workers = [
+        SPAWN.Process(
+            target=read_messages, args=(emulator.graph_url, emulator.ca_path, token, redis_url, ids * 2, start, 6)
+        )
+        for _ in range(2)
+    ]
     try:
         for worker in workers:
             worker.start()
@@ -107,12 +113,12 @@ def test_the_slots_of_a_killed_process_come_back_when_their_leases_expire(redis_
     os.kill(holder.pid, signal.SIGKILL)
     holder.join(30)
     slots = mailbox_slots(mailbox, redis_url)
-    assert slots.holders() == 4                    # nobody released them
+    assert slots.holders() == 4  # nobody released them
 
-    with contextlib.ExitStack() as stack:          # all four free again once their 1 s leases ran out
+    with contextlib.ExitStack() as stack:  # all four free again once their 1 s leases ran out
         for _ in range(4):
             stack.enter_context(slots.hold(30))
-        assert slots.holders() == 4                # ours: the dead process's leases are gone
+        assert slots.holders() == 4  # ours: the dead process's leases are gone
     assert slots.holders() == 0
 
 

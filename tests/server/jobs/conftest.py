@@ -1,5 +1,6 @@
 """The job queue runs on the live backend: served over HTTP for Graph's webhooks, with the
 in-process job queue (and, for the `redis` tests, RQ workers on a real Redis)."""
+
 import pytest
 
 

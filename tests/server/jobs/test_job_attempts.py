@@ -1,5 +1,6 @@
 """A long resumable job throttled again and again (a big mailbox's bulk sync meets
 Outlook's rate window many times) is not a failing job as long as each run gets further."""
+
 from __future__ import annotations
 
 from server.crm.models import SyncJob
@@ -8,7 +9,7 @@ from server.jobs.queue import enqueue
 from server.jobs.registry import JobContext, RetryLater, job
 from tests.support.waiting import wait_for
 
-RUNS_BEFORE_DONE = 8     # more than JOB_MAX_ATTEMPTS (5)
+RUNS_BEFORE_DONE = 8  # more than JOB_MAX_ATTEMPTS (5)
 
 
 @job("test_progressing")
@@ -21,7 +22,7 @@ def progressing_job(ctx: JobContext) -> None:
 
 @job("test_stuck")
 def stuck_job(ctx: JobContext) -> None:
-    ctx.progress()      # alive, but no further
+    ctx.progress()  # alive, but no further
     raise RetryLater("throttled on the same page", delay_s=0)
 
 
@@ -34,14 +35,16 @@ def state(app, job_id: int) -> SyncJob:
 
 def test_a_job_that_progresses_between_failures_is_retried_until_done(app, clean_state):
     job_id = enqueue("test_progressing", {}, key="test:progressing", app=app)
-    row = wait_for(lambda: (lambda r: r if r.state in ("done", "failed") else None)(state(app, job_id)),
-                   60, 0.1, "the job to end")
+    row = wait_for(
+        lambda: (lambda r: r if r.state in ("done", "failed") else None)(state(app, job_id)), 60, 0.1, "the job to end"
+    )
     assert (row.state, row.done) == ("done", RUNS_BEFORE_DONE), row.error
 
 
 def test_a_job_that_fails_without_progress_still_lands_in_the_failed_list(app, clean_state, monkeypatch):
     monkeypatch.setitem(app.config, "JOB_RETRY_BASE_S", 0.01)
     job_id = enqueue("test_stuck", {}, key="test:stuck", app=app)
-    row = wait_for(lambda: (lambda r: r if r.state in ("done", "failed") else None)(state(app, job_id)),
-                   60, 0.1, "the job to end")
+    row = wait_for(
+        lambda: (lambda r: r if r.state in ("done", "failed") else None)(state(app, job_id)), 60, 0.1, "the job to end"
+    )
     assert row.state == "failed" and row.attempts == app.config["JOB_MAX_ATTEMPTS"]

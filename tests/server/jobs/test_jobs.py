@@ -1,5 +1,6 @@
 """The job queue: retries into the failed list and back, duplicates, the CLI, the
 RQ scheduler's configuration, and webhooks on real RQ workers."""
+
 from __future__ import annotations
 
 import pytest
@@ -52,7 +53,12 @@ def test_the_same_bulk_request_twice_is_one_job(pane, app, emulator, adele):
     wait_for(lambda: pane().get(f"/jobs/{first.json['job_id']}").json["state"] == "done", what="bulk")
     progress = pane().get(f"/jobs/{first.json['job_id']}").json
     assert {k: progress[k] for k in ("state", "done", "total", "failed", "eta_s")} == {
-        "state": "done", "done": 2, "total": 2, "failed": 0, "eta_s": 0}
+        "state": "done",
+        "done": 2,
+        "total": 2,
+        "failed": 0,
+        "eta_s": 0,
+    }
     wait_idle(app)
 
 
@@ -66,37 +72,70 @@ def test_progress_of_another_users_job_is_404(pane, app, adele):
 
 
 def test_cli_sync_mailbox_files_the_folder_and_prints_a_summary(app, emulator, adele):
-    result = app.test_cli_runner().invoke(args=[
-        "crm", "sync-mailbox", "--user", ADELE.upper(), "--folder", "inbox", "--since", "2026-01-01",
-        "--no-progress"])
+    result = app.test_cli_runner().invoke(
+        args=[
+            "crm",
+            "sync-mailbox",
+            "--user",
+            ADELE.upper(),
+            "--folder",
+            "inbox",
+            "--since",
+            "2026-01-01",
+            "--no-progress",
+        ]
+    )
     assert result.exit_code == 0, result.output
     assert "done; 12 done of 12, 0 failed" in result.output
     message = find_message(emulator, ADELE, "Plain: order confirmation from Northwind")
     assert outlook_state(emulator, ADELE, message["id"])["state"] == "synced"
 
-    unknown = app.test_cli_runner().invoke(args=["crm", "sync-mailbox", "--user", "nobody@contoso.com",
-                                                 "--since", "2026-01-01"])
+    unknown = app.test_cli_runner().invoke(
+        args=["crm", "sync-mailbox", "--user", "nobody@contoso.com", "--since", "2026-01-01"]
+    )
     assert unknown.exit_code != 0 and "--tenant" in unknown.output
 
 
 def test_cli_sync_mailbox_takes_a_new_user_by_object_id(app, emulator, clean_state):
     megan_oid = emulator.user(MEGAN)["oid"]
-    result = app.test_cli_runner().invoke(args=[
-        "crm", "sync-mailbox", "--user", megan_oid, "--tenant", CONTOSO, "--folder", "sentitems",
-        "--since", "2026-01-01", "--progress"])
+    result = app.test_cli_runner().invoke(
+        args=[
+            "crm",
+            "sync-mailbox",
+            "--user",
+            megan_oid,
+            "--tenant",
+            CONTOSO,
+            "--folder",
+            "sentitems",
+            "--since",
+            "2026-01-01",
+            "--progress",
+        ]
+    )
     assert result.exit_code == 0, result.output
     assert "1 done of 1" in result.output
     # Without User.Read.All a UPN the CRM has not met cannot be resolved: say what to do.
-    result = app.test_cli_runner().invoke(args=[
-        "crm", "sync-mailbox", "--user", "pat.kowalski@fabrikam.com", "--tenant", "c4e1b7d2-9a6f-4b38-8e15-5d7a2f3c6b90",
-        "--since", "2026-01-01", "--no-progress"])
+    result = app.test_cli_runner().invoke(
+        args=[
+            "crm",
+            "sync-mailbox",
+            "--user",
+            "pat.kowalski@fabrikam.com",
+            "--tenant",
+            "c4e1b7d2-9a6f-4b38-8e15-5d7a2f3c6b90",
+            "--since",
+            "2026-01-01",
+            "--no-progress",
+        ]
+    )
     assert result.exit_code != 0 and "object id" in result.output
 
 
 def test_rq_cron_configuration_registers_the_periodic_jobs():
     from rq.cron import CronScheduler
 
-    class Offline:   # the configuration is only read here, never run
+    class Offline:  # the configuration is only read here, never run
         pass
 
     scheduler = CronScheduler.__new__(CronScheduler)
@@ -106,18 +145,23 @@ def test_rq_cron_configuration_registers_the_periodic_jobs():
     scheduler.register = lambda **data: registered.append(data)
     scheduler.load_config_from_file("server.cron")
     assert {(d["name"], d["args"], d["interval"]) for d in registered} == {
-        ("delta", ("delta",), 600), ("subscriptions", ("subscriptions",), 3600), ("recover", ("recover",), 60)}
+        ("delta", ("delta",), 600),
+        ("subscriptions", ("subscriptions",), 3600),
+        ("recover", ("recover",), 60),
+    }
     assert all(d["queue_name"] == "crm" for d in registered)
 
 
 @pytest.mark.redis
 def test_webhook_on_rq_workers_files_a_known_contacts_message(redis_app, rq_workers, emulator, crm, adele):
     from tests.support.backend import Pane
+
     add_contact(crm, CONTOSO, "Lynne Robbins", "lynne.robbins@northwind.example")
     rq_workers.start()
     pane = Pane(redis_app.test_client(), emulator, ADELE)
     assert pane.put("/settings/me", json={"auto_sync": "known_contacts"}).status_code == 200
     from tests.server.sync.test_webhooks import subscriptions
+
     wait_for(lambda: len(subscriptions(redis_app)) == 2, 30, what="subscriptions made by the worker")
 
     emulator.deliver(ADELE, new_message("lynne.robbins@northwind.example", "RQ webhook"))
@@ -131,6 +175,7 @@ def test_embedded_scheduler_runs_delta_rounds_and_subscription_upkeep(pane, app,
     from server.jobs.schedule import EmbeddedScheduler
     from tests.server.sync.test_webhooks import subscriptions
     from tests.support.arrange_records import set_settings
+
     monkeypatch.setitem(app.config, "DELTA_INTERVAL_S", 1)
     message = find_message(emulator, ADELE, "Plain: order confirmation from Northwind")
     assert pane().post(f"/messages/{message['id']}/state", json={"state": "unsynced"}).status_code == 200
@@ -138,12 +183,18 @@ def test_embedded_scheduler_runs_delta_rounds_and_subscription_upkeep(pane, app,
 
     scheduler = EmbeddedScheduler(app, tick_s=0.2).start()
     try:
-        wait_for(lambda: outlook_state(emulator, ADELE, message["id"])["state"] == "synced", 30,
-                 what="a scheduled delta round")
+        wait_for(
+            lambda: outlook_state(emulator, ADELE, message["id"])["state"] == "synced",
+            30,
+            what="a scheduled delta round",
+        )
         wait_for(lambda: len(subscriptions(app)) == 2, 30, what="scheduled subscription upkeep")
         emulator.clear_requests()
-        wait_for(lambda: emulator.requests(path=r"/messages/delta", method="GET"), 30,
-                 what="the next round, DELTA_INTERVAL_S later")
+        wait_for(
+            lambda: emulator.requests(path=r"/messages/delta", method="GET"),
+            30,
+            what="the next round, DELTA_INTERVAL_S later",
+        )
     finally:
         scheduler.stop()
     wait_idle(app)

@@ -1,4 +1,5 @@
 """server/routes/addin.py: the add-in's files as the backend serves them."""
+
 from __future__ import annotations
 
 import html
@@ -17,9 +18,13 @@ SHIM = "https://localhost:8443/outlook/office.js"
 @pytest.fixture
 def client():
     app = Flask(__name__)
-    app.config.update(PUBLIC_BASE_URL="https://crm.example.com", AZURE_CLIENT_ID=CLIENT_ID,
-                      OFFICE_JS_URL=SHIM, AUTHORITY_HOST="https://login.microsoftonline.com",
-                      AZURE_TENANT_ID="organizations")
+    app.config.update(
+        PUBLIC_BASE_URL="https://crm.example.com",
+        AZURE_CLIENT_ID=CLIENT_ID,
+        OFFICE_JS_URL=SHIM,
+        AUTHORITY_HOST="https://login.microsoftonline.com",
+        AZURE_TENANT_ID="organizations",
+    )
     addin.init_app(app)
     return app.test_client()
 
@@ -32,9 +37,11 @@ def test_pages_load_office_js_from_the_configured_url_and_carry_the_auth_setting
     assert f'<script src="{SHIM}"></script>' in page
     assert "appsforoffice.microsoft.com" not in page
     settings = json.loads(html.unescape(re.search(r'<meta name="crm-config" content="([^"]*)">', page).group(1)))
-    assert settings == {"clientId": CLIENT_ID,
-                        "scope": f"api://crm.example.com/{CLIENT_ID}/access_as_user",
-                        "authority": "https://login.microsoftonline.com/organizations"}
+    assert settings == {
+        "clientId": CLIENT_ID,
+        "scope": f"api://crm.example.com/{CLIENT_ID}/access_as_user",
+        "authority": "https://login.microsoftonline.com/organizations",
+    }
 
 
 def test_commands_page_loads_only_office_js_and_commands_js(client):
@@ -57,7 +64,14 @@ def test_msal_browser_build_is_served_from_node_modules(client):
     assert b"createNestablePublicClientApplication" in response.data
 
 
-@pytest.mark.parametrize("path", ["/addin/taskpane/../manifest.xml", "/addin/taskpane/missing.html",
-                                  "/addin/assets/../../server/config.py", "/addin/vendor/other.js"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/addin/taskpane/../manifest.xml",
+        "/addin/taskpane/missing.html",
+        "/addin/assets/../../server/config.py",
+        "/addin/vendor/other.js",
+    ],
+)
 def test_nothing_outside_the_add_in_is_served(client, path):
     assert client.get(path).status_code == 404

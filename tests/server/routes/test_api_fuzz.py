@@ -2,6 +2,7 @@
 in as a real user (emulator pane token): no 5xx, documented responses match their
 schema, and every 4xx carries the one error shape. Bounded: a few examples per
 operation, derandomized, so `make test` stays quick and repeatable."""
+
 from __future__ import annotations
 
 import os
@@ -23,10 +24,13 @@ DERANDOMIZE = not os.environ.get("FUZZ_RANDOM")
 def documented_operations() -> list[tuple[str, str]]:
     """(method, path) of every operation in the OpenAPI document (read at collection
     from an app that is never served: building the document needs no database)."""
-    document = create_app({"DATABASE_URL": "sqlite://", "TESTING": True}).test_client().get(
-        "/api/v1/openapi.json").json
-    return [(method.upper(), path) for path, item in document["paths"].items()
-            for method in item if method in {"get", "post", "put", "patch", "delete"}]
+    document = create_app({"DATABASE_URL": "sqlite://", "TESTING": True}).test_client().get("/api/v1/openapi.json").json
+    return [
+        (method.upper(), path)
+        for path, item in document["paths"].items()
+        for method in item
+        if method in {"get", "post", "put", "patch", "delete"}
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -54,8 +58,14 @@ def test_api_survives_generated_requests(method, path, api_schema, clean_state, 
     token = emulator.pane_token(ADELE)
 
     @given(case=operation.as_strategy())
-    @settings(max_examples=EXAMPLES_PER_OPERATION, deadline=None, derandomize=DERANDOMIZE, database=None,
-              phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=EXAMPLES_PER_OPERATION,
+        deadline=None,
+        derandomize=DERANDOMIZE,
+        database=None,
+        phases=[Phase.explicit, Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
     def survives(case):
         response = case.call(headers={"Authorization": f"Bearer {token}"})
         case.validate_response(response, checks=[not_a_server_error, response_schema_conformance])

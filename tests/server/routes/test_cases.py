@@ -1,5 +1,6 @@
 """Cases, tasks, notes, conversation links and sharing rules from the pane, over the
 real stack."""
+
 from __future__ import annotations
 
 from sqlalchemy import select
@@ -23,8 +24,10 @@ def filed_email(pane, emulator, subject=NORTHWIND_ORDER, upn=ADELE) -> int:
 
 def links_of(crm, email_id):
     crm.expire_all()
-    return {(l.target_type, l.target_id, l.source)
-            for l in crm.scalars(select(EmailLink).where(EmailLink.email_id == email_id))}
+    return {
+        (l.target_type, l.target_id, l.source)
+        for l in crm.scalars(select(EmailLink).where(EmailLink.email_id == email_id))
+    }
 
 
 def test_create_and_list_cases_and_tasks(pane):
@@ -37,15 +40,15 @@ def test_create_and_list_cases_and_tasks(pane):
 
     listed = user.get("/cases").json["cases"]
     assert [c["id"] for c in listed] == [other["id"], case.json["id"]]  # newest first
-    assert [c["title"] for c in user.get("/cases", query_string={"q": "renew"}).json["cases"]] == \
-        ["Northwind renewal"]
+    assert [c["title"] for c in user.get("/cases", query_string={"q": "renew"}).json["cases"]] == ["Northwind renewal"]
     page = user.get("/cases", query_string={"limit": 1}).json
     assert len(page["cases"]) == 1 and page["next_before_id"] == other["id"]
     rest = user.get("/cases", query_string={"limit": 1, "before_id": page["next_before_id"]}).json
     assert [c["id"] for c in rest["cases"]] == [case.json["id"]]
 
-    task = user.post("/tasks", json={"title": "Send offer", "case_id": case.json["id"],
-                                     "due_at": "2027-01-15T09:00:00+00:00"})
+    task = user.post(
+        "/tasks", json={"title": "Send offer", "case_id": case.json["id"], "due_at": "2027-01-15T09:00:00+00:00"}
+    )
     assert task.status_code == 201, task.json
     assert task.json["case_id"] == case.json["id"] and task.json["due_at"].startswith("2027-01-15T09:00")
     user.post("/tasks", json={"title": "Unrelated"})
@@ -63,8 +66,9 @@ def test_link_an_email_to_a_case_and_task_created_inline_then_unlink(pane, emula
     email_id = filed_email(pane, emulator)
     user = pane()
 
-    answer = user.post(f"/emails/{email_id}/links",
-                       json={"new_case": {"title": "Order 42"}, "new_task": {"title": "Confirm delivery"}})
+    answer = user.post(
+        f"/emails/{email_id}/links", json={"new_case": {"title": "Order 42"}, "new_task": {"title": "Confirm delivery"}}
+    )
 
     assert answer.status_code == 200, answer.json
     case, task = answer.json["created"]["case"], answer.json["created"]["task"]
@@ -87,8 +91,9 @@ def test_link_an_email_to_a_case_and_task_created_inline_then_unlink(pane, emula
 
     assert user.post(f"/emails/{email_id}/links", json={}).status_code == 400
     assert user.post(f"/emails/{email_id}/links", json={"case_id": 999999}).status_code == 404
-    assert user.post("/emails/999999/links", json={"case_id": existing["id"]}).json["error"]["code"] == \
-        "email_not_found"
+    assert (
+        user.post("/emails/999999/links", json={"case_id": existing["id"]}).json["error"]["code"] == "email_not_found"
+    )
 
 
 def test_notes_are_shared_with_colleagues(pane, emulator):
@@ -103,8 +108,10 @@ def test_notes_are_shared_with_colleagues(pane, emulator):
     assert seen.status_code == 200
     assert [(n["body"], n["mine"]) for n in seen.json["notes"]] == [("Customer wants delivery by Friday.", False)]
     megan.post(f"/emails/{email_id}/notes", json={"body": "Booked the courier."})
-    assert [n["body"] for n in adele.get(f"/emails/{email_id}/notes").json["notes"]] == \
-        ["Customer wants delivery by Friday.", "Booked the courier."]
+    assert [n["body"] for n in adele.get(f"/emails/{email_id}/notes").json["notes"]] == [
+        "Customer wants delivery by Friday.",
+        "Booked the courier.",
+    ]
 
     assert megan.delete(f"/notes/{note.json['id']}").status_code == 403
     assert adele.delete(f"/notes/{note.json['id']}").status_code == 204
@@ -113,12 +120,18 @@ def test_notes_are_shared_with_colleagues(pane, emulator):
 
 
 def deliver(emulator, subject: str, n: int) -> None:
-    emulator.deliver(ADELE, {
-        "subject": subject, "conversationId": CONVERSATION, "internetMessageId": f"<conv-{n}@northwind.example>",
-        "from": {"emailAddress": {"name": "Lynne Robbins", "address": "lynne.robbins@northwind.example"}},
-        "toRecipients": [{"emailAddress": {"name": "Adele Vance", "address": ADELE}}],
-        "body": {"contentType": "text", "content": f"Message {n} of the thread."},
-        "receivedDateTime": f"2026-11-0{n}T10:00:00Z"})
+    emulator.deliver(
+        ADELE,
+        {
+            "subject": subject,
+            "conversationId": CONVERSATION,
+            "internetMessageId": f"<conv-{n}@northwind.example>",
+            "from": {"emailAddress": {"name": "Lynne Robbins", "address": "lynne.robbins@northwind.example"}},
+            "toRecipients": [{"emailAddress": {"name": "Adele Vance", "address": ADELE}}],
+            "body": {"contentType": "text", "content": f"Message {n} of the thread."},
+            "receivedDateTime": f"2026-11-0{n}T10:00:00Z",
+        },
+    )
 
 
 def test_link_a_conversation_links_its_filed_messages_and_unlink_keeps_them(pane, emulator, crm, app):
@@ -140,8 +153,9 @@ def test_link_a_conversation_links_its_filed_messages_and_unlink_keeps_them(pane
     # What automatic sync gives a message of this conversation filed later.
     assert conversation_links_for(crm, CONTOSO, CONVERSATION) == [("case", case_id, "conversation")]
     listed = user.get(f"/emails/{second}/conversation-links").json
-    assert [(l["target_type"], l["target_id"], l["title"]) for l in listed["links"]] == \
-        [("case", case_id, "Delivery dates")]
+    assert [(l["target_type"], l["target_id"], l["title"]) for l in listed["links"]] == [
+        ("case", case_id, "Delivery dates")
+    ]
 
     repeat = user.post(f"/emails/{second}/conversation-links", json={"case_id": case_id})
     assert repeat.json["linked_emails"] == 0 and len(repeat.json["links"]) == 1
@@ -168,8 +182,9 @@ def test_sharing_rules_are_per_mailbox_and_visible_to_everyone(pane):
 
     seen = megan.get(f"/cases/{case['id']}/sharing-rules")
     assert seen.status_code == 200 and "confidential" in seen.json["warning"]
-    assert [(r["address"], r["mailbox"], r["mine"]) for r in seen.json["rules"]] == \
-        [("lynne.robbins@northwind.example", ADELE, False)]
+    assert [(r["address"], r["mailbox"], r["mine"]) for r in seen.json["rules"]] == [
+        ("lynne.robbins@northwind.example", ADELE, False)
+    ]
 
     rule_id = created.json["rule"]["id"]
     assert megan.delete(f"/cases/{case['id']}/sharing-rules/{rule_id}").status_code == 403

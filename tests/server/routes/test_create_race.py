@@ -2,6 +2,7 @@
 for one user and address (pane and ribbon, two windows, a retry after a timeout)
 must still make one Outlook contact. The real emulator slows the contact lookup so
 both calls find none before either creates; the reservation row decides."""
+
 from __future__ import annotations
 
 import re
@@ -16,8 +17,8 @@ from server.crm.types import utcnow
 from tests.support.emulated_contacts import contacts_with
 from tests.support.identities import ADELE, CONTOSO, FABRIKAM, MEGAN, PAT
 
-LOOKUP = r"/v1\.0/me/contacts$"          # the lookup by address (inside a $batch)
-BY_ID = r"/v1\.0/me/contacts/[^/]+$"      # one contact read by id
+LOOKUP = r"/v1\.0/me/contacts$"  # the lookup by address (inside a $batch)
+BY_ID = r"/v1\.0/me/contacts/[^/]+$"  # one contact read by id
 
 
 def reservations(crm, address: str | None = None) -> list[OutlookContactReservation]:
@@ -28,13 +29,20 @@ def reservations(crm, address: str | None = None) -> list[OutlookContactReservat
     return list(crm.scalars(query))
 
 
-def reserve_for(crm, emulator, upn: str, tid: str, address: str, *, age: timedelta,
-                holder: str = "another-request") -> OutlookContactReservation:
+def reserve_for(
+    crm, emulator, upn: str, tid: str, address: str, *, age: timedelta, holder: str = "another-request"
+) -> OutlookContactReservation:
     """What a request that reserved `address` and has not stored a contact yet leaves."""
     user = get_or_create_user(crm, tid, emulator.user(upn)["oid"], upn)
     crm.flush()
-    row = OutlookContactReservation(tenant_id=tid, user_id=user.id, address=address, holder=holder,
-                                    outlook_contact_id=None, reserved_at=utcnow() - age)
+    row = OutlookContactReservation(
+        tenant_id=tid,
+        user_id=user.id,
+        address=address,
+        holder=holder,
+        outlook_contact_id=None,
+        reserved_at=utcnow() - age,
+    )
     crm.add(row)
     crm.commit()
     return row
@@ -67,8 +75,9 @@ def test_two_simultaneous_creates_make_one_outlook_contact(pane, emulator, crm):
     emulator.fault(path=LOOKUP, method="POST", kind="latency", latency_ms=500)
     body = {"address": address, "name": "Twice, Race"}
 
-    answers = simultaneously(lambda: window.post("/outlook-contacts", json=body),
-                             lambda: ribbon.post("/outlook-contacts", json=body))
+    answers = simultaneously(
+        lambda: window.post("/outlook-contacts", json=body), lambda: ribbon.post("/outlook-contacts", json=body)
+    )
 
     assert [a.status_code for a in answers] == [200, 200], [a.json for a in answers]
     assert len({a.json["id"] for a in answers}) == 1
@@ -90,8 +99,9 @@ def test_a_repeat_after_success_is_the_same_contact_and_no_new_row(pane, emulato
     assert again.status_code == 200
     assert again.json == {**first.json, "created": False}
     assert len(contacts_with(emulator, ADELE, "once.only@example.org")) == 1
-    assert [(r.address, r.outlook_contact_id) for r in reservations(crm)] == \
-        [("once.only@example.org", first.json["id"])]
+    assert [(r.address, r.outlook_contact_id) for r in reservations(crm)] == [
+        ("once.only@example.org", first.json["id"])
+    ]
 
 
 def test_a_contact_deleted_in_outlook_is_created_again(pane, emulator, crm):
@@ -148,5 +158,8 @@ def test_reservations_belong_to_one_user_of_one_tenant(pane, emulator, crm):
         assert len(contacts_with(emulator, upn, address)) == 1
 
     # Adele's reservation is untouched; Megan and Pat each have their own, filled.
-    assert sorted((r.tenant_id, r.outlook_contact_id is not None) for r in reservations(crm, address)) == \
-        [(CONTOSO, False), (CONTOSO, True), (FABRIKAM, True)]
+    assert sorted((r.tenant_id, r.outlook_contact_id is not None) for r in reservations(crm, address)) == [
+        (CONTOSO, False),
+        (CONTOSO, True),
+        (FABRIKAM, True),
+    ]

@@ -1,5 +1,6 @@
 """Graph throttling, outages and timeouts: retried within limits, then reported in
 plain words; nothing half-written, nothing duplicated."""
+
 from __future__ import annotations
 
 import time

@@ -1,6 +1,7 @@
 """A user of another tenant (Pat, Fabrikam) reaches none of Contoso's contacts,
 cases, tasks, emails, notes, conversation links or sharing rules: every route of
 these blueprints that names a record answers 404, checked over the URL map."""
+
 from __future__ import annotations
 
 import re
@@ -9,8 +10,16 @@ from tests.support.arrange_contacts import seed_contoso
 from tests.support.emulated_messages import find_message
 from tests.support.identities import ADELE, CONTOSO, PAT
 
-BLUEPRINTS = ("outlook_contacts", "sender_contacts", "cases", "tasks", "email_links", "notes",
-              "conversation_links", "sharing_rules")
+BLUEPRINTS = (
+    "outlook_contacts",
+    "sender_contacts",
+    "cases",
+    "tasks",
+    "email_links",
+    "notes",
+    "conversation_links",
+    "sharing_rules",
+)
 
 
 def arrange_contoso(pane, emulator, crm) -> dict:
@@ -26,20 +35,28 @@ def arrange_contoso(pane, emulator, crm) -> dict:
     adele.post(f"/emails/{email_id}/links", json={"case_id": case["id"], "task_id": task["id"]})
     note = adele.post(f"/emails/{email_id}/notes", json={"body": "Contoso secret"}).json
     conversation = adele.post(f"/emails/{email_id}/conversation-links", json={"case_id": case["id"]}).json
-    rule = adele.post(f"/cases/{case['id']}/sharing-rules",
-                      json={"address": "lynne.robbins@northwind.example"}).json
+    rule = adele.post(f"/cases/{case['id']}/sharing-rules", json={"address": "lynne.robbins@northwind.example"}).json
     return {
-        "contact_id": outlook["id"], "message_id": message["id"], "email_id": email_id,
-        "case_id": case["id"], "task_id": task["id"], "note_id": note["id"],
-        "link_id": conversation["links"][0]["id"], "rule_id": rule["rule"]["id"],
-        "target_type": "case", "target_id": case["id"], "crm_contact_id": synced["crm_contact_id"],
+        "contact_id": outlook["id"],
+        "message_id": message["id"],
+        "email_id": email_id,
+        "case_id": case["id"],
+        "task_id": task["id"],
+        "note_id": note["id"],
+        "link_id": conversation["links"][0]["id"],
+        "rule_id": rule["rule"]["id"],
+        "target_type": "case",
+        "target_id": case["id"],
+        "crm_contact_id": synced["crm_contact_id"],
     }
 
 
 BODIES = {
     "outlook_contacts.link": lambda ids: {"crm_contact_id": ids["crm_contact_id"]},
-    "sender_contacts.create_from_sender": lambda ids: {"address": "lynne.robbins@northwind.example",
-                                                        "link_email": True},
+    "sender_contacts.create_from_sender": lambda ids: {
+        "address": "lynne.robbins@northwind.example",
+        "link_email": True,
+    },
     "email_links.link_email": lambda ids: {"case_id": ids["case_id"]},
     "conversation_links.link_conversation": lambda ids: {"case_id": ids["case_id"]},
     "notes.add_note": lambda ids: {"body": "Fabrikam was here"},

@@ -1,5 +1,6 @@
 """Sync this email, mark synced/unsynced: the pane's core actions, end to end over
 the real auth and Graph code paths (emulator over HTTPS, real database)."""
+
 from __future__ import annotations
 
 import threading
@@ -114,8 +115,9 @@ def test_mark_synced_and_unsynced_round_trip(pane, emulator, crm):
 def test_patches_keep_the_users_own_categories(pane, emulator):
     message = find_message(emulator, ADELE, NORTHWIND_ORDER)
     token = emulator.graph_token(ADELE)
-    emulator.graph("PATCH", f"/me/messages/{message['id']}", token,
-                   json={"categories": ["Red category"]}).raise_for_status()
+    emulator.graph(
+        "PATCH", f"/me/messages/{message['id']}", token, json={"categories": ["Red category"]}
+    ).raise_for_status()
     assert pane().post(f"/messages/{message['id']}/sync").status_code == 200
     assert outlook_state(emulator, ADELE, message["id"])["categories"] == ["Red category", "Synced to CRM"]
 

@@ -1,5 +1,6 @@
 """Contacts both ways, end to end: the pane's calls over real auth, the emulator's
 Graph over HTTPS and the real database."""
+
 from __future__ import annotations
 
 import threading
@@ -47,6 +48,7 @@ def crm_edit(crm, contact_id, **fields):
 
 # -- create in Outlook -------------------------------------------------------------------
 
+
 def test_create_outlook_contact_appears_once_even_when_asked_twice(pane, emulator):
     user = pane()
     first = user.post("/outlook-contacts", json={"address": "Ann.Lee@Example.org", "name": "Lee, Ann"})
@@ -79,8 +81,9 @@ def test_create_outlook_contact_parses_first_last_and_quoted_names(pane, emulato
 
 
 def test_existing_fixture_contact_is_returned_for_its_address(pane, emulator):
-    answer = pane().post("/outlook-contacts", json={"address": "lynne.robbins@northwind.example",
-                                                    "name": "Robbins, Lynne"})
+    answer = pane().post(
+        "/outlook-contacts", json={"address": "lynne.robbins@northwind.example", "name": "Robbins, Lynne"}
+    )
     assert answer.json["created"] is False
     assert len(contacts_with(emulator, ADELE, "lynne.robbins@northwind.example")) == 1
 
@@ -92,13 +95,20 @@ def test_create_outlook_contact_rejects_a_malformed_address(pane):
 
 # -- sync Outlook -> CRM ------------------------------------------------------------------
 
+
 def test_sync_with_a_crm_id_updates_that_crm_contact(pane, emulator, crm):
     target = add_contact(crm, CONTOSO, "Old Name", "someone.else@example.org")
-    created = new_outlook_contact(emulator, ADELE, givenName="Nina", surname="Park", displayName="Nina Park",
-                                  emailAddresses=[{"address": "nina.park@example.org"}],
-                                  jobTitle="CFO", mobilePhone="+1 555 0100",
-                                  singleValueExtendedProperties=[{"id": props.CONTACT_ID,
-                                                                  "value": str(target.id)}])
+    created = new_outlook_contact(
+        emulator,
+        ADELE,
+        givenName="Nina",
+        surname="Park",
+        displayName="Nina Park",
+        emailAddresses=[{"address": "nina.park@example.org"}],
+        jobTitle="CFO",
+        mobilePhone="+1 555 0100",
+        singleValueExtendedProperties=[{"id": props.CONTACT_ID, "value": str(target.id)}],
+    )
 
     answer = pane().post(f"/outlook-contacts/{created['id']}/sync")
 
@@ -106,8 +116,12 @@ def test_sync_with_a_crm_id_updates_that_crm_contact(pane, emulator, crm):
     assert answer.json["crm_contact_id"] == target.id and answer.json["created"] is False
     assert answer.json["crm_url"].endswith(f"/crm/contacts/{target.id}")
     contact = fresh(crm, Contact, target.id)
-    assert (contact.first_name, contact.last_name, contact.job_title, contact.mobile_phone) == \
-        ("Nina", "Park", "CFO", "+1 555 0100")
+    assert (contact.first_name, contact.last_name, contact.job_title, contact.mobile_phone) == (
+        "Nina",
+        "Park",
+        "CFO",
+        "+1 555 0100",
+    )
     assert "nina.park@example.org" in contact.addresses
     assert count(crm, Contact) == 1
 
@@ -121,8 +135,7 @@ def test_sync_without_a_crm_id_matches_by_address_then_writes_the_id_back(pane, 
     assert answer.status_code == 200, answer.json
     assert answer.json["crm_contact_id"] in (contacts["lynne"].id, contacts["orders"].id)
     assert answer.json["created"] is False
-    assert outlook_contact(emulator, ADELE, lynne_outlook["id"])["crm_contact_id"] == \
-        str(answer.json["crm_contact_id"])
+    assert outlook_contact(emulator, ADELE, lynne_outlook["id"])["crm_contact_id"] == str(answer.json["crm_contact_id"])
     synced = fresh(crm, Contact, answer.json["crm_contact_id"])
     assert synced.business_phone == "+1 425 555 0109" and synced.job_title == "Purchasing Manager"
 
@@ -166,6 +179,7 @@ def test_deleted_outlook_contact_is_404(pane, emulator):
 
 # -- link and two-way sync ----------------------------------------------------------------
 
+
 def linked_pair(pane, emulator, crm):
     target = add_contact(crm, CONTOSO, "Lynne Robbins", "lynne@northwind.example", company="Northwind Traders")
     outlook = contacts_with(emulator, ADELE, "lynne.robbins@northwind.example")[0]
@@ -178,13 +192,16 @@ def linked_pair(pane, emulator, crm):
 def test_link_merges_both_sides_and_stores_the_id(pane, emulator, crm):
     outlook_id, crm_id = linked_pair(pane, emulator, crm)
     contact = fresh(crm, Contact, crm_id)
-    assert contact.addresses == ["lynne.robbins@northwind.example", "lynne@northwind.example"] or \
-        set(contact.addresses) == {"lynne.robbins@northwind.example", "lynne@northwind.example"}
+    assert contact.addresses == ["lynne.robbins@northwind.example", "lynne@northwind.example"] or set(
+        contact.addresses
+    ) == {"lynne.robbins@northwind.example", "lynne@northwind.example"}
     assert contact.job_title == "Purchasing Manager"  # an empty CRM field takes Outlook's value
     stored = outlook_contact(emulator, ADELE, outlook_id)
     assert stored["crm_contact_id"] == str(crm_id)
-    assert {e["address"].lower() for e in stored["emailAddresses"]} == \
-        {"lynne.robbins@northwind.example", "lynne@northwind.example"}
+    assert {e["address"].lower() for e in stored["emailAddresses"]} == {
+        "lynne.robbins@northwind.example",
+        "lynne@northwind.example",
+    }
     link = crm.scalar(select(OutlookContactLink))
     assert link.contact_id == crm_id and link.snapshot["fields"]["job_title"] == "Purchasing Manager"
 
@@ -253,8 +270,15 @@ def test_a_field_emptied_on_one_side_is_emptied_only_if_the_other_kept_it(pane, 
 
 def test_renamed_contacts_stay_linked(pane, emulator, crm):
     outlook_id, crm_id = linked_pair(pane, emulator, crm)
-    edit_outlook_contact(emulator, ADELE, outlook_id, givenName="Lyn", displayName="Lyn Robbins-Hart",
-                         surname="Robbins-Hart", emailAddresses=[{"address": "lyn@hart.example"}])
+    edit_outlook_contact(
+        emulator,
+        ADELE,
+        outlook_id,
+        givenName="Lyn",
+        displayName="Lyn Robbins-Hart",
+        surname="Robbins-Hart",
+        emailAddresses=[{"address": "lyn@hart.example"}],
+    )
 
     answer = pane().post(f"/outlook-contacts/{outlook_id}/sync")
 
@@ -298,11 +322,19 @@ def test_refresh_on_pane_open_costs_no_graph_call_when_nothing_changed(app, pane
     token = emulator.graph_token(ADELE)
     with app.app_context():
         graph = GraphClient.from_config(app.config, lambda: token, trusted_session())
-        mailbox = open_mailbox(crm, tid=CONTOSO, oid=emulator.user(ADELE)["oid"], upn=ADELE,
-                               name="Adele Vance", config=app.config, graph=graph)
+        mailbox = open_mailbox(
+            crm,
+            tid=CONTOSO,
+            oid=emulator.user(ADELE)["oid"],
+            upn=ADELE,
+            name="Adele Vance",
+            config=app.config,
+            graph=graph,
+        )
         # The lookup the message view makes anyway when the pane opens a message.
-        found = graph.find_contacts_many(["lynne.robbins@northwind.example", "nobody@example.org"],
-                                         select=OUTLOOK_CONTACT_FIELDS)
+        found = graph.find_contacts_many(
+            ["lynne.robbins@northwind.example", "nobody@example.org"], select=OUTLOOK_CONTACT_FIELDS
+        )
         emulator.clear_requests()
         results = refresh_found_contacts(mailbox, found)
         assert emulator.requests(path="/contacts") == []
@@ -323,8 +355,9 @@ def test_refresh_route_syncs_only_linked_contacts(pane, emulator, crm):
     answer = pane().post("/outlook-contacts/refresh", json={"ids": [outlook_id, unlinked]})
 
     assert answer.status_code == 200, answer.json
-    assert [(r["id"], r["ok"], r["result"]["updated_in_outlook"]) for r in answer.json["results"]] == \
-        [(outlook_id, True, ["job_title"])]
+    assert [(r["id"], r["ok"], r["result"]["updated_in_outlook"]) for r in answer.json["results"]] == [
+        (outlook_id, True, ["job_title"])
+    ]
     assert outlook_contact(emulator, ADELE, outlook_id)["jobTitle"] == "Category Manager"
     assert count(crm, Contact) == 1  # the unlinked contact was left alone
     assert pane().post("/outlook-contacts/refresh", json={"ids": []}).status_code == 400
@@ -351,6 +384,7 @@ def test_parallel_syncs_of_a_new_contact_create_one_crm_contact(pane, emulator, 
 
 # -- search ------------------------------------------------------------------------------
 
+
 def test_search_finds_by_prefix_of_name_email_or_company_ranked(pane, crm):
     seed_contoso(crm, CONTOSO)
     add_contact(crm, CONTOSO, "Northa Lin", "northa@example.org")
@@ -367,8 +401,9 @@ def test_search_finds_by_prefix_of_name_email_or_company_ranked(pane, crm):
     assert [c["name"] for c in two_words] == ["Lynne Robbins"]
     assert user.get("/crm/contacts/search", query_string={"q": "%"}).json["contacts"] == []
     add_contact(crm, CONTOSO, "Šárka Šťastná", "sarka@example.cz")
-    assert [c["name"] for c in user.get("/crm/contacts/search", query_string={"q": "šťast"}).json["contacts"]] \
-        == ["Šárka Šťastná"]
+    assert [c["name"] for c in user.get("/crm/contacts/search", query_string={"q": "šťast"}).json["contacts"]] == [
+        "Šárka Šťastná"
+    ]
 
 
 def test_search_returns_at_most_twenty(pane, crm):
@@ -381,11 +416,13 @@ def test_search_returns_at_most_twenty(pane, crm):
 
 # -- CRM contact from a sender ------------------------------------------------------------
 
+
 def test_create_crm_contact_only(pane, emulator, crm):
     message = find_message(emulator, ADELE, NORTHWIND_ORDER)
-    answer = pane().post(f"/messages/{message['id']}/contacts",
-                         json={"address": "lynne.robbins@northwind.example", "company": "Northwind Traders",
-                               "link_email": False})
+    answer = pane().post(
+        f"/messages/{message['id']}/contacts",
+        json={"address": "lynne.robbins@northwind.example", "company": "Northwind Traders", "link_email": False},
+    )
     assert answer.status_code == 200, answer.json
     assert answer.json["created"] is True and answer.json["message"] is None
     contact = fresh(crm, Contact, answer.json["crm_contact_id"])
@@ -393,8 +430,7 @@ def test_create_crm_contact_only(pane, emulator, crm):
     assert contact.company.name == "Northwind Traders"
     assert count(crm, EmailLink) == 0
 
-    again = pane().post(f"/messages/{message['id']}/contacts",
-                        json={"address": "Lynne.Robbins@northwind.example"})
+    again = pane().post(f"/messages/{message['id']}/contacts", json={"address": "Lynne.Robbins@northwind.example"})
     assert again.json["created"] is False and again.json["crm_contact_id"] == contact.id
 
 
@@ -404,14 +440,19 @@ def test_create_crm_contact_and_link_the_email(pane, emulator, crm):
     # Filed before the contact existed: linking must still add the new contact.
     assert user.post(f"/messages/{message['id']}/sync").status_code == 200
 
-    answer = user.post(f"/messages/{message['id']}/contacts",
-                       json={"address": "lynne.robbins@northwind.example", "name": "Lynne Robbins",
-                             "company": "Northwind Traders", "link_email": True})
+    answer = user.post(
+        f"/messages/{message['id']}/contacts",
+        json={
+            "address": "lynne.robbins@northwind.example",
+            "name": "Lynne Robbins",
+            "company": "Northwind Traders",
+            "link_email": True,
+        },
+    )
 
     assert answer.status_code == 200, answer.json
     email_id = answer.json["crm_email_id"]
     assert answer.json["message"]["state"] == "synced" and answer.json["message"]["crm_email_id"] == email_id
-    links = {(l.target_type, l.target_id) for l in crm.scalars(
-        select(EmailLink).where(EmailLink.email_id == email_id))}
+    links = {(l.target_type, l.target_id) for l in crm.scalars(select(EmailLink).where(EmailLink.email_id == email_id))}
     contact = fresh(crm, Contact, answer.json["crm_contact_id"])
     assert ("contact", contact.id) in links and ("company", contact.company_id) in links

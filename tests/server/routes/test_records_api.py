@@ -1,5 +1,6 @@
 """The records API /api/v1/crm/...: CRUD, keyset pages, ranked prefix search,
 soft delete, app-only tokens, the error shape, the OpenAPI, tenant isolation."""
+
 from __future__ import annotations
 
 import re
@@ -41,18 +42,31 @@ def every_page(pane_, path, **params):
 
 def test_contact_create_get_update_delete(pane):
     adele = pane(ADELE)
-    created = create(adele, CONTACTS, first_name="Pavel", last_name="Dvořák",
-                     emails=["Pavel.Dvorak@Stavby-Morava.cz", "pavel@bücher.de"], company="Stavby Morava a.s.",
-                     job_title="Jednatel", business_phone="+420 1")
+    created = create(
+        adele,
+        CONTACTS,
+        first_name="Pavel",
+        last_name="Dvořák",
+        emails=["Pavel.Dvorak@Stavby-Morava.cz", "pavel@bücher.de"],
+        company="Stavby Morava a.s.",
+        job_title="Jednatel",
+        business_phone="+420 1",
+    )
     assert created["name"] == created["display_name"] == "Pavel Dvořák"
     assert created["emails"] == ["pavel.dvorak@stavby-morava.cz", "pavel@xn--bcher-kva.de"]
     assert created["company"]["name"] == "Stavby Morava a.s."
     url = f"{CONTACTS}/{created['id']}"
 
     assert adele.get(url).json == created
-    patched = adele.client.patch(f"/api/v1{url}", headers=adele.headers(),
-                                 json={"mobile_phone": "+420 777", "company": "  STAVBY morava a.s. ",
-                                       "emails": ["pavel.dvorak@stavby-morava.cz"]})
+    patched = adele.client.patch(
+        f"/api/v1{url}",
+        headers=adele.headers(),
+        json={
+            "mobile_phone": "+420 777",
+            "company": "  STAVBY morava a.s. ",
+            "emails": ["pavel.dvorak@stavby-morava.cz"],
+        },
+    )
     assert patched.status_code == 200, patched.json
     assert patched.json["mobile_phone"] == "+420 777" and patched.json["business_phone"] == "+420 1"
     assert patched.json["company"]["id"] == created["company"]["id"]
@@ -60,7 +74,7 @@ def test_contact_create_get_update_delete(pane):
     unlinked = adele.client.patch(f"/api/v1{url}", headers=adele.headers(), json={"company": None})
     assert unlinked.status_code == 200 and unlinked.json["company"] is None
 
-    assert pane(MEGAN).delete(url).status_code == 204   # one tenant, one CRM
+    assert pane(MEGAN).delete(url).status_code == 204  # one tenant, one CRM
     assert adele.get(url).status_code == 404
     assert adele.delete(url).status_code == 404
     assert adele.get(CONTACTS).json == {"items": [], "next": None}
@@ -68,11 +82,14 @@ def test_contact_create_get_update_delete(pane):
 
 def test_keyset_pages_visit_every_contact_once_in_name_order(pane):
     adele = pane(ADELE)
-    names = [f"{first} {last}" for first in ("Anna", "Žofie", "Jiří", "Łukasz", "Ola")
-             for last in ("Nowak", "Novák", "Zieliński", "Adams", "Brown")]
+    names = [
+        f"{first} {last}"
+        for first in ("Anna", "Žofie", "Jiří", "Łukasz", "Ola")
+        for last in ("Nowak", "Novák", "Zieliński", "Adams", "Brown")
+    ]
     for name in names:
         create(adele, CONTACTS, display_name=name)
-    create(adele, CONTACTS, display_name="Anna Nowak")   # a namesake: ties are broken by id
+    create(adele, CONTACTS, display_name="Anna Nowak")  # a namesake: ties are broken by id
 
     items, pages = every_page(adele, CONTACTS, limit=7)
 
@@ -97,8 +114,7 @@ def test_search_by_prefix_of_name_email_or_company_ranks_names_first(pane):
     found = adele.get(CONTACTS, query_string={"q": "NOWAK"}).json["items"]
 
     assert [c["id"] for c in found] == [by_last["id"], by_first["id"], by_email["id"], by_company["id"]]
-    assert [c["id"] for c in adele.get(CONTACTS, query_string={"q": "nowak.t@meb"}).json["items"]] == [
-        by_email["id"]]
+    assert [c["id"] for c in adele.get(CONTACTS, query_string={"q": "nowak.t@meb"}).json["items"]] == [by_email["id"]]
     idn = create(adele, CONTACTS, display_name="Jan Novák", emails=["jan@bücher.de"])
     for q in ("jan@bücher.de", "JAN@xn--bcher-kva.de", "jan@xn--b"):
         assert [c["id"] for c in adele.get(CONTACTS, query_string={"q": q}).json["items"]] == [idn["id"]], q
@@ -128,10 +144,10 @@ def test_companies_crud_search_and_delete_keeps_contacts(pane):
     other = create(adele, COMPANIES, name="Drewnex S.A.")
     assert [c["id"] for c in adele.get(COMPANIES, query_string={"q": "meble"}).json["items"]] == [company["id"]]
     assert [c["id"] for c in adele.get(COMPANIES, query_string={"q": "drewnex"}).json["items"]] == [other["id"]]
-    assert [c["id"] for c in adele.get(COMPANIES, query_string={"q": "mebleportal.p"}).json["items"]] == [
-        company["id"]]
-    renamed = adele.client.patch(f"/api/v1{COMPANIES}/{other['id']}", headers=adele.headers(),
-                                 json={"name": "Mebleportal Sp. z o.o."})
+    assert [c["id"] for c in adele.get(COMPANIES, query_string={"q": "mebleportal.p"}).json["items"]] == [company["id"]]
+    renamed = adele.client.patch(
+        f"/api/v1{COMPANIES}/{other['id']}", headers=adele.headers(), json={"name": "Mebleportal Sp. z o.o."}
+    )
     assert renamed.status_code == 409
     contact = create(adele, CONTACTS, display_name="Tomasz", company_id=company["id"])
 
@@ -146,9 +162,15 @@ def test_a_deleted_contacts_emails_stay_filed_and_the_link_reads_deleted_contact
     contact = create(adele, CONTACTS, display_name="Lynne Robbins", emails=["lynne@northwind.example"])
     user = get_or_create_user(crm, CONTOSO, "0b5e8f4a-7c21-4d96-a3e8-1f2b9c6d4e71", ADELE)
     crm.commit()
-    email, _, _ = file_email(crm, CONTOSO, user, {"internet_message_id": "<1@northwind.example>",
-                                                  "subject": "Order", "from_address": "lynne@northwind.example"},
-                             "AAMkAD1", "inbox", links=[("contact", contact["id"], "address")])
+    email, _, _ = file_email(
+        crm,
+        CONTOSO,
+        user,
+        {"internet_message_id": "<1@northwind.example>", "subject": "Order", "from_address": "lynne@northwind.example"},
+        "AAMkAD1",
+        "inbox",
+        links=[("contact", contact["id"], "address")],
+    )
 
     assert adele.delete(f"{CONTACTS}/{contact['id']}").status_code == 204
 
@@ -156,20 +178,22 @@ def test_a_deleted_contacts_emails_stay_filed_and_the_link_reads_deleted_contact
     assert crm.scalar(select(EmailLink.target_id).where(EmailLink.email_id == email.id)) == contact["id"]
     # The email page lists the link with the "deleted contact" tag (templates/crm/email.html).
     [linked] = linked_records(crm, CONTOSO, crm.get(Email, email.id))
-    assert (linked.kind, linked.id, linked.label, linked.deleted) == ("contact", contact["id"], "Lynne Robbins",
-                                                                     True)
+    assert (linked.kind, linked.id, linked.label, linked.deleted) == ("contact", contact["id"], "Lynne Robbins", True)
     assert match_addresses(crm, CONTOSO, ["lynne@northwind.example"]) == {"lynne@northwind.example": []}
     assert adele.get(CONTACTS, query_string={"q": "lynne"}).json["items"] == []
 
 
-@pytest.mark.parametrize("body, field", [
-    ({"emails": ["not an address"]}, "emails"),
-    ({"first_name": "x" * 300}, "first_name"),
-    ({"favourite_colour": "blue"}, "favourite_colour"),
-    ({"company": "A", "company_id": 1}, "company"),
-    ({"company_id": 987654}, "company_id"),
-    ({}, "display_name"),
-])
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ({"emails": ["not an address"]}, "emails"),
+        ({"first_name": "x" * 300}, "first_name"),
+        ({"favourite_colour": "blue"}, "favourite_colour"),
+        ({"company": "A", "company_id": 1}, "company"),
+        ({"company_id": 987654}, "company_id"),
+        ({}, "display_name"),
+    ],
+)
 def test_invalid_contacts_get_400_in_the_one_error_shape(pane, body, field):
     response = pane(ADELE).post(CONTACTS, json=body)
     assert response.status_code == 400
@@ -177,12 +201,15 @@ def test_invalid_contacts_get_400_in_the_one_error_shape(pane, body, field):
     assert field in response.json["error"]["details"]
 
 
-@pytest.mark.parametrize("query, code", [
-    ({"after": "garbage!"}, "invalid_cursor"),
-    ({"after": "WzEsMl0"}, "invalid_cursor"),          # valid base64 of [1,2]: not our shape
-    ({"limit": 0}, "invalid_request"),
-    ({"limit": 1000}, "invalid_request"),
-])
+@pytest.mark.parametrize(
+    "query, code",
+    [
+        ({"after": "garbage!"}, "invalid_cursor"),
+        ({"after": "WzEsMl0"}, "invalid_cursor"),  # valid base64 of [1,2]: not our shape
+        ({"limit": 0}, "invalid_request"),
+        ({"limit": 1000}, "invalid_request"),
+    ],
+)
 def test_bad_list_parameters_get_400(pane, query, code):
     response = pane(ADELE).get(CONTACTS, query_string=query)
     assert response.status_code == 400 and response.json["error"]["code"] == code
@@ -199,8 +226,11 @@ def test_app_only_token_with_the_crm_role_works_in_its_own_tenant(client, emulat
     adele_contact = create(pane(ADELE), CONTACTS, display_name="Contoso Person")
     headers = {"Authorization": f"Bearer {app_only_token(emulator, FABRIKAM)}"}
 
-    created = client.post("/api/v1/crm/contacts", headers=headers,
-                          json={"display_name": "Synced From ERP", "emails": ["erp@fabrikam-customer.example"]})
+    created = client.post(
+        "/api/v1/crm/contacts",
+        headers=headers,
+        json={"display_name": "Synced From ERP", "emails": ["erp@fabrikam-customer.example"]},
+    )
     assert created.status_code == 201, created.json
     listed = client.get("/api/v1/crm/contacts", headers=headers).json["items"]
     assert [c["id"] for c in listed] == [created.json["id"]]
@@ -215,8 +245,7 @@ def test_app_only_token_without_the_role_or_outside_the_crm_api_is_refused(clien
     with_role = {"Authorization": f"Bearer {app_only_token(emulator, CONTOSO)}"}
     assert client.get("/api/v1/messages/AAMkAGI2TG93AAA=", headers=with_role).status_code == 401
     wrong_audience = app_only_token(emulator, CONTOSO, aud="https://graph.microsoft.com")
-    assert client.get("/api/v1/crm/contacts",
-                      headers={"Authorization": f"Bearer {wrong_audience}"}).status_code == 401
+    assert client.get("/api/v1/crm/contacts", headers={"Authorization": f"Bearer {wrong_audience}"}).status_code == 401
 
 
 def test_the_emulator_mints_app_only_tokens_for_graph_only(emulator):
@@ -224,9 +253,14 @@ def test_the_emulator_mints_app_only_tokens_for_graph_only(emulator):
     # refuses our API's scope, so an integration's token is built with its key.
     response = emulator.session.post(
         f"{emulator.base_url}/{CONTOSO}/oauth2/v2.0/token",
-        data={"grant_type": "client_credentials", "client_id": "6f1c2a47-3b8e-4d2a-9c51-7e0b4f8a2d13",
-              "client_secret": "local-emulator-only",
-              "scope": "api://localhost:5000/6f1c2a47-3b8e-4d2a-9c51-7e0b4f8a2d13/.default"}, timeout=10)
+        data={
+            "grant_type": "client_credentials",
+            "client_id": "6f1c2a47-3b8e-4d2a-9c51-7e0b4f8a2d13",
+            "client_secret": "local-emulator-only",
+            "scope": "api://localhost:5000/6f1c2a47-3b8e-4d2a-9c51-7e0b4f8a2d13/.default",
+        },
+        timeout=10,
+    )
     assert response.status_code == 400 and response.json()["error"] == "invalid_scope"
 
 
@@ -244,10 +278,17 @@ def test_every_crm_route_is_in_the_openapi_with_bearer_auth(app, client):
 
 # -- isolation -------------------------------------------------------------------------
 
+
 def contoso_records(pane_):
     company = create(pane_, COMPANIES, name="Northwind Traders", domains=["northwind.example"])
-    contact = create(pane_, CONTACTS, first_name="Lynne", last_name="Robbins",
-                     emails=["lynne@northwind.example"], company_id=company["id"])
+    contact = create(
+        pane_,
+        CONTACTS,
+        first_name="Lynne",
+        last_name="Robbins",
+        emails=["lynne@northwind.example"],
+        company_id=company["id"],
+    )
     return {"contact_id": contact["id"], "company_id": company["id"]}
 
 
@@ -264,10 +305,11 @@ def ids_in(answer) -> set[int]:
 def test_another_tenant_never_lists_gets_changes_or_deletes_contoso_records_on_any_route(app, pane):
     adele, pat = pane(ADELE), pane(PAT)
     ids = contoso_records(adele)
-    before = (adele.get(f"{CONTACTS}/{ids['contact_id']}").json,
-              adele.get(f"{COMPANIES}/{ids['company_id']}").json)
-    bodies = {"contacts": {"display_name": "Pat's Lynne", "emails": ["lynne@northwind.example"]},
-              "companies": {"name": "Northwind Traders", "domains": ["northwind.example"]}}
+    before = (adele.get(f"{CONTACTS}/{ids['contact_id']}").json, adele.get(f"{COMPANIES}/{ids['company_id']}").json)
+    bodies = {
+        "contacts": {"display_name": "Pat's Lynne", "emails": ["lynne@northwind.example"]},
+        "companies": {"name": "Northwind Traders", "domains": ["northwind.example"]},
+    }
     checked = []
 
     for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
@@ -289,13 +331,14 @@ def test_another_tenant_never_lists_gets_changes_or_deletes_contoso_records_on_a
                 for q in (None, "l", "lynne", "northwind", "lynne@north"):
                     response = pat.get(path, query_string={"q": q} if q else {})
                     if q is None and response.status_code == 400:
-                        continue   # a search route that needs q
+                        continue  # a search route that needs q
                     assert response.status_code == 200, (rule.rule, response.json)
                     assert not ids_in(response.json) & set(ids.values()), (rule.rule, q, response.json)
                     assert "Lynne Robbins" not in str(response.json)
             elif method in ("PATCH", "DELETE"):
-                response = pat.client.open(url, method=method, headers=pat.headers(),
-                                           json=bodies[kind] if method == "PATCH" else None)
+                response = pat.client.open(
+                    url, method=method, headers=pat.headers(), json=bodies[kind] if method == "PATCH" else None
+                )
                 assert response.status_code == 404, (method, rule.rule, response.json)
                 assert response.json["error"]["code"] == "not_found"
             elif method == "POST":
@@ -307,9 +350,9 @@ def test_another_tenant_never_lists_gets_changes_or_deletes_contoso_records_on_a
                 pytest.fail(f"{method} {rule.rule}: add it to this isolation test")
 
     assert {m for m, _ in checked} == {"GET", "POST", "PATCH", "DELETE"} and len(checked) >= 10
-    after = (adele.get(f"{CONTACTS}/{ids['contact_id']}").json,
-             adele.get(f"{COMPANIES}/{ids['company_id']}").json)
+    after = (adele.get(f"{CONTACTS}/{ids['contact_id']}").json, adele.get(f"{COMPANIES}/{ids['company_id']}").json)
     assert after == before
-    pats = pat.client.post("/api/v1/crm/contacts", headers=pat.headers(),
-                           json={"display_name": "X", "company_id": ids["company_id"]})
+    pats = pat.client.post(
+        "/api/v1/crm/contacts", headers=pat.headers(), json={"display_name": "X", "company_id": ids["company_id"]}
+    )
     assert pats.status_code == 400 and "company_id" in pats.json["error"]["details"]

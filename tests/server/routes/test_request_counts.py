@@ -1,5 +1,6 @@
 """Graph calls per operation, counted in the emulator's request log: the hot path
 stays lean (benchmarks measure the time; these pin the counts)."""
+
 from __future__ import annotations
 
 from tests.support.arrange_contacts import seed_contoso
@@ -15,8 +16,11 @@ def graph_calls(emulator):
 
 
 def token_calls(emulator):
-    return [r for r in emulator.requests() if "/oauth2/" in r["path"] or "/discovery/" in r["path"]
-            or "openid-configuration" in r["path"]]
+    return [
+        r
+        for r in emulator.requests()
+        if "/oauth2/" in r["path"] or "/discovery/" in r["path"] or "openid-configuration" in r["path"]
+    ]
 
 
 def test_open_costs_one_get_and_at_most_one_batch(pane, emulator, crm):
@@ -37,8 +41,12 @@ def test_open_costs_one_get_and_at_most_one_batch(pane, emulator, crm):
 
 def people_hint(emulator, message):
     """What the pane sends: the From/To/Cc addresses Office.js shows."""
-    shown = emulator.graph("GET", f"/me/messages/{message['id']}", emulator.graph_token(ADELE),
-                           params={"$select": "from,toRecipients,ccRecipients"}).json()
+    shown = emulator.graph(
+        "GET",
+        f"/me/messages/{message['id']}",
+        emulator.graph_token(ADELE),
+        params={"$select": "from,toRecipients,ccRecipients"},
+    ).json()
     entries = [shown.get("from")] + shown.get("toRecipients", []) + shown.get("ccRecipients", [])
     return ",".join(e["emailAddress"]["address"] for e in entries if e)
 
@@ -70,8 +78,10 @@ def test_a_wrong_people_list_never_changes_the_answer(pane, emulator, crm):
 
     # Strangers, the user's own address and junk: only the message's real people are
     # reported, and those the list missed are looked up in one more $batch.
-    wrong = user.get(f"/messages/{message['id']}", query_string={
-        "people": f"stranger@elsewhere.example,{ADELE},not-an-address,,megan.bowen@contoso.com"})
+    wrong = user.get(
+        f"/messages/{message['id']}",
+        query_string={"people": f"stranger@elsewhere.example,{ADELE},not-an-address,,megan.bowen@contoso.com"},
+    )
 
     assert wrong.status_code == 200
     assert wrong.json == plain
@@ -81,8 +91,9 @@ def test_a_wrong_people_list_never_changes_the_answer(pane, emulator, crm):
 
 def test_an_oversized_people_list_is_a_clear_400(pane, emulator):
     message = find_message(emulator, ADELE, SUBJECT)
-    answer = pane().get(f"/messages/{message['id']}",
-                        query_string={"people": ",".join(f"p{n}@x.example" for n in range(501))})
+    answer = pane().get(
+        f"/messages/{message['id']}", query_string={"people": ",".join(f"p{n}@x.example" for n in range(501))}
+    )
     assert answer.status_code == 400
     assert answer.json["error"]["code"]
 
@@ -107,17 +118,23 @@ def test_sync_adds_one_patch_and_a_repeat_adds_nothing(pane, emulator, crm):
 def test_batch_of_100_costs_at_most_ten_batches(app, pane, emulator, crm):
     seed_contoso(crm, CONTOSO)
     for n in range(100):
-        emulator.deliver(ADELE, {
-            "subject": f"Bulk {n:03d}",
-            "from": {"emailAddress": {"name": "Lynne Robbins", "address": "lynne.robbins@northwind.example"}},
-            "toRecipients": [{"emailAddress": {"name": "Adele Vance", "address": ADELE}}],
-            "body": {"contentType": "text", "content": f"Order {n}"},
-            "internetMessageId": f"<bulk-{n}@northwind.example>",
-        })
+        emulator.deliver(
+            ADELE,
+            {
+                "subject": f"Bulk {n:03d}",
+                "from": {"emailAddress": {"name": "Lynne Robbins", "address": "lynne.robbins@northwind.example"}},
+                "toRecipients": [{"emailAddress": {"name": "Adele Vance", "address": ADELE}}],
+                "body": {"contentType": "text", "content": f"Order {n}"},
+                "internetMessageId": f"<bulk-{n}@northwind.example>",
+            },
+        )
     token = emulator.graph_token(ADELE)
-    listed = emulator.graph("GET", "/me/mailFolders/inbox/messages", token,
-                            params={"$filter": "startswith(subject,'Bulk ')", "$select": "id",
-                                    "$top": "100"}).json()["value"]
+    listed = emulator.graph(
+        "GET",
+        "/me/mailFolders/inbox/messages",
+        token,
+        params={"$filter": "startswith(subject,'Bulk ')", "$select": "id", "$top": "100"},
+    ).json()["value"]
     ids = [m["id"] for m in listed]
     assert len(ids) == 100
     user = pane()

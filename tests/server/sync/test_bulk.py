@@ -1,5 +1,6 @@
 """Bulk sync of 2,000 messages on a real Redis with real `rq worker` processes:
 Graph calls, throttling, and a worker killed halfway."""
+
 from __future__ import annotations
 
 import math
@@ -25,9 +26,13 @@ def deliver_many(emulator, count: int = COUNT) -> None:
     batch = []
     for n in range(count):
         seconds = n
-        batch.append(new_message(f"customer{n % 40}@northwind.example", f"Bulk {n:05d}",
-                                 receivedDateTime=f"2026-11-21T{seconds // 3600:02d}:{seconds // 60 % 60:02d}:"
-                                                  f"{seconds % 60:02d}Z"))
+        batch.append(
+            new_message(
+                f"customer{n % 40}@northwind.example",
+                f"Bulk {n:05d}",
+                receivedDateTime=f"2026-11-21T{seconds // 3600:02d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}Z",
+            )
+        )
         if len(batch) == 500:
             emulator.admin("POST", "messages/bulk", json={"upn": ADELE, "folder": "inbox", "messages": batch})
             batch = []
@@ -43,8 +48,12 @@ def job_row(app, job_id: int) -> SyncJob:
 
 
 def finished(app, job_id: int, timeout: float = 240) -> SyncJob:
-    return wait_for(lambda: (lambda r: r if r.state in ("done", "failed") else None)(job_row(app, job_id)),
-                    timeout, 0.25, "the bulk job")
+    return wait_for(
+        lambda: (lambda r: r if r.state in ("done", "failed") else None)(job_row(app, job_id)),
+        timeout,
+        0.25,
+        "the bulk job",
+    )
 
 
 def filed_bulk_emails(app) -> int:
@@ -55,8 +64,14 @@ def filed_bulk_emails(app) -> int:
 def graph_calls(emulator):
     """(list pages, $batch calls, throttled answers) in the request log."""
     rows = emulator.requests()
-    pages = [r for r in rows if r["method"] == "GET" and not r["in_batch"]
-             and r["path"].endswith("/messages") and "/mailFolders" in r["path"]]
+    pages = [
+        r
+        for r in rows
+        if r["method"] == "GET"
+        and not r["in_batch"]
+        and r["path"].endswith("/messages")
+        and "/mailFolders" in r["path"]
+    ]
     batches = [r for r in rows if r["method"] == "POST" and r["path"].endswith("/$batch")]
     throttled = [r for r in rows if r["status"] in (429, 503, 504)]
     patches = [r for r in rows if r["in_batch"] and r["method"] == "PATCH" and r["status"] == 200]
@@ -87,8 +102,7 @@ def test_bulk_sync_files_2000_messages_in_pages_and_batches_of_20(redis_app, rq_
 
 
 @pytest.mark.redis
-def test_throttled_and_killed_bulk_sync_resumes_and_files_each_message_once(
-        redis_app, rq_workers, emulator, adele):
+def test_throttled_and_killed_bulk_sync_resumes_and_files_each_message_once(redis_app, rq_workers, emulator, adele):
     deliver_many(emulator)
     emulator.fault(path=r"^/v1\.0/(users|\$batch)", kind="429", retry_after=0, probability=0.1)
     worker = rq_workers.start()
@@ -101,7 +115,7 @@ def test_throttled_and_killed_bulk_sync_resumes_and_files_each_message_once(
     assert stopped_at < COUNT
     rq_workers.start()
     time.sleep(redis_app.config["JOB_STALE_S"] + 0.5)
-    assert recover_stalled_jobs(redis_app) == 1    # the scheduler's minutely call
+    assert recover_stalled_jobs(redis_app) == 1  # the scheduler's minutely call
 
     row = finished(redis_app, job_id)
     emulator.clear_faults()

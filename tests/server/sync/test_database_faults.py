@@ -6,6 +6,7 @@ filed once, marked once in Outlook, the job done.
 The PostgreSQL here is a cluster of this module's own (scripts/pg-test-cluster.sh), so
 restarting it disturbs no other test. Select with `-m database_faults`.
 """
+
 from __future__ import annotations
 
 import os
@@ -37,9 +38,10 @@ ADELE_OID = "0b5e8f4a-7c21-4d96-a3e8-1f2b9c6d4e71"
 pytestmark = [
     pytest.mark.database_faults,
     pytest.mark.redis,
-    pytest.mark.skipif(make_url(os.environ.get("TEST_DATABASE_URL") or "sqlite://").get_backend_name()
-                       != "postgresql",
-                       reason="restarting the database needs PostgreSQL (make test-postgres runs these)"),
+    pytest.mark.skipif(
+        make_url(os.environ.get("TEST_DATABASE_URL") or "sqlite://").get_backend_name() != "postgresql",
+        reason="restarting the database needs PostgreSQL (make test-postgres runs these)",
+    ),
 ]
 
 
@@ -47,8 +49,9 @@ class Cluster:
     """A throwaway PostgreSQL cluster (scripts/pg-test-cluster.sh) that can be restarted."""
 
     def __init__(self):
-        out = subprocess.run([str(ROOT / "scripts" / "pg-test-cluster.sh")], check=True,
-                             capture_output=True, text=True).stdout
+        out = subprocess.run(
+            [str(ROOT / "scripts" / "pg-test-cluster.sh")], check=True, capture_output=True, text=True
+        ).stdout
         values = dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
         self.url, self.dir = values["DATABASE_URL"], values["PGDATA_DIR"]
 
@@ -58,8 +61,14 @@ class Cluster:
         if os.geteuid() == 0:
             command = ["runuser", "-u", "postgres", "--", *command]
         # The server inherits no pipe of ours (it would hold it open): it logs to its file.
-        subprocess.run(command, check=True, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                       stderr=subprocess.DEVNULL, timeout=60)
+        subprocess.run(
+            command,
+            check=True,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            timeout=60,
+        )
 
     def restart(self) -> None:
         self.pg_ctl("-l", f"{self.dir}/server.log", "-m", "fast", "-w", "restart")
@@ -78,13 +87,21 @@ def cluster():
 @pytest.fixture(scope="module")
 def pg_app(cluster, emulator, redis_url, tmp_path_factory):
     upgrade(cluster.url)
-    return create_app(backend_settings(emulator, cluster.url, REDIS_URL=redis_url, **JOB_SETTINGS,
-                                       INSTANCE_DIR=str(tmp_path_factory.mktemp("instance"))))
+    return create_app(
+        backend_settings(
+            emulator,
+            cluster.url,
+            REDIS_URL=redis_url,
+            **JOB_SETTINGS,
+            INSTANCE_DIR=str(tmp_path_factory.mktemp("instance")),
+        )
+    )
 
 
 @pytest.fixture
 def workers(pg_app, emulator, tmp_path):
     from redis import Redis
+
     Redis.from_url(pg_app.config["REDIS_URL"]).flushdb()
     emulator.reset()
     with session_scope(pg_app) as session:
@@ -111,12 +128,13 @@ def job(app, job_id: int) -> SyncJob:
 def reachable_job(app, job_id: int) -> SyncJob | None:
     try:
         return job(app, job_id)
-    except Exception:   # the database is restarting
+    except Exception:  # the database is restarting
         return None
 
 
 def finish(app, job_id: int) -> SyncJob:
     """Waits for the job to end, calling the scheduler's minutely recovery meanwhile."""
+
     def ended():
         row = reachable_job(app, job_id)
         if row is not None and row.state in ("done", "failed"):
@@ -124,6 +142,7 @@ def finish(app, job_id: int) -> SyncJob:
         if row is not None and row.state == "running":
             recover_stalled_jobs(app)
         return None
+
     return wait_for(ended, 240, 0.5, "the bulk job to end")
 
 
@@ -138,7 +157,7 @@ def assert_exact(app, emulator, row: SyncJob) -> None:
     assert emails == COUNT and distinct == total and synced == total
     _, _, _, patches = graph_calls(emulator)
     marked = {p["path"] for p in patches}
-    assert len(marked) == COUNT     # every message marked in Outlook
+    assert len(marked) == COUNT  # every message marked in Outlook
 
 
 def test_postgresql_restart_mid_job_resumes_and_files_each_message_once(pg_app, cluster, workers, emulator):
@@ -169,5 +188,5 @@ def test_worker_killed_mid_job_is_retried_and_nothing_is_duplicated(pg_app, work
     workers.start()
 
     row = finish(pg_app, job_id)
-    assert row.attempts >= 2          # retried after the kill
+    assert row.attempts >= 2  # retried after the kill
     assert_exact(pg_app, emulator, row)

@@ -1,4 +1,5 @@
 """Sharing rules, linked conversations and lifecycle events."""
+
 from __future__ import annotations
 
 from sqlalchemy import select
@@ -36,17 +37,18 @@ def add_case(app, title: str) -> int:
 def case_links(app, case_id: int) -> dict[str, str]:
     """subject -> link source of the emails filed on the case."""
     with session_scope(app) as session:
-        rows = session.execute(select(Email.subject, EmailLink.source).join(
-            EmailLink, EmailLink.email_id == Email.id).where(
-            EmailLink.target_type == "case", EmailLink.target_id == case_id)).all()
+        rows = session.execute(
+            select(Email.subject, EmailLink.source)
+            .join(EmailLink, EmailLink.email_id == Email.id)
+            .where(EmailLink.target_type == "case", EmailLink.target_id == case_id)
+        ).all()
     return dict(rows)
 
 
 def test_sharing_rule_files_new_mail_both_ways_and_leaves_older_mail_alone(app, emulator, adele):
     case_id = add_case(app, "Northwind rollout")
     with session_scope(app) as session:
-        session.add(SharingRule(tenant_id=CONTOSO, user_id=adele, case_id=case_id, address=LYNNE,
-                                created_by_id=adele))
+        session.add(SharingRule(tenant_id=CONTOSO, user_id=adele, case_id=case_id, address=LYNNE, created_by_id=adele))
     # The rule alone (automatic sync is off) makes the mailbox watched.
     assert schedule_upkeep(app) == 1
     wait_for(lambda: len(subscriptions(app)) == 2, what="subscriptions")
@@ -64,8 +66,7 @@ def test_sharing_rule_files_new_mail_both_ways_and_leaves_older_mail_alone(app, 
 
     # Mail from Lynne that was there before the rule: not filed, even when it changes.
     old = find_message(emulator, ADELE, NORTHWIND_ORDER)
-    response = emulator.graph("PATCH", f"/me/messages/{old['id']}", emulator.graph_token(ADELE),
-                              json={"isRead": True})
+    response = emulator.graph("PATCH", f"/me/messages/{old['id']}", emulator.graph_token(ADELE), json={"isRead": True})
     assert response.status_code == 200
     wait_idle(app)
     assert outlook_state(emulator, ADELE, old["id"])["state"] is None
@@ -78,17 +79,26 @@ def test_linked_conversation_picks_up_a_new_reply(pane, app, emulator, adele):
     case_id = add_case(app, "Order 1234")
     original = find_message(emulator, ADELE, NORTHWIND_ORDER)
     token = emulator.graph_token(ADELE)
-    conversation = emulator.graph("GET", f"/me/messages/{original['id']}", token,
-                                  params={"$select": "conversationId"}).json()["conversationId"]
+    conversation = emulator.graph(
+        "GET", f"/me/messages/{original['id']}", token, params={"$select": "conversationId"}
+    ).json()["conversationId"]
     with session_scope(app) as session:
-        session.add(ConversationLink(tenant_id=CONTOSO, conversation_id=conversation, target_type="case",
-                                     target_id=case_id, created_by_id=adele))
+        session.add(
+            ConversationLink(
+                tenant_id=CONTOSO,
+                conversation_id=conversation,
+                target_type="case",
+                target_id=case_id,
+                created_by_id=adele,
+            )
+        )
     schedule_upkeep(app)
     wait_for(lambda: len(subscriptions(app)) == 2, what="subscriptions")
     wait_idle(app)
 
-    emulator.deliver(ADELE, new_message("someone@northwind.example", "RE: " + NORTHWIND_ORDER,
-                                        conversationId=conversation))
+    emulator.deliver(
+        ADELE, new_message("someone@northwind.example", "RE: " + NORTHWIND_ORDER, conversationId=conversation)
+    )
 
     wait_for(lambda: case_links(app, case_id), what="the reply on the case")
     assert case_links(app, case_id) == {"RE: " + NORTHWIND_ORDER: "conversation"}
@@ -121,18 +131,19 @@ def test_reauthorization_required_renews_and_removed_recreates(pane, app, emulat
     inbox = next(r for r in rows if r.folder == "inbox")
     emulator.clear_requests()
 
-    emulator.admin("POST", "lifecycle", json={"subscription_id": inbox.subscription_id,
-                                              "event": "reauthorizationRequired"})
-    wait_for(lambda: emulator.requests(path=rf"/subscriptions/{inbox.subscription_id}", method="PATCH"),
-             what="renewal")
+    emulator.admin(
+        "POST", "lifecycle", json={"subscription_id": inbox.subscription_id, "event": "reauthorizationRequired"}
+    )
+    wait_for(lambda: emulator.requests(path=rf"/subscriptions/{inbox.subscription_id}", method="PATCH"), what="renewal")
     wait_idle(app)
     renewed = next(r for r in subscriptions(app) if r.folder == "inbox")
     assert renewed.subscription_id == inbox.subscription_id and renewed.expires_at >= inbox.expires_at
 
-    emulator.admin("POST", "lifecycle", json={"subscription_id": inbox.subscription_id,
-                                              "event": "subscriptionRemoved"})
-    wait_for(lambda: any(r.folder == "inbox" and r.subscription_id != inbox.subscription_id
-                         for r in subscriptions(app)), what="recreated")
+    emulator.admin("POST", "lifecycle", json={"subscription_id": inbox.subscription_id, "event": "subscriptionRemoved"})
+    wait_for(
+        lambda: any(r.folder == "inbox" and r.subscription_id != inbox.subscription_id for r in subscriptions(app)),
+        what="recreated",
+    )
     live = {s["id"] for s in emulator.admin("GET", "subscriptions").json()["subscriptions"]}
     assert {r.subscription_id for r in subscriptions(app)} == live
 
@@ -140,6 +151,7 @@ def test_reauthorization_required_renews_and_removed_recreates(pane, app, emulat
 def test_pane_open_requests_a_catch_up_at_most_once_a_minute(pane, app, emulator, adele):
     from server.crm.models import User
     from server.sync.delta import request_catch_up
+
     set_settings(app, adele, auto_sync="marked")
     message = find_message(emulator, ADELE, NORTHWIND_ORDER)
     emulator.clear_requests()
@@ -149,8 +161,9 @@ def test_pane_open_requests_a_catch_up_at_most_once_a_minute(pane, app, emulator
 
     wait_idle(app)
     # One catch-up: a delta round over each folder, whatever the number of opens.
-    assert len(emulator.requests(path=r"/mailFolders\('?inbox'?\)/messages/delta|inbox/messages/delta",
-                                 method="GET")) == 1
+    assert (
+        len(emulator.requests(path=r"/mailFolders\('?inbox'?\)/messages/delta|inbox/messages/delta", method="GET")) == 1
+    )
     with session_scope(app) as session, app.app_context():
         assert request_catch_up(session.get(User, adele)) is False
 

@@ -1,6 +1,7 @@
 """The admin's tenant default for automatic sync takes effect at once: the tenant's
 signed-in users are subscribed (or unsubscribed) by the job it queues, not at the
 hourly upkeep (which never runs in tests: the embedded scheduler is off there)."""
+
 from __future__ import annotations
 
 import re
@@ -18,10 +19,12 @@ from tests.support.waiting import wait_idle
 @pytest.fixture
 def signed_in(app, emulator, clean_state):
     """`signed_in(upn)` -> a Browser signed in to the CRM pages (creating the user)."""
+
     def make(upn: str) -> Browser:
         person = Browser(app.test_client(), emulator)
         person.sign_in(upn)
         return person
+
     return make
 
 
@@ -45,25 +48,27 @@ def stored_subscriptions(app) -> dict[str, list[str]]:
 
 
 def save_tenant(admin: Browser, auto_sync: str):
-    response = admin.post_form("/crm/settings/tenant", {"auto_sync": auto_sync, "never_sync": ""},
-                               token_from="/crm/settings")
+    response = admin.post_form(
+        "/crm/settings/tenant", {"auto_sync": auto_sync, "never_sync": ""}, token_from="/crm/settings"
+    )
     assert response.status_code == 303, response.get_data(as_text=True)
 
 
 def save_override(admin: Browser, app, upn: str, auto_sync: str):
     with session_scope(app) as session:
         user_id = session.scalar(select(User.id).where(User.tenant_id == CONTOSO, User.upn == upn))
-    response = admin.post_form(f"/crm/settings/users/{user_id}",
-                               {"auto_sync": auto_sync, "auto_link_companies": "inherit", "never_sync": ""},
-                               token_from="/crm/settings")
+    response = admin.post_form(
+        f"/crm/settings/users/{user_id}",
+        {"auto_sync": auto_sync, "auto_link_companies": "inherit", "never_sync": ""},
+        token_from="/crm/settings",
+    )
     assert response.status_code == 303, response.get_data(as_text=True)
 
 
-def test_turning_the_tenant_default_on_subscribes_its_users_and_off_unsubscribes_them(
-        app, emulator, signed_in):
-    adele = signed_in(ADELE)          # the tenant's first user: its admin
+def test_turning_the_tenant_default_on_subscribes_its_users_and_off_unsubscribes_them(app, emulator, signed_in):
+    adele = signed_in(ADELE)  # the tenant's first user: its admin
     signed_in(MEGAN)
-    signed_in(PAT)                    # another tenant: untouched
+    signed_in(PAT)  # another tenant: untouched
     both = {ADELE: ["inbox", "sentitems"], MEGAN: ["inbox", "sentitems"]}
 
     save_tenant(adele, "known_contacts")
@@ -71,12 +76,13 @@ def test_turning_the_tenant_default_on_subscribes_its_users_and_off_unsubscribes
     assert subscribed_upns(emulator) == both
     assert stored_subscriptions(app) == both
 
-    save_tenant(adele, "known_contacts")      # saved again: harmless, nothing doubled
+    save_tenant(adele, "known_contacts")  # saved again: harmless, nothing doubled
     wait_idle(app)
     assert subscribed_upns(emulator) == both
     with session_scope(app) as session:
-        tenant_jobs = session.scalars(select(SyncJob).where(SyncJob.kind == "subscriptions",
-                                                            SyncJob.user_id.is_(None))).all()
+        tenant_jobs = session.scalars(
+            select(SyncJob).where(SyncJob.kind == "subscriptions", SyncJob.user_id.is_(None))
+        ).all()
         assert [(j.tenant_id, j.state) for j in tenant_jobs] == [(CONTOSO, "done")]
 
     save_tenant(adele, "off")
@@ -93,12 +99,12 @@ def test_a_users_own_setting_wins_and_its_change_by_the_admin_applies_at_once(ap
     wait_idle(app)
     assert subscribed_upns(emulator) == {ADELE: ["inbox", "sentitems"]}
 
-    save_override(adele, app, MEGAN, "inherit")      # back to the tenant's default: on
+    save_override(adele, app, MEGAN, "inherit")  # back to the tenant's default: on
     wait_idle(app)
     assert subscribed_upns(emulator) == {ADELE: ["inbox", "sentitems"], MEGAN: ["inbox", "sentitems"]}
 
     save_tenant(adele, "off")
-    save_override(adele, app, ADELE, "known_contacts")   # the admin's own override keeps hers
+    save_override(adele, app, ADELE, "known_contacts")  # the admin's own override keeps hers
     wait_idle(app)
     assert subscribed_upns(emulator) == {ADELE: ["inbox", "sentitems"]}
     assert stored_subscriptions(app) == {ADELE: ["inbox", "sentitems"]}

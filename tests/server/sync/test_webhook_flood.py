@@ -3,6 +3,7 @@ no database write, and at most one SQL statement per request however many
 notifications it carries, because anyone who can reach the webhook URL can send
 them. Counted, not timed: the emulator's request log, the jobs table, and every SQL
 statement the request's thread runs."""
+
 from __future__ import annotations
 
 import secrets
@@ -57,9 +58,15 @@ def job_count(app) -> int:
 
 
 def note(subscription_id: str, client_state, n: int = 0) -> dict:
-    return {"subscriptionId": subscription_id, "clientState": client_state, "changeType": "created",
-            "resource": f"Users/x/Messages/m{n}", "resourceData": {"id": f"AAMkAG-flood-{n}"},
-            "tenantId": CONTOSO, "lifecycleEvent": "missed"}
+    return {
+        "subscriptionId": subscription_id,
+        "clientState": client_state,
+        "changeType": "created",
+        "resource": f"Users/x/Messages/m{n}",
+        "resourceData": {"id": f"AAMkAG-flood-{n}"},
+        "tenantId": CONTOSO,
+        "lifecycleEvent": "missed",
+    }
 
 
 @pytest.fixture
@@ -67,8 +74,11 @@ def subscribed(pane, app, emulator, adele):
     """Adele's live subscriptions: (a subscription id, its real clientState)."""
     row = enable(pane, app)[0]
     wait_idle(app)
-    secret = next(s["clientState"] for s in emulator.admin("GET", "subscriptions").json()["subscriptions"]
-                  if s["id"] == row.subscription_id)
+    secret = next(
+        s["clientState"]
+        for s in emulator.admin("GET", "subscriptions").json()["subscriptions"]
+        if s["id"] == row.subscription_id
+    )
     emulator.clear_requests()
     return row.subscription_id, secret
 
@@ -77,27 +87,33 @@ def forged_bodies(subscription_id: str, secret: str) -> dict[str, list[dict]]:
     """Kinds of forged request, FLOOD of each (the big ones fewer: they are the same test)."""
     many = MAX_NOTIFICATIONS
     return {
-        "wrong clientState": [{"value": [note(subscription_id, secrets.token_urlsafe(32), n)]}
-                              for n in range(FLOOD)],
+        "wrong clientState": [{"value": [note(subscription_id, secrets.token_urlsafe(32), n)]} for n in range(FLOOD)],
         "unknown subscription": [{"value": [note(secrets.token_hex(16), secret, n)]} for n in range(FLOOD)],
         "no clientState": [{"value": [note(subscription_id, None, n)]} for n in range(FLOOD)],
         "clientState too long": [{"value": [note(subscription_id, "x" * 129, n)]} for n in range(FLOOD)],
-        "right secret, other tenant": [{"value": [{**note(subscription_id, secret, n),
-                                                   "tenantId": "c4e1b7d2-9a6f-4b38-8e15-5d7a2f3c6b90"}]}
-                                       for n in range(FLOOD)],
-        f"{many} wrong clientStates": [{"value": [note(subscription_id, f"guess-{k}-{n}", n)
-                                                  for n in range(many)]} for k in range(3)],
-        f"{many} unknown subscriptions": [{"value": [note(secrets.token_hex(16), secret, n)
-                                                     for n in range(many)]} for _ in range(3)],
+        "right secret, other tenant": [
+            {"value": [{**note(subscription_id, secret, n), "tenantId": "c4e1b7d2-9a6f-4b38-8e15-5d7a2f3c6b90"}]}
+            for n in range(FLOOD)
+        ],
+        f"{many} wrong clientStates": [
+            {"value": [note(subscription_id, f"guess-{k}-{n}", n) for n in range(many)]} for k in range(3)
+        ],
+        f"{many} unknown subscriptions": [
+            {"value": [note(secrets.token_hex(16), secret, n) for n in range(many)]} for _ in range(3)
+        ],
         # Every notification genuine but the last: still all refused, nothing queued.
-        f"{many - 1} genuine + 1 forged": [{"value": [note(subscription_id, secret, n) for n in range(many - 1)]
-                                           + [note(subscription_id, "forged", many)]} for _ in range(3)],
+        f"{many - 1} genuine + 1 forged": [
+            {
+                "value": [note(subscription_id, secret, n) for n in range(many - 1)]
+                + [note(subscription_id, "forged", many)]
+            }
+            for _ in range(3)
+        ],
     }
 
 
 @pytest.mark.parametrize("path", PATHS)
-def test_a_flood_of_forged_notifications_costs_one_query_each_and_nothing_else(
-        app, client, emulator, subscribed, path):
+def test_a_flood_of_forged_notifications_costs_one_query_each_and_nothing_else(app, client, emulator, subscribed, path):
     jobs_before = job_count(app)
     for kind, bodies in forged_bodies(*subscribed).items():
         for body in bodies:
@@ -108,10 +124,10 @@ def test_a_flood_of_forged_notifications_costs_one_query_each_and_nothing_else(
             assert len(statements.seen) <= 1, (kind, statements.seen)
             assert statements.writes == [], kind
             if kind in ("no clientState", "clientState too long"):
-                assert statements.seen == [], kind      # refused before any query
+                assert statements.seen == [], kind  # refused before any query
 
     assert job_count(app) == jobs_before
-    assert emulator.requests() == []     # no Graph or token call
+    assert emulator.requests() == []  # no Graph or token call
 
 
 def test_the_same_notifications_with_the_right_secret_are_accepted(app, client, subscribed):
@@ -121,18 +137,24 @@ def test_the_same_notifications_with_the_right_secret_are_accepted(app, client, 
     with counting(app) as statements:
         response = client.post(PATHS[0], json={"value": [note(subscription_id, secret, n) for n in range(3)]})
     assert response.status_code == 202
-    assert statements.writes                       # the jobs' rows
+    assert statements.writes  # the jobs' rows
     assert job_count(app) == jobs_before + 3
 
 
-def test_notifications_of_a_dropped_subscription_never_block_the_genuine_ones_beside_them(
-        app, client, subscribed):
+def test_notifications_of_a_dropped_subscription_never_block_the_genuine_ones_beside_them(app, client, subscribed):
     """Graph batches several subscriptions' notifications and keeps sending for one we
     dropped until it expires: those are discarded, the genuine ones still queued."""
     subscription_id, secret = subscribed
     jobs_before = job_count(app)
-    response = client.post(PATHS[0], json={"value": [
-        note(subscription_id, secret, 1), note(secrets.token_hex(16), secrets.token_urlsafe(32), 2),
-        note(subscription_id, secret, 3)]})
+    response = client.post(
+        PATHS[0],
+        json={
+            "value": [
+                note(subscription_id, secret, 1),
+                note(secrets.token_hex(16), secrets.token_urlsafe(32), 2),
+                note(subscription_id, secret, 3),
+            ]
+        },
+    )
     assert response.status_code == 202
     assert job_count(app) == jobs_before + 2

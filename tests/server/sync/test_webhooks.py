@@ -1,4 +1,5 @@
 """Change notifications: the handshake, clientState, and filing within one notification."""
+
 from __future__ import annotations
 
 from sqlalchemy import func, select
@@ -20,8 +21,11 @@ def subscriptions(app) -> list[Subscription]:
 
 def message_jobs_done(app) -> bool:
     with session_scope(app) as session:
-        return bool(session.scalar(select(func.count()).select_from(SyncJob).where(
-            SyncJob.kind == "message", SyncJob.state == "done")))
+        return bool(
+            session.scalar(
+                select(func.count()).select_from(SyncJob).where(SyncJob.kind == "message", SyncJob.state == "done")
+            )
+        )
 
 
 def enable(pane, app, mode: str = "known_contacts") -> list[Subscription]:
@@ -33,11 +37,12 @@ def enable(pane, app, mode: str = "known_contacts") -> list[Subscription]:
 
 def test_validation_handshake_echoes_the_token_as_plain_text(app, client):
     for path in ("/api/v1/notifications", "/api/v1/notifications/lifecycle"):
-        response = client.post(path, query_string={"validationToken": HOSTILE_TOKEN},
-                               headers={"Content-Type": "text/plain"})
+        response = client.post(
+            path, query_string={"validationToken": HOSTILE_TOKEN}, headers={"Content-Type": "text/plain"}
+        )
         assert response.status_code == 200
         assert response.get_data(as_text=True) == HOSTILE_TOKEN
-        assert response.mimetype == "text/plain"   # never text/html: the token is reflected input
+        assert response.mimetype == "text/plain"  # never text/html: the token is reflected input
         assert response.headers["X-Content-Type-Options"] == "nosniff"
 
 
@@ -64,23 +69,39 @@ def test_wrong_client_state_is_refused_with_nothing_queued(pane, app, client, em
     wait_idle(app)
     with session_scope(app) as session:
         jobs_before = session.scalar(select(func.count()).select_from(SyncJob))
-    note = {"subscriptionId": row.subscription_id, "clientState": "guessed", "changeType": "created",
-            "resource": "Users/x/Messages/y", "resourceData": {"id": "AAMkAGI2"}, "tenantId": CONTOSO}
+    note = {
+        "subscriptionId": row.subscription_id,
+        "clientState": "guessed",
+        "changeType": "created",
+        "resource": "Users/x/Messages/y",
+        "resourceData": {"id": "AAMkAGI2"},
+        "tenantId": CONTOSO,
+    }
 
-    for body in ({"value": [note]}, {"value": [{**note, "subscriptionId": "unknown"}]},
-                 {"value": [{**note, "clientState": None}]}, {"value": "not a list"}):
+    for body in (
+        {"value": [note]},
+        {"value": [{**note, "subscriptionId": "unknown"}]},
+        {"value": [{**note, "clientState": None}]},
+        {"value": "not a list"},
+    ):
         response = client.post("/api/v1/notifications", json=body)
         assert response.status_code in (400, 403)
         if isinstance(body["value"], list):
-            response = client.post("/api/v1/notifications/lifecycle", json={
-                "value": [{**body["value"][0], "lifecycleEvent": "missed"}]})
+            response = client.post(
+                "/api/v1/notifications/lifecycle", json={"value": [{**body["value"][0], "lifecycleEvent": "missed"}]}
+            )
             assert response.status_code == 403
 
-    secret = next(s["clientState"] for s in emulator.admin("GET", "subscriptions").json()["subscriptions"]
-                  if s["id"] == row.subscription_id)
-    response = client.post("/api/v1/notifications", json={"value": [
-        {**note, "clientState": secret, "tenantId": "c4e1b7d2-9a6f-4b38-8e15-5d7a2f3c6b90"}]})
-    assert response.status_code == 403      # the right secret, claimed for another tenant
+    secret = next(
+        s["clientState"]
+        for s in emulator.admin("GET", "subscriptions").json()["subscriptions"]
+        if s["id"] == row.subscription_id
+    )
+    response = client.post(
+        "/api/v1/notifications",
+        json={"value": [{**note, "clientState": secret, "tenantId": "c4e1b7d2-9a6f-4b38-8e15-5d7a2f3c6b90"}]},
+    )
+    assert response.status_code == 403  # the right secret, claimed for another tenant
 
     with session_scope(app) as session:
         assert session.scalar(select(func.count()).select_from(SyncJob)) == jobs_before
@@ -103,8 +124,10 @@ def test_new_message_from_a_known_contact_is_filed_within_one_notification(pane,
     with session_scope(app) as session:
         email = session.scalar(select(Email).where(Email.internet_message_id == delivered["internetMessageId"]))
         assert email is not None and str(email.id) == state["email_id"]
-        targets = {(link.target_type, link.source) for link in
-                   session.scalars(select(EmailLink).where(EmailLink.email_id == email.id))}
+        targets = {
+            (link.target_type, link.source)
+            for link in session.scalars(select(EmailLink).where(EmailLink.email_id == email.id))
+        }
         assert ("contact", "address") in targets and ("company", "company") in targets
     # Filed from the notification alone: no delta round was needed.
     assert not emulator.requests(path=r"/delta")

@@ -1,5 +1,6 @@
 """The email page: inert stored XSS, remote images only after "Show images", the
 CSP behind both, attachments, linked records, notes and the conversation."""
+
 from __future__ import annotations
 
 import re
@@ -45,7 +46,7 @@ def test_stored_xss_renders_inert(browser, crm):
     assert response.status_code == 200
     html = response.get_data(as_text=True)
     assert "<script" not in html.lower()
-    assert "&lt;script&gt;alert(&#39;subject&#39;)&lt;/script&gt;" in html   # the subject, escaped
+    assert "&lt;script&gt;alert(&#39;subject&#39;)&lt;/script&gt;" in html  # the subject, escaped
     body = body_of(html).lower()
     assert "invoice attached" in body and "pay now" in body
     for needle in ("onerror", "onclick", "javascript:", "<iframe", "<form", "<svg", "<input", "evil.example"):
@@ -55,7 +56,9 @@ def test_stored_xss_renders_inert(browser, crm):
 def test_body_is_sanitised_again_when_shown(browser, crm):
     # A row written by anything other than filing (an old import, a bug) is still made safe.
     email = adele_email(crm, body_html="<p>ok</p>")
-    crm.get(Email, email.id).body_html = '<p>ok</p><script>alert(1)</script><a href="javascript:x()">x</a><img src=x onerror=alert(1)>'
+    crm.get(
+        Email, email.id
+    ).body_html = '<p>ok</p><script>alert(1)</script><a href="javascript:x()">x</a><img src=x onerror=alert(1)>'
     crm.commit()
     html = browser().get(f"/crm/emails/{email.id}").get_data(as_text=True)
     assert "<script" not in html.lower() and "javascript:" not in html.lower() and "onerror" not in html.lower()
@@ -78,16 +81,20 @@ def test_pages_carry_a_strict_csp(browser, crm, emulator):
 
 
 def test_remote_images_load_only_after_show_images(browser, crm):
-    email = adele_email(crm, body_html=(
-        '<p>Newsletter</p><img src="https://tracker.example/pixel.gif?u=adele" alt="logo">'
-        '<img src="http://cdn.example/banner.png"><img src="data:image/png;base64,iVBORw0KGgo=" alt="inline">'))
+    email = adele_email(
+        crm,
+        body_html=(
+            '<p>Newsletter</p><img src="https://tracker.example/pixel.gif?u=adele" alt="logo">'
+            '<img src="http://cdn.example/banner.png"><img src="data:image/png;base64,iVBORw0KGgo=" alt="inline">'
+        ),
+    )
     adele = browser()
     before = adele.get(f"/crm/emails/{email.id}")
     html = before.get_data(as_text=True)
     body = body_of(html)
     assert not re.search(r'<img[^>]*\ssrc="https?://', body)
     assert 'data-src="https://tracker.example/pixel.gif?u=adele"' in body
-    assert 'src="data:image/png;base64,iVBORw0KGgo="' in body       # inline images need no network
+    assert 'src="data:image/png;base64,iVBORw0KGgo="' in body  # inline images need no network
     assert f'href="/crm/emails/{email.id}?images=1"' in html and "Show images" in html
     assert csp(before)["img-src"] == "'self' data:"
 
@@ -111,10 +118,18 @@ def test_email_page_shows_header_attachments_links_and_conversation(browser, crm
     gone = add_contact(crm, CONTOSO, "Old Colleague", "old@northwind.example")
     gone.soft_delete()
     crm.commit()
-    first = adele_email(crm, subject="Offer", conversation_id="conv-1", minutes=1,
-                        links=[("contact", lynne.id, "address"), ("company", lynne.company_id, "company"),
-                               ("contact", gone.id, "address")],
-                        attachments=[{"name": "offer.pdf", "content_type": "application/pdf", "size": 20480}])
+    first = adele_email(
+        crm,
+        subject="Offer",
+        conversation_id="conv-1",
+        minutes=1,
+        links=[
+            ("contact", lynne.id, "address"),
+            ("company", lynne.company_id, "company"),
+            ("contact", gone.id, "address"),
+        ],
+        attachments=[{"name": "offer.pdf", "content_type": "application/pdf", "size": 20480}],
+    )
     adele_email(crm, subject="Re: Offer", conversation_id="conv-1", minutes=5)
     html = browser().get(f"/crm/emails/{first.id}").get_data(as_text=True)
     assert "Lynne Robbins" in html and "lynne.robbins@northwind.example" in html
@@ -129,8 +144,9 @@ def test_email_page_shows_header_attachments_links_and_conversation(browser, crm
 def test_notes_are_added_with_the_form_token(browser, crm):
     email = adele_email(crm)
     adele = browser()
-    response = adele.post_form(f"/crm/emails/{email.id}/notes", {"body": "Call back <b>Monday</b>"},
-                               token_from=f"/crm/emails/{email.id}")
+    response = adele.post_form(
+        f"/crm/emails/{email.id}/notes", {"body": "Call back <b>Monday</b>"}, token_from=f"/crm/emails/{email.id}"
+    )
     assert response.status_code == 303
     html = adele.get(f"/crm/emails/{email.id}").get_data(as_text=True)
     assert "Call back &lt;b&gt;Monday&lt;/b&gt;" in html
@@ -151,8 +167,9 @@ def test_forged_form_posts_get_400(browser, crm, app):
     as_api = adele.client.post(path, data={"body": "forged"}, headers={"Accept": "application/json"})
     assert as_api.status_code == 400
     assert as_api.get_json()["error"]["code"] == "invalid_request"
-    cross_site = adele.client.post(path, data={"body": "forged", "csrf_token": adele.csrf_token()},
-                                   headers={"Origin": "https://evil.example"})
+    cross_site = adele.client.post(
+        path, data={"body": "forged", "csrf_token": adele.csrf_token()}, headers={"Origin": "https://evil.example"}
+    )
     assert cross_site.status_code == 400
     for forged in ("/crm/settings/tenant", "/crm/settings/test-connection", "/auth/signout"):
         assert adele.client.post(forged, data={"auto_sync": "known_contacts"}).status_code == 400

@@ -1,5 +1,6 @@
 """The admin's contact import: upload, the job's progress page, the summary with bad
 rows' line numbers; admin only, tenant-scoped, CSRF-protected, size-limited."""
+
 from __future__ import annotations
 
 import html as htmllib
@@ -12,12 +13,14 @@ from server.sync.import_job import enqueue_import, uploads_dir
 from tests.support.admin_forms import REFRESH, finished_job_page, job_id_of, upload
 from tests.support.identities import ADELE, CONTOSO, FABRIKAM, MEGAN, PAT
 
-CSV = ("first_name,last_name,email,company,job_title,phone\n"
-       "Lynne,Robbins,lynne.robbins@northwind.example,Northwind Traders,Buyer,+1 425 555 0110\n"
-       "Diego,Siciliani,diego@fourthcoffee.example,Fourth Coffee,,\n"
-       ",,,,Boss,+1 425 555 0199\n"
-       "Lynne,Robbins,LYNNE.ROBBINS@northwind.example,Northwind Traders,Buyer,+1 425 555 0111\n"
-       "Bad,Address,not-an-address,,,\n").encode()
+CSV = (
+    b"first_name,last_name,email,company,job_title,phone\n"
+    b"Lynne,Robbins,lynne.robbins@northwind.example,Northwind Traders,Buyer,+1 425 555 0110\n"
+    b"Diego,Siciliani,diego@fourthcoffee.example,Fourth Coffee,,\n"
+    b",,,,Boss,+1 425 555 0199\n"
+    b"Lynne,Robbins,LYNNE.ROBBINS@northwind.example,Northwind Traders,Buyer,+1 425 555 0111\n"
+    b"Bad,Address,not-an-address,,,\n"
+)
 
 
 def text_of(page: str) -> str:
@@ -26,8 +29,13 @@ def text_of(page: str) -> str:
 
 def contacts_in(crm, tenant_id: str) -> list[str]:
     crm.expire_all()
-    return sorted(crm.scalars(select(ContactEmail.address).join(Contact, Contact.id == ContactEmail.contact_id)
-                              .where(Contact.tenant_id == tenant_id)))
+    return sorted(
+        crm.scalars(
+            select(ContactEmail.address)
+            .join(Contact, Contact.id == ContactEmail.contact_id)
+            .where(Contact.tenant_id == tenant_id)
+        )
+    )
 
 
 def test_admin_imports_a_csv_and_sees_the_summary_with_bad_rows_line_numbers(browser, crm, app):
@@ -44,7 +52,7 @@ def test_admin_imports_a_csv_and_sees_the_summary_with_bad_rows_line_numbers(bro
     assert set(problems) == {"4", "6"}, problems
     assert "not-an-address" in htmllib.unescape(problems["6"])
     assert contacts_in(crm, CONTOSO) == ["diego@fourthcoffee.example", "lynne.robbins@northwind.example"]
-    assert list(uploads_dir(app).iterdir()) == []        # the file is gone once imported
+    assert list(uploads_dir(app).iterdir()) == []  # the file is gone once imported
 
     progress = adele.get(f"/crm/admin/jobs/{job_id}/progress").json
     assert (progress["state"], progress["percent"], progress["active"]) == ("done", 100, False)
@@ -60,11 +68,10 @@ def test_a_running_import_page_refreshes_itself_and_has_no_inline_script(browser
 
     response = adele.get(f"/crm/admin/jobs/{job_id}")
     page = response.get_data(as_text=True)
-    assert f'<noscript><meta {REFRESH}' in page
+    assert f"<noscript><meta {REFRESH}" in page
     assert "script-src 'self'" in response.headers["Content-Security-Policy"]
     scripts = re.findall(r"<script([^>]*)>(.*?)</script>", page, re.S)
-    assert scripts and all('src="/crm/static/job_progress.js"' in attrs and not body.strip()
-                           for attrs, body in scripts)
+    assert scripts and all('src="/crm/static/job_progress.js"' in attrs and not body.strip() for attrs, body in scripts)
     assert re.search(r'<progress id="job-progress" max="100"\s+aria-describedby="job-progress-text"', page)
     assert 'role="status" aria-live="polite">Waiting to start</p>' in page
     script = adele.get("/crm/static/job_progress.js")
@@ -111,13 +118,19 @@ def test_only_the_admin_sees_the_admin_pages(browser, crm, app):
     job_id = job_id_of(upload(adele, CSV))
     finished_job_page(adele, job_id)
     megan = browser(MEGAN)
-    for path in ("/crm/admin/import", "/crm/admin/jobs", f"/crm/admin/jobs/{job_id}",
-                 f"/crm/admin/jobs/{job_id}/progress"):
+    for path in (
+        "/crm/admin/import",
+        "/crm/admin/jobs",
+        f"/crm/admin/jobs/{job_id}",
+        f"/crm/admin/jobs/{job_id}/progress",
+    ):
         assert megan.get(path).status_code == 403, path
     token = megan.csrf_token("/crm/")
     assert upload(megan, CSV, token=token).status_code == 403
-    for path, data in ((f"/crm/admin/jobs/{job_id}/retry", {}),
-                       ("/crm/admin/bulk-sync", {"folder": "inbox", "since": "2026-01-01"})):
+    for path, data in (
+        (f"/crm/admin/jobs/{job_id}/retry", {}),
+        ("/crm/admin/bulk-sync", {"folder": "inbox", "since": "2026-01-01"}),
+    ):
         assert megan.client.post(path, data={"csrf_token": token, **data}).status_code == 403, path
     assert crm.scalar(select(func.count()).select_from(SyncJob)) == 1
     assert 'href="/crm/admin/jobs"' not in megan.get("/crm/settings").get_data(as_text=True)
@@ -129,7 +142,7 @@ def test_another_tenants_jobs_are_not_found(browser, crm):
     adele = browser(ADELE)
     job_id = job_id_of(upload(adele, CSV))
     finished_job_page(adele, job_id)
-    pat = browser(PAT)   # Fabrikam's first user: its admin
+    pat = browser(PAT)  # Fabrikam's first user: its admin
     for path in (f"/crm/admin/jobs/{job_id}", f"/crm/admin/jobs/{job_id}/progress", "/crm/admin/jobs/99999999"):
         assert pat.get(path).status_code == 404, path
     token = pat.csrf_token("/crm/admin/jobs")

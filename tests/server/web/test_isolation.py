@@ -1,5 +1,6 @@
 """Every CRM page is scoped to the signed-in user's tenant: a Fabrikam user gets
 404 for every Contoso id, on every route of the pages' blueprint."""
+
 from __future__ import annotations
 
 import re
@@ -26,29 +27,51 @@ ID_ARGUMENT = re.compile(r"<int:(\w+)>")
 def contoso(crm, clean_state):
     """One Contoso record of every kind, with names that must never leak."""
     adele = user_of(crm, CONTOSO, ADELE_OID, ADELE)
-    lynne = add_contact(crm, CONTOSO, "Lynne Robbins", "lynne.robbins@northwind.example",
-                        company="Northwind Traders")
+    lynne = add_contact(crm, CONTOSO, "Lynne Robbins", "lynne.robbins@northwind.example", company="Northwind Traders")
     case = add_case(crm, CONTOSO, "Northwind renewal", adele)
     task = add_task(crm, CONTOSO, "Send Northwind the contract", case)
     add_rule(crm, adele, case, "lynne.robbins@northwind.example")
-    email = filed_email(crm, adele, subject="Northwind contract draft",
-                        links=[("contact", lynne.id, "address"), ("company", lynne.company_id, "company"),
-                               ("case", case.id, "manual"), ("task", task.id, "manual")])
-    job = SyncJob(key="import:northwind", kind="crm_import", tenant_id=CONTOSO, user_id=adele.id,
-                  params={"name": "Northwind contacts.csv"}, state="failed", error="UploadMissing: gone")
+    email = filed_email(
+        crm,
+        adele,
+        subject="Northwind contract draft",
+        links=[
+            ("contact", lynne.id, "address"),
+            ("company", lynne.company_id, "company"),
+            ("case", case.id, "manual"),
+            ("task", task.id, "manual"),
+        ],
+    )
+    job = SyncJob(
+        key="import:northwind",
+        kind="crm_import",
+        tenant_id=CONTOSO,
+        user_id=adele.id,
+        params={"name": "Northwind contacts.csv"},
+        state="failed",
+        error="UploadMissing: gone",
+    )
     crm.add(job)
     crm.commit()
-    return {"email_id": email.id, "contact_id": lynne.id, "company_id": lynne.company_id,
-            "case_id": case.id, "task_id": task.id, "user_id": adele.id, "job_id": job.id}
+    return {
+        "email_id": email.id,
+        "contact_id": lynne.id,
+        "company_id": lynne.company_id,
+        "case_id": case.id,
+        "task_id": task.id,
+        "user_id": adele.id,
+        "job_id": job.id,
+    }
 
 
 def web_rules(app):
-    return [rule for rule in app.url_map.iter_rules()
-            if rule.endpoint.startswith("web.") and rule.endpoint != "web.static"]
+    return [
+        rule for rule in app.url_map.iter_rules() if rule.endpoint.startswith("web.") and rule.endpoint != "web.static"
+    ]
 
 
 def test_every_page_with_an_id_answers_404_to_another_tenant(app, browser, contoso, crm):
-    user_of(crm, FABRIKAM, PAT_OID, PAT)      # Pat's tenant exists; Pat is its admin
+    user_of(crm, FABRIKAM, PAT_OID, PAT)  # Pat's tenant exists; Pat is its admin
     pat = browser(PAT)
     token = pat.csrf_token()
     checked = 0
@@ -85,9 +108,13 @@ def test_lists_and_search_never_show_another_tenants_records(app, browser, conto
 
 def test_the_same_pages_work_for_the_owning_tenant(browser, contoso):
     adele = browser(ADELE)
-    for path in (f"/crm/emails/{contoso['email_id']}", f"/crm/contacts/{contoso['contact_id']}",
-                 f"/crm/companies/{contoso['company_id']}", f"/crm/cases/{contoso['case_id']}",
-                 f"/crm/tasks/{contoso['task_id']}"):
+    for path in (
+        f"/crm/emails/{contoso['email_id']}",
+        f"/crm/contacts/{contoso['contact_id']}",
+        f"/crm/companies/{contoso['company_id']}",
+        f"/crm/cases/{contoso['case_id']}",
+        f"/crm/tasks/{contoso['task_id']}",
+    ):
         response = adele.get(path)
         assert response.status_code == 200, path
         assert "Northwind" in response.get_data(as_text=True)

@@ -1,4 +1,5 @@
 """The record pages: what each shows, keyset pagination, empty states."""
+
 from __future__ import annotations
 
 import re
@@ -47,8 +48,13 @@ def test_paging_walks_every_email_once_including_undated_ones(browser, crm, clea
     lynne = add_contact(crm, CONTOSO, "Lynne Robbins", "lynne@northwind.example")
     expected = set()
     for n in range(26):
-        filed_email(crm, adele, subject=f"Dated {n:02d}", minutes=1 + n % 13,   # ties on the date
-                    links=[("contact", lynne.id, "address")])
+        filed_email(
+            crm,
+            adele,
+            subject=f"Dated {n:02d}",
+            minutes=1 + n % 13,  # ties on the date
+            links=[("contact", lynne.id, "address")],
+        )
         expected.add(f"Dated {n:02d}")
     for n in range(3):
         filed_email(crm, adele, subject=f"Draft {n}", undated=True, links=[("contact", lynne.id, "address")])
@@ -62,7 +68,7 @@ def test_paging_walks_every_email_once_including_undated_ones(browser, crm, clea
             link = next_link(html)
         assert len(seen) == len(expected) and set(seen) == expected, start
         dated = [s for s in seen if s.startswith("Dated")]
-        assert dated[0] in ("Dated 12", "Dated 25")   # newest first
+        assert dated[0] in ("Dated 12", "Dated 25")  # newest first
 
 
 def test_a_tampered_page_link_is_a_400_page(browser, clean_state):
@@ -135,7 +141,7 @@ def test_case_page_shows_emails_tasks_and_everyones_sharing_rules(browser, crm, 
     filed_email(crm, adele, subject="Claim details", links=[("case", case.id, "manual")])
     html = browser(MEGAN).get(f"/crm/cases/{case.id}").get_data(as_text=True)
     assert "Warranty claim 17" in html and "Ask for the invoice" in html
-    assert "claims@northwind.example" in html and "support@northwind.example" in html   # Adele's rule too
+    assert "claims@northwind.example" in html and "support@northwind.example" in html  # Adele's rule too
     assert "Adele Vance" in html and subjects(html) == ["Claim details"]
 
 

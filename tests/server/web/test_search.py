@@ -1,5 +1,6 @@
 """Search: prefix of a name, an address or a company, case-insensitive, ranked,
 and never another tenant's records."""
+
 from __future__ import annotations
 
 import re
@@ -21,7 +22,9 @@ def tenants(crm, clean_state):
     add_case(crm, CONTOSO, "Lynne's warranty claim")
     add_task(crm, CONTOSO, "Call Diego")
     fabrikam = {
-        "lyle": add_contact(crm, FABRIKAM, "Lyle Fabrikamsen", "lyle@northwind-fab.example", company="Northwind Fabrikam"),
+        "lyle": add_contact(
+            crm, FABRIKAM, "Lyle Fabrikamsen", "lyle@northwind-fab.example", company="Northwind Fabrikam"
+        ),
         "tail": add_contact(crm, FABRIKAM, "Tailor Person", "diego.s@fab.example", company="Tailspin Fab"),
     }
     return contoso, fabrikam
@@ -38,14 +41,17 @@ def search(person, q: str) -> str:
     return response.get_data(as_text=True)
 
 
-@pytest.mark.parametrize("query, expected", [
-    ("lyn", "Lynne Robbins"),                 # first name
-    ("ROBB", "Lynne Robbins"),                # last name, any case
-    ("diego.sic", "Diego Siciliani"),         # address
-    ("lynne.robbins@north", "Orders Desk"),   # an address two contacts share
-    ("tailsp", "Diego Siciliani"),            # company
-    ("  jan   nov", "Jan Novák"),             # display name, spaces collapsed
-])
+@pytest.mark.parametrize(
+    "query, expected",
+    [
+        ("lyn", "Lynne Robbins"),  # first name
+        ("ROBB", "Lynne Robbins"),  # last name, any case
+        ("diego.sic", "Diego Siciliani"),  # address
+        ("lynne.robbins@north", "Orders Desk"),  # an address two contacts share
+        ("tailsp", "Diego Siciliani"),  # company
+        ("  jan   nov", "Jan Novák"),  # display name, spaces collapsed
+    ],
+)
 def test_finds_contacts_by_prefix_of_name_address_or_company(browser, tenants, query, expected):
     html = search(browser(ADELE), query)
     assert expected in section(html, "Contacts")
@@ -83,7 +89,15 @@ def test_never_finds_another_tenants_records(browser, tenants):
         assert "Fabrikam" not in html and "Lyle" not in html and "Tailor" not in html, q
     for q in ("lyn", "northwind", "diego", "tailspin", "call", "jan"):
         html = search(pat, q)
-        for contoso_name in ("Lynne", "Diego", "Orders Desk", "Northwind Traders", "Tailspin Toys", "Call Diego", "Novák"):
+        for contoso_name in (
+            "Lynne",
+            "Diego",
+            "Orders Desk",
+            "Northwind Traders",
+            "Tailspin Toys",
+            "Call Diego",
+            "Novák",
+        ):
             assert contoso_name not in html, (q, contoso_name)
     assert "Lyle Fabrikamsen" in section(search(pat, "lyl"), "Contacts")
 

@@ -1,5 +1,6 @@
 """The admin settings page: who is admin, tenant defaults, per-user overrides, and
 "Test connection" reporting each check in plain words."""
+
 from __future__ import annotations
 
 import html as htmllib
@@ -38,13 +39,15 @@ def test_first_user_of_the_tenant_is_admin_and_others_read_only(browser, clean_s
 
 def test_admin_saves_tenant_defaults(browser, crm):
     adele = browser(ADELE)
-    response = adele.post_form("/crm/settings/tenant", {
-        "auto_sync": "known_contacts", "never_sync": "Private@Contoso.com\n@bank.example, hr.contoso.com"},
-        token_from="/crm/settings")
+    response = adele.post_form(
+        "/crm/settings/tenant",
+        {"auto_sync": "known_contacts", "never_sync": "Private@Contoso.com\n@bank.example, hr.contoso.com"},
+        token_from="/crm/settings",
+    )
     assert response.status_code == 303
     settings = crm.get(Tenant, CONTOSO).effective_settings()
     assert settings["auto_sync"] == "known_contacts"
-    assert settings["auto_link_companies"] is False      # unchecked box
+    assert settings["auto_link_companies"] is False  # unchecked box
     assert settings["never_sync"] == ["private@contoso.com", "bank.example", "hr.contoso.com"]
     page = adele.get("/crm/settings").get_data(as_text=True)
     assert "Saved the organization" in page and "bank.example" in page
@@ -52,8 +55,9 @@ def test_admin_saves_tenant_defaults(browser, crm):
 
 def test_invalid_never_sync_entries_are_explained_and_nothing_saved(browser, crm):
     adele = browser(ADELE)
-    response = adele.post_form("/crm/settings/tenant", {"auto_sync": "marked", "never_sync": "not an address"},
-                               token_from="/crm/settings")
+    response = adele.post_form(
+        "/crm/settings/tenant", {"auto_sync": "marked", "never_sync": "not an address"}, token_from="/crm/settings"
+    )
     assert response.status_code == 400
     assert "is neither an email address nor a domain" in htmllib.unescape(response.get_data(as_text=True))
     assert crm.get(Tenant, CONTOSO).effective_settings()["auto_sync"] == "off"
@@ -63,17 +67,21 @@ def test_admin_sets_and_clears_a_users_override(browser, crm):
     adele = browser(ADELE)
     browser(MEGAN)
     megan = crm.query(User).filter_by(tenant_id=CONTOSO, upn=MEGAN).one()
-    response = adele.post_form(f"/crm/settings/users/{megan.id}", {
-        "auto_link_companies": "off", "auto_sync": "marked", "never_sync": "family.example"},
-        token_from="/crm/settings")
+    response = adele.post_form(
+        f"/crm/settings/users/{megan.id}",
+        {"auto_link_companies": "off", "auto_sync": "marked", "never_sync": "family.example"},
+        token_from="/crm/settings",
+    )
     assert response.status_code == 303
     crm.refresh(megan)
     effective = megan.effective_settings()
     assert effective["auto_link_companies"] is False and effective["auto_sync"] == "marked"
     assert "family.example" in effective["never_sync"]
-    adele.post_form(f"/crm/settings/users/{megan.id}",
-                    {"auto_link_companies": "inherit", "auto_sync": "inherit", "never_sync": ""},
-                    token_from="/crm/settings")
+    adele.post_form(
+        f"/crm/settings/users/{megan.id}",
+        {"auto_link_companies": "inherit", "auto_sync": "inherit", "never_sync": ""},
+        token_from="/crm/settings",
+    )
     crm.refresh(megan)
     assert megan.settings == {}
 
@@ -84,22 +92,24 @@ def test_test_connection_reports_every_check_ok(browser, emulator):
     checks = checks_of(page)
     assert list(checks) == ["Token", "Consent", "Graph access", "Categories"]
     assert all(status == "ok" for status, _ in checks.values()), checks
-    categories = emulator.graph("GET", f"/users/{ADELE}/outlook/masterCategories",
-                                emulator.app_token(CONTOSO)).json()["value"]
+    categories = emulator.graph("GET", f"/users/{ADELE}/outlook/masterCategories", emulator.app_token(CONTOSO)).json()[
+        "value"
+    ]
     assert {"Sync to CRM", "Synced to CRM", "Don't sync to CRM"} <= {c["displayName"] for c in categories}
 
 
 def test_test_connection_names_a_missing_graph_permission_in_plain_words(browser, emulator):
     adele = browser(ADELE)
-    emulator.consent(CONTOSO, CLIENT_ID, scopes=ALL_SCOPES,
-                     roles=["Contacts.ReadWrite", "MailboxSettings.ReadWrite"])
+    emulator.consent(CONTOSO, CLIENT_ID, scopes=ALL_SCOPES, roles=["Contacts.ReadWrite", "MailboxSettings.ReadWrite"])
     page = adele.test_connection()
     checks = checks_of(page)
     assert checks["Token"][0] == "ok"
     status, text = checks["Consent"]
     assert status == "failed"
-    assert ("The app lacks the Mail.ReadWrite permission in your tenant: an administrator must grant admin "
-            f"consent at {emulator.base_url}/{CONTOSO}/adminconsent?client_id={CLIENT_ID}") in text
+    assert (
+        "The app lacks the Mail.ReadWrite permission in your tenant: an administrator must grant admin "
+        f"consent at {emulator.base_url}/{CONTOSO}/adminconsent?client_id={CLIENT_ID}"
+    ) in text
     status, text = checks["Graph access"]
     assert status == "failed" and "The app lacks the Mail.ReadWrite permission" in text
     assert checks["Categories"][0] == "ok"
@@ -136,7 +146,7 @@ def test_test_connection_checks_the_users_own_delegated_token(browser, emulator)
     assert "Your own (delegated) token works too" in checks["Token"][1]
     assert "So can you, with your own token" in checks["Graph access"][1]
     assert emulator.requests(r"/oauth2/v2.0/token$", "POST"), "the delegated token came from the token endpoint"
-    assert adele.get("/crm/settings").get_data(as_text=True).count('class="check check-') == 0   # shown once
+    assert adele.get("/crm/settings").get_data(as_text=True).count('class="check check-') == 0  # shown once
 
 
 def test_test_connection_reports_missing_delegated_consent(browser, emulator):

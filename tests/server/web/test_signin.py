@@ -1,4 +1,5 @@
 """Sign in with Microsoft through the emulator's real sign-in page; the session cookie."""
+
 from __future__ import annotations
 
 from urllib.parse import parse_qs, urlsplit
@@ -48,7 +49,7 @@ def test_a_forged_callback_is_refused(app, clean_state):
     response = client.get("/auth/callback?code=made-up&state=not-ours")
     assert response.status_code == 400
     assert "did not match" in response.get_data(as_text=True)
-    assert client.get("/crm/").status_code == 302   # still signed out
+    assert client.get("/crm/").status_code == 302  # still signed out
 
 
 def test_next_never_leaves_the_site(app, clean_state, emulator):
@@ -73,8 +74,10 @@ def test_sign_out_needs_the_form_token_and_ends_the_session(browser):
 def test_secure_cookie_when_served_over_https(emulator, database_url, tmp_path):
     from server import create_app
     from tests.support.backend import backend_settings
-    app = create_app(backend_settings(emulator, database_url, PUBLIC_BASE_URL="https://localhost:5000",
-                                      INSTANCE_DIR=str(tmp_path)))
+
+    app = create_app(
+        backend_settings(emulator, database_url, PUBLIC_BASE_URL="https://localhost:5000", INSTANCE_DIR=str(tmp_path))
+    )
     client = app.test_client()
     response = client.get("/auth/signin", base_url="https://localhost:5000")
     cookie = response.headers["Set-Cookie"]
