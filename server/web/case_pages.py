@@ -9,7 +9,7 @@ from sqlalchemy import select
 from server.crm import cases as crm_cases
 from server.crm.models import Case, Task
 from server.db import db_session
-from server.web import records
+from server.web import page_queries
 from server.web.blueprint import bp
 from server.web.tenant_scope import found, tenant
 
@@ -17,7 +17,7 @@ from server.web.tenant_scope import found, tenant
 @bp.get("/crm/cases")
 def cases():
     """Cases, newest first."""
-    page = records.cases_page(db_session(), tenant(), request.args.get("after"))
+    page = page_queries.cases_page(db_session(), tenant(), request.args.get("after"))
     return render_template("crm/cases.html", page=page)
 
 
@@ -32,7 +32,7 @@ def case(case_id: int):
         .order_by(Task.done, Task.id.desc())
         .limit(100)
     ).all()
-    page = records.emails_page(db, tenant(), request.args.get("after"), ("case", item.id))
+    page = page_queries.emails_page(db, tenant(), request.args.get("after"), ("case", item.id))
     rules = crm_cases.sharing_rules_of_case(db, tenant(), item)
     return render_template(
         "crm/case.html",

@@ -8,7 +8,7 @@ from flask import render_template, request
 from server.crm import cases as crm_cases
 from server.crm.models import Contact
 from server.db import db_session
-from server.web import records
+from server.web import page_queries
 from server.web.blueprint import bp
 from server.web.tenant_scope import found, tenant
 
@@ -16,7 +16,7 @@ from server.web.tenant_scope import found, tenant
 @bp.get("/crm/contacts")
 def contacts():
     """Contacts by name."""
-    page = records.contacts_page(db_session(), tenant(), request.args.get("after"))
+    page = page_queries.contacts_page(db_session(), tenant(), request.args.get("after"))
     return render_template("crm/contacts.html", page=page)
 
 
@@ -25,7 +25,7 @@ def contact(contact_id: int):
     """One contact: details, company, linked Outlook contacts, timeline of emails."""
     db = db_session()
     person = found(Contact.get(db, tenant(), contact_id, include_deleted=True))
-    links = records.outlook_links_of(db, tenant(), person.id)
+    links = page_queries.outlook_links_of(db, tenant(), person.id)
     users = crm_cases.users_by_id(db, tenant(), [link.user_id for link in links])
-    page = records.emails_page(db, tenant(), request.args.get("after"), ("contact", person.id))
+    page = page_queries.emails_page(db, tenant(), request.args.get("after"), ("contact", person.id))
     return render_template("crm/contact.html", contact=person, outlook_links=links, users=users, page=page)

@@ -12,7 +12,7 @@ from server.crm import cases as crm_cases
 from server.crm.models import Email
 from server.crm.sanitise import sanitise_html
 from server.db import db_session
-from server.web import records
+from server.web import page_queries
 from server.web.blueprint import bp
 from server.web.tenant_scope import found, tenant
 
@@ -35,7 +35,7 @@ def email_body(email: Email, show_images: bool) -> tuple[Markup, int]:
 @bp.get("/crm/emails")
 def emails():
     """Every filed email, newest first."""
-    page = records.emails_page(db_session(), tenant(), request.args.get("after"))
+    page = page_queries.emails_page(db_session(), tenant(), request.args.get("after"))
     return render_template("crm/emails.html", page=page)
 
 
@@ -56,10 +56,10 @@ def email(email_id: int):
         body=body,
         blocked_images=blocked,
         show_images=show_images,
-        linked=records.linked_records(db, tenant(), item),
+        linked=page_queries.linked_records(db, tenant(), item),
         notes=notes,
         authors=authors,
-        conversation=records.conversation_of(db, tenant(), item),
+        conversation=page_queries.conversation_of(db, tenant(), item),
     )
 
 

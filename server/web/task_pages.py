@@ -7,7 +7,7 @@ from flask import render_template, request
 
 from server.crm.models import Case, Task
 from server.db import db_session
-from server.web import records
+from server.web import page_queries
 from server.web.blueprint import bp
 from server.web.tenant_scope import found, tenant
 
@@ -15,7 +15,7 @@ from server.web.tenant_scope import found, tenant
 @bp.get("/crm/tasks")
 def tasks():
     """Tasks, newest first."""
-    page = records.tasks_page(db_session(), tenant(), request.args.get("after"))
+    page = page_queries.tasks_page(db_session(), tenant(), request.args.get("after"))
     return render_template("crm/tasks.html", page=page)
 
 
@@ -25,5 +25,5 @@ def task(task_id: int):
     db = db_session()
     item = found(Task.get(db, tenant(), task_id))
     case_ = Case.get(db, tenant(), item.case_id) if item.case_id else None
-    page = records.emails_page(db, tenant(), request.args.get("after"), ("task", item.id))
+    page = page_queries.emails_page(db, tenant(), request.args.get("after"), ("task", item.id))
     return render_template("crm/task.html", task=item, case=case_, page=page)

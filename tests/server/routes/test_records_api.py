@@ -13,7 +13,7 @@ from server.crm.filing import file_email
 from server.crm.matching import match_addresses
 from server.crm.models import Email, EmailLink
 from server.crm.tenants import get_or_create_user
-from server.web.records import linked_records
+from server.web.page_queries import linked_records
 from tests.support.app_tokens import app_only_token
 from tests.support.identities import ADELE, CONTOSO, FABRIKAM, MEGAN, PAT
 
