@@ -8,6 +8,7 @@ from alembic.config import Config as AlembicConfig
 from alembic.migration import MigrationContext
 
 from server.config import ROOT_DIR
+from server.db import make_engine
 
 
 def alembic_config(database_url: str) -> AlembicConfig:
@@ -29,8 +30,6 @@ def downgrade(database_url: str, revision: str = "-1") -> None:
 
 def current_revision(database_url: str) -> str | None:
     """The database's revision (None when it has never been migrated)."""
-    from server.db import make_engine
-
     engine = make_engine(database_url)
     try:
         with engine.connect() as conn:

@@ -132,7 +132,7 @@ class RedisSlots:
     def _wait(self, holder: str, end: float) -> bool:
         """True once `holder` has a slot; False when Redis fails (use the fallback).
         Raises Throttled at `end` (monotonic)."""
-        from redis.exceptions import RedisError
+        from redis.exceptions import RedisError  # redis is loaded only where REDIS_URL is set
 
         pause = POLL_MIN_S
         try:
@@ -170,7 +170,7 @@ def mailbox_slots(
         if shared is None:
             client = _clients.get(redis_url)
             if client is None:
-                from redis import Redis
+                from redis import Redis  # loaded only where REDIS_URL is set
 
                 client = _clients[redis_url] = Redis.from_url(redis_url, socket_timeout=5, socket_connect_timeout=2)
             shared = _shared[(redis_url, key)] = RedisSlots(client, key, lease_s=lease_s, fallback=local)
