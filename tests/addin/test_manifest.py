@@ -19,6 +19,10 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from flask import Flask
+from PIL import Image
+
+from server.routes import addin
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 MANIFEST = ROOT / "addin" / "manifest.xml"
@@ -170,10 +174,6 @@ def test_every_url_is_https_on_the_placeholder_origin(root):
 
 
 def test_served_manifest_puts_every_url_on_public_base_url(tmp_path):
-    from flask import Flask
-
-    from server.routes import addin
-
     app = Flask(__name__)
     app.config.update(
         PUBLIC_BASE_URL="https://crm.example.com",
@@ -252,8 +252,6 @@ def test_every_function_the_manifest_names_is_associated_in_commands_js(root):
 
 
 def test_every_icon_the_manifest_names_exists_at_its_size(root):
-    from PIL import Image
-
     for url in all_urls(root):
         match = re.search(r"/addin/assets/icon-(\d+)\.png$", url)
         if not match:

@@ -14,6 +14,11 @@ from pathlib import Path
 import playwright.sync_api as playwright_api  # pinned in requirements-dev.txt; no browser download
 import pytest
 
+from server import create_app
+from server.crm.models import Base
+from server.db import session_scope
+from server.migrate import upgrade
+from tests.support.arrange_contacts import seed_contoso
 from tests.support.identities import CLIENT_ID, CONTOSO
 from tests.support.outlook_page import CHROMIUM, CHROMIUM_ARGS, Backend, OutlookPage
 
@@ -28,9 +33,6 @@ def outlook_emulator(emulator):
 
 @pytest.fixture(scope="session")
 def backend(outlook_emulator, tmp_path_factory):
-    from server import create_app
-    from server.migrate import upgrade
-
     database_url = f"sqlite:///{tmp_path_factory.mktemp('browser-db') / 'crm.sqlite3'}"
     upgrade(database_url)
     # The port is known once the server socket exists; settings that name it are set after.
@@ -85,10 +87,6 @@ def browser_context(chromium):
 @pytest.fixture
 def crm_app(backend):
     """A clean CRM (Contoso's contacts seeded) and a fresh emulator mailbox for each test."""
-    from server.crm.models import Base
-    from server.db import session_scope
-    from tests.support.arrange_contacts import seed_contoso
-
     with session_scope(backend.app) as session:
         for table in reversed(Base.metadata.sorted_tables):
             session.execute(table.delete())

@@ -8,8 +8,9 @@ import time
 
 import pytest
 
-from tests.browser.test_crm_pages import ADELE_OID
-from tests.support.identities import ADELE, CONTOSO
+from server.crm.tenants import get_or_create_user
+from server.db import session_scope
+from tests.support.identities import ADELE, ADELE_OID, CONTOSO
 from tests.support.outlook_page import SCREENSHOTS
 
 ROWS = 20_000  # a few seconds of import: long enough to watch it run
@@ -24,9 +25,6 @@ def big_csv() -> bytes:
 
 def signed_in_tab(context, app, base_url):
     """A tab signed in as Adele, Contoso's admin (the session cookie sign-in writes)."""
-    from server.crm.tenants import get_or_create_user
-    from server.db import session_scope
-
     with session_scope(app) as session:
         get_or_create_user(session, CONTOSO, ADELE_OID, upn=ADELE, name="Adele Vance")
     serializer = app.session_interface.get_signing_serializer(app)

@@ -15,9 +15,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from tests.support.identities import ADELE, CONTOSO
+from server.crm.models import User
+from server.crm.tenants import get_or_create_user
+from server.db import session_scope
+from tests.support.arrange_records import filed_email
+from tests.support.identities import ADELE, ADELE_OID, CONTOSO
 
-ADELE_OID = "0b5e8f4a-7c21-4d96-a3e8-1f2b9c6d4e71"
 GIF = bytes.fromhex("47494638396101000100800000000000ffffff21f90401000000002c00000000010001000002024401003b")
 
 
@@ -58,9 +61,6 @@ def image_server():
 @pytest.fixture
 def signed_in(browser_context, backend, crm_app):
     """A browser tab signed in as Adele (session cookie as /auth/callback writes it)."""
-    from server.crm.tenants import get_or_create_user
-    from server.db import session_scope
-
     with session_scope(crm_app) as session:
         get_or_create_user(session, CONTOSO, ADELE_OID, upn=ADELE, name="Adele Vance")
     serializer = crm_app.session_interface.get_signing_serializer(crm_app)
@@ -91,10 +91,6 @@ def signed_in(browser_context, backend, crm_app):
 
 
 def file_for_adele(app, **fields):
-    from server.crm.models import User
-    from server.db import session_scope
-    from tests.support.arrange_records import filed_email
-
     with session_scope(app) as session:
         user = session.query(User).filter_by(tenant_id=CONTOSO, oid=ADELE_OID).one()
         return filed_email(session, user, **fields).id

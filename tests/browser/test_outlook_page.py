@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser.test_taskpane import ATTACHMENTS, MEGAN_NOTE, NORTHWIND, expect_state
 from tests.support.identities import ADELE, CONTOSO
 from tests.support.outlook_page import graph_message, wait_until
+from tests.support.pane_page import ATTACHMENTS, MEGAN_NOTE, NORTHWIND, expect_state
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(120)]
 

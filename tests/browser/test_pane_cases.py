@@ -7,9 +7,9 @@ from __future__ import annotations
 import pytest
 import requests
 
-from tests.browser.test_taskpane import FOCUS_INFO, expect_state, pane_frame, pane_shot
 from tests.support.identities import ADELE
 from tests.support.outlook_page import graph_message
+from tests.support.pane_page import FOCUS_INFO, expect_state, pane_frame, pane_shot
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
 

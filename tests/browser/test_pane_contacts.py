@@ -7,10 +7,12 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from tests.browser.test_taskpane import FOCUS_INFO, expect_state, pane_frame, pane_shot
+from server.crm.models import Contact
+from server.db import session_scope
 from tests.support.emulated_contacts import contacts_with, outlook_contact
 from tests.support.identities import ADELE, CONTOSO
 from tests.support.outlook_page import graph_message, wait_until
+from tests.support.pane_page import FOCUS_INFO, expect_state, pane_frame, pane_shot
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
 
@@ -27,9 +29,6 @@ def person(outlook, address: str):
 
 
 def crm_contacts_with(app, address: str):
-    from server.crm.models import Contact
-    from server.db import session_scope
-
     with session_scope(app) as session:
         return [
             (c.id, c.name, c.company.name if c.company else None)

@@ -8,29 +8,20 @@ import re
 import pytest
 
 from tests.support.identities import ADELE
-from tests.support.outlook_page import SCREENSHOTS, graph_message, wait_until
+from tests.support.outlook_page import graph_message, wait_until
+from tests.support.pane_page import (
+    ALIAS,
+    ATTACHMENTS,
+    FOCUS_INFO,
+    MEGAN_NOTE,
+    MIXED_CASE,
+    NORTHWIND,
+    expect_state,
+    pane_frame,
+    pane_shot,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
-
-NORTHWIND = "Plain: order confirmation from Northwind"  # from Lynne Robbins (Northwind Traders)
-ATTACHMENTS = "Hard case: attachments"  # from Diego Siciliani (Tailspin Toys)
-ALIAS = "Plain: message to alias"  # from Diego Siciliani
-MEGAN_NOTE = "Plain: internal note from Megan"
-MIXED_CASE = "Hard case: mixed-case addresses"
-
-
-def pane_shot(outlook, name: str):
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    outlook.page.locator("#taskpane").screenshot(path=str(SCREENSHOTS / f"{name}.png"), animations="disabled")
-
-
-def expect_state(outlook, text: str, timeout: float = 15_000):
-    outlook.pane.locator(f"#state:text-is('{text}')").wait_for(timeout=timeout)
-
-
-def pane_frame(outlook):
-    return outlook.page.frame(url=re.compile(r"/addin/taskpane/taskpane\.html"))
-
 
 # 1 --------------------------------------------------------------------------------------
 
@@ -290,15 +281,6 @@ def test_display_language_chooses_the_strings(outlook, lang, expected):
 
 
 # 9 --------------------------------------------------------------------------------------
-
-FOCUS_INFO = """() => {
-  const el = document.activeElement;
-  if (!el || el === document.body) return null;
-  const style = getComputedStyle(el);
-  return {id: el.id, text: el.textContent.trim(), tag: el.tagName,
-          label: el.getAttribute('aria-label') || el.textContent.trim(),
-          outline: style.outlineStyle !== 'none' && parseFloat(style.outlineWidth) > 0};
-}"""
 
 
 def test_keyboard_alone_reaches_and_runs_every_action(outlook):

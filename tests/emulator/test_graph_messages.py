@@ -1,5 +1,7 @@
 """Messages, folders and master categories on the emulated Graph, over real HTTPS."""
 
+from urllib.parse import unquote
+
 from tests.support.emulated_graph import (
     ADELE,
     ADELE_OID,
@@ -103,8 +105,6 @@ def test_get_by_rest_or_immutable_id_and_prefer_header_picks_the_form(adele):
     # Office.js shows the EWS form: the REST id with - -> / and _ -> +.
     ews = rest["id"].replace("-", "/").replace("_", "+")
     assert "ItemID=" in rest["webLink"]
-    from urllib.parse import unquote
-
     assert unquote(rest["webLink"].split("ItemID=")[1].split("&")[0]) == ews
 
 

@@ -1,6 +1,7 @@
 """The OData subset the emulated Graph understands, tested on the parser directly (no server)."""
 
 import pytest
+from werkzeug.datastructures import Headers, MultiDict
 
 from emulator import odata
 from emulator.graph.routing import GraphRequest, route, run
@@ -125,8 +126,6 @@ def test_an_unexpected_failure_is_graphs_500_body_not_a_traceback(tmp_path):
     @route("GET", "/_test/explode")
     def explode(req):
         raise RuntimeError("secret internals")
-
-    from werkzeug.datastructures import Headers, MultiDict
 
     req = GraphRequest(method="GET", path="/_test/explode", args=MultiDict(), headers=Headers(), body=b"", state=None)
     resp = run(req)

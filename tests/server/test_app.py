@@ -8,6 +8,8 @@ from sqlalchemy import text
 from server import create_app
 from server.api import Blueprint, api
 from server.config import Config
+from server.crm.models import Tenant
+from server.db import db_session, engine_for, session_scope
 from server.errors import ApiError
 from tests.support.backend import app_config
 
@@ -220,8 +222,6 @@ def test_secret_key_is_generated_once_into_instance(monkeypatch, database_url, t
 
 
 def test_request_session_is_one_per_app_context_and_closed_after(offline_app):
-    from server.db import db_session
-
     with offline_app.app_context():
         first = db_session()
         assert db_session() is first
@@ -231,9 +231,6 @@ def test_request_session_is_one_per_app_context_and_closed_after(offline_app):
 
 
 def test_session_scope_commits_or_rolls_back(offline_app):
-    from server.crm.models import Tenant
-    from server.db import session_scope
-
     with session_scope(offline_app) as session:
         session.add(Tenant(id="tenant-committed", name="A"))
     with pytest.raises(RuntimeError):
@@ -247,8 +244,6 @@ def test_session_scope_commits_or_rolls_back(offline_app):
 
 
 def test_sqlite_runs_in_wal_mode_with_foreign_keys(offline_app):
-    from server.db import engine_for
-
     engine = engine_for(offline_app)
     if engine.dialect.name != "sqlite":
         pytest.skip("SQLite pragmas")

@@ -1,14 +1,46 @@
-"""The admin's import form and job page as a person uses them: upload a file, follow
-the job's page until the job has ended."""
+"""The admin's import form and job page as a person uses them: a CSV with good and bad
+rows to upload, the page's text as a person reads it, following the job's page until the
+job has ended, and the contacts the import left."""
 
 from __future__ import annotations
 
+import html as htmllib
 import io
 import re
 import time
 
+from sqlalchemy import select
+
+from server.crm.models import Contact, ContactEmail
+
 JOB_LOCATION = re.compile(r"/crm/admin/jobs/(\d+)$")
 REFRESH = 'http-equiv="refresh"'
+
+CSV = (
+    b"first_name,last_name,email,company,job_title,phone\n"
+    b"Lynne,Robbins,lynne.robbins@northwind.example,Northwind Traders,Buyer,+1 425 555 0110\n"
+    b"Diego,Siciliani,diego@fourthcoffee.example,Fourth Coffee,,\n"
+    b",,,,Boss,+1 425 555 0199\n"
+    b"Lynne,Robbins,LYNNE.ROBBINS@northwind.example,Northwind Traders,Buyer,+1 425 555 0111\n"
+    b"Bad,Address,not-an-address,,,\n"
+)
+
+
+def text_of(page: str) -> str:
+    """The page's words as a person reads them: tags dropped, entities decoded."""
+    return " ".join(htmllib.unescape(re.sub(r"<[^>]+>", " ", page)).split())
+
+
+def contacts_in(crm, tenant_id: str) -> list[str]:
+    """The addresses of the tenant's contacts, sorted."""
+    crm.expire_all()
+    return sorted(
+        crm.scalars(
+            select(ContactEmail.address)
+            .join(Contact, Contact.id == ContactEmail.contact_id)
+            .where(Contact.tenant_id == tenant_id)
+        )
+    )
 
 
 def upload(person, content: bytes, name: str = "contacts.csv", token: str | None = None):

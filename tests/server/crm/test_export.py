@@ -3,6 +3,7 @@ gives the same contacts and companies."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -112,8 +113,6 @@ def test_export_never_includes_another_tenants_contacts(cli, crm, tmp_path):
 
 
 def test_demo_csv_imports_cleanly_and_knows_every_correspondent_of_the_demo_mailbox(cli, crm):
-    import json
-
     demo = json.loads((ROOT / "emulator" / "fixtures" / "demo.json").read_text(encoding="utf-8"))
     own = {d for t in demo["tenants"] for d in t["domains"]}
     correspondents = set()

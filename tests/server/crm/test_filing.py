@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from server.crm.filing import file_email, link_email, set_item_state
-from server.crm.models import Case, Company, Contact, Email, EmailLink, MailboxItem
+from server.crm.models import Case, Company, Contact, Email, EmailLink, MailboxItem, User
 from server.crm.tenants import get_or_create_user
 from tests.support.identities import ADELE_OID, CONTOSO, FABRIKAM, MEGAN_OID, PAT_OID
 
@@ -176,8 +176,6 @@ def test_ten_parallel_syncs_of_one_message_give_one_email(db, session_factory, a
     def worker(n: int):
         session = session_factory()
         try:
-            from server.crm.models import User
-
             user = session.get(User, users[n % 2])
             barrier.wait()
             email, item, created = file_email(

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import io
+import threading
 import time
 
 import pytest
+from click.testing import CliRunner
+from flask.cli import ScriptInfo
 from sqlalchemy import func, select
 
 from server.crm.import_batches import ImportAborted, import_stream
@@ -302,9 +305,6 @@ def test_cli_import_reports_a_bad_file_as_an_error(cli, tmp_path):
 
 
 def test_cli_progress_bar_goes_to_stderr_when_asked(app, clean_state, tmp_path):
-    from click.testing import CliRunner
-    from flask.cli import ScriptInfo
-
     path = write(tmp_path, "p.csv", HEADER + "Lynne,Robbins,lynne@example.com,,,\n")
     runner = CliRunner()
     result = runner.invoke(
@@ -340,8 +340,6 @@ def test_cli_refuses_a_tenant_that_is_not_an_entra_tenant_id(cli, tmp_path):
 
 
 def test_two_imports_of_one_file_at_once_never_duplicate_a_contact(app, importer, crm, tmp_path):
-    import threading
-
     rows = [f"P{i},Q{i},shared{i}@example.com,Firma {i % 13},," for i in range(1500)]
     path = write(tmp_path, "both.csv", HEADER + "\n".join(rows) + "\n")
     results, failures = [], []

@@ -2,12 +2,17 @@
 categories, contacts. Counts come from the emulator's request log."""
 
 import math
+import socket
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from types import SimpleNamespace
 
 import pytest
+from werkzeug.serving import make_server
+from werkzeug.wrappers import Request, Response
 
 from server.graph import (
     BatchRequest,
@@ -146,8 +151,6 @@ def test_app_only_client_reads_a_users_mailbox(graph, emulator):
 
 
 def test_parallel_background_requests_stay_within_four_per_mailbox(graph, emulator):
-    from concurrent.futures import ThreadPoolExecutor
-
     app_token = emulator.app_token(CONTOSO)
     client = graph.make(user=ADELE_OID, token_provider=lambda: app_token)
     ids = inbox_ids(client, 4) * 3
@@ -246,8 +249,6 @@ def test_dropped_connection_is_not_retried_for_a_create(graph, emulator):
 
 
 def test_unreachable_graph_gives_unavailable_within_the_budget(graph, tmp_path):
-    import socket
-
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -507,11 +508,6 @@ def test_translate_rest_ids_to_immutable_ids(graph, emulator):
 @pytest.fixture
 def webhook():
     """A tiny real HTTP endpoint answering Graph's validation handshake."""
-    import threading
-
-    from werkzeug.serving import make_server
-    from werkzeug.wrappers import Request, Response
-
     seen = []
 
     @Request.application

@@ -3,15 +3,23 @@ RQ scheduler's configuration, and webhooks on real RQ workers."""
 
 from __future__ import annotations
 
+import threading
+
 import pytest
+from rq.cron import CronScheduler
 from sqlalchemy import func, select
 
 from server.crm.models import Email, SyncJob, User
 from server.db import session_scope
-from server.jobs.queue import retry_job
+from server.jobs.queue import enqueue, retry_job
+from server.jobs.registry import job
+from server.jobs.schedule import EmbeddedScheduler
 from server.jobs.status import list_failed_jobs
 from server.sync.bulk import enqueue_bulk
 from tests.support.arrange_contacts import add_contact
+from tests.support.arrange_records import set_settings
+from tests.support.auto_sync import subscriptions
+from tests.support.backend import Pane
 from tests.support.emulated_messages import find_message, new_message, outlook_state
 from tests.support.identities import ADELE, CONTOSO, MEGAN
 from tests.support.waiting import wait_for, wait_idle
@@ -133,8 +141,6 @@ def test_cli_sync_mailbox_takes_a_new_user_by_object_id(app, emulator, clean_sta
 
 
 def test_rq_cron_configuration_registers_the_periodic_jobs():
-    from rq.cron import CronScheduler
-
     class Offline:  # the configuration is only read here, never run
         pass
 
@@ -154,14 +160,10 @@ def test_rq_cron_configuration_registers_the_periodic_jobs():
 
 @pytest.mark.redis
 def test_webhook_on_rq_workers_files_a_known_contacts_message(redis_app, rq_workers, emulator, crm, adele):
-    from tests.support.backend import Pane
-
     add_contact(crm, CONTOSO, "Lynne Robbins", "lynne.robbins@northwind.example")
     rq_workers.start()
     pane = Pane(redis_app.test_client(), emulator, ADELE)
     assert pane.put("/settings/me", json={"auto_sync": "known_contacts"}).status_code == 200
-    from tests.server.sync.test_webhooks import subscriptions
-
     wait_for(lambda: len(subscriptions(redis_app)) == 2, 30, what="subscriptions made by the worker")
 
     emulator.deliver(ADELE, new_message("lynne.robbins@northwind.example", "RQ webhook"))
@@ -172,10 +174,6 @@ def test_webhook_on_rq_workers_files_a_known_contacts_message(redis_app, rq_work
 
 
 def test_embedded_scheduler_runs_delta_rounds_and_subscription_upkeep(pane, app, emulator, adele, monkeypatch):
-    from server.jobs.schedule import EmbeddedScheduler
-    from tests.server.sync.test_webhooks import subscriptions
-    from tests.support.arrange_records import set_settings
-
     monkeypatch.setitem(app.config, "DELTA_INTERVAL_S", 1)
     message = find_message(emulator, ADELE, "Plain: order confirmation from Northwind")
     assert pane().post(f"/messages/{message['id']}/state", json={"state": "unsynced"}).status_code == 200
@@ -201,11 +199,6 @@ def test_embedded_scheduler_runs_delta_rounds_and_subscription_upkeep(pane, app,
 
 
 def test_a_job_asked_for_while_it_runs_runs_once_more_and_duplicates_do_not_pile_up(app, clean_state):
-    import threading
-
-    from server.jobs.queue import enqueue
-    from server.jobs.registry import job
-
     release = threading.Event()
     runs = []
 

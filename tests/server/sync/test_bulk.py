@@ -3,8 +3,10 @@ Graph calls, throttling, and a worker killed halfway."""
 
 from __future__ import annotations
 
+import gc
 import math
 import time
+import tracemalloc
 
 import pytest
 from sqlalchemy import func, select
@@ -12,32 +14,10 @@ from sqlalchemy import func, select
 from server.crm.models import Email, MailboxItem, SyncJob, User
 from server.db import session_scope
 from server.jobs.running import recover_stalled_jobs
-from server.sync.bulk import PAGE_SIZE, enqueue_bulk
-from tests.support.emulated_messages import new_message
-from tests.support.identities import ADELE
+from server.sync.bulk import PAGE_SIZE, bulk_sync, enqueue_bulk
+from server.sync.mailbox_factory import app_only_mailbox
+from tests.support.bulk_mailbox import COUNT, SINCE, deliver_many, graph_calls
 from tests.support.waiting import wait_for
-
-COUNT = 2000
-SINCE = "2026-11-20"
-
-
-def deliver_many(emulator, count: int = COUNT) -> None:
-    """`count` messages received 2026-11-21 onwards, one second apart, from 40 senders."""
-    batch = []
-    for n in range(count):
-        seconds = n
-        batch.append(
-            new_message(
-                f"customer{n % 40}@northwind.example",
-                f"Bulk {n:05d}",
-                receivedDateTime=f"2026-11-21T{seconds // 3600:02d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}Z",
-            )
-        )
-        if len(batch) == 500:
-            emulator.admin("POST", "messages/bulk", json={"upn": ADELE, "folder": "inbox", "messages": batch})
-            batch = []
-    if batch:
-        emulator.admin("POST", "messages/bulk", json={"upn": ADELE, "folder": "inbox", "messages": batch})
 
 
 def job_row(app, job_id: int) -> SyncJob:
@@ -59,23 +39,6 @@ def finished(app, job_id: int, timeout: float = 240) -> SyncJob:
 def filed_bulk_emails(app) -> int:
     with session_scope(app) as session:
         return session.scalar(select(func.count()).select_from(Email).where(Email.subject.like("Bulk %")))
-
-
-def graph_calls(emulator):
-    """(list pages, $batch calls, throttled answers) in the request log."""
-    rows = emulator.requests()
-    pages = [
-        r
-        for r in rows
-        if r["method"] == "GET"
-        and not r["in_batch"]
-        and r["path"].endswith("/messages")
-        and "/mailFolders" in r["path"]
-    ]
-    batches = [r for r in rows if r["method"] == "POST" and r["path"].endswith("/$batch")]
-    throttled = [r for r in rows if r["status"] in (429, 503, 504)]
-    patches = [r for r in rows if r["in_batch"] and r["method"] == "PATCH" and r["status"] == 200]
-    return pages, batches, throttled, patches
 
 
 def start_bulk(app, user_id: int) -> int:
@@ -135,12 +98,6 @@ def test_throttled_and_killed_bulk_sync_resumes_and_files_each_message_once(redi
 
 
 def test_bulk_sync_memory_stays_flat_as_the_folder_grows(app, emulator, adele):
-    import gc
-    import tracemalloc
-
-    from server.sync.bulk import bulk_sync
-    from server.sync.mailbox_factory import app_only_mailbox
-
     deliver_many(emulator, 600)
     used = {}
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from server.crm.models import Email, MailboxItem, SyncJob
+from server.crm.models import Email, MailboxItem, Subscription, SyncCursor, SyncJob
 from server.db import session_scope
 from server.sync.delta import schedule_delta_round
-from tests.server.sync.test_webhooks import enable
 from tests.support.arrange_contacts import seed_contoso
 from tests.support.arrange_records import set_settings
+from tests.support.auto_sync import enable
 from tests.support.emulated_messages import find_message, outlook_state
 from tests.support.identities import ADELE, CONTOSO
 from tests.support.waiting import wait_for, wait_idle
@@ -139,8 +139,6 @@ def test_never_sync_addresses_and_domains_are_skipped(pane, app, emulator, crm, 
 
 
 def subscriptions_ready(app) -> bool:
-    from server.crm.models import Subscription
-
     with session_scope(app) as session:
         return session.scalar(select(func.count()).select_from(Subscription)) == 2
 
@@ -152,8 +150,6 @@ def test_settings_reject_unknown_modes(pane, adele):
 
 
 def test_expired_delta_token_restarts_the_folder_bounded_by_a_date(app, emulator, adele):
-    from server.crm.models import SyncCursor
-
     set_settings(app, adele, auto_sync="marked")
     delta_round(app)
     with session_scope(app) as session:

@@ -14,6 +14,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from redis import Redis
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
@@ -24,8 +25,8 @@ from server.db import session_scope
 from server.jobs.running import recover_stalled_jobs
 from server.migrate import upgrade
 from server.sync.bulk import enqueue_bulk
-from tests.server.sync.test_bulk import SINCE, deliver_many, graph_calls
 from tests.support.backend import JOB_SETTINGS, backend_settings
+from tests.support.bulk_mailbox import SINCE, deliver_many, graph_calls
 from tests.support.database import empty_crm
 from tests.support.identities import ADELE, CONTOSO
 from tests.support.rq_processes import RqWorkers
@@ -100,8 +101,6 @@ def pg_app(cluster, emulator, redis_url, tmp_path_factory):
 
 @pytest.fixture
 def workers(pg_app, emulator, tmp_path):
-    from redis import Redis
-
     Redis.from_url(pg_app.config["REDIS_URL"]).flushdb()
     emulator.reset()
     with session_scope(pg_app) as session:

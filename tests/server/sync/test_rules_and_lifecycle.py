@@ -11,12 +11,14 @@ from server.crm.models import (
     EmailLink,
     SharingRule,
     Subscription,
+    User,
 )
 from server.crm.tenants import get_or_create_tenant
 from server.db import session_scope
+from server.sync.delta import request_catch_up
 from server.sync.subscriptions import schedule_upkeep
-from tests.server.sync.test_webhooks import enable, subscriptions
 from tests.support.arrange_records import set_settings
+from tests.support.auto_sync import enable, subscriptions
 from tests.support.emulated_messages import find_message, new_message, outlook_state
 from tests.support.identities import ADELE, CONTOSO
 from tests.support.waiting import wait_for, wait_idle
@@ -149,9 +151,6 @@ def test_reauthorization_required_renews_and_removed_recreates(pane, app, emulat
 
 
 def test_pane_open_requests_a_catch_up_at_most_once_a_minute(pane, app, emulator, adele):
-    from server.crm.models import User
-    from server.sync.delta import request_catch_up
-
     set_settings(app, adele, auto_sync="marked")
     message = find_message(emulator, ADELE, NORTHWIND_ORDER)
     emulator.clear_requests()

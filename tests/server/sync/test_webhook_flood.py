@@ -16,7 +16,7 @@ from sqlalchemy import event, func, select
 from server.crm.models import SyncJob
 from server.db import engine_for, session_scope
 from server.routes.notifications import MAX_NOTIFICATIONS
-from tests.server.sync.test_webhooks import enable
+from tests.support.auto_sync import enable
 from tests.support.identities import CONTOSO
 from tests.support.waiting import wait_idle
 

@@ -4,19 +4,15 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from server.crm.models import Email, EmailLink, Subscription, SyncJob
+from server.crm.models import Email, EmailLink, SyncJob
 from server.db import session_scope
 from tests.support.arrange_contacts import add_contact
+from tests.support.auto_sync import enable, subscriptions
 from tests.support.emulated_messages import find_message, new_message, outlook_state
 from tests.support.identities import ADELE, CONTOSO
 from tests.support.waiting import wait_for, wait_idle
 
 HOSTILE_TOKEN = '<script>alert("x")</script> Validation: Testing client application reachability'
-
-
-def subscriptions(app) -> list[Subscription]:
-    with session_scope(app) as session:
-        return list(session.scalars(select(Subscription).order_by(Subscription.folder)))
 
 
 def message_jobs_done(app) -> bool:
@@ -26,13 +22,6 @@ def message_jobs_done(app) -> bool:
                 select(func.count()).select_from(SyncJob).where(SyncJob.kind == "message", SyncJob.state == "done")
             )
         )
-
-
-def enable(pane, app, mode: str = "known_contacts") -> list[Subscription]:
-    response = pane().put("/settings/me", json={"auto_sync": mode})
-    assert response.status_code == 200, response.json
-    assert response.json["auto_sync"] == mode
-    return wait_for(lambda: len(subscriptions(app)) == 2 and subscriptions(app), what="two subscriptions")
 
 
 def test_validation_handshake_echoes_the_token_as_plain_text(app, client):

@@ -8,34 +8,10 @@ import re
 
 from sqlalchemy import func, select
 
-from server.crm.models import Contact, ContactEmail, SyncJob, User
+from server.crm.models import SyncJob, User
 from server.sync.import_job import enqueue_import, uploads_dir
-from tests.support.admin_forms import REFRESH, finished_job_page, job_id_of, upload
+from tests.support.admin_forms import CSV, REFRESH, contacts_in, finished_job_page, job_id_of, text_of, upload
 from tests.support.identities import ADELE, CONTOSO, FABRIKAM, MEGAN, PAT
-
-CSV = (
-    b"first_name,last_name,email,company,job_title,phone\n"
-    b"Lynne,Robbins,lynne.robbins@northwind.example,Northwind Traders,Buyer,+1 425 555 0110\n"
-    b"Diego,Siciliani,diego@fourthcoffee.example,Fourth Coffee,,\n"
-    b",,,,Boss,+1 425 555 0199\n"
-    b"Lynne,Robbins,LYNNE.ROBBINS@northwind.example,Northwind Traders,Buyer,+1 425 555 0111\n"
-    b"Bad,Address,not-an-address,,,\n"
-)
-
-
-def text_of(page: str) -> str:
-    return " ".join(htmllib.unescape(re.sub(r"<[^>]+>", " ", page)).split())
-
-
-def contacts_in(crm, tenant_id: str) -> list[str]:
-    crm.expire_all()
-    return sorted(
-        crm.scalars(
-            select(ContactEmail.address)
-            .join(Contact, Contact.id == ContactEmail.contact_id)
-            .where(Contact.tenant_id == tenant_id)
-        )
-    )
 
 
 def test_admin_imports_a_csv_and_sees_the_summary_with_bad_rows_line_numbers(browser, crm, app):

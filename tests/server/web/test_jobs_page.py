@@ -11,8 +11,7 @@ from server.crm.models import SyncJob, User
 from server.jobs.running import run_job
 from server.jobs.status import list_failed_jobs
 from server.sync.import_job import enqueue_import, upload_path
-from tests.server.web.test_import_page import CSV, contacts_in, text_of
-from tests.support.admin_forms import finished_job_page, job_id_of
+from tests.support.admin_forms import CSV, contacts_in, finished_job_page, job_id_of, text_of
 from tests.support.identities import ADELE, CONTOSO
 
 

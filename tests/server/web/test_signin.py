@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from urllib.parse import parse_qs, urlsplit
 
+from server import create_app
+from tests.support.backend import backend_settings
 from tests.support.identities import ADELE, CLIENT_ID, CONTOSO
 from tests.support.signin_client import Browser
 
@@ -72,9 +74,6 @@ def test_sign_out_needs_the_form_token_and_ends_the_session(browser):
 
 
 def test_secure_cookie_when_served_over_https(emulator, database_url, tmp_path):
-    from server import create_app
-    from tests.support.backend import backend_settings
-
     app = create_app(
         backend_settings(emulator, database_url, PUBLIC_BASE_URL="https://localhost:5000", INSTANCE_DIR=str(tmp_path))
     )
