@@ -3,7 +3,8 @@ test, Graph clients per caller and a webhook receiver."""
 
 import pytest
 
-from tests.support.emulated_graph import ADELE, CONTOSO, MEGAN, Graph, WebhookReceiver
+from tests.support.emulated_graph import Graph, WebhookReceiver
+from tests.support.identities import ADELE, CONTOSO, MEGAN
 
 
 @pytest.fixture(autouse=True)

@@ -6,7 +6,8 @@ status sits inside a 200.)"""
 
 import pytest
 
-from tests.support.emulated_graph import ADELE, ADELE_OID, CONTOSO, assert_graph_error
+from tests.support.emulated_graph import assert_graph_error
+from tests.support.identities import ADELE, ADELE_OID, CONTOSO
 
 JSON = {"Content-Type": "application/json"}
 EXPIRED_MESSAGE = "Access token has expired or is not yet valid."

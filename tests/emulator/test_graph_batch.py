@@ -1,11 +1,7 @@
 """JSON batching on the emulated Graph: 20 max, per-request status, dependsOn, throttling per request."""
 
-from tests.support.emulated_graph import (
-    ADELE,
-    IMMUTABLE,
-    SYNC_STATE,
-    assert_graph_error,
-)
+from tests.support.emulated_graph import IMMUTABLE, SYNC_STATE, assert_graph_error
+from tests.support.identities import ADELE
 
 JSON = {"Content-Type": "application/json"}
 

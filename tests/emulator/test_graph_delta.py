@@ -1,6 +1,7 @@
 """Message delta on the emulated Graph: rounds, pages, tokens, @removed, and expired state (410)."""
 
-from tests.support.emulated_graph import ADELE, IMMUTABLE, assert_graph_error
+from tests.support.emulated_graph import IMMUTABLE, assert_graph_error
+from tests.support.identities import ADELE
 
 INBOX = "/me/mailFolders/inbox/messages/delta"
 

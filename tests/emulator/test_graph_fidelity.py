@@ -8,7 +8,8 @@ the learn.microsoft.com pages named in each test (microsoft-graph-docs-contrib).
 
 from datetime import UTC, datetime, timedelta
 
-from tests.support.emulated_graph import ADELE, CONTOSO, IMMUTABLE, assert_graph_error
+from tests.support.emulated_graph import IMMUTABLE, assert_graph_error
+from tests.support.identities import ADELE, CONTOSO
 
 S, B, L, D, N = str, bool, list, dict, type(None)
 

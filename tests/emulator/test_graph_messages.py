@@ -2,19 +2,8 @@
 
 from urllib.parse import unquote
 
-from tests.support.emulated_graph import (
-    ADELE,
-    ADELE_OID,
-    APP_ID,
-    CONTOSO,
-    EMAIL_ID,
-    FABRIKAM,
-    IMMUTABLE,
-    MEGAN,
-    SYNC_STATE,
-    Graph,
-    assert_graph_error,
-)
+from tests.support.emulated_graph import APP_ID, EMAIL_ID, IMMUTABLE, SYNC_STATE, Graph, assert_graph_error
+from tests.support.identities import ADELE, ADELE_OID, CONTOSO, FABRIKAM, MEGAN
 
 INBOX_SUBJECTS_NEWEST_FIRST = [
     "Plain: message to alias",

@@ -8,15 +8,8 @@ import pytest
 from emulator.store import Store
 from emulator.store.clock import utcnow
 from emulator.store.model import Subscription
-from tests.support.emulated_graph import (
-    ADELE,
-    ADELE_OID,
-    CONTOSO,
-    IMMUTABLE,
-    MEGAN,
-    WebhookReceiver,
-    assert_graph_error,
-)
+from tests.support.emulated_graph import IMMUTABLE, WebhookReceiver, assert_graph_error
+from tests.support.identities import ADELE, ADELE_OID, CONTOSO, MEGAN
 
 SUBSCRIPTION_FIELDS = {
     "@odata.context",

@@ -7,8 +7,8 @@ import ssl
 
 import pytest
 
-from tests.support.emulated_graph import ADELE
 from tests.support.emulator_process import trusting_session
+from tests.support.identities import ADELE
 
 
 @pytest.fixture

@@ -1,9 +1,7 @@
 """One already-issued token refused, as Graph refuses a token revoked or expired early:
 an `expired_token` fault rule naming the token. Other tokens of the same user still work."""
 
-ADELE = "adele.vance@contoso.com"
-ADELE_OID = "0b5e8f4a-7c21-4d96-a3e8-1f2b9c6d4e71"
-CONTOSO = "8a3f6c2e-1d4b-4e7a-9f05-2b6c8d9e0a11"
+from tests.support.identities import ADELE, ADELE_OID, CONTOSO
 
 
 def test_a_revoked_token_gets_graphs_401_and_a_new_token_of_the_same_user_works(emulator):

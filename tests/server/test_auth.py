@@ -26,13 +26,13 @@ from server.auth.principal import AuthError
 from server.auth.token_validator import TokenValidator
 from server.errors import ApiError
 from server.tls import http_session
+from tests.support.identities import ADELE_OID
 
 CLIENT_ID = "6f1c2a47-3b8e-4d2a-9c51-7e0b4f8a2d13"
 APP_URI = f"api://localhost:5000/{CLIENT_ID}"
 CONTOSO = "8a3f6c2e-1d4b-4e7a-9f05-2b6c8d9e0a11"
 FABRIKAM = "c4e1b7d2-9a6f-4b38-8e15-5d7a2f3c6b90"
 ADELE = "adele.vance@contoso.com"
-ADELE_OID = "0b5e8f4a-7c21-4d96-a3e8-1f2b9c6d4e71"
 PAT = "pat.kowalski@fabrikam.com"
 TOKEN_PATH = r"/oauth2/v2\.0/token$"
 

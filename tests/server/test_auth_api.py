@@ -11,10 +11,9 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from tests.support.identities import ADELE, CLIENT_ID, CONTOSO, FABRIKAM
+from tests.support.identities import ADELE, ADELE_OID, CLIENT_ID, CONTOSO, FABRIKAM
 
 OFFICE = "ea5a67f6-b6f3-4338-b240-c655ddc3cc8e"
-ADELE_OID = "0b5e8f4a-7c21-4d96-a3e8-1f2b9c6d4e71"
 
 
 def emulator_key(emulator):

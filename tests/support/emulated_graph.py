@@ -8,14 +8,9 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
-ADELE = "adele.vance@contoso.com"
-MEGAN = "megan.bowen@contoso.com"
-PAT = "pat.kowalski@fabrikam.com"
-ADELE_OID = "0b5e8f4a-7c21-4d96-a3e8-1f2b9c6d4e71"
-MEGAN_OID = "3d9a7e1c-5b4f-4c82-b6a0-8e2f1d7c9b35"
-CONTOSO = "8a3f6c2e-1d4b-4e7a-9f05-2b6c8d9e0a11"
-FABRIKAM = "c4e1b7d2-9a6f-4b38-8e15-5d7a2f3c6b90"
-APP_ID = "6f1c2a47-3b8e-4d2a-9c51-7e0b4f8a2d13"
+from tests.support.identities import CLIENT_ID
+
+APP_ID = CLIENT_ID
 ALL_SCOPES = ["Mail.ReadWrite", "Contacts.ReadWrite", "MailboxSettings.ReadWrite", "User.Read", "offline_access"]
 ALL_ROLES = ["Mail.ReadWrite", "Contacts.ReadWrite", "MailboxSettings.ReadWrite"]
 

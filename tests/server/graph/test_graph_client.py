@@ -30,9 +30,9 @@ from server.graph.batch import _batch_chunks
 from server.graph.errors import DeltaExpired, parse_retry_after
 from server.graph.transport import merge_prefer
 from server.tls import http_session
+from tests.support.identities import ADELE_OID
 
 ADELE = "adele.vance@contoso.com"
-ADELE_OID = "0b5e8f4a-7c21-4d96-a3e8-1f2b9c6d4e71"
 CONTOSO = "8a3f6c2e-1d4b-4e7a-9f05-2b6c8d9e0a11"
 BATCH_PATH = r"^/v1\.0/\$batch$"
 MESSAGE_PATH = r"^/v1\.0/me/messages/[^/]+$"

@@ -28,13 +28,12 @@ from server.sync.bulk import enqueue_bulk
 from tests.support.backend import JOB_SETTINGS, backend_settings
 from tests.support.bulk_mailbox import SINCE, deliver_many, graph_calls
 from tests.support.database import empty_crm
-from tests.support.identities import ADELE, CONTOSO
+from tests.support.identities import ADELE, ADELE_OID, CONTOSO
 from tests.support.rq_processes import RqWorkers
 from tests.support.waiting import wait_for
 
 ROOT = Path(__file__).resolve().parents[3]
 COUNT = 1000
-ADELE_OID = "0b5e8f4a-7c21-4d96-a3e8-1f2b9c6d4e71"
 
 pytestmark = [
     pytest.mark.database_faults,

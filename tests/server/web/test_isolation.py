@@ -16,10 +16,8 @@ from tests.support.arrange_records import (
     filed_email,
     user_of,
 )
-from tests.support.identities import ADELE, CONTOSO, FABRIKAM, PAT
+from tests.support.identities import ADELE, ADELE_OID, CONTOSO, FABRIKAM, PAT, PAT_OID
 
-ADELE_OID = "0b5e8f4a-7c21-4d96-a3e8-1f2b9c6d4e71"
-PAT_OID = "e7c3a9b1-2f5d-4a68-9b14-6c0e8d2f3a57"
 ID_ARGUMENT = re.compile(r"<int:(\w+)>")
 
 

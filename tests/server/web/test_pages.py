@@ -13,10 +13,7 @@ from tests.support.arrange_records import (
     filed_email,
     user_of,
 )
-from tests.support.identities import ADELE, CONTOSO, MEGAN
-
-ADELE_OID = "0b5e8f4a-7c21-4d96-a3e8-1f2b9c6d4e71"
-MEGAN_OID = "3d9a7e1c-5b4f-4c82-b6a0-8e2f1d7c9b35"
+from tests.support.identities import ADELE, ADELE_OID, CONTOSO, MEGAN, MEGAN_OID
 
 
 def subjects(html: str) -> list[str]:

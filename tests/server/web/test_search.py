@@ -9,9 +9,7 @@ import pytest
 
 from tests.support.arrange_contacts import add_contact, seed_contoso
 from tests.support.arrange_records import add_case, add_task, filed_email, user_of
-from tests.support.identities import ADELE, CONTOSO, FABRIKAM, PAT
-
-ADELE_OID = "0b5e8f4a-7c21-4d96-a3e8-1f2b9c6d4e71"
+from tests.support.identities import ADELE, ADELE_OID, CONTOSO, FABRIKAM, PAT
 
 
 @pytest.fixture
