@@ -218,7 +218,6 @@ SETTINGS: tuple[Setting, ...] = (
         "again from where it stopped",
     ),
 )
-SETTING_NAMES = frozenset(s.name for s in SETTINGS)
 
 
 def declared_default(name: str) -> Any:

@@ -67,12 +67,6 @@ class Email(Base):
         back_populates="email", cascade="all, delete-orphan", passive_deletes=True, order_by="Note.id"
     )
 
-    @classmethod
-    def by_internet_message_id(cls, session: Session, tenant_id: str, internet_message_id: str) -> Email | None:
-        return session.scalar(
-            select(cls).where(cls.tenant_id == tenant_id, cls.internet_message_id == internet_message_id)
-        )
-
     def people(self) -> list[dict[str, Any]]:
         """Every participant as {"address", "name", "role"}: from, to, cc, bcc, in that order."""
         people: list[dict[str, Any]] = []
@@ -86,9 +80,6 @@ class Email(Base):
     def addresses(self) -> list[str]:
         """Distinct valid addresses of all participants, in order of appearance."""
         return list(dict.fromkeys(p["address"] for p in self.people() if p["address"]))
-
-    def linked_ids(self, target_type: str) -> list[int]:
-        return [link.target_id for link in self.links if link.target_type == target_type]
 
 
 class MailboxItem(Base):

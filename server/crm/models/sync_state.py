@@ -56,12 +56,6 @@ class Subscription(Base):
 
     user: Mapped[User] = relationship()
 
-    @classmethod
-    def by_subscription_id(cls, session: Session, subscription_id: str) -> Subscription | None:
-        """Webhooks arrive without a tenant; the subscription id (then its stored
-        tenant) is what identifies them."""
-        return session.scalar(select(cls).where(cls.subscription_id == subscription_id))
-
 
 JOB_STATES = ("queued", "running", "retrying", "done", "failed")
 
