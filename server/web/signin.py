@@ -13,6 +13,7 @@ from flask import current_app, redirect, render_template, request, session, url_
 
 from server.crm.tenants import get_or_create_user
 from server.db import db_session
+from server.sync.time_zones import remember_time_zone_at_sign_in
 from server.web import csrf
 from server.web.auth_code_flow import (
     CALLBACK_PATH,
@@ -67,7 +68,7 @@ def callback():
         return sign_in_error(f"The sign-in could not be trusted: {exc}.")
 
     db = db_session()
-    get_or_create_user(
+    crm_user = get_or_create_user(
         db,
         user.tid,
         user.oid,
@@ -76,6 +77,7 @@ def callback():
         auto_link_companies=current_app.config.get("AUTO_LINK_COMPANIES"),
     )
     db.commit()
+    remember_time_zone_at_sign_in(current_app.config, db, crm_user)  # the pages' times
     session.clear()  # no state from before sign-in survives (session fixation)
     session["user"] = {"tid": user.tid, "oid": user.oid, "upn": user.upn, "name": user.name}
     session["signed_in_at"] = int(time.time())
