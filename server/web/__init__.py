@@ -18,6 +18,7 @@ from server.web import (  # noqa: F401  (each module attaches its routes to bp)
     error_pages,
     i18n,
     page_guard,
+    page_words,
     search_pages,
     settings_page,
     signin,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 
 from flask import current_app, redirect, render_template, request, session, url_for
+from flask_babel import gettext
 
 from server.crm.tenants import get_or_create_user
 from server.db import db_session
@@ -56,7 +57,7 @@ def callback():
     purpose = session.pop("auth_purpose", "signin")
     target = safe_next(session.pop("auth_next", None))
     if not flow:
-        return sign_in_error("This sign-in link has expired. Start again.")
+        return sign_in_error(gettext("This sign-in link has expired. Start again."))
     if purpose == "test_connection":
         return finish_test_connection(flow, request.args.to_dict())
     try:
@@ -65,7 +66,7 @@ def callback():
     except FlowError as error:
         return sign_in_error(error.message, error.status)
     except ValueError as exc:
-        return sign_in_error(f"The sign-in could not be trusted: {exc}.")
+        return sign_in_error(gettext("The sign-in could not be trusted: %(reason)s.", reason=exc))
 
     db = db_session()
     crm_user = get_or_create_user(
