@@ -1,5 +1,5 @@
 """The user's time zone, for the times the CRM pages show: their Outlook mailbox's
-`timeZone` (Graph `mailboxSettings`), kept in their settings as an IANA name.
+`timeZone` (Graph `mailboxSettings`), kept on the user (`users.time_zone`) as an IANA name.
 
 Outlook answers a Windows zone name ("Central Europe Standard Time") unless the
 administrator set up IANA names; Windows names are mapped with CLDR's windowsZones
@@ -59,8 +59,8 @@ def remember_time_zone(session: Session, user: User, graph: GraphClient) -> str 
     if zone is None:
         log.info("mailbox time zone %r of user %s is not a known zone", raw, user.id)
         return None
-    if (user.settings or {}).get("time_zone") != zone:
-        user.update_settings(time_zone=zone)
+    if user.time_zone != zone:
+        user.time_zone = zone
         session.commit()
     return zone
 

@@ -2,8 +2,8 @@
 
 The language is the user's choice on the settings page (their settings' `language`),
 or else the browser's Accept-Language; English when neither names one we have. The
-time zone is their Outlook mailbox's (`time_zone`, stored at sign-in and when the pane
-opens), UTC when it is unknown.
+time zone is their Outlook mailbox's (`users.time_zone`, stored at sign-in and when the
+pane opens), UTC when it is unknown.
 
 The catalogues are the `.po` files in server/translations/<lang>/LC_MESSAGES/, kept
 in the repository and compiled in memory the first time a process needs a language:
@@ -84,7 +84,7 @@ def page_language() -> str:
 def page_time_zone() -> str:
     """The user's mailbox time zone (IANA name), else UTC."""
     user = g.get("crm_user")
-    zone = (user.settings or {}).get("time_zone") if user is not None else None
+    zone = user.time_zone if user is not None else None
     return zone if is_time_zone(zone) else DEFAULT_TIME_ZONE
 
 

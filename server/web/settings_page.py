@@ -97,7 +97,7 @@ def render_settings(status: int = 200, *, errors: list[str] | None = None, saved
         mode_names=AUTO_SYNC_NAMES,
         language_names=LANGUAGE_NAMES,
         my_language=(user.settings or {}).get("language"),
-        my_time_zone=(user.settings or {}).get("time_zone"),
+        my_time_zone=user.time_zone,
         errors=errors or [],
         saved=saved or session.pop("settings_saved", None),
         checks=checks,

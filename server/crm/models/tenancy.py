@@ -28,10 +28,9 @@ DEFAULT_SETTINGS: dict[str, Any] = {
 }
 
 # The languages of the CRM pages. A user's settings may also hold `language` (one of
-# these; absent = the browser's) and `time_zone` (the IANA name of their mailbox's
-# zone, read from Outlook): personal, so never a tenant default.
+# these; absent = the browser's): personal, so never a tenant default.
 PAGE_LANGUAGES = ("en", "pl", "cs")
-PERSONAL_SETTINGS = ("language", "time_zone")
+PERSONAL_SETTINGS = ("language",)
 
 
 class Tenant(Base):
@@ -82,6 +81,9 @@ class User(Base):
     addresses: Mapped[list[str]] = mapped_column(MutableList.as_mutable(Json()), default=list)
     # When `addresses` was last read from the user's Graph profile (aliases change rarely).
     addresses_checked_at: Mapped[datetime | None]
+    # The IANA name of the Outlook mailbox's time zone, in which the CRM pages show
+    # times (read from Graph's mailboxSettings; None until then: the pages show UTC).
+    time_zone: Mapped[str | None] = mapped_column(String(64))
     # Overrides of the tenant's settings; absent key = use the tenant's value.
     settings: Mapped[dict[str, Any]] = mapped_column(MutableDict.as_mutable(Json()), default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -162,5 +164,3 @@ def validate_settings(changes: dict[str, Any], personal: bool = True) -> None:
             raise InvalidSettings("never_sync must be a list of addresses and domains")
         if key == "language" and value not in PAGE_LANGUAGES:
             raise InvalidSettings(f"language must be one of {', '.join(PAGE_LANGUAGES)}")
-        if key == "time_zone" and not is_time_zone(value):
-            raise InvalidSettings("time_zone must be an IANA time zone name such as Europe/Prague")
