@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import asdict
 
 from flask import abort, current_app, g, redirect, session, url_for
-from flask_babel import gettext
+from flask_babel import gettext, refresh
 
 from server.auth import trusted_session
 from server.crm.models import User
@@ -54,6 +54,8 @@ def finish_test_connection(flow: dict, answer: dict):
     user = User.by_oid(db, signed_in.tid, signed_in.oid)
     if user is None or not is_admin(db, user):
         abort(403)
+    g.crm_user = user  # the results speak the user's chosen language (/auth/ pages have no CRM user)
+    refresh()
     token, problem = None, None
     try:
         result = redeem(flow, answer)

@@ -25,7 +25,7 @@ from sqlalchemy import select
 from server.crm.addresses import normalise_address
 from server.crm.models import AUTO_SYNC_MODES, PAGE_LANGUAGES, Tenant, User
 from server.db import db_session
-from server.sync.connection_check import Check
+from server.sync.connection_check import CHECK_NAMES, Check
 from server.sync.subscriptions import follow_settings
 from server.web.admin_access import admin_of, is_admin, require_admin
 from server.web.blueprint import bp
@@ -101,6 +101,7 @@ def render_settings(status: int = 200, *, errors: list[str] | None = None, saved
         errors=errors or [],
         saved=saved or session.pop("settings_saved", None),
         checks=checks,
+        check_names=CHECK_NAMES,
     ), status
 
 

@@ -131,3 +131,13 @@ def test_without_a_known_zone_times_show_in_utc(browser, crm, emulator, clean_st
     shown = page(adele, f"/crm/emails/{email.id}")
     assert 'title="UTC">Nov 2, 2026, 9:30\u202fAM</time>' in shown
     assert "Times are shown in UTC until the time zone of your Outlook mailbox is known" in page(adele, "/crm/settings")
+
+
+def test_test_connection_reports_in_the_users_language(browser, crm, clean_state):
+    adele = browser(ADELE)
+    assert adele.post_form("/crm/settings/me", {"language": "cs"}, token_from="/crm/settings").status_code == 303
+    results = adele.test_connection()
+    assert '<html lang="cs">' in results
+    assert "<strong>Souhlas</strong>" in results and "<strong>Přístup ke Graphu</strong>" in results
+    assert "Aplikace získala token Microsoft Graph (jen pro aplikaci) pro váš tenant." in results
+    assert "Souhlas správce pokrývá Mail.ReadWrite, Contacts.ReadWrite, MailboxSettings.ReadWrite." in results
