@@ -15,6 +15,7 @@ them to each inner request itself. Every path works as /me/... and as
 | contacts | GET/POST contacts, GET/PATCH/DELETE contacts/{id} |
 | translate_ids | POST translateExchangeIds (restId, restImmutableEntryId, ewsId, entryId, immutableEntryId) |
 | users | GET /me, GET /users/{id} |
+| mailbox_settings | GET/PATCH mailboxSettings, GET mailboxSettings/timeZone (also dateFormat, timeFormat) |
 | subscriptions | POST/GET /subscriptions, GET/PATCH/DELETE /subscriptions/{id}, POST .../reauthorize; webhooks via emulator.notifications |
 | batch | POST /$batch (20 requests, dependsOn, per-request faults and log rows) |
 
@@ -35,7 +36,18 @@ from flask import Blueprint, Response, current_app, request
 from werkzeug.exceptions import HTTPException
 
 # Handler modules register their routes on import.
-from emulator.graph import batch, categories, contacts, delta, folders, messages, subscriptions, translate_ids, users  # noqa: E402,F401  # noqa: E402,F401
+from emulator.graph import (  # noqa: F401
+    batch,
+    categories,
+    contacts,
+    delta,
+    folders,
+    mailbox_settings,
+    messages,
+    subscriptions,
+    translate_ids,
+    users,
+)
 from emulator.graph.errors import error_body
 from emulator.graph.routing import JSON_TYPE, GraphRequest, GraphResponse, run
 

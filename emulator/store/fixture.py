@@ -48,6 +48,9 @@ class FixtureLoading:
                     mail=u.get("mail", u["upn"]),
                     aliases=list(u.get("aliases", [])),
                     display_language=u.get("display_language", "en-US"),
+                    time_zone=u.get("time_zone", "UTC"),
+                    date_format=u.get("date_format", "M/d/yyyy"),
+                    time_format=u.get("time_format", "h:mm tt"),
                 )
                 self.users[user.oid] = user
                 self._seed_mailbox(user, u)

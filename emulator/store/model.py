@@ -93,6 +93,10 @@ class User:
     mail: str
     aliases: list[str] = field(default_factory=list)
     display_language: str = "en-US"
+    # mailboxSettings: a Windows zone name, as Exchange Online answers by default.
+    time_zone: str = "UTC"
+    date_format: str = "M/d/yyyy"
+    time_format: str = "h:mm tt"
     mailbox: Mailbox = field(default_factory=Mailbox, repr=False)
 
     @property

@@ -116,3 +116,9 @@ class GraphClient(MessageOperations, ContactOperations, SubscriptionOperations):
         """The mailbox owner (for "Test connection"; add "proxyAddresses" to `select`
         for the user's aliases)."""
         return self._call("GET", self.root + query_string({"$select": select_fields(select)}))
+
+    def get_mailbox_settings(self, select=("timeZone",)) -> dict:
+        """The mailbox's settings (`mailboxSettings`): by default only `timeZone`, the
+        Windows name ("Central Europe Standard Time") or an IANA one, as its administrator
+        set it up. Needs MailboxSettings.Read (delegated or application)."""
+        return self._call("GET", f"{self.root}/mailboxSettings" + query_string({"$select": select_fields(select)}))

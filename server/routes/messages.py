@@ -18,6 +18,7 @@ from server.sync.delta import request_catch_up
 from server.sync.file_message import sync_message, sync_messages
 from server.sync.mailbox import prepare_mailbox
 from server.sync.marks import set_mark
+from server.sync.time_zones import refresh_time_zone
 from server.sync.view import open_message
 
 bp = Blueprint("messages", __name__, url_prefix="/api/v1/messages", description="Outlook messages and their CRM state")
@@ -32,6 +33,7 @@ def get(args, message_id):
     """Show a message's CRM state and the people on it."""
     mailbox = current_mailbox()
     request_catch_up(mailbox.user)  # the pane opened: catch up with what notifications missed
+    refresh_time_zone(mailbox)  # the CRM pages show times in the mailbox's zone
     return open_message(mailbox, checked_message_id(message_id), args["people"])
 
 

@@ -1,5 +1,6 @@
 """ "Test connection": token, consent, Graph access and categories, each checked
-separately and reported in plain words with what to fix.
+separately and reported in plain words with what to fix, in the language of the page
+that asked (Flask-Babel; the catalogues are the CRM pages', server/translations/).
 
 Uses a fresh GraphTokens (own msal cache) so the answer reflects the tenant's
 consent as it is now, not a token cached before an administrator changed it.
@@ -15,6 +16,7 @@ from dataclasses import dataclass, field
 
 import jwt
 import requests
+from flask_babel import gettext, lazy_gettext, ngettext
 
 from server.auth.graph_tokens import GraphTokens
 from server.errors import ApiError
@@ -27,10 +29,17 @@ log = logging.getLogger(__name__)
 OK, FAILED, SKIPPED = "ok", "failed", "skipped"
 
 # Application permissions the app needs, and what each one is for.
-REQUIRED_PERMISSIONS: dict[str, str] = {
-    "Mail.ReadWrite": "read messages and mark them as synced",
-    "Contacts.ReadWrite": "create and sync Outlook contacts",
-    "MailboxSettings.ReadWrite": 'create the "Sync to CRM" categories',
+REQUIRED_PERMISSIONS = {
+    "Mail.ReadWrite": lazy_gettext("read messages and mark them as synced"),
+    "Contacts.ReadWrite": lazy_gettext("create and sync Outlook contacts"),
+    "MailboxSettings.ReadWrite": lazy_gettext('create the "Sync to CRM" categories'),
+}
+# The checks' names as the page shows them (`Check.name` stays the English key).
+CHECK_NAMES = {
+    "Token": lazy_gettext("Token"),
+    "Consent": lazy_gettext("Consent"),
+    "Graph access": lazy_gettext("Graph access"),
+    "Categories": lazy_gettext("Categories"),
 }
 
 
@@ -54,29 +63,34 @@ def admin_consent_url(config: Mapping, tid: str) -> str:
 
 
 def lacks(permission: str, config: Mapping, tid: str) -> str:
-    return (
-        f"The app lacks the {permission} permission in your tenant: an administrator must grant "
-        f"admin consent at {admin_consent_url(config, tid)}"
+    return gettext(
+        "The app lacks the %(permission)s permission in your tenant: an administrator must grant "
+        "admin consent at %(url)s",
+        permission=permission,
+        url=admin_consent_url(config, tid),
     )
 
 
 def _token_fix(error: ApiError, config: Mapping, tid: str) -> str:
     authority = str(config["AUTHORITY_HOST"]).rstrip("/")
     if error.code == "auth_not_configured":
-        return "Set AZURE_CLIENT_ID and AZURE_CLIENT_SECRET on the server to the app registration's values."
+        return gettext("Set AZURE_CLIENT_ID and AZURE_CLIENT_SECRET on the server to the app registration's values.")
     if error.code == "identity_unavailable":
-        return f"The server could not reach {authority}. Check its network access and the AUTHORITY_HOST setting."
+        return gettext(
+            "The server could not reach %(authority)s. Check its network access and the AUTHORITY_HOST setting.",
+            authority=authority,
+        )
     if "7000229" in error.message or "65001" in error.message or error.code == "consent_required":
-        return (
-            "The app is not installed in your tenant yet: an administrator must grant admin consent at "
-            f"{admin_consent_url(config, tid)}"
+        return gettext(
+            "The app is not installed in your tenant yet: an administrator must grant admin consent at %(url)s",
+            url=admin_consent_url(config, tid),
         )
     if error.code == "identity_misconfigured":
-        return (
+        return gettext(
             "Microsoft refused the server's app registration. Check AZURE_CLIENT_ID and AZURE_CLIENT_SECRET "
             "(client secrets expire: create a new one in the Azure portal if needed)."
         )
-    return "Try again in a moment; if it persists, check the app registration in the Azure portal."
+    return gettext("Try again in a moment; if it persists, check the app registration in the Azure portal.")
 
 
 def _roles_of(token: str) -> set[str] | None:
@@ -102,23 +116,39 @@ def _graph_failure(
 ) -> tuple[str, str]:
     """(summary, fix) for a Graph call that failed."""
     if isinstance(error, AccessDenied) or error.status == 403:
-        return f"Graph refused to {what} ({error.status} {error.code}).", lacks(permission, config, tid) + "."
+        return (
+            gettext(
+                "Graph refused to %(what)s (%(status)s %(code)s).", what=what, status=error.status, code=error.code
+            ),
+            lacks(permission, config, tid) + ".",
+        )
     if isinstance(error, NotFound) or error.status == 404:
         return (
-            f"Graph knows no mailbox for {upn} ({error.code}).",
-            "Give the user an Exchange Online licence, or sign in with a user who has a mailbox.",
+            gettext("Graph knows no mailbox for %(upn)s (%(code)s).", upn=upn, code=error.code),
+            gettext("Give the user an Exchange Online licence, or sign in with a user who has a mailbox."),
         )
     if isinstance(error, Unauthorized) or error.status == 401:
         return (
-            f"Graph rejected the app's token ({error.code}).",
-            "Check that the app registration is for Microsoft Graph in this cloud and that GRAPH_BASE_URL is right.",
+            gettext("Graph rejected the app's token (%(code)s).", code=error.code),
+            gettext(
+                "Check that the app registration is for Microsoft Graph in this cloud and that GRAPH_BASE_URL is right."
+            ),
         )
     if isinstance(error, (Throttled, Unavailable, GraphTimeout)):
-        wait = f" (retry after {int(error.retry_after)} s)" if error.retry_after else ""
-        return f"Graph is busy or did not answer{wait}.", "Nothing to fix on your side: try again in a few minutes."
+        summary = (
+            gettext("Graph is busy or did not answer (retry after %(seconds)s s).", seconds=int(error.retry_after))
+            if error.retry_after
+            else gettext("Graph is busy or did not answer.")
+        )
+        return summary, gettext("Nothing to fix on your side: try again in a few minutes.")
     return (
-        f"Graph answered {error.status} {error.code}: {error.message}",
-        "Try again; if it persists, contact support with this message.",
+        gettext(
+            "Graph answered %(status)s %(code)s: %(message)s",
+            status=error.status,
+            code=error.code,
+            message=error.message,
+        ),
+        gettext("Try again; if it persists, contact support with this message."),
     )
 
 
@@ -132,15 +162,15 @@ class DelegatedProblem:
 
 def _delegated_fix(problem: DelegatedProblem, config: Mapping, tid: str) -> str:
     if problem.code == "consent_required":
-        return (
-            "The delegated permissions are not consented: an administrator must grant admin consent at "
-            f"{admin_consent_url(config, tid)}"
+        return gettext(
+            "The delegated permissions are not consented: an administrator must grant admin consent at %(url)s",
+            url=admin_consent_url(config, tid),
         )
     if problem.code in ("interaction_required", "login_required"):
-        return "Microsoft wants you to sign in again: sign out, sign in, and test again."
+        return gettext("Microsoft wants you to sign in again: sign out, sign in, and test again.")
     if problem.code == "identity_unavailable":
-        return "The server could not reach Microsoft's sign-in service. Try again in a moment."
-    return "Sign out, sign in, and test again; if it persists, check the app registration's redirect URI."
+        return gettext("The server could not reach Microsoft's sign-in service. Try again in a moment.")
+    return gettext("Sign out, sign in, and test again; if it persists, check the app registration's redirect URI.")
 
 
 def check_connection(
@@ -166,13 +196,16 @@ def check_connection(
     except ApiError as error:
         checks.append(
             Check(
-                "Token", FAILED, f"No app-only token for your tenant: {error.message}", _token_fix(error, config, tid)
+                "Token",
+                FAILED,
+                gettext("No app-only token for your tenant: %(reason)s", reason=error.message),
+                _token_fix(error, config, tid),
             )
         )
         for name in ("Consent", "Graph access", "Categories"):
-            checks.append(Check(name, SKIPPED, "Not checked: it needs a token first."))
+            checks.append(Check(name, SKIPPED, gettext("Not checked: it needs a token first.")))
         return checks
-    token_summary = "The app got an app-only Microsoft Graph token for your tenant."
+    token_summary = gettext("The app got an app-only Microsoft Graph token for your tenant.")
     delegated: str | None = None
     if delegated_token is not None and delegated_problem is None:
         try:
@@ -184,13 +217,17 @@ def check_connection(
             Check(
                 "Token",
                 FAILED,
-                f"{token_summary} But Microsoft gave no delegated token for you: {delegated_problem.message}",
+                token_summary
+                + " "
+                + gettext(
+                    "But Microsoft gave no delegated token for you: %(reason)s", reason=delegated_problem.message
+                ),
                 _delegated_fix(delegated_problem, config, tid),
             )
         )
     else:
         if delegated:
-            token_summary += " Your own (delegated) token works too."
+            token_summary += " " + gettext("Your own (delegated) token works too.")
         checks.append(Check("Token", OK, token_summary))
 
     # 2. Consent
@@ -200,7 +237,9 @@ def check_connection(
             Check(
                 "Consent",
                 SKIPPED,
-                "The token's permissions could not be read; the Graph access check below shows whether they work.",
+                gettext(
+                    "The token's permissions could not be read; the Graph access check below shows whether they work."
+                ),
             )
         )
     else:
@@ -211,40 +250,58 @@ def check_connection(
             p for p in REQUIRED_PERMISSIONS if scopes is not None and p.lower() not in {s.lower() for s in scopes}
         ]
         if missing or missing_delegated:
-            lines = [lacks(p, config, tid) + f" (needed to {REQUIRED_PERMISSIONS[p]})." for p in missing]
+            lines = [
+                lacks(p, config, tid) + " " + gettext("(needed to %(purpose)s).", purpose=REQUIRED_PERMISSIONS[p])
+                for p in missing
+            ]
             lines += [
-                f"Your delegated consent lacks {p} (needed to {REQUIRED_PERMISSIONS[p]})." for p in missing_delegated
+                gettext(
+                    "Your delegated consent lacks %(permission)s (needed to %(purpose)s).",
+                    permission=p,
+                    purpose=REQUIRED_PERMISSIONS[p],
+                )
+                for p in missing_delegated
             ]
             count = len(missing) + len(missing_delegated)
             checks.append(
                 Check(
                     "Consent",
                     FAILED,
-                    f"Admin consent is missing {count} permission{'s' if count != 1 else ''}.",
-                    "An administrator of your tenant opens the admin consent page and accepts.",
+                    ngettext(
+                        "Admin consent is missing %(num)d permission.",
+                        "Admin consent is missing %(num)d permissions.",
+                        count,
+                    ),
+                    gettext("An administrator of your tenant opens the admin consent page and accepts."),
                     details=lines,
                     link=admin_consent_url(config, tid),
                 )
             )
         else:
-            checks.append(Check("Consent", OK, "Admin consent covers " + ", ".join(REQUIRED_PERMISSIONS) + "."))
+            checks.append(
+                Check(
+                    "Consent",
+                    OK,
+                    gettext("Admin consent covers %(permissions)s.", permissions=", ".join(REQUIRED_PERMISSIONS)),
+                )
+            )
 
     # 3. Graph access (app-only, on this user's mailbox: what background sync does)
     graph = app_only_graph(config, tid, user_oid, token=lambda: app_token, http=session)
-    reading = ("mail", "Mail.ReadWrite")
+    reading = (gettext("read %(upn)s's mail", upn=user_upn), "Mail.ReadWrite")
     try:
         next(iter(graph.list_messages("inbox", select=("id",), page_size=1)), None)
-        reading = ("contacts", "Contacts.ReadWrite")
+        reading = (gettext("read %(upn)s's contacts", upn=user_upn), "Contacts.ReadWrite")
         graph.find_contacts(user_upn or "nobody@invalid.example", select=("id",))
-        summary = f"Microsoft Graph answered: the app can read {user_upn}'s inbox and contacts."
+        summary = gettext("Microsoft Graph answered: the app can read %(upn)s's inbox and contacts.", upn=user_upn)
         if delegated:
-            reading = ("mail with your own token", "Mail.ReadWrite")
+            reading = (gettext("read %(upn)s's mail with your own token", upn=user_upn), "Mail.ReadWrite")
             me = delegated_graph(config, lambda: delegated, http=session)
             next(iter(me.list_messages("inbox", select=("id",), page_size=1)), None)
-            summary += " So can you, with your own token."
+            summary += " " + gettext("So can you, with your own token.")
         checks.append(Check("Graph access", OK, summary))
     except GraphError as error:
-        summary, fix = _graph_failure(error, f"read {user_upn}'s {reading[0]}", reading[1], config, tid, user_upn)
+        summary, fix = _graph_failure(error, reading[0], reading[1], config, tid, user_upn)
         checks.append(Check("Graph access", FAILED, summary, fix))
     except (requests.RequestException, OSError) as error:
         log.warning("connection check: Graph unreachable: %s", error)
@@ -252,8 +309,8 @@ def check_connection(
             Check(
                 "Graph access",
                 FAILED,
-                "Microsoft Graph could not be reached.",
-                "Check the server's network access and the GRAPH_BASE_URL setting.",
+                gettext("Microsoft Graph could not be reached."),
+                gettext("Check the server's network access and the GRAPH_BASE_URL setting."),
             )
         )
 
@@ -261,10 +318,21 @@ def check_connection(
     try:
         graph.ensure_categories()
         names = ", ".join(f'"{n}"' for n in properties.OUR_CATEGORIES)
-        checks.append(Check("Categories", OK, f"The categories {names} exist in {user_upn}'s mailbox."))
+        checks.append(
+            Check(
+                "Categories",
+                OK,
+                gettext("The categories %(names)s exist in %(upn)s's mailbox.", names=names, upn=user_upn),
+            )
+        )
     except GraphError as error:
         summary, fix = _graph_failure(
-            error, f"read or create {user_upn}'s categories", "MailboxSettings.ReadWrite", config, tid, user_upn
+            error,
+            gettext("read or create %(upn)s's categories", upn=user_upn),
+            "MailboxSettings.ReadWrite",
+            config,
+            tid,
+            user_upn,
         )
         checks.append(Check("Categories", FAILED, summary, fix))
     except (requests.RequestException, OSError) as error:
@@ -273,8 +341,8 @@ def check_connection(
             Check(
                 "Categories",
                 FAILED,
-                "Microsoft Graph could not be reached.",
-                "Check the server's network access and the GRAPH_BASE_URL setting.",
+                gettext("Microsoft Graph could not be reached."),
+                gettext("Check the server's network access and the GRAPH_BASE_URL setting."),
             )
         )
     return checks

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 from flask import current_app, g, redirect, request, url_for
+from flask_babel import gettext
 
 from server.sync.bulk import enqueue_bulk
 from server.web.admin_access import admin_user
@@ -22,14 +23,14 @@ def admin_bulk_sync():
     folder = request.form.get("folder", "")
     errors = []
     if folder not in BULK_FOLDERS:
-        errors.append("Choose Inbox or Sent Items.")
+        errors.append(gettext("Choose Inbox or Sent Items."))
     try:
         since = date.fromisoformat(request.form.get("since", ""))
         if since > datetime.now(UTC).date():
-            errors.append("The since-date is in the future.")
+            errors.append(gettext("The since-date is in the future."))
     except ValueError:
         since = None
-        errors.append("Give the since-date as a date (YYYY-MM-DD).")
+        errors.append(gettext("Give the since-date as a date (YYYY-MM-DD)."))
     if errors:
         g.bulk_errors = errors
         g.jobs_status = 400

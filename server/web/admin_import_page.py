@@ -5,6 +5,7 @@ import job. Admin only."""
 from __future__ import annotations
 
 from flask import current_app, redirect, render_template, request, url_for
+from flask_babel import format_decimal, gettext
 from sqlalchemy import select
 
 from server.crm.models import SyncJob
@@ -47,10 +48,10 @@ def import_limit() -> int:
 
 def human_bytes(size: int) -> str:
     if size >= 1024 * 1024:
-        return f"{size / (1024 * 1024):.3g} MB"
+        return gettext("%(size)s MB", size=format_decimal(float(f"{size / (1024 * 1024):.3g}")))
     if size >= 1024:
-        return f"{size / 1024:.3g} KB"
-    return f"{size} bytes"
+        return gettext("%(size)s KB", size=format_decimal(float(f"{size / 1024:.3g}")))
+    return gettext("%(size)s bytes", size=size)
 
 
 @bp.get("/crm/admin/import")
@@ -66,15 +67,17 @@ def admin_upload():
     user = admin_user()
     upload = request.files.get("file")
     if upload is None or not upload.filename:
-        return import_page(400, "Choose a CSV or vCard file to import.")
+        return import_page(400, gettext("Choose a CSV or vCard file to import."))
     if accepted_extension(upload.filename) is None:
-        return import_page(400, "Only CSV (.csv, .txt) and vCard (.vcf, .vcard) files can be imported.")
+        return import_page(400, gettext("Only CSV (.csv, .txt) and vCard (.vcf, .vcard) files can be imported."))
     limit = import_limit()
     try:
         stored, size = save_upload(current_app, upload.stream, upload.filename, limit)
     except UploadTooLarge:
-        return import_page(413, f"The file is larger than {human_bytes(limit)}. Split it and import the parts.")
+        return import_page(
+            413, gettext("The file is larger than %(size)s. Split it and import the parts.", size=human_bytes(limit))
+        )
     if size == 0:
-        return import_page(400, "The file is empty.")
+        return import_page(400, gettext("The file is empty."))
     job_id = enqueue_import(current_app._get_current_object(), user, stored, upload.filename, size)
     return redirect(url_for("web.admin_job", job_id=job_id), code=303)

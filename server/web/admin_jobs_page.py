@@ -24,6 +24,7 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import gettext, lazy_gettext
 from sqlalchemy import select
 
 from server.crm.models import SyncJob
@@ -46,9 +47,9 @@ RECENT_JOBS = 50
 REFRESH_S = 3
 # The jobs list's filters: query value -> (label, kinds).
 JOB_FILTERS = {
-    "imports": ("Imports", ("crm_import",)),
-    "bulk": ("Bulk syncs", ("bulk",)),
-    "automatic": ("Automatic sync", ("message", "delta", "subscriptions", "lifecycle")),
+    "imports": (lazy_gettext("Imports"), ("crm_import",)),
+    "bulk": (lazy_gettext("Bulk syncs"), ("bulk",)),
+    "automatic": (lazy_gettext("Automatic sync"), ("message", "delta", "subscriptions", "lifecycle")),
 }
 
 
@@ -122,7 +123,7 @@ def admin_retry(job_id: int):
     """Queues a failed job again (it resumes where it stopped)."""
     row = tenant_job(job_id)
     if retry_job(row.id, tenant_id=row.tenant_id, app=current_app._get_current_object()):
-        session["admin_notice"] = f"{job_title(row)} is queued again."
+        session["admin_notice"] = gettext("%(job)s is queued again.", job=job_title(row))
     else:
-        session["admin_notice"] = f"{job_title(row)} has not failed, so there is nothing to retry."
+        session["admin_notice"] = gettext("%(job)s has not failed, so there is nothing to retry.", job=job_title(row))
     return redirect(url_for("web.admin_job", job_id=row.id), code=303)

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 import msal
 import requests
 from flask import current_app, redirect, session, url_for
+from flask_babel import gettext, lazy_gettext
 
 from server.auth import trusted_session
 from server.auth.identity_http import METADATA_TIMEOUT, TimeoutHttpClient
@@ -25,7 +26,7 @@ from server.web.signed_in_user import WebUser
 log = logging.getLogger(__name__)
 
 CALLBACK_PATH = "/auth/callback"
-UNREACHABLE = "Microsoft's sign-in service could not be reached. Try again in a moment."
+UNREACHABLE = lazy_gettext("Microsoft's sign-in service could not be reached. Try again in a moment.")
 
 
 def redirect_uri() -> str:
@@ -74,12 +75,12 @@ def validated_identity(claims: dict) -> WebUser:
     Raises ValueError with a reason."""
     tid, oid = claims.get("tid"), claims.get("oid")
     if not _is_guid(tid) or not _is_guid(oid):
-        raise ValueError("the sign-in answer named no valid tenant or user")
+        raise ValueError(gettext("the sign-in answer named no valid tenant or user"))
     if claims.get("aud") != current_app.config["AZURE_CLIENT_ID"]:
-        raise ValueError("the sign-in answer was issued to another application")
+        raise ValueError(gettext("the sign-in answer was issued to another application"))
     host = current_app.config["AUTHORITY_HOST"].rstrip("/")
     if claims.get("iss") not in {f"{host}/{tid}/v2.0", f"{host}/{str(tid).lower()}/v2.0"}:
-        raise ValueError("the sign-in answer came from an unexpected issuer")
+        raise ValueError(gettext("the sign-in answer came from an unexpected issuer"))
     return WebUser(
         tid=str(tid).lower(),
         oid=str(oid).lower(),
@@ -92,8 +93,8 @@ class FlowError(Exception):
     """An authorization-code round trip that did not give tokens; `message` is for people."""
 
     def __init__(self, message: str, status: int = 400, code: str = ""):
-        super().__init__(message)
-        self.message = message
+        super().__init__(str(message))
+        self.message = str(message)
         self.status = status
         self.code = code
 
@@ -131,23 +132,28 @@ def redeem(flow: dict, answer: dict) -> dict:
         description = answer.get("error_description") or answer["error"]
         if answer["error"] == "consent_required" or "AADSTS65001" in description:
             raise FlowError(
-                "Your organization has not allowed CRM Sync yet. An administrator must grant "
-                "consent to the app, then you can sign in.",
+                gettext(
+                    "Your organization has not allowed CRM Sync yet. An administrator must grant "
+                    "consent to the app, then you can sign in."
+                ),
                 403,
                 "consent_required",
             )
-        raise FlowError(f"Microsoft refused the sign-in: {description}", 400, answer["error"])
+        raise FlowError(gettext("Microsoft refused the sign-in: %(reason)s", reason=description), 400, answer["error"])
     try:
         result = msal_app().acquire_token_by_auth_code_flow(flow, answer)
     except ValueError as exc:  # state mismatch, tampered answer
         log.warning("authorization callback refused: %s", exc)
-        raise FlowError("The sign-in answer did not match this browser's sign-in. Start again.") from exc
+        raise FlowError(gettext("The sign-in answer did not match this browser's sign-in. Start again.")) from exc
     except requests.RequestException as exc:
         log.warning("authorization token request failed: %s", exc)
         raise FlowError(UNREACHABLE, 503, "identity_unavailable") from exc
     if "error" in result or "id_token_claims" not in result:
         raise FlowError(
-            f"Microsoft refused the sign-in: {result.get('error_description') or result.get('error')}",
+            gettext(
+                "Microsoft refused the sign-in: %(reason)s",
+                reason=result.get("error_description") or result.get("error"),
+            ),
             400,
             str(result.get("error") or ""),
         )

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import asdict
 
 from flask import abort, current_app, g, redirect, session, url_for
+from flask_babel import gettext, refresh
 
 from server.auth import trusted_session
 from server.crm.models import User
@@ -53,18 +54,20 @@ def finish_test_connection(flow: dict, answer: dict):
     user = User.by_oid(db, signed_in.tid, signed_in.oid)
     if user is None or not is_admin(db, user):
         abort(403)
+    g.crm_user = user  # the results speak the user's chosen language (/auth/ pages have no CRM user)
+    refresh()
     token, problem = None, None
     try:
         result = redeem(flow, answer)
         identity = validated_identity(result["id_token_claims"])
         if (identity.tid, identity.oid) != (user.tenant_id, user.oid):
-            problem = DelegatedProblem("wrong_user", "Microsoft answered for another account than yours.")
+            problem = DelegatedProblem("wrong_user", gettext("Microsoft answered for another account than yours."))
         else:
             token = result["access_token"]
     except FlowError as error:
         problem = DelegatedProblem(error.code, error.message)
     except ValueError as exc:
-        problem = DelegatedProblem("untrusted", f"The answer could not be trusted: {exc}.")
+        problem = DelegatedProblem("untrusted", gettext("The answer could not be trusted: %(reason)s.", reason=exc))
     return _run_checks(user, problem, token)
 
 

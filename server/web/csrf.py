@@ -11,10 +11,16 @@ from __future__ import annotations
 import hmac
 import secrets
 
-from flask import abort, current_app, request, session
+from flask import current_app, request, session
+from flask_babel import gettext
+from werkzeug.exceptions import BadRequest
 
 FIELD = "csrf_token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+class FormRefused(BadRequest):
+    """A form post this check refused (400); its description is for people."""
 
 
 def csrf_token() -> str:
@@ -39,12 +45,14 @@ def _same_origin(value: str | None) -> bool:
 
 
 def protect() -> None:
-    """Aborts with 400 unless an unsafe request carries this session's token."""
+    """Raises FormRefused (400) unless an unsafe request carries this session's token."""
     if request.method in SAFE_METHODS:
         return
     expected = session.get("csrf")
     sent = request.form.get(FIELD) or request.headers.get("X-CSRF-Token") or ""
     if not expected or not hmac.compare_digest(str(expected), str(sent)):
-        abort(400, description="The form has expired or did not come from this site. Reload the page and try again.")
+        raise FormRefused(
+            gettext("The form has expired or did not come from this site. Reload the page and try again.")
+        )
     if not _same_origin(request.headers.get("Origin")):
-        abort(400, description="The form was posted from another site.")
+        raise FormRefused(gettext("The form was posted from another site."))

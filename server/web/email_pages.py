@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 from flask import g, redirect, render_template, request, session, url_for
+from flask_babel import gettext
 from markupsafe import Markup
 
 from server.crm import cases as crm_cases
@@ -70,12 +71,12 @@ def add_note(email_id: int):
     item = found(Email.get(db, tenant(), email_id))
     text = request.form.get("body") or ""
     if len(text) > NOTE_MAX_LENGTH:
-        session["flash_note"] = f"A note can be at most {NOTE_MAX_LENGTH} characters."
+        session["flash_note"] = gettext("A note can be at most %(count)s characters.", count=NOTE_MAX_LENGTH)
     else:
         try:
             crm_cases.add_note(db, tenant(), g.crm_user, item, text)
         except ValueError:
-            session["flash_note"] = "Write something before adding the note."
+            session["flash_note"] = gettext("Write something before adding the note.")
     return redirect(url_for("web.email", email_id=item.id) + "#notes", code=303)
 
 

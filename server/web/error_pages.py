@@ -4,27 +4,38 @@ error shape for API-like callers (fetch with Accept: application/json)."""
 from __future__ import annotations
 
 from flask import render_template, request
+from flask_babel import gettext, lazy_gettext
 from werkzeug.exceptions import HTTPException
 
 from server.crm.keyset import InvalidCursor
 from server.errors import ApiError, error_response, from_http_exception
 from server.web.blueprint import bp
+from server.web.csrf import FormRefused
 
 ERROR_TEXT = {
-    400: ("Something in this request was not right", "Go back, reload the page and try again."),
-    401: ("Sign in to continue", "Your session has ended. Sign in again."),
-    403: ("Not allowed", "You do not have permission for this page."),
-    404: (
-        "Not found",
-        ("This record does not exist, or it belongs to another organization. Search for it, or go back to the list."),
+    400: (
+        lazy_gettext("Something in this request was not right"),
+        lazy_gettext("Go back, reload the page and try again."),
     ),
-    405: ("Not allowed", "This address does not accept that kind of request."),
-    413: ("Too large", "What you sent is larger than this server accepts. Shorten it and try again."),
+    401: (lazy_gettext("Sign in to continue"), lazy_gettext("Your session has ended. Sign in again.")),
+    403: (lazy_gettext("Not allowed"), lazy_gettext("You do not have permission for this page.")),
+    404: (
+        lazy_gettext("Not found"),
+        lazy_gettext(
+            "This record does not exist, or it belongs to another organization. Search for it, or go back to the list."
+        ),
+    ),
+    405: (lazy_gettext("Not allowed"), lazy_gettext("This address does not accept that kind of request.")),
+    413: (
+        lazy_gettext("Too large"),
+        lazy_gettext("What you sent is larger than this server accepts. Shorten it and try again."),
+    ),
 }
+UNEXPECTED = (lazy_gettext("Something went wrong"), lazy_gettext("Try again in a moment."))
 
 
 def error_page(status: int, detail: str | None = None):
-    title, hint = ERROR_TEXT.get(status, ("Something went wrong", "Try again in a moment."))
+    title, hint = ERROR_TEXT.get(status, UNEXPECTED)
     return render_template("crm/error.html", status=status, title=title, hint=hint, detail=detail), status
 
 
@@ -36,7 +47,7 @@ def wants_json() -> bool:
 
 @bp.errorhandler(HTTPException)
 def http_error(exc: HTTPException):
-    detail = exc.description if exc.code == 400 and exc.description and "form" in exc.description else None
+    detail = exc.description if isinstance(exc, FormRefused) else None
     if wants_json():
         error = from_http_exception(exc)
         if detail:
@@ -47,7 +58,7 @@ def http_error(exc: HTTPException):
 
 @bp.errorhandler(InvalidCursor)
 def bad_cursor(_exc):
-    return error_page(400, "That page link is not valid. Start from the first page.")
+    return error_page(400, gettext("That page link is not valid. Start from the first page."))
 
 
 @bp.errorhandler(ApiError)

@@ -3,6 +3,7 @@ progress line and percentage, and what its last error means."""
 
 from __future__ import annotations
 
+from flask_babel import format_decimal, format_number, gettext, lazy_gettext, ngettext
 from sqlalchemy import select
 
 from server.crm.models import SyncJob, User
@@ -11,46 +12,54 @@ from server.jobs.status import job_progress
 from server.sync.import_job import KIND as IMPORT_KIND
 
 ACTIVE_STATES = ("queued", "running", "retrying")
-BULK_FOLDERS = {"inbox": "Inbox", "sentitems": "Sent Items"}
+BULK_FOLDERS = {"inbox": lazy_gettext("Inbox"), "sentitems": lazy_gettext("Sent Items")}
 STATE_LABELS = {
-    "queued": "Waiting to start",
-    "running": "Running",
-    "retrying": "Failed, will retry",
-    "done": "Finished",
-    "failed": "Failed",
+    "queued": lazy_gettext("Waiting to start"),
+    "running": lazy_gettext("Running"),
+    "retrying": lazy_gettext("Failed, will retry"),
+    "done": lazy_gettext("Finished"),
+    "failed": lazy_gettext("Failed"),
 }
 KIND_LABELS = {
-    "delta": "Catch-up of new mail",
-    "message": "New mail notification",
-    "subscriptions": "Change-notification upkeep",
-    "lifecycle": "Subscription event",
+    "delta": lazy_gettext("Catch-up of new mail"),
+    "message": lazy_gettext("New mail notification"),
+    "subscriptions": lazy_gettext("Change-notification upkeep"),
+    "lifecycle": lazy_gettext("Subscription event"),
 }
 # A job's last error is stored as "ExceptionName: message"; what each means, in words.
 ERROR_EXPLANATIONS = {
-    "UploadMissing": "The uploaded file is no longer on the server. Upload the file again.",
-    "ImportAborted": "The import stopped part-way; every row before that point is saved. "
-    "Retry to finish it (no contact is duplicated).",
-    "Unauthorized": "Microsoft 365 refused the app's token. Run Test connection on the settings page.",
-    "AccessDenied": "Microsoft 365 denied access to the mailbox: the app may lack admin consent. "
-    "Run Test connection on the settings page.",
-    "NotFound": "Microsoft 365 did not find the mailbox or folder.",
-    "Throttled": "Microsoft 365 asked us to slow down. Retry in a few minutes.",
-    "Unavailable": "Microsoft 365 was unavailable. Retry in a few minutes.",
-    "GraphTimeout": "Microsoft 365 did not answer in time. Retry in a few minutes.",
-    "GraphError": "Microsoft 365 answered with an error.",
-    "ConnectionError": "Microsoft 365 could not be reached. Retry in a few minutes.",
-    "OperationalError": "The CRM database was unavailable. Retry in a few minutes.",
+    "UploadMissing": lazy_gettext("The uploaded file is no longer on the server. Upload the file again."),
+    "ImportAborted": lazy_gettext(
+        "The import stopped part-way; every row before that point is saved. "
+        "Retry to finish it (no contact is duplicated)."
+    ),
+    "Unauthorized": lazy_gettext("Microsoft 365 refused the app's token. Run Test connection on the settings page."),
+    "AccessDenied": lazy_gettext(
+        "Microsoft 365 denied access to the mailbox: the app may lack admin consent. "
+        "Run Test connection on the settings page."
+    ),
+    "NotFound": lazy_gettext("Microsoft 365 did not find the mailbox or folder."),
+    "Throttled": lazy_gettext("Microsoft 365 asked us to slow down. Retry in a few minutes."),
+    "Unavailable": lazy_gettext("Microsoft 365 was unavailable. Retry in a few minutes."),
+    "GraphTimeout": lazy_gettext("Microsoft 365 did not answer in time. Retry in a few minutes."),
+    "GraphError": lazy_gettext("Microsoft 365 answered with an error."),
+    "ConnectionError": lazy_gettext("Microsoft 365 could not be reached. Retry in a few minutes."),
+    "OperationalError": lazy_gettext("The CRM database was unavailable. Retry in a few minutes."),
 }
 
 
 def job_title(row: SyncJob) -> str:
     params = row.params or {}
     if row.kind == IMPORT_KIND:
-        return f"Import of {params.get('name') or 'a file'}"
+        if params.get("name"):
+            return gettext("Import of %(name)s", name=params["name"])
+        return gettext("Import of a file")
     if row.kind == "bulk":
-        folder = BULK_FOLDERS.get(params.get("folder", ""), params.get("folder") or "a folder")
-        return f"Bulk sync of {folder} since {str(params.get('since', ''))[:10]}"
-    return KIND_LABELS.get(row.kind, row.kind)
+        folder = str(BULK_FOLDERS.get(params.get("folder", ""), params.get("folder") or gettext("a folder")))
+        return gettext(
+            "Bulk sync of %(folder)s since %(since)s", folder=folder, since=str(params.get("since", ""))[:10]
+        )
+    return str(KIND_LABELS.get(row.kind, row.kind))
 
 
 def explain_error(error: str) -> tuple[str, str]:
@@ -60,8 +69,8 @@ def explain_error(error: str) -> tuple[str, str]:
     name, _, detail = error.partition(": ")
     words = ERROR_EXPLANATIONS.get(name)
     if words is None:
-        return f"Unexpected error: {detail or name}", error
-    return words, detail
+        return gettext("Unexpected error: %(detail)s", detail=detail or name), error
+    return str(words), detail
 
 
 def percent(row: SyncJob) -> int | None:
@@ -75,29 +84,40 @@ def percent(row: SyncJob) -> int | None:
 def progress_text(row: SyncJob) -> str:
     """One line of progress, in words (the page's text and the script's updates)."""
     shown = job_progress(row)
-    state = STATE_LABELS.get(row.state, row.state)
+    state = str(STATE_LABELS.get(row.state, row.state))
     if row.state == "queued" and not row.done:
         return state
     if row.kind == IMPORT_KIND:
         rows = int((row.cursor or {}).get("rows") or 0)
         share = percent(row)
-        text = f"{rows:,} rows read" + (f" ({share} % of the file)" if share is not None else "")
+        text = ngettext("%(count)s row read", "%(count)s rows read", rows, count=format_number(rows))
+        if share is not None:
+            text += " " + gettext("(%(share)s %% of the file)", share=share)
     else:
-        text = f"{row.done:,} of {row.total:,} messages" if row.total is not None else f"{row.done:,} messages"
+        if row.total is not None:
+            text = ngettext(
+                "%(done)s of %(count)s message",
+                "%(done)s of %(count)s messages",
+                row.total,
+                done=format_number(row.done),
+                count=format_number(row.total),
+            )
+        else:
+            text = ngettext("%(count)s message", "%(count)s messages", row.done, count=format_number(row.done))
         if row.failed:
-            text += f", {row.failed:,} failed"
+            text += ", " + gettext("%(count)s failed", count=format_number(row.failed))
     if row.state == "running" and shown["eta_s"]:
-        text += f", about {human_duration(shown['eta_s'])} left"
+        text += ", " + gettext("about %(duration)s left", duration=human_duration(shown["eta_s"]))
     return f"{state}: {text}"
 
 
 def human_duration(seconds: float) -> str:
     seconds = round(seconds)
     if seconds < 90:
-        return f"{max(1, seconds)} s"
+        return gettext("%(count)s s", count=max(1, seconds))
     if seconds < 5400:
-        return f"{round(seconds / 60)} min"
-    return f"{seconds / 3600:.1f} h"
+        return gettext("%(count)s min", count=round(seconds / 60))
+    return gettext("%(count)s h", count=format_decimal(round(seconds / 3600, 1), format="0.0"))
 
 
 def job_view(row: SyncJob, users: dict[int, User]) -> dict:
@@ -108,7 +128,7 @@ def job_view(row: SyncJob, users: dict[int, User]) -> dict:
         "kind": row.kind,
         "title": job_title(row),
         "state": row.state,
-        "state_label": STATE_LABELS.get(row.state, row.state),
+        "state_label": str(STATE_LABELS.get(row.state, row.state)),
         "active": row.state in ACTIVE_STATES,
         "done": row.done,
         "total": row.total,

@@ -19,23 +19,32 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import gettext, lazy_gettext, refresh
 from sqlalchemy import select
 
 from server.crm.addresses import normalise_address
-from server.crm.models import AUTO_SYNC_MODES, Tenant, User
+from server.crm.models import AUTO_SYNC_MODES, PAGE_LANGUAGES, Tenant, User
 from server.db import db_session
-from server.sync.connection_check import Check
+from server.sync.connection_check import CHECK_NAMES, Check
 from server.sync.subscriptions import follow_settings
 from server.web.admin_access import admin_of, is_admin, require_admin
 from server.web.blueprint import bp
+from server.web.i18n import LANGUAGE_NAMES
 
 MAX_NEVER_SYNC = 500
 INHERIT = "inherit"
 AUTO_SYNC_LABELS = {
-    "off": "Off: only what users file by hand",
-    "marked": 'Marked: messages marked unsynced or categorised "Sync to CRM"',
-    "known_contacts": "Known contacts: all mail from or to CRM contacts",
+    "off": lazy_gettext("Off: only what users file by hand"),
+    "marked": lazy_gettext('Marked: messages marked unsynced or categorised "Sync to CRM"'),
+    "known_contacts": lazy_gettext("Known contacts: all mail from or to CRM contacts"),
 }
+# The modes' short names, for the people's menus.
+AUTO_SYNC_NAMES = {
+    "off": lazy_gettext("Off"),
+    "marked": lazy_gettext("Marked"),
+    "known_contacts": lazy_gettext("Known contacts"),
+}
+AUTOMATIC_LANGUAGE = "auto"
 
 
 def parse_never_sync(raw: str) -> tuple[list[str], list[str]]:
@@ -53,11 +62,11 @@ def parse_never_sync(raw: str) -> tuple[list[str], list[str]]:
             address = normalise_address(f"x@{item.lstrip('@')}")
             normal = address.split("@", 1)[1] if address and "." in address.split("@", 1)[1] else None
         if normal is None:
-            problems.append(f'"{item}" is neither an email address nor a domain.')
+            problems.append(gettext('"%(entry)s" is neither an email address nor a domain.', entry=item))
         elif normal not in entries:
             entries.append(normal)
     if len(entries) > MAX_NEVER_SYNC:
-        problems.append(f"At most {MAX_NEVER_SYNC} entries.")
+        problems.append(gettext("At most %(count)s entries.", count=MAX_NEVER_SYNC))
     return entries, problems
 
 
@@ -85,9 +94,14 @@ def render_settings(status: int = 200, *, errors: list[str] | None = None, saved
         admin_user=admin_of(db, user.tenant_id),
         modes=AUTO_SYNC_MODES,
         mode_labels=AUTO_SYNC_LABELS,
+        mode_names=AUTO_SYNC_NAMES,
+        language_names=LANGUAGE_NAMES,
+        my_language=(user.settings or {}).get("language"),
+        my_time_zone=user.time_zone,
         errors=errors or [],
         saved=saved or session.pop("settings_saved", None),
         checks=checks,
+        check_names=CHECK_NAMES,
     ), status
 
 
@@ -107,7 +121,7 @@ def save_tenant_settings():
     never_sync, problems = parse_never_sync(request.form.get("never_sync", ""))
     mode = request.form.get("auto_sync")
     if mode not in AUTO_SYNC_MODES:
-        problems.append("Choose an automatic sync mode.")
+        problems.append(gettext("Choose an automatic sync mode."))
     if problems:
         return render_settings(400, errors=problems)
     tenant = db.get(Tenant, g.crm_user.tenant_id)
@@ -118,7 +132,7 @@ def save_tenant_settings():
     db.commit()
     # The tenant's users are subscribed (or unsubscribed) now, not at the hourly upkeep.
     follow_settings(current_app._get_current_object(), before, mode, tenant_id=tenant.id)
-    session["settings_saved"] = "Saved the organization's defaults."
+    session["settings_saved"] = gettext("Saved the organization's defaults.")
     return redirect(url_for("web.settings"), code=303)
 
 
@@ -134,9 +148,9 @@ def save_user_settings(user_id: int):
     link = request.form.get("auto_link_companies", INHERIT)
     mode = request.form.get("auto_sync", INHERIT)
     if link not in (INHERIT, "on", "off"):
-        problems.append("Choose whether to link companies automatically.")
+        problems.append(gettext("Choose whether to link companies automatically."))
     if mode != INHERIT and mode not in AUTO_SYNC_MODES:
-        problems.append("Choose an automatic sync mode.")
+        problems.append(gettext("Choose an automatic sync mode."))
     if problems:
         return render_settings(400, errors=problems)
     before = target.effective_settings().get("auto_sync")
@@ -149,5 +163,20 @@ def save_user_settings(user_id: int):
     follow_settings(
         current_app._get_current_object(), before, target.effective_settings().get("auto_sync"), user=target
     )
-    session["settings_saved"] = f"Saved the settings of {target.display_name or target.upn}."
+    session["settings_saved"] = gettext("Saved the settings of %(name)s.", name=target.display_name or target.upn)
     return redirect(url_for("web.settings") + f"#user-{target.id}", code=303)
+
+
+@bp.post("/crm/settings/me")
+def save_my_preferences():
+    """Saves the signed-in user's own preferences (everyone may): the pages' language."""
+    db = db_session()
+    user: User = g.crm_user
+    language = request.form.get("language", AUTOMATIC_LANGUAGE)
+    if language != AUTOMATIC_LANGUAGE and language not in PAGE_LANGUAGES:
+        return render_settings(400, errors=[gettext("Choose one of the languages offered.")])
+    user.update_settings(language=None if language == AUTOMATIC_LANGUAGE else language)
+    db.commit()
+    refresh()  # the confirmation already speaks the chosen language
+    session["settings_saved"] = gettext("Saved your preferences.")
+    return redirect(url_for("web.settings") + "#preferences", code=303)

@@ -10,9 +10,11 @@ from __future__ import annotations
 import time
 
 from flask import current_app, redirect, render_template, request, session, url_for
+from flask_babel import gettext
 
 from server.crm.tenants import get_or_create_user
 from server.db import db_session
+from server.sync.time_zones import remember_time_zone_at_sign_in
 from server.web import csrf
 from server.web.auth_code_flow import (
     CALLBACK_PATH,
@@ -55,7 +57,7 @@ def callback():
     purpose = session.pop("auth_purpose", "signin")
     target = safe_next(session.pop("auth_next", None))
     if not flow:
-        return sign_in_error("This sign-in link has expired. Start again.")
+        return sign_in_error(gettext("This sign-in link has expired. Start again."))
     if purpose == "test_connection":
         return finish_test_connection(flow, request.args.to_dict())
     try:
@@ -64,10 +66,10 @@ def callback():
     except FlowError as error:
         return sign_in_error(error.message, error.status)
     except ValueError as exc:
-        return sign_in_error(f"The sign-in could not be trusted: {exc}.")
+        return sign_in_error(gettext("The sign-in could not be trusted: %(reason)s.", reason=exc))
 
     db = db_session()
-    get_or_create_user(
+    crm_user = get_or_create_user(
         db,
         user.tid,
         user.oid,
@@ -76,6 +78,7 @@ def callback():
         auto_link_companies=current_app.config.get("AUTO_LINK_COMPANIES"),
     )
     db.commit()
+    remember_time_zone_at_sign_in(current_app.config, db, crm_user)  # the pages' times
     session.clear()  # no state from before sign-in survives (session fixation)
     session["user"] = {"tid": user.tid, "oid": user.oid, "upn": user.upn, "name": user.name}
     session["signed_in_at"] = int(time.time())

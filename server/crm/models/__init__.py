@@ -30,10 +30,20 @@ from server.crm.models.filed_mail import (
 from server.crm.models.link_targets import MODEL_FOR_TARGET, TARGET_TYPES
 from server.crm.models.outlook_pairing import OutlookContactLink, OutlookContactReservation
 from server.crm.models.sync_state import JOB_STATES, Subscription, SyncCursor, SyncJob
-from server.crm.models.tenancy import AUTO_SYNC_MODES, DEFAULT_SETTINGS, Tenant, User, validate_settings
+from server.crm.models.tenancy import (
+    AUTO_SYNC_MODES,
+    DEFAULT_SETTINGS,
+    PAGE_LANGUAGES,
+    Tenant,
+    User,
+    is_time_zone,
+    validate_settings,
+)
 
 __all__ = [
     "AUTO_SYNC_MODES",
+    "PAGE_LANGUAGES",
+    "is_time_zone",
     "DEFAULT_SETTINGS",
     "JOB_STATES",
     "LINK_SOURCES",

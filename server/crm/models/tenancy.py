@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import ForeignKey, String, UniqueConstraint, select
 from sqlalchemy.ext.mutable import MutableDict, MutableList
@@ -25,6 +26,11 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "auto_sync": "off",
     "never_sync": [],
 }
+
+# The languages of the CRM pages. A user's settings may also hold `language` (one of
+# these; absent = the browser's): personal, so never a tenant default.
+PAGE_LANGUAGES = ("en", "pl", "cs")
+PERSONAL_SETTINGS = ("language",)
 
 
 class Tenant(Base):
@@ -50,7 +56,7 @@ class Tenant(Base):
 
     def update_settings(self, **changes: Any) -> None:
         """Sets tenant defaults; a value of None removes the key (back to the default)."""
-        validate_settings(changes)
+        validate_settings(changes, personal=False)
         current = dict(self.settings or {})
         for key, value in changes.items():
             if value is None:
@@ -75,6 +81,9 @@ class User(Base):
     addresses: Mapped[list[str]] = mapped_column(MutableList.as_mutable(Json()), default=list)
     # When `addresses` was last read from the user's Graph profile (aliases change rarely).
     addresses_checked_at: Mapped[datetime | None]
+    # The IANA name of the Outlook mailbox's time zone, in which the CRM pages show
+    # times (read from Graph's mailboxSettings; None until then: the pages show UTC).
+    time_zone: Mapped[str | None] = mapped_column(String(64))
     # Overrides of the tenant's settings; absent key = use the tenant's value.
     settings: Mapped[dict[str, Any]] = mapped_column(MutableDict.as_mutable(Json()), default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -128,10 +137,22 @@ class InvalidSettings(Invalid):
     code = "invalid_settings"
 
 
-def validate_settings(changes: dict[str, Any]) -> None:
-    """Raises InvalidSettings for an unknown key or a value of the wrong kind."""
+def is_time_zone(name: Any) -> bool:
+    """Whether `name` is an IANA time zone this system knows."""
+    if not isinstance(name, str) or not name or name.startswith(("/", ".")) or ".." in name:
+        return False
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
+def validate_settings(changes: dict[str, Any], personal: bool = True) -> None:
+    """Raises InvalidSettings for an unknown key or a value of the wrong kind.
+    `personal`: a user's settings, which may also hold PERSONAL_SETTINGS."""
     for key, value in changes.items():
-        if key not in DEFAULT_SETTINGS:
+        if key not in DEFAULT_SETTINGS and not (personal and key in PERSONAL_SETTINGS):
             raise InvalidSettings(f"unknown setting {key!r}")
         if value is None:
             continue
@@ -141,3 +162,5 @@ def validate_settings(changes: dict[str, Any]) -> None:
             raise InvalidSettings(f"auto_sync must be one of {', '.join(AUTO_SYNC_MODES)}")
         if key == "never_sync" and not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
             raise InvalidSettings("never_sync must be a list of addresses and domains")
+        if key == "language" and value not in PAGE_LANGUAGES:
+            raise InvalidSettings(f"language must be one of {', '.join(PAGE_LANGUAGES)}")
