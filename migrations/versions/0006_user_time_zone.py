@@ -1,7 +1,7 @@
 """users.time_zone: the IANA name of the user's Outlook mailbox time zone, in which the
 CRM pages show times (NULL until it is read: the pages show UTC)
 
-Revision ID: 0009
+Revision ID: 0006
 Revises: 0005
 Create Date: 2026-12-05 05:00:00
 """
@@ -12,7 +12,7 @@ from typing import Sequence, Union
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = '0009'
+revision: str = '0006'
 down_revision: Union[str, None] = '0005'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
