@@ -8,11 +8,11 @@ from server.crm.addresses import normalise_address
 from server.crm.contacts import apply_fields, create_contact, find_by_addresses
 from server.crm.filing import link_email
 from server.crm.models import Email
-from server.sync.contact_fields import split_name
 from server.sync.errors import InvalidAddress
 from server.sync.file_message import sync_message
 from server.sync.mailbox import Mailbox
 from server.sync.people import people_of
+from server.sync.person_names import split_name
 
 
 def create_crm_contact_from_message(
