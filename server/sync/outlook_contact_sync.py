@@ -27,6 +27,7 @@ from datetime import UTC, timedelta
 from sqlalchemy.orm import Session
 
 from server.crm.addresses import normalise_address
+from server.crm.contact_changes import ChangedBy
 from server.crm.contacts import apply_fields, create_contact, find_by_addresses
 from server.crm.models import Contact
 from server.crm.models import OutlookContactReservation as Reservation
@@ -84,6 +85,9 @@ RESERVATION_WAIT_S = 10.0
 RESERVATION_STALE_S = 120.0
 RESERVATION_POLL_S = 0.1
 _RESERVED = object()
+
+# Who settles a field both sides hold different values of, in `_sync_pair`.
+OUTLOOK, CRM, LATER = "outlook", "crm", "later"
 
 
 def create_outlook_contact(
@@ -232,7 +236,7 @@ def sync_outlook_contact(mailbox: Mailbox, outlook_contact_id: str) -> ContactSy
     link = outlook_link(session, mailbox.user, contact["id"])
     crm = _live(mailbox, link.contact_id) if link is not None else None
     if crm is not None:
-        return _sync_pair(mailbox, contact, crm, link.snapshot, outlook_wins=False)
+        return _sync_pair(mailbox, contact, crm, link.snapshot, winner=LATER)
     if link is not None:  # its CRM contact was deleted: pair afresh
         session.delete(link)
         session.commit()
@@ -241,26 +245,32 @@ def sync_outlook_contact(mailbox: Mailbox, outlook_contact_id: str) -> ContactSy
     if crm is None:
         crm = find_by_addresses(mailbox.session, mailbox.tenant_id, outlook_fields(contact).emails)
     if crm is not None:
-        return _sync_pair(mailbox, contact, crm, None, outlook_wins=True)
-    crm = create_contact(mailbox.session, mailbox.tenant_id, _new_crm_values(outlook_fields(contact)))
+        return _sync_pair(mailbox, contact, crm, None, winner=OUTLOOK)
+    crm = create_contact(
+        mailbox.session, mailbox.tenant_id, _new_crm_values(outlook_fields(contact)), changed_by=_by(mailbox)
+    )
     claimed = claim_outlook_contact(mailbox.session, mailbox.user, contact["id"], crm)
     if claimed.contact_id != crm.id:  # a concurrent sync created it first: use theirs
-        return _sync_pair(mailbox, contact, claimed.contact, claimed.snapshot, outlook_wins=True)
-    return _sync_pair(mailbox, contact, crm, None, outlook_wins=True, created=True)
+        return _sync_pair(mailbox, contact, claimed.contact, claimed.snapshot, winner=OUTLOOK)
+    return _sync_pair(mailbox, contact, crm, None, winner=OUTLOOK, created=True)
 
 
 def link_outlook_contact(mailbox: Mailbox, outlook_contact_id: str, crm_contact_id: int) -> ContactSync:
     """Pairs an Outlook contact with a chosen CRM contact of the tenant and syncs them.
-    Relinking to the same contact keeps its history; a new pair starts fresh (a value
-    beats an empty field, otherwise the later modification wins). Raises CrmContactNotFound
-    for a CRM contact not in the tenant, GraphError."""
+
+    The CRM contact is the record the user chose, shared by everyone: linking never
+    overwrites it. Where both sides hold a value, the CRM's goes to Outlook; Outlook
+    only fills the fields the CRM leaves empty, and adds its addresses. Relinking to
+    the same contact keeps the pair's history, and later syncs merge field by field.
+    Raises CrmContactNotFound for a CRM contact not in the tenant, GraphError."""
     crm = _live(mailbox, crm_contact_id)
     if crm is None:
         raise CrmContactNotFound()
     contact = get_outlook_contact(mailbox, outlook_contact_id)
     link = outlook_link(mailbox.session, mailbox.user, contact["id"])
-    snapshot = link.snapshot if link is not None and link.contact_id == crm.id else None
-    return _sync_pair(mailbox, contact, crm, snapshot, outlook_wins=False)
+    if link is not None and link.contact_id == crm.id:
+        return _sync_pair(mailbox, contact, crm, link.snapshot, winner=LATER)
+    return _sync_pair(mailbox, contact, crm, None, winner=CRM)
 
 
 def refresh_linked_contacts(
@@ -286,7 +296,7 @@ def refresh_linked_contacts(
             contact = fetched.get(outlook_id)
             if not _complete(contact):
                 contact = get_outlook_contact(mailbox, outlook_id)
-            results[outlook_id] = _sync_pair(mailbox, contact, crm, link.snapshot, outlook_wins=False)
+            results[outlook_id] = _sync_pair(mailbox, contact, crm, link.snapshot, winner=LATER)
         except GraphError as error:
             mailbox.session.rollback()
             results[outlook_id] = error
@@ -314,6 +324,10 @@ def _complete(contact: Mapping | None) -> bool:
         and all(f in contact for f in ("id", "lastModifiedDateTime", "emailAddresses", "businessPhones"))
         and "crm" in contact
     )
+
+
+def _by(mailbox: Mailbox) -> ChangedBy:
+    return ChangedBy.user("outlook", mailbox.user)
 
 
 def _live(mailbox: Mailbox, contact_id: int) -> Contact | None:
@@ -346,20 +360,19 @@ def _sync_pair(
     crm: Contact,
     snapshot: Mapping | None,
     *,
-    outlook_wins: bool,
+    winner: str,
     created: bool = False,
 ) -> ContactSync:
+    """Merges the pair (`winner` settles fields both sides changed: OUTLOOK, CRM, or
+    LATER for the later modification), writes the CRM (recorded in its history),
+    then Outlook, then the snapshot."""
     session = mailbox.session
-    result = merge(
-        outlook_fields(contact),
-        crm_fields(crm),
-        snapshot,
-        outlook_newer=outlook_wins or _outlook_is_newer(contact, crm),
-    )
+    outlook_newer = winner == OUTLOOK or (winner == LATER and _outlook_is_newer(contact, crm))
+    result = merge(outlook_fields(contact), crm_fields(crm), snapshot, outlook_newer=outlook_newer)
     merged = result.merged.as_dict()
     if result.crm_changes:
         try:
-            apply_fields(session, crm, {name: merged[name] for name in result.crm_changes})
+            apply_fields(session, crm, {name: merged[name] for name in result.crm_changes}, _by(mailbox))
             session.commit()
         except BaseException:
             session.rollback()

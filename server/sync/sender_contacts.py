@@ -5,6 +5,7 @@ if it was not filed and links it to the new contact."""
 from __future__ import annotations
 
 from server.crm.addresses import normalise_address
+from server.crm.contact_changes import ChangedBy
 from server.crm.contacts import apply_fields, create_contact, find_by_addresses
 from server.crm.filing import link_email
 from server.crm.models import Email
@@ -40,6 +41,7 @@ def create_crm_contact_from_message(
         person = next((p for p in people_of(message) if p.address == normalised), None)
         name = person.name if person else ""
     session = mailbox.session
+    changed_by = ChangedBy.user("outlook", mailbox.user)
     crm = find_by_addresses(session, mailbox.tenant_id, [normalised])
     created = crm is None
     try:
@@ -55,9 +57,9 @@ def create_crm_contact_from_message(
             }
             if company:
                 values["company"] = company
-            crm = create_contact(session, mailbox.tenant_id, values)
+            crm = create_contact(session, mailbox.tenant_id, values, changed_by=changed_by)
         elif company and crm.company is None:
-            apply_fields(session, crm, {"company": company})
+            apply_fields(session, crm, {"company": company}, changed_by)
         session.commit()
     except BaseException:
         session.rollback()
