@@ -47,8 +47,9 @@ from server.sync.contact_fields import (
     outlook_patch,
     split_name,
 )
+from server.sync.contact_targets import contact_person, refuse_own
 from server.sync.errors import ContactBeingCreated, CrmContactNotFound, InvalidAddress
-from server.sync.mailbox import Mailbox
+from server.sync.mailbox import Mailbox, prepare_mailbox
 
 
 @dataclass
@@ -91,18 +92,32 @@ OUTLOOK, CRM, LATER = "outlook", "crm", "later"
 
 
 def create_outlook_contact(
-    mailbox: Mailbox, address: str, name: str = "", *, wait_s: float = RESERVATION_WAIT_S
+    mailbox: Mailbox,
+    address: str,
+    name: str = "",
+    *,
+    message_id: str | None = None,
+    wait_s: float = RESERVATION_WAIT_S,
 ) -> dict:
     """Creates an Outlook contact from an address and display name ("Last, First",
     "First Last", quoted), unless one with that address exists: then that one is
     returned with `created` false.
 
+    Never for the user's own addresses (primary and aliases): with `message_id` (the
+    ribbon's "from sender" on a message the user sent) the contact is for the
+    message's first external recipient instead (`contact_targets.contact_person`);
+    without it, an own address raises OwnAddress.
+
     Graph has no unique key, so simultaneous calls for one user and address (pane
     and ribbon, two windows, a retry after a timeout) are serialised by an
     `OutlookContactReservation` row: the request that reserves the address creates
     the contact, the others wait up to `wait_s` for its id and return that contact.
-    Raises InvalidAddress for a malformed address, ContactBeingCreated when the other
-    request did not finish in time, GraphError."""
+    Raises InvalidAddress for a malformed address, OwnAddress, NoExternalRecipient,
+    ContactBeingCreated when the other request did not finish in time, GraphError."""
+    prepare_mailbox(mailbox)  # the user's aliases are known before we compare with them
+    if message_id:
+        address, name = contact_person(mailbox, message_id, address, name)
+    refuse_own(mailbox, address)
     raw = (address or "").strip()
     normalised = normalise_address(raw)
     if normalised is None:
