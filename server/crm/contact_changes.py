@@ -28,7 +28,8 @@ TRACKED_FIELDS = (
     "mobile_phone",
     "emails",
 )
-# The field of the row recorded when a contact is created.
+# The field of the rows recorded when a contact is created (new value: its name) or
+# deleted (old value: its name, no new value).
 CREATED = "contact"
 
 
@@ -104,7 +105,23 @@ def record_creation(session: Session, contact: Contact, changed_by: ChangedBy) -
         contact_id=contact.id,
         field=CREATED,
         old_value=None,
-        new_value=contact.name or None,
+        new_value=contact.name or "(no name)",
+        source=changed_by.source,
+        user_id=changed_by.user_id,
+        actor=changed_by.actor[:320],
+    )
+    session.add(row)
+    return row
+
+
+def record_deletion(session: Session, contact: Contact, changed_by: ChangedBy) -> ContactChange:
+    """The row saying the contact was deleted (softly: its filed emails stay)."""
+    row = ContactChange(
+        tenant_id=contact.tenant_id,
+        contact_id=contact.id,
+        field=CREATED,
+        old_value=contact.name or None,
+        new_value=None,
         source=changed_by.source,
         user_id=changed_by.user_id,
         actor=changed_by.actor[:320],

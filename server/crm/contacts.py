@@ -21,7 +21,7 @@ from sqlalchemy import and_, case, exists, func, or_, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from server.crm.addresses import normalise_address
-from server.crm.contact_changes import ChangedBy, field_values, record_changes, record_creation
+from server.crm.contact_changes import ChangedBy, field_values, record_changes, record_creation, record_deletion
 from server.crm.keyset import DEFAULT_LIMIT, Page, ranked_page
 from server.crm.matching import match_addresses
 from server.crm.models import Company, Contact, ContactEmail, company_name_key
@@ -158,11 +158,13 @@ def update_contact(
     return contact
 
 
-def delete_contact(session: Session, tenant_id: str, contact_id: int) -> None:
+def delete_contact(session: Session, tenant_id: str, contact_id: int, changed_by: ChangedBy | None = None) -> None:
     """Soft delete: the contact disappears from lists and matching; its emails stay
-    filed. Raises RecordNotFound."""
+    filed; recorded as `changed_by`. Raises RecordNotFound."""
     contact = get_contact(session, tenant_id, contact_id)
     contact.soft_delete()
+    if changed_by is not None:
+        record_deletion(session, contact, changed_by)
     session.commit()
 
 

@@ -89,4 +89,4 @@ def update_contact(body, contact_id):
 @documented
 def delete_contact(contact_id):
     """Delete a contact; emails filed on it stay filed, shown as "deleted contact"."""
-    contacts.delete_contact(db_session(), current_principal().tid, contact_id)
+    contacts.delete_contact(db_session(), current_principal().tid, contact_id, _changed_by())

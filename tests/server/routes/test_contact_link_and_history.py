@@ -126,6 +126,9 @@ def test_api_patch_records_each_changed_field_with_the_caller(pane, crm):
     row = crm.scalar(select(ContactChange).where(ContactChange.field == "job_title"))
     assert row.tenant_id == CONTOSO and row.changed_at is not None
 
+    assert user.client.delete(url, headers=user.headers()).status_code == 204
+    assert history(crm, created.json["id"])[-1][:4] == ("contact", "Pavel Dvořák", None, "api")
+
 
 def test_app_only_patch_is_recorded_as_the_integration(client, emulator, pane, crm):
     headers = {"Authorization": f"Bearer {app_only_token(emulator, FABRIKAM)}"}

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 from server.crm.contact_changes import ChangedBy
-from server.crm.contacts import apply_fields
+from server.crm.contacts import apply_fields, delete_contact
 from tests.support.arrange_contacts import add_contact
 from tests.support.arrange_records import user_of
 from tests.support.identities import ADELE, CONTOSO, FABRIKAM, PAT
@@ -59,3 +59,11 @@ def test_another_tenant_sees_neither_the_contact_nor_its_history(browser, crm, c
     answer = browser(PAT).get(f"/crm/contacts/{lynne.id}")
     assert answer.status_code == 404
     assert "Secret title" not in answer.get_data(as_text=True)
+
+
+def test_a_deleted_contacts_page_shows_who_deleted_it(browser, crm, clean_state):
+    user_of(crm, CONTOSO, ADELE_OID, ADELE)
+    lynne = add_contact(crm, CONTOSO, "Lynne Robbins", "lynne@northwind.example")
+    delete_contact(crm, CONTOSO, lynne.id, ChangedBy("api", None, "ERP integration"))
+    rows = history_rows(browser(ADELE).get(f"/crm/contacts/{lynne.id}").get_data(as_text=True))
+    assert len(rows) == 1 and "deleted" in rows[0] and "ERP integration" in rows[0]
