@@ -13,8 +13,8 @@ last sync; comparing each side with it tells who changed what since:
 - email addresses merge as a set: each side's additions and removals are applied.
 
 Without a snapshot (first sync or first link) every field counts as changed on
-both sides: a value beats an empty field, and `outlook_wins` (or else the later
-modification) settles the rest.
+both sides: a value beats an empty field, and `outlook_newer` settles the rest (a
+first sync passes True: Outlook's values; a first link False: the CRM's).
 """
 
 from __future__ import annotations

@@ -4,13 +4,15 @@
   when two requests race: a reservation row in our database decides who creates it).
 - `sync_outlook_contact`: Outlook -> CRM by the CRM id stored on the Outlook contact
   (`CrmContactId`), else by address, else a new CRM contact; the id is written back.
-- `link_outlook_contact`: pair an Outlook contact with a chosen CRM contact.
+- `link_outlook_contact`: pair an Outlook contact with a chosen CRM contact; at the
+  link the CRM's values win, Outlook only fills empty CRM fields.
 - `refresh_linked_contacts`: the two-way sync of linked contacts, for the pane's
   open and automatic sync; costs no Graph call when the caller already holds the
   Outlook contacts and nothing changed.
 
 Every sync of a pair merges field by field (`contact_fields.merge`), writes the CRM
-first (commit), then PATCHes Outlook once, then stores the agreed snapshot. If the
+first (commit; each changed field is recorded in the contact's history as source
+"outlook" with the user), then PATCHes Outlook once, then stores the agreed snapshot. If the
 PATCH fails, the snapshot stays as it was, so the next sync sees the CRM side as
 changed and pushes it again: nothing is lost or reverted.
 """
