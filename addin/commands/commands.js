@@ -12,6 +12,8 @@ function plainError(error) {
     if (error.status === 404) return t("error.notFound");
     if (error.status === 403) return t("error.forbidden");
     if (error.isBusy || error.status === 504) return t("error.busy");
+    // Says what to do instead (a message the user sent, to colleagues only).
+    if (error.code === "no_external_recipient" || error.code === "own_address") return error.message;
     if (error.status >= 400 && error.status < 500) return t("error.invalid");
   }
   return t("error.server");
@@ -70,8 +72,9 @@ export const openInCrm = command(async (message) => {
 export const createOutlookContact = command(async (message) => {
   if (!message.from || !message.from.address) throw new api.ApiError(400, "no_sender", "");
   const { address, name } = message.from;
-  const answer = await patiently(() => api.createOutlookContact(address, name || address));
-  const who = name || address;
+  // On a message the user sent, the backend makes the contact for its recipient: name whom.
+  const answer = await patiently(() => api.createOutlookContact(address, name || address, { messageId: message.id }));
+  const who = (answer && (answer.display_name || answer.address)) || name || address;
   return answer && answer.created === false ? t("command.contactExists", { name: who }) : t("command.contactCreated", { name: who });
 });
 

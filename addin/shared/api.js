@@ -154,8 +154,12 @@ export const setMessageState = (id, state, opts) =>
   request("POST", `/messages/${enc(id)}/state`, { ...opts, body: { state } });
 export const batchSync = (ids, opts) => request("POST", "/messages/batch-sync", { ...opts, body: { ids } });
 // Contacts both ways (docs/CONTACTS_API.md).
-export const createOutlookContact = (address, name, opts) =>
-  request("POST", "/outlook-contacts", { ...opts, body: { address, name } });
+/** opts.messageId: the message the address came from (on sent mail the backend picks its recipient). */
+export const createOutlookContact = (address, name, opts = {}) =>
+  request("POST", "/outlook-contacts", {
+    ...opts,
+    body: { address, name, ...(opts.messageId ? { message_id: opts.messageId } : {}) },
+  });
 export const syncOutlookContact = (id, opts) => request("POST", `/outlook-contacts/${enc(id)}/sync`, opts);
 export const linkOutlookContact = (id, crmContactId, opts) =>
   request("POST", `/outlook-contacts/${enc(id)}/link`, { ...opts, body: { crm_contact_id: crmContactId } });

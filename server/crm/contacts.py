@@ -5,6 +5,9 @@ contact sync. (The importer writes contacts in bulk: crm/import_applying.py.)
 Field values use plain names: first_name, last_name, display_name, job_title,
 business_phone, mobile_phone, company (a name) or company_id, emails (addresses).
 
+Every change to an existing contact made through `apply_fields` with a `changed_by`
+is recorded (crm/contact_changes.py): the field, old and new value, source, user, time.
+
 Deleting a contact is soft (`Contact.soft_delete`): its filed emails stay filed,
 matching skips it, and the email pages show the link as "deleted contact".
 """
@@ -18,6 +21,7 @@ from sqlalchemy import and_, case, exists, func, or_, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from server.crm.addresses import normalise_address
+from server.crm.contact_changes import ChangedBy, field_values, record_changes, record_creation, record_deletion
 from server.crm.keyset import DEFAULT_LIMIT, Page, ranked_page
 from server.crm.matching import match_addresses
 from server.crm.models import Company, Contact, ContactEmail, company_name_key
@@ -63,12 +67,22 @@ def get_contact(session: Session, tenant_id: str, contact_id: int) -> Contact:
     return contact
 
 
-def apply_fields(session: Session, contact: Contact, values: Mapping[str, Any]) -> None:
-    """Sets the given fields on a contact (absent keys are left alone). A company name
-    links the tenant's Company (case- and space-insensitive), created if missing; an
-    empty one unlinks it; `company_id` (wins over a name) links an existing one. Does
-    not commit. Raises ValueError for a malformed address, RecordInvalid for an
-    unknown company_id."""
+def apply_fields(
+    session: Session, contact: Contact, values: Mapping[str, Any], changed_by: ChangedBy | None = None
+) -> None:
+    """Sets the given fields on a contact (absent keys are left alone) and, given
+    `changed_by`, records each field that changed on a contact that already existed.
+    A company name links the tenant's Company (case- and space-insensitive), created
+    if missing; an empty one unlinks it; `company_id` (wins over a name) links an
+    existing one. Does not commit. Raises ValueError for a malformed address,
+    RecordInvalid for an unknown company_id."""
+    before = field_values(contact) if changed_by is not None and contact.id is not None else None
+    _set_fields(session, contact, values)
+    if before is not None:
+        record_changes(session, contact.tenant_id, contact.id, before, field_values(contact), changed_by)
+
+
+def _set_fields(session: Session, contact: Contact, values: Mapping[str, Any]) -> None:
     for name, limit in _LENGTHS.items():
         if name in values:
             setattr(contact, name, (values[name] or "")[:limit])
@@ -91,7 +105,13 @@ def apply_fields(session: Session, contact: Contact, values: Mapping[str, Any]) 
 
 
 def create_contact(
-    session: Session, tenant_id: str, values: Mapping[str, Any], *, tidy: bool = False, commit: bool = False
+    session: Session,
+    tenant_id: str,
+    values: Mapping[str, Any],
+    *,
+    tidy: bool = False,
+    commit: bool = False,
+    changed_by: ChangedBy | None = None,
 ) -> Contact:
     """A new contact with these fields (see apply_fields).
 
@@ -101,7 +121,7 @@ def create_contact(
     kept as the other side holds them, and a malformed address raises ValueError.
     `commit` commits, creating the tenant first (an app-only integration may write a
     tenant's first record); otherwise the contact is flushed into the caller's
-    transaction."""
+    transaction. With `changed_by` the history records who created it."""
     if tidy:
         values = _tidied(values)
     if commit:
@@ -111,6 +131,9 @@ def create_contact(
     apply_fields(session, contact, values)
     if tidy:
         _complete_name(contact, values)
+    if changed_by is not None:
+        session.flush()
+        record_creation(session, contact, changed_by)
     if commit:
         session.commit()
     else:
@@ -118,22 +141,30 @@ def create_contact(
     return contact
 
 
-def update_contact(session: Session, tenant_id: str, contact_id: int, data: Mapping[str, Any]) -> Contact:
+def update_contact(
+    session: Session, tenant_id: str, contact_id: int, data: Mapping[str, Any], changed_by: ChangedBy | None = None
+) -> Contact:
     """Changes the fields present in `data`, as a person typed them (see create_contact's
-    `tidy`; `emails` replaces the list); commits. Raises RecordNotFound, RecordInvalid."""
+    `tidy`; `emails` replaces the list), recorded as `changed_by`; commits. Raises
+    RecordNotFound, RecordInvalid."""
     contact = get_contact(session, tenant_id, contact_id)
     data = _tidied(data)
-    apply_fields(session, contact, data)
+    before = field_values(contact)
+    _set_fields(session, contact, data)
     _complete_name(contact, data)
+    if changed_by is not None:
+        record_changes(session, tenant_id, contact.id, before, field_values(contact), changed_by)
     session.commit()
     return contact
 
 
-def delete_contact(session: Session, tenant_id: str, contact_id: int) -> None:
+def delete_contact(session: Session, tenant_id: str, contact_id: int, changed_by: ChangedBy | None = None) -> None:
     """Soft delete: the contact disappears from lists and matching; its emails stay
-    filed. Raises RecordNotFound."""
+    filed; recorded as `changed_by`. Raises RecordNotFound."""
     contact = get_contact(session, tenant_id, contact_id)
     contact.soft_delete()
+    if changed_by is not None:
+        record_deletion(session, contact, changed_by)
     session.commit()
 
 

@@ -12,6 +12,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, selectinload
 
 from server.crm.addresses import address_domain, normalise_address, normalise_domains
+from server.crm.contact_changes import IMPORT, ChangedBy, record_changes
 from server.crm.import_rows import ImportRow, ImportSummary, RowProblem
 from server.crm.models import Company, Contact, ContactEmail, Tenant, company_name_key
 from server.crm.types import utcnow
@@ -308,10 +309,40 @@ def _apply(contact: Contact | _NewContact, fields: dict, company: Company | None
     return changed
 
 
+def _history_values(contact: Contact, company_names: dict[int, str]) -> dict[str, str]:
+    """What the history compares of a contact the import updates (as field_values,
+    with company names from `company_names` rather than one query per contact)."""
+    return {
+        "first_name": contact.first_name or "",
+        "last_name": contact.last_name or "",
+        "display_name": contact.display_name or "",
+        "job_title": contact.job_title or "",
+        "company": company_names.get(contact.company_id, "") if contact.company_id is not None else "",
+        "business_phone": contact.business_phone or "",
+        "mobile_phone": contact.mobile_phone or "",
+        "emails": ", ".join(e.address for e in contact.emails),
+    }
+
+
+def _company_names(session: Session, tenant_id: str, contacts: Iterable[Contact], known: dict[str, Company]) -> dict:
+    """company id -> name for the companies of these contacts and of this batch (one query)."""
+    names = {company.id: company.name for company in known.values()}
+    missing = sorted({c.company_id for c in contacts if c.company_id is not None} - set(names))
+    for chunk in _chunks(missing):
+        names.update(session.execute(select(Company.id, Company.name).where(Company.id.in_(chunk))).all())
+    return names
+
+
 def apply_batch(
-    session: Session, tenant_id: str, rows: list[ImportRow], summary: ImportSummary, derive_domains: bool
+    session: Session,
+    tenant_id: str,
+    rows: list[ImportRow],
+    summary: ImportSummary,
+    derive_domains: bool,
+    changed_by: ChangedBy = IMPORT,
 ) -> None:
-    """Writes one batch of rows in one transaction (committed here)."""
+    """Writes one batch of rows in one transaction (committed here); each change to an
+    existing contact is recorded in its history as `changed_by`."""
     # Taking the tenant's row lock first serialises concurrent imports into one
     # tenant, so two of them never both create the contact of one address.
     session.execute(update(Tenant).where(Tenant.id == tenant_id).values(name=Tenant.name))
@@ -330,6 +361,9 @@ def apply_batch(
         by_name.update(_existing_by_name(session, tenant_id, names))
     new_contacts: list[_NewContact] = []
     domains_of: dict[int, list[str]] = {}
+    existing = [c for c in by_address.values() if isinstance(c, Contact)]
+    existing += [c for c in by_name.values() if isinstance(c, Contact)]
+    company_names = _company_names(session, tenant_id, existing, companies)
 
     for group, fields in zip(groups, fields_of):
         company = companies.get(company_name_key(fields["company"])) if fields["company"] else None
@@ -353,8 +387,9 @@ def apply_batch(
             if not group.addresses:
                 by_name[(created.display_name, created.company_id)] = created
             continue
+        before = None if isinstance(contact, _NewContact) else _history_values(contact, company_names)
         changed = _apply(contact, fields, company)
-        if isinstance(contact, _NewContact):
+        if before is None:
             summary.merged += 1  # a second address-less row of one person in this batch
             continue
         if contact.deleted_at is not None:
@@ -367,6 +402,8 @@ def apply_batch(
                 changed = True
         if changed:
             summary.updated += 1
+            after = _history_values(contact, company_names)
+            record_changes(session, tenant_id, contact.id, before, after, changed_by)
         else:
             summary.skipped += 1
     for company_id, domains in domains_of.items():

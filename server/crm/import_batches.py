@@ -21,6 +21,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from server.crm.contact_changes import IMPORT, ChangedBy
 from server.crm.import_applying import apply_batch
 from server.crm.import_reading import CountingReader, read_rows
 from server.crm.import_rows import ImportFileError, ImportRow, ImportSummary, RowProblem
@@ -51,8 +52,10 @@ def import_file(
     auto_link_companies: bool | None = None,
     progress: Callable[[int, int], None] | None = None,
     fmt: str | None = None,
+    changed_by: ChangedBy = IMPORT,
 ) -> ImportSummary:
-    """Imports a CSV or vCard file into tenant `tenant_id` (created if missing).
+    """Imports a CSV or vCard file into tenant `tenant_id` (created if missing); the
+    contacts it changes record `changed_by` in their history.
     `progress(rows, bytes_read)` is called after every batch. Raises ImportFileError
     (nothing imported) or ImportAborted (earlier batches committed)."""
     with open(path, "rb") as handle:
@@ -65,6 +68,7 @@ def import_file(
             progress=progress,
             fmt=fmt,
             name=str(path),
+            changed_by=changed_by,
         )
 
 
@@ -78,6 +82,7 @@ def import_stream(
     progress: Callable[[int, int], None] | None = None,
     fmt: str | None = None,
     name: str = "",
+    changed_by: ChangedBy = IMPORT,
 ) -> ImportSummary:
     """Like import_file, from an open binary stream."""
     summary = ImportSummary()
@@ -93,7 +98,7 @@ def import_stream(
     def flush() -> None:
         try:
             with session_factory() as session:
-                apply_batch(session, tenant_id, batch, summary, derive_domains)
+                apply_batch(session, tenant_id, batch, summary, derive_domains, changed_by)
         except Exception as exc:
             raise ImportAborted(
                 f"the import stopped at line {batch[0].line} ({type(exc).__name__}: {exc}); "

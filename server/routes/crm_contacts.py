@@ -11,6 +11,8 @@ from __future__ import annotations
 from server.api import Blueprint, ErrorSchema
 from server.auth import current_principal, require_auth
 from server.crm import contacts
+from server.crm.contact_changes import ChangedBy
+from server.crm.models import User
 from server.db import db_session
 from server.routes.route_docs import CRM_RECORDS_DESCRIPTION, CRM_ROLE, crm_record_route
 from server.routes.schemas.crm_records import (
@@ -24,6 +26,14 @@ bp = Blueprint(
     "crm_contacts", __name__, url_prefix="/api/v1/crm", description=f"CRM contacts {CRM_RECORDS_DESCRIPTION}"
 )
 documented = crm_record_route(bp)
+
+
+def _changed_by() -> ChangedBy:
+    """The caller, for the contact's history: the CRM user of a delegated token, else
+    the integration named by its app-only token."""
+    principal = current_principal()
+    user = None if principal.app_only else User.by_oid(db_session(), principal.tid, principal.oid)
+    return ChangedBy.user("api", user, principal.name or principal.upn or "integration")
 
 
 @bp.get("/contacts")
@@ -46,7 +56,9 @@ def list_contacts(args):
 @documented
 def create_contact(body):
     """Create a contact."""
-    return contacts.create_contact(db_session(), current_principal().tid, body, tidy=True, commit=True)
+    return contacts.create_contact(
+        db_session(), current_principal().tid, body, tidy=True, commit=True, changed_by=_changed_by()
+    )
 
 
 @bp.get("/contacts/<int:contact_id>")
@@ -67,7 +79,7 @@ def get_contact(contact_id):
 @documented
 def update_contact(body, contact_id):
     """Change a contact's fields (those present; `emails` replaces the list)."""
-    return contacts.update_contact(db_session(), current_principal().tid, contact_id, body)
+    return contacts.update_contact(db_session(), current_principal().tid, contact_id, body, _changed_by())
 
 
 @bp.delete("/contacts/<int:contact_id>")
@@ -77,4 +89,4 @@ def update_contact(body, contact_id):
 @documented
 def delete_contact(contact_id):
     """Delete a contact; emails filed on it stay filed, shown as "deleted contact"."""
-    contacts.delete_contact(db_session(), current_principal().tid, contact_id)
+    contacts.delete_contact(db_session(), current_principal().tid, contact_id, _changed_by())

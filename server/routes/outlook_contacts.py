@@ -53,6 +53,14 @@ def _checked(item_id: str) -> str:
 @bp.response(200, OutlookContactSchema)
 @bp.doc(security=SECURITY)
 @bp.alt_response(
+    400,
+    schema=ErrorSchema,
+    description=(
+        "own_address: the address is one of yours; no_external_recipient: a message you sent "
+        "went to nobody outside your organisation; invalid_address"
+    ),
+)
+@bp.alt_response(
     503,
     schema=ErrorSchema,
     description=(
@@ -61,8 +69,8 @@ def _checked(item_id: str) -> str:
     ),
 )
 def create(body):
-    """Create an Outlook contact from an address and name (the existing one if any)."""
-    return create_outlook_contact(current_mailbox(), body["address"], body["name"])
+    """Create an Outlook contact from an address and name (the existing one if any); never for your own address."""
+    return create_outlook_contact(current_mailbox(), body["address"], body["name"], message_id=body.get("message_id"))
 
 
 @bp.post("/outlook-contacts/<contact_id>/sync")

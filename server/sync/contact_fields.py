@@ -13,8 +13,8 @@ last sync; comparing each side with it tells who changed what since:
 - email addresses merge as a set: each side's additions and removals are applied.
 
 Without a snapshot (first sync or first link) every field counts as changed on
-both sides: a value beats an empty field, and `outlook_wins` (or else the later
-modification) settles the rest.
+both sides: a value beats an empty field, and `outlook_newer` settles the rest (a
+first sync passes True: Outlook's values; a first link False: the CRM's).
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from typing import Any
 from server.crm.addresses import normalise_address
 from server.crm.models import Contact, company_name_key
 from server.graph import CONTACT_FIELDS
+from server.sync.person_names import split_name
 
 # What we read of an Outlook contact: our fields plus when it last changed.
 OUTLOOK_CONTACT_FIELDS = CONTACT_FIELDS + ("lastModifiedDateTime",)
@@ -167,25 +168,6 @@ def new_outlook_contact(address: str, name: str) -> dict[str, Any]:
     if last:
         contact["surname"] = last
     return contact
-
-
-def split_name(name: str, address: str = "") -> tuple[str, str]:
-    """(first, last) of a display name: "Last, First", "First Last", quoted names,
-    "Name <address>". A name that is only the address gives no names."""
-    text = (name or "").strip()
-    if text.endswith(">") and "<" in text:
-        text = text[: text.rindex("<")].strip()
-    text = text.strip("'\"").strip()
-    text = " ".join(text.split())
-    if not text or "@" in text and normalise_address(text) is not None:
-        return "", ""
-    if address and normalise_address(text) == normalise_address(address):
-        return "", ""
-    if "," in text:
-        last, _, first = text.partition(",")
-        return first.strip(), last.strip()
-    first, _, last = text.partition(" ")
-    return first, last.strip()
 
 
 # -- merging ---------------------------------------------------------------------------

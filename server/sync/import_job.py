@@ -23,6 +23,7 @@ from typing import BinaryIO
 
 from flask import Flask
 
+from server.crm.contact_changes import ChangedBy
 from server.crm.import_batches import import_file
 from server.crm.import_rows import ImportFileError, ImportSummary
 from server.crm.models import User
@@ -135,6 +136,9 @@ def import_job(ctx: JobContext) -> None:
             path,
             progress=advance,
             auto_link_companies=ctx.app.config.get("AUTO_LINK_COMPANIES"),
+            changed_by=ChangedBy.user(
+                "import", ctx.session.get(User, ctx.job.user_id) if ctx.job.user_id else None, "import"
+            ),
         )
     except ImportFileError as exc:
         ctx.progress(done=size, total=size, cursor={"rows": 0, "file_error": str(exc)})

@@ -4,13 +4,15 @@
   when two requests race: a reservation row in our database decides who creates it).
 - `sync_outlook_contact`: Outlook -> CRM by the CRM id stored on the Outlook contact
   (`CrmContactId`), else by address, else a new CRM contact; the id is written back.
-- `link_outlook_contact`: pair an Outlook contact with a chosen CRM contact.
+- `link_outlook_contact`: pair an Outlook contact with a chosen CRM contact; at the
+  link the CRM's values win, Outlook only fills empty CRM fields.
 - `refresh_linked_contacts`: the two-way sync of linked contacts, for the pane's
   open and automatic sync; costs no Graph call when the caller already holds the
   Outlook contacts and nothing changed.
 
 Every sync of a pair merges field by field (`contact_fields.merge`), writes the CRM
-first (commit), then PATCHes Outlook once, then stores the agreed snapshot. If the
+first (commit; each changed field is recorded in the contact's history as source
+"outlook" with the user), then PATCHes Outlook once, then stores the agreed snapshot. If the
 PATCH fails, the snapshot stays as it was, so the next sync sees the CRM side as
 changed and pushes it again: nothing is lost or reverted.
 """
@@ -27,6 +29,7 @@ from datetime import UTC, timedelta
 from sqlalchemy.orm import Session
 
 from server.crm.addresses import normalise_address
+from server.crm.contact_changes import ChangedBy
 from server.crm.contacts import apply_fields, create_contact, find_by_addresses
 from server.crm.models import Contact
 from server.crm.models import OutlookContactReservation as Reservation
@@ -46,8 +49,9 @@ from server.sync.contact_fields import (
     outlook_patch,
     split_name,
 )
+from server.sync.contact_targets import contact_person, refuse_own
 from server.sync.errors import ContactBeingCreated, CrmContactNotFound, InvalidAddress
-from server.sync.mailbox import Mailbox
+from server.sync.mailbox import Mailbox, prepare_mailbox
 
 
 @dataclass
@@ -85,20 +89,37 @@ RESERVATION_STALE_S = 120.0
 RESERVATION_POLL_S = 0.1
 _RESERVED = object()
 
+# Who settles a field both sides hold different values of, in `_sync_pair`.
+OUTLOOK, CRM, LATER = "outlook", "crm", "later"
+
 
 def create_outlook_contact(
-    mailbox: Mailbox, address: str, name: str = "", *, wait_s: float = RESERVATION_WAIT_S
+    mailbox: Mailbox,
+    address: str,
+    name: str = "",
+    *,
+    message_id: str | None = None,
+    wait_s: float = RESERVATION_WAIT_S,
 ) -> dict:
     """Creates an Outlook contact from an address and display name ("Last, First",
     "First Last", quoted), unless one with that address exists: then that one is
     returned with `created` false.
 
+    Never for the user's own addresses (primary and aliases): with `message_id` (the
+    ribbon's "from sender" on a message the user sent) the contact is for the
+    message's first external recipient instead (`contact_targets.contact_person`);
+    without it, an own address raises OwnAddress.
+
     Graph has no unique key, so simultaneous calls for one user and address (pane
     and ribbon, two windows, a retry after a timeout) are serialised by an
     `OutlookContactReservation` row: the request that reserves the address creates
     the contact, the others wait up to `wait_s` for its id and return that contact.
-    Raises InvalidAddress for a malformed address, ContactBeingCreated when the other
-    request did not finish in time, GraphError."""
+    Raises InvalidAddress for a malformed address, OwnAddress, NoExternalRecipient,
+    ContactBeingCreated when the other request did not finish in time, GraphError."""
+    prepare_mailbox(mailbox)  # the user's aliases are known before we compare with them
+    if message_id:
+        address, name = contact_person(mailbox, message_id, address, name)
+    refuse_own(mailbox, address)
     raw = (address or "").strip()
     normalised = normalise_address(raw)
     if normalised is None:
@@ -232,7 +253,7 @@ def sync_outlook_contact(mailbox: Mailbox, outlook_contact_id: str) -> ContactSy
     link = outlook_link(session, mailbox.user, contact["id"])
     crm = _live(mailbox, link.contact_id) if link is not None else None
     if crm is not None:
-        return _sync_pair(mailbox, contact, crm, link.snapshot, outlook_wins=False)
+        return _sync_pair(mailbox, contact, crm, link.snapshot, winner=LATER)
     if link is not None:  # its CRM contact was deleted: pair afresh
         session.delete(link)
         session.commit()
@@ -241,26 +262,32 @@ def sync_outlook_contact(mailbox: Mailbox, outlook_contact_id: str) -> ContactSy
     if crm is None:
         crm = find_by_addresses(mailbox.session, mailbox.tenant_id, outlook_fields(contact).emails)
     if crm is not None:
-        return _sync_pair(mailbox, contact, crm, None, outlook_wins=True)
-    crm = create_contact(mailbox.session, mailbox.tenant_id, _new_crm_values(outlook_fields(contact)))
+        return _sync_pair(mailbox, contact, crm, None, winner=OUTLOOK)
+    crm = create_contact(
+        mailbox.session, mailbox.tenant_id, _new_crm_values(outlook_fields(contact)), changed_by=_by(mailbox)
+    )
     claimed = claim_outlook_contact(mailbox.session, mailbox.user, contact["id"], crm)
     if claimed.contact_id != crm.id:  # a concurrent sync created it first: use theirs
-        return _sync_pair(mailbox, contact, claimed.contact, claimed.snapshot, outlook_wins=True)
-    return _sync_pair(mailbox, contact, crm, None, outlook_wins=True, created=True)
+        return _sync_pair(mailbox, contact, claimed.contact, claimed.snapshot, winner=OUTLOOK)
+    return _sync_pair(mailbox, contact, crm, None, winner=OUTLOOK, created=True)
 
 
 def link_outlook_contact(mailbox: Mailbox, outlook_contact_id: str, crm_contact_id: int) -> ContactSync:
     """Pairs an Outlook contact with a chosen CRM contact of the tenant and syncs them.
-    Relinking to the same contact keeps its history; a new pair starts fresh (a value
-    beats an empty field, otherwise the later modification wins). Raises CrmContactNotFound
-    for a CRM contact not in the tenant, GraphError."""
+
+    The CRM contact is the record the user chose, shared by everyone: linking never
+    overwrites it. Where both sides hold a value, the CRM's goes to Outlook; Outlook
+    only fills the fields the CRM leaves empty, and adds its addresses. Relinking to
+    the same contact keeps the pair's history, and later syncs merge field by field.
+    Raises CrmContactNotFound for a CRM contact not in the tenant, GraphError."""
     crm = _live(mailbox, crm_contact_id)
     if crm is None:
         raise CrmContactNotFound()
     contact = get_outlook_contact(mailbox, outlook_contact_id)
     link = outlook_link(mailbox.session, mailbox.user, contact["id"])
-    snapshot = link.snapshot if link is not None and link.contact_id == crm.id else None
-    return _sync_pair(mailbox, contact, crm, snapshot, outlook_wins=False)
+    if link is not None and link.contact_id == crm.id:
+        return _sync_pair(mailbox, contact, crm, link.snapshot, winner=LATER)
+    return _sync_pair(mailbox, contact, crm, None, winner=CRM)
 
 
 def refresh_linked_contacts(
@@ -286,7 +313,7 @@ def refresh_linked_contacts(
             contact = fetched.get(outlook_id)
             if not _complete(contact):
                 contact = get_outlook_contact(mailbox, outlook_id)
-            results[outlook_id] = _sync_pair(mailbox, contact, crm, link.snapshot, outlook_wins=False)
+            results[outlook_id] = _sync_pair(mailbox, contact, crm, link.snapshot, winner=LATER)
         except GraphError as error:
             mailbox.session.rollback()
             results[outlook_id] = error
@@ -314,6 +341,10 @@ def _complete(contact: Mapping | None) -> bool:
         and all(f in contact for f in ("id", "lastModifiedDateTime", "emailAddresses", "businessPhones"))
         and "crm" in contact
     )
+
+
+def _by(mailbox: Mailbox) -> ChangedBy:
+    return ChangedBy.user("outlook", mailbox.user)
 
 
 def _live(mailbox: Mailbox, contact_id: int) -> Contact | None:
@@ -346,20 +377,19 @@ def _sync_pair(
     crm: Contact,
     snapshot: Mapping | None,
     *,
-    outlook_wins: bool,
+    winner: str,
     created: bool = False,
 ) -> ContactSync:
+    """Merges the pair (`winner` settles fields both sides changed: OUTLOOK, CRM, or
+    LATER for the later modification), writes the CRM (recorded in its history),
+    then Outlook, then the snapshot."""
     session = mailbox.session
-    result = merge(
-        outlook_fields(contact),
-        crm_fields(crm),
-        snapshot,
-        outlook_newer=outlook_wins or _outlook_is_newer(contact, crm),
-    )
+    outlook_newer = winner == OUTLOOK or (winner == LATER and _outlook_is_newer(contact, crm))
+    result = merge(outlook_fields(contact), crm_fields(crm), snapshot, outlook_newer=outlook_newer)
     merged = result.merged.as_dict()
     if result.crm_changes:
         try:
-            apply_fields(session, crm, {name: merged[name] for name in result.crm_changes})
+            apply_fields(session, crm, {name: merged[name] for name in result.crm_changes}, _by(mailbox))
             session.commit()
         except BaseException:
             session.rollback()

@@ -5,14 +5,16 @@ if it was not filed and links it to the new contact."""
 from __future__ import annotations
 
 from server.crm.addresses import normalise_address
+from server.crm.contact_changes import ChangedBy
 from server.crm.contacts import apply_fields, create_contact, find_by_addresses
 from server.crm.filing import link_email
 from server.crm.models import Email
-from server.sync.contact_fields import split_name
+from server.sync.contact_targets import refuse_own
 from server.sync.errors import InvalidAddress
 from server.sync.file_message import sync_message
-from server.sync.mailbox import Mailbox
+from server.sync.mailbox import Mailbox, prepare_mailbox
 from server.sync.people import people_of
+from server.sync.person_names import split_name
 
 
 def create_crm_contact_from_message(
@@ -30,16 +32,20 @@ def create_crm_contact_from_message(
     when not given. An existing CRM contact with that address is returned instead of a
     duplicate (`created` false). With `link` ("Create and link the email"), the
     message is filed (if it was not) and linked to the contact (and its company, with
-    auto-link companies). Raises InvalidAddress for a malformed address, GraphError
-    (NotFound for a message not in the user's mailbox)."""
+    auto-link companies). Raises InvalidAddress for a malformed address, OwnAddress for
+    one of the user's own addresses (primary or alias), GraphError (NotFound for a
+    message not in the user's mailbox)."""
     normalised = normalise_address(address)
     if normalised is None:
         raise InvalidAddress()
+    prepare_mailbox(mailbox)  # the user's aliases are known before we compare with them
+    refuse_own(mailbox, normalised)
     message = mailbox.graph.get_message(message_id)
     if name is None:
         person = next((p for p in people_of(message) if p.address == normalised), None)
         name = person.name if person else ""
     session = mailbox.session
+    changed_by = ChangedBy.user("outlook", mailbox.user)
     crm = find_by_addresses(session, mailbox.tenant_id, [normalised])
     created = crm is None
     try:
@@ -55,9 +61,9 @@ def create_crm_contact_from_message(
             }
             if company:
                 values["company"] = company
-            crm = create_contact(session, mailbox.tenant_id, values)
+            crm = create_contact(session, mailbox.tenant_id, values, changed_by=changed_by)
         elif company and crm.company is None:
-            apply_fields(session, crm, {"company": company})
+            apply_fields(session, crm, {"company": company}, changed_by)
         session.commit()
     except BaseException:
         session.rollback()

@@ -6,6 +6,7 @@ every table, so the metadata Alembic and create_all see is always complete.
 - base             Base, TimestampMixin, constraint names, is_id
 - tenancy          Tenant, User and their settings
 - address_book     Company, Contact, ContactEmail
+- contact_history  ContactChange (what changed a contact, who, when)
 - outlook_pairing  OutlookContactLink, OutlookContactReservation
 - casework         Case, Task, SharingRule
 - link_targets     what an email can be filed on (TARGET_TYPES, MODEL_FOR_TARGET)
@@ -16,6 +17,7 @@ every table, so the metadata Alembic and create_all see is always complete.
 from server.crm.models.address_book import Company, Contact, ContactEmail, company_name_key
 from server.crm.models.base import MAX_ID, NAMING_CONVENTION, Base, TimestampMixin, is_id
 from server.crm.models.casework import Case, SharingRule, Task
+from server.crm.models.contact_history import CHANGE_SOURCES, ContactChange
 from server.crm.models.filed_mail import (
     LINK_SOURCES,
     MAILBOX_STATES,
@@ -44,6 +46,7 @@ __all__ = [
     "AUTO_SYNC_MODES",
     "PAGE_LANGUAGES",
     "is_time_zone",
+    "CHANGE_SOURCES",
     "DEFAULT_SETTINGS",
     "JOB_STATES",
     "LINK_SOURCES",
@@ -57,6 +60,7 @@ __all__ = [
     "Case",
     "Company",
     "Contact",
+    "ContactChange",
     "ContactEmail",
     "ConversationLink",
     "Email",

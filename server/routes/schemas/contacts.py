@@ -15,6 +15,13 @@ REFRESH_LIMIT = 20
 class NewOutlookContactSchema(ma.Schema):
     address = ma.fields.String(required=True, validate=ADDRESS)
     name = ma.fields.String(load_default="", validate=ma.validate.Length(max=512))
+    message_id = ma.fields.String(
+        validate=MESSAGE_ID,
+        metadata={
+            "description": "The message the address was taken from (the ribbon's command). When the address "
+            "is the user's own (a message they sent), the contact is for its first external recipient."
+        },
+    )
 
 
 class OutlookContactSchema(ma.Schema):
