@@ -13,8 +13,9 @@ from server.crm.models import Email, MailboxItem, SyncJob, User
 from server.db import session_scope
 from server.jobs.running import recover_stalled_jobs
 from server.sync.bulk import PAGE_SIZE, enqueue_bulk
+from tests.support.arrange_contacts import add_contact
 from tests.support.emulated_messages import new_message
-from tests.support.identities import ADELE
+from tests.support.identities import ADELE, CONTOSO
 from tests.support.waiting import wait_for
 
 COUNT = 2000
@@ -38,6 +39,13 @@ def deliver_many(emulator, count: int = COUNT) -> None:
             batch = []
     if batch:
         emulator.admin("POST", "messages/bulk", json={"upn": ADELE, "folder": "inbox", "messages": batch})
+
+
+def customers_in_crm(app) -> None:
+    """The 40 senders as CRM contacts: bulk sync files only mail with a CRM contact on it."""
+    with session_scope(app) as session:
+        for n in range(40):
+            add_contact(session, CONTOSO, f"Customer {n}", f"customer{n}@northwind.example")
 
 
 def job_row(app, job_id: int) -> SyncJob:
@@ -86,6 +94,7 @@ def start_bulk(app, user_id: int) -> int:
 
 @pytest.mark.redis
 def test_bulk_sync_files_2000_messages_in_pages_and_batches_of_20(redis_app, rq_workers, emulator, adele):
+    customers_in_crm(redis_app)
     deliver_many(emulator)
     rq_workers.start()
     emulator.clear_requests()
@@ -103,6 +112,7 @@ def test_bulk_sync_files_2000_messages_in_pages_and_batches_of_20(redis_app, rq_
 
 @pytest.mark.redis
 def test_throttled_and_killed_bulk_sync_resumes_and_files_each_message_once(redis_app, rq_workers, emulator, adele):
+    customers_in_crm(redis_app)
     deliver_many(emulator)
     emulator.fault(path=r"^/v1\.0/(users|\$batch)", kind="429", retry_after=0, probability=0.1)
     worker = rq_workers.start()
@@ -141,6 +151,7 @@ def test_bulk_sync_memory_stays_flat_as_the_folder_grows(app, emulator, adele):
     from server.sync.bulk import bulk_sync
     from server.sync.mailbox_factory import app_only_mailbox
 
+    customers_in_crm(app)
     deliver_many(emulator, 600)
     used = {}
 
