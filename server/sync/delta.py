@@ -191,7 +191,7 @@ def request_catch_up(user: User, app: Flask | None = None) -> bool:
     the round acts on their categories (automatic.py). Cheap: no Graph call here, one
     indexed query. Off with CATCH_UP_ON_OPEN false. Returns True when queued."""
     app = app or current_app._get_current_object()
-    if not app.config.get("CATCH_UP_ON_OPEN", True):
+    if not app.config["CATCH_UP_ON_OPEN"]:
         return False
     now = time.monotonic()
     key = (user.id, user.created_at)
