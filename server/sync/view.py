@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from server.crm.addresses import normalise_address
+from server.crm.addresses import matches_never_sync, normalise_address
 from server.crm.matching import MatchedContact, match_addresses
 from server.crm.models import Email, MailboxItem
 from server.graph import properties as props
@@ -47,10 +47,15 @@ def message_state(message: dict, item: MailboxItem | None) -> str:
     return "none"
 
 
-def filing_queued(message: dict, state: str, auto_sync: str) -> bool:
-    """Whether the backend files this message by itself, with no further click."""
+def filing_queued(message: dict, state: str, settings: Mapping, people: list[Person]) -> bool:
+    """Whether the backend files this message by itself, with no further click (the
+    rules of automatic.py `decide`: a never-sync person keeps it out)."""
     if state in ("synced", "excluded"):
         return False
+    never_sync = list(settings.get("never_sync") or [])
+    if never_sync and any(p.address and matches_never_sync(p.address, never_sync) for p in people):
+        return False
+    auto_sync = settings.get("auto_sync") or "off"
     categories = {c.casefold() for c in message.get("categories") or ()}
     if props.CATEGORY_DONT_SYNC.casefold() in categories:
         return False
@@ -127,7 +132,8 @@ def message_view(
         matches = match_addresses(mailbox.session, mailbox.tenant_id, [p.address for p in people])
     email = filed_email(mailbox, message, item)
     state = message_state(message, item)
-    auto_sync = mailbox.settings().get("auto_sync") or "off"
+    settings = mailbox.settings()
+    auto_sync = settings.get("auto_sync") or "off"
     return {
         "id": message["id"],
         "internet_message_id": message.get("internetMessageId"),
@@ -136,7 +142,7 @@ def message_view(
         "received_at": message.get("receivedDateTime"),
         "state": state,
         "auto_sync": auto_sync,
-        "filing_queued": filing_queued(message, state, auto_sync),
+        "filing_queued": filing_queued(message, state, settings, people),
         "crm_email_id": email.id if email else None,
         "crm_url": mailbox.links.email(email.id) if email else None,
         "categories": message.get("categories") or [],

@@ -143,6 +143,11 @@ def test_the_view_says_whether_the_backend_files_it_without_another_click(pane, 
     wait_idle(app)
     view = pane().get(f"/messages/{categorised['id']}").json
     assert view["auto_sync"] == "known_contacts"
+    # A person on the never-sync list keeps even a categorised message out.
+    assert pane().put("/settings/me", json={"never_sync": ["tailspin.example"]}).status_code == 200
+    wait_idle(app)
+    view = pane().get(f"/messages/{categorised['id']}").json
+    assert (view["state"], view["filing_queued"]) == ("none", False)
     spec = pane().client.get("/api/v1/openapi.json").json["components"]["schemas"]["Message"]["properties"]
     assert spec["filing_queued"]["type"] == "boolean"
     assert spec["auto_sync"]["enum"] == ["off", "marked", "known_contacts", "all"]
