@@ -194,6 +194,8 @@ def test_bulk_sync_skips_internal_mail_and_newsletters_and_counts_each_reason(pa
         "Filed 8, already filed 1, skipped because marked 1, skipped because no CRM contact 3, "
         "skipped for the never-sync list 0, skipped otherwise 0, failed 0." in output
     )
+    progress = pane().get(f"/jobs/{job.id}").json
+    assert progress["summary"] == summary and progress["done"] == 13
     shown = dict(sync_summary(job))
     assert shown["Filed"] == 8 and shown["Skipped: no CRM contact on it"] == 3 and shown["Already filed"] == 1
     for message_id in (newsletter["id"], internal["id"]):
