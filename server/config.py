@@ -199,7 +199,19 @@ SETTINGS: tuple[Setting, ...] = (
         "production; `http://localhost` works with the emulator)",
         normalise=without_trailing_slash,
     ),
-    Setting("DELTA_INTERVAL_S", int, 600, "seconds between delta catch-up rounds of every mailbox with automatic sync"),
+    Setting(
+        "DELTA_INTERVAL_S",
+        int,
+        600,
+        "seconds between delta catch-up rounds of every add-in user's mailbox (the category command and automatic sync)",
+    ),
+    Setting(
+        "CATCH_UP_ON_OPEN",
+        bool,
+        True,
+        "when the pane opens, queue a catch-up round of the user's mailbox (at most once a minute) and subscribe "
+        "a user who has no change-notification subscriptions yet",
+    ),
     Setting("JOB_WORKERS", int, 2, "in-process worker threads when `REDIS_URL` is unset"),
     Setting(
         "JOB_MAX_ATTEMPTS",

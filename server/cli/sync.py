@@ -72,6 +72,21 @@ def _graph_user(tenant_id: str, upn: str) -> dict:
         raise click.ClickException(f"{upn}: {exc}") from None
 
 
+def summary_line(summary: dict, failed: int) -> str:
+    """Each outcome counted on its own (sync/automatic.py Outcome), in words."""
+    count = {key: int(summary.get(key) or 0) for key in summary}
+    line = (
+        f"Filed {count.get('filed', 0)}, already filed {count.get('already_filed', 0)}, "
+        f"skipped because marked {count.get('marked', 0)}, "
+        f"skipped because no CRM contact {count.get('no_contact', 0)}, "
+        f"skipped for the never-sync list {count.get('never_sync', 0)}, "
+        f"skipped otherwise {count.get('skipped', 0)}, failed {max(failed, count.get('failed', 0))}"
+    )
+    if count.get("contacts_created"):
+        line += f"; {count['contacts_created']} CRM contacts created for unknown senders"
+    return line + "."
+
+
 @click.command("sync-mailbox")
 @with_appcontext
 @click.option("--user", "user_key", required=True, metavar="UPN_OR_OID", help="Whose mailbox.")
@@ -113,6 +128,7 @@ def sync_mailbox(user_key: str, folder: str, since: datetime, tenant_id: str | N
             with factory() as session:
                 row = get_job(session, job_id)
                 done, total, failed, state, error = row.done, row.total, row.failed, row.state, row.error
+                summary = dict((row.cursor or {}).get("summary") or {})
             if bar is not None:
                 if total is not None and bar.total != total:
                     bar.total = total
@@ -128,6 +144,8 @@ def sync_mailbox(user_key: str, folder: str, since: datetime, tenant_id: str | N
         f"Bulk sync of {upn} {folder} since {since.date()}: {state}; {done} done of "
         f"{total if total is not None else '?'}, {failed} failed, in {elapsed:.1f} s (job {job_id})."
     )
+    if summary:
+        click.echo(summary_line(summary, failed))
     if state != "done":
         raise click.ClickException(
             f"Not finished ({state}): {error or 'see the log'}. Run the same command again to resume."

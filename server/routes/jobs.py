@@ -11,6 +11,8 @@ from server.routes.request_mailbox import current_mailbox
 from server.routes.route_docs import SECURITY
 from server.routes.schemas.jobs import ProgressSchema
 
+SYNC_KINDS = ("bulk", "delta")  # jobs whose cursor holds a sync summary
+
 bp = Blueprint("jobs", __name__, url_prefix="/api/v1", description="Background jobs")
 
 
@@ -24,4 +26,8 @@ def progress(job_id):
     row = get_job(db_session(), job_id)
     if row is None or row.tenant_id != mailbox.tenant_id or row.user_id != mailbox.user.id:
         raise ApiError(404, "job_not_found", "There is no such job of yours.")
-    return {**job_progress(row), "id": row.id, "kind": row.kind, "error": row.error}
+    answer = {**job_progress(row), "id": row.id, "kind": row.kind, "error": row.error}
+    summary = (row.cursor or {}).get("summary")
+    if row.kind in SYNC_KINDS and isinstance(summary, dict):
+        answer["summary"] = summary
+    return answer

@@ -20,6 +20,9 @@ class TenantSettingsSchema(ma.Schema):
     auto_sync = ma.fields.String(required=True)
     auto_link_companies = ma.fields.Boolean(required=True)
     never_sync = ma.fields.List(ma.fields.String(), required=True)
+    create_unknown_senders = ma.fields.Boolean(
+        metadata={"description": "Automatic and bulk sync create CRM contacts for unknown external senders"}
+    )
 
 
 class SettingsSchema(ma.Schema):
@@ -54,7 +57,7 @@ def _settings(mailbox) -> dict:
         "tenant": {
             k: v
             for k, v in user.tenant.effective_settings().items()
-            if k in ("auto_sync", "auto_link_companies", "never_sync")
+            if k in ("auto_sync", "auto_link_companies", "never_sync", "create_unknown_senders")
         },
     }
 
@@ -74,7 +77,8 @@ def get_mine():
 @bp.response(200, SettingsSchema)
 @bp.doc(security=[{"bearerAuth": []}])
 def put_mine(body):
-    """Change my settings (null: back to the tenant's); switches the subscriptions on or off."""
+    """Change my settings (null: back to the tenant's). Switching automatic sync on files
+    the messages waiting for sync (marked unsynced) at once, in a catch-up round."""
     mailbox = current_mailbox()
     before = mailbox.user.effective_settings().get("auto_sync")
     mailbox.user.update_settings(**body)

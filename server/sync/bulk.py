@@ -11,6 +11,12 @@ already done at exactly that time. A killed job resumes from there (`$filter`
 receivedDateTime ge that time, skipping those ids): nothing is skipped, and nothing
 is filed twice (a message marked synced is left alone; the CRM's writes are upserts).
 A page with failures is not passed: the job's retry repeats it.
+
+Bulk sync files only mail with a CRM contact on it (or a sharing rule, a linked
+conversation, or the user's own "Sync to CRM" / unsynced mark): internal mail and
+newsletters are skipped (automatic.py). The cursor's "summary" counts each outcome
+separately: filed, already filed, skipped because marked, skipped because no CRM
+contact, skipped for the never-sync list, otherwise skipped, failed.
 """
 
 from __future__ import annotations
@@ -71,15 +77,16 @@ def bulk_sync(
     page_size: int = PAGE_SIZE,
 ) -> Outcome:
     """Files the folder's messages received since `since`, resuming from `cursor`
-    ({"after", "seen", "done", "failed"}); `report(done, total, failed, cursor)` after
-    each page. Raises GraphError (the job retries and resumes)."""
+    ({"after", "seen", "done", "failed", "summary"}); `report(done, total, failed,
+    cursor)` after each page. Returns the whole run's Outcome (the resumed part
+    included). Raises GraphError (the job retries and resumes)."""
     cursor = dict(cursor or {})
     after = cursor.get("after") or since_iso(since)
     seen = set(cursor.get("seen") or ())
     done = int(cursor.get("done") or 0)
     failed = int(cursor.get("failed") or 0)
     total = None
-    outcome = Outcome()
+    outcome = Outcome.from_summary(cursor.get("summary"))
     mailbox.graph.ensure_categories()
     pages = mailbox.graph.message_pages(
         folder,
@@ -99,15 +106,22 @@ def bulk_sync(
         if result.failed:
             raise GraphError(502, "MarkFailed", "; ".join(result.errors[:5]))
         outcome.add(result)
-        done += result.filed + result.excluded + result.skipped
+        done += result.handled
         if page.messages:
             last = page.messages[-1].get("receivedDateTime") or after
             at_last = {m["id"] for m in page.messages if m.get("receivedDateTime") == last}
             seen = (seen | at_last) if last == after else at_last
             after = last
-        cursor = {"after": after, "seen": sorted(seen), "done": done, "failed": failed}
+        cursor = {
+            "after": after,
+            "seen": sorted(seen),
+            "done": done,
+            "failed": failed,
+            "summary": outcome.summary(),
+        }
         if report:
             report(done, total, failed, cursor)
+    cursor = {**cursor, "done": done, "failed": failed, "summary": outcome.summary()}
     if report:
         report(done, done + failed, failed, cursor)
     return outcome

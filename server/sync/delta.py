@@ -10,9 +10,11 @@ for a folder never synced.
 A round also files the messages the CRM holds as `pending` (marked unsynced from the
 pane), whatever their age: delta rounds bounded by a date would not see them.
 
-Rounds run every DELTA_INTERVAL_S for every watched mailbox (`schedule_delta_round`),
-after a `missed` lifecycle event, and when the pane opens (`request_catch_up`, at most
-once a minute per user).
+Rounds run every DELTA_INTERVAL_S for every watched mailbox (`schedule_delta_round`;
+every CRM user: watching.py), after a `missed` lifecycle event, when the pane opens
+(`request_catch_up`, at most once a minute per user, which also subscribes a user who
+has no subscriptions yet, so that the category command works within a minute of first
+use), and when automatic sync is switched on (the waiting messages are filed at once).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from datetime import timedelta
 from flask import Flask, current_app
 from sqlalchemy import select
 
-from server.crm.models import MailboxItem, SyncCursor, User
+from server.crm.models import MailboxItem, Subscription, SyncCursor, User
 from server.crm.types import utcnow
 from server.crm.upsert import upsert
 from server.db import Database
@@ -36,7 +38,7 @@ from server.jobs.schedule import periodic
 from server.sync.automatic import Outcome, process_messages
 from server.sync.mailbox import Mailbox
 from server.sync.mailbox_factory import job_mailbox
-from server.sync.watching import watched_users, watches
+from server.sync.watching import subscriptions_key, watched_users, watches
 
 FOLDERS = ("inbox", "sentitems")
 DELTA_LOOKBACK = timedelta(days=7)
@@ -151,9 +153,7 @@ def delta_job(ctx: JobContext) -> None:
     folders = ctx.params.get("folders") or FOLDERS
     outcome = catch_up(mailbox, folders)
     ctx.progress(
-        done=outcome.filed + outcome.excluded + outcome.skipped,
-        failed=outcome.failed,
-        total=outcome.filed + outcome.excluded + outcome.skipped + outcome.failed,
+        done=outcome.handled, failed=outcome.failed, total=outcome.handled + outcome.failed, cursor=outcome.summary()
     )
 
 
@@ -186,9 +186,13 @@ _catch_up_lock = threading.Lock()
 
 def request_catch_up(user: User, app: Flask | None = None) -> bool:
     """The pane opened: queue a catch-up for this user, at most once a minute (per
-    process; the job's key makes repeats across processes harmless). Cheap: no Graph
-    call, and nothing at all for a user without automatic sync. Returns True when queued."""
+    process; the job's key makes repeats across processes harmless), and their
+    subscriptions when they have none yet. Every user gets it, automatic sync on or off:
+    the round acts on their categories (automatic.py). Cheap: no Graph call here, one
+    indexed query. Off with CATCH_UP_ON_OPEN false. Returns True when queued."""
     app = app or current_app._get_current_object()
+    if not app.config["CATCH_UP_ON_OPEN"]:
+        return False
     now = time.monotonic()
     key = (user.id, user.created_at)
     with _catch_up_lock:
@@ -198,7 +202,10 @@ def request_catch_up(user: User, app: Flask | None = None) -> bool:
         if len(_last_catch_up) > 100_000:
             _last_catch_up.clear()
         _last_catch_up[key] = now
-    if (user.effective_settings().get("auto_sync") or "off") == "off":
-        return False
     enqueue_catch_up(app, user)
+    with Database.state(app).session_factory() as session:
+        has = session.scalar(select(Subscription.id).where(Subscription.user_id == user.id).limit(1))
+    if has is None:
+        # The first use: subscribe now, not at the hourly upkeep (subscriptions.py's job).
+        enqueue("subscriptions", {}, key=subscriptions_key(user), tenant_id=user.tenant_id, user_id=user.id, app=app)
     return True

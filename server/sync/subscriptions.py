@@ -7,9 +7,13 @@ and the lifecycle endpoint are at NOTIFICATION_BASE_URL (default PUBLIC_BASE_URL
 
 Upkeep (`schedule_upkeep`, hourly): renew subscriptions that expire within
 RENEW_BEFORE, create missing ones for watched mailboxes, delete those of mailboxes
-no longer watched. A settings change does not wait for it (`follow_settings`): a
+no longer watched. Every CRM user is watched (watching.py): the category command works
+whatever the automatic-sync setting, so switching automatic sync off keeps the
+subscriptions. A settings change does not wait for the upkeep (`follow_settings`): a
 user's own change queues that user's `subscriptions` job, a change of the tenant's
-defaults queues the same upkeep for that tenant's users at once. Lifecycle events:
+defaults queues the same upkeep for that tenant's users at once; and switching
+automatic sync on queues a catch-up round, which files the messages waiting as
+`pending` (marked unsynced) at once. Lifecycle events:
 `reauthorizationRequired` renews, `subscriptionRemoved` creates it again, `missed`
 runs a delta catch-up.
 """
@@ -32,10 +36,10 @@ from server.graph.errors import NotFound
 from server.jobs.queue import enqueue
 from server.jobs.registry import JobContext, job
 from server.jobs.schedule import periodic
-from server.sync.delta import catch_up
+from server.sync.delta import catch_up, enqueue_catch_up
 from server.sync.mailbox import Mailbox
 from server.sync.mailbox_factory import job_mailbox
-from server.sync.watching import watched_users, watches
+from server.sync.watching import subscriptions_key, watched_users, watches
 
 FOLDERS = ("inbox", "sentitems")
 # Graph refuses a longer clientState when subscribing, so a longer one is forged.
@@ -156,6 +160,8 @@ def subscriptions_job(ctx: JobContext) -> None:
     tenant (no user: its defaults changed) queues the upkeep of its users."""
     if ctx.job.user_id is None:
         count = schedule_upkeep(ctx.app, tenant_id=ctx.job.tenant_id)
+        if ctx.params.get("catch_up"):
+            count += catch_up_users_with_auto_sync(ctx.app, ctx.job.tenant_id)
         ctx.progress(done=count, total=count)
         return
     mailbox = job_mailbox(ctx)
@@ -184,9 +190,7 @@ def lifecycle_job(ctx: JobContext) -> None:
 
 
 def enqueue_subscriptions(app: Flask, user: User) -> int:
-    return enqueue(
-        "subscriptions", {}, key=f"subscriptions:{user.id}", tenant_id=user.tenant_id, user_id=user.id, app=app
-    )
+    return enqueue("subscriptions", {}, key=subscriptions_key(user), tenant_id=user.tenant_id, user_id=user.id, app=app)
 
 
 def enqueue_lifecycle(app: Flask, row: Subscription, event: str) -> int:
@@ -201,8 +205,30 @@ def enqueue_lifecycle(app: Flask, row: Subscription, event: str) -> int:
     )
 
 
-def enqueue_tenant_upkeep(app: Flask, tenant_id: str) -> int:
-    return enqueue("subscriptions", {}, key=f"subscriptions:tenant:{tenant_id}", tenant_id=tenant_id, app=app)
+def enqueue_tenant_upkeep(app: Flask, tenant_id: str, catch_up: bool = False) -> int:
+    return enqueue(
+        "subscriptions",
+        {"catch_up": True} if catch_up else {},
+        key=f"subscriptions:tenant:{tenant_id}",
+        tenant_id=tenant_id,
+        app=app,
+    )
+
+
+def catch_up_users_with_auto_sync(app: Flask, tenant_id: str) -> int:
+    """Queues a catch-up round for each user of the tenant whose automatic sync is on
+    (their own setting or now the tenant's): their waiting messages get filed now."""
+    count = 0
+    with Database.state(app).session_factory() as session:
+        for user in watched_users(session, tenant_id):
+            if (user.effective_settings().get("auto_sync") or "off") != "off":
+                enqueue_catch_up(app, user)
+                count += 1
+    return count
+
+
+def switched_on(before: str | None, after: str | None) -> bool:
+    return (before or "off") == "off" and (after or "off") != "off"
 
 
 def follow_settings(
@@ -210,17 +236,22 @@ def follow_settings(
 ) -> int | None:
     """After `auto_sync` changed from `before` to `after` (effective values), for one
     user or (no user) for a tenant's defaults: queues what brings the subscriptions in
-    line, and returns the job's id (None when nothing can have changed). Saving a mode
+    line, and returns the job's id (None when nothing can have changed). Switched on
+    (from off), it also queues a catch-up round of the user (of each user whose
+    automatic sync the tenant's default switched on), which files the messages waiting
+    as `pending` at once. Saving a mode
     that is on again queues it too, which repairs a subscription that went missing.
     Never done inside the request: creating a subscription makes Graph call our
     webhook back."""
     if before == after and (after or "off") == "off":
         return None
     if user is not None:
+        if switched_on(before, after):
+            enqueue_catch_up(app, user)
         return enqueue_subscriptions(app, user)
     if tenant_id is None:
         raise ValueError("follow_settings needs a user or a tenant")
-    return enqueue_tenant_upkeep(app, tenant_id)
+    return enqueue_tenant_upkeep(app, tenant_id, catch_up=switched_on(before, after))
 
 
 @periodic("subscriptions", every_s=SUBSCRIPTION_UPKEEP_S)

@@ -2,16 +2,24 @@
 
 This is the API's message shape (a contract), which the pane and other clients rely on:
 {"id", "internet_message_id", "subject", "state", "crm_email_id", "crm_url",
+ "auto_sync", "filing_queued",
  "people": [{"address", "name", "role", "contacts": [...], "outlook_contact_id"}]}
+
+`auto_sync` is the user's effective automatic-sync mode ("off", "marked",
+"known_contacts" or "all"), so the pane can say what will happen; `filing_queued` is
+true when the message is not filed yet but the backend will file it without another
+click: it carries the "Sync to CRM" category (the category command works in every
+mode), or it waits as `pending` (marked unsynced) and automatic sync is on.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from server.crm.addresses import normalise_address
+from server.crm.addresses import matches_never_sync, normalise_address
 from server.crm.matching import MatchedContact, match_addresses
 from server.crm.models import Email, MailboxItem
+from server.graph import properties as props
 from server.graph.batch import BATCH_LIMIT
 from server.graph.errors import GraphError
 from server.sync.contact_fields import OUTLOOK_CONTACT_FIELDS
@@ -37,6 +45,23 @@ def message_state(message: dict, item: MailboxItem | None) -> str:
     if item is not None and item.state in ("synced", "excluded", "pending"):
         return item.state
     return "none"
+
+
+def filing_queued(message: dict, state: str, settings: Mapping, people: list[Person]) -> bool:
+    """Whether the backend files this message by itself, with no further click (the
+    rules of automatic.py `decide`: a never-sync person keeps it out)."""
+    if state in ("synced", "excluded"):
+        return False
+    never_sync = list(settings.get("never_sync") or [])
+    if never_sync and any(p.address and matches_never_sync(p.address, never_sync) for p in people):
+        return False
+    auto_sync = settings.get("auto_sync") or "off"
+    categories = {c.casefold() for c in message.get("categories") or ()}
+    if props.CATEGORY_DONT_SYNC.casefold() in categories:
+        return False
+    if props.CATEGORY_SYNC.casefold() in categories:
+        return True
+    return state == "pending" and auto_sync != "off"
 
 
 def filed_email(mailbox: Mailbox, message: dict, item: MailboxItem | None) -> Email | None:
@@ -106,13 +131,18 @@ def message_view(
     if matches is None:
         matches = match_addresses(mailbox.session, mailbox.tenant_id, [p.address for p in people])
     email = filed_email(mailbox, message, item)
+    state = message_state(message, item)
+    settings = mailbox.settings()
+    auto_sync = settings.get("auto_sync") or "off"
     return {
         "id": message["id"],
         "internet_message_id": message.get("internetMessageId"),
         "conversation_id": message.get("conversationId"),
         "subject": message.get("subject") or "",
         "received_at": message.get("receivedDateTime"),
-        "state": message_state(message, item),
+        "state": state,
+        "auto_sync": auto_sync,
+        "filing_queued": filing_queued(message, state, settings, people),
         "crm_email_id": email.id if email else None,
         "crm_url": mailbox.links.email(email.id) if email else None,
         "categories": message.get("categories") or [],

@@ -1,5 +1,13 @@
-"""Which mailboxes automatic sync watches: those that get change notifications and
-delta rounds (automatic sync on, a sharing rule, or a linked conversation)."""
+"""Which mailboxes get change notifications and delta rounds: every user who has used
+the add-in (who has a users row), whatever their automatic-sync setting.
+
+The category command ("Sync to CRM" / "Don't sync to CRM" put on a message in any
+Outlook) is the user's own explicit command, not automatic sync, so it must work under
+the default setting (off) too. A mailbox is still only read for its owner's own
+commands and settings: with automatic sync off, what is filed is decided by the
+categories the owner put on their messages, their sharing rules and the conversations
+linked in their tenant (automatic.py `decide`), nothing else.
+"""
 
 from __future__ import annotations
 
@@ -8,49 +16,33 @@ from collections.abc import Iterator
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from server.crm.models import ConversationLink, SharingRule, Tenant, User
+from server.crm.models import User
 from server.sync.mailbox import Mailbox
+
+BATCH = 500
 
 
 def watches(mailbox: Mailbox) -> bool:
-    """Whether this mailbox needs notifications and delta rounds at all."""
-    if (mailbox.settings().get("auto_sync") or "off") != "off":
-        return True
-    return has_rules_or_conversations(mailbox.session, mailbox.tenant_id, mailbox.user.id)
+    """Whether this mailbox needs notifications and delta rounds: always, for a CRM user
+    (the category command works whatever the automatic-sync setting)."""
+    return mailbox.user is not None
 
 
-def has_rules_or_conversations(session, tenant_id: str, user_id: int) -> bool:
-    rule = session.scalar(
-        select(SharingRule.id).where(SharingRule.tenant_id == tenant_id, SharingRule.user_id == user_id).limit(1)
-    )
-    if rule is not None:
-        return True
-    return (
-        session.scalar(select(ConversationLink.id).where(ConversationLink.tenant_id == tenant_id).limit(1)) is not None
-    )
+def subscriptions_key(user: User) -> str:
+    """The job key of a user's `subscriptions` job (subscriptions.py), one per user."""
+    return f"subscriptions:{user.id}"
 
 
 def watched_users(session: Session, tenant_id: str | None = None) -> Iterator[User]:
-    """Users (of one tenant, when given) with automatic sync on (their own or their
-    tenant's default), a sharing rule, or in a tenant with linked conversations."""
-
-    def of_tenant(query, column):
-        return query if tenant_id is None else query.where(column == tenant_id)
-
-    with_rules = set(session.scalars(of_tenant(select(SharingRule.user_id), SharingRule.tenant_id).distinct()))
-    tenants_with_conversations = set(
-        session.scalars(of_tenant(select(ConversationLink.tenant_id), ConversationLink.tenant_id).distinct())
-    )
-    tenants = {t.id: t for t in session.scalars(of_tenant(select(Tenant), Tenant.id))}
+    """Every CRM user (of one tenant, when given), read in batches."""
     last = 0
     while True:
-        users = session.scalars(
-            of_tenant(select(User), User.tenant_id).where(User.id > last).order_by(User.id).limit(500)
-        ).all()
+        query = select(User).where(User.id > last).order_by(User.id).limit(BATCH)
+        if tenant_id is not None:
+            query = query.where(User.tenant_id == tenant_id)
+        users = session.scalars(query).all()
         if not users:
             return
         for user in users:
             last = user.id
-            mode = user.effective_settings(tenants.get(user.tenant_id) or user.tenant).get("auto_sync")
-            if (mode or "off") != "off" or user.id in with_rules or user.tenant_id in tenants_with_conversations:
-                yield user
+            yield user

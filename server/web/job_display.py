@@ -48,6 +48,35 @@ ERROR_EXPLANATIONS = {
 }
 
 
+# A bulk sync's summary (its cursor's "summary", sync/automatic.py Outcome), in words,
+# each outcome on its own line: what "N messages" alone would hide.
+SUMMARY_LABELS = (
+    ("filed", lazy_gettext("Filed")),
+    ("already_filed", lazy_gettext("Already filed")),
+    ("marked", lazy_gettext("Skipped: marked synced or \u201cDon\u2019t sync to CRM\u201d")),
+    ("no_contact", lazy_gettext("Skipped: no CRM contact on it")),
+    ("never_sync", lazy_gettext("Skipped: on the never-sync list")),
+    ("skipped", lazy_gettext("Skipped: other (deleted meanwhile)")),
+    ("failed", lazy_gettext("Failed")),
+    ("contacts_created", lazy_gettext("CRM contacts created for unknown senders")),
+)
+
+
+def sync_summary(row: SyncJob) -> list[tuple[str, int]]:
+    """(label, count) of a sync job's summary; empty when it has none (older jobs)."""
+    summary = (row.cursor or {}).get("summary")
+    if not isinstance(summary, dict):
+        return []
+    shown = []
+    for key, label in SUMMARY_LABELS:
+        count = int(summary.get(key) or 0)
+        if key == "failed":
+            count = max(count, row.failed or 0)
+        if count or key in ("filed", "already_filed", "marked", "no_contact", "failed"):
+            shown.append((label, count))
+    return shown
+
+
 def job_title(row: SyncJob) -> str:
     params = row.params or {}
     if row.kind == IMPORT_KIND:
@@ -142,6 +171,7 @@ def job_view(row: SyncJob, users: dict[int, User]) -> dict:
         "requested_at": row.created_at,
         "finished_at": row.finished_at,
         "cursor": dict(row.cursor or {}),
+        "summary": sync_summary(row),
         "params": dict(row.params or {}),
     }
 

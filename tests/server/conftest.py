@@ -80,7 +80,13 @@ def fresh_database_factory(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def app(emulator, database_url, tmp_path_factory):
-    return create_app(backend_settings(emulator, database_url, INSTANCE_DIR=str(tmp_path_factory.mktemp("instance"))))
+    # Not served over HTTP, so Graph cannot reach its webhook: no background catch-up or
+    # subscription on pane open, whose Graph calls would mix with the ones tests count.
+    return create_app(
+        backend_settings(
+            emulator, database_url, CATCH_UP_ON_OPEN=False, INSTANCE_DIR=str(tmp_path_factory.mktemp("instance"))
+        )
+    )
 
 
 @pytest.fixture
@@ -129,7 +135,8 @@ def make_app(emulator, database_url, tmp_path):
     """`make_app(**settings)` -> a fresh app (fresh rate-limit counters) on the test database."""
 
     def make(**overrides):
-        return create_app(backend_settings(emulator, database_url, INSTANCE_DIR=str(tmp_path), **overrides))
+        settings = {"CATCH_UP_ON_OPEN": False, **overrides}  # as `app`: not served for webhooks
+        return create_app(backend_settings(emulator, database_url, INSTANCE_DIR=str(tmp_path), **settings))
 
     return make
 
@@ -179,6 +186,8 @@ def fault_app(emulator, fault_database_url, tmp_path_factory):
             **JOB_SETTINGS,
             GRAPH_TIMEOUT_S=GRAPH_TIMEOUT_S,
             GRAPH_MAX_WAIT_S=GRAPH_MAX_WAIT_S,
+            # Each fault hits the operation under test, not a background catch-up.
+            CATCH_UP_ON_OPEN=False,
             INSTANCE_DIR=str(tmp_path_factory.mktemp("instance")),
         )
     )

@@ -30,6 +30,7 @@ CONTRACT_DEFAULTS = {
     "WEBHOOK_RATE_LIMIT": "6000 per minute",
     "NOTIFICATION_BASE_URL": "http://localhost:5000",
     "DELTA_INTERVAL_S": 600,
+    "CATCH_UP_ON_OPEN": True,
     "JOB_WORKERS": 2,
     "JOB_MAX_ATTEMPTS": 5,
     "JOB_RETRY_BASE_S": 5.0,

@@ -6,10 +6,11 @@ from __future__ import annotations
 import itertools
 from datetime import UTC, datetime, timedelta
 
-from server.crm.filing import file_email
+from server.crm.filing import file_email, set_item_state
 from server.crm.models import Case, EmailLink, SharingRule, Task, User
 from server.crm.tenants import get_or_create_user
 from server.db import session_scope
+from server.graph.properties import SYNC_STATE
 
 _ids = itertools.count(1)
 BASE_TIME = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
@@ -93,3 +94,22 @@ def set_settings(app, user_id: int, **settings) -> None:
     with session_scope(app) as session:
         user = session.get(User, user_id)
         user.update_settings(**settings)
+
+
+def mark_pending_without_category(app, emulator, user_id: int, message_id: str) -> None:
+    """A message waiting as `pending` (marked unsynced) without our "Sync to CRM"
+    category, as another client leaves it: the CRM's record and Outlook's property.
+    The category would be a command in every mode; the bare state is filed only by
+    automatic sync (when on) or bulk sync."""
+    with session_scope(app) as session:
+        user = session.get(User, user_id)
+        set_item_state(session, user.tenant_id, user, message_id, "pending")
+        upn = user.upn
+        session.commit()
+    response = emulator.graph(
+        "PATCH",
+        f"/me/messages/{message_id}",
+        emulator.graph_token(upn),
+        json={"singleValueExtendedProperties": [{"id": SYNC_STATE, "value": "pending"}]},
+    )
+    response.raise_for_status()

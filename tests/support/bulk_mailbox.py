@@ -1,10 +1,12 @@
-"""A mailbox of thousands of messages for the bulk-sync tests, and the Graph calls a bulk
-sync made, read from the emulator's request log."""
+"""A mailbox of thousands of messages for the bulk-sync tests, their senders as CRM
+contacts, and the Graph calls a bulk sync made, read from the emulator's request log."""
 
 from __future__ import annotations
 
+from server.db import session_scope
+from tests.support.arrange_contacts import add_contact
 from tests.support.emulated_messages import new_message
-from tests.support.identities import ADELE
+from tests.support.identities import ADELE, CONTOSO
 
 COUNT = 2000
 SINCE = "2026-11-20"
@@ -44,3 +46,10 @@ def graph_calls(emulator):
     throttled = [r for r in rows if r["status"] in (429, 503, 504)]
     patches = [r for r in rows if r["in_batch"] and r["method"] == "PATCH" and r["status"] == 200]
     return pages, batches, throttled, patches
+
+
+def customers_in_crm(app) -> None:
+    """The 40 senders as CRM contacts: bulk sync files only mail with a CRM contact on it."""
+    with session_scope(app) as session:
+        for n in range(40):
+            add_contact(session, CONTOSO, f"Customer {n}", f"customer{n}@northwind.example")

@@ -25,6 +25,9 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "auto_link_companies": True,
     "auto_sync": "off",
     "never_sync": [],
+    # Automatic and bulk sync file only mail with a CRM contact on it; with this on, an
+    # unknown external sender gets a CRM contact and the message is filed on it.
+    "create_unknown_senders": False,
 }
 
 # The languages of the CRM pages. A user's settings may also hold `language` (one of
@@ -156,8 +159,8 @@ def validate_settings(changes: dict[str, Any], personal: bool = True) -> None:
             raise InvalidSettings(f"unknown setting {key!r}")
         if value is None:
             continue
-        if key == "auto_link_companies" and not isinstance(value, bool):
-            raise InvalidSettings("auto_link_companies must be true or false")
+        if key in ("auto_link_companies", "create_unknown_senders") and not isinstance(value, bool):
+            raise InvalidSettings(f"{key} must be true or false")
         if key == "auto_sync" and value not in AUTO_SYNC_MODES:
             raise InvalidSettings(f"auto_sync must be one of {', '.join(AUTO_SYNC_MODES)}")
         if key == "never_sync" and not (isinstance(value, list) and all(isinstance(v, str) for v in value)):

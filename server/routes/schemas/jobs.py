@@ -26,3 +26,12 @@ class ProgressSchema(ma.Schema):
     failed = ma.fields.Integer(required=True)
     eta_s = ma.fields.Float(allow_none=True, required=True)
     error = ma.fields.String()
+    summary = ma.fields.Dict(
+        keys=ma.fields.String(),
+        values=ma.fields.Integer(),
+        metadata={
+            "description": "A sync job's outcomes so far, each counted apart: filed, already_filed, marked "
+            "(skipped: marked synced or Don't sync to CRM), no_contact (skipped: no CRM contact on it), "
+            "never_sync, skipped (other), failed, contacts_created"
+        },
+    )

@@ -42,6 +42,17 @@ class MessageSchema(ma.Schema):
     subject = ma.fields.String(required=True)
     received_at = ma.fields.String(allow_none=True)
     state = ma.fields.String(required=True, validate=ma.validate.OneOf(["none", "pending", "synced", "excluded"]))
+    auto_sync = ma.fields.String(
+        validate=ma.validate.OneOf(["off", "marked", "known_contacts", "all"]),
+        metadata={"description": "The user's effective automatic-sync mode"},
+    )
+    filing_queued = ma.fields.Boolean(
+        metadata={
+            "description": "True when the message is not filed yet but the backend will file it without another "
+            'click: it carries the "Sync to CRM" category, or it is pending (marked unsynced) and automatic sync '
+            "is on"
+        }
+    )
     crm_email_id = ma.fields.Integer(allow_none=True, required=True)
     crm_url = ma.fields.String(allow_none=True, required=True)
     categories = ma.fields.List(ma.fields.String())

@@ -215,6 +215,8 @@ def job_attempts(app, kind: str) -> int:
 
 
 def op_bulk_job(pane, app, emulator, fault: str) -> Seen:
+    with session_scope(app) as session:  # bulk sync files mail with a CRM contact on it
+        add_contact(session, CONTOSO, "Lynne Robbins", "lynne.robbins@northwind.example")
     user = pane()
     inject(emulator, fault, r"^/v1\.0/\$batch$", "POST")  # the marks of the first page
     response = user.post("/bulk-sync", json={"folder": "sentitems", "since": "2026-01-01"})

@@ -16,7 +16,7 @@ from server.db import session_scope
 from server.jobs.running import recover_stalled_jobs
 from server.sync.bulk import PAGE_SIZE, bulk_sync, enqueue_bulk
 from server.sync.mailbox_factory import app_only_mailbox
-from tests.support.bulk_mailbox import COUNT, SINCE, deliver_many, graph_calls
+from tests.support.bulk_mailbox import COUNT, SINCE, customers_in_crm, deliver_many, graph_calls
 from tests.support.waiting import wait_for
 
 
@@ -49,6 +49,7 @@ def start_bulk(app, user_id: int) -> int:
 
 @pytest.mark.redis
 def test_bulk_sync_files_2000_messages_in_pages_and_batches_of_20(redis_app, rq_workers, emulator, adele):
+    customers_in_crm(redis_app)
     deliver_many(emulator)
     rq_workers.start()
     emulator.clear_requests()
@@ -66,6 +67,7 @@ def test_bulk_sync_files_2000_messages_in_pages_and_batches_of_20(redis_app, rq_
 
 @pytest.mark.redis
 def test_throttled_and_killed_bulk_sync_resumes_and_files_each_message_once(redis_app, rq_workers, emulator, adele):
+    customers_in_crm(redis_app)
     deliver_many(emulator)
     emulator.fault(path=r"^/v1\.0/(users|\$batch)", kind="429", retry_after=0, probability=0.1)
     worker = rq_workers.start()
@@ -98,6 +100,7 @@ def test_throttled_and_killed_bulk_sync_resumes_and_files_each_message_once(redi
 
 
 def test_bulk_sync_memory_stays_flat_as_the_folder_grows(app, emulator, adele):
+    customers_in_crm(app)
     deliver_many(emulator, 600)
     used = {}
 

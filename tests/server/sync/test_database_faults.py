@@ -26,7 +26,7 @@ from server.jobs.running import recover_stalled_jobs
 from server.migrate import upgrade
 from server.sync.bulk import enqueue_bulk
 from tests.support.backend import JOB_SETTINGS, backend_settings
-from tests.support.bulk_mailbox import SINCE, deliver_many, graph_calls
+from tests.support.bulk_mailbox import SINCE, customers_in_crm, deliver_many, graph_calls
 from tests.support.database import empty_crm
 from tests.support.identities import ADELE, ADELE_OID, CONTOSO
 from tests.support.rq_processes import RqWorkers
@@ -159,6 +159,7 @@ def assert_exact(app, emulator, row: SyncJob) -> None:
 
 
 def test_postgresql_restart_mid_job_resumes_and_files_each_message_once(pg_app, cluster, workers, emulator):
+    customers_in_crm(pg_app)
     deliver_many(emulator, COUNT)
     workers.start()
     emulator.clear_requests()
@@ -174,6 +175,7 @@ def test_postgresql_restart_mid_job_resumes_and_files_each_message_once(pg_app, 
 
 
 def test_worker_killed_mid_job_is_retried_and_nothing_is_duplicated(pg_app, workers, emulator):
+    customers_in_crm(pg_app)
     deliver_many(emulator, COUNT)
     worker = workers.start()
     emulator.clear_requests()

@@ -11,13 +11,14 @@ from server.crm.models import (
     EmailLink,
     SharingRule,
     Subscription,
+    SyncJob,
     User,
 )
 from server.crm.tenants import get_or_create_tenant
 from server.db import session_scope
 from server.sync.delta import request_catch_up
 from server.sync.subscriptions import schedule_upkeep
-from tests.support.arrange_records import set_settings
+from tests.support.arrange_records import mark_pending_without_category, set_settings
 from tests.support.auto_sync import enable, subscriptions
 from tests.support.emulated_messages import find_message, new_message, outlook_state
 from tests.support.identities import ADELE, CONTOSO
@@ -108,16 +109,24 @@ def test_linked_conversation_picks_up_a_new_reply(pane, app, emulator, adele):
     wait_for(lambda: outlook_state(emulator, ADELE, reply["id"])["state"] == "synced", what="marked")
 
 
+def message_job_done(app) -> bool:
+    with session_scope(app) as session:
+        return session.scalar(select(SyncJob.id).where(SyncJob.kind == "message", SyncJob.state == "done")) is not None
+
+
 def test_missed_lifecycle_event_runs_a_delta_catch_up(pane, app, emulator, adele):
     rows = enable(pane, app, "marked")
     wait_idle(app)
     inbox = next(r for r in rows if r.folder == "inbox")
     message = find_message(emulator, ADELE, NORTHWIND_ORDER)
-    # Marked unsynced by another client while notifications were lost: only a catch-up sees it.
+    # Waiting as pending (marked unsynced by another client, without our "Sync to CRM"
+    # category, which is a command in every mode) while automatic sync was off, and the
+    # notifications since were lost: only a catch-up sees it.
     set_settings(app, adele, auto_sync="off")
-    response = pane().post(f"/messages/{message['id']}/state", json={"state": "unsynced"})
-    assert response.status_code == 200
+    mark_pending_without_category(app, emulator, adele, message["id"])
+    wait_for(lambda: message_job_done(app), what="the mark's notification, handled with automatic sync off")
     wait_idle(app)
+    assert outlook_state(emulator, ADELE, message["id"])["state"] == "pending"
     set_settings(app, adele, auto_sync="marked")
     emulator.clear_requests()
 

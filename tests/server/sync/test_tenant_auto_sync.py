@@ -1,6 +1,8 @@
 """The admin's tenant default for automatic sync takes effect at once: the tenant's
-signed-in users are subscribed (or unsubscribed) by the job it queues, not at the
-hourly upkeep (which never runs in tests: the embedded scheduler is off there)."""
+signed-in users are subscribed by the job it queues, not at the hourly upkeep (which
+never runs in tests: the embedded scheduler is off there), and switching it on files
+the messages waiting for sync at once. Switched off, the users stay subscribed: the
+category command works whatever the automatic-sync setting."""
 
 from __future__ import annotations
 
@@ -11,9 +13,14 @@ from sqlalchemy import select
 
 from server.crm.models import Subscription, SyncJob, User
 from server.db import session_scope
+from tests.support.arrange_records import mark_pending_without_category
+from tests.support.emulated_messages import find_message, outlook_state
 from tests.support.identities import ADELE, CONTOSO, MEGAN, PAT
 from tests.support.signin_client import Browser
 from tests.support.waiting import wait_idle
+
+ADELES = "Plain: order confirmation from Northwind"
+MEGANS = "Plain: hello Megan"
 
 
 @pytest.fixture
@@ -54,6 +61,22 @@ def save_tenant(admin: Browser, auto_sync: str):
     assert response.status_code == 303, response.get_data(as_text=True)
 
 
+def user_id_of(app, upn: str) -> int:
+    with session_scope(app) as session:
+        return session.scalar(select(User.id).where(User.tenant_id == CONTOSO, User.upn == upn))
+
+
+def waiting(app, emulator, upn: str, subject: str) -> str:
+    """A message of the user's marked unsynced (pending, without our category)."""
+    message_id = find_message(emulator, upn, subject)["id"]
+    mark_pending_without_category(app, emulator, user_id_of(app, upn), message_id)
+    return message_id
+
+
+def state(emulator, upn: str, message_id: str) -> str | None:
+    return outlook_state(emulator, upn, message_id)["state"]
+
+
 def save_override(admin: Browser, app, upn: str, auto_sync: str):
     with session_scope(app) as session:
         user_id = session.scalar(select(User.id).where(User.tenant_id == CONTOSO, User.upn == upn))
@@ -65,16 +88,21 @@ def save_override(admin: Browser, app, upn: str, auto_sync: str):
     assert response.status_code == 303, response.get_data(as_text=True)
 
 
-def test_turning_the_tenant_default_on_subscribes_its_users_and_off_unsubscribes_them(app, emulator, signed_in):
+def test_turning_the_tenant_default_on_subscribes_its_users_and_files_what_waits(app, emulator, signed_in):
     adele = signed_in(ADELE)  # the tenant's first user: its admin
     signed_in(MEGAN)
     signed_in(PAT)  # another tenant: untouched
     both = {ADELE: ["inbox", "sentitems"], MEGAN: ["inbox", "sentitems"]}
+    adeles, megans = waiting(app, emulator, ADELE, ADELES), waiting(app, emulator, MEGAN, MEGANS)
+    wait_idle(app)
+    assert state(emulator, ADELE, adeles) == state(emulator, MEGAN, megans) == "pending"
 
     save_tenant(adele, "known_contacts")
     wait_idle(app)
     assert subscribed_upns(emulator) == both
     assert stored_subscriptions(app) == both
+    # Switched on: what waited is filed now, not at the next delta round.
+    assert state(emulator, ADELE, adeles) == state(emulator, MEGAN, megans) == "synced"
 
     save_tenant(adele, "known_contacts")  # saved again: harmless, nothing doubled
     wait_idle(app)
@@ -85,26 +113,34 @@ def test_turning_the_tenant_default_on_subscribes_its_users_and_off_unsubscribes
         ).all()
         assert [(j.tenant_id, j.state) for j in tenant_jobs] == [(CONTOSO, "done")]
 
+    # Switched off, everyone stays watched: the category command works in every mode.
     save_tenant(adele, "off")
     wait_idle(app)
-    assert subscribed_upns(emulator) == {}
-    assert stored_subscriptions(app) == {}
+    assert subscribed_upns(emulator) == both
+    assert stored_subscriptions(app) == both
 
 
 def test_a_users_own_setting_wins_and_its_change_by_the_admin_applies_at_once(app, emulator, signed_in):
     adele = signed_in(ADELE)
     signed_in(MEGAN)
+    adeles, megans = waiting(app, emulator, ADELE, ADELES), waiting(app, emulator, MEGAN, MEGANS)
     save_override(adele, app, MEGAN, "off")
     save_tenant(adele, "marked")
     wait_idle(app)
-    assert subscribed_upns(emulator) == {ADELE: ["inbox", "sentitems"]}
+    assert state(emulator, ADELE, adeles) == "synced"
+    assert state(emulator, MEGAN, megans) == "pending"  # her own "off" wins: nothing filed for her
 
     save_override(adele, app, MEGAN, "inherit")  # back to the tenant's default: on
     wait_idle(app)
-    assert subscribed_upns(emulator) == {ADELE: ["inbox", "sentitems"], MEGAN: ["inbox", "sentitems"]}
+    assert state(emulator, MEGAN, megans) == "synced"
+    both = {ADELE: ["inbox", "sentitems"], MEGAN: ["inbox", "sentitems"]}
+    assert subscribed_upns(emulator) == both
 
     save_tenant(adele, "off")
     save_override(adele, app, ADELE, "known_contacts")  # the admin's own override keeps hers
     wait_idle(app)
-    assert subscribed_upns(emulator) == {ADELE: ["inbox", "sentitems"]}
-    assert stored_subscriptions(app) == {ADELE: ["inbox", "sentitems"]}
+    with session_scope(app) as session:
+        users = {u.upn: u.effective_settings()["auto_sync"] for u in session.scalars(select(User))}
+    assert users == {ADELE: "known_contacts", MEGAN: "off"}
+    assert subscribed_upns(emulator) == both
+    assert stored_subscriptions(app) == both

@@ -61,6 +61,8 @@ def test_bulk_sync_form_starts_the_bulk_job_and_its_page_shows_progress(browser,
     words = text_of(finished_job_page(adele, job_id))
     assert "Bulk sync of Sent Items since 2026-01-01" in words
     assert "Finished" in words and "Messages handled 2" in words
+    # Each outcome on its own line: the two sent messages have no CRM contact on them.
+    assert "Filed 0" in words and "Skipped: no CRM contact on it 2" in words and "Already filed 0" in words
     listed = adele.get("/crm/admin/jobs").get_data(as_text=True)
     row = re.search(rf'<tr>\s*<td><a href="/crm/admin/jobs/{job_id}">(.*?)</tr>', listed, re.S).group(1)
     assert "Bulk sync of Sent Items" in row and 'value="100"' in row and "Finished" in row
