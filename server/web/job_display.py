@@ -41,6 +41,8 @@ ERROR_EXPLANATIONS = {
     "ConnectionError": "Microsoft 365 could not be reached. Retry in a few minutes.",
     "OperationalError": "The CRM database was unavailable. Retry in a few minutes.",
 }
+# Errors whose message is already the plain sentence to show (why, and what to do).
+PLAIN_ERRORS = {"ImportRefused"}
 
 
 def job_title(row: SyncJob) -> str:
@@ -58,10 +60,19 @@ def explain_error(error: str) -> tuple[str, str]:
     if not error:
         return "", ""
     name, _, detail = error.partition(": ")
+    if name in PLAIN_ERRORS:
+        return detail, ""
     words = ERROR_EXPLANATIONS.get(name)
     if words is None:
         return f"Unexpected error: {detail or name}", error
     return words, detail
+
+
+def refusal(row: SyncJob) -> str:
+    """Why the import refused the job's file, in one sentence ("" when it did not)."""
+    if row.kind != IMPORT_KIND:
+        return ""
+    return str((row.cursor or {}).get("refused") or "")
 
 
 def percent(row: SyncJob) -> int | None:
@@ -78,6 +89,8 @@ def progress_text(row: SyncJob) -> str:
     state = STATE_LABELS.get(row.state, row.state)
     if row.state == "queued" and not row.done:
         return state
+    if refusal(row):
+        return f"{state}: {refusal(row)}"
     if row.kind == IMPORT_KIND:
         rows = int((row.cursor or {}).get("rows") or 0)
         share = percent(row)
@@ -118,6 +131,7 @@ def job_view(row: SyncJob, users: dict[int, User]) -> dict:
         "attempts": row.attempts,
         "error": words,
         "error_detail": detail,
+        "refused": refusal(row),
         "who": (user.display_name or user.upn) if user else "",
         "requested_at": row.created_at,
         "finished_at": row.finished_at,
