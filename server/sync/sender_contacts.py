@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from server.crm.addresses import normalise_address
 from server.crm.contacts import apply_fields, create_contact, find_by_addresses
+from server.crm.field_limits import check_length
 from server.crm.filing import link_email
 from server.crm.models import Email
 from server.sync.contact_fields import split_name
@@ -30,8 +31,10 @@ def create_crm_contact_from_message(
     when not given. An existing CRM contact with that address is returned instead of a
     duplicate (`created` false). With `link` ("Create and link the email"), the
     message is filed (if it was not) and linked to the contact (and its company, with
-    auto-link companies). Raises InvalidAddress for a malformed address, GraphError
-    (NotFound for a message not in the user's mailbox)."""
+    auto-link companies). Raises InvalidAddress for a malformed address, FieldTooLong
+    for a value over the CRM's limit (also a name taken from the message: it is
+    refused like a typed one, never cut), GraphError (NotFound for a message not in
+    the user's mailbox)."""
     normalised = normalise_address(address)
     if normalised is None:
         raise InvalidAddress()
@@ -39,6 +42,7 @@ def create_crm_contact_from_message(
     if name is None:
         person = next((p for p in people_of(message) if p.address == normalised), None)
         name = person.name if person else ""
+    check_length("display_name", name, "name")
     session = mailbox.session
     crm = find_by_addresses(session, mailbox.tenant_id, [normalised])
     created = crm is None
