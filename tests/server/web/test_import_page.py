@@ -144,6 +144,24 @@ def test_a_refused_file_shows_as_failed_with_one_sentence_why_and_what_to_do(bro
     assert "Retry" not in text_of(adele.get("/crm/admin/jobs").get_data(as_text=True))
 
 
+def test_a_file_unreadable_part_way_fails_at_once_keeping_the_rows_before(browser, crm):
+    adele = browser(ADELE)
+    # Large enough that the reader decodes (and imports) rows before it meets the bad bytes.
+    good = "".join(f"P{i},Q{i},p{i}@example.com,,,\n" for i in range(2000))
+    content = b"first_name,last_name,email,company,job_title,phone\n" + good.encode()
+    job_id = job_id_of(upload(adele, content + "Jiří,Šťastný,jiri@example.cz,,,\n".encode("cp1250")))
+
+    words = text_of(finished_job_page(adele, job_id))
+
+    after = re.search(r"The file is not UTF-8 text after line (\d+); the rows before it are saved\.", words)
+    assert after and int(after.group(1)) > 1, words
+    assert "Save it as CSV UTF-8 in Excel (File > Save As > CSV UTF-8) and import it again." in words
+    assert "Finished" not in words and "Retry" not in words and "line 0" not in words
+    row = crm.get(SyncJob, job_id)
+    assert (row.state, row.attempts) == ("failed", 1)
+    assert 0 < len(contacts_in(crm, CONTOSO)) < 2000
+
+
 def test_only_the_admin_sees_the_admin_pages(browser, crm, app):
     adele = browser(ADELE)
     job_id = job_id_of(upload(adele, CSV))
