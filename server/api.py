@@ -22,6 +22,8 @@ class ErrorDetailSchema(ma.Schema):
     message = ma.fields.String(required=True, metadata={"description": "Human-readable message"})
     retry_after = ma.fields.Integer(metadata={"description": "Seconds to wait before retrying"})
     details = ma.fields.Raw(metadata={"description": "Field errors of an invalid request"})
+    field = ma.fields.String(metadata={"description": "field_too_long: the field whose value is over its limit"})
+    limit = ma.fields.Integer(metadata={"description": "field_too_long: that field's limit, in characters"})
 
 
 class ErrorSchema(ma.Schema):

@@ -121,7 +121,7 @@ function field(labelText, input) {
 
 function createCrmForm(row) {
   const nameInput = el("input", { name: "name", value: row.person.name || "", autocomplete: "off", maxLength: 512 });
-  const addressInput = el("input", { name: "address", type: "email", value: row.person.address, required: true, maxLength: 320 });
+  const addressInput = el("input", { name: "address", type: "email", value: row.person.address, required: true, maxLength: 254 });
   const companyInput = el("input", { name: "company", autocomplete: "organization", maxLength: 256 });
   const form = el(
     "form",

@@ -11,6 +11,7 @@
 - keyset         keyset pagination (cursors, Page) for the REST API and the pages
 - prefix_search  LIKE "starts with" with escaped wildcards; index-range prefix match
 - record_errors  RecordNotFound, RecordInvalid, RecordConflict
+- field_limits   the one set of field limits (and FieldTooLong) every way in enforces
 - import_*       contacts from CSV or vCard: reading, batches, applying a batch
 - exporting      contacts to CSV or vCard
 - sanitise       sanitise_html(html); preview_text(text); text_to_html(text)

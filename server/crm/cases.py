@@ -14,6 +14,7 @@ from sqlalchemy import delete, false, func, select
 from sqlalchemy.orm import Session
 
 from server.crm.addresses import normalise_address
+from server.crm.field_limits import check_length
 from server.crm.filing import Link, link_email
 from server.crm.models import (
     MAX_ID,
@@ -78,11 +79,12 @@ def _commit(session: Session) -> None:
         raise
 
 
-def _clean(text: str | None, limit: int, what: str) -> str:
+def _clean(text: str | None, what: str) -> str:
+    """The title with its spacing tidied; raises Invalid when empty, FieldTooLong when long."""
     value = " ".join((text or "").split())
     if not value:
         raise Invalid(f"A {what} needs a title.")
-    return value[:limit]
+    return check_length("title", value)
 
 
 # -- cases and tasks --------------------------------------------------------------------
@@ -120,11 +122,11 @@ def list_cases(
 
 
 def create_case(session: Session, tenant_id: str, user: User | None, title: str, description: str = "") -> Case:
-    """Raises Invalid for an empty title."""
+    """Raises Invalid for an empty title, FieldTooLong for a title or description over its limit."""
     case = Case(
         tenant_id=tenant_id,
-        title=_clean(title, 512, "case"),
-        description=description or "",
+        title=_clean(title, "case"),
+        description=check_length("description", description),
         status="open",
         created_by_id=user.id if user else None,
     )
@@ -165,13 +167,16 @@ def create_task(
     case_id: int | None = None,
     due_at: datetime | None = None,
 ) -> Task:
-    """Raises Invalid for an empty title, NoSuchRecord for a case not in the tenant."""
+    """Raises Invalid for an empty title, FieldTooLong for a title or description over its
+    limit, NoSuchRecord for a case not in the tenant."""
+    title = _clean(title, "task")
+    description = check_length("description", description)
     if case_id is not None:
         get_case(session, tenant_id, case_id)
     task = Task(
         tenant_id=tenant_id,
-        title=_clean(title, 512, "task"),
-        description=description or "",
+        title=title,
+        description=description,
         case_id=case_id,
         due_at=due_at,
         created_by_id=user.id if user else None,
@@ -250,8 +255,8 @@ def list_notes(session: Session, tenant_id: str, email: Email) -> list[Note]:
 
 
 def add_note(session: Session, tenant_id: str, user: User, email: Email, body: str) -> Note:
-    """Raises Invalid for an empty note."""
-    text = (body or "").strip()
+    """Raises Invalid for an empty note, FieldTooLong for one over its limit."""
+    text = check_length("note", (body or "").strip(), "body")
     if not text:
         raise Invalid("A note needs some text.")
     note = Note(tenant_id=tenant_id, email_id=email.id, author_id=user.id, body=text)

@@ -15,6 +15,7 @@ from sqlalchemy import Text, case, cast, or_, select
 from sqlalchemy.orm import Session
 
 from server.crm.addresses import InvalidDomain, normalise_domains
+from server.crm.field_limits import check_length
 from server.crm.keyset import DEFAULT_LIMIT, Page, ranked_page
 from server.crm.models import Company, company_name_key
 from server.crm.prefix_search import LIKE_ESCAPE, like_prefix, starts_with
@@ -48,9 +49,9 @@ def get_company(session: Session, tenant_id: str, company_id: int) -> Company:
 
 
 def create_company(session: Session, tenant_id: str, data: Mapping[str, Any]) -> Company:
-    """Raises RecordInvalid, RecordConflict (a company of that name exists)."""
+    """Raises RecordInvalid, FieldTooLong, RecordConflict (a company of that name exists)."""
     get_or_create_tenant(session, tenant_id)
-    name = " ".join(str(data.get("name") or "").split())
+    name = check_length("company", " ".join(str(data.get("name") or "").split()), "name")
     if not name:
         raise RecordInvalid("name", "A company needs a name.")
     if Company.by_name(session, tenant_id, name) is not None:
@@ -62,10 +63,10 @@ def create_company(session: Session, tenant_id: str, data: Mapping[str, Any]) ->
 
 
 def update_company(session: Session, tenant_id: str, company_id: int, data: Mapping[str, Any]) -> Company:
-    """Raises RecordNotFound, RecordInvalid, RecordConflict."""
+    """Raises RecordNotFound, RecordInvalid, FieldTooLong, RecordConflict."""
     company = get_company(session, tenant_id, company_id)
     if "name" in data:
-        name = " ".join(str(data["name"] or "").split())
+        name = check_length("company", " ".join(str(data["name"] or "").split()), "name")
         if not name:
             raise RecordInvalid("name", "A company needs a name.")
         other = Company.by_name(session, tenant_id, name)

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 
 from server.crm.addresses import normalise_address
 from server.crm.contact_changes import ChangedBy, field_values, record_changes, record_creation, record_deletion
+from server.crm.field_limits import check_length, joined_name
 from server.crm.keyset import DEFAULT_LIMIT, Page, ranked_page
 from server.crm.matching import match_addresses
 from server.crm.models import Company, Contact, ContactEmail, company_name_key
@@ -34,14 +35,6 @@ SEARCH_LIMIT = 20
 # Candidates read before ranking; a prefix this unselective is ranked among these.
 SEARCH_CANDIDATES = 200
 CONTACT_FIELDS = ("first_name", "last_name", "display_name", "job_title", "business_phone", "mobile_phone")
-_LENGTHS = {
-    "first_name": 256,
-    "last_name": 256,
-    "display_name": 512,
-    "job_title": 256,
-    "business_phone": 64,
-    "mobile_phone": 64,
-}
 
 
 # -- one contact ---------------------------------------------------------------------
@@ -74,8 +67,9 @@ def apply_fields(
     `changed_by`, records each field that changed on a contact that already existed.
     A company name links the tenant's Company (case- and space-insensitive), created
     if missing; an empty one unlinks it; `company_id` (wins over a name) links an
-    existing one. Does not commit. Raises ValueError for a malformed address,
-    RecordInvalid for an unknown company_id."""
+    existing one. Does not commit. Raises FieldTooLong for a value over its field's
+    limit (nothing is cut to fit), ValueError for a malformed address, RecordInvalid
+    for an unknown company_id."""
     before = field_values(contact) if changed_by is not None and contact.id is not None else None
     _set_fields(session, contact, values)
     if before is not None:
@@ -83,9 +77,16 @@ def apply_fields(
 
 
 def _set_fields(session: Session, contact: Contact, values: Mapping[str, Any]) -> None:
-    for name, limit in _LENGTHS.items():
+    for name in CONTACT_FIELDS:
         if name in values:
-            setattr(contact, name, (values[name] or "")[:limit])
+            check_length(name, values[name])
+    if "company" in values and "company_id" not in values:
+        check_length("company", " ".join((values["company"] or "").split()))
+    for raw in values.get("emails") or []:
+        check_length("email", raw, "emails")
+    for name in CONTACT_FIELDS:
+        if name in values:
+            setattr(contact, name, values[name] or "")
     if "company_id" in values:
         if values["company_id"] is None:
             contact.company = None
@@ -95,7 +96,7 @@ def _set_fields(session: Session, contact: Contact, values: Mapping[str, Any]) -
                 raise RecordInvalid("company_id", "No such company.")
             contact.company = company
     elif "company" in values:
-        name = " ".join((values["company"] or "").split())[:256]
+        name = " ".join((values["company"] or "").split())
         if not name:
             contact.company = None
         elif contact.company is None or contact.company.name_key != company_name_key(name):
@@ -184,7 +185,7 @@ def _complete_name(contact: Contact, data: Mapping[str, Any]) -> None:
     """A display name from first and last name when none is given or kept; raises
     RecordInvalid when the contact is left without any name."""
     if "display_name" not in data and ("first_name" in data or "last_name" in data) and not contact.display_name:
-        contact.display_name = " ".join(p for p in (contact.first_name, contact.last_name) if p)
+        contact.display_name = joined_name(contact.first_name, contact.last_name)
     if not contact.name:
         raise RecordInvalid("display_name", "A contact needs a name or an email address.")
 

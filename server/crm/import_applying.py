@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from server.crm.addresses import address_domain, normalise_address, normalise_domains
 from server.crm.contact_changes import IMPORT, ChangedBy, record_changes
+from server.crm.field_limits import FieldTooLong, check_length, check_lengths, joined_name
 from server.crm.import_rows import ImportRow, ImportSummary, RowProblem
 from server.crm.models import Company, Contact, ContactEmail, Tenant, company_name_key
 from server.crm.types import utcnow
@@ -85,10 +86,33 @@ class _Group:
     addresses: list[str]
 
 
+# An import row's fields and the limits they fall under (the CSV's `phone` is the business phone).
+ROW_FIELDS = {"phone": "business_phone"}
+ROW_TEXT = ("first_name", "last_name", "display_name", "company", "job_title", "phone", "mobile_phone")
+
+
+def _over_limit(row: ImportRow) -> str | None:
+    """Why the row is refused for a value over its field's limit, None when all fit:
+    the import takes what the API and the pages take, and never cuts a value."""
+    try:
+        check_lengths({name: getattr(row, name) for name in ROW_TEXT}, ROW_FIELDS)
+        for raw in row.emails:
+            check_length("email", raw)
+        for raw in row.company_domains:
+            check_length("domain", raw)
+    except FieldTooLong as exc:
+        return exc.message
+    return None
+
+
 def _prepare(rows: Iterable[ImportRow], summary: ImportSummary) -> list[tuple[ImportRow, list[str]]]:
     prepared = []
     for row in rows:
         summary.rows += 1
+        too_long = _over_limit(row)
+        if too_long is not None:
+            summary.problems.append(RowProblem(row.line, too_long))
+            continue
         addresses: list[str] = []
         bad = None
         for raw in row.emails:
@@ -257,7 +281,7 @@ def _insert_ignore_many(session: Session, model, rows: list[dict], conflict: lis
 
 
 def _derived_name(first: str, last: str) -> str:
-    return " ".join(p for p in (first, last) if p)
+    return joined_name(first, last)
 
 
 class _NewContact:

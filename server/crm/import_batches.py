@@ -36,11 +36,14 @@ ANALYZE_FIRST_AT = 2000
 
 
 class ImportAborted(RuntimeError):
-    """The import stopped part-way; `summary` counts the batches that were committed."""
+    """The import stopped part-way; `summary` counts the batches that were committed.
+    `refused`: the file itself is unreadable from some point on, so running the same
+    import again cannot finish it (the message says what to do instead)."""
 
-    def __init__(self, message: str, summary: ImportSummary):
+    def __init__(self, message: str, summary: ImportSummary, *, refused: bool = False):
         super().__init__(message)
         self.summary = summary
+        self.refused = refused
 
 
 def import_file(
@@ -127,7 +130,7 @@ def import_stream(
         if batch:
             flush()  # the rows before the unreadable part are good
         if summary.rows:
-            raise ImportAborted(f"{exc}; the rows before it are saved", summary) from exc
+            raise ImportAborted(str(exc), summary, refused=True) from exc  # says the rows before are saved
         raise
     except ImportAborted:
         raise

@@ -8,7 +8,16 @@ import unicodedata
 from collections.abc import Callable, Iterator
 from typing import TextIO
 
-from server.crm.import_rows import COLUMNS, ImportFileError, ImportRow, RowProblem, split_list, undo_defuse
+from server.crm.import_rows import (
+    COLUMNS,
+    EMPTY_FILE,
+    NO_KNOWN_COLUMN,
+    ImportFileError,
+    ImportRow,
+    RowProblem,
+    split_list,
+    undo_defuse,
+)
 
 DELIMITERS = (",", ";", "\t")
 
@@ -85,7 +94,7 @@ def read_csv(stream: TextIO, warn: Callable[[str], None]) -> Iterator[ImportRow 
         header_line = stream.readline()
         header_lines += 1
     if not header_line:
-        raise ImportFileError("the file is empty")
+        raise ImportFileError(EMPTY_FILE)
     header_line = header_line.lstrip("\ufeff")  # a BOM the decoder did not take (e.g. a second one)
     delimiter = sniff_delimiter(header_line)
     header = next(csv.reader([header_line], delimiter=delimiter))
@@ -96,9 +105,7 @@ def read_csv(stream: TextIO, warn: Callable[[str], None]) -> Iterator[ImportRow 
             warn(f"unknown column {cell.strip()!r} is ignored")
         columns.append(column)
     if not any(columns):
-        raise ImportFileError(
-            "the header row names none of the columns " + ", ".join(COLUMNS[:7]) + "; is the first row a header?"
-        )
+        raise ImportFileError(NO_KNOWN_COLUMN.format(columns=", ".join(COLUMNS[:7])))
     if not ({"email", "first_name", "last_name", "display_name"} & set(filter(None, columns))):
         warn("there is no email or name column: every row will be reported as bad")
 

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 from typing import BinaryIO
 
 from server.crm.import_csv import read_csv
-from server.crm.import_rows import ImportFileError, ImportRow, RowProblem
+from server.crm.import_rows import NOT_UTF8, NOT_UTF8_PART_WAY, SAVE_AS_UTF8, ImportFileError, ImportRow, RowProblem
 from server.crm.import_vcard import read_vcards
 
 
@@ -60,6 +60,7 @@ def read_rows(
             line = item.line
             yield item
     except UnicodeDecodeError:
-        raise ImportFileError(
-            f"the file is not UTF-8 (after line {line}); save it as 'CSV UTF-8' and import again"
-        ) from None
+        advice = SAVE_AS_UTF8[fmt]
+        # Line 0: not even the first line could be read, so nothing was imported.
+        sentence = NOT_UTF8_PART_WAY.format(line=line, advice=advice) if line else NOT_UTF8.format(advice=advice)
+        raise ImportFileError(sentence) from None

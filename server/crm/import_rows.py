@@ -48,7 +48,27 @@ def undo_defuse(value: str) -> str:
 
 
 class ImportFileError(ValueError):
-    """The file as a whole cannot be imported (empty, not UTF-8, no known columns)."""
+    """The file as a whole cannot be imported (empty, not UTF-8, no known columns).
+    Its message is one plain sentence for the person who chose the file: why, and
+    what to do (the admin page and `flask crm import` show it as it is)."""
+
+
+# Why a file is refused, in the words the admin page and the CLI show.
+SAVE_AS_UTF8 = {
+    "csv": "Save it as CSV UTF-8 in Excel (File > Save As > CSV UTF-8) and import it again.",
+    "vcard": "Export the contacts as vCard in UTF-8 and import the file again.",
+}
+NOT_UTF8 = "The file is not UTF-8 text. {advice}"
+NOT_UTF8_PART_WAY = (
+    "The file is not UTF-8 text after line {line}; the rows before it are saved. {advice} "
+    "Saved contacts are updated, not duplicated."
+)
+EMPTY_FILE = "The file is empty. Choose the file with your contacts and import it again."
+NO_KNOWN_COLUMN = "The first row names no column we know ({columns}, ...). Add a header row and import the file again."
+NO_VCARD = (
+    "The file holds no vCard (no BEGIN:VCARD line). Export the contacts as vCard, or as CSV UTF-8 "
+    "with a header row, and import that file."
+)
 
 
 @dataclass

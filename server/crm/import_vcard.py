@@ -11,7 +11,7 @@ from typing import TextIO
 
 import vobject
 
-from server.crm.import_rows import ImportRow, RowProblem, split_list
+from server.crm.import_rows import EMPTY_FILE, NO_VCARD, ImportFileError, ImportRow, RowProblem, split_list
 
 # Our extension: the domains of the contact's company, so export -> import keeps them.
 COMPANY_DOMAINS = "X-CRM-COMPANY-DOMAINS"
@@ -20,15 +20,18 @@ MOBILE_TYPES = {"cell", "mobile", "iphone"}
 
 def read_vcards(stream: TextIO, warn: Callable[[str], None]) -> Iterator[ImportRow | RowProblem]:
     """Yields one ImportRow per card (RowProblem for a card that cannot be read),
-    numbered by the line of its BEGIN:VCARD."""
+    numbered by the line of its BEGIN:VCARD. Raises ImportFileError for a file
+    without any card."""
     card: list[str] = []
     start = 0
     stray = 0
+    cards = 0
     for number, line in enumerate(stream, start=1):
         marker = line.strip().upper()
         if not card:
             if marker == "BEGIN:VCARD":
                 card, start = [line], number
+                cards += 1
             elif marker:
                 stray += 1
             continue
@@ -36,6 +39,8 @@ def read_vcards(stream: TextIO, warn: Callable[[str], None]) -> Iterator[ImportR
         if marker == "END:VCARD":
             yield _card(start, "".join(card))
             card = []
+    if not cards:
+        raise ImportFileError(NO_VCARD if stray else EMPTY_FILE)
     if card:
         yield RowProblem(start, "the card has no END:VCARD")
     if stray:

@@ -41,6 +41,12 @@ class RetryLater(Exception):
         self.delay_s = delay_s
 
 
+class FailNow(Exception):
+    """Raised by a job that running again cannot help (e.g. an import of a file that
+    is not UTF-8): the job fails at once, without retries. Its message is one plain
+    sentence for the admin: why, and what to do instead."""
+
+
 @dataclass
 class JobContext:
     """What a running job gets: the app (in its context), a session, its row."""

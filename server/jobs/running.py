@@ -14,7 +14,7 @@ from sqlalchemy import and_, or_, select, update
 from server.crm.models import SyncJob
 from server.crm.types import utcnow
 from server.db import Database
-from server.jobs.registry import JOB_FUNCTIONS, JobContext
+from server.jobs.registry import JOB_FUNCTIONS, FailNow, JobContext
 from server.jobs.runners import RqRunner, ThreadRunner
 from server.jobs.status import get_job
 
@@ -94,7 +94,7 @@ def run_job(app: Flask, job_id: int) -> str | None:
         # A resumable job that got further before this failure is not failing over and
         # over (a big bulk sync is throttled once per Outlook rate window): count afresh.
         attempts = 1 if (row.done or 0) > done_at_start else row.attempts
-        if attempts >= int(app.config["JOB_MAX_ATTEMPTS"]):
+        if attempts >= int(app.config["JOB_MAX_ATTEMPTS"]) or isinstance(error, FailNow):
             session.execute(
                 update(SyncJob).where(SyncJob.id == job_id).values(state="failed", error=message, finished_at=utcnow())
             )

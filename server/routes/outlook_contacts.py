@@ -7,7 +7,8 @@ import marshmallow as ma
 
 from server.api import Blueprint, ErrorSchema
 from server.auth import require_auth
-from server.errors import ApiError
+from server.domain_errors import DomainError
+from server.errors import ApiError, domain_api_error
 from server.routes.request_mailbox import current_mailbox
 from server.routes.route_docs import SECURITY
 from server.routes.schemas.contacts import (
@@ -109,7 +110,8 @@ def refresh(body):
         if isinstance(outcome, ContactSync):
             results.append({"id": outlook_id, "ok": True, "result": outcome.as_json(mailbox)})
         else:
-            results.append({"id": outlook_id, "ok": False, "error": api_error_for(outcome).to_dict()["error"]})
+            error = domain_api_error(outcome) if isinstance(outcome, DomainError) else api_error_for(outcome)
+            results.append({"id": outlook_id, "ok": False, "error": error.to_dict()["error"]})
     return {"results": results}
 
 

@@ -6,8 +6,10 @@ the database; the job (`crm_import`) runs the same import as `flask crm import`
 progress: `done`/`total` are bytes read of the file's size, the cursor holds the
 rows read so far and, once finished, the summary the job page shows.
 
-A file the import refuses as a whole (not UTF-8, no known columns) finishes the job
-with that reason in its summary: running it again could not help. Anything else
+A file the import refuses (not UTF-8, no header row naming a known column, no vCard)
+fails the job at once (`ImportRefused`, no retries: running it again could not help),
+with one plain sentence saying why and what to do, kept in the job's error and its
+cursor's `refused` for the job page. Anything else
 (the file gone, the database failing part-way) fails the job, which is retried and
 then listed for the admin's Retry; the import is idempotent, so a retry completes it
 without duplicates. The file is deleted once imported; leftovers of jobs never
@@ -24,12 +26,12 @@ from typing import BinaryIO
 from flask import Flask
 
 from server.crm.contact_changes import ChangedBy
-from server.crm.import_batches import import_file
+from server.crm.import_batches import ImportAborted, import_file
 from server.crm.import_rows import ImportFileError, ImportSummary
 from server.crm.models import User
 from server.db import Database
 from server.jobs.queue import enqueue
-from server.jobs.registry import JobContext, job
+from server.jobs.registry import FailNow, JobContext, job
 
 KIND = "crm_import"
 UPLOAD_DIR = "imports"
@@ -46,6 +48,10 @@ class UploadMissing(FileNotFoundError):
 
 class UploadTooLarge(ValueError):
     """The upload is over its limit (IMPORT_MAX_BYTES)."""
+
+
+class ImportRefused(FailNow):
+    """The import refused the file; the message says why and what to do (a new upload)."""
 
 
 def uploads_dir(app: Flask) -> Path:
@@ -115,6 +121,14 @@ def summary_for_page(summary: ImportSummary) -> dict:
     return shown
 
 
+def refuse(ctx: JobContext, path: Path, sentence: str, summary: ImportSummary) -> None:
+    """Fails the job for good with the reason the import gave; the upload goes (a fixed
+    file is a new upload)."""
+    ctx.progress(failed=summary.errors, cursor={"rows": summary.rows, "refused": sentence})
+    path.unlink(missing_ok=True)
+    raise ImportRefused(sentence)
+
+
 @job(KIND)
 def import_job(ctx: JobContext) -> None:
     params = ctx.params
@@ -141,9 +155,11 @@ def import_job(ctx: JobContext) -> None:
             ),
         )
     except ImportFileError as exc:
-        ctx.progress(done=size, total=size, cursor={"rows": 0, "file_error": str(exc)})
-        path.unlink(missing_ok=True)
-        return
+        refuse(ctx, path, str(exc), ImportSummary())
+    except ImportAborted as exc:
+        if not exc.refused:
+            raise
+        refuse(ctx, path, str(exc), exc.summary)
     ctx.progress(
         done=size,
         total=size,

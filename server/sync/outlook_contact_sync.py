@@ -15,6 +15,12 @@ first (commit; each changed field is recorded in the contact's history as source
 "outlook" with the user), then PATCHes Outlook once, then stores the agreed snapshot. If the
 PATCH fails, the snapshot stays as it was, so the next sync sees the CRM side as
 changed and pushes it again: nothing is lost or reverted.
+
+An Outlook value longer than the CRM's limit for its field (server/crm/field_limits.py)
+is refused, not cut: the sync raises FieldTooLong (the pane reads which field to
+shorten in Outlook) and changes neither side. Cutting it would store a value nobody
+wrote, and the next merge would then push the cut value back over the whole one in
+Outlook, losing it on both sides.
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ from sqlalchemy.orm import Session
 from server.crm.addresses import normalise_address
 from server.crm.contact_changes import ChangedBy
 from server.crm.contacts import apply_fields, create_contact, find_by_addresses
+from server.crm.field_limits import FieldTooLong
 from server.crm.models import Contact
 from server.crm.models import OutlookContactReservation as Reservation
 from server.crm.outlook_links import claim_outlook_contact, outlook_link, outlook_links, save_outlook_link
@@ -292,7 +299,7 @@ def link_outlook_contact(mailbox: Mailbox, outlook_contact_id: str, crm_contact_
 
 def refresh_linked_contacts(
     mailbox: Mailbox, outlook_contact_ids: Iterable[str], fetched: Mapping[str, Mapping] | None = None
-) -> dict[str, ContactSync | GraphError]:
+) -> dict[str, ContactSync | GraphError | FieldTooLong]:
     """Two-way sync of those of these Outlook contacts that are linked to CRM contacts.
 
     One database query finds the links; unlinked ids cost nothing. `fetched` may hold
@@ -300,11 +307,12 @@ def refresh_linked_contacts(
     `OUTLOOK_CONTACT_FIELDS` and the CrmContactId expand, e.g. from
     `find_contacts_many(..., select=OUTLOOK_CONTACT_FIELDS)`): those are not read
     again, so an unchanged pair costs no Graph call at all; a pair with CRM-side
-    changes costs one PATCH. Returns id -> outcome, or the GraphError of that id
-    (a failure of one contact does not stop the others)."""
+    changes costs one PATCH. Returns id -> outcome, or the GraphError (or FieldTooLong:
+    an Outlook value over the CRM's limit) of that id (a failure of one contact does not
+    stop the others)."""
     fetched = dict(fetched or {})
     links = outlook_links(mailbox.session, mailbox.user, outlook_contact_ids)
-    results: dict[str, ContactSync | GraphError] = {}
+    results: dict[str, ContactSync | GraphError | FieldTooLong] = {}
     for outlook_id, link in links.items():
         crm = link.contact
         if crm is None or crm.is_deleted:
@@ -314,7 +322,7 @@ def refresh_linked_contacts(
             if not _complete(contact):
                 contact = get_outlook_contact(mailbox, outlook_id)
             results[outlook_id] = _sync_pair(mailbox, contact, crm, link.snapshot, winner=LATER)
-        except GraphError as error:
+        except (GraphError, FieldTooLong) as error:
             mailbox.session.rollback()
             results[outlook_id] = error
     return results
@@ -322,7 +330,7 @@ def refresh_linked_contacts(
 
 def refresh_found_contacts(
     mailbox: Mailbox, found: Mapping[str, list[dict] | GraphError]
-) -> dict[str, ContactSync | GraphError]:
+) -> dict[str, ContactSync | GraphError | FieldTooLong]:
     """`refresh_linked_contacts` over the answer of
     `graph.find_contacts_many(addresses, select=OUTLOOK_CONTACT_FIELDS)`, e.g. the
     lookup the message view already makes when the pane opens a message."""

@@ -7,6 +7,7 @@ from __future__ import annotations
 from server.crm.addresses import normalise_address
 from server.crm.contact_changes import ChangedBy
 from server.crm.contacts import apply_fields, create_contact, find_by_addresses
+from server.crm.field_limits import check_length
 from server.crm.filing import link_email
 from server.crm.models import Email
 from server.sync.contact_targets import refuse_own
@@ -33,8 +34,9 @@ def create_crm_contact_from_message(
     duplicate (`created` false). With `link` ("Create and link the email"), the
     message is filed (if it was not) and linked to the contact (and its company, with
     auto-link companies). Raises InvalidAddress for a malformed address, OwnAddress for
-    one of the user's own addresses (primary or alias), GraphError (NotFound for a
-    message not in the user's mailbox)."""
+    one of the user's own addresses (primary or alias), FieldTooLong for a value over
+    the CRM's limit (also a name taken from the message: it is refused like a typed
+    one, never cut), GraphError (NotFound for a message not in the user's mailbox)."""
     normalised = normalise_address(address)
     if normalised is None:
         raise InvalidAddress()
@@ -44,6 +46,7 @@ def create_crm_contact_from_message(
     if name is None:
         person = next((p for p in people_of(message) if p.address == normalised), None)
         name = person.name if person else ""
+    check_length("display_name", name, "name")
     session = mailbox.session
     changed_by = ChangedBy.user("outlook", mailbox.user)
     crm = find_by_addresses(session, mailbox.tenant_id, [normalised])

@@ -6,10 +6,11 @@ from __future__ import annotations
 import re
 
 from flask import g, redirect, render_template, request, session, url_for
-from flask_babel import gettext
+from flask_babel import format_number, gettext
 from markupsafe import Markup
 
 from server.crm import cases as crm_cases
+from server.crm.field_limits import FieldTooLong, limit_of
 from server.crm.models import Email
 from server.crm.sanitise import sanitise_html
 from server.db import db_session
@@ -17,7 +18,6 @@ from server.web import page_queries
 from server.web.blueprint import bp
 from server.web.tenant_scope import found, tenant
 
-NOTE_MAX_LENGTH = 10_000
 # The sanitiser leaves remote images as <img data-src="https://...">; its output
 # always double-quotes attributes and escapes their values.
 _BLOCKED_IMAGE = re.compile(r'\sdata-src="(https?://[^"]*)"', re.IGNORECASE)
@@ -70,14 +70,22 @@ def add_note(email_id: int):
     db = db_session()
     item = found(Email.get(db, tenant(), email_id))
     text = request.form.get("body") or ""
-    if len(text) > NOTE_MAX_LENGTH:
-        session["flash_note"] = gettext("A note can be at most %(count)s characters.", count=NOTE_MAX_LENGTH)
-    else:
-        try:
-            crm_cases.add_note(db, tenant(), g.crm_user, item, text)
-        except ValueError:
-            session["flash_note"] = gettext("Write something before adding the note.")
+    try:
+        crm_cases.add_note(db, tenant(), g.crm_user, item, text)
+    except FieldTooLong as exc:
+        # In English the words the API answers with (crm.field_limits), translated here.
+        session["flash_note"] = gettext(
+            "Note is too long: at most %(limit)s characters.", limit=format_number(exc.limit)
+        )
+    except ValueError:
+        session["flash_note"] = gettext("Write something before adding the note.")
     return redirect(url_for("web.email", email_id=item.id) + "#notes", code=303)
+
+
+@bp.app_template_global("field_limit")
+def field_limit(kind: str) -> int:
+    """The CRM's limit for a field (server/crm/field_limits.py), for a form's maxlength."""
+    return limit_of(kind)
 
 
 @bp.app_template_global("pop_note_message")

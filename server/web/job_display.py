@@ -46,6 +46,8 @@ ERROR_EXPLANATIONS = {
     "ConnectionError": lazy_gettext("Microsoft 365 could not be reached. Retry in a few minutes."),
     "OperationalError": lazy_gettext("The CRM database was unavailable. Retry in a few minutes."),
 }
+# Errors whose message is already the plain sentence to show (why, and what to do).
+PLAIN_ERRORS = {"ImportRefused"}
 
 
 # A bulk sync's summary (its cursor's "summary", sync/automatic.py Outcome), in words,
@@ -96,10 +98,19 @@ def explain_error(error: str) -> tuple[str, str]:
     if not error:
         return "", ""
     name, _, detail = error.partition(": ")
+    if name in PLAIN_ERRORS:
+        return detail, ""
     words = ERROR_EXPLANATIONS.get(name)
     if words is None:
         return gettext("Unexpected error: %(detail)s", detail=detail or name), error
     return str(words), detail
+
+
+def refusal(row: SyncJob) -> str:
+    """Why the import refused the job's file, in one sentence ("" when it did not)."""
+    if row.kind != IMPORT_KIND:
+        return ""
+    return str((row.cursor or {}).get("refused") or "")
 
 
 def percent(row: SyncJob) -> int | None:
@@ -116,6 +127,8 @@ def progress_text(row: SyncJob) -> str:
     state = str(STATE_LABELS.get(row.state, row.state))
     if row.state == "queued" and not row.done:
         return state
+    if refusal(row):
+        return f"{state}: {refusal(row)}"
     if row.kind == IMPORT_KIND:
         rows = int((row.cursor or {}).get("rows") or 0)
         share = percent(row)
@@ -167,6 +180,7 @@ def job_view(row: SyncJob, users: dict[int, User]) -> dict:
         "attempts": row.attempts,
         "error": words,
         "error_detail": detail,
+        "refused": refusal(row),
         "who": (user.display_name or user.upn) if user else "",
         "requested_at": row.created_at,
         "finished_at": row.finished_at,

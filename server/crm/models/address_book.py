@@ -11,6 +11,7 @@ from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, func, select
 from sqlalchemy.ext.mutable import MutableList
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
+from server.crm import field_limits as limits
 from server.crm.addresses import normalise_address
 from server.crm.models.base import Base, TimestampMixin
 from server.crm.types import Id, Json, utcnow
@@ -28,8 +29,8 @@ class Company(TimestampMixin, Base):
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
-    name: Mapped[str] = mapped_column(String(256))
-    name_key: Mapped[str] = mapped_column(String(256))
+    name: Mapped[str] = mapped_column(String(limits.COMPANY_NAME))
+    name_key: Mapped[str] = mapped_column(String(limits.COMPANY_NAME))
     domains: Mapped[list[str]] = mapped_column(MutableList.as_mutable(Json()), default=list)
 
     contacts: Mapped[list[Contact]] = relationship(back_populates="company")
@@ -81,12 +82,12 @@ class Contact(TimestampMixin, Base):
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
-    first_name: Mapped[str] = mapped_column(String(256), default="")
-    last_name: Mapped[str] = mapped_column(String(256), default="")
-    display_name: Mapped[str] = mapped_column(String(512), default="")
-    job_title: Mapped[str] = mapped_column(String(256), default="")
-    business_phone: Mapped[str] = mapped_column(String(64), default="")
-    mobile_phone: Mapped[str] = mapped_column(String(64), default="")
+    first_name: Mapped[str] = mapped_column(String(limits.FIRST_NAME), default="")
+    last_name: Mapped[str] = mapped_column(String(limits.LAST_NAME), default="")
+    display_name: Mapped[str] = mapped_column(String(limits.DISPLAY_NAME), default="")
+    job_title: Mapped[str] = mapped_column(String(limits.JOB_TITLE), default="")
+    business_phone: Mapped[str] = mapped_column(String(limits.PHONE), default="")
+    mobile_phone: Mapped[str] = mapped_column(String(limits.PHONE), default="")
     company_id: Mapped[int | None] = mapped_column(ForeignKey("companies.id", ondelete="SET NULL"), index=True)
     deleted_at: Mapped[datetime | None]
 

@@ -6,8 +6,9 @@ from __future__ import annotations
 import marshmallow as ma
 
 from server.crm.cases import CASE_STATUSES, PAGE_LIMIT
+from server.routes.schemas.field_limits import Limited
 
-TITLE = ma.validate.Length(min=1, max=512)
+TITLE = Limited("title", min=1)
 
 
 class CaseSchema(ma.Schema):
@@ -22,7 +23,7 @@ class CaseSchema(ma.Schema):
 
 class NewCaseSchema(ma.Schema):
     title = ma.fields.String(required=True, validate=TITLE)
-    description = ma.fields.String(load_default="", validate=ma.validate.Length(max=20000))
+    description = ma.fields.String(load_default="", validate=Limited("description"))
 
 
 class CaseListArgs(ma.Schema):
@@ -50,7 +51,7 @@ class TaskSchema(ma.Schema):
 
 class NewTaskSchema(ma.Schema):
     title = ma.fields.String(required=True, validate=TITLE)
-    description = ma.fields.String(load_default="", validate=ma.validate.Length(max=20000))
+    description = ma.fields.String(load_default="", validate=Limited("description"))
     case_id = ma.fields.Integer(allow_none=True, load_default=None)
     due_at = ma.fields.AwareDateTime(allow_none=True, load_default=None)
 
@@ -125,7 +126,7 @@ class NoteSchema(ma.Schema):
 
 
 class NewNoteSchema(ma.Schema):
-    body = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=20000))
+    body = ma.fields.String(required=True, validate=Limited("note", "body", min=1))
 
 
 class NoteListSchema(ma.Schema):
@@ -159,7 +160,7 @@ class SharingRuleSchema(ma.Schema):
 
 
 class NewSharingRuleSchema(ma.Schema):
-    address = ma.fields.String(required=True, validate=ma.validate.Length(min=3, max=320))
+    address = ma.fields.String(required=True, validate=Limited("email", "address", min=3))
 
 
 class SharingRuleListSchema(ma.Schema):

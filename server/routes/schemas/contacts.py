@@ -6,15 +6,16 @@ from __future__ import annotations
 import marshmallow as ma
 
 from server.crm.contacts import SEARCH_LIMIT
+from server.routes.schemas.field_limits import Limited
 from server.routes.schemas.messages import MESSAGE_ID, CompanySchema, MessageSchema, ResultErrorSchema
 
-ADDRESS = ma.validate.Length(min=3, max=320)
+ADDRESS = Limited("email", "address", min=3)
 REFRESH_LIMIT = 20
 
 
 class NewOutlookContactSchema(ma.Schema):
     address = ma.fields.String(required=True, validate=ADDRESS)
-    name = ma.fields.String(load_default="", validate=ma.validate.Length(max=512))
+    name = ma.fields.String(load_default="", validate=Limited("display_name", "name"))
     message_id = ma.fields.String(
         validate=MESSAGE_ID,
         metadata={
@@ -102,12 +103,12 @@ class SearchResultSchema(ma.Schema):
 class SenderContactSchema(ma.Schema):
     address = ma.fields.String(required=True, validate=ADDRESS)
     name = ma.fields.String(
-        validate=ma.validate.Length(max=512),
+        validate=Limited("display_name", "name"),
         metadata={"description": "Defaults to the name the message shows for the address"},
     )
-    company = ma.fields.String(validate=ma.validate.Length(max=256))
-    job_title = ma.fields.String(validate=ma.validate.Length(max=256))
-    phone = ma.fields.String(validate=ma.validate.Length(max=64))
+    company = ma.fields.String(validate=Limited("company"))
+    job_title = ma.fields.String(validate=Limited("job_title"))
+    phone = ma.fields.String(validate=Limited("business_phone", "phone"))
     link_email = ma.fields.Boolean(
         load_default=False, metadata={"description": 'True: "Create and link the email"; false: "Create only"'}
     )

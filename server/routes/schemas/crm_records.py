@@ -5,9 +5,7 @@ from __future__ import annotations
 import marshmallow as ma
 
 from server.crm.keyset import DEFAULT_LIMIT, MAX_LIMIT
-
-NAME = ma.validate.Length(max=256)
-PHONE = ma.validate.Length(max=64)
+from server.routes.schemas.field_limits import Limited
 
 
 class CrmCompanyRefSchema(ma.Schema):
@@ -38,18 +36,18 @@ class CrmContactSchema(ma.Schema):
 
 
 class CrmContactInputSchema(ma.Schema):
-    first_name = ma.fields.String(validate=NAME)
-    last_name = ma.fields.String(validate=NAME)
-    display_name = ma.fields.String(validate=ma.validate.Length(max=512))
-    job_title = ma.fields.String(validate=NAME)
-    business_phone = ma.fields.String(validate=PHONE)
-    mobile_phone = ma.fields.String(validate=PHONE)
+    first_name = ma.fields.String(validate=Limited("first_name"))
+    last_name = ma.fields.String(validate=Limited("last_name"))
+    display_name = ma.fields.String(validate=Limited("display_name"))
+    job_title = ma.fields.String(validate=Limited("job_title"))
+    business_phone = ma.fields.String(validate=Limited("business_phone"))
+    mobile_phone = ma.fields.String(validate=Limited("mobile_phone"))
     emails = ma.fields.List(
-        ma.fields.String(validate=ma.validate.Length(min=1, max=320)), validate=ma.validate.Length(max=50)
+        ma.fields.String(validate=Limited("email", "emails", min=1)), validate=ma.validate.Length(max=50)
     )
     company = ma.fields.String(
         allow_none=True,
-        validate=NAME,
+        validate=Limited("company"),
         metadata={
             "description": "Company name: matched ignoring case and spacing, created if new; null removes the company"
         },
@@ -71,16 +69,16 @@ class CrmCompanySchema(ma.Schema):
 
 
 class CrmCompanyCreateSchema(ma.Schema):
-    name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=256))
+    name = ma.fields.String(required=True, validate=Limited("company", "name", min=1))
     domains = ma.fields.List(
-        ma.fields.String(validate=ma.validate.Length(min=1, max=253)), validate=ma.validate.Length(max=100)
+        ma.fields.String(validate=Limited("domain", "domains", min=1)), validate=ma.validate.Length(max=100)
     )
 
 
 class CrmCompanyUpdateSchema(ma.Schema):
-    name = ma.fields.String(validate=ma.validate.Length(min=1, max=256))
+    name = ma.fields.String(validate=Limited("company", "name", min=1))
     domains = ma.fields.List(
-        ma.fields.String(validate=ma.validate.Length(min=1, max=253)), validate=ma.validate.Length(max=100)
+        ma.fields.String(validate=Limited("domain", "domains", min=1)), validate=ma.validate.Length(max=100)
     )
 
 

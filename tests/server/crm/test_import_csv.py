@@ -18,6 +18,13 @@ from tests.support.identities import CONTOSO, FABRIKAM
 from tests.support.import_files import contacts_of, write
 
 HEADER = "first_name,last_name,email,company,job_title,phone\n"
+NOT_UTF8_SENTENCE = (
+    "The file is not UTF-8 text. Save it as CSV UTF-8 in Excel (File > Save As > CSV UTF-8) and import it again."
+)
+NO_HEADER_SENTENCE = (
+    "The first row names no column we know (first_name, last_name, display_name, email, company, job_title, "
+    "phone, ...). Add a header row and import the file again."
+)
 
 
 def test_csv_with_bom_imports_every_column(importer, crm, tmp_path):
@@ -280,8 +287,33 @@ def test_bytes_that_are_not_utf8_half_way_keep_the_rows_before_them(importer, cr
 
 
 def test_a_header_without_known_columns_is_refused(importer, tmp_path):
-    with pytest.raises(ImportFileError, match="is the first row a header"):
+    with pytest.raises(ImportFileError) as refused:
         importer(write(tmp_path, "nohead.csv", "Lynne,Robbins,lynne@example.com\n"))
+    assert str(refused.value) == NO_HEADER_SENTENCE
+
+
+def test_a_refusal_is_one_sentence_saying_why_and_what_to_do_without_line_zero(importer, tmp_path):
+    with pytest.raises(ImportFileError) as not_utf8:
+        importer(write(tmp_path, "cp1250.csv", HEADER + "Jiří,Šťastný,jiri@example.cz,,,\n", encoding="cp1250"))
+    assert str(not_utf8.value) == NOT_UTF8_SENTENCE
+    # Not UTF-8 in the header itself: still no "line 0".
+    with pytest.raises(ImportFileError) as in_header:
+        importer(write(tmp_path, "header.csv", "Jméno,email\n", encoding="cp1250"))
+    assert str(in_header.value) == NOT_UTF8_SENTENCE
+    with pytest.raises(ImportFileError, match="^The file holds no vCard"):
+        importer(write(tmp_path, "notes.vcf", "just some text\n"))
+
+
+def test_cli_import_prints_the_refusal_sentence_and_exits_non_zero(cli, crm, tmp_path):
+    for name, text, encoding, sentence in (
+        ("cp1250.csv", HEADER + "Jiří,Šťastný,jiri@example.cz,,,\n", "cp1250", NOT_UTF8_SENTENCE),
+        ("nohead.csv", "Lynne,Robbins,lynne@example.com\n", "utf-8", NO_HEADER_SENTENCE),
+    ):
+        result = cli("crm", "import", "--tenant", CONTOSO, write(tmp_path, name, text, encoding=encoding))
+        assert result.exit_code != 0, result.output
+        assert sentence in result.output
+        assert "line 0" not in result.output and "header?" not in result.output
+    assert contacts_of(crm) == []
 
 
 def test_cli_import_creates_the_tenant_and_prints_the_summary(cli, crm, tmp_path):
@@ -300,7 +332,7 @@ def test_cli_import_creates_the_tenant_and_prints_the_summary(cli, crm, tmp_path
 def test_cli_import_reports_a_bad_file_as_an_error(cli, tmp_path):
     result = cli("crm", "import", "--tenant", CONTOSO, write(tmp_path, "empty.csv", ""))
     assert result.exit_code == 1
-    assert "the file is empty" in result.output
+    assert "The file is empty" in result.output
 
 
 def test_cli_progress_bar_goes_to_stderr_when_asked(app, clean_state, tmp_path):

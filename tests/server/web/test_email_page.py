@@ -152,6 +152,30 @@ def test_notes_are_added_with_the_form_token(browser, crm):
     assert crm.scalar(select(Note.body).where(Note.email_id == email.id)) == "Call back <b>Monday</b>"
 
 
+def test_a_note_over_the_limit_is_refused_in_the_words_the_api_uses(browser, pane, crm):
+    email = adele_email(crm)
+    adele = browser()
+    too_long = "n" * 20_001
+    message = "Note is too long: at most 20,000 characters."
+
+    page = adele.post_form(f"/crm/emails/{email.id}/notes", {"body": too_long}, token_from=f"/crm/emails/{email.id}")
+    assert page.status_code == 303
+    html = adele.get(f"/crm/emails/{email.id}").get_data(as_text=True)
+    assert f'<p class="alert alert-error" role="alert">{message}</p>' in html
+    assert 'maxlength="20000"' in html  # the form says the same limit
+
+    api = pane(ADELE).post(f"/emails/{email.id}/notes", json={"body": too_long})
+    assert api.status_code == 400
+    assert (api.json["error"]["code"], api.json["error"]["message"]) == ("field_too_long", message)
+    assert crm.scalars(select(Note.body).where(Note.email_id == email.id)).all() == []
+
+    at_limit = adele.post_form(
+        f"/crm/emails/{email.id}/notes", {"body": "n" * 20_000}, token_from=f"/crm/emails/{email.id}"
+    )
+    assert at_limit.status_code == 303
+    assert [len(b) for b in crm.scalars(select(Note.body).where(Note.email_id == email.id))] == [20_000]
+
+
 def test_forged_form_posts_get_400(browser, crm, app):
     email = adele_email(crm)
     adele = browser()

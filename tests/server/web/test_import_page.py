@@ -6,6 +6,7 @@ from __future__ import annotations
 import html as htmllib
 import re
 
+import pytest
 from sqlalchemy import func, select
 
 from server.crm.models import SyncJob, User
@@ -82,11 +83,59 @@ def test_upload_form_explains_what_it_refuses(browser, crm):
     assert crm.scalar(select(func.count()).select_from(SyncJob)) == 0
 
 
-def test_a_file_that_is_not_utf8_finishes_with_the_reason(browser, crm):
+NOT_UTF8 = "The file is not UTF-8 text. Save it as CSV UTF-8 in Excel (File > Save As > CSV UTF-8) and import it again."
+NO_HEADER = (
+    "The first row names no column we know (first_name, last_name, display_name, email, company, job_title, "
+    "phone, ...). Add a header row and import the file again."
+)
+MISLEADING = ("Finished", "rows read", "100 %", "after line 0", "header?")
+
+
+@pytest.mark.parametrize(
+    "content, sentence",
+    [
+        ("first_name,email\nZdeněk,z@x.example\n".encode("cp1250"), NOT_UTF8),
+        (b"Lynne,Robbins,lynne@example.com\n", NO_HEADER),
+    ],
+    ids=["not-utf8", "no-header"],
+)
+def test_a_refused_file_shows_as_failed_with_one_sentence_why_and_what_to_do(browser, crm, content, sentence):
     adele = browser(ADELE)
-    job_id = job_id_of(upload(adele, "first_name,email\nZdeněk,z@x.example\n".encode("cp1250")))
+    job_id = job_id_of(upload(adele, content))
+    page = finished_job_page(adele, job_id)
+    words = text_of(page)
+    assert "The file could not be imported" in words and sentence in words
+    assert 'class="tag job-state job-state-failed">Failed</span>' in page
+    assert not any(bad in words for bad in MISLEADING), words
+    assert "Retry" not in words  # the same file would be refused again; a fixed one is a new upload
+    row = crm.get(SyncJob, job_id)
+    assert (row.state, row.attempts) == ("failed", 1)
+
+    progress = adele.get(f"/crm/admin/jobs/{job_id}/progress").json
+    assert (progress["state"], progress["active"]) == ("failed", False)
+    assert progress["text"] == f"Failed: {sentence}"
+    for listing in ("/crm/admin/import", "/crm/admin/jobs"):
+        listed = text_of(adele.get(listing).get_data(as_text=True))
+        assert sentence in listed and not any(bad in listed for bad in MISLEADING), listing
+    assert "Retry" not in text_of(adele.get("/crm/admin/jobs").get_data(as_text=True))
+
+
+def test_a_file_unreadable_part_way_fails_at_once_keeping_the_rows_before(browser, crm):
+    adele = browser(ADELE)
+    # Large enough that the reader decodes (and imports) rows before it meets the bad bytes.
+    good = "".join(f"P{i},Q{i},p{i}@example.com,,,\n" for i in range(2000))
+    content = b"first_name,last_name,email,company,job_title,phone\n" + good.encode()
+    job_id = job_id_of(upload(adele, content + "Jiří,Šťastný,jiri@example.cz,,,\n".encode("cp1250")))
+
     words = text_of(finished_job_page(adele, job_id))
-    assert "The file could not be imported" in words and "UTF-8" in words
+
+    after = re.search(r"The file is not UTF-8 text after line (\d+); the rows before it are saved\.", words)
+    assert after and int(after.group(1)) > 1, words
+    assert "Save it as CSV UTF-8 in Excel (File > Save As > CSV UTF-8) and import it again." in words
+    assert "Finished" not in words and "Retry" not in words and "line 0" not in words
+    row = crm.get(SyncJob, job_id)
+    assert (row.state, row.attempts) == ("failed", 1)
+    assert 0 < len(contacts_in(crm, CONTOSO)) < 2000
 
 
 def test_only_the_admin_sees_the_admin_pages(browser, crm, app):
