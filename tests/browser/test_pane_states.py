@@ -233,3 +233,22 @@ def test_a_busy_or_silent_microsoft_365_is_named_not_the_crm(outlook):
     outlook.emulator.clear_faults()
     expect_state(outlook, "Synced", timeout=40_000)
     assert outlook.pane.locator("#alert").is_hidden()
+
+
+# ---------------------------------------------------------------- the ribbon
+
+
+def test_each_ribbon_command_shows_its_own_icon(outlook):
+    outlook.open().select(NORTHWIND)
+    icons = outlook.page.evaluate(
+        """() => [...document.querySelectorAll('#ribbon button[data-control-id]')].map((b) => {
+             const img = b.querySelector('img');
+             return [b.dataset.controlId, img ? img.src : '', img ? img.naturalWidth : 0];
+           })"""
+    )
+    assert len(icons) == 7, icons
+    sources = [src for _, src, _ in icons]
+    assert all(src for src in sources) and len(set(sources)) == 7, icons
+    assert all(width == 16 for _, _, width in icons if width), icons
+    outlook.page.locator("#ribbon-crmSyncButton img").evaluate("(img) => img.decode()")
+    outlook.screenshot("outlook-ribbon-icons")
