@@ -6,6 +6,7 @@ import { clearAlert, showAlert, showError } from "./alerts.js";
 import { callPatiently, isCurrent, view } from "./current-view.js";
 import { renderActions } from "./action-row.js";
 import * as filed from "./filed-email.js";
+import { actionsFor } from "./message-state.js";
 import { clearPeople, focusInPerson, keepOutlookContacts, renderPeople, renderPeopleSkeleton } from "./people.js";
 import { $, announce, isAbort, skeleton } from "./ui.js";
 
@@ -51,12 +52,39 @@ async function load(ticket, retry) {
     announce("");
     render(data);
     performance.mark("crm:rendered");
+    followFiling(ticket);
   } catch (error) {
     if (!isCurrent(ticket) || isAbort(error)) return;
     renderState(null);
     clearPeople();
     showError(error, retry);
   }
+}
+
+// While the backend files the message on its own ("Filing in the CRM…"), the pane looks again now
+// and then, so the badge turns to Synced without a reopen; it stops on a switch or an action.
+const FOLLOW_EVERY_MS = 10_000;
+const FOLLOW_TIMES = 6;
+
+function followFiling(ticket, times = 0) {
+  if (times >= FOLLOW_TIMES || actionsFor(view.data).situation !== "queued") return;
+  setTimeout(async () => {
+    if (!isCurrent(ticket) || view.busy || !view.message) return;
+    try {
+      const id = view.message.id;
+      const data = await api.getMessage(id, { signal: ticket.signal, message: view.message, own: mailbox.userAddress() });
+      if (!isCurrent(ticket) || view.busy) return;
+      // Rebuild the rows only when nobody is typing in them; the badge and actions follow either way.
+      const working = document.activeElement && document.activeElement.closest("#people, #filed-section");
+      if (working) {
+        view.data = { ...view.data, ...data, people: view.data.people };
+        renderState(view.data);
+      } else render(data);
+      followFiling(ticket, times + 1);
+    } catch {
+      // A failed look is not worth an alert: the user can still press File now.
+    }
+  }, FOLLOW_EVERY_MS);
 }
 
 /** Shows a message view; `focus` ({address, selector}) puts focus back after the rows are rebuilt. */
