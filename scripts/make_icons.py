@@ -1,4 +1,5 @@
-"""Draws the add-in's ribbon and mobile icons (addin/assets/icon-<size>.png).
+"""Draws the add-in's own icon (addin/assets/icon-<size>.png); the ribbon commands' icons come
+from scripts/make_command_icons.py.
 
 Run `python scripts/make_icons.py` after changing the design; the PNGs are committed
 so serving the add-in needs no Pillow. Each size is drawn large and scaled down,

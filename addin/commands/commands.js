@@ -1,23 +1,12 @@
 // Ribbon commands without UI: each calls the API, reports on the message, and always completes.
 /* global Office */
 import * as api from "../../addin/shared/api.js";
-import { configureFromPage, SignInNeeded } from "../../addin/shared/auth.js";
+import { configureFromPage } from "../../addin/shared/auth.js";
+import { errorKey } from "../../addin/shared/error-words.js";
 import { t, useOfficeLanguage } from "../../addin/shared/i18n.js";
 import * as mailbox from "../../addin/shared/mailbox.js";
 
-function plainError(error) {
-  if (error instanceof SignInNeeded) return t("error.signIn");
-  if (error instanceof api.ApiError) {
-    if (error.status === 0) return t("error.network");
-    if (error.status === 404) return t("error.notFound");
-    if (error.status === 403) return t("error.forbidden");
-    if (error.isBusy || error.status === 504) return t("error.busy");
-    // Says what to do instead (a message the user sent, to colleagues only).
-    if (error.code === "no_external_recipient" || error.code === "own_address") return error.message;
-    if (error.status >= 400 && error.status < 500) return t("error.invalid");
-  }
-  return t("error.server");
-}
+const plainError = (error) => t(errorKey(error));
 
 function linkedContacts(data) {
   const ids = new Set();
@@ -57,13 +46,15 @@ export const markSynced = command(async (message) => {
 });
 
 export const markUnsynced = command(async (message) => {
-  await patiently(() => api.setMessageState(message.id, "unsynced"));
-  return t("command.markedUnsynced");
+  const data = await patiently(() => api.setMessageState(message.id, "unsynced"));
+  // Say truthfully who will file it: with automatic sync off (or not reported) only a bulk sync does.
+  const automatic = data && data.auto_sync && data.auto_sync !== "off";
+  return t(automatic ? "command.markedUnsynced" : "command.markedUnsyncedOff");
 });
 
 export const openInCrm = command(async (message) => {
   let data = await patiently(() => api.getMessage(message.id, { message, own: mailbox.userAddress() }));
-  if (data.state !== "synced" || !data.crm_url) data = await patiently(() => api.syncMessage(message.id));
+  if (!data.crm_url) data = await patiently(() => api.syncMessage(message.id));
   if (!data.crm_url) throw new api.ApiError(404, "no_url", "");
   mailbox.openInBrowser(data.crm_url);
   return t("command.opened");

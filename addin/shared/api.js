@@ -103,7 +103,7 @@ function sleep(ms, signal) {
 
 /**
  * Runs `call()` and, when the CRM answers busy (429/503), waits `retry_after` seconds and tries
- * again, calling `onWait(secondsLeft)` once a second so the UI can count down.
+ * again, calling `onWait(secondsLeft, error)` once a second so the UI can count down (and name who is busy).
  */
 export async function withBusyRetry(call, { onWait = () => {}, signal } = {}) {
   for (let attempt = 0; ; attempt += 1) {
@@ -113,11 +113,11 @@ export async function withBusyRetry(call, { onWait = () => {}, signal } = {}) {
       if (!(error instanceof ApiError) || !error.isBusy || attempt >= MAX_BUSY_RETRIES) throw error;
       let left = Math.max(1, Math.ceil(error.retryAfter ?? DEFAULT_RETRY_AFTER_S));
       while (left > 0) {
-        onWait(left);
+        onWait(left, error);
         await sleep(1000, signal);
         left -= 1;
       }
-      onWait(0);
+      onWait(0, error);
     }
   }
 }

@@ -1,11 +1,12 @@
 // The pane's status line and alert: the busy countdown, and errors in plain words with Retry or Sign in.
 import { getToken, SignInNeeded } from "../../addin/shared/auth.js";
+import { waitKey } from "../../addin/shared/error-words.js";
 import { t } from "../../addin/shared/i18n.js";
 import { $, announce, describeError } from "./ui.js";
 
-/** The status line while a busy CRM is waited out: the seconds left, then "Loading…" again. */
-export function showBusy(seconds) {
-  if (seconds > 0) announce(t("busy.retrying", { seconds }), "busy");
+/** The status line while a busy party is waited out (named by `error`): the seconds left, then "Loading…" again. */
+export function showBusy(seconds, error) {
+  if (seconds > 0) announce(t(waitKey(error), { seconds }), "busy");
   else announce(t("status.loading"));
 }
 

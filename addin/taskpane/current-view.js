@@ -19,7 +19,7 @@ export function beginGeneration() {
   return currentTicket();
 }
 
-/** Runs `call()` for `ticket`, waiting out a busy CRM with a countdown in the status line while it is current. */
+/** Runs `call()` for `ticket`, waiting out a busy CRM Sync or Microsoft 365 with a countdown in the status line while it is current. */
 export function callPatiently(call, ticket) {
-  return withBusyRetry(call, { signal: ticket.signal, onWait: (seconds) => isCurrent(ticket) && showBusy(seconds) });
+  return withBusyRetry(call, { signal: ticket.signal, onWait: (seconds, error) => isCurrent(ticket) && showBusy(seconds, error) });
 }

@@ -1,35 +1,20 @@
-// The open message's action buttons: sync to the CRM, mark synced or unsynced, open in the CRM.
+// What the open message's actions do: sync to the CRM, mark synced or unsynced, open in the CRM
+// (which of them the pane offers is message-state.js's table, drawn by action-row.js).
 import * as api from "../../addin/shared/api.js";
 import { t } from "../../addin/shared/i18n.js";
 import * as mailbox from "../../addin/shared/mailbox.js";
+import * as row from "./action-row.js";
 import { clearAlert, showError } from "./alerts.js";
 import { callPatiently, currentTicket, isCurrent, view } from "./current-view.js";
 import { render } from "./message.js";
-import { $, announce, isAbort } from "./ui.js";
+import { announce, isAbort } from "./ui.js";
 
 export function init() {
-  $("btn-sync").addEventListener("click", () => runAction("sync"));
-  $("btn-mark-synced").addEventListener("click", () => runAction("markSynced"));
-  $("btn-mark-unsynced").addEventListener("click", () => runAction("markUnsynced"));
-  $("btn-open").addEventListener("click", () => runAction("open"));
-  $("open-link").addEventListener("click", (event) => {
-    event.preventDefault();
-    runAction("open");
-  });
+  row.init((kind) => runAction(kind));
 }
 
-export function setActionsEnabled(enabled) {
-  for (const button of $("actions").querySelectorAll("button")) {
-    button.disabled = !enabled;
-  }
-}
-
-/** Marks the buttons busy (still focusable, announced as disabled) while an action runs. */
-export function setActionsBusy(busy) {
-  view.busy = busy;
-  $("actions").setAttribute("aria-busy", String(busy));
-  for (const button of $("actions").querySelectorAll("button")) button.setAttribute("aria-disabled", String(busy));
-}
+export const setActionsEnabled = row.setActionsEnabled;
+export const setActionsBusy = row.setActionsBusy;
 
 function syncedStatus(data) {
   const contacts = new Set();
@@ -57,10 +42,11 @@ async function runAction(kind) {
       const state = kind === "markSynced" ? "synced" : "unsynced";
       data = await call(() => api.setMessageState(id, state, { signal: ticket.signal }));
       if (!data || !data.state) data = await call(() => api.getMessage(id, { signal: ticket.signal, message: view.message, own: mailbox.userAddress() }));
+      // Marked unsynced: the note under the badge says when (and whether) a sync will file it.
       done = t(kind === "markSynced" ? "status.markedSynced" : "status.markedUnsynced");
     } else {
       data = view.data;
-      if (!data || data.state !== "synced" || !data.crm_url) {
+      if (!data || !data.crm_url) {
         announce(t("status.syncing"));
         data = await call(() => api.syncMessage(id, { signal: ticket.signal }));
       }

@@ -4,11 +4,11 @@ import { t } from "../../addin/shared/i18n.js";
 import * as mailbox from "../../addin/shared/mailbox.js";
 import { clearAlert, showAlert, showError } from "./alerts.js";
 import { callPatiently, isCurrent, view } from "./current-view.js";
+import { renderActions } from "./action-row.js";
 import * as filed from "./filed-email.js";
+import { actionsFor } from "./message-state.js";
 import { clearPeople, focusInPerson, keepOutlookContacts, renderPeople, renderPeopleSkeleton } from "./people.js";
 import { $, announce, isAbort, skeleton } from "./ui.js";
-
-const STATE_KEYS = { none: "state.none", synced: "state.synced", excluded: "state.excluded", pending: "state.pending" };
 
 /**
  * Shows the open message at once from Outlook and loads its CRM view for `ticket`; `retry` runs when
@@ -25,6 +25,7 @@ export function showMessage(ticket, retry) {
   view.data = null;
   if (!view.message) {
     $("subject").textContent = "";
+    $("subject").title = "";
     renderState(null);
     clearPeople();
     showAlert(t("error.noItem"));
@@ -32,6 +33,7 @@ export function showMessage(ticket, retry) {
   }
   // The subject comes from Outlook at once; everything CRM-side is a skeleton until it arrives.
   $("subject").textContent = view.message.subject;
+  $("subject").title = view.message.subject; // a long subject is cut after a few lines
   renderState("loading");
   renderPeopleSkeleton(view.message);
   load(ticket, retry);
@@ -50,6 +52,7 @@ async function load(ticket, retry) {
     announce("");
     render(data);
     performance.mark("crm:rendered");
+    followFiling(ticket);
   } catch (error) {
     if (!isCurrent(ticket) || isAbort(error)) return;
     renderState(null);
@@ -58,26 +61,48 @@ async function load(ticket, retry) {
   }
 }
 
+// While the backend files the message on its own ("Filing in the CRM…"), the pane looks again now
+// and then, so the badge turns to Synced without a reopen; it stops on a switch or an action.
+const FOLLOW_EVERY_MS = 10_000;
+const FOLLOW_TIMES = 6;
+
+function followFiling(ticket, times = 0) {
+  if (times >= FOLLOW_TIMES || actionsFor(view.data).situation !== "queued") return;
+  setTimeout(async () => {
+    if (!isCurrent(ticket) || view.busy || !view.message) return;
+    try {
+      const id = view.message.id;
+      const data = await api.getMessage(id, { signal: ticket.signal, message: view.message, own: mailbox.userAddress() });
+      if (!isCurrent(ticket) || view.busy) return;
+      // Rebuild the rows only when nobody is typing in them; the badge and actions follow either way.
+      const working = document.activeElement && document.activeElement.closest("#people, #filed-section");
+      if (working) {
+        view.data = { ...view.data, ...data, people: view.data.people };
+        renderState(view.data);
+      } else render(data);
+      followFiling(ticket, times + 1);
+    } catch {
+      // A failed look is not worth an alert: the user can still press File now.
+    }
+  }, FOLLOW_EVERY_MS);
+}
+
 /** Shows a message view; `focus` ({address, selector}) puts focus back after the rows are rebuilt. */
 export function render(data, focus) {
   if (data.outlook_contacts_checked === false) data = { ...data, people: keepOutlookContacts(data.people || []) };
   view.data = data;
-  renderState(data.state);
+  renderState(data);
   renderPeople(data.people || []);
   filed.show(data);
   if (focus) focusInPerson(focus.address, focus.selector);
 }
 
-function renderState(state) {
+/** The badge, the note and the actions for a view (`"loading"`, or null when it failed to load). */
+function renderState(data) {
   const badge = $("state");
-  badge.dataset.state = state || "unknown";
-  if (state === "loading") {
-    badge.replaceChildren(skeleton("skeleton-badge"));
-    $("open-link").hidden = true;
-    return;
-  }
-  badge.textContent = t(STATE_KEYS[state] || "state.unknown");
-  const url = view.data && view.data.crm_url;
-  $("open-link").hidden = !(url && (state === "synced" || view.data.crm_email_id));
-  if (url) $("open-link").href = url;
+  const shown = renderActions(data);
+  badge.dataset.state = data === "loading" ? "loading" : (data && data.state) || "unknown";
+  badge.dataset.situation = shown.situation;
+  if (data === "loading") badge.replaceChildren(skeleton("skeleton-badge"));
+  else badge.textContent = t(shown.badge);
 }

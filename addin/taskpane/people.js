@@ -81,6 +81,7 @@ function crmLink(text, url, labelKey) {
   return el("a", {
     href: url,
     text,
+    title: text,
     target: "_blank",
     rel: "noopener noreferrer",
     "aria-label": t(labelKey, { name: text }),
@@ -102,7 +103,7 @@ function renderMatch(contact) {
 }
 
 function renderPerson(person) {
-  const body = el("div", { class: "person-body" }, el("div", { class: "person-name", text: person.name || person.address }));
+  const body = el("div", { class: "person-body" }, el("div", { class: "person-name", text: person.name || person.address, title: person.name || person.address }));
   if (person.name && person.name !== person.address) body.append(el("div", { class: "address", text: person.address }));
   const contacts = person.contacts || [];
   body.append(

@@ -1,6 +1,6 @@
 // Small DOM pieces the pane's sections share: elements, announcements, errors in plain words with Retry.
-import { ApiError } from "../../addin/shared/api.js";
 import { getToken, SignInNeeded } from "../../addin/shared/auth.js";
+import { errorKey } from "../../addin/shared/error-words.js";
 import { t } from "../../addin/shared/i18n.js";
 
 export const $ = (id) => document.getElementById(id);
@@ -38,21 +38,9 @@ export function announce(text, kind = "") {
 
 export const isAbort = (error) => Boolean(error && error.name === "AbortError");
 
-/** Plain words for any failure; never the raw body or a stack. */
+/** Plain words for any failure; never the raw body or a stack (shared/error-words.js). */
 export function describeError(error) {
-  if (error instanceof SignInNeeded) return t(error.consent ? "error.consent" : "error.signIn");
-  if (error instanceof ApiError) {
-    if (error.status === 0) return t("error.network");
-    if (error.code === "outlook_contact_not_found") return t("error.contactGone");
-    if (error.code === "crm_contact_not_found") return t("error.crmContactGone");
-    if (error.code === "invalid_address") return t("error.invalidAddress");
-    if (error.code === "no_conversation") return t("error.noConversation");
-    if (error.status === 404) return t("error.notFound");
-    if (error.status === 403) return t("error.forbidden");
-    if (error.isBusy || error.status === 504) return t("error.busy");
-    if (error.status >= 400 && error.status < 500) return t("error.invalid");
-  }
-  return t("error.server");
+  return t(errorKey(error));
 }
 
 /**

@@ -135,3 +135,22 @@ test("open in CRM syncs an unsynced message first, then opens its page", async (
   assert.deepEqual(calls.map((c) => c.init.method), ["GET", "POST"]);
   assert.deepEqual(notifications[0], { opened: "https://crm.example/emails/7" });
 });
+
+test("mark as unsynced says truthfully who will file it under the user's automatic sync", async () => {
+  answer(() => json(200, { ...synced, state: "pending", auto_sync: "off" }));
+  await commands.markUnsynced(event());
+  assert.match(notifications[0].message, /automatic sync is off, so the next bulk sync will file it/);
+
+  notifications = [];
+  answer(() => json(200, { ...synced, state: "pending", auto_sync: "marked" }));
+  await commands.markUnsynced(event());
+  assert.equal(notifications[0].message, "Marked as unsynced: the next automatic sync will file it");
+});
+
+test("a Graph timeout names Microsoft 365, not the CRM", async () => {
+  answer(() => json(504, { error: { code: "graph_timeout", message: "Outlook did not answer in time." } }));
+  const e = event();
+  await commands.syncToCrm(e);
+  assert.equal(e.completedTimes, 1);
+  assert.match(notifications[0].message, /^CRM: Microsoft 365 did not answer/);
+});

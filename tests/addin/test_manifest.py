@@ -252,11 +252,37 @@ def test_every_function_the_manifest_names_is_associated_in_commands_js(root):
 
 
 def test_every_icon_the_manifest_names_exists_at_its_size(root):
+    checked = 0
     for url in all_urls(root):
-        match = re.search(r"/addin/assets/icon-(\d+)\.png$", url)
+        match = re.search(r"/addin/assets/([\w-]+-(\d+)\.png)$", url)
         if not match:
             continue
-        path = ROOT / "addin" / "assets" / f"icon-{match.group(1)}.png"
+        path = ROOT / "addin" / "assets" / match.group(1)
         assert path.exists(), path
         with Image.open(path) as image:
-            assert image.size == (int(match.group(1)),) * 2
+            assert image.size == (int(match.group(2)),) * 2, path
+        checked += 1
+    assert checked > 20
+    for node, prefix in version_overrides(root):
+        for image in own_elements(node, prefix):
+            if local(image.tag) == "Image" and image.get("id"):
+                size = re.search(r"-(\d+)\.png$", image.get("DefaultValue")).group(1)
+                assert image.get("id").endswith(f".{size}x{size}"), image.get("id")
+
+
+def test_each_ribbon_command_has_its_own_icon_at_16_32_and_80_px(root):
+    for node, prefix in version_overrides(root):
+        elements = own_elements(node, prefix)
+        images = {e.get("id"): e.get("DefaultValue") for e in elements if local(e.tag) == "Image" and e.get("id")}
+        seen = {}
+        for form in (e for e in elements if local(e.tag) == "DesktopFormFactor"):
+            for control in form.iter():
+                if local(control.tag) not in ("Control", "Item"):
+                    continue
+                icon = [i for i in control if local(i.tag) == "Icon"]
+                assert len(icon) == 1, f"{control.get('id')} has no icon"
+                sizes = {i.get("size"): images[i.get("resid")] for i in icon[0]}
+                assert set(sizes) == {"16", "32", "80"}, (control.get("id"), sizes)
+                seen[control.get("id")] = sizes["32"]
+        assert len(seen) == (2 if prefix == "v10" else 7), seen
+        assert len(set(seen.values())) == len(seen), f"controls share an icon in {prefix}: {seen}"

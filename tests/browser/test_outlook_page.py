@@ -58,7 +58,7 @@ def test_more_menu_open_in_crm_syncs_first_then_opens_the_crm_page(outlook):
 def test_pane_open_in_crm_opens_the_crm_page(outlook):
     outlook.open().select(NORTHWIND).open_pane()
     expect_state(outlook, "Not synced")
-    outlook.pane.locator("#btn-open").click()
+    outlook.action("#btn-open")
     expect_state(outlook, "Synced")
     assert wait_until(lambda: outlook.page.evaluate("() => window.outlookPage.openedUrls.length") == 1)
 

@@ -105,6 +105,13 @@ class OutlookPage:
     def pane(self):
         return self.page.frame_locator("#taskpane-frame")
 
+    def action(self, selector: str):
+        """Clicks one of the open message's actions, opening "More actions" first when it is there."""
+        if self.pane.locator(f"#actions-menu {selector}").count():
+            self.pane.locator("#btn-more-actions").click()
+        self.pane.locator(selector).click()
+        return self
+
     def state_badge(self):
         return self.pane.locator("#state")
 
