@@ -8,7 +8,7 @@ import re
 import pytest
 
 from tests.support.identities import ADELE
-from tests.support.outlook_page import SCREENSHOTS, graph_message, wait_until
+from tests.support.outlook_page import SCREENSHOTS, expect_state, graph_message, wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
 
@@ -22,10 +22,6 @@ MIXED_CASE = "Hard case: mixed-case addresses"
 def pane_shot(outlook, name: str):
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     outlook.page.locator("#taskpane").screenshot(path=str(SCREENSHOTS / f"{name}.png"), animations="disabled")
-
-
-def expect_state(outlook, text: str, timeout: float = 15_000):
-    outlook.pane.locator(f"#state:text-is('{text}')").wait_for(timeout=timeout)
 
 
 def pane_frame(outlook):
