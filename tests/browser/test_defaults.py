@@ -25,7 +25,6 @@ from tests.support.outlook_page import (
     graph_message,
     person_row,
     sign_in_to_crm_pages,
-    wait_until,
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(120)]
@@ -149,14 +148,18 @@ def opened_urls(outlook) -> list[str]:
     return outlook.page.evaluate("() => window.outlookPage.openedUrls")
 
 
-def crm_page(outlook, url: str):
-    """Opens a CRM page in a new tab of the same browser, signed in as Adele; returns the
-    tab and every answer the browser got while loading it (the favicon included)."""
+def open_crm_window(outlook, click):
+    """Does `click` and returns the browser window it opened (the pane opens CRM pages in
+    a new window, as Outlook does) once loaded, and every answer the browser got loading
+    it again. The browser is signed in to the CRM pages first, as the user would be."""
     sign_in_to_crm_pages(outlook.context, outlook.backend.app, outlook.backend.url)
-    tab = outlook.context.new_page()
+    with outlook.context.expect_page() as opened:
+        click()
+    tab = opened.value
+    tab.wait_for_load_state("networkidle")
     answers = []
     tab.on("response", lambda r: answers.append((r.status, r.url)))
-    tab.goto(url)
+    tab.reload()
     tab.wait_for_load_state("networkidle")
     return tab, answers
 
@@ -178,9 +181,8 @@ def test_open_in_crm_files_the_email_and_opens_its_crm_page(defaults):
     expect_state(outlook, "Not synced")
     message_id = outlook.message_id(NORTHWIND)
 
-    outlook.pane.locator("#btn-open").click()
+    tab, answers = open_crm_window(outlook, outlook.pane.locator("#btn-open").click)
     expect_state(outlook, "Synced")
-    assert wait_until(lambda: len(opened_urls(outlook)) == 1)
 
     stored = graph_message(outlook.emulator, ADELE, message_id)
     assert stored["crm_state"] == "synced" and "Synced to CRM" in stored["categories"]
@@ -192,7 +194,7 @@ def test_open_in_crm_files_the_email_and_opens_its_crm_page(defaults):
     ]
     assert adele_item(outlook, NORTHWIND) == {"state": "synced", "email_id": int(stored["crm_email_id"])}
 
-    tab, answers = crm_page(outlook, opened_urls(outlook)[0])
+    assert tab.url == opened_urls(outlook)[0]
     assert tab.locator("h1").inner_text() == NORTHWIND
     assert tab.locator("main a", has_text="Lynne Robbins").count() >= 1
     assert_loaded_cleanly(tab, answers)
@@ -314,10 +316,9 @@ def test_create_outlook_contact_then_sync_it_into_the_crm_then_open_it(defaults,
     assert str(outlook_contact(outlook.emulator, ADELE, created[0]["id"])["crm_contact_id"]) == str(in_crm["id"])
 
     # Open contact
-    row.locator('[data-action="open"]').click()
-    assert wait_until(lambda: len(opened_urls(outlook)) == 1)
+    tab, answers = open_crm_window(outlook, row.locator('[data-action="open"]').click)
     assert opened_urls(outlook) == [f"{outlook.backend.url}/crm/contacts/{in_crm['id']}"]
-    tab, answers = crm_page(outlook, opened_urls(outlook)[0])
+    assert tab.url == opened_urls(outlook)[0]
     assert tab.locator("h1").inner_text() == "Henrik Larsen"
     assert HENRIK in tab.locator("main").inner_text()
     assert_loaded_cleanly(tab, answers)
