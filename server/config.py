@@ -29,8 +29,8 @@ load_dotenv(ROOT_DIR / ".env", override=False)
 TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
 
 
-def default_database_url() -> str:
-    return f"sqlite:///{INSTANCE_DIR / 'crm.sqlite3'}"
+def default_database_url(instance_dir: str | Path = INSTANCE_DIR) -> str:
+    return f"sqlite:///{Path(instance_dir) / 'crm.sqlite3'}"
 
 
 def derived_audience(public_base_url: str, client_id: str) -> str:
@@ -82,12 +82,22 @@ class Setting:
 
 SETTINGS: tuple[Setting, ...] = (
     Setting(
+        "INSTANCE_DIR",
+        str,
+        str(INSTANCE_DIR),
+        "the backend's own files: the SQLite database by default, the generated secret key, "
+        "the CA bundle, uploaded imports (`make run` keeps the emulator's keys and log there too)",
+        shown_default="`instance/` in the repo",
+        normalise=lambda value: str(Path(value).expanduser().resolve()),
+    ),
+    Setting(
         "DATABASE_URL",
         str,
-        default_database_url(),
+        Derived(
+            lambda known: default_database_url(known["INSTANCE_DIR"]), "SQLite file `crm.sqlite3` in `INSTANCE_DIR`"
+        ),
         "SQLAlchemy URL of the CRM database (PostgreSQL in production: "
         "`postgresql+psycopg2://user:password@host:5432/crm`)",
-        shown_default="SQLite file `instance/crm.sqlite3`",
     ),
     Setting(
         "GRAPH_BASE_URL",
@@ -291,8 +301,6 @@ class Config:
     `create_app(None)` uses `Config.from_env()`, which re-reads the environment,
     so a process that changes it before creating the app (tests, scripts) is honoured.
     """
-
-    INSTANCE_DIR = str(INSTANCE_DIR)
 
     # flask-smorest / OpenAPI
     API_TITLE = "CRM Sync for Outlook API"

@@ -16,6 +16,7 @@ from server.web import (  # noqa: F401  (each module attaches its routes to bp)
     contact_pages,
     email_pages,
     error_pages,
+    favicon,
     i18n,
     page_guard,
     page_words,

@@ -45,7 +45,7 @@ def guard():
 def page_headers(response):
     """CSP for the pages (the app's default policy is for the add-in) and no caching
     of private records."""
-    if request.endpoint == "web.static":
+    if request.endpoint in ("web.static", "web.favicon"):
         return response
     response.headers["Content-Security-Policy"] = page_policy(
         remote_images=bool(g.get("show_remote_images")), inline_style_attributes=bool(g.get("email_body_shown"))

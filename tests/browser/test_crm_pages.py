@@ -10,16 +10,15 @@ minted with the app's own signing key, holding exactly what sign-in stores.
 from __future__ import annotations
 
 import threading
-import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from server.crm.models import User
-from server.crm.tenants import get_or_create_user
 from server.db import session_scope
 from tests.support.arrange_records import filed_email
-from tests.support.identities import ADELE, ADELE_OID, CONTOSO
+from tests.support.identities import ADELE_OID, CONTOSO
+from tests.support.outlook_page import sign_in_to_crm_pages
 
 GIF = bytes.fromhex("47494638396101000100800000000000ffffff21f90401000000002c00000000010001000002024401003b")
 
@@ -61,27 +60,7 @@ def image_server():
 @pytest.fixture
 def signed_in(browser_context, backend, crm_app):
     """A browser tab signed in as Adele (session cookie as /auth/callback writes it)."""
-    with session_scope(crm_app) as session:
-        get_or_create_user(session, CONTOSO, ADELE_OID, upn=ADELE, name="Adele Vance")
-    serializer = crm_app.session_interface.get_signing_serializer(crm_app)
-    cookie = serializer.dumps(
-        {
-            "user": {"tid": CONTOSO, "oid": ADELE_OID, "upn": ADELE, "name": "Adele Vance"},
-            "signed_in_at": int(time.time()),
-            "csrf": "browser-test-token",
-        }
-    )
-    browser_context.add_cookies(
-        [
-            {
-                "name": crm_app.config["SESSION_COOKIE_NAME"],
-                "value": cookie,
-                "url": backend.url,
-                "httpOnly": True,
-                "sameSite": "Lax",
-            }
-        ]
-    )
+    sign_in_to_crm_pages(browser_context, crm_app, backend.url)
     page = browser_context.new_page()
     page.dialogs = []
     page.console_messages = []

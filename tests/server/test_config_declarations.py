@@ -4,7 +4,7 @@ declarations and in step with them."""
 
 from __future__ import annotations
 
-from server.config import SETTINGS, Config, read_env
+from server.config import ROOT_DIR, SETTINGS, Config, read_env
 from server.config_docs import ENV_EXAMPLE, README, env_example, out_of_step, readme_with_table
 
 # Names and defaults are a contract with every deployment: they never change.
@@ -55,9 +55,16 @@ def test_every_declared_setting_is_on_config():
 
 def test_unset_settings_take_their_contract_defaults():
     values = read_env({})
-    assert set(values) == set(CONTRACT_DEFAULTS) | {"DATABASE_URL"}
+    assert set(values) == set(CONTRACT_DEFAULTS) | {"DATABASE_URL", "INSTANCE_DIR"}
     assert {name: values[name] for name in CONTRACT_DEFAULTS} == CONTRACT_DEFAULTS
     assert values["DATABASE_URL"].startswith("sqlite:///") and values["DATABASE_URL"].endswith("instance/crm.sqlite3")
+    assert values["INSTANCE_DIR"] == str(ROOT_DIR / "instance")
+
+
+def test_instance_dir_moves_the_default_database_with_it(tmp_path):
+    values = read_env({"INSTANCE_DIR": str(tmp_path / "elsewhere")})
+    assert values["INSTANCE_DIR"] == str(tmp_path / "elsewhere")
+    assert values["DATABASE_URL"] == f"sqlite:///{tmp_path / 'elsewhere' / 'crm.sqlite3'}"
 
 
 def test_values_are_parsed_by_their_declared_type():

@@ -11,8 +11,10 @@ from urllib.parse import quote
 
 from werkzeug.serving import make_server
 
+from server.crm.tenants import get_or_create_user
+from server.db import session_scope
 from server.graph.properties import EMAIL_ID, SYNC_STATE
-from tests.support.identities import ADELE
+from tests.support.identities import ADELE, ADELE_OID, CONTOSO
 from tests.support.paths import ROOT
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
@@ -118,6 +120,39 @@ class OutlookPage:
     def screenshot(self, name: str):
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         self.page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), animations="disabled")
+
+
+def person_row(outlook: OutlookPage, address: str):
+    """The pane's People row of one address."""
+    return outlook.pane.locator(f'#people li.person[data-address="{address}"]')
+
+
+def sign_in_to_crm_pages(context, app, backend_url: str) -> None:
+    """Signs the browser context into the CRM pages as Adele, with the session cookie that
+    /auth/callback writes. The browser backend listens on a random port, which no redirect
+    URI of the emulator's app names, so the tests cannot go through the sign-in page here
+    (tests/server/web/ does)."""
+    with session_scope(app) as session:
+        get_or_create_user(session, CONTOSO, ADELE_OID, upn=ADELE, name="Adele Vance")
+    serializer = app.session_interface.get_signing_serializer(app)
+    cookie = serializer.dumps(
+        {
+            "user": {"tid": CONTOSO, "oid": ADELE_OID, "upn": ADELE, "name": "Adele Vance"},
+            "signed_in_at": int(time.time()),
+            "csrf": "browser-test-token",
+        }
+    )
+    context.add_cookies(
+        [
+            {
+                "name": app.config["SESSION_COOKIE_NAME"],
+                "value": cookie,
+                "url": backend_url,
+                "httpOnly": True,
+                "sameSite": "Lax",
+            }
+        ]
+    )
 
 
 def graph_message(emulator, upn: str, message_id: str) -> dict:
