@@ -72,7 +72,7 @@ function noteFor(where, data) {
   const automatic = autoSync !== "off";
   if (where === "queued") return "note.filingQueued";
   if (where === "pending") return automatic ? "note.pendingAuto" : queued ? "note.filingQueued" : "note.pendingOff";
-  if (where === "refiling") return automatic ? "note.refileAuto" : "note.refileOff";
+  if (where === "refiling") return automatic ? "note.refileAuto" : queued ? "note.refileQueued" : "note.refileOff";
   return "";
 }
 

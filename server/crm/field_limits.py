@@ -71,6 +71,7 @@ class FieldTooLong(Invalid):
         super().__init__(message, field=field, limit=limit_of(kind), details={field: [message]})
         self.kind = kind
         self.field = field
+        self.limit = limit_of(kind)
 
 
 def check_length(kind: str, value: str | None, field: str | None = None) -> str:

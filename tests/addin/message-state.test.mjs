@@ -68,6 +68,8 @@ test("a filed email marked unsynced says it will be filed again, then marked syn
   assert.equal(off.primary.id, "fileNow");
   assert.ok(!ids(off).includes("markSynced") && !ids(off).includes("markUnsynced"));
   assert.equal(actionsFor(view({ state: "pending", auto_sync: "all", ...filed })).note, "note.refileAuto");
+  // The "Sync to CRM" category is on it (how the pane marks unsynced): filed again in a moment.
+  assert.equal(actionsFor(view({ state: "pending", filing_queued: true, ...filed })).note, "note.refileQueued");
 });
 
 test("while loading nothing is offered; a view that failed to load offers what works in any state", () => {

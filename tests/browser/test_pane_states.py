@@ -94,7 +94,9 @@ def test_filed_email_opens_in_the_crm_from_its_primary_action(outlook):
 # ---------------------------------------------------------------- truthful next steps
 
 
-def test_marked_unsynced_with_automatic_sync_off_says_bulk_sync_and_files_now(outlook):
+def test_marked_unsynced_with_automatic_sync_off_says_filing_is_under_way_and_files_now(outlook):
+    # Marking unsynced puts the "Sync to CRM" category on the message: a command the backend
+    # acts on whatever the automatic-sync setting, so the truthful words are "being filed".
     outlook.open().select(ATTACHMENTS).open_pane()
     narrow_pane(outlook)
     expect_state(outlook, "Not synced")
@@ -102,7 +104,7 @@ def test_marked_unsynced_with_automatic_sync_off_says_bulk_sync_and_files_now(ou
 
     outlook.action("#btn-mark-unsynced")
     expect_state(outlook, "Waiting for sync")
-    assert note(outlook) == "Automatic sync is off: this email will be filed by the next bulk sync."
+    assert note(outlook) == "Filing in the CRM…"
     row = assert_one_row(outlook)
     assert row["labels"][0] == "File now"
     assert "btn-mark-unsynced" not in row["ids"] and outlook.pane.locator("#btn-mark-unsynced").is_hidden()
@@ -127,8 +129,7 @@ def test_marking_a_filed_email_unsynced_says_it_will_be_filed_again(outlook):
     outlook.action("#btn-mark-unsynced")
     expect_state(outlook, "Will sync again")
     assert note(outlook) == (
-        "Automatic sync is off: the next bulk sync will file this email again, picking up contacts "
-        "added since, then mark it synced again."
+        "This email will be filed again in a moment, picking up contacts added since, then marked synced again."
     )
     assert outlook.pane.locator("#btn-mark-synced").is_hidden()
     assert action_row(outlook)["labels"][0] == "File now"

@@ -2,7 +2,7 @@
 time zone (a Windows name, as Exchange Online answers by default), $select, the one
 setting on its own, PATCH, and the permission it needs."""
 
-from tests.support.emulated_graph import ADELE, CONTOSO, MEGAN
+from tests.support.identities import ADELE, CONTOSO, MEGAN
 
 
 def test_mailbox_settings_give_the_users_time_zone_and_language(adele, megan):

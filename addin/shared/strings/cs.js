@@ -164,6 +164,7 @@ export default {
   "note.pendingAuto": "Tento e-mail se uloží při příštím automatickém ukládání.",
   "note.refileOff": "Automatické ukládání je vypnuté: příští uložení složky tento e-mail uloží znovu, včetně kontaktů přidaných mezitím, a pak ho opět označí jako uložený.",
   "note.refileAuto": "Příští automatické ukládání tento e-mail uloží znovu, včetně kontaktů přidaných mezitím, a pak ho opět označí jako uložený.",
+  "note.refileQueued": "Tento e-mail se za chvíli uloží znovu, včetně kontaktů přidaných mezitím, a pak se znovu označí jako uložený.",
   "command.markedUnsyncedOff": "Označeno jako neuložené: automatické ukládání je vypnuté, uloží ho příští uložení složky",
   "busy.graphRetrying": "Microsoft 365 je zaneprázdněný, další pokus za {seconds} s",
   "error.graphBusy": "Microsoft 365 je právě zaneprázdněný. Zkuste to za chvíli.",

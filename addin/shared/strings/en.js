@@ -164,6 +164,7 @@ export default {
   "note.pendingAuto": "This email will be filed at the next automatic sync.",
   "note.refileOff": "Automatic sync is off: the next bulk sync will file this email again, picking up contacts added since, then mark it synced again.",
   "note.refileAuto": "The next automatic sync will file this email again, picking up contacts added since, then mark it synced again.",
+  "note.refileQueued": "This email will be filed again in a moment, picking up contacts added since, then marked synced again.",
   "command.markedUnsyncedOff": "Marked as unsynced: automatic sync is off, so the next bulk sync will file it",
   "busy.graphRetrying": "Microsoft 365 is busy, retrying in {seconds} s",
   "error.graphBusy": "Microsoft 365 is busy right now. Try again in a moment.",

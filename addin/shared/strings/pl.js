@@ -164,6 +164,7 @@ export default {
   "note.pendingAuto": "Ta wiadomość zostanie zapisana przy następnym automatycznym zapisie.",
   "note.refileOff": "Automatyczny zapis jest wyłączony: następny zapis folderu zapisze tę wiadomość ponownie, z kontaktami dodanymi w międzyczasie, i znów oznaczy ją jako zapisaną.",
   "note.refileAuto": "Następny automatyczny zapis zapisze tę wiadomość ponownie, z kontaktami dodanymi w międzyczasie, i znów oznaczy ją jako zapisaną.",
+  "note.refileQueued": "Ta wiadomość zostanie za chwilę ponownie zapisana, z kontaktami dodanymi w międzyczasie, a potem znowu oznaczona jako zapisana.",
   "command.markedUnsyncedOff": "Oznaczono jako niezapisane: automatyczny zapis jest wyłączony, zapisze ją następny zapis folderu",
   "busy.graphRetrying": "Microsoft 365 jest zajęty, ponowna próba za {seconds} s",
   "error.graphBusy": "Microsoft 365 jest teraz zajęty. Spróbuj ponownie za chwilę.",
