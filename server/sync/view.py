@@ -2,14 +2,14 @@
 
 This is the API's message shape (a contract), which the pane and other clients rely on:
 {"id", "internet_message_id", "subject", "state", "crm_email_id", "crm_url",
- "people": [{"address", "name", "role", "contacts": [...], "outlook_contact_id"}]}
+ "people": [{"address", "display_address", "name", "role", "contacts": [...], "outlook_contact_id"}]}
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from server.crm.addresses import normalise_address
+from server.crm.addresses import display_address, normalise_address
 from server.crm.matching import MatchedContact, match_addresses
 from server.crm.models import Email, MailboxItem
 from server.graph.batch import BATCH_LIMIT
@@ -120,6 +120,7 @@ def message_view(
         "people": [
             {
                 "address": p.address or p.raw,
+                "display_address": display_address(p.address) if p.address else p.raw,
                 "name": p.name,
                 "role": p.role,
                 "valid": p.address is not None,
