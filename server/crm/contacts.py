@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from sqlalchemy import and_, case, or_, select
+from sqlalchemy import case, intersect, or_, select, union
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from server.crm.addresses import normalise_address
@@ -179,6 +179,26 @@ def _companies_starting(tenant_id: str, prefix: str):
     )
 
 
+def _ids_starting(tenant_id: str, prefix: str, address_prefixes: Iterable[str]):
+    """SELECT id of the contacts whose first, last or display name, address or company
+    name starts with `prefix` (folded) or an address with one of `address_prefixes`:
+    a UNION of index range scans."""
+    names = [
+        select(Contact.id.label("id")).where(Contact.tenant_id == tenant_id, prefix_of(column, prefix))
+        for column in (Contact.first_name_fold, Contact.last_name_fold, Contact.display_name_fold)
+    ]
+    addresses = select(ContactEmail.contact_id.label("id")).where(
+        ContactEmail.tenant_id == tenant_id, or_(*(prefix_of(ContactEmail.address, p) for p in address_prefixes))
+    )
+    companies = select(Contact.id.label("id")).where(
+        Contact.tenant_id == tenant_id,
+        Contact.company_id.in_(
+            select(Company.id).where(Company.tenant_id == tenant_id, prefix_of(Company.name_fold, prefix))
+        ),
+    )
+    return union(*names, addresses, companies)
+
+
 def _address_prefixes(text: str) -> list[str]:
     """An address as typed and as stored ('jan@bücher.de' -> 'jan@xn--bcher-kva.de')."""
     return list(dict.fromkeys(t for t in (text.lower(), fold(text), normalise_address(text)) if t))
@@ -227,22 +247,15 @@ def search_contacts(session: Session, tenant_id: str, query: str, limit: int = S
         return []
     limit = max(1, min(int(limit), SEARCH_LIMIT))
     whole = fold(text)
-
-    def word_matches(word: str):
-        return or_(
-            prefix_of(Contact.first_name_fold, word),
-            prefix_of(Contact.last_name_fold, word),
-            prefix_of(Contact.display_name_fold, word),
-            _addresses_starting(tenant_id, [word]),
-            _companies_starting(tenant_id, word),
-        )
-
-    condition = or_(
-        and_(*(word_matches(word) for word in whole.split())),
-        prefix_of(Contact.display_name_fold, whole),
-        _addresses_starting(tenant_id, _address_prefixes(text)),
-        _companies_starting(tenant_id, whole),
-    )
+    words = whole.split()
+    # The matching ids as one compound SELECT of index ranges (a word's union; the
+    # words' intersection), so both databases read index ranges and never the table.
+    found = [_ids_starting(tenant_id, whole, _address_prefixes(text))]
+    if len(words) > 1:
+        each_word = [select(_ids_starting(tenant_id, word, [word]).subquery().c.id) for word in words]
+        found.append(intersect(*each_word))
+    ids = union(*(select(part.subquery().c.id) for part in found))
+    condition = Contact.id.in_(ids)
     candidates = (
         session.scalars(
             select(Contact)

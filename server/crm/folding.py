@@ -39,6 +39,8 @@ def fold(text: str | None) -> str:
     plain Latin, runs of whitespace made one space."""
     if not text:
         return ""
+    if text.isascii():  # most names; the same result, about ten times faster
+        return " ".join(text.lower().split())
     decomposed = unicodedata.normalize("NFKD", text.casefold())
     bare = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     return " ".join(bare.translate(_EXTRA).split())
