@@ -274,12 +274,13 @@ def main(argv=None) -> int:
     print("\n".join(verdicts))
     if not args.no_write:
         mode = "--full" if args.full else "--quick"
+        runs = f" --runs {args.runs}" if args.runs != 100 else ""
         name = "b9-full" if args.full else "b9"
         heading = HEADING + (" (--full, 1M)" if args.full else " (--quick, 10k/100k)")
         write_section(
             name,
             heading,
-            f"`python -m bench b9 {mode}`: {machine()}. {args.runs} queries per size and kind, new session each; "
+            f"`python -m bench b9 {mode}{runs}`: {machine()}. {args.runs} queries per size and kind, new session each; "
             "search = search_contacts (the pane's link search and the pages), ?q= list = list_contacts "
             "(the REST API's first page of 50).\n\n```\n" + "\n".join(lines) + "\n```",
         )
