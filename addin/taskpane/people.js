@@ -103,8 +103,10 @@ function renderMatch(contact) {
 }
 
 function renderPerson(person) {
-  const body = el("div", { class: "person-body" }, el("div", { class: "person-name", text: person.name || person.address, title: person.name || person.address }));
-  if (person.name && person.name !== person.address) body.append(el("div", { class: "address", text: person.address }));
+  // `address` is the matching form (IDNA domain); people read `display_address` (Unicode domain).
+  const shown = person.display_address || person.address;
+  const body = el("div", { class: "person-body" }, el("div", { class: "person-name", text: person.name || shown, title: person.name || shown }));
+  if (person.name && person.name !== person.address && person.name !== shown) body.append(el("div", { class: "address", text: shown }));
   const contacts = person.contacts || [];
   body.append(
     contacts.length

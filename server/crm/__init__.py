@@ -1,7 +1,9 @@
 """The CRM domain: models and the operations on them. No Flask, no Graph.
 
 - models         the tables, one module per aggregate (see its docstring)
-- addresses      normalise_address(raw) -> str | None; normalise_domains; matches_never_sync
+- addresses      normalise_address(raw) -> str | None; normalise_domains; matches_never_sync;
+                 display_address (the domain in Unicode, for people)
+- folding        fold(text): the case- and accent-free form every search compares
 - matching       match_addresses(session, tenant_id, addresses) -> {address: [MatchedContact]}
 - contacts       contact records, their one owner: find, create, change, delete, list, search
 - companies      company records: list, get, create, change, delete

@@ -107,13 +107,32 @@ def normalise_domains(domains: Iterable[str], *, drop_invalid: bool = False) -> 
     return result
 
 
-def display_domain(address: str) -> str:
-    """The domain in Unicode, for people to read ("xn--bcher-kva.de" -> "bücher.de")."""
-    domain = address_domain(address)
+@functools.lru_cache(maxsize=4096)
+def _unicode_domain(domain: str) -> str:
+    """A domain's Unicode form; as it is when it has no IDNA label or is not valid IDNA."""
+    if "xn--" not in domain.lower():
+        return domain
     try:
         return idna.decode(domain)
-    except idna.IDNAError:
+    except (idna.IDNAError, UnicodeError, ValueError):
         return domain
+
+
+def display_domain(address: str) -> str:
+    """The domain in Unicode, for people to read ("xn--bcher-kva.de" -> "bücher.de")."""
+    return _unicode_domain(address_domain(address))
+
+
+def display_address(address: str | None) -> str:
+    """An address (or a bare domain) as people read it: the domain in Unicode
+    ("jan.novak@xn--knihy-bcher-zhb.cz" -> "jan.novak@knihy-bücher.cz"). Only for
+    showing: addresses are stored and matched in their normalised (IDNA) form, and
+    normalise_address turns this form back into that one. Anything else comes back
+    as it is."""
+    if not address:
+        return address or ""
+    local, at, domain = address.rpartition("@")
+    return f"{local}{at}{_unicode_domain(domain)}" if domain else address
 
 
 def matches_never_sync(address: str, entries: list[str]) -> bool:

@@ -16,9 +16,10 @@ from sqlalchemy.orm import Session
 
 from server.crm.addresses import InvalidDomain, normalise_domains
 from server.crm.field_limits import check_length
+from server.crm.folding import fold
 from server.crm.keyset import DEFAULT_LIMIT, Page, ranked_page
-from server.crm.models import Company, company_name_key
-from server.crm.prefix_search import LIKE_ESCAPE, like_prefix, starts_with
+from server.crm.models import Company
+from server.crm.prefix_search import LIKE_ESCAPE, like_prefix, prefix_of
 from server.crm.record_errors import RecordConflict, RecordInvalid, RecordNotFound
 from server.crm.tenants import get_or_create_tenant
 
@@ -26,13 +27,13 @@ from server.crm.tenants import get_or_create_tenant
 def list_companies(
     session: Session, tenant_id: str, *, q: str | None = None, limit: int = DEFAULT_LIMIT, after: str | None = None
 ) -> Page:
-    """Companies of the tenant, by name. With `q`: name prefix first, then a
-    prefix of one of their domains. Raises InvalidCursor for a bad `after`."""
+    """Companies of the tenant, by name. With `q`: name prefix (ignoring case and
+    accents) first, then a prefix of one of their domains. Raises InvalidCursor for a bad `after`."""
     query = select(Company).where(Company.tenant_id == tenant_id)
     q = " ".join((q or "").split())
     rank_expr = None
     if q:
-        by_name = starts_with(Company.name_key, company_name_key(q))
+        by_name = prefix_of(Company.name_fold, fold(q))
         # domains is a JSON list of strings: a domain starts right after a quote.
         by_domain = cast(Company.domains, Text).like('%"' + like_prefix(q.lower().lstrip("@")), escape=LIKE_ESCAPE)
         query = query.where(or_(by_name, by_domain))

@@ -17,16 +17,17 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from sqlalchemy import and_, case, exists, func, or_, select
+from sqlalchemy import case, intersect, or_, select, union
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from server.crm.addresses import normalise_address
 from server.crm.contact_changes import ChangedBy, field_values, record_changes, record_creation, record_deletion
 from server.crm.field_limits import check_length, joined_name
+from server.crm.folding import fold
 from server.crm.keyset import DEFAULT_LIMIT, Page, ranked_page
 from server.crm.matching import match_addresses
 from server.crm.models import Company, Contact, ContactEmail, company_name_key
-from server.crm.prefix_search import starts_with
+from server.crm.prefix_search import prefix_of
 from server.crm.record_errors import RecordInvalid, RecordNotFound
 from server.crm.tenants import get_or_create_tenant
 
@@ -192,59 +193,76 @@ def _complete_name(contact: Contact, data: Mapping[str, Any]) -> None:
 
 # -- lists and search ----------------------------------------------------------------
 
-_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+def _addresses_starting(tenant_id: str, prefixes: Iterable[str]):
+    """Contact ids having an address that starts with one of the prefixes: an IN
+    (subquery) both databases drive from the address index, also inside an OR."""
+    return Contact.id.in_(
+        select(ContactEmail.contact_id).where(
+            ContactEmail.tenant_id == tenant_id, or_(*(prefix_of(ContactEmail.address, p) for p in prefixes))
+        )
+    )
 
 
-def _search_terms(q: str) -> list[str]:
-    """Spellings to compare with lower(column). PostgreSQL's lower() folds every
-    letter; SQLite's only ASCII, so 'Jiří Šťastný' reads 'jiří Šťastný' there, which
-    the ASCII-lowered title-case form of the query ('jiří Š') matches."""
-    return list(dict.fromkeys([q.lower(), q.title().translate(_ASCII_LOWER), q.translate(_ASCII_LOWER)]))
+def _ids_starting(tenant_id: str, prefix: str, address_prefixes: Iterable[str]):
+    """SELECT id of the contacts whose first, last or display name, address or company
+    name starts with `prefix` (folded) or an address with one of `address_prefixes`:
+    a UNION of index range scans."""
+    names = [
+        select(Contact.id.label("id")).where(Contact.tenant_id == tenant_id, prefix_of(column, prefix))
+        for column in (Contact.first_name_fold, Contact.last_name_fold, Contact.display_name_fold)
+    ]
+    addresses = select(ContactEmail.contact_id.label("id")).where(
+        ContactEmail.tenant_id == tenant_id, or_(*(prefix_of(ContactEmail.address, p) for p in address_prefixes))
+    )
+    companies = select(Contact.id.label("id")).where(
+        Contact.tenant_id == tenant_id,
+        Contact.company_id.in_(
+            select(Company.id).where(Company.tenant_id == tenant_id, prefix_of(Company.name_fold, prefix))
+        ),
+    )
+    return union(*names, addresses, companies)
 
 
-def _name_matches(column, terms: list[str]):
-    return or_(*(starts_with(func.lower(column), t) for t in terms))
+def _address_prefixes(text: str) -> list[str]:
+    """An address as typed and as stored ('jan@bücher.de' -> 'jan@xn--bcher-kva.de')."""
+    return list(dict.fromkeys(t for t in (text.lower(), fold(text), normalise_address(text)) if t))
 
 
 def list_contacts(
     session: Session, tenant_id: str, *, q: str | None = None, limit: int = DEFAULT_LIMIT, after: str | None = None
 ) -> Page:
     """Live contacts of the tenant, by name, for the REST API. With `q`: those whose
-    name, email or company starts with it, name matches first, then email, then
-    company. Raises InvalidCursor for a bad `after`."""
+    name, email or company starts with it, ignoring case and accents, name matches
+    first, then email, then company. Raises InvalidCursor for a bad `after`."""
     query = (
         select(Contact)
         .where(Contact.tenant_id == tenant_id, Contact.deleted_at.is_(None))
         .options(selectinload(Contact.emails), selectinload(Contact.company))
     )
-    key_expr = func.lower(Contact.display_name)  # ix_contacts_tenant_display_name_lower
+    key_expr = Contact.display_name_fold  # ix_contacts_tenant_display_name_fold
     q = " ".join((q or "").split())
     rank_expr = None
     if q:
-        terms = _search_terms(q)
+        folded = fold(q)
         by_name = or_(
-            _name_matches(Contact.display_name, terms),
-            _name_matches(Contact.first_name, terms),
-            _name_matches(Contact.last_name, terms),
+            prefix_of(Contact.display_name_fold, folded),
+            prefix_of(Contact.first_name_fold, folded),
+            prefix_of(Contact.last_name_fold, folded),
         )
-        # A whole address is also looked up in stored form ('jan@bücher.de' -> 'jan@xn--bcher-kva.de').
-        address_terms = dict.fromkeys(t for t in (q.lower(), normalise_address(q)) if t)
-        by_email = exists().where(
-            ContactEmail.contact_id == Contact.id,
-            ContactEmail.tenant_id == tenant_id,
-            or_(*(starts_with(ContactEmail.address, t) for t in address_terms)),
-        )
-        by_company = Contact.company_id.in_(
-            select(Company.id).where(Company.tenant_id == tenant_id, starts_with(Company.name_key, company_name_key(q)))
-        )
-        query = query.where(or_(by_name, by_email, by_company))
+        by_email = _addresses_starting(tenant_id, _address_prefixes(q))
+        # Matching rows found by the index ranges of one compound SELECT (an OR of
+        # these conditions would read the whole table on PostgreSQL); the CASE below
+        # only ranks the rows found.
+        query = query.where(Contact.id.in_(_ids_starting(tenant_id, folded, _address_prefixes(q))))
         rank_expr = case((by_name, 0), (by_email, 1), else_=2)
     return ranked_page(session, query, rank_expr, key_expr, Contact.id, limit, after)
 
 
 def search_contacts(session: Session, tenant_id: str, query: str, limit: int = SEARCH_LIMIT) -> list[Contact]:
     """Live contacts of the tenant whose name, address or company starts with the
-    query, best first, at most `limit` (20).
+    query, ignoring case and accents ("dvorak" finds "Dvořák"), best first, at most
+    `limit` (20).
 
     Every word must start a first name, last name, display name, address or company
     name; the whole query may also start a display name, address or company name.
@@ -255,41 +273,28 @@ def search_contacts(session: Session, tenant_id: str, query: str, limit: int = S
     if not text:
         return []
     limit = max(1, min(int(limit), SEARCH_LIMIT))
-    whole = text.casefold()
-
-    def starts(column, value):
-        # SQLite's lower() folds ASCII only: 'Šťastný' stays as it is there, so the
-        # capitalised spelling is tried too (PostgreSQL folds everything).
-        spellings = dict.fromkeys([value, value[:1].upper() + value[1:]])
-        return or_(*(starts_with(func.lower(column), s) for s in spellings))
-
-    def word_matches(word: str):
-        return or_(
-            starts(Contact.first_name, word),
-            starts(Contact.last_name, word),
-            starts(Contact.display_name, word),
-            Contact.emails.any(starts_with(ContactEmail.address, word)),
-            Contact.company.has(starts_with(Company.name_key, word)),
-        )
-
-    condition = or_(
-        and_(*(word_matches(word) for word in whole.split())),
-        starts(Contact.display_name, whole),
-        Contact.emails.any(starts_with(ContactEmail.address, whole)),
-        Contact.company.has(starts_with(Company.name_key, company_name_key(text))),
-    )
+    whole = fold(text)
+    words = whole.split()
+    # The matching ids as one compound SELECT of index ranges (a word's union; the
+    # words' intersection), so both databases read index ranges and never the table.
+    found = [_ids_starting(tenant_id, whole, _address_prefixes(text))]
+    if len(words) > 1:
+        each_word = [select(_ids_starting(tenant_id, word, [word]).subquery().c.id) for word in words]
+        found.append(intersect(*each_word))
+    ids = union(*(select(part.subquery().c.id) for part in found))
+    condition = Contact.id.in_(ids)
     candidates = (
         session.scalars(
             select(Contact)
             .where(Contact.tenant_id == tenant_id, Contact.deleted_at.is_(None), condition)
             .options(joinedload(Contact.company), selectinload(Contact.emails))
-            .order_by(Contact.display_name, Contact.last_name, Contact.first_name, Contact.id)
+            .order_by(Contact.display_name_fold, Contact.last_name_fold, Contact.first_name_fold, Contact.id)
             .limit(SEARCH_CANDIDATES)
         )
         .unique()
         .all()
     )
-    ranked = sorted(candidates, key=lambda c: (_rank(c, whole), c.name.casefold(), c.id))
+    ranked = sorted(candidates, key=lambda c: (_rank(c, whole), fold(c.name), c.id))
     return ranked[:limit]
 
 
@@ -300,7 +305,7 @@ def _rank(contact: Contact, whole: str) -> int:
         contact.first_name,
         contact.last_name,
     ]
-    names = [n.casefold() for n in names if n]
+    names = [fold(n) for n in names if n]
     addresses = contact.addresses
     if whole in addresses or whole in names:
         return 0

@@ -12,7 +12,7 @@ import vobject
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from server.crm.addresses import display_domain
+from server.crm.addresses import display_address, display_domain
 from server.crm.import_rows import COLUMNS, LIST_SEPARATOR, defuse_formula
 from server.crm.import_vcard import COMPANY_DOMAINS
 from server.crm.models import Company, Contact
@@ -82,7 +82,7 @@ def _contact_record(contact: Contact) -> dict[str, str]:
 
 def readable_address(address: str) -> str:
     """'jan@xn--bcher-kva.de' -> 'jan@bücher.de': people read the file; import re-encodes it."""
-    return f"{address.rpartition('@')[0]}@{display_domain(address)}"
+    return display_address(address)
 
 
 def readable_domains(domains: list[str] | None) -> str:

@@ -49,6 +49,17 @@ def upsert(
     session.execute(stmt)
 
 
+class _RowContext:
+    """What a context-sensitive column default reads (a folded key reads its name):
+    the row's values, as SQLAlchemy's execution context would give them."""
+
+    def __init__(self, values: dict[str, Any]):
+        self._values = values
+
+    def get_current_parameters(self, isolate_multiinsert_groups: bool = True) -> dict[str, Any]:
+        return self._values
+
+
 def _with_defaults(table: Table, values: dict[str, Any]) -> dict[str, Any]:
     full = dict(values)
     for column in table.columns:
@@ -58,5 +69,5 @@ def _with_defaults(table: Table, values: dict[str, Any]) -> dict[str, Any]:
         if default.is_scalar:
             full[column.key] = default.arg
         elif default.is_callable:
-            full[column.key] = default.arg(None)
+            full[column.key] = default.arg(_RowContext(full))
     return full

@@ -3,7 +3,7 @@
 This is the API's message shape (a contract), which the pane and other clients rely on:
 {"id", "internet_message_id", "subject", "state", "crm_email_id", "crm_url",
  "auto_sync", "filing_queued",
- "people": [{"address", "name", "role", "contacts": [...], "outlook_contact_id"}]}
+ "people": [{"address", "display_address", "name", "role", "contacts": [...], "outlook_contact_id"}]}
 
 `auto_sync` is the user's effective automatic-sync mode ("off", "marked",
 "known_contacts" or "all"), so the pane can say what will happen; `filing_queued` is
@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from server.crm.addresses import matches_never_sync, normalise_address
+from server.crm.addresses import display_address, matches_never_sync, normalise_address
 from server.crm.matching import MatchedContact, match_addresses
 from server.crm.models import Email, MailboxItem
 from server.graph import properties as props
@@ -150,6 +150,7 @@ def message_view(
         "people": [
             {
                 "address": p.address or p.raw,
+                "display_address": display_address(p.address) if p.address else p.raw,
                 "name": p.name,
                 "role": p.role,
                 "valid": p.address is not None,

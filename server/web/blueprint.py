@@ -15,6 +15,8 @@ from pathlib import Path
 
 from flask import Blueprint
 
+from server.crm.addresses import display_address
+
 SERVER_DIR = Path(__file__).resolve().parent.parent
 
 bp = Blueprint(
@@ -24,6 +26,10 @@ bp = Blueprint(
     static_folder=str(SERVER_DIR / "static"),
     static_url_path="/crm/static",
 )
+
+# `{{ address|display_address }}`: addresses and domains with their domain in Unicode,
+# as people read them (the database holds the IDNA form that matching compares).
+bp.add_app_template_filter(display_address, "display_address")
 
 SESSION_COOKIE = "crm_session"
 # `__Host-`: the browser accepts the cookie only over HTTPS, for our host, on path /.

@@ -2,8 +2,9 @@
 signed-in user's `tenant_id`, and a record of another tenant is simply not found.
 
 Lists are keyset-paginated (server/crm/keyset.py) on indexed sort keys; search is a
-lower-case prefix match on indexed keys (the indexes sit beside their tables in
-server/crm/models/).
+prefix match on indexed keys: folded (case and accents, server/crm/folding.py) for
+contacts and companies, lower-case for subjects and titles (the indexes sit beside
+their tables in server/crm/models/).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from server.crm.cases import conversation_emails
 from server.crm.contacts import search_contacts
+from server.crm.folding import fold
 from server.crm.keyset import Page, after_asc, after_desc, decode_cursor, page_of
 from server.crm.models import (
     Case,
@@ -25,7 +27,6 @@ from server.crm.models import (
     EmailLink,
     OutlookContactLink,
     Task,
-    company_name_key,
     subject_key,
 )
 from server.crm.prefix_search import prefix_of
@@ -59,7 +60,8 @@ class SearchResults:
 
 def search(session: Session, tenant_id: str, raw_query: str | None) -> SearchResults:
     """Records of the tenant whose name, address, company, subject or title starts
-    with the query (case-insensitive), at most SEARCH_LIMIT of each kind. Contacts
+    with the query (case-insensitive; names of contacts and companies also
+    accent-insensitive), at most SEARCH_LIMIT of each kind. Contacts
     come ranked by crm.contacts.search_contacts (names, then addresses, then companies)."""
     query = normalise_query(raw_query)
     results = SearchResults(query)
@@ -67,11 +69,10 @@ def search(session: Session, tenant_id: str, raw_query: str | None) -> SearchRes
         return results
     # The same ranked contact search as the pane's "Link contact with CRM" dialog.
     results.contacts = search_contacts(session, tenant_id, query, limit=SEARCH_LIMIT)
-    company_key = company_name_key(query)
     results.companies = session.scalars(
         select(Company)
-        .where(Company.tenant_id == tenant_id, prefix_of(Company.name_key, company_key))
-        .order_by(Company.name_key, Company.id)
+        .where(Company.tenant_id == tenant_id, prefix_of(Company.name_fold, fold(query)))
+        .order_by(Company.name_fold, Company.id)
         .limit(SEARCH_LIMIT)
     ).all()
     results.emails = session.scalars(

@@ -4,12 +4,14 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 
 from server import create_app, migrate
 from server.crm.models import Base
 from server.db import make_engine
 from tests.support.backend import app_config
+
+STAMP = "2026-01-01 00:00:00+00:00"
 
 # SQLite cannot reflect expression indexes (lower(name)); Alembic says so once per index.
 # compare_metadata skips them there, so test_every_model_index_exists checks them by name.
@@ -92,3 +94,40 @@ def test_flask_db_upgrade_and_current(fresh_database_factory, tmp_path):
         result = runner.invoke(args=["db", "downgrade", "base"])
         assert result.exit_code == 0, result.output
         assert "emails" not in table_names(url)
+
+
+def test_folded_search_keys_are_backfilled_for_existing_rows(fresh_database_factory):
+    with fresh_database_factory() as url:
+        migrate.upgrade(url, "0005")
+        engine = make_engine(url)
+        try:
+            with engine.begin() as conn:
+                conn.execute(
+                    text("INSERT INTO tenants (id, name, settings, created_at) VALUES ('t1', '', '{}', :now)"),
+                    {"now": STAMP},
+                )
+                conn.execute(
+                    text(
+                        "INSERT INTO companies (id, tenant_id, name, name_key, domains, created_at, updated_at) "
+                        "VALUES (1, 't1', 'Łódź Meble', 'łódź meble', '[]', :now, :now)"
+                    ),
+                    {"now": STAMP},
+                )
+                conn.execute(
+                    text(
+                        "INSERT INTO contacts (id, tenant_id, first_name, last_name, display_name, job_title, "
+                        "business_phone, mobile_phone, company_id, created_at, updated_at) "
+                        "VALUES (:id, 't1', 'Antonín', 'Dvořák', 'Antonín Dvořák', '', '', '', 1, :now, :now)"
+                    ),
+                    [{"id": i, "now": STAMP} for i in range(1, 2502)],  # more than one backfill batch
+                )
+            migrate.upgrade(url)
+            with engine.connect() as conn:
+                keys = conn.execute(
+                    text("SELECT DISTINCT first_name_fold, last_name_fold, display_name_fold FROM contacts")
+                ).all()
+                company = conn.execute(text("SELECT name_fold FROM companies")).scalar_one()
+        finally:
+            engine.dispose()
+        assert keys == [("antonin", "dvorak", "antonin dvorak")]
+        assert company == "lodz meble"

@@ -7,15 +7,34 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, func, select
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, event, select
 from sqlalchemy.ext.mutable import MutableList
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from server.crm import field_limits as limits
 from server.crm.addresses import normalise_address
+from server.crm.folding import fold_key
 from server.crm.models.base import Base, TimestampMixin
 from server.crm.types import Id, Json, utcnow
 from server.crm.upsert import insert_ignore
+
+
+def _fold_column(source: str, length: int) -> Mapped[str]:
+    """A folded search key (server/crm/folding.py) of the column `source`. Kept in step
+    by the "set" events below for ORM writes, and by this column default for Core
+    inserts that leave it out (the importer's bulk INSERTs, insert_ignore); the empty
+    server default only covers rows written by raw SQL, which must set it themselves.
+    PostgreSQL compares it in code-point order ("C"), so a prefix is one index range
+    whatever the database's locale."""
+
+    def default(context) -> str:
+        return fold_key(context.get_current_parameters().get(source), length)
+
+    return mapped_column(
+        String(length).with_variant(String(length, collation="C"), "postgresql"),
+        default=default,
+        server_default="",
+    )
 
 
 def company_name_key(name: str) -> str:
@@ -31,6 +50,7 @@ class Company(TimestampMixin, Base):
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
     name: Mapped[str] = mapped_column(String(limits.COMPANY_NAME))
     name_key: Mapped[str] = mapped_column(String(limits.COMPANY_NAME))
+    name_fold: Mapped[str] = _fold_column("name", limits.COMPANY_NAME)
     domains: Mapped[list[str]] = mapped_column(MutableList.as_mutable(Json()), default=list)
 
     contacts: Mapped[list[Contact]] = relationship(back_populates="company")
@@ -65,7 +85,12 @@ class Company(TimestampMixin, Base):
         insert_ignore(
             session,
             cls,
-            {"tenant_id": tenant_id, "name": clean, "name_key": company_name_key(clean)},
+            {
+                "tenant_id": tenant_id,
+                "name": clean,
+                "name_key": company_name_key(clean),
+                "name_fold": fold_key(clean, 256),
+            },
             ["tenant_id", "name_key"],
         )
         company = cls.by_name(session, tenant_id, clean)
@@ -85,6 +110,9 @@ class Contact(TimestampMixin, Base):
     first_name: Mapped[str] = mapped_column(String(limits.FIRST_NAME), default="")
     last_name: Mapped[str] = mapped_column(String(limits.LAST_NAME), default="")
     display_name: Mapped[str] = mapped_column(String(limits.DISPLAY_NAME), default="")
+    first_name_fold: Mapped[str] = _fold_column("first_name", limits.FIRST_NAME)
+    last_name_fold: Mapped[str] = _fold_column("last_name", limits.LAST_NAME)
+    display_name_fold: Mapped[str] = _fold_column("display_name", limits.DISPLAY_NAME)
     job_title: Mapped[str] = mapped_column(String(limits.JOB_TITLE), default="")
     business_phone: Mapped[str] = mapped_column(String(limits.PHONE), default="")
     mobile_phone: Mapped[str] = mapped_column(String(limits.PHONE), default="")
@@ -181,7 +209,27 @@ class ContactEmail(Base):
     contact: Mapped[Contact] = relationship(back_populates="emails")
 
 
-# Behind the prefix search of the CRM pages and the pane (lower(column) range scans).
-Index("ix_contacts_tenant_first_name_lower", Contact.tenant_id, func.lower(Contact.first_name))
-Index("ix_contacts_tenant_last_name_lower", Contact.tenant_id, func.lower(Contact.last_name))
-Index("ix_contacts_tenant_display_name_lower", Contact.tenant_id, func.lower(Contact.display_name))
+# Behind the prefix search of the CRM pages, the pane and the REST API (range scans
+# of folded keys), and the REST API's list of contacts (sorted by folded name).
+Index("ix_contacts_tenant_first_name_fold", Contact.tenant_id, Contact.first_name_fold)
+Index("ix_contacts_tenant_last_name_fold", Contact.tenant_id, Contact.last_name_fold)
+Index("ix_contacts_tenant_display_name_fold", Contact.tenant_id, Contact.display_name_fold)
+Index("ix_companies_tenant_name_fold", Company.tenant_id, Company.name_fold)
+
+# Each name's folded key follows the name on every ORM write (constructor included).
+_FOLDED = (
+    (Contact, "first_name", 256),
+    (Contact, "last_name", 256),
+    (Contact, "display_name", 512),
+    (Company, "name", 256),
+)
+
+
+def _keep_folded(model, source: str, length: int) -> None:
+    @event.listens_for(getattr(model, source), "set")
+    def _set(target, value, _old, _initiator) -> None:
+        setattr(target, f"{source}_fold", fold_key(value, length))
+
+
+for _model, _source, _length in _FOLDED:
+    _keep_folded(_model, _source, _length)

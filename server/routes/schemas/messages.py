@@ -27,7 +27,12 @@ class ContactSchema(ma.Schema):
 
 
 class PersonSchema(ma.Schema):
-    address = ma.fields.String(required=True)
+    address = ma.fields.String(
+        required=True, metadata={"description": "Normalised (IDNA domain): the form CRM contacts are matched on"}
+    )
+    display_address = ma.fields.String(
+        metadata={"description": "The address as people read it, its domain in Unicode (jan@bücher.de)"}
+    )
     name = ma.fields.String(required=True)
     role = ma.fields.String(required=True, validate=ma.validate.OneOf(["from", "to", "cc", "bcc"]))
     valid = ma.fields.Boolean(metadata={"description": "False when the address is malformed"})

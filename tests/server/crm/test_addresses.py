@@ -2,7 +2,7 @@
 
 import pytest
 
-from server.crm.addresses import display_domain, matches_never_sync, normalise_address
+from server.crm.addresses import display_address, display_domain, matches_never_sync, normalise_address
 
 
 @pytest.mark.parametrize(
@@ -76,3 +76,21 @@ def test_never_sync_covers_addresses_domains_and_subdomains():
     assert matches_never_sync("mum@mail.family.net", entries)
     assert not matches_never_sync("mum@notfamily.net", entries)
     assert matches_never_sync("ann@xn--bcher-kva.de", entries)
+
+
+@pytest.mark.parametrize(
+    ("stored", "shown"),
+    [
+        ("jan.novak@xn--knihy-bcher-zhb.cz", "jan.novak@knihy-bücher.cz"),
+        ("zofia@xn--d-uga0v4h.example", "zofia@łódź.example"),
+        ("lynne@northwind.example", "lynne@northwind.example"),
+        ("xn--bcher-kva.de", "bücher.de"),  # a bare domain (company domains, sharing rules)
+        ("broken@xn--zz", "broken@xn--zz"),  # not valid IDNA: shown as it is
+        ("", ""),
+        (None, ""),
+    ],
+)
+def test_display_address_shows_the_domain_in_unicode(stored, shown):
+    assert display_address(stored) == shown
+    if stored and "@" in stored and shown != stored:
+        assert normalise_address(shown) == stored  # what people read matches as before

@@ -153,3 +153,17 @@ def test_unknown_message_is_404(pane):
     response = pane().get("/messages/AAMkAGI2TG93AAA=")
     assert response.status_code in (400, 404)
     assert response.json["error"]["code"] in ("message_not_found", "invalid_message_id")
+
+
+def test_people_show_internationalised_domains_in_unicode_and_match_on_idna(pane, emulator, crm):
+    seed_contoso(crm, CONTOSO)
+    message = find_message(emulator, ADELE, "Hard case: IDN domains")
+
+    people = pane().get(f"/messages/{message['id']}").json["people"]
+
+    jan = next(p for p in people if p["role"] == "from")
+    assert (jan["address"], jan["display_address"]) == ("jan@xn--bcher-kva.example", "jan@bücher.example")
+    assert [c["name"] for c in jan["contacts"]] == ["Jan Novák"]  # matched on the normalised form
+    shown = {p["display_address"] for p in people}
+    assert {"jana@bücher.example", "zofia@łódź.example"} <= shown
+    assert not any("xn--" in a for a in shown)

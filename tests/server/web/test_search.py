@@ -103,3 +103,20 @@ def test_never_finds_another_tenants_records(browser, tenants):
 def test_empty_query_explains_what_to_type(browser, tenants):
     html = search(browser(ADELE), "")
     assert "Type what you are looking for" in html
+
+
+@pytest.mark.parametrize(
+    "query, kind, expected",
+    [
+        ("novak", "Contacts", "Jan Novák"),
+        ("NOVAK", "Contacts", "Jan Novák"),
+        ("jan novak", "Contacts", "Jan Novák"),
+        ("zielinski", "Contacts", "Tomasz Zieliński"),
+        ("lodz", "Contacts", "Tomasz Zieliński"),  # by company; Ł is a letter Unicode keeps whole
+        ("lodz", "Companies", "Łódź Meble"),
+        ("bucher", "Companies", "Bücher"),
+    ],
+)
+def test_finds_names_typed_without_accents(browser, tenants, crm, query, kind, expected):
+    add_contact(crm, CONTOSO, "Tomasz Zieliński", "tomasz@meble.example", company="Łódź Meble")
+    assert expected in section(search(browser(ADELE), query), kind)
