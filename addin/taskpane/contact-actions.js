@@ -276,7 +276,9 @@ function linkSearch(row) {
 }
 
 function option(contact, id, onChoose) {
-  const detail = [contact.emails && contact.emails[0], contact.company && contact.company.name].filter(Boolean).join(" · ");
+  // People read internationalised domains in Unicode (`display_emails`); `emails` is the matching form.
+  const shown = (contact.display_emails || contact.emails || [])[0];
+  const detail = [shown, contact.company && contact.company.name].filter(Boolean).join(" · ");
   const li = el(
     "li",
     { id, role: "option", class: "option", "aria-selected": "false", "data-id": String(contact.id) },

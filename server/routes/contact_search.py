@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from server.api import Blueprint
 from server.auth import require_auth
+from server.crm.addresses import display_address
 from server.crm.contacts import search_contacts
 from server.crm.outlook_links import is_linked_in_outlook
 from server.routes.request_mailbox import current_mailbox
@@ -32,6 +33,7 @@ def search(args):
                 "last_name": c.last_name,
                 "job_title": c.job_title,
                 "emails": c.addresses,
+                "display_emails": [display_address(a) for a in c.addresses],
                 "url": mailbox.links.contact(c.id),
                 "company": None
                 if c.company is None

@@ -127,7 +127,10 @@ def save_tenant_settings():
     tenant = db.get(Tenant, g.crm_user.tenant_id)
     before = tenant.effective_settings().get("auto_sync")
     tenant.update_settings(
-        auto_link_companies=request.form.get("auto_link_companies") == "on", auto_sync=mode, never_sync=never_sync
+        auto_link_companies=request.form.get("auto_link_companies") == "on",
+        create_unknown_senders=request.form.get("create_unknown_senders") == "on",
+        auto_sync=mode,
+        never_sync=never_sync,
     )
     db.commit()
     # The tenant's users are subscribed (or unsubscribed) now, not at the hourly upkeep.

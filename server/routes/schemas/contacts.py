@@ -91,6 +91,10 @@ class FoundContactSchema(ma.Schema):
     last_name = ma.fields.String()
     job_title = ma.fields.String()
     emails = ma.fields.List(ma.fields.String(), required=True)
+    display_emails = ma.fields.List(
+        ma.fields.String(),
+        metadata={"description": "The same addresses as people read them: internationalised domains in Unicode"},
+    )
     company = ma.fields.Nested(CompanySchema, allow_none=True)
     url = ma.fields.String(required=True)
     linked_in_outlook = ma.fields.Boolean(metadata={"description": "Someone in the tenant linked it"})

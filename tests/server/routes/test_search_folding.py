@@ -57,3 +57,10 @@ def test_companies_are_found_without_accents(pane, people):
     assert [c["name"] for c in user.get("/crm/companies", query_string={"q": "lodz"}).json["items"]] == [
         "Łódzka Filharmonie"
     ]
+
+
+def test_the_link_search_shows_internationalised_domains_in_unicode(pane, people):
+    found = pane().get("/crm/contacts/search", query_string={"q": "novak"}).json["contacts"]
+    assert [(c["emails"], c["display_emails"]) for c in found] == [
+        (["jan.novak@xn--knihy-bcher-zhb.cz"], ["jan.novak@knihy-bücher.cz"])
+    ]

@@ -53,6 +53,21 @@ def test_admin_saves_tenant_defaults(browser, crm):
     assert "Saved the organization" in page and "bank.example" in page
 
 
+def test_admin_switches_on_crm_contacts_for_unknown_senders_and_off_again(browser, crm):
+    adele = browser(ADELE)
+    page = adele.get("/crm/settings").get_data(as_text=True)
+    assert 'name="create_unknown_senders"' in page and "Create CRM contacts for unknown external senders" in page
+    form = {"auto_sync": "off", "never_sync": "", "create_unknown_senders": "on"}
+    assert adele.post_form("/crm/settings/tenant", form, token_from="/crm/settings").status_code == 303
+    crm.expire_all()
+    assert crm.get(Tenant, CONTOSO).effective_settings()["create_unknown_senders"] is True
+    assert 'name="create_unknown_senders" value="on" checked' in adele.get("/crm/settings").get_data(as_text=True)
+    form.pop("create_unknown_senders")  # an unchecked box is not sent
+    assert adele.post_form("/crm/settings/tenant", form, token_from="/crm/settings").status_code == 303
+    crm.expire_all()
+    assert crm.get(Tenant, CONTOSO).effective_settings()["create_unknown_senders"] is False
+
+
 def test_invalid_never_sync_entries_are_explained_and_nothing_saved(browser, crm):
     adele = browser(ADELE)
     response = adele.post_form(
