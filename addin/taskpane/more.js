@@ -71,6 +71,21 @@ function duration(seconds) {
   return t("bulk.minutes", { n: Math.round(seconds / 60) });
 }
 
+// Each outcome counted apart, so "N emails synced" never counts what was skipped or already there.
+const SUMMARY_PARTS = [
+  ["already_filed", "bulk.alreadyFiled"],
+  ["marked", "bulk.skippedMarked"],
+  ["no_contact", "bulk.skippedNoContact"],
+  ["never_sync", "bulk.skippedNeverSync"],
+  ["failed", "bulk.notSynced"],
+];
+
+function doneSummary(summary) {
+  const parts = SUMMARY_PARTS.filter(([key]) => summary[key] > 0).map(([key, text]) => t(text, { n: summary[key] }));
+  const done = t("bulk.done", { done: summary.filed || 0 });
+  return parts.length ? `${done.replace(/\.$/, "")}; ${parts.join(", ")}.` : done;
+}
+
 function showProgress(job) {
   $("bulk-progress").hidden = false;
   const bar = $("bulk-bar");
@@ -88,7 +103,7 @@ function showProgress(job) {
   let text;
   if (job.state === "queued") text = t("bulk.queued");
   else if (job.state === "retrying") text = t("bulk.retrying", { done: handled });
-  else if (job.state === "done") text = t(job.failed ? "bulk.doneFailed" : "bulk.done", { done: job.done, failed: job.failed });
+  else if (job.state === "done") text = job.summary ? doneSummary(job.summary) : t(job.failed ? "bulk.doneFailed" : "bulk.done", { done: job.done, failed: job.failed });
   else if (job.state === "failed") text = t("bulk.failed", { done: job.done });
   else if (total) {
     text = t("bulk.progress", { done: handled, total });

@@ -9,7 +9,7 @@ import requests
 
 from tests.support.identities import ADELE
 from tests.support.outlook_page import graph_message
-from tests.support.pane_page import FOCUS_INFO, expect_state, pane_frame, pane_shot
+from tests.support.pane_page import FOCUS_INFO, MEGAN_NOTE, expect_state, pane_frame, pane_shot
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
 
@@ -175,6 +175,23 @@ def test_bulk_sync_of_a_folder_shows_progress_and_a_result(outlook):
     states = [graph_message(outlook.emulator, ADELE, m["id"])["crm_state"] for m in sent]
     assert states and set(states) == {"synced"}, states
     assert result == f"Done: {len(sent)} emails synced.", result
+
+
+def test_bulk_sync_result_counts_what_it_skipped_apart_from_what_it_filed(outlook):
+    # The Inbox holds internal mail (Megan's note): no CRM contact is on it, so bulk sync
+    # skips it, and the result must say so instead of counting it as synced.
+    outlook.open().select(NORTHWIND).open_pane()
+    expect_state(outlook, "Not synced")
+    pane = outlook.pane
+    pane.locator("#more summary").click()
+    pane.locator("#bulk-folder").select_option("inbox")
+    pane.locator("#bulk-since").fill("2026-01-01")
+    pane.locator("#bulk-start").click()
+    pane.locator('#bulk-progress[data-state="done"]').wait_for(timeout=60_000)
+    result = pane.locator("#bulk-result").inner_text()
+    assert result.startswith("Done: ") and "skipped with no CRM contact" in result, result
+    note_id = outlook.message_id(MEGAN_NOTE)
+    assert graph_message(outlook.emulator, ADELE, note_id)["crm_state"] != "synced"
 
 
 def test_automatic_sync_setting_is_saved(outlook):
