@@ -181,7 +181,7 @@ def test_open_in_crm_files_the_email_and_opens_its_crm_page(defaults):
     expect_state(outlook, "Not synced")
     message_id = outlook.message_id(NORTHWIND)
 
-    tab, answers = open_crm_window(outlook, outlook.pane.locator("#btn-open").click)
+    tab, answers = open_crm_window(outlook, lambda: outlook.action("#btn-open"))
     expect_state(outlook, "Synced")
 
     stored = graph_message(outlook.emulator, ADELE, message_id)
@@ -210,7 +210,7 @@ def test_sync_files_the_email_on_its_contact_and_company(defaults):
     outlook.pane.locator("#btn-sync").click()
     expect_state(outlook, "Synced")
     outlook.pane.locator("#status", has_text="Synced to the CRM").wait_for()
-    outlook.pane.locator("#open-link").wait_for()
+    outlook.pane.locator("#btn-open.primary").wait_for()  # after filing, Open in CRM is the primary action
 
     stored = graph_message(outlook.emulator, ADELE, message_id)
     assert stored["crm_state"] == "synced" and stored["crm_email_id"]
@@ -227,7 +227,7 @@ def test_mark_as_synced_files_nothing_and_marks_outlook(defaults):
     expect_state(outlook, "Not synced")
     message_id = outlook.message_id(ALIAS)
 
-    outlook.pane.locator("#btn-mark-synced").click()
+    outlook.action("#btn-mark-synced")
     expect_state(outlook, "Marked as synced")
 
     stored = graph_message(outlook.emulator, ADELE, message_id)
@@ -244,7 +244,7 @@ def test_mark_as_unsynced_leaves_the_email_waiting_and_marks_outlook(defaults):
     expect_state(outlook, "Not synced")
     message_id = outlook.message_id(MIXED_CASE)
 
-    outlook.pane.locator("#btn-mark-unsynced").click()
+    outlook.action("#btn-mark-unsynced")
     expect_state(outlook, "Waiting for sync")
 
     stored = graph_message(outlook.emulator, ADELE, message_id)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import psutil
 
-from server.config import SETTING_NAMES
+from server.config import SETTINGS
 from tests.support.paths import ROOT
 
 SCRIPT = ROOT / "scripts" / "run-local.sh"
@@ -38,7 +38,7 @@ class LocalRun:
         self.output_path = instance_dir.parent / f"run-{self.port}.out"
         # The backend's settings come from the script alone: none leaks in from the test
         # run (a PostgreSQL DATABASE_URL, a REDIS_URL, the emulator's URLs).
-        env = {name: value for name, value in os.environ.items() if name not in SETTING_NAMES}
+        env = {name: value for name, value in os.environ.items() if name not in {s.name for s in SETTINGS}}
         env.update(
             EMULATOR_PORT=str(self.emulator_port),
             PORT=str(self.port),
