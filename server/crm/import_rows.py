@@ -3,6 +3,7 @@ or a `RowProblem` for a record that cannot be read, each with its line number.""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 # Columns of the CSV format, in the order export writes them. The issue's six
@@ -29,14 +30,21 @@ LIST_SEPARATOR = ";"
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
+# A phone number as people write one: an optional "+", then a digit or "(", then digits,
+# spaces and ( ) . - / only. It is the one kind of cell starting with "+" that a
+# spreadsheet must show as it is; anything else after a "+" or "-" (even "-2+3+cmd|...")
+# could be a formula, so it is neutralised.
+PHONE = re.compile(r"\+?[0-9(][0-9 ().\-/]*")
+
+
+def is_phone_number(value: str) -> bool:
+    return PHONE.fullmatch(value) is not None and any(c.isdigit() for c in value)
+
+
 def is_formula_like(value: str) -> bool:
-    """'=HYPERLINK(...)', '@SUM(...)', '+cmd|...': but not '+420 123' or '-' alone."""
-    if not value or not value.startswith(FORMULA_STARTS):
-        return False
-    if value[0] in "+-":
-        rest = value[1:].lstrip()
-        return bool(rest) and not (rest[0].isdigit() or rest[0] == "(")
-    return True
+    """Every cell a spreadsheet could run ('=...', '+...', '-...', '@...', tab or carriage
+    return first), except a value that is wholly a phone number ('+420 123 456 789')."""
+    return bool(value) and value.startswith(FORMULA_STARTS) and not is_phone_number(value)
 
 
 def defuse_formula(value: str) -> str:

@@ -10,6 +10,7 @@ redirect and the callback, and are dropped at the callback.
 from __future__ import annotations
 
 import logging
+import unicodedata
 import uuid
 import warnings
 from urllib.parse import urlsplit
@@ -55,9 +56,20 @@ def msal_app() -> msal.ConfidentialClientApplication:
 
 
 def safe_next(target: str | None) -> str:
-    """Only our own paths: an open redirect would make sign-in a phishing tool."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return url_for("web.home")
+    """Only a path on this site: an open redirect would make sign-in a phishing tool.
+
+    Browsers and werkzeug forgive a lot on the way to a Location header (a slash, a tab
+    and "/evil" is sent as "//evil"; a backslash reads as a slash), so anything but a plain path is
+    refused outright: no scheme, no host, and no backslash, control character or
+    white space anywhere."""
+    home = url_for("web.home")
+    if not isinstance(target, str) or not target.startswith("/") or target.startswith("//"):
+        return home
+    if "\\" in target or any(c.isspace() or unicodedata.category(c)[0] == "C" for c in target):
+        return home
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return home
     return target
 
 

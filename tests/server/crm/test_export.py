@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from server.crm.import_rows import defuse_formula, undo_defuse
 from server.crm.models import Company, Contact
 from server.crm.tenants import get_or_create_tenant
 from tests.support.identities import CONTOSO, FABRIKAM
@@ -89,8 +90,37 @@ def test_csv_export_is_readable_with_unicode_domains_and_several_addresses(cli, 
     ) in lines
     # Spreadsheets show these as text instead of running them; import takes the apostrophe off.
     assert (
-        ',,"\'=HYPERLINK(""https://evil.example"",""Click"")",formula@evil.example,,\'@SUM(1+1),+420 603 555 444,-,'
+        ',,"\'=HYPERLINK(""https://evil.example"",""Click"")",formula@evil.example,,\'@SUM(1+1),+420 603 555 444,\'-,'
     ) in lines
+
+
+@pytest.mark.parametrize(
+    "cell",
+    [
+        "=1+1",
+        '=HYPERLINK("https://evil.example")',
+        "+cmd|' /C calc'!A0",
+        "-2+3+cmd|' /C calc'!A0",
+        "+1+cmd|' /C calc'!A0",
+        "-(1)+cmd|' /C calc'!A0",
+        "@SUM(1+1)",
+        "\t=1+1",
+        "\r=1+1",
+        "-",
+        "+",
+        "-1",
+        "+420 1 =2",
+        "+(1)*cmd",
+    ],
+)
+def test_every_cell_a_spreadsheet_could_run_is_neutralised(cell):
+    assert defuse_formula(cell) == "'" + cell
+    assert undo_defuse(defuse_formula(cell)) == cell
+
+
+@pytest.mark.parametrize("phone", ["+420 603 555 444", "+1 (425) 555-0110", "+44 20 7946 0958", "+49/30.123456"])
+def test_a_phone_number_is_written_as_it_is(phone):
+    assert defuse_formula(phone) == phone
 
 
 def test_vcard_export_is_vcard_3(cli, crm, tmp_path):

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from urllib.parse import parse_qs, urlsplit
 
+import pytest
+
 from server import create_app
+from server.web.auth_code_flow import safe_next
 from tests.support.backend import backend_settings
 from tests.support.identities import ADELE, CLIENT_ID, CONTOSO
 from tests.support.signin_client import Browser
@@ -52,6 +55,41 @@ def test_a_forged_callback_is_refused(app, clean_state):
     assert response.status_code == 400
     assert "did not match" in response.get_data(as_text=True)
     assert client.get("/crm/").status_code == 302  # still signed out
+
+
+BYPASS_FORMS = [
+    "//evil.example/x",
+    "/\t/evil.example",
+    "/\n/evil.example",
+    "/\r/evil.example",
+    "/ /evil.example",
+    "/\x00/evil.example",
+    "/\\evil.example",
+    "\\\\evil.example",
+    "/\\/evil.example",
+    "https://evil.example",
+    "http:/evil.example",
+    "javascript:alert(1)",
+    "evil.example",
+    "/\u2028/evil.example",
+    "/\u00a0/evil.example",
+    "/\u200b/evil.example",
+    "///evil.example",
+    " /crm/",
+    "",
+]
+
+
+@pytest.mark.parametrize("target", BYPASS_FORMS)
+def test_next_never_leaves_the_site_whatever_the_form(app, target):
+    with app.test_request_context("/auth/signin"):
+        assert safe_next(target) == "/crm/"
+
+
+@pytest.mark.parametrize("target", ["/crm/", "/crm/contacts/7?q=nov%C3%A1k", "/crm/emails/3#notes"])
+def test_next_keeps_a_path_of_this_site(app, target):
+    with app.test_request_context("/auth/signin"):
+        assert safe_next(target) == target
 
 
 def test_next_never_leaves_the_site(app, clean_state, emulator):
