@@ -281,40 +281,32 @@ def delete_note(session: Session, tenant_id: str, user: User, note_id: int) -> N
 def link_conversation(
     session: Session, tenant_id: str, user: User, conversation_id: str, target_type: str, target_id: int
 ) -> tuple[ConversationLink, int]:
-    """Links a conversation to a case or task: every message of it filed so far is
-    linked now (source `conversation`); automatic sync applies the link to messages
-    filed later (`conversation_links_for`). Returns (link, emails newly linked).
-    Raises Invalid without a conversation id, NoSuchRecord for a target not in the
-    tenant."""
+    """The user's own link of a conversation to a case or task: every message of it
+    already in the CRM is linked now (source `conversation`), and automatic sync files
+    the conversation's new messages of THIS user's mailbox there
+    (`conversation_links_for`), never a colleague's: a colleague makes their own link.
+    Returns (link, emails newly linked). Raises Invalid without a conversation id,
+    NoSuchRecord for a target not in the tenant."""
     if not conversation_id:
         raise Invalid("This email has no conversation.")
     if target_type not in LINKABLE:
         raise Invalid(f"Cannot link a conversation to a {target_type}.")
     _one(session, {"case": Case, "task": Task}[target_type], tenant_id, target_id)
+    key = {
+        "tenant_id": tenant_id,
+        "conversation_id": conversation_id,
+        "created_by_id": user.id,
+        "target_type": target_type,
+        "target_id": int(target_id),
+    }
     try:
-        insert_ignore(
-            session,
-            ConversationLink,
-            {
-                "tenant_id": tenant_id,
-                "conversation_id": conversation_id,
-                "target_type": target_type,
-                "target_id": int(target_id),
-                "created_by_id": user.id,
-            },
-            ["tenant_id", "conversation_id", "target_type", "target_id"],
-        )
+        insert_ignore(session, ConversationLink, key, list(key))
         session.commit()
     except BaseException:
         session.rollback()
         raise
     link = session.scalar(
-        select(ConversationLink).where(
-            ConversationLink.tenant_id == tenant_id,
-            ConversationLink.conversation_id == conversation_id,
-            ConversationLink.target_type == target_type,
-            ConversationLink.target_id == int(target_id),
-        )
+        select(ConversationLink).where(*(getattr(ConversationLink, name) == value for name, value in key.items()))
     )
     added = 0
     for email in conversation_emails(session, tenant_id, conversation_id):
@@ -332,19 +324,22 @@ def conversation_emails(session: Session, tenant_id: str, conversation_id: str) 
     )
 
 
-def conversation_links_for(session: Session, tenant_id: str, conversation_id: str | None) -> list[Link]:
-    """The links a newly filed message of this conversation gets, as
-    (target_type, target_id, "conversation"): pass them to filing as extra links."""
+def conversation_links_for(session: Session, tenant_id: str, conversation_id: str | None, made_by: int) -> list[Link]:
+    """The links a newly filed message of this conversation gets in the mailbox of user
+    `made_by`, as (target_type, target_id, "conversation"): that user's own links only."""
     return [
         (link.target_type, link.target_id, "conversation")
-        for link in ConversationLink.for_conversation(session, tenant_id, conversation_id)
+        for link in ConversationLink.made_by(session, tenant_id, made_by, conversation_id)
     ]
 
 
-def unlink_conversation(session: Session, tenant_id: str, link_id: int) -> None:
-    """Stops linking future messages; what was already filed keeps its links.
-    Raises NoSuchRecord."""
+def unlink_conversation(session: Session, tenant_id: str, user: User, link_id: int) -> None:
+    """Stops linking future messages; what was already filed keeps its links. Only the
+    link's maker removes it (a link whose maker is gone files nothing, and anyone may
+    clear it away). Raises NoSuchRecord, Forbidden."""
     link = _one(session, ConversationLink, tenant_id, link_id)
+    if link.created_by_id is not None and link.created_by_id != user.id:
+        raise Forbidden("Only the person who linked this conversation can stop that link.")
     session.delete(link)
     _commit(session)
 

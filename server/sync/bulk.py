@@ -12,8 +12,8 @@ receivedDateTime ge that time, skipping those ids): nothing is skipped, and noth
 is filed twice (a message marked synced is left alone; the CRM's writes are upserts).
 A page with failures is not passed: the job's retry repeats it.
 
-Bulk sync files only mail with a CRM contact on it (or a sharing rule, a linked
-conversation, or the user's own "Sync to CRM" / unsynced mark): internal mail and
+Bulk sync files only mail with a CRM contact on it (or the user's own sharing rule,
+own linked conversation, or own "Sync to CRM" / unsynced mark): internal mail and
 newsletters are skipped (automatic.py). The cursor's "summary" counts each outcome
 separately: filed, already filed, skipped because marked, skipped because no CRM
 contact, skipped for the never-sync list, otherwise skipped, failed.
