@@ -10,7 +10,7 @@ caller's tenant.
 
 from __future__ import annotations
 
-from server.crm.cases import record_title, users_by_id
+from server.crm.cases import LINKABLE, record_title, users_by_id
 from server.crm.models import ConversationLink
 from server.sync.mailbox import Mailbox
 
@@ -18,8 +18,9 @@ from server.sync.mailbox import Mailbox
 def colleague_links(mailbox: Mailbox, conversation_id: str | None, state: str) -> list[dict]:
     """[{"target_type", "target_id", "title", "url", "made_by"}], one per record that a
     colleague's link of this conversation files on and none of the user's own links
-    does, oldest link first. Nothing for a message the user marked "don't sync"
-    (`excluded`), and nothing for links whose maker or record is gone."""
+    does, oldest link first: cases and tasks, what a conversation link may name. Nothing
+    for a message the user marked "don't sync" (`excluded`), and nothing for links whose
+    maker or record is gone."""
     if not conversation_id or state == "excluded":
         return []
     me = mailbox.user.id
@@ -31,7 +32,7 @@ def colleague_links(mailbox: Mailbox, conversation_id: str | None, state: str) -
     theirs: dict[tuple[str, int], ConversationLink] = {}
     for link in links:
         key = (link.target_type, link.target_id)
-        if link.created_by_id is not None and link.created_by_id != me and key not in mine:
+        if link.target_type in LINKABLE and link.created_by_id not in (None, me) and key not in mine:
             theirs.setdefault(key, link)
     if not theirs:
         return []
