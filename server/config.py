@@ -41,6 +41,24 @@ def derived_audience(public_base_url: str, client_id: str) -> str:
     return f"api://{host}/{client_id},{client_id}"
 
 
+# The Office clients that ask Entra for a token for our API (Office SSO), as Microsoft's
+# Office add-in SSO registration lists them: Microsoft Office (desktop, and the group
+# authorization for Office hosts), Office on the web, Outlook on the web. Our own pane
+# client (nested app authentication) is added to them by ALLOWED_CLIENT_IDS' default.
+OFFICE_CLIENT_IDS = (
+    "ea5a67f6-b6f3-4338-b240-c655ddc3cc8e",
+    "d3590ed6-52b3-4102-aeff-aad2292ab01c",
+    "57fb890c-0dab-4253-a5e0-7188c88b2bb4",
+    "08e18876-6177-487e-b8b5-cf950c1e598c",
+    "bc59ab01-8403-45c6-8796-ac3ef710b3e3",
+)
+
+
+def default_client_ids(client_id: str) -> str:
+    """The client applications whose tokens the API takes: Office's and our own pane's."""
+    return ",".join([*OFFICE_CLIENT_IDS, *([client_id] if client_id else [])])
+
+
 def without_trailing_slash(url: str) -> str:
     return url.rstrip("/")
 
@@ -129,6 +147,23 @@ SETTINGS: tuple[Setting, ...] = (
             "`api://<host of PUBLIC_BASE_URL>/<client id>,<client id>`",
         ),
         "accepted `aud` values of API tokens, comma-separated",
+    ),
+    Setting(
+        "ALLOWED_CLIENT_IDS",
+        str,
+        Derived(
+            lambda known: default_client_ids(known["AZURE_CLIENT_ID"]),
+            "the Office client ids the README lists, and `AZURE_CLIENT_ID`",
+        ),
+        "client applications (`azp` of v2 tokens, `appid` of v1) whose delegated tokens the API "
+        "accepts, comma-separated; a token from any other client, or naming none, gets 401",
+    ),
+    Setting(
+        "ALLOW_PERSONAL_ACCOUNTS",
+        bool,
+        False,
+        "accept personal Microsoft accounts (tenant `9188040d-6c67-4c5b-b112-36a304b66dad`) in the "
+        "pane and on the CRM pages; off: they get 401 and the sign-in page says why",
     ),
     Setting(
         "PUBLIC_BASE_URL",
