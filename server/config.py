@@ -231,6 +231,14 @@ SETTINGS: tuple[Setting, ...] = (
         "shared through Redis when `REDIS_URL` is set; over it: 429 with `Retry-After`",
     ),
     Setting(
+        "PAGES_RATE_LIMIT",
+        str,
+        "60 per minute",
+        "limit on form posts to the CRM pages (`POST /crm/...`), per signed-in user (the client IP when "
+        "signed out), checked before the body is read; `off` disables it; over it: 429 with `Retry-After` "
+        "and a page saying how long to wait",
+    ),
+    Setting(
         "WEBHOOK_RATE_LIMIT",
         str,
         "6000 per minute",

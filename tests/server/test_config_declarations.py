@@ -37,6 +37,7 @@ CONTRACT_DEFAULTS = {
     "LOG_LEVEL": "INFO",
     "RATE_LIMIT": "600 per minute",
     "WEBHOOK_RATE_LIMIT": "6000 per minute",
+    "PAGES_RATE_LIMIT": "60 per minute",
     "NOTIFICATION_BASE_URL": "http://localhost:5000",
     "DELTA_INTERVAL_S": 600,
     "CATCH_UP_ON_OPEN": True,
