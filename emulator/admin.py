@@ -87,7 +87,8 @@ def users():
 
 @bp.get("/pane-token")
 def pane_token():
-    """The token Office hands the task pane: aud = our API, scp=access_as_user."""
+    """The token Office hands the task pane: aud = our API, scp=access_as_user; `azp`
+    names the client that asked for it (Office's by default, as Office SSO's token)."""
     user = _user(request.args.get("upn"))
     ver = _int_arg("ver", 2)
     if ver not in (1, 2):
@@ -99,6 +100,7 @@ def pane_token():
         ver=ver,
         scope=request.args.get("scope", "access_as_user"),
         lifetime_s=_int_arg("expires_in", tokens.DEFAULT_LIFETIME_S),
+        client_id=request.args.get("azp") or tokens.OFFICE_CLIENT_ID,
     )
     return jsonify({"access_token": token})
 

@@ -427,7 +427,7 @@ def _user_tokens(state, app, user, scopes, form, nonce=None, public=False, issue
         scope_text = response_scope(GRAPH_RESOURCE, names, scopes.oidc)
     else:  # a token for one of our own APIs (e.g. the backend asking for its own scope)
         api = api_app_for(state.store, scopes.resource)
-        access = tokens.api_token(state, user, api, ver=2, scope=" ".join(scopes.names))
+        access = tokens.api_token(state, user, api, ver=2, scope=" ".join(scopes.names), client_id=app.client_id)
         scope_text = response_scope(scopes.resource, scopes.names, scopes.oidc)
     extra = {}
     if scopes.wants_refresh_token:

@@ -226,6 +226,10 @@ def granted_delegated(app, tid: str, request: ScopeRequest) -> list:
     consented = [s for s in (consent or {}).get("scopes", []) if s.lower() not in OIDC_SCOPES]
     if not consented:
         raise _consent_error(app)
+    if request.resource not in (None, GRAPH_RESOURCE):
+        # An API's own scopes (the pane asking for access_as_user): consent to the app in
+        # the tenant covers what the app itself exposes.
+        return list(request.names)
     by_lower = {s.lower(): s for s in consented}
     wanted = request.names or ["User.Read"]
     if ".default" in wanted:

@@ -22,6 +22,7 @@ from flask_babel import gettext, lazy_gettext
 
 from server.auth import trusted_session
 from server.auth.identity_http import METADATA_TIMEOUT, TimeoutHttpClient
+from server.auth.principal import is_personal_account
 from server.web.signed_in_user import WebUser
 
 log = logging.getLogger(__name__)
@@ -84,10 +85,20 @@ def _is_guid(value) -> bool:
 def validated_identity(claims: dict) -> WebUser:
     """The user behind id-token claims msal has decoded (it checked nonce, aud and
     expiry); we check the tenant, object id, audience and issuer again.
-    Raises ValueError with a reason."""
+    Raises ValueError with a reason, and FlowError (403) for a personal Microsoft
+    account unless ALLOW_PERSONAL_ACCOUNTS: the pane's tokens are held to the same rule."""
     tid, oid = claims.get("tid"), claims.get("oid")
     if not _is_guid(tid) or not _is_guid(oid):
         raise ValueError(gettext("the sign-in answer named no valid tenant or user"))
+    if is_personal_account(tid) and not current_app.config["ALLOW_PERSONAL_ACCOUNTS"]:
+        raise FlowError(
+            gettext(
+                "Personal Microsoft accounts (outlook.com, hotmail.com, live.com) cannot use CRM Sync. "
+                "Sign in with your work or school account."
+            ),
+            403,
+            "personal_account_not_allowed",
+        )
     if claims.get("aud") != current_app.config["AZURE_CLIENT_ID"]:
         raise ValueError(gettext("the sign-in answer was issued to another application"))
     host = current_app.config["AUTHORITY_HOST"].rstrip("/")

@@ -1,5 +1,10 @@
-"""What every page request goes through: CSRF, sign-in, the CRM user, the pages'
-CSP and no-store headers, and the values every template can use."""
+"""What every page request goes through: sign-in, the CRM user, the admin right of
+an admin-only view, CSRF, the pages' CSP and no-store headers, and the values every
+template can use.
+
+The order is the point: every check that needs no body (the session, the admin right,
+an upload's token in its header or query string) comes before anything reads the body,
+so nobody who may not post can make a worker read, parse or spool one."""
 
 from __future__ import annotations
 
@@ -9,6 +14,7 @@ from server.crm.models import User
 from server.crm.tenants import get_or_create_user
 from server.db import db_session
 from server.web import csrf
+from server.web.admin_access import require_admin
 from server.web.blueprint import bp
 from server.web.security import page_policy
 from server.web.signed_in_user import current_user
@@ -16,9 +22,10 @@ from server.web.signed_in_user import current_user
 
 @bp.before_request
 def guard():
-    """CSRF on every unsafe request; sign-in required for every /crm page."""
-    csrf.protect()
+    """Sign-in required for every /crm page (and the admin right for an admin-only
+    view), then CSRF on every unsafe request."""
     if not request.path.startswith("/crm/") or request.endpoint == "web.static":
+        csrf.protect()
         return None
     user = current_user()
     if user is None:
@@ -38,6 +45,11 @@ def guard():
         )
         db.commit()
     g.crm_user = crm_user
+    view = current_app.view_functions.get(request.endpoint or "")
+    if getattr(view, "admin_only", False):
+        require_admin()
+    # An upload's body is large: its token is not looked for in it.
+    csrf.protect(read_body=getattr(view, "upload_limit_setting", None) is None)
     return None
 
 

@@ -183,6 +183,18 @@ def test_auth_code_flow_with_msal_and_the_sign_in_page(emulator):
     assert refreshed["refresh_token"]
 
 
+def test_a_token_for_our_api_is_issued_to_the_client_that_asked(emulator):
+    # What the pane's nested app authentication gets: our API's scope, asked for by our
+    # own client, so the token's azp is our client id (not Office's).
+    app = confidential_app(emulator)
+    scope = f"api://localhost:5000/{CLIENT_ID}/access_as_user"
+    flow = app.initiate_auth_code_flow([scope], redirect_uri=REDIRECT_URI)
+    result = app.acquire_token_by_auth_code_flow(flow, callback_params(sign_in(emulator, flow["auth_uri"], ADELE[1])))
+    assert "access_token" in result, result
+    claims = claims_of(result["access_token"])
+    assert (claims["aud"], claims["scp"], claims["azp"]) == (CLIENT_ID, "access_as_user", CLIENT_ID)
+
+
 def test_sign_in_page_lists_only_the_tenants_users(emulator):
     app = confidential_app(emulator, FABRIKAM)
     flow = app.initiate_auth_code_flow(["User.Read"], redirect_uri=REDIRECT_URI)

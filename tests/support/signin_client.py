@@ -21,6 +21,14 @@ class Browser:
         self.upn: str | None = None
 
     def sign_in(self, upn: str = ADELE, next_path: str = "/crm/"):
+        done = self.callback_answer(upn, next_path)
+        assert done.status_code == 302, done.get_data(as_text=True)
+        assert urlsplit(done.headers["Location"]).path == urlsplit(next_path).path
+        self.upn = upn
+        return done
+
+    def callback_answer(self, upn: str, next_path: str = "/crm/"):
+        """Our /auth/callback's answer after `upn` picked themselves on the sign-in page."""
         start = self.client.get("/auth/signin", query_string={"next": next_path})
         assert start.status_code == 302, start.get_data(as_text=True)
         auth_uri = start.headers["Location"]
@@ -34,11 +42,7 @@ class Browser:
         assert answer.status_code == 302, answer.text
         back = urlsplit(answer.headers["Location"])
         assert back.path == "/auth/callback"
-        done = self.client.get(f"{back.path}?{back.query}")
-        assert done.status_code == 302, done.get_data(as_text=True)
-        assert urlsplit(done.headers["Location"]).path == urlsplit(next_path).path
-        self.upn = upn
-        return done
+        return self.client.get(f"{back.path}?{back.query}")
 
     def follow(self, response, limit: int = 10):
         """Follows redirects like a browser: our paths through the test client, the

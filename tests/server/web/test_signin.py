@@ -9,7 +9,7 @@ import pytest
 from server import create_app
 from server.web.auth_code_flow import safe_next
 from tests.support.backend import backend_settings
-from tests.support.identities import ADELE, CLIENT_ID, CONTOSO
+from tests.support.identities import ADELE, CLIENT_ID, CONTOSO, SAM
 from tests.support.signin_client import Browser
 
 
@@ -55,6 +55,18 @@ def test_a_forged_callback_is_refused(app, clean_state):
     assert response.status_code == 400
     assert "did not match" in response.get_data(as_text=True)
     assert client.get("/crm/").status_code == 302  # still signed out
+
+
+def test_a_personal_microsoft_account_cannot_sign_in_to_the_pages(make_app, clean_state, emulator):
+    browser = Browser(make_app().test_client(), emulator)
+    refused = browser.callback_answer(SAM)
+    assert refused.status_code == 403
+    assert "work or school account" in refused.get_data(as_text=True)
+    assert browser.client.get("/crm/").status_code == 302  # not signed in
+
+    allowed = Browser(make_app(ALLOW_PERSONAL_ACCOUNTS=True).test_client(), emulator)
+    allowed.sign_in(SAM)
+    assert allowed.get("/crm/").status_code == 200
 
 
 BYPASS_FORMS = [
