@@ -19,6 +19,7 @@ from server.web import (  # noqa: F401  (each module attaches its routes to bp)
     favicon,
     i18n,
     page_guard,
+    page_session,
     page_words,
     search_pages,
     settings_page,
