@@ -22,6 +22,7 @@ from server.web import (  # noqa: F401  (each module attaches its routes to bp)
     page_session,
     page_words,
     search_pages,
+    session_pages,
     settings_page,
     signin,
     task_pages,

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 
 import requests
 from flask import current_app
+from msal.exceptions import MsalError
 
 from server.auth.page_sessions import SIGN_IN_REFUSED, SessionRecord, end_sessions, seal, unseal
 from server.web.auth_code_flow import SIGN_IN_SCOPES, msal_app
@@ -42,7 +43,7 @@ def confirm_sign_in(record: SessionRecord, user: WebUser, now: datetime) -> bool
         return _refused(record, "no refresh token to renew")
     try:
         result = msal_app().acquire_token_by_refresh_token(refresh_token, scopes=SIGN_IN_SCOPES)
-    except (requests.RequestException, ValueError) as exc:
+    except (requests.RequestException, MsalError, ValueError) as exc:  # unreachable, a 5xx, not JSON
         log.warning("sign-in re-check could not reach Entra ID: %s", exc)
         return _later(record, now)
     error = result.get("error")

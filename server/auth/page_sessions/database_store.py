@@ -86,6 +86,19 @@ class DatabaseSessions:
             )
             return [_record(row) for row in rows]
 
+    def of_tenant(self, tenant_id: str, now: datetime) -> list[SessionRecord]:
+        with self.session_factory() as db:
+            rows = db.scalars(
+                select(PageSession)
+                .where(
+                    PageSession.tenant_id == tenant_id,
+                    PageSession.expires_at > now,
+                    PageSession.revoked_at.is_(None),
+                )
+                .order_by(PageSession.created_at.desc())
+            )
+            return [_record(row) for row in rows]
+
     def revoke(self, id_hashes: list[str], reason: str, now: datetime) -> int:
         if not id_hashes:
             return 0

@@ -73,5 +73,8 @@ class SessionStore(Protocol):
     def of_user(self, tenant_id: str, user_id: int, now: datetime) -> list[SessionRecord]:
         """The user's live sessions, newest first."""
 
+    def of_tenant(self, tenant_id: str, now: datetime) -> list[SessionRecord]:
+        """Every live session of the tenant (the admin's list)."""
+
     def revoke(self, id_hashes: list[str], reason: str, now: datetime) -> int:
         """Ends these sessions (those still live); answers how many it ended."""

@@ -12,7 +12,7 @@ from typing import Any
 from server.auth.page_sessions.records import SessionRecord
 
 PREFIX = "crm:page-session:"
-USER_PREFIX = "crm:page-sessions:"
+SET_PREFIX = "crm:page-sessions:"
 DATES = ("created_at", "last_seen_at", "expires_at", "checked_at", "revoked_at")
 
 
@@ -21,7 +21,11 @@ def _key(id_hash: str) -> str:
 
 
 def _user_key(tenant_id: str, user_id: int) -> str:
-    return f"{USER_PREFIX}{tenant_id}:{user_id}"
+    return f"{SET_PREFIX}{tenant_id}:{user_id}"
+
+
+def _tenant_key(tenant_id: str) -> str:
+    return f"{SET_PREFIX}{tenant_id}"
 
 
 def _dump(record: SessionRecord) -> str:
@@ -52,11 +56,11 @@ class RedisSessions:
 
     def create(self, record: SessionRecord) -> None:
         self._write(record, only_if_present=False)
-        user_key = _user_key(record.tenant_id, record.user_id)
         pipe = self.redis.pipeline()
-        pipe.sadd(user_key, record.id_hash)
-        # The set lives as long as the user's newest session (every session lives as long).
-        pipe.expireat(user_key, int(record.expires_at.timestamp()) + 1)
+        for set_key in (_user_key(record.tenant_id, record.user_id), _tenant_key(record.tenant_id)):
+            pipe.sadd(set_key, record.id_hash)
+            # A set lives as long as its newest session (every session lives as long).
+            pipe.expireat(set_key, int(record.expires_at.timestamp()) + 1)
         pipe.execute()
 
     def get(self, id_hash: str) -> SessionRecord | None:
@@ -68,8 +72,14 @@ class RedisSessions:
         self._write(record, only_if_present=True)
 
     def of_user(self, tenant_id: str, user_id: int, now: datetime) -> list[SessionRecord]:
-        user_key = _user_key(tenant_id, user_id)
-        hashes = sorted(h.decode() if isinstance(h, bytes) else h for h in self.redis.smembers(user_key))
+        return self._members(_user_key(tenant_id, user_id), now)
+
+    def of_tenant(self, tenant_id: str, now: datetime) -> list[SessionRecord]:
+        return self._members(_tenant_key(tenant_id), now)
+
+    def _members(self, set_key: str, now: datetime) -> list[SessionRecord]:
+        """The live sessions a set names; names of sessions gone are dropped from it."""
+        hashes = sorted(h.decode() if isinstance(h, bytes) else h for h in self.redis.smembers(set_key))
         records, gone = [], []
         for id_hash, text in zip(hashes, self.redis.mget([_key(h) for h in hashes]) if hashes else [], strict=True):
             if text is None:
@@ -79,7 +89,7 @@ class RedisSessions:
             if record.live(now):
                 records.append(record)
         if gone:
-            self.redis.srem(user_key, *gone)
+            self.redis.srem(set_key, *gone)
         return sorted(records, key=lambda r: r.created_at, reverse=True)
 
     def revoke(self, id_hashes: list[str], reason: str, now: datetime) -> int:
@@ -90,4 +100,5 @@ class RedisSessions:
                 continue
             ended += int(self.redis.delete(_key(id_hash)))
             self.redis.srem(_user_key(record.tenant_id, record.user_id), id_hash)
+            self.redis.srem(_tenant_key(record.tenant_id), id_hash)
         return ended
