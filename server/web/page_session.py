@@ -17,7 +17,9 @@ lookup.
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
+from typing import Any
 
 from flask import Flask, current_app, g, request
 from flask import session as flask_session
@@ -42,7 +44,12 @@ TOUCH_EVERY = timedelta(seconds=60)
 NOT_PAGES = ("/api/", "/addin/", "/crm/static/")
 
 
-class PageSession(CallbackDict, SessionMixin):
+def plain(values: dict) -> dict[str, Any]:
+    """The session's values as plain JSON (a lazily translated text becomes its str)."""
+    return json.loads(json.dumps(values, default=str))
+
+
+class BrowserSession(CallbackDict, SessionMixin):
     """The pages' `session`: the values of a signed-in session (`record` set) or of
     the sign-in round trip (`record` None)."""
 
@@ -63,7 +70,7 @@ class PageSession(CallbackDict, SessionMixin):
 class SignInFlowCookie(SecureCookieSessionInterface):
     """Flask's signed cookie, under its own name, for the sign-in round trip only."""
 
-    session_class = PageSession
+    session_class = BrowserSession
 
     def get_cookie_name(self, app: Flask) -> str:
         return SECURE_FLOW_COOKIE if app.config.get("SESSION_COOKIE_SECURE") else FLOW_COOKIE
@@ -73,7 +80,7 @@ class PageSessionInterface(SessionInterface):
     def __init__(self) -> None:
         self.flow = SignInFlowCookie()
 
-    def open_session(self, app: Flask, request_) -> PageSession | None:
+    def open_session(self, app: Flask, request_) -> BrowserSession | None:
         path = request_.path
         if path.startswith(NOT_PAGES):
             return self.make_null_session(app)
@@ -81,15 +88,15 @@ class PageSessionInterface(SessionInterface):
         if session_id:
             record = store_for(app).get(hash_id(session_id))
             if record is not None and record.live(utcnow()):
-                return PageSession(record.data, record=record)
+                return BrowserSession(record.data, record=record)
         session = self.flow.open_session(app, request_)
         if session is None:  # no SECRET_KEY: cannot happen, create_app always sets one
             return None
         session.drop_cookie = bool(session_id)
         return session
 
-    def save_session(self, app: Flask, session: PageSession, response) -> None:
-        if not isinstance(session, PageSession):
+    def save_session(self, app: Flask, session: BrowserSession, response) -> None:
+        if not isinstance(session, BrowserSession):
             return
         name = self.get_cookie_name(app)
         options = {
@@ -108,14 +115,14 @@ class PageSessionInterface(SessionInterface):
         response.vary.add("Cookie")
         now = utcnow()
         if session.new_id:
-            record.data = dict(session)
+            record.data = plain(session)
             store_for(app).create(record)
             response.set_cookie(name, session.new_id, **options)
             if request.cookies.get(self.flow.get_cookie_name(app)):
                 response.delete_cookie(self.flow.get_cookie_name(app), **options)
             return
         if session.modified or session.record_changed or now - record.last_seen_at >= TOUCH_EVERY:
-            record.data = dict(session)
+            record.data = plain(session)
             record.last_seen_at = now
             store_for(app).save(record)
 
@@ -123,7 +130,7 @@ class PageSessionInterface(SessionInterface):
 def current_record() -> SessionRecord | None:
     """The signed-in session of this request, or None."""
     from_flask = _session()
-    return from_flask.record if isinstance(from_flask, PageSession) else None
+    return from_flask.record if isinstance(from_flask, BrowserSession) else None
 
 
 def _session():
