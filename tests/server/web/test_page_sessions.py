@@ -207,3 +207,22 @@ def test_sessions_in_redis_end_at_sign_out_too(make_app, clean_state, emulator, 
     with app.app_context():
         assert store_for(app).get(hash_id(cookie)) is None
     assert store_for(app).of_tenant(CONTOSO, utcnow()) == []
+
+
+def test_in_redis_an_admin_ends_sessions_and_a_removed_user_s_session_is_refused(
+    make_app, clean_state, emulator, redis_url
+):
+    app = make_app(REDIS_URL=redis_url)
+    adele = sign_in(app, emulator)
+    megan = sign_in(app, emulator, MEGAN)
+    assert "Megan Bowen" in adele.get("/crm/admin/sessions").get_data(as_text=True)
+    with session_scope(app) as db:
+        megan_id = db.scalar(select(User.id).where(User.upn == MEGAN))
+    adele.post_form(f"/crm/admin/sessions/users/{megan_id}/end", token_from="/crm/admin/sessions")
+    assert not signed_in(megan) and signed_in(adele)
+
+    copy = replay(app, emulator, cookie_of(adele))
+    with session_scope(app) as db:
+        db.execute(delete(User).where(User.tenant_id == CONTOSO, User.oid == ADELE_OID))
+    assert not signed_in(copy)
+    assert store_for(app).of_tenant(CONTOSO, utcnow()) == []

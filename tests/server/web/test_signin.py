@@ -135,3 +135,21 @@ def test_secure_cookie_when_served_over_https(emulator, database_url, tmp_path):
     assert app.session_interface.get_cookie_name(app) == "__Host-crm_session"
     query = parse_qs(urlsplit(response.headers["Location"]).query)
     assert query["redirect_uri"] == ["https://localhost:5000/auth/callback"]
+
+
+def test_over_https_the_session_cookie_is_host_only_secure_and_ends_at_sign_out(
+    clean_state, emulator, database_url, tmp_path
+):
+    app = create_app(
+        backend_settings(emulator, database_url, PUBLIC_BASE_URL="https://localhost:5000", INSTANCE_DIR=str(tmp_path))
+    )
+    browser = Browser(app.test_client(), emulator, base_url="https://localhost:5000")
+    done = browser.sign_in(ADELE)
+    cookies = done.headers.getlist("Set-Cookie")
+    session_cookie = next(c for c in cookies if c.startswith("__Host-crm_session="))
+    assert "Secure" in session_cookie and "HttpOnly" in session_cookie and "SameSite=Lax" in session_cookie
+    assert "Path=/" in session_cookie and "Domain" not in session_cookie
+    assert any(c.startswith("__Host-crm_signin=;") for c in cookies)  # the round trip's cookie deleted
+    assert browser.get("/crm/").status_code == 200
+    browser.post_form("/auth/signout")
+    assert browser.get("/crm/").status_code == 302
