@@ -177,6 +177,22 @@ def set_limits():
     return jsonify(limits)
 
 
+@bp.post("/account")
+def set_account():
+    """A user's account as Entra's admin changes it: {"upn", "enabled"?: bool (Entra's
+    accountEnabled: a disabled user can neither sign in nor renew a token),
+    "revoke_sessions"?: true (revokeSignInSessions: every refresh token of the user
+    is refused from now on)}."""
+    body = _json_body()
+    user = _user(body.get("upn"))
+    if "enabled" in body:
+        if not isinstance(body["enabled"], bool):
+            raise AdminError(400, "BadRequest", "enabled must be true or false")
+        _state().store.set_account_enabled(user.oid, body["enabled"])
+    revoked = _state().grants.revoke_user(user.oid) if body.get("revoke_sessions") else 0
+    return jsonify({"upn": user.upn, "account_enabled": user.account_enabled, "revoked_refresh_tokens": revoked})
+
+
 @bp.post("/consent")
 def set_consent():
     """Replace an app's consent in a tenant (scopes and/or roles)."""

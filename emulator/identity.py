@@ -20,6 +20,7 @@ from emulator.oauth import (
     granted_roles,
     parse_scopes,
     pkce_matches,
+    refuse_disabled,
     response_scope,
     tenant_or_error,
 )
@@ -262,6 +263,7 @@ def _on_behalf_of(form, segment, tenant):
             f"The user account {claims.get('upn') or claims.get('preferred_username')} does "
             f"not exist in the {claims.get('tid')} directory.",
         )
+    refuse_disabled(user)
     if tenant is not None and tenant.tid != user.tid:
         raise OAuthError(
             "invalid_grant",
@@ -389,6 +391,7 @@ def _authorization_code(form, segment, tenant):
             "The Code_Verifier does not match the code_challenge supplied in the authorization request.",
         )
     user = state.store.users.get(code.oid)
+    refuse_disabled(user)
     scopes = parse_scopes(code.scope, state.store)
     return _user_tokens(
         state,
@@ -413,6 +416,7 @@ def _refresh_token(form, segment, tenant):
     user = state.store.users.get(grant.oid)
     if user is None:
         raise OAuthError("invalid_grant", 50034, "The user account does not exist in the directory.")
+    refuse_disabled(user)
     scopes = parse_scopes(form.get("scope") or grant.scope, state.store)
     if "offline_access" not in scopes.oidc:
         scopes.oidc.append("offline_access")  # a refresh always returns a new refresh token

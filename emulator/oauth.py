@@ -349,6 +349,24 @@ class Grants:
             raise OAuthError("invalid_grant", 700082, "The refresh token has expired due to inactivity.")
         return grant
 
+    def revoke_user(self, oid: str) -> int:
+        """Drops every refresh token of one user (Graph's revokeSignInSessions)."""
+        with self._lock:
+            gone = [token for token, grant in self._refresh.items() if grant.oid == oid]
+            for token in gone:
+                del self._refresh[token]
+        return len(gone)
+
+
+def refuse_disabled(user) -> None:
+    """Entra's answer to any grant for a disabled account (AADSTS50057)."""
+    if user is not None and not user.account_enabled:
+        raise OAuthError(
+            "invalid_grant",
+            50057,
+            "The user account is disabled. The account has been disabled by an administrator.",
+        )
+
 
 def pkce_matches(verifier: str | None, challenge: str, method: str) -> bool:
     if not verifier:

@@ -50,6 +50,7 @@ def create_app(config: type[Config] | Config | Mapping[str, Any] | None = None) 
     document_security(api)
     register_routes(api, app)
     app.register_blueprint(web.bp)
+    web.page_session.init_app(app)  # the pages' sessions, kept server-side
     web.i18n.init_app(app)  # the pages' languages and time zones
     ratelimit.init_app(app, pages=web.page_limits.PAGE_LIMIT)
     errors.init_app(app, GRAPH_TRANSLATIONS)  # after the Api: ours must be the handlers that answer

@@ -206,6 +206,13 @@ SETTINGS: tuple[Setting, ...] = (
         "signs sessions and CSRF tokens; set one value for all web workers in production",
         shown_default="generated into `instance/secret_key`",
     ),
+    Setting(
+        "SESSION_RECHECK_S",
+        int,
+        900,
+        "seconds between the CRM pages' checks that Entra ID still lets a signed-in user in (a silent refresh); "
+        "a refusal (account disabled or deleted, password reset, sessions revoked) ends their sessions",
+    ),
     Setting("MAX_CONTENT_LENGTH", int, 1024 * 1024, "largest accepted request body, bytes (1 MB)"),
     Setting(
         "IMPORT_MAX_BYTES",

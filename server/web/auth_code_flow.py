@@ -3,8 +3,9 @@ AUTHORITY_HOST, locally the emulator: start it, redeem the code the callback
 brings back, and check the identity in the id token. Sign-in and Test connection
 both use it.
 
-The flow's state/nonce/verifier ride in the (signed) session cookie between the
-redirect and the callback, and are dropped at the callback.
+The flow's state/nonce/verifier ride in the session between the redirect and the
+callback (before sign-in, the short signed `crm_signin` cookie; signed in, the
+server-side session), and are dropped at the callback.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from server.web.signed_in_user import WebUser
 log = logging.getLogger(__name__)
 
 CALLBACK_PATH = "/auth/callback"
+SIGN_IN_SCOPES = ["User.Read"]  # msal adds openid, profile and offline_access
 UNREACHABLE = lazy_gettext("Microsoft's sign-in service could not be reached. Try again in a moment.")
 
 
@@ -42,8 +44,9 @@ def authority() -> str:
 
 
 def msal_app() -> msal.ConfidentialClientApplication:
-    """A fresh msal app (fresh token cache) per sign-in step: sign-in keeps no
-    tokens, so nothing accumulates in memory across users."""
+    """A fresh msal app (fresh token cache) per sign-in step: the only token kept is
+    the session's refresh token, sealed in the session backend, so nothing
+    accumulates in memory across users."""
     config = current_app.config
     host = urlsplit(config["AUTHORITY_HOST"]).hostname or ""
     return msal.ConfidentialClientApplication(

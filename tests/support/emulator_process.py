@@ -82,6 +82,10 @@ class EmulatorProcess:
             body["client_id"] = client_id
         return self.admin("POST", "consent", json=body).json()
 
+    def account(self, upn: str, **changes) -> dict:
+        """Changes a user's account in Entra (enabled=False, revoke_sessions=True)."""
+        return self.admin("POST", "account", json={"upn": upn, **changes}).json()
+
     def deliver(self, upn: str, message: dict, folder: str = "inbox") -> dict:
         return self.admin("POST", "messages", json={"upn": upn, "folder": folder, "message": message}).json()
 
