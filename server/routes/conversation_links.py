@@ -68,4 +68,4 @@ def link_conversation(body, email_id):
 def unlink_conversation(link_id):
     """Stop linking a conversation's future messages (filed ones keep their links)."""
     mailbox = current_mailbox()
-    cases.unlink_conversation(mailbox.session, mailbox.tenant_id, link_id)
+    cases.unlink_conversation(mailbox.session, mailbox.tenant_id, link_id, actor=mailbox.user)

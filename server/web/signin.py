@@ -12,6 +12,8 @@ import time
 from flask import current_app, redirect, render_template, request, session, url_for
 from flask_babel import gettext
 
+from server.crm import audit
+from server.crm.models import User
 from server.crm.tenants import get_or_create_user
 from server.db import db_session
 from server.sync.time_zones import remember_time_zone_at_sign_in
@@ -88,7 +90,17 @@ def callback():
 
 @bp.post("/auth/signout")
 def signout():
-    """Forgets the signed-in user (the form carries the CSRF token)."""
+    """Forgets the signed-in user (the form carries the CSRF token); the audit log
+    records the session's end."""
+    signed_in = current_user()
+    if signed_in is not None:
+        db = db_session()
+        user = User.by_oid(db, signed_in.tid, signed_in.oid)
+        if user is not None:
+            audit.record(
+                db, user.tenant_id, user, audit.SESSION_ENDED, target=("user", user.id), after={"reason": "signed_out"}
+            )
+            db.commit()
     session.clear()
     return redirect(url_for("web.signed_out"))
 
