@@ -29,8 +29,8 @@ from typing import Any
 from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
-from server.crm.keyset import Page, decode_cursor, page_of
-from server.crm.models import AuditEntry, User
+from server.crm.keyset import InvalidCursor, Page, decode_cursor, page_of
+from server.crm.models import AuditEntry, User, is_id
 
 # -- what is recorded ---------------------------------------------------------------------
 
@@ -206,6 +206,8 @@ def entries(
     query = _filtered(tenant_id, action, actor)
     cursor = decode_cursor(after, (int,))
     if cursor is not None:
+        if not is_id(cursor[0]):
+            raise InvalidCursor()
         query = query.where(AuditEntry.id < cursor[0])
     rows = list(session.scalars(query.order_by(AuditEntry.id.desc()).limit(size + 1)))
     return page_of(rows, lambda row: (row.id,), size)

@@ -8,6 +8,7 @@ from sqlalchemy import delete, update
 from sqlalchemy.exc import DBAPIError
 
 from server.crm import audit
+from server.crm.keyset import InvalidCursor, encode_cursor
 from server.crm.models import AuditEntry, User
 from server.crm.tenants import get_or_create_user
 from tests.support.audit_entries import entries_of, only_entry
@@ -115,6 +116,10 @@ def test_pages_are_newest_first_keyset_filtered_and_of_one_tenant_only(crm, adel
     seen = [e.id for e in first.rows + second.rows + third.rows]
     assert seen == sorted(seen, reverse=True) and len(seen) == 14 and third.next_cursor is None
     assert all(e.tenant_id == CONTOSO for e in first.rows + second.rows + third.rows)
+
+    for forged in ("not-a-cursor", encode_cursor([2**70]), encode_cursor([-1]), encode_cursor(["1"])):
+        with pytest.raises(InvalidCursor):
+            audit.entries(crm, CONTOSO, after=forged)
 
     mine = audit.entries(crm, CONTOSO, actor=str(adele_user.id), size=50).rows
     assert [e.after["n"] for e in mine] == [6, 5, 4, 3, 2, 1, 0]
