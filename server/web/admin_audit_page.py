@@ -68,9 +68,13 @@ CSV_COLUMNS = (
 
 @dataclass
 class Change:
+    """One recorded value; `diff`: a change, shown before -> after (an empty side as
+    "(empty)"), else a record made or removed, shown as it is."""
+
     key: str
     before: str | None
     after: str | None
+    diff: bool = False
 
 
 @dataclass
@@ -84,8 +88,9 @@ class EntryView:
 
 
 def shown(value: Any) -> str | None:
-    """A recorded value as text: strings as they are, lists joined, the rest as JSON."""
-    if value is None:
+    """A recorded value as text: strings as they are, lists joined, the rest as JSON;
+    None for no value (None, "" or an empty list)."""
+    if value is None or value == "" or value == []:
         return None
     if isinstance(value, str):
         return value
@@ -96,12 +101,13 @@ def shown(value: Any) -> str | None:
 
 def changes_of(entry: AuditEntry) -> list[Change]:
     before, after = entry.before, entry.after
+    diff = before is not None and after is not None
     if isinstance(before, dict) or isinstance(after, dict):
         before, after = before if isinstance(before, dict) else {}, after if isinstance(after, dict) else {}
-        return [Change(k, shown(before.get(k)), shown(after.get(k))) for k in dict.fromkeys([*before, *after])]
+        return [Change(k, shown(before.get(k)), shown(after.get(k)), diff) for k in dict.fromkeys([*before, *after])]
     if before is None and after is None:
         return []
-    return [Change("", shown(before), shown(after))]
+    return [Change("", shown(before), shown(after), diff)]
 
 
 def actor_text(entry: AuditEntry) -> str:

@@ -176,8 +176,8 @@ def test_the_page_shows_who_what_when_in_the_viewers_zone_and_before_to_after(br
         audit.SETTINGS_USER_OVERRIDE_CHANGED,
         at=datetime(2026, 7, 1, 10, 5, tzinfo=UTC),
         target=("user", megan.id),
-        before={"auto_sync": "known_contacts"},
-        after={"auto_sync": "off"},
+        before={"auto_sync": "known_contacts", "never_sync": None},
+        after={"auto_sync": "off", "never_sync": ["family.example"]},
         address="198.51.100.4",
     )
     arrange(crm, CONTOSO, None, audit.IMPORT_APPLIED, after={"file": "people.csv", "created": 3})
@@ -188,7 +188,7 @@ def test_the_page_shows_who_what_when_in_the_viewers_zone_and_before_to_after(br
     assert "file: people.csv" in newest and "created: 3" in newest
     assert "Adele Vance" in oldest and ADELE in oldest and "from 198.51.100.4" in oldest
     assert "A user's settings changed by an admin" in oldest and "User: Megan Bowen" in oldest
-    assert "auto_sync: known_contacts → off" in oldest
+    assert "auto_sync: known_contacts → off" in oldest and "never_sync: (empty) → family.example" in oldest
     assert "12:05" in oldest  # 10:05 UTC is 12:05 in Prague in July
     assert 'datetime="2026-07-01T10:05:00+00:00"' in page
 
