@@ -13,6 +13,7 @@ from datetime import datetime
 from sqlalchemy import delete, false, func, select
 from sqlalchemy.orm import Session
 
+from server.crm import audit
 from server.crm.addresses import normalise_address
 from server.crm.field_limits import check_length
 from server.crm.filing import Link, link_email
@@ -300,14 +301,23 @@ def link_conversation(
         "target_id": int(target_id),
     }
     try:
-        insert_ignore(session, ConversationLink, key, list(key))
+        created = insert_ignore(session, ConversationLink, key, list(key))
+        link = session.scalar(
+            select(ConversationLink).where(*(getattr(ConversationLink, name) == value for name, value in key.items()))
+        )
+        if created:
+            audit.record(
+                session,
+                tenant_id,
+                user,
+                audit.CONVERSATION_LINK_CREATED,
+                target=("conversation_link", link.id),
+                after=_link_fields(link),
+            )
         session.commit()
     except BaseException:
         session.rollback()
         raise
-    link = session.scalar(
-        select(ConversationLink).where(*(getattr(ConversationLink, name) == value for name, value in key.items()))
-    )
     added = 0
     for email in conversation_emails(session, tenant_id, conversation_id):
         added += link_email(session, tenant_id, email, [(target_type, int(target_id), "conversation")], user)
@@ -340,8 +350,26 @@ def unlink_conversation(session: Session, tenant_id: str, user: User, link_id: i
     link = _one(session, ConversationLink, tenant_id, link_id)
     if link.created_by_id is not None and link.created_by_id != user.id:
         raise Forbidden("Only the person who linked this conversation can stop that link.")
+    audit.record(
+        session,
+        tenant_id,
+        user,
+        audit.CONVERSATION_LINK_DELETED,
+        target=("conversation_link", link.id),
+        before=_link_fields(link),
+    )
     session.delete(link)
     _commit(session)
+
+
+def _link_fields(link: ConversationLink) -> dict:
+    """A conversation link as the audit log keeps it."""
+    return {
+        "conversation_id": link.conversation_id,
+        "target_type": link.target_type,
+        "target_id": link.target_id,
+        "created_by_id": link.created_by_id,
+    }
 
 
 # -- sharing rules --------------------------------------------------------------------
@@ -382,15 +410,24 @@ def add_sharing_rule(
             },
             ["user_id", "case_id", "address"],
         )
+        rule = session.scalar(
+            select(SharingRule).where(
+                SharingRule.user_id == user.id, SharingRule.case_id == case.id, SharingRule.address == normalised
+            )
+        )
+        if created:
+            audit.record(
+                session,
+                tenant_id,
+                user,
+                audit.SHARING_RULE_CREATED,
+                target=("sharing_rule", rule.id),
+                after=_rule_fields(rule),
+            )
         session.commit()
     except BaseException:
         session.rollback()
         raise
-    rule = session.scalar(
-        select(SharingRule).where(
-            SharingRule.user_id == user.id, SharingRule.case_id == case.id, SharingRule.address == normalised
-        )
-    )
     return rule, created
 
 
@@ -401,8 +438,21 @@ def delete_sharing_rule(session: Session, tenant_id: str, user: User, case: Case
         raise NoSuchRecord("sharing_rule", rule_id)
     if rule.user_id != user.id:
         raise Forbidden("Only the mailbox owner can remove their rule.")
+    audit.record(
+        session,
+        tenant_id,
+        user,
+        audit.SHARING_RULE_DELETED,
+        target=("sharing_rule", rule.id),
+        before=_rule_fields(rule),
+    )
     session.delete(rule)
     _commit(session)
+
+
+def _rule_fields(rule: SharingRule) -> dict:
+    """A sharing rule as the audit log keeps it."""
+    return {"case_id": rule.case_id, "address": rule.address, "user_id": rule.user_id}
 
 
 def users_by_id(session: Session, tenant_id: str, ids: Iterable[int | None]) -> dict[int, User]:

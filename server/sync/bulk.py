@@ -25,7 +25,9 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime
 
 from flask import Flask
+from sqlalchemy.orm import Session
 
+from server.crm import audit
 from server.crm.models import User
 from server.graph.errors import GraphError
 from server.jobs.queue import enqueue
@@ -131,9 +133,23 @@ def bulk_key(user: User, folder: str, since: str) -> str:
     return f"bulk:{user.id}:{folder}:{since}"
 
 
-def enqueue_bulk(app: Flask, user: User, folder: str, since, submit: bool = True) -> int:
-    """Queues a bulk sync (the same request twice is one job); returns the job id."""
+def enqueue_bulk(app: Flask, user: User, folder: str, since, submit: bool = True, by: audit.Actor | None = None) -> int:
+    """Queues a bulk sync (the same request twice is one job); returns the job id.
+    The request is recorded in the audit log with the job, as asked by `by` (default:
+    the mailbox's owner)."""
     since = since_iso(since)
+    actor = by or audit.Actor.of(user)
+
+    def record(session: Session, job_id: int) -> None:
+        audit.record(
+            session,
+            user.tenant_id,
+            actor,
+            audit.BULK_SYNC_STARTED,
+            target=("job", job_id),
+            after={"folder": folder, "since": since, "mailbox": user.upn},
+        )
+
     return enqueue(
         "bulk",
         {"folder": folder, "since": since},
@@ -142,6 +158,7 @@ def enqueue_bulk(app: Flask, user: User, folder: str, since, submit: bool = True
         user_id=user.id,
         app=app,
         submit=submit,
+        also=record,
     )
 
 

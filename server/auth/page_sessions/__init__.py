@@ -37,8 +37,10 @@ from server.auth.page_sessions.records import (
 )
 from server.auth.page_sessions.redis_store import RedisSessions
 from server.auth.page_sessions.refresh_tokens import seal, unseal
+from server.crm import audit
+from server.crm.models import User
 from server.crm.types import utcnow
-from server.db import Database
+from server.db import Database, session_scope
 
 log = logging.getLogger(__name__)
 
@@ -119,6 +121,8 @@ def end_sessions(
         hashes = [h for h in hashes if h in set(only)]
     hashes = [h for h in hashes if h != keep]
     ended = store.revoke(hashes, reason, now)
+    if ended:
+        _audit(app, tenant_id, user_id, reason, ended, actor_id)
     log.info(
         "ended %s page session(s) of user %s in tenant %s: %s (by %s)",
         ended,
@@ -128,3 +132,26 @@ def end_sessions(
         actor_id if actor_id is not None else "-",
     )
     return ended
+
+
+def _audit(app: Flask, tenant_id: str, user_id: int, reason: str, ended: int, actor_id: int | None) -> None:
+    """The audit log's entry for sessions ended: by whom (the user signing out or
+    ending their others, an admin, the command line; nobody when Entra refused the
+    sign-in or the user is gone) and why."""
+    with session_scope(app) as db:
+        if reason == ENDED_FROM_CLI:
+            actor = audit.COMMAND_LINE
+        elif reason in (SIGNED_OUT, ENDED_BY_USER):
+            actor = User.get(db, tenant_id, user_id)
+        elif actor_id is not None:
+            actor = User.get(db, tenant_id, actor_id)
+        else:
+            actor = None
+        audit.record(
+            db,
+            tenant_id,
+            actor,
+            audit.SESSION_ENDED,
+            target=("user", user_id),
+            after={"reason": reason, "sessions": ended},
+        )

@@ -7,6 +7,7 @@ every table, so the metadata Alembic and create_all see is always complete.
 - tenancy          Tenant, User and their settings
 - address_book     Company, Contact, ContactEmail
 - contact_history  ContactChange (what changed a contact, who, when)
+- audit_log        AuditEntry (the audit log: who did what, when, before and after)
 - outlook_pairing  OutlookContactLink, OutlookContactReservation
 - casework         Case, Task, SharingRule
 - link_targets     what an email can be filed on (TARGET_TYPES, MODEL_FOR_TARGET)
@@ -16,6 +17,7 @@ every table, so the metadata Alembic and create_all see is always complete.
 """
 
 from server.crm.models.address_book import Company, Contact, ContactEmail, company_name_key
+from server.crm.models.audit_log import AuditEntry
 from server.crm.models.base import MAX_ID, NAMING_CONVENTION, Base, TimestampMixin, is_id
 from server.crm.models.casework import Case, SharingRule, Task
 from server.crm.models.contact_history import CHANGE_SOURCES, ContactChange
@@ -58,6 +60,7 @@ __all__ = [
     "NAMING_CONVENTION",
     "SUBJECT_KEY_LENGTH",
     "TARGET_TYPES",
+    "AuditEntry",
     "Base",
     "Case",
     "PageSession",
