@@ -64,7 +64,7 @@ def attachment_json(row: EmailAttachment, download_url: Callable[[int], str]) ->
     if row.state == "stored":
         url = download_url(row.id)
     elif row.state in ("link", "too_large"):
-        url = row.link_url
+        url = web_link(row.link_url)
     else:
         url = None
     return {
@@ -76,6 +76,11 @@ def attachment_json(row: EmailAttachment, download_url: Callable[[int], str]) ->
         "state": row.state,
         "url": url,
     }
+
+
+def web_link(url: str | None) -> str | None:
+    """A stored link only when it is a web address (never javascript: or data:)."""
+    return url if url and url.lower().startswith(("https://", "http://")) else None
 
 
 @dataclass

@@ -15,7 +15,7 @@ from flask import Response, abort, g, render_template, request, url_for
 from flask_babel import format_decimal, gettext, ngettext
 from markupsafe import Markup
 
-from server.crm.attachment_queries import attachment_of, files_page, shows_inline, stream_content
+from server.crm.attachment_queries import attachment_of, files_page, shows_inline, stream_content, web_link
 from server.crm.attachments import AttachmentNotFound
 from server.crm.blob_store import blob_store
 from server.crm.mime_items import INLINE_PART_TYPES, NestedPart, nested_message, part_at, read_message
@@ -153,7 +153,4 @@ def file_size(size: int | None) -> str:
     return gettext("%(size)s MB", size=format_decimal(round(size / (1024 * 1024), 1)))
 
 
-@bp.app_template_global("safe_link")
-def safe_link(url: str | None) -> str | None:
-    """A stored link only when it is a web address (never javascript: or data:)."""
-    return url if url and url.lower().startswith(("https://", "http://")) else None
+bp.add_app_template_global(web_link, "safe_link")

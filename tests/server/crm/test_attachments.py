@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from server import create_app
+from server.crm.attachment_queries import attachment_json
 from server.crm.attachments import (
     AttachmentLimits,
     attachment_storage_enabled,
@@ -20,6 +21,7 @@ from server.crm.attachments import (
 )
 from server.crm.blob_store import CHUNK_SIZE, BlobNotFound, DatabaseBlobStore
 from server.crm.models import AttachmentBlob, AttachmentChunk, Email, EmailAttachment, Tenant
+from server.crm.sanitise import link_cid_images, normal_content_id, sanitise_html
 from server.crm.tenants import get_or_create_user
 from server.db import Database
 from tests.support.backend import app_config
@@ -240,3 +242,20 @@ def test_another_tenants_attachment_cannot_be_stored_or_recorded(db, tenants):
         store_content(db, FABRIKAM, row.id, [b"x"])
     with pytest.raises(LookupError):
         record_attachments(db, FABRIKAM, email.id, [pdf("z")])
+
+
+def test_cid_images_point_at_our_urls_only_after_the_sanitiser():
+    body = sanitise_html(
+        '<img src="cid:Logo%40Acme" onerror="alert(1)" alt="logo"><img src="cid:other">'
+        '<img src="https://tracker.example/p.gif"><a href="cid:logo@acme">x</a>'
+    )
+    linked = link_cid_images(body, {normal_content_id("<logo@acme>"): "/crm/attachments/7/inline"})
+    assert '<img src="/crm/attachments/7/inline" alt="logo">' in linked
+    assert 'data-src="cid:other"' in linked and 'data-src="https://tracker.example/p.gif"' in linked
+    assert "onerror" not in linked and 'href="cid:' not in linked
+
+
+def test_a_link_that_is_not_a_web_address_is_never_handed_out(db, tenants):
+    email = make_email(db)
+    (row,) = record_attachments(db, CONTOSO, email.id, [{**pdf(), "kind": "reference", "link_url": "javascript:x()"}])
+    assert attachment_json(row, lambda i: f"/d/{i}")["url"] is None
