@@ -20,7 +20,7 @@ import requests
 from server.errors import ApiError
 
 from .identity_http import METADATA_TIMEOUT
-from .principal import AuthError, Principal, identity_unavailable, is_guid
+from .principal import AuthError, Principal, identity_unavailable, is_guid, string_claims
 
 log = logging.getLogger(__name__)
 
@@ -221,4 +221,5 @@ class TokenValidator:
             roles=roles,
             token=token,
             app_only=app_only,
+            wids=string_claims(claims.get("wids")),
         ), float(claims["exp"])

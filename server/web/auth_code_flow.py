@@ -22,6 +22,7 @@ from flask_babel import gettext, lazy_gettext
 
 from server.auth import trusted_session
 from server.auth.identity_http import METADATA_TIMEOUT, TimeoutHttpClient
+from server.auth.principal import claims_grant_admin, string_claims
 from server.web.signed_in_user import WebUser
 
 log = logging.getLogger(__name__)
@@ -83,7 +84,8 @@ def _is_guid(value) -> bool:
 
 def validated_identity(claims: dict) -> WebUser:
     """The user behind id-token claims msal has decoded (it checked nonce, aud and
-    expiry); we check the tenant, object id, audience and issuer again.
+    expiry); we check the tenant, object id, audience and issuer again. Whether the
+    user administers CRM Sync comes from the claims too (`roles`, `wids`).
     Raises ValueError with a reason."""
     tid, oid = claims.get("tid"), claims.get("oid")
     if not _is_guid(tid) or not _is_guid(oid):
@@ -98,6 +100,7 @@ def validated_identity(claims: dict) -> WebUser:
         oid=str(oid).lower(),
         upn=str(claims.get("preferred_username") or claims.get("upn") or ""),
         name=str(claims.get("name") or ""),
+        is_admin=claims_grant_admin(string_claims(claims.get("roles")), string_claims(claims.get("wids"))),
     )
 
 

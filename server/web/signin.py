@@ -1,8 +1,9 @@
 """Sign in with Microsoft (/auth/...): start the authorization-code round trip, take
 its answer at the callback (sign in, or finish Test connection), and sign out.
 
-The signed-in user is kept in the session cookie as {tid, oid, upn, name} only:
-no token is stored.
+The signed-in user is kept in the session cookie as {tid, oid, upn, name, admin}
+only: no token is stored. `admin` is whether the id token made the user an
+administrator (signed_in_user.py).
 """
 
 from __future__ import annotations
@@ -80,7 +81,7 @@ def callback():
     db.commit()
     remember_time_zone_at_sign_in(current_app.config, db, crm_user)  # the pages' times
     session.clear()  # no state from before sign-in survives (session fixation)
-    session["user"] = {"tid": user.tid, "oid": user.oid, "upn": user.upn, "name": user.name}
+    session["user"] = {"tid": user.tid, "oid": user.oid, "upn": user.upn, "name": user.name, "admin": user.is_admin}
     session["signed_in_at"] = int(time.time())
     csrf.rotate()
     return redirect(target)

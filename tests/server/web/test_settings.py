@@ -1,4 +1,4 @@
-"""The admin settings page: who is admin, tenant defaults, per-user overrides, and
+"""The admin settings page: who is admin, tenant defaults, per-user restrictions, and
 "Test connection" reporting each check in plain words."""
 
 from __future__ import annotations
@@ -25,13 +25,14 @@ def checks_of(page: str) -> dict[str, tuple[str, str]]:
     return found
 
 
-def test_first_user_of_the_tenant_is_admin_and_others_read_only(browser, clean_state):
-    adele = browser(ADELE)
-    megan = browser(MEGAN)
+def test_the_crm_admin_role_makes_the_admin_and_others_read_only(browser, clean_state):
+    adele = browser(ADELE)  # holds the app role Crm.Admin in the emulator's fixture
+    megan = browser(MEGAN)  # holds no role
     assert "Test connection" in adele.get("/crm/settings").get_data(as_text=True)
     page = megan.get("/crm/settings").get_data(as_text=True)
     assert "Test connection" not in page
-    assert "Only the administrator" in page and "Adele Vance" in page
+    # Who administers is named by the rule (Entra's role), no longer by a person.
+    assert "Only the administrator" in page and "Crm.Admin" in page
     token = megan.csrf_token("/crm/settings")
     for path in ("/crm/settings/tenant", "/crm/settings/test-connection"):
         assert megan.client.post(path, data={"csrf_token": token, "auto_sync": "off"}).status_code == 403
@@ -78,9 +79,11 @@ def test_invalid_never_sync_entries_are_explained_and_nothing_saved(browser, crm
     assert crm.get(Tenant, CONTOSO).effective_settings()["auto_sync"] == "off"
 
 
-def test_admin_sets_and_clears_a_users_override(browser, crm):
+def test_admin_sets_and_clears_a_users_override(browser, crm, pane):
     adele = browser(ADELE)
     browser(MEGAN)
+    # Megan's own choice turns filing on; the admin's override can only narrow it.
+    assert pane(MEGAN).put("/settings/me", json={"auto_sync": "known_contacts"}).status_code == 200
     megan = crm.query(User).filter_by(tenant_id=CONTOSO, upn=MEGAN).one()
     response = adele.post_form(
         f"/crm/settings/users/{megan.id}",
@@ -98,7 +101,9 @@ def test_admin_sets_and_clears_a_users_override(browser, crm):
         token_from="/crm/settings",
     )
     crm.refresh(megan)
-    assert megan.settings == {}
+    assert megan.restrictions == {}
+    assert megan.settings == {"auto_sync": "known_contacts"}  # her own choice is hers to change
+    assert megan.effective_settings()["auto_sync"] == "known_contacts"
 
 
 def test_test_connection_reports_every_check_ok(browser, emulator):
