@@ -44,8 +44,9 @@ def test_session_holds_only_who_signed_in(app, clean_state, emulator):
     browser.sign_in(ADELE)
     with browser.client.session_transaction() as session:
         assert set(session) == {"user", "signed_in_at", "csrf"}
-        assert set(session["user"]) == {"tid", "oid", "upn", "name"}
+        assert set(session["user"]) == {"tid", "oid", "upn", "name", "admin"}
         assert session["user"]["tid"] == CONTOSO and session["user"]["upn"] == ADELE
+        assert session["user"]["admin"] is True  # what her id token's roles claim said
 
 
 def test_a_forged_callback_is_refused(app, clean_state):
