@@ -24,13 +24,14 @@ def big_csv() -> bytes:
 
 
 def signed_in_tab(context, app, base_url):
-    """A tab signed in as Adele, Contoso's admin (the session cookie sign-in writes)."""
+    """A tab signed in as Adele, Contoso's admin (the session cookie sign-in writes: her id
+    token carries the app role Crm.Admin)."""
     with session_scope(app) as session:
         get_or_create_user(session, CONTOSO, ADELE_OID, upn=ADELE, name="Adele Vance")
     serializer = app.session_interface.get_signing_serializer(app)
     cookie = serializer.dumps(
         {
-            "user": {"tid": CONTOSO, "oid": ADELE_OID, "upn": ADELE, "name": "Adele Vance"},
+            "user": {"tid": CONTOSO, "oid": ADELE_OID, "upn": ADELE, "name": "Adele Vance", "admin": True},
             "signed_in_at": int(time.time()),
             "csrf": "browser-test-token",
         }
