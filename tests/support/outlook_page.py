@@ -137,7 +137,7 @@ def sign_in_to_crm_pages(context, app, backend_url: str) -> None:
     serializer = app.session_interface.get_signing_serializer(app)
     cookie = serializer.dumps(
         {
-            "user": {"tid": CONTOSO, "oid": ADELE_OID, "upn": ADELE, "name": "Adele Vance"},
+            "user": {"tid": CONTOSO, "oid": ADELE_OID, "upn": ADELE, "name": "Adele Vance", "admin": True},
             "signed_in_at": int(time.time()),
             "csrf": "browser-test-token",
         }
