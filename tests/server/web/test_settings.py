@@ -106,6 +106,32 @@ def test_admin_sets_and_clears_a_users_override(browser, crm, pane):
     assert megan.effective_settings()["auto_sync"] == "known_contacts"
 
 
+def test_the_settings_page_says_an_override_only_restricts(browser, crm):
+    adele = browser(ADELE)
+    megan_browser = browser(MEGAN)
+    megan = crm.query(User).filter_by(tenant_id=CONTOSO, upn=MEGAN).one()
+    page = htmllib.unescape(adele.get("/crm/settings").get_data(as_text=True))
+    assert "Here you can only restrict what a person's mailbox files" in page
+    assert "You can never turn filing on for someone" in page
+    assert f'action="/crm/settings/users/{megan.id}"' in page
+    assert "Their choice: organization default (Off)" in page
+    # The form offers no way to widen: no "on" for companies, no mode above "marked".
+    row = page.split(f'id="user-{megan.id}"', 1)[1].split("</form>", 1)[0]
+    assert 'value="on"' not in row and 'value="known_contacts"' not in row
+    # "Yes" for companies is refused, and nothing is saved.
+    refused = adele.post_form(
+        f"/crm/settings/users/{megan.id}", {"auto_link_companies": "on", "auto_sync": "inherit"}, "/crm/settings"
+    )
+    assert refused.status_code == 400
+    assert "not switch it on for them" in htmllib.unescape(refused.get_data(as_text=True))
+    crm.refresh(megan)
+    assert megan.restrictions == {} and megan.settings == {}
+    # The person restricted reads that an administrator limits what her mailbox files.
+    adele.post_form(f"/crm/settings/users/{megan.id}", {"auto_sync": "off"}, "/crm/settings")
+    mine = htmllib.unescape(megan_browser.get("/crm/settings").get_data(as_text=True))
+    assert "An administrator has limited what your mailbox files" in mine
+
+
 def test_test_connection_reports_every_check_ok(browser, emulator):
     adele = browser(ADELE)
     page = adele.test_connection()
