@@ -140,7 +140,13 @@ function renderSettings(settings) {
     return el("div", { class: "check" }, input, el("label", { for: id, text: t(`auto.${mode}`) }));
   });
   const tenant = settings.tenant && settings.tenant.auto_sync;
-  box.replaceChildren(...radios, tenant ? el("p", { class: "muted", text: t("auto.default", { mode: t(`auto.${tenant}`) }) }) : "");
+  // An administrator's restriction only narrows what this mailbox files: say so.
+  const limit = settings.restrictions && settings.restrictions.auto_sync;
+  box.replaceChildren(
+    ...radios,
+    tenant ? el("p", { class: "muted", text: t("auto.default", { mode: t(`auto.${tenant}`) }) }) : "",
+    limit ? el("p", { class: "muted", id: "auto-sync-limit", text: t("auto.limited", { mode: t(`auto.${limit}`) }) }) : "",
+  );
 }
 
 async function saveMode(mode, previous) {

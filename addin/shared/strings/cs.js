@@ -173,6 +173,7 @@ export default {
   "auto.marked": "E-maily označené jako neuložené nebo s kategorií „Sync to CRM“",
   "auto.known_contacts": "Každý e-mail od kontaktu z CRM nebo pro něj",
   "auto.default": "Výchozí nastavení organizace: {mode}",
+  "auto.limited": "Správce povoluje automatické ukládání nejvýše: {mode}",
   "auto.saved": "Uloženo. Automatické ukládání: {mode}",
   "state.filing": "Ukládá se…",
   "state.refiling": "Bude znovu uloženo",

@@ -173,6 +173,7 @@ export default {
   "auto.marked": "Emails I mark as unsynced or categorise “Sync to CRM”",
   "auto.known_contacts": "Every email to or from a CRM contact",
   "auto.default": "Your organisation's default: {mode}",
+  "auto.limited": "Your administrator allows automatic sync at most: {mode}",
   "auto.saved": "Saved. Automatic sync: {mode}",
   "state.filing": "Filing…",
   "state.refiling": "Will sync again",

@@ -173,6 +173,7 @@ export default {
   "auto.marked": "Wiadomości oznaczone jako niezapisane lub z kategorią „Sync to CRM”",
   "auto.known_contacts": "Każda wiadomość od lub do kontaktu z CRM",
   "auto.default": "Ustawienie domyślne organizacji: {mode}",
+  "auto.limited": "Administrator pozwala na automatyczny zapis najwyżej: {mode}",
   "auto.saved": "Zapisano. Automatyczny zapis: {mode}",
   "state.filing": "Zapisywanie…",
   "state.refiling": "Zostanie zapisane ponownie",

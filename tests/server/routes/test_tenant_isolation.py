@@ -36,6 +36,7 @@ BODIES = {
     "messages.mark": {"state": "synced"},
     "outlook_contacts.link": {"crm_contact_id": 1},
     "sender_contacts.create_from_sender": {"address": "lynne.robbins@northwind.example"},
+    "settings.restrict_user": {"auto_sync": "off"},
 }
 
 
@@ -71,6 +72,7 @@ def contoso(app, crm, clean_state, emulator):
     outlook_contact = emulator.graph("GET", "/me/contacts", token, params={"$top": "1"}).json()["value"]
     return {
         "contact_id": lynne.id,
+        "user_id": adele.id,
         "company_id": lynne.company_id,
         "case_id": case.id,
         "task_id": task.id,

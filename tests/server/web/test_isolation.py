@@ -75,7 +75,7 @@ def web_rules(app):
 
 
 def test_every_page_with_an_id_answers_404_to_another_tenant(app, browser, contoso, crm):
-    user_of(crm, FABRIKAM, PAT_OID, PAT)  # Pat's tenant exists; Pat is its admin
+    user_of(crm, FABRIKAM, PAT_OID, PAT)  # Pat's tenant exists; Pat, its Global Administrator, is its admin
     pat = browser(PAT)
     token = pat.csrf_token()
     checked = 0
