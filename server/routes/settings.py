@@ -158,12 +158,26 @@ def restrict_user(body, user_id: int):
     A restriction only narrows the user's own choice or the tenant's default: it never
     turns filing on."""
     session = db_session()
-    tenant_id = current_principal().tid
+    principal = current_principal()
+    tenant_id = principal.tid
     user = User.get(session, tenant_id, user_id)
     if user is None:
         raise RecordNotFound(f"user {user_id}")
     before = user.effective_settings().get("auto_sync")
+    restrictions_before = dict(user.restrictions or {})
     user.restrict(**body)
+    admin = User.by_oid(session, tenant_id, principal.oid) or audit.Actor(
+        None, principal.name or "", principal.upn or ""
+    )
+    audit.record_change(
+        session,
+        tenant_id,
+        admin,
+        audit.SETTINGS_USER_OVERRIDE_CHANGED,
+        restrictions_before,
+        dict(user.restrictions or {}),
+        target=("user", user.id),
+    )
     session.commit()
     after = user.effective_settings().get("auto_sync")
     follow_settings(current_app._get_current_object(), before, after, user=user)
