@@ -52,9 +52,24 @@ def run_migrations_offline() -> None:
 def run_migrations_online() -> None:
     engine = make_engine(database_url(), poolclass=pool.NullPool)
     with engine.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # Batch mode rebuilds a table by copying it and dropping the old one; with
+            # foreign keys on, that drop runs every ON DELETE of the rows pointing at it
+            # (a users rebuild would null every link's maker and delete sessions). The
+            # pragma is a no-op inside a transaction, hence before it; the check after
+            # proves the rebuilt tables still satisfy every key.
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            connection.commit()  # end SQLAlchemy's autobegun transaction: alembic opens its own
         configure(connection=connection)
         with context.begin_transaction():
             context.run_migrations()
+        if sqlite:
+            broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+            connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+            connection.commit()
+            if broken:
+                raise RuntimeError(f"migration left rows breaking foreign keys: {broken[:5]}")
     engine.dispose()
 
 
