@@ -12,9 +12,17 @@ every table, so the metadata Alembic and create_all see is always complete.
 - link_targets     what an email can be filed on (TARGET_TYPES, MODEL_FOR_TARGET)
 - filed_mail       Email, MailboxItem, EmailLink, Note, ConversationLink, subject_key
 - sync_state       SyncCursor, Subscription, SyncJob
+- attachments      EmailAttachment, AttachmentBlob, AttachmentChunk (filed email's files)
 """
 
 from server.crm.models.address_book import Company, Contact, ContactEmail, company_name_key
+from server.crm.models.attachments import (
+    ATTACHMENT_KINDS,
+    ATTACHMENT_STATES,
+    AttachmentBlob,
+    AttachmentChunk,
+    EmailAttachment,
+)
 from server.crm.models.base import MAX_ID, NAMING_CONVENTION, Base, TimestampMixin, is_id
 from server.crm.models.casework import Case, SharingRule, Task
 from server.crm.models.contact_history import CHANGE_SOURCES, ContactChange
@@ -43,6 +51,11 @@ from server.crm.models.tenancy import (
 )
 
 __all__ = [
+    "ATTACHMENT_KINDS",
+    "ATTACHMENT_STATES",
+    "AttachmentBlob",
+    "AttachmentChunk",
+    "EmailAttachment",
     "AUTO_SYNC_MODES",
     "PAGE_LANGUAGES",
     "is_time_zone",

@@ -28,6 +28,9 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     # Automatic and bulk sync file only mail with a CRM contact on it; with this on, an
     # unknown external sender gets a CRM contact and the message is filed on it.
     "create_unknown_senders": False,
+    # Filing stores attachments' content; off, they are recorded as links to the
+    # message in Outlook.
+    "store_attachments": True,
 }
 
 # The languages of the CRM pages. A user's settings may also hold `language` (one of
@@ -159,7 +162,9 @@ def validate_settings(changes: dict[str, Any], personal: bool = True) -> None:
             raise InvalidSettings(f"unknown setting {key!r}")
         if value is None:
             continue
-        if key in ("auto_link_companies", "create_unknown_senders") and not isinstance(value, bool):
+        if key in ("auto_link_companies", "create_unknown_senders", "store_attachments") and not isinstance(
+            value, bool
+        ):
             raise InvalidSettings(f"{key} must be true or false")
         if key == "auto_sync" and value not in AUTO_SYNC_MODES:
             raise InvalidSettings(f"auto_sync must be one of {', '.join(AUTO_SYNC_MODES)}")
