@@ -2,7 +2,8 @@
 
 Order matters for "nothing lost, nothing duplicated": the CRM write (Email,
 MailboxItem, links: one transaction, keyed by internetMessageId) commits first, then
-ONE PATCH marks the message. If the PATCH fails, the CRM already holds the email and
+the attachments' content is streamed in (sync/attachments.py: never failing the
+filing), then ONE PATCH marks the message. If the PATCH fails, the CRM already holds the email and
 a retry repeats both steps harmlessly, completing the mark.
 """
 
@@ -17,6 +18,7 @@ from server.crm.models import Email, MailboxItem
 from server.graph import properties as props
 from server.graph.errors import GraphError
 from server.graph.messages import MESSAGE_FIELDS_WITH_BODY
+from server.sync.attachments import store_attachments
 from server.sync.errors import api_error_for
 from server.sync.mailbox import Mailbox
 from server.sync.people import Person, people_of, recipients
@@ -110,6 +112,9 @@ def file_in_crm(
         message.get("parentFolderId"),
         [*links, *extra_links],
     )
+    # Every way of filing comes through here: the attachments' content follows the
+    # email (one $value stream each; what a fault leaves behind is fetched later).
+    store_attachments(mailbox, email.id, message)
     return email, item
 
 
