@@ -5,13 +5,14 @@ into the CRM's blob store, and the ones a fault left behind fetched again later.
 (`file_message.file_in_crm`, the one place manual, batch, automatic, bulk and
 category-commanded filing share). The message already carries its attachments'
 metadata (the read's `$expand=attachments($select=...)`, never `contentBytes`), so the
-rows cost no request; each pending file or item attachment then costs one streamed
-`/$value` request. A sync of a message with k attachments is therefore: 1 read (with
-the metadata) + k `$value` streams + 1 mark PATCH. `$batch` is not used for the
-content: a batch answers every body inside one JSON document, base64-encoded, which
-is exactly the buffering a stream avoids; for small files it would save requests,
-but inline logos and signatures are few per message and a size threshold would give
-two code paths for one job.
+rows cost no request. Then each pending attachment over SMALL_BYTES costs one streamed
+`/$value` request, and the small ones (inline logos, signatures, short documents),
+when there are at least two, share `$batch` calls of up to 20 parts and SMALL_BATCH_BYTES
+in all: a batch answers every body base64-encoded inside one JSON document, which is
+buffering, so it is kept to what is small by construction. A sync of a message with k
+attachments, s of them small, is therefore 1 read (with the metadata) + (k - s) `$value`
+streams + ceil(s / 20) `$batch` calls (none when s < 2; then they stream) + 1 mark
+PATCH. A part the batch could not answer is streamed alone.
 
 The email stays filed whatever happens to its attachments. A download that is
 throttled, answers 5xx or times out at the start is retried by the transport within
@@ -37,7 +38,7 @@ from server.crm.attachments import pending_attachments, record_attachments, reco
 from server.crm.models import MailboxItem, User
 from server.crm.models.attachments import EmailAttachment
 from server.db import Database
-from server.graph import DownloadInterrupted, GraphError, attachment_kind
+from server.graph import BATCH_LIMIT, DownloadInterrupted, GraphError, attachment_kind
 from server.jobs.queue import enqueue
 from server.jobs.registry import JobContext, job
 from server.jobs.schedule import periodic
@@ -47,6 +48,8 @@ from server.sync.mailbox_factory import job_mailbox
 log = logging.getLogger(__name__)
 
 DOWNLOAD_TRIES = 2  # a download cut half-way is repeated once, at once
+SMALL_BYTES = 256 * 1024  # at most this: fetched in a $batch with the other small ones
+SMALL_BATCH_BYTES = 2 * 1024 * 1024  # the most one $batch of small contents may carry
 MAX_ATTEMPTS = 10  # failed downloads of one attachment before the retry job leaves it
 ATTACHMENT_RETRY_S = 300
 RETRY_BATCH = 200  # pending attachments looked at per retry round
@@ -95,17 +98,66 @@ def store_attachments(mailbox: Mailbox, email_id: int, message: Mapping) -> Stor
     if not items:
         return Stored()
     session = mailbox.session
-    pairs = _rows_for(mailbox, email_id, items)
+    sizes = {i["graph_id"]: int(i["size"] or 0) for i in items}
+    pending = [
+        (row_id, graph_id) for row_id, state, graph_id in _rows_for(mailbox, email_id, items) if state == "pending"
+    ]
     session.commit()
+    small = [p for p in pending if sizes.get(p[1], 0) <= SMALL_BYTES]
+    if len(small) < 2:
+        small = []
     outcome = Stored()
-    for row_id, state, graph_id in pairs:
-        if state != "pending":
-            continue
+    streamed = [p for p in pending if p not in small]
+    for group in _small_groups(small, sizes):
+        streamed += _store_batched(mailbox, message["id"], group, outcome)
+    for row_id, graph_id in streamed:
         if fetch_content(mailbox, row_id, message["id"], graph_id):
             outcome.stored += 1
         else:
             outcome.pending += 1
     return outcome
+
+
+def _small_groups(small: list[tuple[int, str]], sizes: Mapping[str, int]) -> list[list[tuple[int, str]]]:
+    """The small attachments in groups of at most 20 and SMALL_BATCH_BYTES."""
+    groups: list[list[tuple[int, str]]] = []
+    current: list[tuple[int, str]] = []
+    total = 0
+    for pair in small:
+        size = sizes.get(pair[1], 0)
+        if current and (len(current) >= BATCH_LIMIT or total + size > SMALL_BATCH_BYTES):
+            groups.append(current)
+            current, total = [], 0
+        current.append(pair)
+        total += size
+    if current:
+        groups.append(current)
+    return groups
+
+
+def _store_batched(mailbox: Mailbox, message_id: str, group: list[tuple[int, str]], outcome: Stored):
+    """Stores a group of small attachments from one `$batch`; returns those to stream instead."""
+    session = mailbox.session
+    try:
+        contents = mailbox.graph.small_attachment_contents(message_id, [graph_id for _, graph_id in group])
+    except GraphError as exc:
+        log.info("attachments of message %s: $batch failed (%r), streaming them one by one", message_id, exc)
+        return list(group)
+    left = []
+    for row_id, graph_id in group:
+        content = contents.get(graph_id)
+        if not isinstance(content, bytes):
+            left.append((row_id, graph_id))
+            continue
+        try:
+            store_content(session, mailbox.tenant_id, row_id, [content])
+            session.commit()
+            outcome.stored += 1
+        except Exception:  # the email stays filed; the stream gets its own chance
+            session.rollback()
+            log.exception("attachment %s of message %s: storing failed", row_id, message_id)
+            left.append((row_id, graph_id))
+    return left
 
 
 def _rows_for(mailbox: Mailbox, email_id: int, items: list[dict]) -> list[tuple[int, str, str]]:

@@ -92,11 +92,20 @@ def test_every_kind_is_stored_in_its_state(app, pane, emulator, crm):
     assert blobs(app) == 3
 
 
-def test_a_sync_with_k_attachments_costs_one_read_k_streams_and_one_mark(app, pane, emulator, crm):
+def message_calls(emulator):
+    """The sync's own requests: the message, its attachments, and $batch calls (the
+    catch-up the pane's open queued reads folders, not messages)."""
+    return [c for c in graph_calls(emulator) if "/messages/" in c["path"] or c["path"].endswith("/$batch")]
+
+
+def test_a_sync_with_k_attachments_costs_one_read_the_streams_one_batch_and_one_mark(app, pane, emulator, crm):
     seed_contoso(crm, CONTOSO)
-    k = 4
+    large, small = 3, 4
     message = deliver(
-        emulator, [generated_file(f"f{n}.bin", 10_000 + n, f"k{n}") for n in range(k)] + [onedrive_link()]
+        emulator,
+        [generated_file(f"large{n}.pdf", 300_000 + n, f"large{n}") for n in range(large)]
+        + [generated_file(f"small{n}.png", 10_000 + n, f"small{n}", "image/png") for n in range(small)]
+        + [onedrive_link()],
     )
     user = pane()
     user.get(f"/messages/{message['id']}")  # tokens and keys warm
@@ -105,18 +114,41 @@ def test_a_sync_with_k_attachments_costs_one_read_k_streams_and_one_mark(app, pa
 
     sync(pane, message)
 
-    calls = [c for c in graph_calls(emulator) if "/messages/" in c["path"]]  # the catch-up reads folders
-    shapes = [(c["method"], "$value" if c["path"].endswith("/$value") else c["path"].rsplit("/", 1)[-1]) for c in calls]
-    assert shapes[0] == ("GET", message["id"]) and "attachments(" in calls[0]["query"]
-    assert "contentBytes" not in calls[0]["query"]
-    assert [m for m, _ in shapes[1:]] == ["GET"] * k + ["PATCH"]
-    assert all(s == "$value" for _, s in shapes[1 : k + 1])
-    assert len(calls) == 1 + k + 1
+    calls = message_calls(emulator)
+    assert calls[0]["method"] == "GET" and "attachments(" in calls[0]["query"]
+    assert "contentBytes" not in calls[0]["query"]  # metadata only
+    kinds = [
+        "$batch" if c["path"].endswith("/$batch") else "$value" if c["path"].endswith("/$value") else c["method"]
+        for c in calls[1:]
+    ]
+    # 1 read + one $batch for the small ones + one stream per large one + 1 mark
+    assert kinds == ["$batch"] + ["$value"] * large + ["PATCH"]
+    assert len(calls) == 1 + 1 + large + 1
+    batched = [r for r in emulator.requests() if r["in_batch"]]
+    assert len(batched) == small and all(r["path"].endswith("/$value") for r in batched)
+    stored = [r for r in rows(app) if r.state == "stored"]
+    assert len(stored) == large + small and blobs(app) == large + small
+    assert {r.sha256 for r in stored if r.name.startswith("small")} == {
+        expected_sha256(f"small{n}", 10_000 + n) for n in range(small)
+    }
 
     emulator.clear_requests()
     sync(pane, message)  # a repeat: one read, nothing fetched again
-    assert [c["method"] for c in graph_calls(emulator) if "/messages/" in c["path"]] == ["GET"]
-    assert blobs(app) == k
+    assert [c["method"] for c in message_calls(emulator)] == ["GET"]
+    assert blobs(app) == large + small
+
+
+def test_a_small_attachment_the_batch_could_not_answer_is_streamed_alone(app, pane, emulator, crm):
+    seed_contoso(crm, CONTOSO)
+    message = deliver(emulator, [generated_file(f"s{n}.png", 5_000, f"s{n}", "image/png") for n in range(3)])
+    emulator.fault(path=VALUE, kind="429", retry_after=60, count=1)  # the first part of the batch
+    emulator.clear_requests()
+
+    sync(pane, message)
+
+    assert [r.state for r in rows(app)] == ["stored"] * 3
+    streamed = [c for c in graph_calls(emulator) if c["path"].endswith("/$value")]
+    assert len(streamed) == 1
 
 
 def test_a_150_mb_attachment_is_stored_with_flat_memory(app, pane, emulator, crm, monkeypatch):
