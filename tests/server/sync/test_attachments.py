@@ -18,6 +18,7 @@ from server.db import session_scope
 from server.jobs.schedule import run_periodic
 from server.sync.attachments import retry_pending
 from server.sync.automatic import process_messages
+from server.sync.bulk import bulk_sync
 from server.sync.mailbox_factory import app_only_mailbox
 from tests.support.arrange_contacts import seed_contoso
 from tests.support.attachments import (
@@ -300,6 +301,29 @@ def test_automatic_sync_stores_attachments_too(app, emulator, crm, adele):
     assert outcome.filed == 1
     (row,) = rows(app)
     assert (row.state, row.sha256) == ("stored", expected_sha256("auto", 40_000))
+
+
+def test_batch_sync_and_bulk_sync_store_attachments_too(app, pane, emulator, crm, adele):
+    seed_contoso(crm, CONTOSO)
+    first = deliver(emulator, [generated_file("one.pdf", 30_000, "batch1")], subject="Batch one")
+    second = deliver(emulator, [generated_file("two.pdf", 300_000, "batch2")], subject="Batch two")
+    answer = pane().post("/messages/batch-sync", json={"ids": [first["id"], second["id"]]})
+    assert answer.status_code == 200 and all(r["ok"] for r in answer.json["results"])
+    assert rows(app, "Batch one")[0].sha256 == expected_sha256("batch1", 30_000)
+    assert rows(app, "Batch two")[0].sha256 == expected_sha256("batch2", 300_000)
+
+    third = emulator.deliver(
+        ADELE,
+        {
+            **message_with([generated_file("three.pdf", 20_000, "bulk3")], subject="Bulk three", sender=LYNNE),
+            "receivedDateTime": "2026-11-20T10:00:00Z",
+        },
+    )
+    assert third["id"]
+    with app.app_context(), session_scope(app) as session:
+        outcome = bulk_sync(app_only_mailbox(app, session, adele), "inbox", "2026-11-19")
+    assert outcome.filed >= 1
+    assert rows(app, "Bulk three")[0].sha256 == expected_sha256("bulk3", 20_000)
 
 
 def retry_by_job(app):
