@@ -177,6 +177,8 @@ def summarise(none: dict, ten: dict) -> tuple[list[str], bool]:
         f"({ten['elapsed_s'] / ten['raw_s']:.1f}x: hashing and writing 150 MB into the database in 512 KiB chunks)",
         f"peak RSS {ratio:.2f}x that of the email without attachments (target < {RSS_TARGET}x: "
         f"{'PASS' if rss_ok else 'FAIL'}); {stored} of {COUNT} attachments stored",
+        "load average at the end: {:.1f} {:.1f} {:.1f} (2 shared cores: wall times are the machine's, the "
+        "request count and the RSS ratio are not)".format(*os.getloadavg()),
     ]
     ok = requests_ok and rss_ok and stored == COUNT and ten["state"] == none["state"] == "synced"
     return lines, ok
