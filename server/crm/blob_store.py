@@ -71,8 +71,10 @@ def rechunked(chunks: Iterable[bytes], size: int = CHUNK_SIZE) -> Iterator[bytes
             continue
         buffer += chunk
         while len(buffer) >= size:
-            yield bytes(buffer[:size])
+            with memoryview(buffer) as view:
+                piece = bytes(view[:size])  # one copy, no intermediate slice
             del buffer[:size]
+            yield piece
     if buffer:
         yield bytes(buffer)
 

@@ -129,6 +129,7 @@ def save_tenant_settings():
     tenant.update_settings(
         auto_link_companies=request.form.get("auto_link_companies") == "on",
         create_unknown_senders=request.form.get("create_unknown_senders") == "on",
+        store_attachments=request.form.get("store_attachments") == "on",
         auto_sync=mode,
         never_sync=never_sync,
     )

@@ -7,6 +7,7 @@ import marshmallow as ma
 from webargs.fields import DelimitedList
 
 from server.errors import ApiError
+from server.routes.schemas.attachments import AttachmentSchema
 
 # Graph ids (REST or immutable) are URL-safe base64; anything else never reaches Graph.
 MESSAGE_ID = ma.validate.Regexp(r"^[A-Za-z0-9_\-=]{1,1024}$", error="Not a valid Outlook item id.")
@@ -65,6 +66,10 @@ class MessageSchema(ma.Schema):
         metadata={"description": "False when outlook_contact_id was not looked up in this answer"}
     )
     people = ma.fields.List(ma.fields.Nested(PersonSchema), required=True)
+    attachments = ma.fields.List(
+        ma.fields.Nested(AttachmentSchema),
+        metadata={"description": "The filed email's attachments (empty until the message is filed)"},
+    )
 
 
 class OpenArgsSchema(ma.Schema):

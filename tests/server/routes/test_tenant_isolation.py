@@ -11,6 +11,7 @@ import pytest
 
 from server.crm.models import Contact, ConversationLink, Note
 from server.sync.bulk import enqueue_bulk
+from tests.support.arrange_attachments import attach
 from tests.support.arrange_contacts import add_contact
 from tests.support.arrange_records import (
     add_case,
@@ -63,6 +64,7 @@ def contoso(app, crm, clean_state, emulator):
     )
     crm.add_all([note, link])
     crm.commit()
+    attachment = attach(crm, email, "Northwind contract.pdf", b"%PDF Contoso only")
     job_id = enqueue_bulk(app, adele, "inbox", date(2026, 1, 1), submit=False)
     message = find_message(emulator, ADELE, "Plain: order confirmation from Northwind", immutable=True)
     token = emulator.graph_token(ADELE)
@@ -75,6 +77,7 @@ def contoso(app, crm, clean_state, emulator):
         "rule_id": rule.id,
         "email_id": email.id,
         "note_id": note.id,
+        "attachment_id": attachment.id,
         "link_id": link.id,
         "job_id": job_id,
         "target_id": case.id,

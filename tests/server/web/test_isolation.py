@@ -8,6 +8,7 @@ import re
 import pytest
 
 from server.crm.models import SyncJob
+from tests.support.arrange_attachments import attach, attached_email_mime
 from tests.support.arrange_contacts import add_contact
 from tests.support.arrange_records import (
     add_case,
@@ -51,7 +52,12 @@ def contoso(crm, clean_state):
     )
     crm.add(job)
     crm.commit()
+    forwarded = attach(
+        crm, email, "Northwind price list", attached_email_mime(), content_type="message/rfc822", kind="item"
+    )
     return {
+        "attachment_id": forwarded.id,
+        "index": 3,  # the attached email's PDF
         "email_id": email.id,
         "contact_id": lynne.id,
         "company_id": lynne.company_id,

@@ -68,6 +68,21 @@ def test_admin_switches_on_crm_contacts_for_unknown_senders_and_off_again(browse
     assert crm.get(Tenant, CONTOSO).effective_settings()["create_unknown_senders"] is False
 
 
+def test_admin_turns_attachment_storage_off_and_on_again(browser, crm):
+    adele = browser(ADELE)
+    page = adele.get("/crm/settings").get_data(as_text=True)
+    assert 'name="store_attachments" value="on" checked' in page  # on by default
+    form = {"auto_sync": "off", "never_sync": ""}  # an unchecked box is not sent
+    assert adele.post_form("/crm/settings/tenant", form, token_from="/crm/settings").status_code == 303
+    crm.expire_all()
+    assert crm.get(Tenant, CONTOSO).effective_settings()["store_attachments"] is False
+    assert 'name="store_attachments" value="on">' in adele.get("/crm/settings").get_data(as_text=True)
+    form["store_attachments"] = "on"
+    assert adele.post_form("/crm/settings/tenant", form, token_from="/crm/settings").status_code == 303
+    crm.expire_all()
+    assert crm.get(Tenant, CONTOSO).effective_settings()["store_attachments"] is True
+
+
 def test_invalid_never_sync_entries_are_explained_and_nothing_saved(browser, crm):
     adele = browser(ADELE)
     response = adele.post_form(
