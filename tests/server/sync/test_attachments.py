@@ -81,8 +81,12 @@ def test_every_kind_is_stored_in_its_state(app, pane, emulator, crm):
         ],
     )
 
-    sync(pane, message)
+    answer = sync(pane, message)
 
+    # The sync's own answer already lists them in the API's shape, content fetched.
+    listed = {a["name"]: a for a in answer.json["attachments"]}
+    assert listed["Quote.pdf"]["state"] == "stored" and listed["Quote.pdf"]["url"]
+    assert listed["Drawings.pdf"]["state"] == "link"
     quote, logo, forwarded, link = rows(app)
     assert (quote.kind, quote.state, quote.sha256) == ("file", "stored", expected_sha256("quote", 200_000))
     assert quote.content_type == "application/pdf" and quote.size == 200_000 and not quote.inline
