@@ -12,9 +12,15 @@ from __future__ import annotations
 from emulator import odata
 from emulator.graph import access
 from emulator.graph.errors import GraphError, not_found
-from emulator.graph.messages import ATTACHMENT_SELECTABLE, folder_of, message_of
+from emulator.graph.messages import folder_of, message_of
 from emulator.graph.routing import Stream, ok, route
-from emulator.store.attachments import REFERENCE, attachment_json, content_chunks, media_type
+from emulator.store.attachments import (
+    REFERENCE,
+    attachment_json,
+    content_chunks,
+    media_type,
+    parse_attachment_select,
+)
 
 ATT = r"(?:/(?P<att>[^/()]+)|\('(?P<att_q>[^']+)'\))"
 EXPAND_ITEM = "microsoft.graph.itemattachment/item"
@@ -37,7 +43,7 @@ def list_attachments(req, id, user=None, folder=None):
     owner = access.mailbox(req, user, "mail.read")
     box_folder = folder_of(req, owner, folder) if folder else None
     odata.check_options(req.args, {"$select", "$top", "$skip"})
-    select = odata.parse_select(odata.option(req.args, "$select"), "attachment", ATTACHMENT_SELECTABLE)
+    select = parse_attachment_select(odata.option(req.args, "$select"))
     top = odata.parse_int(odata.option(req.args, "$top"), "$top", None, 1)
     skip = odata.parse_int(odata.option(req.args, "$skip"), "$skip", 0)
     with req.store.lock:
@@ -57,7 +63,7 @@ def get_attachment(req, id, att=None, att_q=None, user=None, folder=None):
     owner = access.mailbox(req, user, "mail.read")
     box_folder = folder_of(req, owner, folder) if folder else None
     odata.check_options(req.args, {"$select", "$expand"})
-    select = odata.parse_select(odata.option(req.args, "$select"), "attachment", ATTACHMENT_SELECTABLE)
+    select = parse_attachment_select(odata.option(req.args, "$select"))
     expand = (odata.option(req.args, "$expand") or "").strip()
     if expand and expand.lower() not in (EXPAND_ITEM, "item"):
         raise odata.ODataError(

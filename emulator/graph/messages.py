@@ -6,7 +6,7 @@ from emulator import odata
 from emulator.graph import access
 from emulator.graph.errors import GraphError, bad_request, malformed_id, not_found
 from emulator.graph.routing import ok, route
-from emulator.store.attachments import FILE_PROPERTIES, attachment_json
+from emulator.store.attachments import attachment_json, parse_attachment_select
 from emulator.store.clock import iso
 from emulator.store.errors import StoreError
 from emulator.store.extended_properties import canonical_property_id
@@ -52,7 +52,6 @@ FILTERABLE = {
     "multivalueextendedproperties": "multiValueExtendedProperties",
 }
 PROPERTY_FIELDS = {"id": "id", "value": "value"}
-ATTACHMENT_SELECTABLE = {p.lower(): p for p in FILE_PROPERTIES}
 
 # PATCH: what may change on any message, and what only on drafts.
 WRITABLE = {
@@ -155,7 +154,7 @@ def render(req, user, msg, select=None, expand=None, immutable=None) -> dict:
     out = odata.apply_select(out, select)
     for name, item in (expand or {}).items():
         if name == "attachments":
-            sel = odata.parse_select(item.select, "attachment", ATTACHMENT_SELECTABLE) if item.select else None
+            sel = parse_attachment_select(item.select)
             out["attachments"] = [attachment_json(a, sel) for a in msg.attachments]
             continue
         props = list(msg.ext_props.values()) if name == "singleValueExtendedProperties" else []

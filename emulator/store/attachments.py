@@ -49,8 +49,42 @@ CHUNK_SIZE = 64 * 1024
 # sessions); past this the emulator still answers, but base64 of a generated 150 MB
 # file in one JSON body is what clients must never ask for.
 MAX_JSON_CONTENT = 4 * 1024 * 1024
-PROPERTIES = ("id", "lastModifiedDateTime", "name", "contentType", "size", "isInline", "contentId", "contentLocation")
-FILE_PROPERTIES = PROPERTIES + ("contentBytes",)
+# The base type's properties; a fileAttachment's own (contentId, contentLocation,
+# contentBytes) are selected only with a type cast, `microsoft.graph.fileAttachment/contentId`:
+# Graph answers a plain `contentId` with 400 "Could not find a property named 'contentId'
+# on type 'microsoft.graph.attachment'".
+PROPERTIES = ("id", "lastModifiedDateTime", "name", "contentType", "size", "isInline")
+FILE_PROPERTIES = ("contentId", "contentLocation", "contentBytes")
+FILE_CAST = "microsoft.graph.fileattachment/"
+
+
+def parse_attachment_select(text: str | None) -> list[str] | None:
+    """$select on attachments: base properties, and a fileAttachment's own behind the
+    type cast; the names spelled as Graph spells them; None when absent. Raises
+    StoreError(400) as Graph does for an unknown or uncast property."""
+    if text is None:
+        return None
+    base = {p.lower(): p for p in PROPERTIES}
+    derived = {p.lower(): p for p in FILE_PROPERTIES}
+    names = []
+    for part in text.split(","):
+        name = part.strip()
+        lower = name.lower()
+        if name == "*":
+            return None
+        if lower.startswith(FILE_CAST) and lower[len(FILE_CAST) :] in derived:
+            canonical = derived[lower[len(FILE_CAST) :]]
+        elif lower in base:
+            canonical = base[lower]
+        else:
+            raise StoreError(
+                400,
+                "RequestBroker--ParseUri",
+                f"Could not find a property named '{name.rsplit('/', 1)[-1]}' on type 'microsoft.graph.attachment'.",
+            )
+        if canonical not in names:
+            names.append(canonical)
+    return names
 
 
 def generated_chunks(seed: str, size: int, chunk_size: int = CHUNK_SIZE) -> Iterator[bytes]:

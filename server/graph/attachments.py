@@ -28,9 +28,14 @@ from .odata import query_string, response_json, select_fields
 
 log = logging.getLogger(__name__)
 
-ATTACHMENT_FIELDS = ("id", "name", "contentType", "size", "isInline", "contentId", "lastModifiedDateTime")
+# contentId is a fileAttachment's own property: on the base attachment type Graph
+# refuses a plain `contentId` in $select (400 "Could not find a property named
+# 'contentId' on type 'microsoft.graph.attachment'"), so it is selected with OData's
+# type cast. The emulator refuses the plain form the same way.
+CONTENT_ID = "microsoft.graph.fileAttachment/contentId"
+ATTACHMENT_FIELDS = ("id", "name", "contentType", "size", "isInline", "lastModifiedDateTime", CONTENT_ID)
 # In a message read's $expand (one request gives the message and its attachments' metadata).
-ATTACHMENT_EXPAND = "attachments($select=id,name,contentType,size,isInline,contentId)"
+ATTACHMENT_EXPAND = f"attachments($select=id,name,contentType,size,isInline,{CONTENT_ID})"
 DOWNLOAD_CHUNK = 256 * 1024
 KINDS = {
     "#microsoft.graph.fileattachment": "file",

@@ -24,7 +24,7 @@ from tests.support.attachments import (
 )
 from tests.support.identities import ADELE
 
-METADATA = "id,name,contentType,size,isInline,contentId"
+METADATA = "id,name,contentType,size,isInline,microsoft.graph.fileAttachment/contentId"
 
 
 @pytest.fixture
@@ -128,6 +128,28 @@ def test_reference_attachment_value_is_405(adele, delivered):
     r = adele.get(f"~/messages/{delivered['id']}/attachments/{att['id']}/$value")
     assert r.status_code == 405
     assert r.json()["error"]["code"]
+
+
+def test_a_file_attachments_own_property_needs_the_type_cast(adele, delivered):
+    # As Graph answers: contentId is not a property of the base attachment type.
+    plain = adele.get(f"~/messages/{delivered['id']}/attachments", params={"$select": "id,contentId"})
+    assert plain.status_code == 400
+    assert plain.json()["error"]["message"] == (
+        "Could not find a property named 'contentId' on type 'microsoft.graph.attachment'."
+    )
+    expanded = adele.get(
+        f"~/messages/{delivered['id']}", params={"$select": "id", "$expand": "attachments($select=id,contentId)"}
+    )
+    assert expanded.status_code == 400
+    cast = adele.get(
+        f"~/messages/{delivered['id']}",
+        params={
+            "$select": "id",
+            "$expand": "attachments($select=id,isInline,microsoft.graph.fileAttachment/contentId)",
+        },
+    )
+    assert cast.status_code == 200
+    assert [a.get("contentId") for a in cast.json()["attachments"]][:2] == [None, "logo@northwind"]
 
 
 def test_unknown_attachment_is_404(adele, delivered):
