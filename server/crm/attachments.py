@@ -202,12 +202,19 @@ def record_failure(session: Session, tenant_id: str, attachment_id: int, error: 
 
 
 def pending_attachments(
-    session: Session, tenant_id: str | None = None, limit: int = 100, max_attempts: int | None = None
+    session: Session,
+    tenant_id: str | None = None,
+    limit: int = 100,
+    max_attempts: int | None = None,
+    email_id: int | None = None,
 ) -> list[EmailAttachment]:
-    """Attachments still to be fetched, fewest attempts first, oldest first."""
+    """Attachments still to be fetched (of one email, given `email_id`), fewest attempts
+    first, oldest first."""
     query = select(EmailAttachment).where(EmailAttachment.state == "pending")
     if tenant_id is not None:
         query = query.where(EmailAttachment.tenant_id == tenant_id)
+    if email_id is not None:
+        query = query.where(EmailAttachment.email_id == email_id)
     if max_attempts is not None:
         query = query.where(EmailAttachment.attempts < max_attempts)
     return list(session.scalars(query.order_by(EmailAttachment.attempts, EmailAttachment.id).limit(limit)))

@@ -227,6 +227,8 @@ def test_a_download_failing_half_way_leaves_the_row_pending_and_no_partial_file(
     assert (row.state, row.attempts, row.last_error) == ("pending", 1, "the connection dropped")
     assert [r.id for r in pending_attachments(db, CONTOSO)] == [row.id]
     assert pending_attachments(db, CONTOSO, max_attempts=1) == []
+    assert [r.id for r in pending_attachments(db, CONTOSO, email_id=row.email_id)] == [row.id]
+    assert pending_attachments(db, CONTOSO, email_id=row.email_id + 1) == []
 
     store_content(db, CONTOSO, row.id, pieces(content))
     db.commit()
