@@ -118,6 +118,15 @@ def store_attachments(mailbox: Mailbox, email_id: int, message: Mapping) -> Stor
     return outcome
 
 
+def fetch_missing(mailbox: Mailbox, email_id: int, message: Mapping) -> Stored:
+    """A repeat sync of a filed email: fetches its attachments still pending now (through
+    the message just read), rather than waiting for the retry job. Costs nothing, no
+    Graph request, when none is pending."""
+    if not pending_attachments(mailbox.session, mailbox.tenant_id, limit=1, email_id=email_id):
+        return Stored()
+    return store_attachments(mailbox, email_id, message)
+
+
 def _small_groups(small: list[tuple[int, str]], sizes: Mapping[str, int]) -> list[list[tuple[int, str]]]:
     """The small attachments in groups of at most 20 and SMALL_BATCH_BYTES."""
     groups: list[list[tuple[int, str]]] = []

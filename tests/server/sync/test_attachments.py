@@ -194,6 +194,22 @@ def test_throttled_past_the_budget_leaves_it_pending_and_the_retry_job_stores_it
     assert blobs(app) == 1
 
 
+def test_sync_again_fetches_what_a_fault_left_pending(app, pane, emulator, crm):
+    seed_contoso(crm, CONTOSO)
+    message = deliver(emulator, [generated_file("Quote.pdf", 300_000, "again", "application/pdf")])
+    emulator.fault(path=VALUE, kind="429", retry_after=60, count=1)
+    first = sync(pane, message)
+    assert [a["state"] for a in first.json["attachments"]] == ["pending"]
+    emulator.clear_requests()
+
+    again = sync(pane, message)  # the user presses Sync again: no waiting for the retry job
+
+    assert [a["state"] for a in again.json["attachments"]] == ["stored"]
+    assert rows(app)[0].sha256 == expected_sha256("again", 300_000) and blobs(app) == 1
+    calls = message_calls(emulator)
+    assert [c["method"] for c in calls] == ["GET", "GET"] and calls[1]["path"].endswith("/$value")
+
+
 def test_5xx_past_the_budget_leaves_it_pending(app, pane, emulator, crm):
     seed_contoso(crm, CONTOSO)
     message = deliver(emulator, [generated_file("a.bin", 50_000, "five")])
