@@ -2,7 +2,8 @@
 
 Two sources of failure, both answered like Graph answers them:
 - rules posted to `/_emulator/faults` (429, 503, 504, added latency, a dropped
-  connection, an "expired" token), for N requests, T seconds, every n-th
+  connection, an "expired" token, a response "cut" off after `after_bytes` of its
+  body, half of it by default), for N requests, T seconds, every n-th
   request or with a probability; an "expired_token" rule with a `token` refuses
   only that one token (revoked, or expired early) wherever Graph verifies tokens;
 - limits: at most 4 requests in flight per mailbox (Outlook's MailboxConcurrency)
@@ -29,7 +30,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-KINDS = ("429", "503", "504", "latency", "drop", "expired_token")
+KINDS = ("429", "503", "504", "latency", "drop", "expired_token", "cut")
 DEFAULT_LIMITS = {"mailbox_concurrency": 4, "mailbox_requests_per_window": None, "window_s": 600}
 
 
@@ -60,6 +61,7 @@ class Fault:
     retry_after: int | None = None
     latency_ms: int = 0
     rule_id: str | None = None
+    after_bytes: int | None = None  # "cut": body bytes sent before the connection drops
 
     @property
     def status(self) -> int:
@@ -70,6 +72,7 @@ class Fault:
             "503": 503,
             "504": 504,
             "drop": 504,
+            "cut": 504,
             "expired_token": 401,
         }.get(self.kind, 200)
 
@@ -80,7 +83,7 @@ class Fault:
     def graph_response(self) -> tuple[int, dict, dict]:
         """(status, headers, JSON body) the way Graph answers this failure.
 
-        A "drop" cannot close a connection inside a `$batch`, so there it
+        A "drop" (or "cut") cannot close a connection inside a `$batch`, so there it
         reads as the gateway timeout a client would see instead.
         """
         headers = {}
@@ -103,7 +106,7 @@ class Fault:
                 'oauth2/authorize", client_id="00000003-0000-0000-c000-000000000000"'
             )
             body = graph_error_body("InvalidAuthenticationToken", "Access token has expired or is not yet valid.")
-        else:  # "504" and "drop"
+        else:  # "504", "drop" and "cut"
             body = graph_error_body("GatewayTimeout", "The gateway did not receive a timely response.")
         return self.status, headers, body
 
@@ -132,6 +135,7 @@ class FaultRule:
     probability: float = 1.0
     matched: int = 0  # matching requests seen, for `every`
     token: str | None = None  # only requests bearing this bearer token
+    after_bytes: int | None = None  # "cut": None = half the body
     source: dict = field(default_factory=dict)
 
     @classmethod
@@ -167,6 +171,7 @@ class FaultRule:
                 every=max(1, int(body.get("every", 1))),
                 probability=float(body.get("probability", 1.0)),
                 token=token,
+                after_bytes=None if body.get("after_bytes") is None else max(0, int(body["after_bytes"])),
                 source=dict(body),
             )
         except (TypeError, ValueError) as e:
@@ -276,7 +281,7 @@ class Faults:
                     if rule.kind == "latency":
                         delay_ms += rule.latency_ms
                         continue
-                    fault = Fault(rule.kind, rule.retry_after, rule.latency_ms, rule.id)
+                    fault = Fault(rule.kind, rule.retry_after, rule.latency_ms, rule.id, rule.after_bytes)
                     break
             if fault is None and mailbox:
                 fault = self._count_in_window(mailbox, now)

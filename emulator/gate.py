@@ -64,10 +64,26 @@ class Gate:
             if fault is not None and fault.kind == "drop":
                 self._record(environ, path, 0, started, mailbox, False)
                 _drop_connection(environ)
+            cut = fault if fault is not None and fault.kind == "cut" else None
+            if cut is not None:
+                fault = None
             if fault is not None:
                 body = self._fault_response(fault, graph, capture)
             else:
-                body = _drain(self.app(environ, capture))
+                body = self.app(environ, capture)
+                if environ.get("emulator.stream"):
+                    # An attachment's $value: passed through a chunk at a time, the slot
+                    # held until the server closes the body. Logged now, before the bytes.
+                    self._record(environ, path, captured.get("status", 500), started, mailbox, False)
+                    released = slot_taken
+                    slot_taken = False
+                    length = int(environ.get("emulator.length") or 0)
+                    return _Streamed(
+                        body, environ, cut, length, lambda: released and self.state.faults.release(mailbox)
+                    )
+                body = _drain(body)
+                if cut is not None:
+                    body = _Streamed(body, environ, cut, sum(len(c) for c in body), lambda: None)
         finally:
             if slot_taken:
                 self.state.faults.release(mailbox)
@@ -176,6 +192,44 @@ def _drain(body_iter) -> list[bytes]:
     finally:
         if hasattr(body_iter, "close"):
             body_iter.close()
+
+
+class _Streamed:
+    """A response body passed through unbuffered; with a "cut" fault the connection drops
+    after `after_bytes` of it (half of Content-Length by default), as a network failure
+    half-way through a download would. `on_close` runs once, when the server is done."""
+
+    def __init__(self, body, environ, cut: Fault | None, length: int, on_close):
+        self._body = body
+        self._environ = environ
+        self._on_close = on_close
+        self._limit = None
+        if cut is not None:
+            self._limit = cut.after_bytes if cut.after_bytes is not None else length // 2
+
+    def __iter__(self):
+        sent = 0
+        for chunk in self._body:
+            if self._limit is not None and sent + len(chunk) >= self._limit:
+                yield chunk[: self._limit - sent]
+                flush = self._environ.get("emulator.flush")
+                if flush is not None:
+                    try:
+                        flush()  # what was let through reaches the client before the cut
+                    except OSError:
+                        pass
+                _drop_connection(self._environ)
+            sent += len(chunk)
+            yield chunk
+
+    def close(self):
+        try:
+            if hasattr(self._body, "close"):
+                self._body.close()
+        finally:
+            callback, self._on_close = self._on_close, None
+            if callback is not None:
+                callback()
 
 
 def _drop_connection(environ):

@@ -14,7 +14,8 @@ What this module adds to cheroot:
 - The pool grows whenever every worker is busy, as werkzeug's thread per
   connection did: the backend calls the emulator while the emulator calls the
   backend's webhook, and latency faults hold workers, so a fixed pool could deadlock.
-- `environ["emulator.socket"]`, which the gate's "drop" fault closes.
+- `environ["emulator.socket"]`, which the gate's "drop" and "cut" faults close, and
+  `environ["emulator.flush"]`, which sends what "cut" let through before it closes.
 - TCP_NODELAY on every connection, and a one-line access log per request.
 """
 
@@ -99,6 +100,7 @@ class _Gateway(wsgi.Gateway_10):
     def get_environ(self):
         environ = super().get_environ()
         environ["emulator.socket"] = self.req.conn.socket
+        environ["emulator.flush"] = self.req.conn.wfile.flush  # the gate's "cut" sends what it wrote first
         return environ
 
 

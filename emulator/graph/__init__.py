@@ -8,7 +8,8 @@ them to each inner request itself. Every path works as /me/... and as
 
 | module | requests |
 | --- | --- |
-| messages | GET messages, mailFolders/{id}/messages ($select $top $skip $filter $orderby $expand $count $search); GET/PATCH/DELETE messages/{id}; POST messages/{id}/move; GET messages/{id}/attachments |
+| messages | GET messages, mailFolders/{id}/messages ($select $top $skip $filter $orderby $expand $count $search); GET/PATCH/DELETE messages/{id}; POST messages/{id}/move |
+| attachments | GET messages/{id}/attachments ($select $top $skip), GET messages/{id}/attachments/{id} ($select, $expand=microsoft.graph.itemattachment/item), GET .../attachments/{id}/$value (streamed; 405 for a reference attachment) |
 | delta | GET mailFolders/{id}/messages/delta (Prefer: odata.maxpagesize, $select, $filter=receivedDateTime ge/gt, changeType; 410 SyncStateNotFound) |
 | folders | GET/POST mailFolders, GET mailFolders/{id or well-known name}, GET/POST .../childFolders |
 | categories | GET/POST outlook/masterCategories, GET/PATCH/DELETE outlook/masterCategories/{id} (409 on a duplicate name) |
@@ -37,6 +38,7 @@ from werkzeug.exceptions import HTTPException
 
 # Handler modules register their routes on import.
 from emulator.graph import (  # noqa: F401
+    attachments,
     batch,
     categories,
     contacts,
@@ -49,7 +51,7 @@ from emulator.graph import (  # noqa: F401
     users,
 )
 from emulator.graph.errors import error_body
-from emulator.graph.routing import JSON_TYPE, GraphRequest, GraphResponse, run
+from emulator.graph.routing import JSON_TYPE, GraphRequest, GraphResponse, Stream, run
 
 log = logging.getLogger(__name__)
 bp = Blueprint("graph", __name__)
@@ -94,6 +96,15 @@ def response_headers(resp: GraphResponse, req: GraphRequest) -> dict:
 
 
 def to_flask(resp: GraphResponse, req: GraphRequest) -> Response:
+    if isinstance(resp.body, Stream):
+        # Streamed as it is generated: a 150 MB attachment never sits in memory. The
+        # gate sees "emulator.stream" and passes the body through instead of draining it.
+        request.environ["emulator.stream"] = True
+        request.environ["emulator.length"] = resp.body.length
+        headers = response_headers(resp, req)
+        headers["Content-Type"] = resp.body.media_type
+        headers["Content-Length"] = str(resp.body.length)
+        return Response(resp.body.chunks, status=resp.status, headers=headers, direct_passthrough=True)
     if isinstance(resp.body, dict):
         data = json.dumps(resp.body, ensure_ascii=False).encode("utf-8")
     elif isinstance(resp.body, str):

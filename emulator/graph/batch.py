@@ -13,6 +13,7 @@ once for the batch. Inner requests then run as that token's caller; the outer
 Prefer header applies to them too unless one sets its own.
 """
 
+import base64
 import json
 import time
 import uuid
@@ -23,7 +24,7 @@ from werkzeug.datastructures import Headers, MultiDict
 from emulator import tokens
 from emulator.graph import access
 from emulator.graph.errors import GraphError, bad_request, error_body
-from emulator.graph.routing import JSON_TYPE, GraphRequest, GraphResponse, ok, route, run
+from emulator.graph.routing import JSON_TYPE, GraphRequest, GraphResponse, Stream, ok, route, run
 
 MAX_REQUESTS = 20
 METHODS = {"GET", "POST", "PATCH", "PUT", "DELETE"}
@@ -219,8 +220,13 @@ def _as_batch_response(rid, resp: GraphResponse) -> dict:
     if isinstance(resp.body, dict):
         headers["OData-Version"] = "4.0"
         headers["Content-Type"] = JSON_TYPE if resp.status < 400 else "application/json"
+    body = resp.body
+    if isinstance(body, Stream):
+        # As in Graph: a response that is not JSON comes back base64-encoded in the batch.
+        headers["Content-Type"] = body.media_type
+        body = base64.b64encode(b"".join(body.chunks)).decode()
     headers.update({k: str(v) for k, v in resp.headers.items()})
     out = {"id": rid, "status": resp.status, "headers": headers}
-    if resp.body is not None:
-        out["body"] = resp.body
+    if body is not None:
+        out["body"] = body
     return out

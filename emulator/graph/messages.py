@@ -1,14 +1,12 @@
-"""Messages: list, get, update (categories, flags, extended properties), delete, move, attachments."""
+"""Messages: list, get, update (categories, flags, extended properties), delete, move (attachments: attachments.py)."""
 
 from __future__ import annotations
-
-import base64
-import hashlib
 
 from emulator import odata
 from emulator.graph import access
 from emulator.graph.errors import GraphError, bad_request, malformed_id, not_found
 from emulator.graph.routing import ok, route
+from emulator.store.attachments import attachment_json, parse_attachment_select
 from emulator.store.clock import iso
 from emulator.store.errors import StoreError
 from emulator.store.extended_properties import canonical_property_id
@@ -144,26 +142,6 @@ def parse_expand(text):
     return out
 
 
-def attachment_json(att: dict, select=None) -> dict:
-    size = att["size"]
-    seed = hashlib.sha256(att["id"].encode()).digest()
-    content = (seed * (size // len(seed) + 1))[: min(size, 4 * 1024 * 1024)]
-    out = {
-        "@odata.type": "#microsoft.graph.fileAttachment",
-        "@odata.mediaContentType": att["contentType"],
-        "id": att["id"],
-        "lastModifiedDateTime": att["lastModifiedDateTime"],
-        "name": att["name"],
-        "contentType": att["contentType"],
-        "size": size,
-        "isInline": att["isInline"],
-        "contentId": att.get("contentId"),
-        "contentLocation": None,
-        "contentBytes": base64.b64encode(content).decode(),
-    }
-    return odata.apply_select(out, select)
-
-
 def render(req, user, msg, select=None, expand=None, immutable=None) -> dict:
     """A message's JSON as Graph returns it for this request's preferences."""
     store = req.store
@@ -176,28 +154,7 @@ def render(req, user, msg, select=None, expand=None, immutable=None) -> dict:
     out = odata.apply_select(out, select)
     for name, item in (expand or {}).items():
         if name == "attachments":
-            sel = (
-                odata.parse_select(
-                    item.select,
-                    "attachment",
-                    {
-                        k.lower(): k
-                        for k in (
-                            "id",
-                            "name",
-                            "contentType",
-                            "size",
-                            "isInline",
-                            "lastModifiedDateTime",
-                            "contentId",
-                            "contentBytes",
-                            "contentLocation",
-                        )
-                    },
-                )
-                if item.select
-                else None
-            )
+            sel = parse_attachment_select(item.select)
             out["attachments"] = [attachment_json(a, sel) for a in msg.attachments]
             continue
         props = list(msg.ext_props.values()) if name == "singleValueExtendedProperties" else []
@@ -479,34 +436,3 @@ def move_message(req, id, user=None, folder=None):
         body = {"@odata.context": message_context(req, owner, user, None, None, entity=True)}
         body.update(render(req, owner, msg))
     return ok(body, 201)
-
-
-@route("GET", "{USER}/messages{ITEM}/attachments", "{USER}{FOLDER}/messages{ITEM}/attachments")
-def list_attachments(req, id, user=None, folder=None):
-    """Attachments of a message (metadata and content)."""
-    owner = access.mailbox(req, user, "mail.read")
-    box_folder = folder_of(req, owner, folder) if folder else None
-    odata.check_options(req.args, {"$select", "$top", "$skip"})
-    select = odata.parse_select(
-        odata.option(req.args, "$select"),
-        "attachment",
-        {
-            k.lower(): k
-            for k in (
-                "id",
-                "name",
-                "contentType",
-                "size",
-                "isInline",
-                "lastModifiedDateTime",
-                "contentId",
-                "contentBytes",
-                "contentLocation",
-            )
-        },
-    )
-    with req.store.lock:
-        msg = message_of(req, owner, id, box_folder)
-        value = [attachment_json(a, select) for a in msg.attachments]
-    ctx = req.context(f"{access.user_context(req, owner, user)}/messages('{id}')/attachments")
-    return ok({"@odata.context": ctx, "value": value})

@@ -12,6 +12,7 @@ import json
 import logging
 import re
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from urllib.parse import quote, urlencode
 
@@ -123,9 +124,18 @@ def _split_prefer(header: str) -> list[str]:
 
 
 @dataclass
+class Stream:
+    """A raw body answered a chunk at a time (an attachment's `$value`), never held whole."""
+
+    chunks: Iterator[bytes]
+    length: int
+    media_type: str
+
+
+@dataclass
 class GraphResponse:
     status: int
-    body: object = None  # dict (JSON), str (text) or None
+    body: object = None  # dict (JSON), str (text), Stream (raw bytes) or None
     headers: dict = field(default_factory=dict)
 
 

@@ -8,6 +8,7 @@ import html
 import re
 from urllib.parse import quote
 
+from emulator.store.attachments import check_attachment_spec
 from emulator.store.clock import iso, parse_iso
 from emulator.store.ids import b64url, digest, rest_to_ews
 from emulator.store.model import Message, User
@@ -54,8 +55,10 @@ def check_message_spec(spec: dict) -> None:
     if not isinstance(categories, list) or not all(isinstance(c, str) for c in categories):
         raise ValueError("categories must be a list of strings")
     attachments = spec.get("attachments", [])
-    if not isinstance(attachments, list) or not all(isinstance(a, dict) for a in attachments):
+    if not isinstance(attachments, list):
         raise ValueError("attachments must be a list of objects")
+    for attachment in attachments:
+        check_attachment_spec(attachment)
     for name in ("receivedDateTime", "sentDateTime"):
         if spec.get(name) is not None:
             if not isinstance(spec[name], str):

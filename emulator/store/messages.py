@@ -6,6 +6,7 @@ import copy
 import threading
 from datetime import timedelta
 
+from emulator.store.attachments import new_attachment
 from emulator.store.clock import iso, parse_iso, utcnow
 from emulator.store.extended_properties import set_properties
 from emulator.store.ids import (
@@ -70,17 +71,8 @@ class Messages:
         )
         msg.created_seq = msg.seq
         for i, a in enumerate(attachments):
-            msg.attachments.append(
-                {
-                    "id": b64url(REST_PREFIX + digest("att", user.oid, key, str(i), size=40)),
-                    "name": a.get("name", f"attachment{i}"),
-                    "contentType": a.get("contentType", "application/octet-stream"),
-                    "size": int(a.get("size", 0)),
-                    "isInline": bool(a.get("isInline", False)),
-                    "contentId": a.get("contentId"),
-                    "lastModifiedDateTime": iso(modified),
-                }
-            )
+            att_id = b64url(REST_PREFIX + digest("att", user.oid, key, str(i), size=40))
+            msg.attachments.append(new_attachment(att_id, {"name": f"attachment{i}", **a}, iso(modified)))
         set_properties(msg.ext_props, props, as_text=True)
         box = user.mailbox
         box.messages[key] = msg

@@ -14,6 +14,7 @@ and the same bounded, Retry-After-honouring retries.
 """
 
 from . import errors, properties
+from .attachments import ATTACHMENT_FIELDS, DownloadInterrupted, attachment_kind
 from .batch import BATCH_LIMIT, BatchRequest, BatchResponse
 from .client import GraphClient
 from .contacts import CONTACT_FIELDS
@@ -35,6 +36,9 @@ from .transport import Transport
 
 __all__ = [
     "GraphClient",
+    "ATTACHMENT_FIELDS",
+    "DownloadInterrupted",
+    "attachment_kind",
     "BatchRequest",
     "BatchResponse",
     "DeltaPage",

@@ -1,6 +1,6 @@
 """GraphClient: the mailbox operations the backend needs, over the one transport.
 
-Each family of operations has its own module (batch, messages, contacts,
+Each family of operations has its own module (batch, messages, attachments, contacts,
 subscriptions); this one puts them together and adds the few that span them.
 """
 
@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable, Mapping
 import requests
 
 from . import properties as props
+from .attachments import AttachmentOperations
 from .batch import BATCH_LIMIT, BatchRequest
 from .contacts import CONTACT_FIELDS, ContactOperations, contact_with_crm
 from .errors import Conflict, GraphError, contact_not_found
@@ -21,7 +22,7 @@ from .subscriptions import SubscriptionOperations
 TRANSLATE_LIMIT = 1000  # translateExchangeIds maximum
 
 
-class GraphClient(MessageOperations, ContactOperations, SubscriptionOperations):
+class GraphClient(MessageOperations, AttachmentOperations, ContactOperations, SubscriptionOperations):
     """One mailbox (`/me`, or `/users/{user}` for app-only work) on Microsoft Graph:
     `GraphClient(base_url, token_provider, session, user=...)`, or `from_config`.
     Methods raise GraphError subclasses."""

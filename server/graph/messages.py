@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from urllib.parse import quote
 
 from . import properties as props
+from .attachments import ATTACHMENT_EXPAND
 from .batch import BatchOperations, BatchRequest
 from .errors import GraphError
 from .odata import iso_datetime, query_string, select_fields
@@ -34,8 +35,9 @@ MESSAGE_FIELDS = (
 )
 MESSAGE_FIELDS_WITH_BODY = MESSAGE_FIELDS + ("body",)
 MESSAGE_PROPERTIES = props.expand_filter(props.SYNC_STATE, props.EMAIL_ID)
-# Attachment metadata only: names and sizes for the CRM, never the content bytes.
-ATTACHMENT_METADATA = ",attachments($select=id,name,contentType,size,isInline)"
+# Attachment metadata only (kind, name, type, size, inline, content id), never the
+# content bytes: those are streamed from $value (attachments.py).
+ATTACHMENT_METADATA = "," + ATTACHMENT_EXPAND
 
 
 @dataclass

@@ -210,8 +210,14 @@ class Transport:
         prefer=None,
         idempotent: bool | None = None,
         deadline: Deadline | None = None,
+        stream: bool = False,
     ) -> requests.Response:
         """Send one request; return the 2xx response.
+
+        With `stream`, the body is not read here: the caller reads it (`iter_content`)
+        and must close the response, which frees the mailbox's slot the body held.
+        The retry policy covers the request until its status and headers arrive; a
+        body that breaks off later is the caller's to handle.
 
         Raises a GraphError subclass: the mapped Graph error, Throttled/Unavailable/
         GraphTimeout (with retry_after when known) once retrying would exceed the
@@ -236,10 +242,16 @@ class Transport:
             sent_headers = self.headers(headers, prefer, token)
             sent_headers["client-request-id"] = request_id
             try:
-                with self._slot(deadline):
-                    response = self.session.request(
-                        method, url, params=params, json=json, headers=sent_headers, timeout=(connect, read)
-                    )
+                response = self._send(
+                    deadline,
+                    method,
+                    url,
+                    params=params,
+                    json=json,
+                    headers=sent_headers,
+                    timeout=(connect, read),
+                    stream=stream,
+                )
             except requests.exceptions.SSLError as exc:
                 # Not transient: the certificate is not trusted (see CA_BUNDLE).
                 log.error("graph %s %s: %r", method, _path(url), exc)
@@ -302,6 +314,34 @@ class Transport:
                     response.close()
                     continue
             raise error
+
+    def _send(self, deadline: Deadline, method: str, url: str, *, stream: bool, **kwargs) -> requests.Response:
+        """One HTTP exchange holding one of the mailbox's slots: until the answer for a
+        plain request, until the response is closed for a streamed 2xx body (Outlook
+        counts a download in progress as a request in flight)."""
+        slot = self._slot(deadline)
+        slot.__enter__()
+        try:
+            response = self.session.request(method, url, stream=stream, **kwargs)
+        except BaseException as exc:
+            slot.__exit__(type(exc), exc, exc.__traceback__)
+            raise
+        if not stream or response.status_code >= 400:
+            slot.__exit__(None, None, None)
+            return response
+        close = response.close
+        released = []
+
+        def close_and_release() -> None:
+            try:
+                close()
+            finally:
+                if not released:
+                    released.append(True)
+                    slot.__exit__(None, None, None)
+
+        response.close = close_and_release
+        return response
 
     def error(self, response: requests.Response) -> GraphError:
         """The typed error for a failed response."""

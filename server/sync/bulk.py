@@ -52,6 +52,7 @@ BULK_FIELDS = (
     "bodyPreview",
     "hasAttachments",
     "parentFolderId",
+    "webLink",  # an attachment too large to store, or a OneDrive link, links to the message
     "body",
 )
 WELL_KNOWN_FOLDERS = ("inbox", "sentitems", "archive", "drafts", "deleteditems", "junkemail")

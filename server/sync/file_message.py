@@ -2,7 +2,8 @@
 
 Order matters for "nothing lost, nothing duplicated": the CRM write (Email,
 MailboxItem, links: one transaction, keyed by internetMessageId) commits first, then
-ONE PATCH marks the message. If the PATCH fails, the CRM already holds the email and
+the attachments' content is streamed in (sync/attachments.py: never failing the
+filing), then ONE PATCH marks the message. If the PATCH fails, the CRM already holds the email and
 a retry repeats both steps harmlessly, completing the mark.
 """
 
@@ -17,6 +18,7 @@ from server.crm.models import Email, MailboxItem
 from server.graph import properties as props
 from server.graph.errors import GraphError
 from server.graph.messages import MESSAGE_FIELDS_WITH_BODY
+from server.sync.attachments import fetch_missing, store_attachments
 from server.sync.errors import api_error_for
 from server.sync.mailbox import Mailbox
 from server.sync.people import Person, people_of, recipients
@@ -110,6 +112,9 @@ def file_in_crm(
         message.get("parentFolderId"),
         [*links, *extra_links],
     )
+    # Every way of filing comes through here: the attachments' content follows the
+    # email (one $value stream each; what a fault leaves behind is fetched later).
+    store_attachments(mailbox, email.id, message)
     return email, item
 
 
@@ -119,7 +124,8 @@ def fetch_for_filing(mailbox: Mailbox, message_id: str) -> dict:
 
 def sync_message(mailbox: Mailbox, message_id: str) -> dict:
     """Files the message and marks it synced; returns the message view. Idempotent:
-    an already-filed message costs one GET and changes nothing. Raises GraphError."""
+    an already-filed message costs one GET and changes nothing (but for fetching an
+    attachment a fault left pending). Raises GraphError."""
     message = fetch_for_filing(mailbox, message_id)
     item = crm_item(mailbox, message)
     matches = None
@@ -132,6 +138,9 @@ def sync_message(mailbox: Mailbox, message_id: str) -> dict:
         categories, properties = mark_patch(message, email)
         mailbox.graph.update_message(message["id"], categories=categories, properties=properties)
         message = {**message, "categories": categories, "crm": {"state": "synced", "email_id": str(email.id)}}
+    else:
+        # Filed before, but a fault left an attachment behind: Sync again fetches it now.
+        fetch_missing(mailbox, item.email_id, message)
     return message_view(mailbox, message, item=item, matches=matches)
 
 
@@ -153,6 +162,7 @@ def sync_messages(mailbox: Mailbox, message_ids: list[str]) -> list[dict]:
             continue
         item = crm_item(mailbox, message)
         if is_filed(message, item):
+            fetch_missing(mailbox, item.email_id, message)
             results[requested] = {
                 "id": requested,
                 "ok": True,

@@ -158,6 +158,7 @@ def test_rq_cron_configuration_registers_the_periodic_jobs():
         ("delta", ("delta",), 600),
         ("subscriptions", ("subscriptions",), 3600),
         ("recover", ("recover",), 60),
+        ("attachments", ("attachments",), 300),
     }
     assert all(d["queue_name"] == "crm" for d in registered)
 
