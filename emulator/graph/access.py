@@ -2,13 +2,15 @@
 
 Delegated tokens act only on the signed-in user's own mailbox (/me or
 /users/<self>) and need a scope in `scp`; app-only tokens reach any mailbox
-of their tenant and need an application role in `roles`.
+of their tenant and need an application role in `roles`, unless the tenant scoped
+the app to some mailboxes (store/mailbox_scopes.py): any other mailbox then answers
+403 ErrorAccessDenied "Access to OData is disabled.", Graph's words for it.
 """
 
 from urllib.parse import quote
 
 from emulator import tokens
-from emulator.graph.errors import GraphError, access_denied
+from emulator.graph.errors import ODATA_DISABLED, GraphError, access_denied
 
 # permission need -> (delegated scopes, application roles); any one suffices.
 PERMISSIONS = {
@@ -77,6 +79,9 @@ def mailbox(req, user_ref: str | None, need: str):
         if not caller.app_only and user.oid != caller.oid:
             raise access_denied()
     require(caller, need)
+    if caller.app_only and not need.startswith("user.") and not store.app_reaches(caller.client_id, user):
+        # Exchange's scope covers mailbox data; the directory profile stays readable.
+        raise access_denied(ODATA_DISABLED)
     return user
 
 

@@ -54,6 +54,7 @@ class FixtureLoading:
                 )
                 self.users[user.oid] = user
                 self._seed_mailbox(user, u)
+            self.load_mailbox_scopes(fixture)
 
     def _seed_mailbox(self, user: User, spec: dict) -> None:
         box = user.mailbox
