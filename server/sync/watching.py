@@ -7,6 +7,10 @@ the default setting (off) too. A mailbox is still only read for its owner's own
 commands and settings: with automatic sync off, what is filed is decided by the
 categories the owner put on their messages, their sharing rules and the conversations
 linked in their tenant (automatic.py `decide`), nothing else.
+
+A mailbox the organisation keeps the app out of (app_access.py: Exchange's RBAC for
+Applications or an application access policy refused it) is not watched: nothing is
+queued for it until a check finds it allowed again.
 """
 
 from __future__ import annotations
@@ -24,8 +28,9 @@ BATCH = 500
 
 def watches(mailbox: Mailbox) -> bool:
     """Whether this mailbox needs notifications and delta rounds: always, for a CRM user
-    (the category command works whatever the automatic-sync setting)."""
-    return mailbox.user is not None
+    (the category command works whatever the automatic-sync setting), unless the
+    organisation keeps the app out of it."""
+    return mailbox.user is not None and mailbox.user.app_access_refused_at is None
 
 
 def subscriptions_key(user: User) -> str:
@@ -34,10 +39,10 @@ def subscriptions_key(user: User) -> str:
 
 
 def watched_users(session: Session, tenant_id: str | None = None) -> Iterator[User]:
-    """Every CRM user (of one tenant, when given), read in batches."""
+    """Every CRM user (of one tenant, when given) whose mailbox the app may open, read in batches."""
     last = 0
     while True:
-        query = select(User).where(User.id > last).order_by(User.id).limit(BATCH)
+        query = select(User).where(User.id > last, User.app_access_refused_at.is_(None)).order_by(User.id).limit(BATCH)
         if tenant_id is not None:
             query = query.where(User.tenant_id == tenant_id)
         users = session.scalars(query).all()

@@ -1,0 +1,36 @@
+"""users.app_access_refused_at / app_access_checked_at: when Microsoft 365 last refused
+the app's app-only access to the user's mailbox (Exchange's RBAC for Applications or an
+application access policy leaves it out of scope; NULL while it is allowed), and when
+that was last checked; automatic sync leaves such a mailbox alone until a re-check
+finds it allowed again
+
+Revision ID: 0009
+Revises: 0008
+Create Date: 2026-12-05 06:40:00
+"""
+
+from __future__ import annotations
+
+from typing import Sequence, Union
+
+import sqlalchemy as sa
+from alembic import op
+
+from server.crm.types import UTCDateTime
+
+revision: str = "0009"
+down_revision: Union[str, None] = "0008"
+branch_labels: Union[str, Sequence[str], None] = None
+depends_on: Union[str, Sequence[str], None] = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("users") as batch:
+        batch.add_column(sa.Column("app_access_refused_at", UTCDateTime(), nullable=True))
+        batch.add_column(sa.Column("app_access_checked_at", UTCDateTime(), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("users") as batch:
+        batch.drop_column("app_access_checked_at")
+        batch.drop_column("app_access_refused_at")
