@@ -140,7 +140,9 @@ function renderSettings(settings) {
     return el("div", { class: "check" }, input, el("label", { for: id, text: t(`auto.${mode}`) }));
   });
   const tenant = settings.tenant && settings.tenant.auto_sync;
-  box.replaceChildren(...radios, tenant ? el("p", { class: "muted", text: t("auto.default", { mode: t(`auto.${tenant}`) }) }) : "");
+  // The organisation keeps the app out of this mailbox: the setting is kept, but nothing runs by itself.
+  const blocked = settings.automatic_sync_blocked ? el("p", { id: "auto-sync-blocked", class: "state-note", text: t("auto.blocked") }) : "";
+  box.replaceChildren(blocked, ...radios, tenant ? el("p", { class: "muted", text: t("auto.default", { mode: t(`auto.${tenant}`) }) }) : "");
 }
 
 async function saveMode(mode, previous) {
