@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 from server.crm.models import Subscription, User
 from server.crm.types import utcnow
 from server.domain_errors import Forbidden
-from server.graph.errors import AccessDenied, GraphError
+from server.graph.errors import AccessDenied, GraphError, MailboxAccessRefused
 from server.jobs.registry import FailNow, JobContext, JobFunction
 from server.sync.mailbox_factory import app_only_graph
 
@@ -61,8 +61,13 @@ class AutomaticSyncNotAllowed(Forbidden):
 
 
 def refuses_mailbox(error: BaseException) -> bool:
-    """Whether an app-only request's failure means the mailbox is outside the app's scope."""
-    return isinstance(error, AccessDenied)
+    """Whether an app-only request's failure means the mailbox is outside the app's scope:
+    Exchange's 403 (an application access policy says "Access to OData is disabled.";
+    RBAC for Applications answers ErrorAccessDenied as for a permission the app lacks,
+    which is the organisation's refusal too)."""
+    if isinstance(error, MailboxAccessRefused):
+        return True
+    return isinstance(error, AccessDenied) and error.code.lower() == "erroraccessdenied"
 
 
 def is_refused(user: User | None) -> bool:

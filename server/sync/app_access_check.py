@@ -2,7 +2,7 @@
 (app_access.py), and Test connection's answer to "is the app's access scoped?".
 
 A mailbox recorded as out of scope is tried once a day (`schedule_recheck`, job
-`app_access`): one cheap app-only read of its Inbox. Test connection tries every known
+`app_access`): a cheap app-only read of its Inbox and its categories. Test connection tries every known
 user's mailbox of the tenant (at most SCOPE_SAMPLE) the same way and reports "all",
 "N of M" or "none". Either way the answer is recorded: a mailbox found allowed again gets
 its subscriptions and a catch-up round at once; one found refused stops being synced.
@@ -46,10 +46,13 @@ ALLOWED, REFUSED, UNKNOWN = "allowed", "refused", "unknown"
 
 
 def probe(graph: GraphClient) -> str:
-    """One app-only read of the mailbox's Inbox: allowed, refused, or unknown (another
-    failure, e.g. no mailbox or Graph busy, says nothing about the scope)."""
+    """What automatic sync's first calls do, app-only: read one message of the Inbox and
+    see to our categories (the subscriptions job's first call). Allowed, refused, or
+    unknown (another failure, e.g. no mailbox or Graph busy, says nothing about the scope).
+    Both, so that a mailbox found allowed is not refused again by its next job."""
     try:
         next(iter(graph.list_messages("inbox", select=("id",), page_size=1)), None)
+        graph.ensure_categories()
     except GraphError as error:
         return REFUSED if refuses_mailbox(error) else UNKNOWN
     return ALLOWED
