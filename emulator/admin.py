@@ -214,7 +214,9 @@ def set_mailbox_scope():
     if mailboxes is not None and (not isinstance(mailboxes, list) or not all(isinstance(m, str) for m in mailboxes)):
         raise AdminError(400, "BadRequest", "mailboxes must be a list of object ids, UPNs or addresses, or null")
     try:
-        scope = _state().store.set_mailbox_scope(tid, client_id, mailboxes, body.get("group"))
+        scope = _state().store.set_mailbox_scope(
+            tid, client_id, mailboxes, body.get("group"), kind=body.get("kind") or "policy", roles=body.get("roles")
+        )
     except ValueError as e:
         raise AdminError(400, "BadRequest", str(e)) from None
     return jsonify({"client_id": client_id, "tid": tid, "scope": scope})

@@ -3,9 +3,11 @@
 Automatic and bulk sync read a mailbox with the app's own (app-only) permission on
 /users/{id}. A tenant may scope that permission to some mailboxes (Exchange Online's RBAC
 for Applications, or the older application access policies); Graph then answers 403
-ErrorAccessDenied ("Access to OData is disabled.") for any other mailbox. A 403 to an
-app-only request on a user's mailbox is taken as that: the organisation has not allowed
-automatic sync for this mailbox.
+ErrorAccessDenied for any other mailbox: an application access policy in its own words
+("Access to OData is disabled."), RBAC for Applications as plainly as for a permission
+the app lacks. The first is always taken as the organisation's refusal for this mailbox;
+the second when the app holds the permission (its token's roles) or is known to open
+other mailboxes of the tenant, else it is missing admin consent and fails as before.
 
 When a job meets it (`mailbox_job`), the refusal is recorded on the user
 (`users.app_access_refused_at`, with when it was last checked), the mailbox's
@@ -22,13 +24,16 @@ from __future__ import annotations
 import functools
 import logging
 
+import jwt
 from flask import Flask
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
+from server.auth import app_graph_token
 from server.crm.models import Subscription, User
 from server.crm.types import utcnow
 from server.domain_errors import Forbidden
+from server.errors import ApiError
 from server.graph.errors import AccessDenied, GraphError, MailboxAccessRefused
 from server.jobs.registry import FailNow, JobContext, JobFunction
 from server.sync.mailbox_factory import app_only_graph
@@ -36,6 +41,8 @@ from server.sync.mailbox_factory import app_only_graph
 log = logging.getLogger(__name__)
 
 REASON = "Automatic sync is not allowed for this mailbox by your organisation."
+# The application roles automatic sync uses (lower-case, as roles_of answers them).
+OUR_ROLES = {"mail.readwrite", "contacts.readwrite", "mailboxsettings.readwrite"}
 
 
 class MailboxOutOfScope(FailNow):
@@ -60,14 +67,65 @@ class AutomaticSyncNotAllowed(Forbidden):
         )
 
 
-def refuses_mailbox(error: BaseException) -> bool:
-    """Whether an app-only request's failure means the mailbox is outside the app's scope:
-    Exchange's 403 (an application access policy says "Access to OData is disabled.";
-    RBAC for Applications answers ErrorAccessDenied as for a permission the app lacks,
-    which is the organisation's refusal too)."""
-    if isinstance(error, MailboxAccessRefused):
-        return True
+def explicit_refusal(error: BaseException) -> bool:
+    """An application access policy's own words: "Access to OData is disabled."."""
+    return isinstance(error, MailboxAccessRefused)
+
+
+def plain_denial(error: BaseException) -> bool:
+    """Exchange's plain 403 ErrorAccessDenied: what RBAC for Applications answers for a
+    mailbox outside its scope, and also what a tenant without admin consent answers."""
     return isinstance(error, AccessDenied) and error.code.lower() == "erroraccessdenied"
+
+
+def roles_of(token: str) -> set[str]:
+    """The application roles an app-only Graph token carries, lower-case (empty when it
+    cannot be read; the signature is Graph's business, not ours)."""
+    try:
+        claims = jwt.decode(token, options={"verify_signature": False})
+    except jwt.PyJWTError:
+        return set()
+    return {r.lower() for r in claims.get("roles") or () if isinstance(r, str)}
+
+
+def reaches_another_mailbox(session: Session, user: User) -> bool:
+    """Whether the app is known to open some other mailbox of the user's tenant."""
+    return (
+        session.scalar(
+            select(User.id)
+            .where(
+                User.tenant_id == user.tenant_id,
+                User.id != user.id,
+                User.app_access_checked_at.is_not(None),
+                User.app_access_refused_at.is_(None),
+            )
+            .limit(1)
+        )
+        is not None
+    )
+
+
+def scope_refusal(error: BaseException, *, has_roles: bool, reaches_others: bool) -> bool:
+    """Whether an app-only request's failure means the organisation keeps the app out of
+    this one mailbox: the access policy's words; or a plain denial while the app holds
+    the permission (its token's roles) or opens other mailboxes of the tenant, so that a
+    tenant that never granted admin consent is still told to grant it."""
+    if explicit_refusal(error):
+        return True
+    return plain_denial(error) and (has_roles or reaches_others)
+
+
+def refused_by_scope(session: Session, user: User, error: BaseException) -> bool:
+    """`scope_refusal` for a job's failure on `user`'s mailbox (the app's cached token)."""
+    if explicit_refusal(error):
+        return True
+    if not plain_denial(error):
+        return False
+    try:
+        has_roles = bool(roles_of(app_graph_token(user.tenant_id)) & OUR_ROLES)
+    except ApiError:
+        has_roles = False
+    return scope_refusal(error, has_roles=has_roles, reaches_others=reaches_another_mailbox(session, user))
 
 
 def is_refused(user: User | None) -> bool:
@@ -129,13 +187,22 @@ def mailbox_job(fn: JobFunction) -> JobFunction:
         try:
             fn(ctx)
         except GraphError as error:
-            if user is None or not refuses_mailbox(error):
+            if user is None:
                 raise
             ctx.session.rollback()
             user = ctx.session.get(User, user.id)
-            if user is None:
+            if user is None or not refused_by_scope(ctx.session, user, error):
                 raise
             record_refused(ctx.app, ctx.session, user)
             raise MailboxOutOfScope() from error
+        if user is not None:
+            # The first job that worked proves the app opens this mailbox: a plain denial
+            # of another mailbox of the tenant is then the scope, not missing consent.
+            ctx.session.execute(
+                update(User)
+                .where(User.id == user.id, User.app_access_checked_at.is_(None))
+                .values(app_access_checked_at=utcnow())
+            )
+            ctx.session.commit()
 
     return run

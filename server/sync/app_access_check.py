@@ -26,11 +26,20 @@ from server.crm.types import utcnow
 from server.db import Database
 from server.errors import ApiError
 from server.graph import GraphClient
-from server.graph.errors import GraphError
+from server.graph.errors import AccessDenied, GraphError
 from server.jobs.queue import enqueue
 from server.jobs.registry import JobContext, job
 from server.jobs.schedule import periodic
-from server.sync.app_access import record_allowed, record_refused, refuses_mailbox
+from server.sync.app_access import (
+    OUR_ROLES,
+    explicit_refusal,
+    plain_denial,
+    reaches_another_mailbox,
+    record_allowed,
+    record_refused,
+    roles_of,
+    scope_refusal,
+)
 from server.sync.connection_check import FAILED, OK, SKIPPED, Check
 from server.sync.delta import enqueue_catch_up
 from server.sync.mailbox_factory import app_only_graph
@@ -42,19 +51,22 @@ RECHECK_AFTER = timedelta(days=1)
 RECHECK_UPKEEP_S = 3600
 SCOPE_SAMPLE = 50
 NAMES_SHOWN = 10
-ALLOWED, REFUSED, UNKNOWN = "allowed", "refused", "unknown"
+ALLOWED, REFUSED, DENIED, UNKNOWN = "allowed", "refused", "denied", "unknown"
 
 
 def probe(graph: GraphClient) -> str:
     """What automatic sync's first calls do, app-only: read one message of the Inbox and
     see to our categories (the subscriptions job's first call). Allowed, refused, or
+    denied (a plain 403: the scope, or missing consent: app_access.py `scope_refusal`), or
     unknown (another failure, e.g. no mailbox or Graph busy, says nothing about the scope).
     Both, so that a mailbox found allowed is not refused again by its next job."""
     try:
         next(iter(graph.list_messages("inbox", select=("id",), page_size=1)), None)
         graph.ensure_categories()
     except GraphError as error:
-        return REFUSED if refuses_mailbox(error) else UNKNOWN
+        if explicit_refusal(error):
+            return REFUSED
+        return DENIED if plain_denial(error) else UNKNOWN
     return ALLOWED
 
 
@@ -75,6 +87,8 @@ def app_access_job(ctx: JobContext) -> None:
     if user is None:
         return
     answer = probe(app_only_graph(ctx.app.config, user.tenant_id, user.oid))
+    if answer == DENIED:
+        answer = REFUSED  # it was refused before, and still is
     if answer == UNKNOWN:
         user.app_access_checked_at = utcnow()
         ctx.session.commit()
@@ -110,15 +124,34 @@ def check_mailbox_scope(app: Flask, http: requests.Session, session: Session, te
     except ApiError:
         return Check("Mailbox access", SKIPPED, gettext("Not checked: it needs a token first."))
     users = list(session.scalars(select(User).where(User.tenant_id == tenant_id).order_by(User.id).limit(SCOPE_SAMPLE)))
-    answers: dict[str, list[User]] = {ALLOWED: [], REFUSED: [], UNKNOWN: []}
+    found: dict[str, list[User]] = {ALLOWED: [], REFUSED: [], DENIED: [], UNKNOWN: []}
     for user in users:
         try:
             answer = probe(app_only_graph(config, tenant_id, user.oid, token=lambda: token, http=http))
         except (requests.RequestException, OSError) as error:
             log.warning("mailbox scope check: Graph unreachable: %s", error)
             answer = UNKNOWN
-        answers[answer].append(user)
-        apply_probe(app, session, user, answer)
+        found[answer].append(user)
+    # A plain denial is the scope when the app holds the permission or opens other mailboxes;
+    # otherwise it is missing admin consent, which the Consent check reports.
+    has_roles = bool(roles_of(token) & OUR_ROLES)
+    reaches = bool(found[ALLOWED]) or any(reaches_another_mailbox(session, u) for u in found[DENIED][:1])
+    denial = AccessDenied(403, "ErrorAccessDenied", "")
+    scoped = scope_refusal(denial, has_roles=has_roles, reaches_others=reaches)
+    if found[DENIED] and not scoped and not found[REFUSED]:
+        return Check(
+            "Mailbox access",
+            SKIPPED,
+            gettext("Not checked: the app may not read mail at all yet (see Consent above)."),
+        )
+    answers = {
+        ALLOWED: found[ALLOWED],
+        REFUSED: found[REFUSED] + (found[DENIED] if scoped else []),
+        UNKNOWN: found[UNKNOWN] + ([] if scoped else found[DENIED]),
+    }
+    for answer in (ALLOWED, REFUSED):
+        for user in answers[answer]:
+            apply_probe(app, session, user, answer)
     return scope_check(answers)
 
 

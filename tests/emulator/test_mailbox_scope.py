@@ -25,7 +25,7 @@ def app_on(emulator, upn: str) -> Graph:
 
 
 def test_a_mailbox_outside_the_scope_answers_graphs_exact_body(emulator, scoped_to_adele):
-    assert scoped_to_adele["scope"] == {"group": "crm-sync@contoso.com", "mailboxes": [ADELE_OID]}
+    assert scoped_to_adele["scope"] == {"group": "crm-sync@contoso.com", "kind": "policy", "mailboxes": [ADELE_OID]}
     r = app_on(emulator, MEGAN).get("~/mailFolders/inbox/messages", params={"$top": 1})
     error = assert_graph_error(r, 403, "ErrorAccessDenied")
     assert error["message"] == ODATA_DISABLED
@@ -90,7 +90,15 @@ def test_the_scope_is_per_tenant_and_can_be_lifted(emulator, scoped_to_adele):
     pat = Graph(emulator, emulator.app_token(FABRIKAM), f"/users/{PAT}")
     assert pat.get("~/messages", params={"$top": 1}).status_code == 200
     listed = emulator.admin("GET", "mailbox-scope").json()["scopes"]
-    assert listed == [{"client_id": APP_ID, "tid": CONTOSO, "group": "crm-sync@contoso.com", "mailboxes": [ADELE_OID]}]
+    assert listed == [
+        {
+            "client_id": APP_ID,
+            "tid": CONTOSO,
+            "group": "crm-sync@contoso.com",
+            "kind": "policy",
+            "mailboxes": [ADELE_OID],
+        }
+    ]
     assert emulator.mailbox_scope(CONTOSO, None)["scope"] is None
     assert app_on(emulator, MEGAN).get("~/messages", params={"$top": 1}).status_code == 200
 
@@ -113,3 +121,16 @@ def test_a_fixture_seeds_the_scope():
     assert not store.app_reaches(APP_ID, store.users[ADELE_OID])
     assert store.app_reaches(APP_ID, store.users[MEGAN_OID])
     assert store.app_reaches("another-app", store.users[ADELE_OID])
+
+
+def test_rbac_for_applications_grants_the_listed_mailboxes_without_entra_consent(emulator):
+    # RBAC for Applications: Entra's unscoped consent is removed, Exchange grants the roles on the group.
+    emulator.consent(CONTOSO, scopes=["Mail.ReadWrite", "User.Read"], roles=[])
+    scope = emulator.mailbox_scope(CONTOSO, [ADELE], kind="rbac")["scope"]
+    assert scope["kind"] == "rbac" and "Mail.ReadWrite" in scope["roles"]
+    assert app_on(emulator, ADELE).get("~/messages", params={"$top": 1}).status_code == 200
+    error = assert_graph_error(app_on(emulator, MEGAN).get("~/messages", params={"$top": 1}), 403, "ErrorAccessDenied")
+    assert error["message"] == "Access is denied. Check credentials and try again."
+    # Entra's consent, when still granted, reaches every mailbox: the grants add up.
+    emulator.consent(CONTOSO, scopes=["Mail.ReadWrite", "User.Read"], roles=["Mail.ReadWrite"])
+    assert app_on(emulator, MEGAN).get("~/messages", params={"$top": 1}).status_code == 200

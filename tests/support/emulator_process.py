@@ -82,9 +82,13 @@ class EmulatorProcess:
             body["client_id"] = client_id
         return self.admin("POST", "consent", json=body).json()
 
-    def mailbox_scope(self, tid: str, mailboxes: list[str] | None, group: str | None = None) -> dict:
-        """Scopes the app's app-only access in `tid` to `mailboxes` (None: every mailbox)."""
-        return self.admin("POST", "mailbox-scope", json={"tid": tid, "mailboxes": mailboxes, "group": group}).json()
+    def mailbox_scope(
+        self, tid: str, mailboxes: list[str] | None, group: str | None = None, kind: str = "policy"
+    ) -> dict:
+        """Scopes the app's app-only access in `tid` to `mailboxes` (None: every mailbox), as
+        an application access policy ("policy") or RBAC for Applications ("rbac") does."""
+        body = {"tid": tid, "mailboxes": mailboxes, "group": group, "kind": kind}
+        return self.admin("POST", "mailbox-scope", json=body).json()
 
     def deliver(self, upn: str, message: dict, folder: str = "inbox") -> dict:
         return self.admin("POST", "messages", json={"upn": upn, "folder": folder, "message": message}).json()

@@ -20,11 +20,13 @@ from server.sync.automatic import enqueue_message
 from server.sync.delta import schedule_delta_round
 from server.sync.subscriptions import schedule_upkeep
 from tests.support.emulated_messages import find_message, outlook_state
+from tests.support.graph_tokens import fresh_token_source
 from tests.support.identities import ADELE, CONTOSO, MEGAN
 from tests.support.waiting import wait_for, wait_idle
 
 MEGANS = "Plain: hello Megan"
 REASON = "Automatic sync is not allowed for this mailbox by your organisation."
+DELEGATED = ["Mail.ReadWrite", "Contacts.ReadWrite", "MailboxSettings.ReadWrite", "User.Read", "offline_access"]
 
 
 @pytest.fixture
@@ -167,3 +169,31 @@ def test_the_daily_recheck_lets_the_mailbox_back_in_once_the_scope_includes_it(a
     wait_idle(app)
     assert user_row(app, MEGAN).app_access_refused_at is None
     assert pane(MEGAN).get("/settings/me").json["automatic_sync_blocked"] is False
+
+
+def test_rbac_for_applications_is_told_from_missing_consent_by_the_mailboxes_that_work(
+    app, emulator, pane, clean_state, monkeypatch
+):
+    # RBAC for Applications: Entra's unscoped consent removed, Exchange grants the roles on
+    # Adele's mailbox only, and answers Megan's with the plain 403 of a missing permission.
+    monkeypatch.setitem(app.extensions, "crm_auth", fresh_token_source(app))  # no token with the old roles
+    emulator.consent(CONTOSO, scopes=DELEGATED, roles=[])
+    emulator.mailbox_scope(CONTOSO, [ADELE], kind="rbac")
+    try:
+        switch_on(pane, ADELE)
+        wait_for(lambda: stored_folders(app, ADELE) == ["inbox", "sentitems"], what="Adele's subscriptions")
+        wait_idle(app)
+        assert user_row(app, ADELE).app_access_checked_at is not None  # the app opens her mailbox
+
+        switch_on(pane, MEGAN)
+        wait_idle(app)
+        megan = user_row(app, MEGAN)
+        assert megan.app_access_refused_at is not None  # the scope, since Adele's works
+        failed = [j for j in jobs_of(app, MEGAN) if j.state == "failed"]
+        # Switching on queues a catch-up and the subscriptions: whichever met it, each ran once.
+        assert failed and {j.kind for j in failed} <= {"delta", "subscriptions"}
+        assert all(j.attempts == 1 and j.error.startswith(f"MailboxOutOfScope: {REASON}") for j in failed)
+        assert not [j for j in jobs_of(app, MEGAN) if j.state in ("queued", "running", "retrying")]
+        assert stored_folders(app, MEGAN) == []
+    finally:
+        emulator.mailbox_scope(CONTOSO, None)

@@ -15,6 +15,7 @@ from tests.support.connection_checks import checks_of
 from tests.support.identities import ADELE, CONTOSO, MEGAN
 
 OUTSIDE = "Mailboxes outside the app's access"
+DELEGATED = ["Mail.ReadWrite", "Contacts.ReadWrite", "MailboxSettings.ReadWrite", "User.Read", "offline_access"]
 
 
 @pytest.fixture
@@ -91,3 +92,18 @@ def test_bulk_sync_of_the_admins_own_out_of_scope_mailbox_is_refused_with_the_re
     )
     assert response.status_code == 400
     assert "Automatic sync is not allowed for your mailbox by your organisation" in response.get_data(as_text=True)
+
+
+def test_test_connection_tells_rbac_for_applications_from_missing_consent(app, browser, emulator, scope):
+    adele = browser(ADELE)
+    browser(MEGAN)
+    # No application permission in Entra at all: nothing is scoped, consent is missing.
+    emulator.consent(CONTOSO, scopes=DELEGATED, roles=[])
+    status, text = checks_of(adele.test_connection())["Mailbox access"]
+    assert status == "skipped" and "see Consent above" in text
+    assert refused_at(app, MEGAN) is None
+    # RBAC for Applications grants Adele's mailbox: Megan's plain 403 is now the scope.
+    emulator.mailbox_scope(CONTOSO, [ADELE], kind="rbac")
+    status, text = checks_of(adele.test_connection())["Mailbox access"]
+    assert status == "ok" and "Access is scoped: 1 of 2 mailboxes allowed." in text
+    assert refused_at(app, MEGAN) is not None
