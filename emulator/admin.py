@@ -87,7 +87,8 @@ def users():
 
 @bp.get("/pane-token")
 def pane_token():
-    """The token Office hands the task pane: aud = our API, scp=access_as_user."""
+    """The token Office hands the task pane: aud = our API, scp=access_as_user; `azp`
+    names the client that asked for it (Office's by default, as Office SSO's token)."""
     user = _user(request.args.get("upn"))
     ver = _int_arg("ver", 2)
     if ver not in (1, 2):
@@ -99,6 +100,7 @@ def pane_token():
         ver=ver,
         scope=request.args.get("scope", "access_as_user"),
         lifetime_s=_int_arg("expires_in", tokens.DEFAULT_LIFETIME_S),
+        client_id=request.args.get("azp") or tokens.OFFICE_CLIENT_ID,
     )
     return jsonify({"access_token": token})
 
@@ -173,6 +175,22 @@ def set_limits():
     except (TypeError, ValueError) as e:
         raise AdminError(400, "BadRequest", f"bad limit: {e}") from None
     return jsonify(limits)
+
+
+@bp.post("/account")
+def set_account():
+    """A user's account as Entra's admin changes it: {"upn", "enabled"?: bool (Entra's
+    accountEnabled: a disabled user can neither sign in nor renew a token),
+    "revoke_sessions"?: true (revokeSignInSessions: every refresh token of the user
+    is refused from now on)}."""
+    body = _json_body()
+    user = _user(body.get("upn"))
+    if "enabled" in body:
+        if not isinstance(body["enabled"], bool):
+            raise AdminError(400, "BadRequest", "enabled must be true or false")
+        _state().store.set_account_enabled(user.oid, body["enabled"])
+    revoked = _state().grants.revoke_user(user.oid) if body.get("revoke_sessions") else 0
+    return jsonify({"upn": user.upn, "account_enabled": user.account_enabled, "revoked_refresh_tokens": revoked})
 
 
 @bp.post("/consent")

@@ -20,6 +20,7 @@ from emulator.oauth import (
     granted_roles,
     parse_scopes,
     pkce_matches,
+    refuse_disabled,
     response_scope,
     tenant_or_error,
 )
@@ -262,6 +263,7 @@ def _on_behalf_of(form, segment, tenant):
             f"The user account {claims.get('upn') or claims.get('preferred_username')} does "
             f"not exist in the {claims.get('tid')} directory.",
         )
+    refuse_disabled(user)
     if tenant is not None and tenant.tid != user.tid:
         raise OAuthError(
             "invalid_grant",
@@ -389,6 +391,7 @@ def _authorization_code(form, segment, tenant):
             "The Code_Verifier does not match the code_challenge supplied in the authorization request.",
         )
     user = state.store.users.get(code.oid)
+    refuse_disabled(user)
     scopes = parse_scopes(code.scope, state.store)
     return _user_tokens(
         state,
@@ -413,6 +416,7 @@ def _refresh_token(form, segment, tenant):
     user = state.store.users.get(grant.oid)
     if user is None:
         raise OAuthError("invalid_grant", 50034, "The user account does not exist in the directory.")
+    refuse_disabled(user)
     scopes = parse_scopes(form.get("scope") or grant.scope, state.store)
     if "offline_access" not in scopes.oidc:
         scopes.oidc.append("offline_access")  # a refresh always returns a new refresh token
@@ -427,7 +431,7 @@ def _user_tokens(state, app, user, scopes, form, nonce=None, public=False, issue
         scope_text = response_scope(GRAPH_RESOURCE, names, scopes.oidc)
     else:  # a token for one of our own APIs (e.g. the backend asking for its own scope)
         api = api_app_for(state.store, scopes.resource)
-        access = tokens.api_token(state, user, api, ver=2, scope=" ".join(scopes.names))
+        access = tokens.api_token(state, user, api, ver=2, scope=" ".join(scopes.names), client_id=app.client_id)
         scope_text = response_scope(scopes.resource, scopes.names, scopes.oidc)
     extra = {}
     if scopes.wants_refresh_token:

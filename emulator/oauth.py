@@ -226,6 +226,10 @@ def granted_delegated(app, tid: str, request: ScopeRequest) -> list:
     consented = [s for s in (consent or {}).get("scopes", []) if s.lower() not in OIDC_SCOPES]
     if not consented:
         raise _consent_error(app)
+    if request.resource not in (None, GRAPH_RESOURCE):
+        # An API's own scopes (the pane asking for access_as_user): consent to the app in
+        # the tenant covers what the app itself exposes.
+        return list(request.names)
     by_lower = {s.lower(): s for s in consented}
     wanted = request.names or ["User.Read"]
     if ".default" in wanted:
@@ -344,6 +348,24 @@ class Grants:
         if time.time() > grant.expires:
             raise OAuthError("invalid_grant", 700082, "The refresh token has expired due to inactivity.")
         return grant
+
+    def revoke_user(self, oid: str) -> int:
+        """Drops every refresh token of one user (Graph's revokeSignInSessions)."""
+        with self._lock:
+            gone = [token for token, grant in self._refresh.items() if grant.oid == oid]
+            for token in gone:
+                del self._refresh[token]
+        return len(gone)
+
+
+def refuse_disabled(user) -> None:
+    """Entra's answer to any grant for a disabled account (AADSTS50057)."""
+    if user is not None and not user.account_enabled:
+        raise OAuthError(
+            "invalid_grant",
+            50057,
+            "The user account is disabled. The account has been disabled by an administrator.",
+        )
 
 
 def pkce_matches(verifier: str | None, challenge: str, method: str) -> bool:

@@ -159,6 +159,8 @@ def _chosen_user(flow, params):
         return None
     if user is None or (flow["tenant"] is not None and user.tid != flow["tenant"].tid):
         raise OAuthError("invalid_request", 50020, "The chosen user account does not exist in this tenant.")
+    if not user.account_enabled:
+        raise OAuthError("access_denied", 50057, "The user account is disabled.")
     return user
 
 

@@ -228,8 +228,11 @@ def api_token(
     scope: str = "access_as_user",
     lifetime_s: int = DEFAULT_LIFETIME_S,
     now: float | None = None,
+    client_id: str = OFFICE_CLIENT_ID,
 ) -> str:
-    """The token Office hands the task pane for our API (`aud` = our app)."""
+    """A token for our API (`aud` = our app), issued to the client that asked for it
+    (`azp` in v2, `appid` in v1): Office for the token Office SSO hands the task pane,
+    our own app's client id for the pane's nested app authentication."""
     claims = {
         "name": user.display_name,
         "oid": user.oid,
@@ -242,7 +245,7 @@ def api_token(
             aud=(app.identifier_uris or [app.client_id])[0],
             iss=issuer_v1(state, user.tid),
             ver="1.0",
-            appid=OFFICE_CLIENT_ID,
+            appid=client_id,
             appidacr="0",
             upn=user.upn,
             unique_name=user.upn,
@@ -252,7 +255,7 @@ def api_token(
             aud=app.client_id,
             iss=issuer_v2(state, user.tid),
             ver="2.0",
-            azp=OFFICE_CLIENT_ID,
+            azp=client_id,
             azpacr="0",
             preferred_username=user.upn,
         )

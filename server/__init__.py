@@ -11,7 +11,7 @@ from typing import Any
 from flask import Flask
 from flask_cors import CORS
 
-from server import errors, headers, ratelimit, request_limits, web
+from server import audit_requests, errors, headers, ratelimit, request_limits, web
 from server.api import api, document_security
 from server.cli import register_cli
 from server.config import Config, derive_unset, instance_secret_key
@@ -45,13 +45,15 @@ def create_app(config: type[Config] | Config | Mapping[str, Any] | None = None) 
     configure_logging(app)
 
     request_limits.init_app(app)
+    audit_requests.init_app(app)  # the caller's address for the audit log
     db.init_app(app)
     api.init_app(app)
     document_security(api)
     register_routes(api, app)
     app.register_blueprint(web.bp)
+    web.page_session.init_app(app)  # the pages' sessions, kept server-side
     web.i18n.init_app(app)  # the pages' languages and time zones
-    ratelimit.init_app(app)
+    ratelimit.init_app(app, pages=web.page_limits.PAGE_LIMIT)
     errors.init_app(app, GRAPH_TRANSLATIONS)  # after the Api: ours must be the handlers that answer
     cors.init_app(
         app,

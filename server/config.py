@@ -41,6 +41,24 @@ def derived_audience(public_base_url: str, client_id: str) -> str:
     return f"api://{host}/{client_id},{client_id}"
 
 
+# The Office clients that ask Entra for a token for our API (Office SSO), as Microsoft's
+# Office add-in SSO registration lists them: Microsoft Office (desktop, and the group
+# authorization for Office hosts), Office on the web, Outlook on the web. Our own pane
+# client (nested app authentication) is added to them by ALLOWED_CLIENT_IDS' default.
+OFFICE_CLIENT_IDS = (
+    "ea5a67f6-b6f3-4338-b240-c655ddc3cc8e",
+    "d3590ed6-52b3-4102-aeff-aad2292ab01c",
+    "57fb890c-0dab-4253-a5e0-7188c88b2bb4",
+    "08e18876-6177-487e-b8b5-cf950c1e598c",
+    "bc59ab01-8403-45c6-8796-ac3ef710b3e3",
+)
+
+
+def default_client_ids(client_id: str) -> str:
+    """The client applications whose tokens the API takes: Office's and our own pane's."""
+    return ",".join([*OFFICE_CLIENT_IDS, *([client_id] if client_id else [])])
+
+
 def without_trailing_slash(url: str) -> str:
     return url.rstrip("/")
 
@@ -131,6 +149,23 @@ SETTINGS: tuple[Setting, ...] = (
         "accepted `aud` values of API tokens, comma-separated",
     ),
     Setting(
+        "ALLOWED_CLIENT_IDS",
+        str,
+        Derived(
+            lambda known: default_client_ids(known["AZURE_CLIENT_ID"]),
+            "the Office client ids the README lists, and `AZURE_CLIENT_ID`",
+        ),
+        "client applications (`azp` of v2 tokens, `appid` of v1) whose delegated tokens the API "
+        "accepts, comma-separated; a token from any other client, or naming none, gets 401",
+    ),
+    Setting(
+        "ALLOW_PERSONAL_ACCOUNTS",
+        bool,
+        False,
+        "accept personal Microsoft accounts (tenant `9188040d-6c67-4c5b-b112-36a304b66dad`) in the "
+        "pane and on the CRM pages; off: they get 401 and the sign-in page says why",
+    ),
+    Setting(
         "PUBLIC_BASE_URL",
         str,
         "http://localhost:5000",
@@ -171,6 +206,13 @@ SETTINGS: tuple[Setting, ...] = (
         "signs sessions and CSRF tokens; set one value for all web workers in production",
         shown_default="generated into `instance/secret_key`",
     ),
+    Setting(
+        "SESSION_RECHECK_S",
+        int,
+        900,
+        "seconds between the CRM pages' checks that Entra ID still lets a signed-in user in (a silent refresh); "
+        "a refusal (account disabled or deleted, password reset, sessions revoked) ends their sessions",
+    ),
     Setting("MAX_CONTENT_LENGTH", int, 1024 * 1024, "largest accepted request body, bytes (1 MB)"),
     Setting(
         "IMPORT_MAX_BYTES",
@@ -194,6 +236,14 @@ SETTINGS: tuple[Setting, ...] = (
         "per-user limit on `/api/*` (the token's tenant + user, else the client IP), e.g. "
         "`20 per second; 600 per minute`; `off` disables it and `WEBHOOK_RATE_LIMIT`; counters are "
         "shared through Redis when `REDIS_URL` is set; over it: 429 with `Retry-After`",
+    ),
+    Setting(
+        "PAGES_RATE_LIMIT",
+        str,
+        "60 per minute",
+        "limit on form posts to the CRM pages (`POST /crm/...`), per signed-in user (the client IP when "
+        "signed out), checked before the body is read; `off` disables it; over it: 429 with `Retry-After` "
+        "and a page saying how long to wait",
     ),
     Setting(
         "WEBHOOK_RATE_LIMIT",

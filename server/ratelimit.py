@@ -5,9 +5,12 @@
 - Webhook endpoints (/api/v1/notifications*) are exempt from the per-user limit, so a
   flood of forged notifications cannot exhaust anyone's budget, and are limited per IP
   instead (WEBHOOK_RATE_LIMIT, default 6000 per minute: Graph sends many from few IPs).
-- GET /api/v1/health, the CRM pages and static files are not limited here.
-- Apps with TESTING set have no limits unless RATE_LIMIT or WEBHOOK_RATE_LIMIT differs
-  from its default.
+- The CRM pages' form posts (POST /crm/...) are limited per signed-in user, or per IP
+  when signed out (PAGES_RATE_LIMIT, default 60 per minute): the pages hand in who is
+  signed in and how a refusal reads (`PageLimit`), as this layer knows no session.
+  Their GETs, GET /api/v1/health and static files are not limited here.
+- Apps with TESTING set have no limits unless RATE_LIMIT, WEBHOOK_RATE_LIMIT or
+  PAGES_RATE_LIMIT differs from its default.
 - Counters live in Redis when REDIS_URL is set (shared by every worker), else in the
   process's memory. If Redis fails, requests go through (limits fall back to memory).
 
@@ -19,8 +22,10 @@ ProxyFix so it is the caller's, not the proxy's.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 
-from flask import Flask, g, request
+from flask import Flask, Response, g, request
 from flask_limiter import Limiter, RateLimitExceeded, RequestLimit
 
 from server.auth import auth_state, bearer_token
@@ -29,6 +34,22 @@ from server.errors import ApiError, error_response
 
 WEBHOOK_PREFIX = "/api/v1/notifications"
 UNLIMITED_PATHS = frozenset({"/api/v1/health"})
+PAGES_PREFIX = "/crm/"
+LIMITED_SETTINGS = ("RATE_LIMIT", "WEBHOOK_RATE_LIMIT", "PAGES_RATE_LIMIT")
+
+
+@dataclass(frozen=True)
+class PageLimit:
+    """What the CRM pages' limit needs from the pages: the blueprint's name, who is
+    calling (the signed-in user, else the client IP) and the answer over the limit."""
+
+    blueprint: str
+    key: Callable[[], str]
+    breached: Callable[[RequestLimit], Response]
+
+
+def is_off(limit: str) -> bool:
+    return str(limit).strip().lower() == "off"
 
 
 def client_ip() -> str:
@@ -70,20 +91,23 @@ def breached(limit: RequestLimit):
     )
 
 
-def init_app(app: Flask) -> Limiter:
+def init_app(app: Flask, pages: PageLimit | None = None) -> Limiter:
     """One Limiter per app (tests build several apps with different limits). Call after
-    the blueprints are registered: the webhook limits attach to theirs."""
+    the blueprints are registered: the webhook and page limits attach to theirs."""
     rate = app.config["RATE_LIMIT"]
     webhook_limit = app.config["WEBHOOK_RATE_LIMIT"]
+    pages_limit = app.config["PAGES_RATE_LIMIT"]
     # A test suite's one long-lived app would otherwise throttle its own fixtures' user;
     # tests of the limits set limits of their own.
-    explicit = (rate, webhook_limit) != (declared_default("RATE_LIMIT"), declared_default("WEBHOOK_RATE_LIMIT"))
-    enabled = str(rate).strip().lower() != "off" and bool(explicit or not app.config.get("TESTING"))
+    explicit = any(app.config[name] != declared_default(name) for name in LIMITED_SETTINGS)
+    api_on = not is_off(rate)
+    pages_on = pages is not None and not is_off(pages_limit)
+    enabled = (api_on or pages_on) and bool(explicit or not app.config.get("TESTING"))
     limiter = Limiter(
         caller_key,
         # Application limits: one budget per user across every route (default limits
         # would count each route apart).
-        application_limits=[rate],
+        application_limits=[rate] if api_on else [],
         application_limits_exempt_when=not_limited_per_user,
         storage_uri=app.config.get("RATELIMIT_STORAGE_URI") or app.config.get("REDIS_URL") or "memory://",
         on_breach=breached,
@@ -101,6 +125,16 @@ def init_app(app: Flask) -> Limiter:
         return exc.response or error_response(ApiError(429, "rate_limited", "Too many requests."))
 
     for blueprint in app.blueprints.values():
-        if (blueprint.url_prefix or "").startswith(WEBHOOK_PREFIX):
+        if api_on and (blueprint.url_prefix or "").startswith(WEBHOOK_PREFIX):
             limiter.shared_limit(webhook_limit, scope="webhooks", key_func=client_ip)(blueprint)
+    if pages_on:
+        # Runs before the pages' own guard, so before anything reads the body.
+        limiter.shared_limit(
+            pages_limit,
+            scope="pages",
+            key_func=pages.key,
+            methods=["POST"],
+            exempt_when=lambda: not request.path.startswith(PAGES_PREFIX),
+            on_breach=pages.breached,
+        )(app.blueprints[pages.blueprint])
     return limiter

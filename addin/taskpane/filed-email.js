@@ -83,13 +83,18 @@ function renderLinks(links, conversationLinks) {
   const records = links.filter((l) => l.target_type === "case" || l.target_type === "task");
   const items = records.map((l) => el("li", { "data-type": l.target_type }, recordLink(l.target_type, l.title, l.url)));
   for (const l of conversationLinks) {
-    const unlink = button(t("filed.unlinkConversation"), {
-      class: "button subtle",
-      "aria-label": t("filed.unlinkConversationLabel", { name: l.title || "" }),
-      onclick: () => unlinkConversation(l, unlink),
-    });
+    // Each user's link files only their own mailbox, and only its maker stops it; a colleague's says whose it is.
+    const mine = l.mine !== false;
+    const unlink = mine
+      ? button(t("filed.unlinkConversation"), {
+        class: "button subtle",
+        "aria-label": t("filed.unlinkConversationLabel", { name: l.title || "" }),
+        onclick: () => unlinkConversation(l, unlink),
+      })
+      : el("span", { class: "muted", text: t("filed.linkedBy", { name: l.made_by || t("filed.someone") }) });
     items.push(
-      el("li", { "data-type": "conversation" }, el("span", { class: "kind", text: `${t("filed.conversationLinked")} ` }),
+      el("li", { "data-type": "conversation", "data-mine": String(mine) },
+        el("span", { class: "kind", text: `${t("filed.conversationLinked")} ` }),
         recordLink(l.target_type, l.title, l.url), " ", unlink),
     );
   }

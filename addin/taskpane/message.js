@@ -5,6 +5,7 @@ import * as mailbox from "../../addin/shared/mailbox.js";
 import { clearAlert, showAlert, showError } from "./alerts.js";
 import { callPatiently, isCurrent, view } from "./current-view.js";
 import { renderActions } from "./action-row.js";
+import * as colleagues from "./colleague-links.js";
 import * as filed from "./filed-email.js";
 import { actionsFor } from "./message-state.js";
 import { clearPeople, focusInPerson, keepOutlookContacts, renderPeople, renderPeopleSkeleton } from "./people.js";
@@ -16,6 +17,7 @@ import { $, announce, isAbort, skeleton } from "./ui.js";
  */
 export function showMessage(ticket, retry) {
   filed.hide();
+  colleagues.hide();
   $("multi").hidden = true;
   $("single").hidden = false;
   $("people-section").hidden = false;
@@ -93,6 +95,7 @@ export function render(data, focus) {
   view.data = data;
   renderState(data);
   renderPeople(data.people || []);
+  colleagues.show(data);
   filed.show(data);
   if (focus) focusInPerson(focus.address, focus.selector);
 }

@@ -3,6 +3,7 @@ import * as api from "../../addin/shared/api.js";
 import { t } from "../../addin/shared/i18n.js";
 import { clearAlert } from "./alerts.js";
 import { callPatiently, currentTicket, isCurrent, view } from "./current-view.js";
+import * as colleagues from "./colleague-links.js";
 import * as filed from "./filed-email.js";
 import { $, announce, describeError, el, isAbort } from "./ui.js";
 
@@ -16,6 +17,7 @@ export function init() {
 /** Shows the selected messages [{id, subject}] with a Sync button for all of them. */
 export function showSelection(selected) {
   filed.hide();
+  colleagues.hide();
   $("single").hidden = true;
   $("people-section").hidden = true;
   $("multi").hidden = false;

@@ -4,6 +4,7 @@ import { configureFromPage } from "../../addin/shared/auth.js";
 import { translatePage, useOfficeLanguage } from "../../addin/shared/i18n.js";
 import * as mailbox from "../../addin/shared/mailbox.js";
 import { beginGeneration, callPatiently, currentTicket, isCurrent, view } from "./current-view.js";
+import * as colleagues from "./colleague-links.js";
 import * as filed from "./filed-email.js";
 import * as actions from "./message-actions.js";
 import { render, showMessage } from "./message.js";
@@ -12,9 +13,11 @@ import * as people from "./people.js";
 import * as selection from "./selection.js";
 import { $ } from "./ui.js";
 
-/** What the sections in other modules get from the pane (filed-email.js, contact-actions.js via people.js). */
+/** What the sections in other modules get from the pane (filed-email.js, colleague-links.js, contact-actions.js via people.js). */
 const pane = {
   messageId: () => view.message && view.message.id,
+  message: () => view.message,
+  data: () => view.data,
   ticket: currentTicket,
   isCurrent,
   call: callPatiently,
@@ -48,6 +51,7 @@ function start() {
   selection.init();
   people.init(pane);
   filed.init(pane);
+  colleagues.init(pane);
   more.init();
 
   mailbox.onItemChanged(() => refresh());

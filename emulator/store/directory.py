@@ -41,6 +41,11 @@ class Directory:
                 return t
         return None
 
+    def set_account_enabled(self, oid: str, enabled: bool) -> None:
+        """Enables or disables a user's account (Entra's accountEnabled)."""
+        with self.lock:
+            self.users[oid].account_enabled = bool(enabled)
+
     def set_consent(self, tid: str, client_id: str, scopes=None, roles=None) -> None:
         """Replace what `client_id` is consented to in tenant `tid` (None -> nothing)."""
         with self.lock:

@@ -51,6 +51,7 @@ class FixtureLoading:
                     time_zone=u.get("time_zone", "UTC"),
                     date_format=u.get("date_format", "M/d/yyyy"),
                     time_format=u.get("time_format", "h:mm tt"),
+                    account_enabled=bool(u.get("account_enabled", True)),
                 )
                 self.users[user.oid] = user
                 self._seed_mailbox(user, u)

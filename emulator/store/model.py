@@ -97,6 +97,8 @@ class User:
     time_zone: str = "UTC"
     date_format: str = "M/d/yyyy"
     time_format: str = "h:mm tt"
+    # Entra's accountEnabled: a disabled user can neither sign in nor renew a token.
+    account_enabled: bool = True
     mailbox: Mailbox = field(default_factory=Mailbox, repr=False)
 
     @property

@@ -8,6 +8,12 @@ from dataclasses import dataclass, field
 from server.errors import ApiError
 
 UNAVAILABLE_MESSAGE = "Microsoft's sign-in service could not be reached. Try again in a moment."
+# The tenant Entra ID puts personal Microsoft accounts (outlook.com, hotmail.com, live.com) in.
+PERSONAL_ACCOUNTS_TENANT = "9188040d-6c67-4c5b-b112-36a304b66dad"
+PERSONAL_ACCOUNT_MESSAGE = (
+    "Personal Microsoft accounts (outlook.com, hotmail.com, live.com) cannot use CRM Sync. "
+    "Sign in with your work or school account."
+)
 
 
 class AuthError(ApiError):
@@ -42,3 +48,14 @@ def is_guid(value: str) -> bool:
     except (TypeError, ValueError, AttributeError):
         return False
     return True
+
+
+def is_personal_account(tid: str) -> bool:
+    """Whether `tid` is the tenant of personal Microsoft accounts."""
+    return str(tid).lower() == PERSONAL_ACCOUNTS_TENANT
+
+
+def client_ids(raw) -> frozenset[str]:
+    """A comma-separated setting of client application ids, as a set of lower-case ids."""
+    values = raw if isinstance(raw, (list, tuple, set, frozenset)) else str(raw or "").split(",")
+    return frozenset(v.strip().lower() for v in values if v and v.strip())

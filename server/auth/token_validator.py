@@ -3,6 +3,13 @@
 `TokenValidator` checks a token fully: RS256 signature with the authority's JWKS,
 issuer per tenant in v1 and v2 forms, audience, lifetime, and scope or role. There is
 no bypass: locally the emulator is the identity provider and mints real tokens.
+
+Who may call: never a personal Microsoft account unless ALLOW_PERSONAL_ACCOUNTS; a
+delegated token only when the client application that obtained it (`azp` in v2, `appid`
+in v1) is on ALLOWED_CLIENT_IDS (Office's clients and our own pane's), so a token some
+other app got for our API with the user's consent is worthless here. App-only tokens
+are taken only where a view names the app role they must carry: the role assignment,
+an administrator's act in the tenant, is what admits that caller.
 """
 
 from __future__ import annotations
@@ -20,7 +27,15 @@ import requests
 from server.errors import ApiError
 
 from .identity_http import METADATA_TIMEOUT
-from .principal import AuthError, Principal, identity_unavailable, is_guid
+from .principal import (
+    PERSONAL_ACCOUNT_MESSAGE,
+    AuthError,
+    Principal,
+    client_ids,
+    identity_unavailable,
+    is_guid,
+    is_personal_account,
+)
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +60,8 @@ class TokenValidator:
         self.authority_host = str(config["AUTHORITY_HOST"]).rstrip("/")
         self.tenant = str(config["AZURE_TENANT_ID"]).strip()
         self.audiences = _audiences(config)
+        self.allowed_clients = client_ids(config["ALLOWED_CLIENT_IDS"])
+        self.allow_personal_accounts = bool(config["ALLOW_PERSONAL_ACCOUNTS"])
         self.session = session
         self.clock = clock
         self._lock = threading.Lock()
@@ -191,6 +208,8 @@ class TokenValidator:
         tid = str(claims["tid"]).lower()
         if not is_guid(tid):
             raise AuthError("invalid_token", "The access token names no valid tenant.")
+        if is_personal_account(tid) and not self.allow_personal_accounts:
+            raise AuthError("personal_account_not_allowed", PERSONAL_ACCOUNT_MESSAGE)
         allowed_tid = self._tenant_id()
         if self.single_tenant and tid != allowed_tid:
             raise AuthError("invalid_token", "This API accepts sign-ins from its own organization only.")
@@ -201,14 +220,18 @@ class TokenValidator:
 
         scopes = frozenset(str(claims.get("scp") or "").split())
         roles = frozenset(r for r in claims.get("roles") or () if isinstance(r, str))
-        app_only = "scp" not in claims and (claims.get("idtyp") == "app" or bool(roles))
+        app_only = claims.get("idtyp") == "app" or ("scp" not in claims and bool(roles))
         if app_only:
             if required_role is None:
                 raise AuthError("insufficient_scope", "App-only tokens are not accepted here.")
+            if "scp" in claims:
+                raise AuthError("invalid_token", "The access token is both app-only and delegated.")
             if required_role not in roles:
                 raise AuthError("insufficient_scope", f"The access token lacks the role {required_role!r}.")
-        elif API_SCOPE not in scopes:
-            raise AuthError("insufficient_scope", f"The access token lacks the scope {API_SCOPE!r}.")
+        else:
+            if API_SCOPE not in scopes:
+                raise AuthError("insufficient_scope", f"The access token lacks the scope {API_SCOPE!r}.")
+            self._check_client(claims)
         oid = claims.get("oid")
         if not oid:
             raise AuthError("invalid_token", "The access token has no 'oid' claim.")
@@ -222,3 +245,17 @@ class TokenValidator:
             token=token,
             app_only=app_only,
         ), float(claims["exp"])
+
+    def _check_client(self, claims: Mapping) -> None:
+        """The client application that obtained a delegated token must be one we know:
+        `azp` in v2 tokens, `appid` in v1."""
+        client = claims.get("azp") if str(claims.get("ver")) == "2.0" else claims.get("appid")
+        if not isinstance(client, str) or not client.strip():
+            raise AuthError("invalid_token", "The access token names no client application (azp or appid).")
+        if client.strip().lower() not in self.allowed_clients:
+            log.warning("token refused: client application %s is not on ALLOWED_CLIENT_IDS", client)
+            raise AuthError(
+                "client_not_allowed",
+                f"This API accepts tokens that Outlook or CRM Sync's own pane obtained, not ones of the "
+                f"application {client}. An administrator can add it to ALLOWED_CLIENT_IDS.",
+            )

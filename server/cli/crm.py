@@ -11,9 +11,11 @@ from flask import current_app
 from flask.cli import with_appcontext
 from tqdm import tqdm
 
+from server.crm import audit
 from server.crm.exporting import FORMATS, export_contacts
 from server.crm.import_batches import BATCH_SIZE, ImportAborted, import_file
 from server.crm.import_rows import ImportFileError, ImportSummary
+from server.crm.models import Tenant
 from server.db import Database, session_scope
 
 # Problems listed on the terminal; the summary counts them all.
@@ -86,11 +88,29 @@ def import_command(tenant_id: str, file: Path, fmt: str | None, batch_size: int,
         raise click.ClickException(f"{file}: {exc}") from None
     except ImportAborted as exc:
         _report(exc.summary, file, tenant_id)
+        _record_import(tenant_id, file, exc.summary, stopped=str(exc))
         raise click.ClickException(str(exc)) from None
     finally:
         if bar is not None:
             bar.close()
+    _record_import(tenant_id, file, summary)
     _report(summary, file, tenant_id)
+
+
+def _record_import(tenant_id: str, file: Path, summary: ImportSummary, stopped: str = "") -> None:
+    """The import's audit entry (its rows were committed batch by batch)."""
+    if not summary.rows:
+        return
+    counts = {k: v for k, v in summary.as_dict().items() if k not in ("problems", "warnings")}
+    with session_scope(current_app) as session:
+        audit.record(
+            session,
+            tenant_id,
+            audit.COMMAND_LINE,
+            audit.IMPORT_APPLIED,
+            after={"file": file.name, **counts, **({"stopped": stopped} if stopped else {})},
+        )
+        session.commit()
 
 
 def _report(summary: ImportSummary, file: Path, tenant_id: str) -> None:
@@ -121,4 +141,13 @@ def export_command(tenant_id: str, fmt: str, file: str) -> None:
         else:
             with open(file, "w", encoding="utf-8", newline="") as out:
                 count = export_contacts(session, tenant_id, out, fmt)
+        if session.get(Tenant, tenant_id) is not None:  # an unknown tenant has neither contacts nor a log
+            audit.record(
+                session,
+                tenant_id,
+                audit.COMMAND_LINE,
+                audit.EXPORT_WRITTEN,
+                after={"format": fmt, "contacts": count, "file": "-" if file == "-" else Path(file).name},
+            )
+            session.commit()
     click.echo(f"Exported {count} contacts of tenant {tenant_id} to {file}.", err=file == "-")

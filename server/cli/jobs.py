@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import click
 from flask.cli import with_appcontext
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+from server.crm import audit
+from server.crm.models import SyncJob
 from server.jobs.queue import retry_job
 from server.jobs.status import list_failed_jobs
 
@@ -24,6 +28,12 @@ def failed_jobs() -> None:
 @click.argument("job_id", type=int)
 def retry_job_command(job_id: int) -> None:
     """Queue a failed job again (it resumes where it stopped)."""
-    if not retry_job(job_id):
+    if not retry_job(job_id, also=_record_retry):
         raise click.ClickException(f"No failed job {job_id}.")
     click.echo(f"Job {job_id} queued again.")
+
+
+def _record_retry(session: Session, job_id: int) -> None:
+    tenant_id = session.scalar(select(SyncJob.tenant_id).where(SyncJob.id == job_id))
+    if tenant_id is not None:  # a job of the whole deployment has no tenant's log
+        audit.record(session, tenant_id, audit.COMMAND_LINE, audit.JOB_RETRIED, target=("job", job_id))

@@ -14,6 +14,7 @@ from flask.cli import with_appcontext
 from sqlalchemy import func, or_, select
 from tqdm import tqdm
 
+from server.crm import audit
 from server.crm.models import User
 from server.crm.tenants import get_or_create_user
 from server.db import Database, session_scope
@@ -114,7 +115,7 @@ def sync_mailbox(user_key: str, folder: str, since: datetime, tenant_id: str | N
     with session_scope(app) as session:
         user = find_user(session, user_key, tenant_id.strip().lower() if tenant_id else None)
         try:
-            job_id = enqueue_bulk(app, user, folder, since.date(), submit=False)
+            job_id = enqueue_bulk(app, user, folder, since.date(), submit=False, by=audit.COMMAND_LINE)
         except AutomaticSyncNotAllowed as refused:
             raise click.ClickException(f"{user.upn}: {refused.message}") from None
         upn = user.upn

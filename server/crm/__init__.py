@@ -5,6 +5,7 @@
                  display_address (the domain in Unicode, for people)
 - folding        fold(text): the case- and accent-free form every search compares
 - matching       match_addresses(session, tenant_id, addresses) -> {address: [MatchedContact]}
+- audit          the audit log: record(session, tenant_id, actor, action, ...) in the caller's transaction
 - contacts       contact records, their one owner: find, create, change, delete, list, search
 - companies      company records: list, get, create, change, delete
 - outlook_links  pairs of an Outlook contact and a CRM contact

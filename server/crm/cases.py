@@ -13,6 +13,7 @@ from datetime import datetime
 from sqlalchemy import delete, false, func, select
 from sqlalchemy.orm import Session
 
+from server.crm import audit
 from server.crm.addresses import normalise_address
 from server.crm.field_limits import check_length
 from server.crm.filing import Link, link_email
@@ -281,41 +282,42 @@ def delete_note(session: Session, tenant_id: str, user: User, note_id: int) -> N
 def link_conversation(
     session: Session, tenant_id: str, user: User, conversation_id: str, target_type: str, target_id: int
 ) -> tuple[ConversationLink, int]:
-    """Links a conversation to a case or task: every message of it filed so far is
-    linked now (source `conversation`); automatic sync applies the link to messages
-    filed later (`conversation_links_for`). Returns (link, emails newly linked).
-    Raises Invalid without a conversation id, NoSuchRecord for a target not in the
-    tenant."""
+    """The user's own link of a conversation to a case or task: every message of it
+    already in the CRM is linked now (source `conversation`), and automatic sync files
+    the conversation's new messages of THIS user's mailbox there
+    (`conversation_links_for`), never a colleague's: a colleague makes their own link.
+    Returns (link, emails newly linked). Raises Invalid without a conversation id,
+    NoSuchRecord for a target not in the tenant."""
     if not conversation_id:
         raise Invalid("This email has no conversation.")
     if target_type not in LINKABLE:
         raise Invalid(f"Cannot link a conversation to a {target_type}.")
     _one(session, {"case": Case, "task": Task}[target_type], tenant_id, target_id)
+    key = {
+        "tenant_id": tenant_id,
+        "conversation_id": conversation_id,
+        "created_by_id": user.id,
+        "target_type": target_type,
+        "target_id": int(target_id),
+    }
     try:
-        insert_ignore(
-            session,
-            ConversationLink,
-            {
-                "tenant_id": tenant_id,
-                "conversation_id": conversation_id,
-                "target_type": target_type,
-                "target_id": int(target_id),
-                "created_by_id": user.id,
-            },
-            ["tenant_id", "conversation_id", "target_type", "target_id"],
+        created = insert_ignore(session, ConversationLink, key, list(key))
+        link = session.scalar(
+            select(ConversationLink).where(*(getattr(ConversationLink, name) == value for name, value in key.items()))
         )
+        if created:
+            audit.record(
+                session,
+                tenant_id,
+                user,
+                audit.CONVERSATION_LINK_CREATED,
+                target=("conversation_link", link.id),
+                after=_link_fields(link),
+            )
         session.commit()
     except BaseException:
         session.rollback()
         raise
-    link = session.scalar(
-        select(ConversationLink).where(
-            ConversationLink.tenant_id == tenant_id,
-            ConversationLink.conversation_id == conversation_id,
-            ConversationLink.target_type == target_type,
-            ConversationLink.target_id == int(target_id),
-        )
-    )
     added = 0
     for email in conversation_emails(session, tenant_id, conversation_id):
         added += link_email(session, tenant_id, email, [(target_type, int(target_id), "conversation")], user)
@@ -332,21 +334,42 @@ def conversation_emails(session: Session, tenant_id: str, conversation_id: str) 
     )
 
 
-def conversation_links_for(session: Session, tenant_id: str, conversation_id: str | None) -> list[Link]:
-    """The links a newly filed message of this conversation gets, as
-    (target_type, target_id, "conversation"): pass them to filing as extra links."""
+def conversation_links_for(session: Session, tenant_id: str, conversation_id: str | None, made_by: int) -> list[Link]:
+    """The links a newly filed message of this conversation gets in the mailbox of user
+    `made_by`, as (target_type, target_id, "conversation"): that user's own links only."""
     return [
         (link.target_type, link.target_id, "conversation")
-        for link in ConversationLink.for_conversation(session, tenant_id, conversation_id)
+        for link in ConversationLink.made_by(session, tenant_id, made_by, conversation_id)
     ]
 
 
-def unlink_conversation(session: Session, tenant_id: str, link_id: int) -> None:
-    """Stops linking future messages; what was already filed keeps its links.
-    Raises NoSuchRecord."""
+def unlink_conversation(session: Session, tenant_id: str, user: User, link_id: int) -> None:
+    """Stops linking future messages; what was already filed keeps its links. Only the
+    link's maker removes it (a link whose maker is gone files nothing, and anyone may
+    clear it away). Raises NoSuchRecord, Forbidden."""
     link = _one(session, ConversationLink, tenant_id, link_id)
+    if link.created_by_id is not None and link.created_by_id != user.id:
+        raise Forbidden("Only the person who linked this conversation can stop that link.")
+    audit.record(
+        session,
+        tenant_id,
+        user,
+        audit.CONVERSATION_LINK_DELETED,
+        target=("conversation_link", link.id),
+        before=_link_fields(link),
+    )
     session.delete(link)
     _commit(session)
+
+
+def _link_fields(link: ConversationLink) -> dict:
+    """A conversation link as the audit log keeps it."""
+    return {
+        "conversation_id": link.conversation_id,
+        "target_type": link.target_type,
+        "target_id": link.target_id,
+        "created_by_id": link.created_by_id,
+    }
 
 
 # -- sharing rules --------------------------------------------------------------------
@@ -387,15 +410,24 @@ def add_sharing_rule(
             },
             ["user_id", "case_id", "address"],
         )
+        rule = session.scalar(
+            select(SharingRule).where(
+                SharingRule.user_id == user.id, SharingRule.case_id == case.id, SharingRule.address == normalised
+            )
+        )
+        if created:
+            audit.record(
+                session,
+                tenant_id,
+                user,
+                audit.SHARING_RULE_CREATED,
+                target=("sharing_rule", rule.id),
+                after=_rule_fields(rule),
+            )
         session.commit()
     except BaseException:
         session.rollback()
         raise
-    rule = session.scalar(
-        select(SharingRule).where(
-            SharingRule.user_id == user.id, SharingRule.case_id == case.id, SharingRule.address == normalised
-        )
-    )
     return rule, created
 
 
@@ -406,8 +438,21 @@ def delete_sharing_rule(session: Session, tenant_id: str, user: User, case: Case
         raise NoSuchRecord("sharing_rule", rule_id)
     if rule.user_id != user.id:
         raise Forbidden("Only the mailbox owner can remove their rule.")
+    audit.record(
+        session,
+        tenant_id,
+        user,
+        audit.SHARING_RULE_DELETED,
+        target=("sharing_rule", rule.id),
+        before=_rule_fields(rule),
+    )
     session.delete(rule)
     _commit(session)
+
+
+def _rule_fields(rule: SharingRule) -> dict:
+    """A sharing rule as the audit log keeps it."""
+    return {"case_id": rule.case_id, "address": rule.address, "user_id": rule.user_id}
 
 
 def users_by_id(session: Session, tenant_id: str, ids: Iterable[int | None]) -> dict[int, User]:

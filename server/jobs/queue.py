@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -25,10 +26,13 @@ def enqueue(
     user_id: int | None = None,
     app: Flask | None = None,
     submit: bool = True,
+    also: Callable[[Session, int], None] | None = None,
 ) -> int:
     """Queues job `kind` under `key` (idempotent, see server.jobs); returns its id.
     A finished job asked for again starts over; a failed one resumes from its
-    cursor. `submit=False` only records it (the caller runs it with `run_job`)."""
+    cursor. `submit=False` only records it (the caller runs it with `run_job`).
+    `also(session, job_id)` writes what goes with the request (an audit entry) in the
+    transaction that queues the job."""
     app = app or current_app._get_current_object()
     factory = Database.state(app).session_factory
     now = utcnow()
@@ -48,10 +52,12 @@ def enqueue(
             },
             ["key"],
         )
-        session.commit()
         row = session.scalar(select(SyncJob).where(SyncJob.key == key))
         assert row is not None
         job_id = row.id
+        if also is not None:
+            also(session, job_id)
+        session.commit()
         dispatch = created
         if not created:
             dispatch = _ask_again(session, job_id, params or {}, now)
@@ -96,9 +102,16 @@ def _ask_again(session: Session, job_id: int, params: dict, now: datetime) -> bo
     return False
 
 
-def retry_job(job_id: int, *, tenant_id: str | None = None, app: Flask | None = None) -> bool:
+def retry_job(
+    job_id: int,
+    *,
+    tenant_id: str | None = None,
+    app: Flask | None = None,
+    also: Callable[[Session, int], None] | None = None,
+) -> bool:
     """Queues a failed job again (it resumes from its cursor); the admin page's retry
-    button. False when there is no such failed job (in that tenant, when given)."""
+    button. False when there is no such failed job (in that tenant, when given).
+    `also(session, job_id)` is written in the same transaction when the job is retried."""
     app = app or current_app._get_current_object()
     with Database.state(app).session_factory() as session:
         query = update(SyncJob).where(SyncJob.id == job_id, SyncJob.state == "failed")
@@ -107,6 +120,8 @@ def retry_job(job_id: int, *, tenant_id: str | None = None, app: Flask | None = 
         changed = session.execute(
             query.values(state="queued", attempts=0, error="", rerun=False, requested_at=utcnow(), finished_at=None)
         ).rowcount
+        if changed and also is not None:
+            also(session, job_id)
         session.commit()
     if changed:
         runner_for(app).submit(job_id)

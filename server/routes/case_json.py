@@ -3,7 +3,7 @@ with their CRM page URLs, and who wrote or owns them."""
 
 from __future__ import annotations
 
-from server.crm.cases import email_links, record_title
+from server.crm.cases import email_links, record_title, users_by_id
 from server.crm.link_requests import LinkTargets
 from server.crm.models import Case, ConversationLink, Email, EmailLink, Note, SharingRule, Task
 from server.sync.mailbox import Mailbox
@@ -82,7 +82,8 @@ def note_json(mailbox: Mailbox, note: Note, authors: dict) -> dict:
     }
 
 
-def conversation_link_json(mailbox: Mailbox, link: ConversationLink) -> dict:
+def conversation_link_json(mailbox: Mailbox, link: ConversationLink, users: dict) -> dict:
+    maker = users.get(link.created_by_id)
     return {
         "id": link.id,
         "conversation_id": link.conversation_id,
@@ -91,15 +92,18 @@ def conversation_link_json(mailbox: Mailbox, link: ConversationLink) -> dict:
         "title": record_title(mailbox.session, mailbox.tenant_id, link.target_type, link.target_id),
         "url": _target_url(mailbox, link.target_type, link.target_id),
         "created_at": link.created_at,
+        "mine": link.created_by_id == mailbox.user.id,
+        "made_by": (maker.display_name or maker.upn) if maker else "",
     }
 
 
 def conversation_links_json(mailbox: Mailbox, conversation_id: str | None) -> list[dict]:
-    """Every link of a conversation, oldest first."""
+    """Every user's links of a conversation, oldest first (each files only its maker's mailbox)."""
     links = sorted(
         ConversationLink.for_conversation(mailbox.session, mailbox.tenant_id, conversation_id), key=lambda link: link.id
     )
-    return [conversation_link_json(mailbox, link) for link in links]
+    users = users_by_id(mailbox.session, mailbox.tenant_id, [link.created_by_id for link in links])
+    return [conversation_link_json(mailbox, link, users) for link in links]
 
 
 def rule_json(mailbox: Mailbox, rule: SharingRule, users: dict) -> dict:

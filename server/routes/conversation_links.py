@@ -24,7 +24,7 @@ bp = Blueprint(
 @bp.doc(security=SECURITY)
 @not_found(bp, "email")
 def conversation_links(email_id):
-    """The links of a filed email's conversation."""
+    """Everyone's links of a filed email's conversation (`mine`: the caller's own)."""
     mailbox = current_mailbox()
     email = cases.get_email(mailbox.session, mailbox.tenant_id, email_id)
     return {"conversation_id": email.conversation_id, "links": conversation_links_json(mailbox, email.conversation_id)}
@@ -37,7 +37,9 @@ def conversation_links(email_id):
 @bp.doc(security=SECURITY)
 @not_found(bp, "email")
 def link_conversation(body, email_id):
-    """Link a filed email's whole conversation (filed and future messages) to a case and/or task."""
+    """Link a filed email's whole conversation to a case and/or task: its emails in the
+    CRM now, and its future messages in YOUR mailbox (a colleague's mailbox only by
+    their own link)."""
     mailbox = current_mailbox()
     email = cases.get_email(mailbox.session, mailbox.tenant_id, email_id)
     if not email.conversation_id:
@@ -66,6 +68,7 @@ def link_conversation(body, email_id):
 @bp.doc(security=SECURITY)
 @not_found(bp, "conversation link")
 def unlink_conversation(link_id):
-    """Stop linking a conversation's future messages (filed ones keep their links)."""
+    """Stop your link of a conversation: its future messages in your mailbox are no
+    longer filed there (filed ones keep their links). Only its maker removes a link."""
     mailbox = current_mailbox()
-    cases.unlink_conversation(mailbox.session, mailbox.tenant_id, link_id)
+    cases.unlink_conversation(mailbox.session, mailbox.tenant_id, mailbox.user, link_id)

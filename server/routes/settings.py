@@ -7,6 +7,7 @@ from flask import current_app
 
 from server.api import Blueprint
 from server.auth import require_auth
+from server.crm import audit
 from server.crm.models import AUTO_SYNC_MODES
 from server.routes.request_mailbox import current_mailbox
 from server.sync.subscriptions import follow_settings
@@ -94,7 +95,17 @@ def put_mine(body):
     the messages waiting for sync (marked unsynced) at once, in a catch-up round."""
     mailbox = current_mailbox()
     before = mailbox.user.effective_settings().get("auto_sync")
+    own_before = dict(mailbox.user.settings or {})
     mailbox.user.update_settings(**body)
+    audit.record_change(
+        mailbox.session,
+        mailbox.tenant_id,
+        mailbox.user,
+        audit.SETTINGS_OWN_CHANGED,
+        own_before,
+        dict(mailbox.user.settings or {}),
+        target=("user", mailbox.user.id),
+    )
     mailbox.session.commit()
     after = mailbox.user.effective_settings().get("auto_sync")
     follow_settings(current_app._get_current_object(), before, after, user=mailbox.user)

@@ -7,9 +7,10 @@ Per message, in this order:
    (skipped because marked);
 3. any person on the never-sync list (tenant's and personal; addresses and domains):
    not filed;
-4. a sharing rule of this mailbox names a person on a message that arrived after the
-   rule (linked to its case, source "rule"), or the message belongs to a linked
-   conversation (source "conversation"): filed, whatever the setting (rules.py);
+4. a sharing rule the mailbox's owner made names a person on a message that arrived
+   after the rule (linked to its case, source "rule"), or the message belongs to a
+   conversation the owner linked (source "conversation"): filed, whatever the setting
+   (rules.py). A rule or link another user made never files this mailbox's mail;
 5. the user's own command: categorised "Sync to CRM" (in every mode, "off", the
    default, included: it is an explicit command, not automatic sync), or marked
    unsynced from the pane (state `pending`, when automatic sync is on or in bulk

@@ -12,8 +12,8 @@ receivedDateTime ge that time, skipping those ids): nothing is skipped, and noth
 is filed twice (a message marked synced is left alone; the CRM's writes are upserts).
 A page with failures is not passed: the job's retry repeats it.
 
-Bulk sync files only mail with a CRM contact on it (or a sharing rule, a linked
-conversation, or the user's own "Sync to CRM" / unsynced mark): internal mail and
+Bulk sync files only mail with a CRM contact on it (or the user's own sharing rule,
+own linked conversation, or own "Sync to CRM" / unsynced mark): internal mail and
 newsletters are skipped (automatic.py). The cursor's "summary" counts each outcome
 separately: filed, already filed, skipped because marked, skipped because no CRM
 contact, skipped for the never-sync list, otherwise skipped, failed.
@@ -25,7 +25,9 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime
 
 from flask import Flask
+from sqlalchemy.orm import Session
 
+from server.crm import audit
 from server.crm.models import User
 from server.graph.errors import GraphError
 from server.jobs.queue import enqueue
@@ -132,11 +134,25 @@ def bulk_key(user: User, folder: str, since: str) -> str:
     return f"bulk:{user.id}:{folder}:{since}"
 
 
-def enqueue_bulk(app: Flask, user: User, folder: str, since, submit: bool = True) -> int:
+def enqueue_bulk(app: Flask, user: User, folder: str, since, submit: bool = True, by: audit.Actor | None = None) -> int:
     """Queues a bulk sync (the same request twice is one job); returns the job id.
-    Raises AutomaticSyncNotAllowed for a mailbox the organisation keeps the app out of."""
+    The request is recorded in the audit log with the job, as asked by `by` (default:
+    the mailbox's owner). Raises AutomaticSyncNotAllowed for a mailbox the organisation
+    keeps the app out of."""
     require_allowed(user)
     since = since_iso(since)
+    actor = by or audit.Actor.of(user)
+
+    def record(session: Session, job_id: int) -> None:
+        audit.record(
+            session,
+            user.tenant_id,
+            actor,
+            audit.BULK_SYNC_STARTED,
+            target=("job", job_id),
+            after={"folder": folder, "since": since, "mailbox": user.upn},
+        )
+
     return enqueue(
         "bulk",
         {"folder": folder, "since": since},
@@ -145,6 +161,7 @@ def enqueue_bulk(app: Flask, user: User, folder: str, since, submit: bool = True
         user_id=user.id,
         app=app,
         submit=submit,
+        also=record,
     )
 
 

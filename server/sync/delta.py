@@ -172,8 +172,8 @@ def enqueue_catch_up(app: Flask, user: User, folders=None) -> int:
 
 @periodic("delta", setting="DELTA_INTERVAL_S")
 def schedule_delta_round(app: Flask) -> int:
-    """Queues a delta job for every mailbox that automatic sync, a sharing rule or a
-    linked conversation watches; returns how many."""
+    """Queues a delta job for every watched mailbox (watching.py: every CRM user, for
+    their own commands and settings); returns how many."""
     count = 0
     with Database.state(app).session_factory() as session:
         for user in watched_users(session):

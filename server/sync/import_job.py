@@ -24,7 +24,9 @@ from pathlib import Path
 from typing import BinaryIO
 
 from flask import Flask
+from sqlalchemy.orm import Session
 
+from server.crm import audit
 from server.crm.contact_changes import ChangedBy
 from server.crm.import_batches import ImportAborted, import_file
 from server.crm.import_rows import ImportFileError, ImportSummary
@@ -108,10 +110,44 @@ def prune_uploads(app: Flask) -> None:
 
 
 def enqueue_import(app: Flask, user: User, stored: str, name: str, size: int, submit: bool = True) -> int:
-    """Queues the import of an upload into `user`'s tenant; returns the job id."""
+    """Queues the import of an upload into `user`'s tenant; returns the job id. The
+    upload is recorded in the audit log with the job."""
     params = {"file": stored, "name": name[:200], "size": size}
+    actor = audit.Actor.of(user)
+
+    def record(session: Session, job_id: int) -> None:
+        audit.record(
+            session,
+            user.tenant_id,
+            actor,
+            audit.IMPORT_STARTED,
+            target=("job", job_id),
+            after={"file": params["name"], "size": size},
+        )
+
     return enqueue(
-        KIND, params, key=f"import:{stored}", tenant_id=user.tenant_id, user_id=user.id, app=app, submit=submit
+        KIND,
+        params,
+        key=f"import:{stored}",
+        tenant_id=user.tenant_id,
+        user_id=user.id,
+        app=app,
+        submit=submit,
+        also=record,
+    )
+
+
+def record_applied(ctx: JobContext, uploader: User | None, summary: ImportSummary, stopped: str = "") -> None:
+    """The audit entry of an import that wrote rows, in the transaction of the job's
+    last progress (the rows themselves were committed batch by batch)."""
+    counts = {k: v for k, v in summary.as_dict().items() if k not in ("problems", "warnings")}
+    audit.record(
+        ctx.session,
+        ctx.job.tenant_id,
+        uploader,
+        audit.IMPORT_APPLIED,
+        target=("job", ctx.job.id),
+        after={"file": ctx.params.get("name", ""), **counts, **({"stopped": stopped} if stopped else {})},
     )
 
 
@@ -143,6 +179,7 @@ def import_job(ctx: JobContext) -> None:
     def advance(rows: int, bytes_read: int) -> None:
         ctx.progress(done=min(bytes_read, size), total=size, cursor={"rows": rows})
 
+    uploader = ctx.session.get(User, ctx.job.user_id) if ctx.job.user_id else None
     try:
         summary = import_file(
             Database.state(ctx.app).session_factory,
@@ -150,16 +187,17 @@ def import_job(ctx: JobContext) -> None:
             path,
             progress=advance,
             auto_link_companies=ctx.app.config.get("AUTO_LINK_COMPANIES"),
-            changed_by=ChangedBy.user(
-                "import", ctx.session.get(User, ctx.job.user_id) if ctx.job.user_id else None, "import"
-            ),
+            changed_by=ChangedBy.user("import", uploader, "import"),
         )
     except ImportFileError as exc:
         refuse(ctx, path, str(exc), ImportSummary())
     except ImportAborted as exc:
         if not exc.refused:
             raise
+        if exc.summary.rows:
+            record_applied(ctx, uploader, exc.summary, stopped=str(exc))
         refuse(ctx, path, str(exc), exc.summary)
+    record_applied(ctx, uploader, summary)
     ctx.progress(
         done=size,
         total=size,

@@ -1,7 +1,7 @@
 """The tenant setting "Create CRM contacts for unknown external senders"
 (`create_unknown_senders`, off by default): automatic and bulk sync file a message
-only when someone on it is a CRM contact (or a sharing rule or a linked conversation
-asks for it); with this setting on, an external sender the CRM does not know gets a
+only when someone on it is a CRM contact (or the mailbox owner's own sharing rule or
+linked conversation asks for it); with this setting on, an external sender the CRM does not know gets a
 CRM contact, and the message is filed on it.
 
 Never for the tenant's own people: an address of one of the tenant's domains (the

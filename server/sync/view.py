@@ -3,13 +3,17 @@
 This is the API's message shape (a contract), which the pane and other clients rely on:
 {"id", "internet_message_id", "subject", "state", "crm_email_id", "crm_url",
  "auto_sync", "filing_queued",
- "people": [{"address", "display_address", "name", "role", "contacts": [...], "outlook_contact_id"}]}
+ "people": [{"address", "display_address", "name", "role", "contacts": [...], "outlook_contact_id"}],
+ "colleague_links": [{"target_type", "target_id", "title", "url", "made_by"}]}
 
 `auto_sync` is the user's effective automatic-sync mode ("off", "marked",
 "known_contacts" or "all"), so the pane can say what will happen; `filing_queued` is
 true when the message is not filed yet but the backend will file it without another
 click: it carries the "Sync to CRM" category (the category command works in every
 mode), or it waits as `pending` (marked unsynced) and automatic sync is on.
+`colleague_links` are the records colleagues file this conversation on and the user
+does not (link_suggestions.py): a colleague's link never files the user's mailbox, so
+the pane offers the user a link of their own.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from server.graph import properties as props
 from server.graph.batch import BATCH_LIMIT
 from server.graph.errors import GraphError
 from server.sync.contact_fields import OUTLOOK_CONTACT_FIELDS
+from server.sync.link_suggestions import colleague_links
 from server.sync.mailbox import Mailbox
 from server.sync.outlook_contact_sync import refresh_found_contacts
 from server.sync.people import Person, people_of
@@ -163,6 +168,7 @@ def message_view(
             }
             for p in people
         ],
+        "colleague_links": colleague_links(mailbox, message.get("conversationId"), state),
     }
 
 

@@ -5,8 +5,10 @@ The category command ("Sync to CRM" / "Don't sync to CRM" put on a message in an
 Outlook) is the user's own explicit command, not automatic sync, so it must work under
 the default setting (off) too. A mailbox is still only read for its owner's own
 commands and settings: with automatic sync off, what is filed is decided by the
-categories the owner put on their messages, their sharing rules and the conversations
-linked in their tenant (automatic.py `decide`), nothing else.
+categories the owner put on their messages, the sharing rules the owner made and the
+conversations the owner linked (automatic.py `decide`, rules.py), nothing else. Nothing
+a colleague makes (a sharing rule, a conversation link) adds a mailbox here, queues a
+catch-up of it, or files any of its mail.
 
 A mailbox the organisation keeps the app out of (app_access.py: Exchange's RBAC for
 Applications or an application access policy refused it) is not watched: nothing is

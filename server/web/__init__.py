@@ -7,6 +7,7 @@ Importing the modules below attaches their routes and hooks to it.
 
 from server.web import (  # noqa: F401  (each module attaches its routes to bp)
     admin_access,
+    admin_audit_page,
     admin_bulk_sync_page,
     admin_import_page,
     admin_jobs_page,
@@ -19,8 +20,11 @@ from server.web import (  # noqa: F401  (each module attaches its routes to bp)
     favicon,
     i18n,
     page_guard,
+    page_limits,
+    page_session,
     page_words,
     search_pages,
+    session_pages,
     settings_page,
     signin,
     task_pages,

@@ -4,6 +4,9 @@ The settings, Test connection and admin pages let only this user change things."
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
 from flask import abort, g
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -11,6 +14,8 @@ from sqlalchemy.orm import Session
 from server.crm.models import User
 from server.db import db_session
 from server.web.blueprint import bp
+
+View = TypeVar("View", bound=Callable)
 
 
 def admin_of(session_: Session, tenant_id: str) -> User | None:
@@ -21,6 +26,13 @@ def admin_of(session_: Session, tenant_id: str) -> User | None:
 def is_admin(session_: Session, user: User) -> bool:
     first = session_.scalar(select(func.min(User.id)).where(User.tenant_id == user.tenant_id))
     return first == user.id
+
+
+def admin_only(view: View) -> View:
+    """Marks a view only the tenant's admin may use: the page guard checks the right
+    before the request's body is read (an upload's is large), then the view as usual."""
+    view.admin_only = True  # type: ignore[attr-defined]
+    return view
 
 
 def require_admin() -> None:

@@ -18,7 +18,7 @@ from server.sync.import_job import (
     enqueue_import,
     save_upload,
 )
-from server.web.admin_access import admin_user
+from server.web.admin_access import admin_only, admin_user
 from server.web.blueprint import bp
 from server.web.job_display import job_view, users_of
 
@@ -62,6 +62,7 @@ def admin_import():
 
 @bp.post("/crm/admin/import")
 @upload_limit("IMPORT_MAX_BYTES")
+@admin_only
 def admin_upload():
     """Stores an uploaded CSV or vCard file and starts its import job."""
     user = admin_user()

@@ -28,6 +28,7 @@ from flask import (
 from flask_babel import gettext, lazy_gettext
 from sqlalchemy import select
 
+from server.crm import audit
 from server.crm.models import SyncJob, User
 from server.db import db_session
 from server.jobs.queue import retry_job
@@ -131,7 +132,13 @@ def admin_job_progress(job_id: int):
 def admin_retry(job_id: int):
     """Queues a failed job again (it resumes where it stopped)."""
     row = tenant_job(job_id)
-    if retry_job(row.id, tenant_id=row.tenant_id, app=current_app._get_current_object()):
+    actor = audit.Actor.of(admin_user())
+    job = {"kind": row.kind, **(row.params or {})}
+
+    def record(session, retried: int) -> None:
+        audit.record(session, row.tenant_id, actor, audit.JOB_RETRIED, target=("job", retried), after=job)
+
+    if retry_job(row.id, tenant_id=row.tenant_id, app=current_app._get_current_object(), also=record):
         session["admin_notice"] = gettext("%(job)s is queued again.", job=job_title(row))
     else:
         session["admin_notice"] = gettext("%(job)s has not failed, so there is nothing to retry.", job=job_title(row))

@@ -3,8 +3,9 @@ AUTHORITY_HOST, locally the emulator: start it, redeem the code the callback
 brings back, and check the identity in the id token. Sign-in and Test connection
 both use it.
 
-The flow's state/nonce/verifier ride in the (signed) session cookie between the
-redirect and the callback, and are dropped at the callback.
+The flow's state/nonce/verifier ride in the session between the redirect and the
+callback (before sign-in, the short signed `crm_signin` cookie; signed in, the
+server-side session), and are dropped at the callback.
 """
 
 from __future__ import annotations
@@ -22,11 +23,13 @@ from flask_babel import gettext, lazy_gettext
 
 from server.auth import trusted_session
 from server.auth.identity_http import METADATA_TIMEOUT, TimeoutHttpClient
+from server.auth.principal import is_personal_account
 from server.web.signed_in_user import WebUser
 
 log = logging.getLogger(__name__)
 
 CALLBACK_PATH = "/auth/callback"
+SIGN_IN_SCOPES = ["User.Read"]  # msal adds openid, profile and offline_access
 UNREACHABLE = lazy_gettext("Microsoft's sign-in service could not be reached. Try again in a moment.")
 
 
@@ -41,8 +44,9 @@ def authority() -> str:
 
 
 def msal_app() -> msal.ConfidentialClientApplication:
-    """A fresh msal app (fresh token cache) per sign-in step: sign-in keeps no
-    tokens, so nothing accumulates in memory across users."""
+    """A fresh msal app (fresh token cache) per sign-in step: the only token kept is
+    the session's refresh token, sealed in the session backend, so nothing
+    accumulates in memory across users."""
     config = current_app.config
     host = urlsplit(config["AUTHORITY_HOST"]).hostname or ""
     return msal.ConfidentialClientApplication(
@@ -84,10 +88,20 @@ def _is_guid(value) -> bool:
 def validated_identity(claims: dict) -> WebUser:
     """The user behind id-token claims msal has decoded (it checked nonce, aud and
     expiry); we check the tenant, object id, audience and issuer again.
-    Raises ValueError with a reason."""
+    Raises ValueError with a reason, and FlowError (403) for a personal Microsoft
+    account unless ALLOW_PERSONAL_ACCOUNTS: the pane's tokens are held to the same rule."""
     tid, oid = claims.get("tid"), claims.get("oid")
     if not _is_guid(tid) or not _is_guid(oid):
         raise ValueError(gettext("the sign-in answer named no valid tenant or user"))
+    if is_personal_account(tid) and not current_app.config["ALLOW_PERSONAL_ACCOUNTS"]:
+        raise FlowError(
+            gettext(
+                "Personal Microsoft accounts (outlook.com, hotmail.com, live.com) cannot use CRM Sync. "
+                "Sign in with your work or school account."
+            ),
+            403,
+            "personal_account_not_allowed",
+        )
     if claims.get("aud") != current_app.config["AZURE_CLIENT_ID"]:
         raise ValueError(gettext("the sign-in answer was issued to another application"))
     host = current_app.config["AUTHORITY_HOST"].rstrip("/")

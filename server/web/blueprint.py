@@ -31,14 +31,18 @@ bp = Blueprint(
 # as people read them (the database holds the IDNA form that matching compares).
 bp.add_app_template_filter(display_address, "display_address")
 
+# The signed-in session's id (page_session.py keeps the session itself on the server).
 SESSION_COOKIE = "crm_session"
 # `__Host-`: the browser accepts the cookie only over HTTPS, for our host, on path /.
 SECURE_SESSION_COOKIE = "__Host-crm_session"
+# The sign-in round trip's state, before there is a session (a signed cookie).
+FLOW_COOKIE = "crm_signin"
+SECURE_FLOW_COOKIE = "__Host-crm_signin"
 
 
 @bp.record_once
 def configure_session_cookie(state) -> None:
-    """The session cookie: HttpOnly, SameSite=Lax, and Secure (+ __Host- name) when
+    """The session cookies: HttpOnly, SameSite=Lax, and Secure (+ __Host- name) when
     the pages are served over https. Lax keeps it on the top-level redirect back
     from the sign-in page while cross-site posts go without it."""
     config = state.app.config

@@ -11,6 +11,7 @@ from flask import abort, current_app, g, redirect, session, url_for
 from flask_babel import gettext, refresh
 
 from server.auth import trusted_session
+from server.crm import audit
 from server.crm.models import User
 from server.db import db_session
 from server.sync.app_access_check import check_mailbox_scope
@@ -87,6 +88,16 @@ def _run_checks(user: User, problem: DelegatedProblem | None, token: str | None 
     checks.append(
         check_mailbox_scope(current_app._get_current_object(), trusted_session(), db_session(), user.tenant_id)
     )
+    db = db_session()
+    audit.record(
+        db,
+        user.tenant_id,
+        user,
+        audit.CONNECTION_TESTED,
+        target=("tenant", user.tenant_id),
+        after={"checks": [f"{c.name}: {c.status}" for c in checks]},
+    )
+    db.commit()
     # Post/redirect/get: a reload of the results page never replays the used code.
     session["connection_checks"] = [asdict(c) for c in checks]
     return redirect(url_for("web.settings") + "#connection", code=303)

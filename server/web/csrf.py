@@ -4,6 +4,10 @@ in a hidden `csrf_token` field of every form and compared on every unsafe reques
 A post without the token, with another session's token, or from another origin
 is refused with 400 (the caller renders it as a plain error page). The session
 cookie is SameSite=Lax as a second line; this check does not rely on it.
+
+A file upload's body is large: its token comes in the `X-CSRF-Token` header or the
+query string of the form's action (`?csrf_token=...`), so the check reads no body, and
+the page guard makes it after sign-in and the admin right, before the view reads one.
 """
 
 from __future__ import annotations
@@ -44,12 +48,15 @@ def _same_origin(value: str | None) -> bool:
     return value.rstrip("/") in allowed
 
 
-def protect() -> None:
-    """Raises FormRefused (400) unless an unsafe request carries this session's token."""
+def protect(*, read_body: bool = True) -> None:
+    """Raises FormRefused (400) unless an unsafe request carries this session's token.
+    `read_body=False` (uploads): only the header or the query string may carry it."""
     if request.method in SAFE_METHODS:
         return
     expected = session.get("csrf")
-    sent = request.form.get(FIELD) or request.headers.get("X-CSRF-Token") or ""
+    sent = request.headers.get("X-CSRF-Token") or ""
+    if not sent:
+        sent = (request.form.get(FIELD) if read_body else request.args.get(FIELD)) or ""
     if not expected or not hmac.compare_digest(str(expected), str(sent)):
         raise FormRefused(
             gettext("The form has expired or did not come from this site. Reload the page and try again.")

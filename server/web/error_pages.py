@@ -30,6 +30,7 @@ ERROR_TEXT = {
         lazy_gettext("Too large"),
         lazy_gettext("What you sent is larger than this server accepts. Shorten it and try again."),
     ),
+    429: (lazy_gettext("Too many requests"), lazy_gettext("Wait a moment, then try again.")),
 }
 UNEXPECTED = (lazy_gettext("Something went wrong"), lazy_gettext("Try again in a moment."))
 

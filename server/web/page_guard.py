@@ -1,43 +1,53 @@
-"""What every page request goes through: CSRF, sign-in, the CRM user, the pages'
-CSP and no-store headers, and the values every template can use."""
+"""What every page request goes through: sign-in, the CRM user, the admin right of
+an admin-only view, CSRF, the pages' CSP and no-store headers, and the values every
+template can use.
+
+The order is the point: every check that needs no body (the session, the admin right,
+an upload's token in its header or query string) comes before anything reads the body,
+so nobody who may not post can make a worker read, parse or spool one."""
 
 from __future__ import annotations
 
 from flask import abort, current_app, g, redirect, request, url_for
 
 from server.crm.models import User
-from server.crm.tenants import get_or_create_user
+from server.crm.types import utcnow
 from server.db import db_session
 from server.web import csrf
+from server.web.admin_access import require_admin
 from server.web.blueprint import bp
+from server.web.page_session import current_record, forget, session_changed
 from server.web.security import page_policy
+from server.web.session_check import check_due, confirm_sign_in
 from server.web.signed_in_user import current_user
 
 
 @bp.before_request
 def guard():
-    """CSRF on every unsafe request; sign-in required for every /crm page."""
-    csrf.protect()
+    """Sign-in required for every /crm page, the sign-in confirmed with Entra ID
+    every SESSION_RECHECK_S, and the admin right for an admin-only view; then CSRF on
+    every unsafe request. Nothing of a large body is read before all of these pass."""
     if not request.path.startswith("/crm/") or request.endpoint == "web.static":
+        csrf.protect()
         return None
     user = current_user()
-    if user is None:
+    record = current_record()
+    if user is not None and record is not None and check_due(record, now := utcnow()):
+        if confirm_sign_in(record, user, now):
+            session_changed()
+        else:
+            forget()
+            user = None
+    if user is None or record is None:
         if request.method == "GET":
             return redirect(url_for("web.signin", next=request.full_path.rstrip("?")))
         abort(401)
-    db = db_session()
-    crm_user = User.by_oid(db, user.tid, user.oid)
-    if crm_user is None:  # signed in before the CRM user existed (e.g. a restored database)
-        crm_user = get_or_create_user(
-            db,
-            user.tid,
-            user.oid,
-            upn=user.upn,
-            name=user.name,
-            auto_link_companies=current_app.config.get("AUTO_LINK_COMPANIES"),
-        )
-        db.commit()
-    g.crm_user = crm_user
+    g.crm_user = User.get(db_session(), record.tenant_id, record.user_id)
+    view = current_app.view_functions.get(request.endpoint or "")
+    if getattr(view, "admin_only", False):
+        require_admin()
+    # An upload's body is large: its token is not looked for in it.
+    csrf.protect(read_body=getattr(view, "upload_limit_setting", None) is None)
     return None
 
 

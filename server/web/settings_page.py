@@ -22,6 +22,7 @@ from flask import (
 from flask_babel import gettext, lazy_gettext, refresh
 from sqlalchemy import select
 
+from server.crm import audit
 from server.crm.addresses import normalise_address
 from server.crm.models import AUTO_SYNC_MODES, PAGE_LANGUAGES, Tenant, User
 from server.db import db_session
@@ -125,12 +126,22 @@ def save_tenant_settings():
     if problems:
         return render_settings(400, errors=problems)
     tenant = db.get(Tenant, g.crm_user.tenant_id)
-    before = tenant.effective_settings().get("auto_sync")
+    defaults_before = tenant.effective_settings()
+    before = defaults_before.get("auto_sync")
     tenant.update_settings(
         auto_link_companies=request.form.get("auto_link_companies") == "on",
         create_unknown_senders=request.form.get("create_unknown_senders") == "on",
         auto_sync=mode,
         never_sync=never_sync,
+    )
+    audit.record_change(
+        db,
+        tenant.id,
+        g.crm_user,
+        audit.SETTINGS_TENANT_CHANGED,
+        defaults_before,
+        tenant.effective_settings(),
+        target=("tenant", tenant.id),
     )
     db.commit()
     # The tenant's users are subscribed (or unsubscribed) now, not at the hourly upkeep.
@@ -157,10 +168,20 @@ def save_user_settings(user_id: int):
     if problems:
         return render_settings(400, errors=problems)
     before = target.effective_settings().get("auto_sync")
+    overrides_before = dict(target.settings or {})
     target.update_settings(
         auto_link_companies=None if link == INHERIT else link == "on",
         auto_sync=None if mode == INHERIT else mode,
         never_sync=never_sync or None,
+    )
+    audit.record_change(
+        db,
+        target.tenant_id,
+        g.crm_user,
+        audit.SETTINGS_USER_OVERRIDE_CHANGED,
+        overrides_before,
+        dict(target.settings or {}),
+        target=("user", target.id),
     )
     db.commit()
     follow_settings(
@@ -178,7 +199,17 @@ def save_my_preferences():
     language = request.form.get("language", AUTOMATIC_LANGUAGE)
     if language != AUTOMATIC_LANGUAGE and language not in PAGE_LANGUAGES:
         return render_settings(400, errors=[gettext("Choose one of the languages offered.")])
+    own_before = dict(user.settings or {})
     user.update_settings(language=None if language == AUTOMATIC_LANGUAGE else language)
+    audit.record_change(
+        db,
+        user.tenant_id,
+        user,
+        audit.SETTINGS_OWN_CHANGED,
+        own_before,
+        dict(user.settings or {}),
+        target=("user", user.id),
+    )
     db.commit()
     refresh()  # the confirmation already speaks the chosen language
     session["settings_saved"] = gettext("Saved your preferences.")

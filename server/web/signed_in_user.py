@@ -1,19 +1,21 @@
-"""Who is signed in to the pages: the user kept in the session cookie as
-{tid, oid, upn, name} only (no token), for a working day at most."""
+"""Who is signed in to the pages: the user of the request's server-side session
+(`page_session`), for a working day at most. The cookie holds only the session's id."""
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 
-from flask import g, session
+from flask import current_app, g
 
-SESSION_MAX_AGE_S = 12 * 3600  # sign in again after a working day
+from server.auth.page_sessions import USER_REMOVED, end_sessions
+from server.crm.models import User
+from server.db import db_session
+from server.web.page_session import current_record, forget
 
 
 @dataclass(frozen=True)
 class WebUser:
-    """Who is signed in to the pages (from the validated id token)."""
+    """Who is signed in to the pages (their CRM user's tenant, object id, UPN, name)."""
 
     tid: str
     oid: str
@@ -22,14 +24,23 @@ class WebUser:
 
 
 def current_user() -> WebUser | None:
-    """The signed-in user of this request, or None (also when the session is too old)."""
+    """The signed-in user of this request, or None (also when the session has ended
+    or expired). A session whose CRM user no longer exists is ended here."""
     if "web_user" in g:
         return g.web_user
-    data = session.get("user")
+    record = current_record()
     user = None
-    if isinstance(data, dict) and time.time() - float(session.get("signed_in_at") or 0) < SESSION_MAX_AGE_S:
-        user = WebUser(
-            tid=data.get("tid", ""), oid=data.get("oid", ""), upn=data.get("upn", ""), name=data.get("name", "")
-        )
+    if record is not None:
+        row = User.get(db_session(), record.tenant_id, record.user_id)
+        if row is None:
+            end_sessions(
+                current_app._get_current_object(),
+                tenant_id=record.tenant_id,
+                user_id=record.user_id,
+                reason=USER_REMOVED,
+            )
+            forget()
+        else:
+            user = WebUser(tid=row.tenant_id, oid=row.oid, upn=row.upn, name=row.display_name)
     g.web_user = user
     return user

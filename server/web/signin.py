@@ -1,13 +1,12 @@
 """Sign in with Microsoft (/auth/...): start the authorization-code round trip, take
 its answer at the callback (sign in, or finish Test connection), and sign out.
 
-The signed-in user is kept in the session cookie as {tid, oid, upn, name} only:
-no token is stored.
+Signing in begins a server-side session (`page_session.begin`: a new random id in
+the cookie, the refresh token sealed in the session backend for the re-checks);
+signing out ends it in the backend, so the cookie is worthless afterwards.
 """
 
 from __future__ import annotations
-
-import time
 
 from flask import current_app, redirect, render_template, request, session, url_for
 from flask_babel import gettext
@@ -15,9 +14,10 @@ from flask_babel import gettext
 from server.crm.tenants import get_or_create_user
 from server.db import db_session
 from server.sync.time_zones import remember_time_zone_at_sign_in
-from server.web import csrf
+from server.web import csrf, page_session
 from server.web.auth_code_flow import (
     CALLBACK_PATH,
+    SIGN_IN_SCOPES,
     FlowError,
     redeem,
     safe_next,
@@ -27,8 +27,6 @@ from server.web.auth_code_flow import (
 from server.web.blueprint import bp
 from server.web.connection_check_page import finish_test_connection
 from server.web.signed_in_user import current_user
-
-SIGN_IN_SCOPES = ["User.Read"]  # msal adds openid, profile and offline_access
 
 
 def sign_in_error(message: str, status: int = 400):
@@ -79,17 +77,17 @@ def callback():
     )
     db.commit()
     remember_time_zone_at_sign_in(current_app.config, db, crm_user)  # the pages' times
-    session.clear()  # no state from before sign-in survives (session fixation)
-    session["user"] = {"tid": user.tid, "oid": user.oid, "upn": user.upn, "name": user.name}
-    session["signed_in_at"] = int(time.time())
+    # A new session with a new id: no state from before sign-in survives (session fixation).
+    page_session.begin(crm_user, result.get("refresh_token"))
     csrf.rotate()
     return redirect(target)
 
 
 @bp.post("/auth/signout")
 def signout():
-    """Forgets the signed-in user (the form carries the CSRF token)."""
-    session.clear()
+    """Ends this browser's session on the server (the form carries the CSRF token):
+    a copy of its cookie signs no one in afterwards."""
+    page_session.sign_out()
     return redirect(url_for("web.signed_out"))
 
 

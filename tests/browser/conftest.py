@@ -15,10 +15,10 @@ import playwright.sync_api as playwright_api  # pinned in requirements-dev.txt; 
 import pytest
 
 from server import create_app
-from server.crm.models import Base
 from server.db import session_scope
 from server.migrate import upgrade
 from tests.support.arrange_contacts import seed_contoso
+from tests.support.database import empty_crm
 from tests.support.identities import CLIENT_ID, CONTOSO
 from tests.support.outlook_page import CHROMIUM, CHROMIUM_ARGS, Backend, OutlookPage
 
@@ -91,9 +91,7 @@ def browser_context(chromium):
 def crm_app(backend):
     """A clean CRM (Contoso's contacts seeded) and a fresh emulator mailbox for each test."""
     with session_scope(backend.app) as session:
-        for table in reversed(Base.metadata.sorted_tables):
-            session.execute(table.delete())
-        session.commit()
+        empty_crm(session)
         seed_contoso(session, CONTOSO)
     return backend.app
 

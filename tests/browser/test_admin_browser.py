@@ -4,14 +4,11 @@ with scripts off, the page's <noscript> refresh gets there too."""
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
-from server.crm.tenants import get_or_create_user
-from server.db import session_scope
 from tests.support.identities import ADELE, ADELE_OID, CONTOSO
 from tests.support.outlook_page import SCREENSHOTS
+from tests.support.page_sessions import signed_in_cookie
 
 ROWS = 20_000  # a few seconds of import: long enough to watch it run
 
@@ -25,16 +22,7 @@ def big_csv() -> bytes:
 
 def signed_in_tab(context, app, base_url):
     """A tab signed in as Adele, Contoso's admin (the session cookie sign-in writes)."""
-    with session_scope(app) as session:
-        get_or_create_user(session, CONTOSO, ADELE_OID, upn=ADELE, name="Adele Vance")
-    serializer = app.session_interface.get_signing_serializer(app)
-    cookie = serializer.dumps(
-        {
-            "user": {"tid": CONTOSO, "oid": ADELE_OID, "upn": ADELE, "name": "Adele Vance"},
-            "signed_in_at": int(time.time()),
-            "csrf": "browser-test-token",
-        }
-    )
+    cookie = signed_in_cookie(app, CONTOSO, ADELE_OID, ADELE, "Adele Vance")
     context.add_cookies(
         [
             {

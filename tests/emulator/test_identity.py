@@ -9,6 +9,7 @@ API_URI = f"api://localhost:5000/{CLIENT_ID}"
 OFFICE_ID = "ea5a67f6-b6f3-4338-b240-c655ddc3cc8e"
 CONTOSO = "8a3f6c2e-1d4b-4e7a-9f05-2b6c8d9e0a11"
 FABRIKAM = "c4e1b7d2-9a6f-4b38-8e15-5d7a2f3c6b90"
+PERSONAL = "9188040d-6c67-4c5b-b112-36a304b66dad"
 ADELE = ("0b5e8f4a-7c21-4d96-a3e8-1f2b9c6d4e71", "adele.vance@contoso.com")
 
 # Fields of https://login.microsoftonline.com/{tenant}/v2.0/.well-known/openid-configuration
@@ -122,6 +123,19 @@ def test_pane_token_v1_has_the_identifier_uri_audience(emulator):
     token = emulator.pane_token(ADELE[1], ver=1)
     claims = verified(emulator, token, API_URI, f"{emulator.base_url}/{CONTOSO}/")
     assert claims["ver"] == "1.0" and claims["appid"] == OFFICE_ID and claims["upn"] == ADELE[1]
+
+
+def test_pane_token_names_the_client_that_asked_for_it(emulator):
+    other = "3c9f5e27-8b1d-4f60-a4c2-7d1e0b9a6f58"
+    assert verified(emulator, emulator.pane_token(ADELE[1], azp=other), CLIENT_ID)["azp"] == other
+    v1 = verified(emulator, emulator.pane_token(ADELE[1], ver=1, azp=other), API_URI)
+    assert v1["appid"] == other and "azp" not in v1
+
+
+def test_a_personal_account_gets_tokens_of_the_personal_accounts_tenant(emulator):
+    claims = verified(emulator, emulator.pane_token("sam.taylor@outlook.com"), CLIENT_ID)
+    assert claims["tid"] == PERSONAL
+    assert claims["iss"] == f"{emulator.base_url}/{PERSONAL}/v2.0"
 
 
 def test_graph_token_is_delegated_with_consented_scopes(emulator):

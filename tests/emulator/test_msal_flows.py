@@ -183,6 +183,18 @@ def test_auth_code_flow_with_msal_and_the_sign_in_page(emulator):
     assert refreshed["refresh_token"]
 
 
+def test_a_token_for_our_api_is_issued_to_the_client_that_asked(emulator):
+    # What the pane's nested app authentication gets: our API's scope, asked for by our
+    # own client, so the token's azp is our client id (not Office's).
+    app = confidential_app(emulator)
+    scope = f"api://localhost:5000/{CLIENT_ID}/access_as_user"
+    flow = app.initiate_auth_code_flow([scope], redirect_uri=REDIRECT_URI)
+    result = app.acquire_token_by_auth_code_flow(flow, callback_params(sign_in(emulator, flow["auth_uri"], ADELE[1])))
+    assert "access_token" in result, result
+    claims = claims_of(result["access_token"])
+    assert (claims["aud"], claims["scp"], claims["azp"]) == (CLIENT_ID, "access_as_user", CLIENT_ID)
+
+
 def test_sign_in_page_lists_only_the_tenants_users(emulator):
     app = confidential_app(emulator, FABRIKAM)
     flow = app.initiate_auth_code_flow(["User.Read"], redirect_uri=REDIRECT_URI)
@@ -309,3 +321,31 @@ def test_form_post_response_mode_posts_the_code_back(emulator):
     fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', answer.text))
     result = app.acquire_token_by_auth_code_flow(flow, fields)
     assert "access_token" in result, result
+
+
+# -- a user's account changed in Entra ------------------------------------------------------
+def test_a_disabled_account_can_neither_renew_nor_sign_in_nor_trade_a_token(emulator):
+    refresh = redeem(emulator, raw_code(emulator, ADELE[1]), client_secret=SECRET).json()["refresh_token"]
+    pane_token = emulator.pane_token(ADELE[1])
+    assert emulator.account(ADELE[1], enabled=False)["account_enabled"] is False
+
+    renewed = confidential_app(emulator).acquire_token_by_refresh_token(refresh, ["User.Read"])
+    assert renewed["error"] == "invalid_grant" and renewed["error_codes"] == [50057]
+    traded = confidential_app(emulator).acquire_token_on_behalf_of(pane_token, GRAPH_DEFAULT)
+    assert traded["error"] == "invalid_grant" and traded["error_codes"] == [50057]
+    app = confidential_app(emulator)
+    flow = app.initiate_auth_code_flow(["User.Read"], redirect_uri=REDIRECT_URI)
+    params = callback_params(sign_in(emulator, flow["auth_uri"], ADELE[1]))
+    assert params["error"] == "access_denied" and params["error_description"].startswith("AADSTS50057")
+
+    emulator.account(ADELE[1], enabled=True)
+    assert "access_token" in confidential_app(emulator).acquire_token_by_refresh_token(refresh, ["User.Read"])
+
+
+def test_revoked_sessions_refuse_the_refresh_tokens_issued_before(emulator):
+    before = redeem(emulator, raw_code(emulator, ADELE[1]), client_secret=SECRET).json()["refresh_token"]
+    assert emulator.account(ADELE[1], revoke_sessions=True)["revoked_refresh_tokens"] >= 1
+    result = confidential_app(emulator).acquire_token_by_refresh_token(before, ["User.Read"])
+    assert result["error"] == "invalid_grant"
+    after = redeem(emulator, raw_code(emulator, ADELE[1]), client_secret=SECRET).json()["refresh_token"]
+    assert "access_token" in confidential_app(emulator).acquire_token_by_refresh_token(after, ["User.Read"])

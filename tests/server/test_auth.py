@@ -24,9 +24,10 @@ from server.auth import current_principal, init_app, require_auth
 from server.auth.graph_tokens import GraphTokens
 from server.auth.principal import AuthError
 from server.auth.token_validator import TokenValidator
+from server.config import default_client_ids
 from server.errors import ApiError
 from server.tls import http_session
-from tests.support.identities import ADELE_OID
+from tests.support.identities import ADELE_OID, PERSONAL, SAM
 
 CLIENT_ID = "6f1c2a47-3b8e-4d2a-9c51-7e0b4f8a2d13"
 APP_URI = f"api://localhost:5000/{CLIENT_ID}"
@@ -35,6 +36,8 @@ FABRIKAM = "c4e1b7d2-9a6f-4b38-8e15-5d7a2f3c6b90"
 ADELE = "adele.vance@contoso.com"
 PAT = "pat.kowalski@fabrikam.com"
 TOKEN_PATH = r"/oauth2/v2\.0/token$"
+OFFICE = "ea5a67f6-b6f3-4338-b240-c655ddc3cc8e"
+OTHER_CLIENT = "3c9f5e27-8b1d-4f60-a4c2-7d1e0b9a6f58"  # some app the user consented to, not ours
 
 
 def make_config(emulator, tmp_path, **overrides):
@@ -47,6 +50,8 @@ def make_config(emulator, tmp_path, **overrides):
         "AZURE_CLIENT_SECRET": "local-emulator-only",
         "AZURE_TENANT_ID": "organizations",
         "API_AUDIENCE": f"{APP_URI},{CLIENT_ID}",
+        "ALLOWED_CLIENT_IDS": default_client_ids(CLIENT_ID),
+        "ALLOW_PERSONAL_ACCOUNTS": False,
         **overrides,
     }
 
@@ -117,6 +122,7 @@ def claims(emulator, tid=CONTOSO, **overrides):
         "tid": tid,
         "oid": ADELE_OID,
         "scp": "access_as_user",
+        "azp": OFFICE,
         "ver": "2.0",
         "name": "Adele Vance",
         "preferred_username": ADELE,
@@ -288,6 +294,69 @@ def test_app_only_token_is_accepted_only_where_its_role_is_required(client, emul
 
     without_role = signed_by_emulator(emulator, dict(app_claims, roles=["Contacts.ReadWrite"]))
     assert_401(client.get("/background", headers=bearer(without_role)), "insufficient_scope")
+
+
+def test_an_app_only_token_that_also_carries_a_scope_is_refused(client, emulator):
+    mixed = signed_by_emulator(emulator, claims(emulator, idtyp="app", roles=["Mail.ReadWrite"]))
+    assert_401(client.get("/whoami", headers=bearer(mixed)), "insufficient_scope")
+    assert_401(client.get("/background", headers=bearer(mixed)), "invalid_token")
+
+
+# -- who may call: personal accounts, the client application ------------------------------
+
+
+@pytest.mark.parametrize("ver", [1, 2])
+def test_a_personal_microsoft_account_is_refused(client, emulator, ver):
+    token = emulator.pane_token(SAM, ver=ver)
+    assert jwt.decode(token, options={"verify_signature": False})["tid"] == PERSONAL
+    error = assert_401(client.get("/whoami", headers=bearer(token)), "personal_account_not_allowed")
+    assert "work or school account" in error["message"]
+
+
+def test_personal_accounts_are_accepted_when_allowed(emulator, tmp_path):
+    config = make_config(emulator, tmp_path, ALLOW_PERSONAL_ACCOUNTS=True)
+    principal = TokenValidator(config, http_session(config)).validate(emulator.pane_token(SAM))
+    assert (principal.tid, principal.upn) == (PERSONAL, SAM)
+
+
+@pytest.mark.parametrize("ver", [1, 2])
+def test_a_token_another_client_application_obtained_is_refused(client, emulator, ver):
+    token = emulator.pane_token(ADELE, ver=ver, azp=OTHER_CLIENT)
+    error = assert_401(client.get("/whoami", headers=bearer(token)), "client_not_allowed")
+    assert OTHER_CLIENT in error["message"] and "ALLOWED_CLIENT_IDS" in error["message"]
+
+
+@pytest.mark.parametrize("office_client", default_client_ids("").split(","))
+def test_tokens_of_every_documented_office_client_are_accepted(client, emulator, office_client):
+    response = client.get("/whoami", headers=bearer(emulator.pane_token(ADELE, azp=office_client)))
+    assert response.status_code == 200, response.get_json()
+
+
+def test_our_own_pane_client_is_accepted_as_nested_app_authentication_gets_it(client, emulator):
+    # The pane's MSAL (nested app authentication) asks as our own SPA client: the emulator's
+    # token endpoint issues the token to the client that asked.
+    for ver in (1, 2):
+        token = emulator.pane_token(ADELE, ver=ver, azp=CLIENT_ID)
+        assert client.get("/whoami", headers=bearer(token)).status_code == 200
+
+
+def test_a_token_naming_no_client_application_is_refused(client, emulator):
+    error = assert_401(client.get("/whoami", headers=bearer(signed_by_emulator(emulator, claims(emulator, azp=None)))))
+    assert "client application" in error["message"]
+    # A v1 token names its client in appid; an azp there does not stand in for it.
+    v1 = claims(emulator, ver="1.0", iss=f"{emulator.base_url}/{CONTOSO}/", aud=APP_URI)
+    assert_401(client.get("/whoami", headers=bearer(signed_by_emulator(emulator, v1))), "invalid_token")
+    with_appid = dict(v1, appid=OFFICE)
+    assert client.get("/whoami", headers=bearer(signed_by_emulator(emulator, with_appid))).status_code == 200
+
+
+def test_the_allowed_clients_are_a_setting(emulator, tmp_path):
+    config = make_config(emulator, tmp_path, ALLOWED_CLIENT_IDS=f" {OTHER_CLIENT.upper()} ")
+    validator = TokenValidator(config, http_session(config))
+    assert validator.validate(emulator.pane_token(ADELE, azp=OTHER_CLIENT)).oid == ADELE_OID
+    with pytest.raises(AuthError) as refused:
+        validator.validate(emulator.pane_token(ADELE))
+    assert refused.value.code == "client_not_allowed"
 
 
 # -- keys -------------------------------------------------------------------------------

@@ -11,7 +11,8 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from tests.support.identities import ADELE, ADELE_OID, CLIENT_ID, CONTOSO, FABRIKAM
+from tests.support.app_tokens import app_only_token
+from tests.support.identities import ADELE, ADELE_OID, CLIENT_ID, CONTOSO, FABRIKAM, SAM
 
 OFFICE = "ea5a67f6-b6f3-4338-b240-c655ddc3cc8e"
 
@@ -77,6 +78,10 @@ def test_a_well_formed_token_of_our_own_making_is_accepted(client, emulator):
         "not_yet_valid",
         "garbage",
         "no_bearer",
+        "personal_account",
+        "other_client",
+        "no_client",
+        "app_only",
     ],
 )
 def test_bad_tokens_get_401(client, emulator, case):
@@ -95,6 +100,10 @@ def test_bad_tokens_get_401(client, emulator, case):
         "wrong_scp": lambda: sign(emulator, good_claims(emulator, scp="Mail.Read")),
         "not_yet_valid": lambda: sign(emulator, good_claims(emulator, nbf=now + 3600)),
         "garbage": lambda: "not-a-jwt",
+        "personal_account": lambda: emulator.pane_token(SAM),
+        "other_client": lambda: emulator.pane_token(ADELE, azp="3c9f5e27-8b1d-4f60-a4c2-7d1e0b9a6f58"),
+        "no_client": lambda: sign(emulator, good_claims(emulator, azp=None)),
+        "app_only": lambda: app_only_token(emulator, CONTOSO),
     }
     header = "Basic dXNlcjpwYXNz" if case == "no_bearer" else f"Bearer {tokens[case]()}"
     response = client.get("/api/v1/messages/AAMkAGI2TG93AAA=", headers={"Authorization": header})

@@ -7,6 +7,13 @@ from __future__ import annotations
 from server.config import ROOT_DIR, SETTINGS, Config, read_env
 from server.config_docs import ENV_EXAMPLE, README, env_example, out_of_step, readme_with_table
 
+# The Office clients Microsoft's Office add-in SSO registration lists.
+OFFICE_CLIENTS = (
+    "ea5a67f6-b6f3-4338-b240-c655ddc3cc8e,d3590ed6-52b3-4102-aeff-aad2292ab01c,"
+    "57fb890c-0dab-4253-a5e0-7188c88b2bb4,08e18876-6177-487e-b8b5-cf950c1e598c,"
+    "bc59ab01-8403-45c6-8796-ac3ef710b3e3"
+)
+
 # Names and defaults are a contract with every deployment: they never change.
 CONTRACT_DEFAULTS = {
     "GRAPH_BASE_URL": "https://graph.microsoft.com/v1.0",
@@ -15,6 +22,8 @@ CONTRACT_DEFAULTS = {
     "AZURE_CLIENT_SECRET": "",
     "AZURE_TENANT_ID": "organizations",
     "API_AUDIENCE": "",
+    "ALLOWED_CLIENT_IDS": OFFICE_CLIENTS,
+    "ALLOW_PERSONAL_ACCOUNTS": False,
     "PUBLIC_BASE_URL": "http://localhost:5000",
     "CA_BUNDLE": None,
     "REDIS_URL": None,
@@ -22,12 +31,14 @@ CONTRACT_DEFAULTS = {
     "GRAPH_TIMEOUT_S": 10.0,
     "GRAPH_MAX_WAIT_S": 10.0,
     "SECRET_KEY": None,
+    "SESSION_RECHECK_S": 900,
     "MAX_CONTENT_LENGTH": 1048576,
     "IMPORT_MAX_BYTES": 20971520,
     "AUTO_LINK_COMPANIES": True,
     "LOG_LEVEL": "INFO",
     "RATE_LIMIT": "600 per minute",
     "WEBHOOK_RATE_LIMIT": "6000 per minute",
+    "PAGES_RATE_LIMIT": "60 per minute",
     "NOTIFICATION_BASE_URL": "http://localhost:5000",
     "DELTA_INTERVAL_S": 600,
     "CATCH_UP_ON_OPEN": True,
@@ -89,3 +100,4 @@ def test_derived_defaults_follow_the_settings_they_come_from():
     values = read_env({"PUBLIC_BASE_URL": "https://crm.example.com/", "AZURE_CLIENT_ID": "client-1"})
     assert values["API_AUDIENCE"] == "api://crm.example.com/client-1,client-1"
     assert values["NOTIFICATION_BASE_URL"] == "https://crm.example.com"
+    assert values["ALLOWED_CLIENT_IDS"] == f"{OFFICE_CLIENTS},client-1"  # the pane's own client (NAA)

@@ -8,11 +8,13 @@ import html as htmllib
 import io
 import re
 import time
+from urllib.parse import urlencode
 
 from sqlalchemy import select
 
 from server.crm.models import Contact, ContactEmail
 
+UPLOAD_ACTION = re.compile(r'<form method="post" action="([^"]+)" enctype="multipart/form-data"')
 JOB_LOCATION = re.compile(r"/crm/admin/jobs/(\d+)$")
 REFRESH = 'http-equiv="refresh"'
 
@@ -43,12 +45,19 @@ def contacts_in(crm, tenant_id: str) -> list[str]:
     )
 
 
-def upload(person, content: bytes, name: str = "contacts.csv", token: str | None = None):
-    """Posts the import form with a file, as a browser would (multipart)."""
+def upload(person, content: bytes, name: str = "contacts.csv", token: str | bool | None = None):
+    """Posts the import form with a file, as a browser would (multipart, to the form's
+    action, whose query string carries the CSRF token). `token`: another token in its
+    place, or False for none."""
+    if token is None:
+        page = person.get("/crm/admin/import").get_data(as_text=True)
+        path = htmllib.unescape(UPLOAD_ACTION.search(page).group(1))
+    elif token is False:
+        path = "/crm/admin/import"
+    else:
+        path = f"/crm/admin/import?{urlencode({'csrf_token': token})}"
     data = {"file": (io.BytesIO(content), name)}
-    if token is not False:
-        data["csrf_token"] = token or person.csrf_token("/crm/admin/import")
-    return person.client.post("/crm/admin/import", data=data, content_type="multipart/form-data")
+    return person.client.post(path, data=data, content_type="multipart/form-data")
 
 
 def job_id_of(response) -> int:

@@ -45,7 +45,8 @@ def migrated_database(base_url: str | None, tmp_dir: Path) -> Iterator[str]:
 
 
 def empty_crm(session) -> None:
-    """Deletes every CRM row (children first) and commits."""
+    """Deletes every CRM row (children first) and commits. On the session's connection,
+    below the ORM, which refuses to remove audit entries (server/crm/audit.py)."""
     for table in reversed(Base.metadata.sorted_tables):
-        session.execute(table.delete())
+        session.connection().execute(table.delete())
     session.commit()

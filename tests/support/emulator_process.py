@@ -90,6 +90,10 @@ class EmulatorProcess:
         body = {"tid": tid, "mailboxes": mailboxes, "group": group, "kind": kind}
         return self.admin("POST", "mailbox-scope", json=body).json()
 
+    def account(self, upn: str, **changes) -> dict:
+        """Changes a user's account in Entra (enabled=False, revoke_sessions=True)."""
+        return self.admin("POST", "account", json={"upn": upn, **changes}).json()
+
     def deliver(self, upn: str, message: dict, folder: str = "inbox") -> dict:
         return self.admin("POST", "messages", json={"upn": upn, "folder": folder, "message": message}).json()
 

@@ -11,10 +11,9 @@ from urllib.parse import quote
 
 from werkzeug.serving import make_server
 
-from server.crm.tenants import get_or_create_user
-from server.db import session_scope
 from server.graph.properties import EMAIL_ID, SYNC_STATE
 from tests.support.identities import ADELE, ADELE_OID, CONTOSO
+from tests.support.page_sessions import signed_in_cookie
 from tests.support.paths import ROOT
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
@@ -132,16 +131,7 @@ def sign_in_to_crm_pages(context, app, backend_url: str) -> None:
     /auth/callback writes. The browser backend listens on a random port, which no redirect
     URI of the emulator's app names, so the tests cannot go through the sign-in page here
     (tests/server/web/ does)."""
-    with session_scope(app) as session:
-        get_or_create_user(session, CONTOSO, ADELE_OID, upn=ADELE, name="Adele Vance")
-    serializer = app.session_interface.get_signing_serializer(app)
-    cookie = serializer.dumps(
-        {
-            "user": {"tid": CONTOSO, "oid": ADELE_OID, "upn": ADELE, "name": "Adele Vance"},
-            "signed_in_at": int(time.time()),
-            "csrf": "browser-test-token",
-        }
-    )
+    cookie = signed_in_cookie(app, CONTOSO, ADELE_OID, ADELE, "Adele Vance")
     context.add_cookies(
         [
             {

@@ -15,13 +15,23 @@ class Browser:
     """A Flask test client that signs in like a person: our /auth/signin, the
     emulator's sign-in page (pick the user), back to /auth/callback."""
 
-    def __init__(self, client, emulator):
+    def __init__(self, client, emulator, base_url: str | None = None):
         self.client = client
         self.emulator = emulator
         self.upn: str | None = None
+        # Our origin as the browser sees it (https: the cookies' Secure and __Host- rules apply).
+        self.at = {"base_url": base_url} if base_url else {}
 
     def sign_in(self, upn: str = ADELE, next_path: str = "/crm/"):
-        start = self.client.get("/auth/signin", query_string={"next": next_path})
+        done = self.callback_answer(upn, next_path)
+        assert done.status_code == 302, done.get_data(as_text=True)
+        assert urlsplit(done.headers["Location"]).path == urlsplit(next_path).path
+        self.upn = upn
+        return done
+
+    def callback_answer(self, upn: str, next_path: str = "/crm/"):
+        """Our /auth/callback's answer after `upn` picked themselves on the sign-in page."""
+        start = self.client.get("/auth/signin", query_string={"next": next_path}, **self.at)
         assert start.status_code == 302, start.get_data(as_text=True)
         auth_uri = start.headers["Location"]
         page = self.emulator.session.get(auth_uri, timeout=10)
@@ -34,11 +44,7 @@ class Browser:
         assert answer.status_code == 302, answer.text
         back = urlsplit(answer.headers["Location"])
         assert back.path == "/auth/callback"
-        done = self.client.get(f"{back.path}?{back.query}")
-        assert done.status_code == 302, done.get_data(as_text=True)
-        assert urlsplit(done.headers["Location"]).path == urlsplit(next_path).path
-        self.upn = upn
-        return done
+        return self.client.get(f"{back.path}?{back.query}", **self.at)
 
     def follow(self, response, limit: int = 10):
         """Follows redirects like a browser: our paths through the test client, the
@@ -62,14 +68,14 @@ class Browser:
         return response.get_data(as_text=True)
 
     def get(self, path, **kw):
-        return self.client.get(path, **kw)
+        return self.client.get(path, **self.at, **kw)
 
     def csrf_token(self, path: str = "/crm/") -> str:
-        page = self.client.get(path)
+        page = self.client.get(path, **self.at)
         match = CSRF_FIELD.search(page.get_data(as_text=True))
         assert match, "no form with a CSRF token on " + path
         return match.group(1)
 
     def post_form(self, path, data=None, token_from: str = "/crm/", **kw):
         body = {"csrf_token": self.csrf_token(token_from), **(data or {})}
-        return self.client.post(path, data=body, **kw)
+        return self.client.post(path, data=body, **self.at, **kw)

@@ -7,14 +7,17 @@ every table, so the metadata Alembic and create_all see is always complete.
 - tenancy          Tenant, User and their settings
 - address_book     Company, Contact, ContactEmail
 - contact_history  ContactChange (what changed a contact, who, when)
+- audit_log        AuditEntry (the audit log: who did what, when, before and after)
 - outlook_pairing  OutlookContactLink, OutlookContactReservation
 - casework         Case, Task, SharingRule
 - link_targets     what an email can be filed on (TARGET_TYPES, MODEL_FOR_TARGET)
 - filed_mail       Email, MailboxItem, EmailLink, Note, ConversationLink, subject_key
 - sync_state       SyncCursor, Subscription, SyncJob
+- page_sessions    PageSession (the CRM pages' sign-in sessions, kept server-side)
 """
 
 from server.crm.models.address_book import Company, Contact, ContactEmail, company_name_key
+from server.crm.models.audit_log import AuditEntry
 from server.crm.models.base import MAX_ID, NAMING_CONVENTION, Base, TimestampMixin, is_id
 from server.crm.models.casework import Case, SharingRule, Task
 from server.crm.models.contact_history import CHANGE_SOURCES, ContactChange
@@ -31,6 +34,7 @@ from server.crm.models.filed_mail import (
 )
 from server.crm.models.link_targets import MODEL_FOR_TARGET, TARGET_TYPES
 from server.crm.models.outlook_pairing import OutlookContactLink, OutlookContactReservation
+from server.crm.models.page_sessions import PageSession
 from server.crm.models.sync_state import JOB_STATES, Subscription, SyncCursor, SyncJob
 from server.crm.models.tenancy import (
     AUTO_SYNC_MODES,
@@ -56,8 +60,10 @@ __all__ = [
     "NAMING_CONVENTION",
     "SUBJECT_KEY_LENGTH",
     "TARGET_TYPES",
+    "AuditEntry",
     "Base",
     "Case",
+    "PageSession",
     "Company",
     "Contact",
     "ContactChange",

@@ -48,7 +48,9 @@ class Task(TimestampMixin, Base):
 
 
 class SharingRule(Base):
-    """All new mail of one mailbox from/to `address` is filed to `case`."""
+    """All new mail of one mailbox (`user_id`) from/to `address` is filed to `case`.
+    Only its owner makes one (`created_by_id` is the owner), and it reads only that
+    mailbox."""
 
     __tablename__ = "sharing_rules"
     __table_args__ = (
@@ -71,12 +73,18 @@ class SharingRule(Base):
 
     @classmethod
     def for_addresses(cls, session: Session, tenant_id: str, user_id: int, addresses: Iterable[str]):
-        """The rules of one mailbox that match any of these (normalised) addresses."""
+        """The rules of one mailbox that match any of these (normalised) addresses and
+        that the mailbox's owner made: a rule someone else made for it files nothing."""
         wanted = [a for a in addresses if a]
         if not wanted:
             return []
         return session.scalars(
-            select(cls).where(cls.tenant_id == tenant_id, cls.user_id == user_id, cls.address.in_(wanted))
+            select(cls).where(
+                cls.tenant_id == tenant_id,
+                cls.user_id == user_id,
+                cls.created_by_id == user_id,
+                cls.address.in_(wanted),
+            )
         ).all()
 
 

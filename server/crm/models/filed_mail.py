@@ -164,11 +164,22 @@ class Note(Base):
 
 
 class ConversationLink(Base):
-    """Every message of a conversation, past and future, follows it to `target`."""
+    """One user's link of a conversation to `target`: the conversation's emails already
+    in the CRM are linked when it is made, and automatic sync files the conversation's
+    new messages of its maker's own mailbox (`created_by_id`) there, and of no other
+    mailbox. Colleagues who want the same make their own link. A link whose maker is
+    gone (NULL) files nothing."""
 
     __tablename__ = "conversation_links"
     __table_args__ = (
-        UniqueConstraint("tenant_id", "conversation_id", "target_type", "target_id"),
+        UniqueConstraint(
+            "tenant_id",
+            "conversation_id",
+            "created_by_id",
+            "target_type",
+            "target_id",
+            name="uq_conversation_links_maker_target",
+        ),
         CheckConstraint(f"target_type IN {sql_in_list(TARGET_TYPES)}", name="target_type"),
     )
 
@@ -182,10 +193,22 @@ class ConversationLink(Base):
 
     @classmethod
     def for_conversation(cls, session: Session, tenant_id: str, conversation_id: str | None):
+        """Everyone's links of a conversation (what the pane lists)."""
         if not conversation_id:
             return []
         return session.scalars(
             select(cls).where(cls.tenant_id == tenant_id, cls.conversation_id == conversation_id)
+        ).all()
+
+    @classmethod
+    def made_by(cls, session: Session, tenant_id: str, user_id: int, conversation_id: str | None):
+        """One user's own links of a conversation: the only ones that file their mail."""
+        if not conversation_id:
+            return []
+        return session.scalars(
+            select(cls).where(
+                cls.tenant_id == tenant_id, cls.conversation_id == conversation_id, cls.created_by_id == user_id
+            )
         ).all()
 
 

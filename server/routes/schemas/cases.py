@@ -141,6 +141,8 @@ class ConversationLinkSchema(ma.Schema):
     title = ma.fields.String(allow_none=True)
     url = ma.fields.String(allow_none=True)
     created_at = ma.fields.DateTime()
+    mine = ma.fields.Boolean(metadata={"description": "The caller's own link (only that files the caller's mailbox)"})
+    made_by = ma.fields.String(metadata={"description": "Who made the link (empty when that user is gone)"})
 
 
 class ConversationLinksSchema(ma.Schema):

@@ -40,6 +40,14 @@ class PersonSchema(ma.Schema):
     outlook_contact_id = ma.fields.String(allow_none=True, required=True)
 
 
+class ColleagueLinkSchema(ma.Schema):
+    target_type = ma.fields.String(required=True, validate=ma.validate.OneOf(["case", "task"]))
+    target_id = ma.fields.Integer(required=True)
+    title = ma.fields.String(required=True)
+    url = ma.fields.String(required=True)
+    made_by = ma.fields.String(required=True, metadata={"description": "The colleague's name"})
+
+
 class MessageSchema(ma.Schema):
     id = ma.fields.String(required=True, metadata={"description": "Immutable Graph id"})
     internet_message_id = ma.fields.String(allow_none=True, required=True)
@@ -72,6 +80,14 @@ class MessageSchema(ma.Schema):
         metadata={"description": "False when outlook_contact_id was not looked up in this answer"}
     )
     people = ma.fields.List(ma.fields.Nested(PersonSchema), required=True)
+    colleague_links = ma.fields.List(
+        ma.fields.Nested(ColleagueLinkSchema),
+        metadata={
+            "description": "Records a colleague files this message's conversation on and the caller does not: "
+            "a colleague's link files only the colleague's own mailbox, so the pane offers the caller their own "
+            "link (POST /emails/{id}/conversation-links)"
+        },
+    )
 
 
 class OpenArgsSchema(ma.Schema):

@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from server.crm.cases import conversation_links_for
-from server.crm.models import Email, EmailLink
+from server.crm.models import Email, EmailLink, User
 from tests.support.arrange_contacts import seed_contoso
 from tests.support.emulated_messages import find_message
 from tests.support.identities import ADELE, CONTOSO, MEGAN
@@ -20,6 +20,10 @@ def filed_email(pane, emulator, subject=NORTHWIND_ORDER, upn=ADELE) -> int:
     answer = pane(upn).post(f"/messages/{message['id']}/sync")
     assert answer.status_code == 200, answer.json
     return answer.json["crm_email_id"]
+
+
+def user_id(crm, upn: str) -> int:
+    return crm.scalar(select(User.id).where(User.upn == upn))
 
 
 def links_of(crm, email_id):
@@ -150,8 +154,10 @@ def test_link_a_conversation_links_its_filed_messages_and_unlink_keeps_them(pane
     assert ("case", case_id, "conversation") in links_of(crm, first)
     assert ("case", case_id, "conversation") in links_of(crm, second)
     assert not any(t == "case" for t, _, _ in links_of(crm, other))
-    # What automatic sync gives a message of this conversation filed later.
-    assert conversation_links_for(crm, CONTOSO, CONVERSATION) == [("case", case_id, "conversation")]
+    # What automatic sync gives a message of this conversation filed later in Adele's
+    # mailbox, and in nobody else's.
+    adele_id = user_id(crm, ADELE)
+    assert conversation_links_for(crm, CONTOSO, CONVERSATION, adele_id) == [("case", case_id, "conversation")]
     listed = user.get(f"/emails/{second}/conversation-links").json
     assert [(l["target_type"], l["target_id"], l["title"]) for l in listed["links"]] == [
         ("case", case_id, "Delivery dates")
@@ -162,7 +168,7 @@ def test_link_a_conversation_links_its_filed_messages_and_unlink_keeps_them(pane
 
     link_id = listed["links"][0]["id"]
     assert user.delete(f"/conversation-links/{link_id}").status_code == 204
-    assert conversation_links_for(crm, CONTOSO, CONVERSATION) == []
+    assert conversation_links_for(crm, CONTOSO, CONVERSATION, adele_id) == []
     assert ("case", case_id, "conversation") in links_of(crm, first)  # what was filed stays linked
     assert user.delete(f"/conversation-links/{link_id}").status_code == 404
 

@@ -5,11 +5,14 @@ from __future__ import annotations
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from sqlalchemy import select
 
 from server import create_app
+from server.auth.page_sessions import hash_id, unseal
+from server.crm.models import PageSession, User
 from server.web.auth_code_flow import safe_next
 from tests.support.backend import backend_settings
-from tests.support.identities import ADELE, CLIENT_ID, CONTOSO
+from tests.support.identities import ADELE, ADELE_OID, CLIENT_ID, CONTOSO, SAM
 from tests.support.signin_client import Browser
 
 
@@ -39,13 +42,21 @@ def test_sign_in_lands_on_the_page_asked_for_with_a_safe_cookie(app, clean_state
     assert "Adele Vance" in page.get_data(as_text=True)
 
 
-def test_session_holds_only_who_signed_in(app, clean_state, emulator):
+def test_session_holds_only_who_signed_in(app, clean_state, emulator, crm):
+    """The cookie is only the session's random id; the server keeps its hash, who signed
+    in (tenant and user) and the CSRF token, and the refresh token only sealed."""
     browser = Browser(app.test_client(), emulator)
     browser.sign_in(ADELE)
-    with browser.client.session_transaction() as session:
-        assert set(session) == {"user", "signed_in_at", "csrf"}
-        assert set(session["user"]) == {"tid", "oid", "upn", "name"}
-        assert session["user"]["tid"] == CONTOSO and session["user"]["upn"] == ADELE
+    assert browser.client.get_cookie("crm_signin") is None  # the sign-in round trip's cookie is gone
+    session_id = browser.client.get_cookie("crm_session").value
+    assert len(session_id) >= 43 and "." not in session_id  # 256 random bits, nothing signed inside
+    row = crm.scalar(select(PageSession))
+    assert row.id_hash == hash_id(session_id) and session_id not in repr(row.__dict__)
+    user = crm.get(User, row.user_id)
+    assert (row.tenant_id, user.oid, user.upn) == (CONTOSO, ADELE_OID, ADELE)
+    assert set(row.data) == {"csrf"}
+    assert row.refresh_token and not row.refresh_token.startswith("1.A")
+    assert unseal(app.config["SECRET_KEY"], row.refresh_token).startswith("1.A")  # Entra's, sealed
 
 
 def test_a_forged_callback_is_refused(app, clean_state):
@@ -55,6 +66,18 @@ def test_a_forged_callback_is_refused(app, clean_state):
     assert response.status_code == 400
     assert "did not match" in response.get_data(as_text=True)
     assert client.get("/crm/").status_code == 302  # still signed out
+
+
+def test_a_personal_microsoft_account_cannot_sign_in_to_the_pages(make_app, clean_state, emulator):
+    browser = Browser(make_app().test_client(), emulator)
+    refused = browser.callback_answer(SAM)
+    assert refused.status_code == 403
+    assert "work or school account" in refused.get_data(as_text=True)
+    assert browser.client.get("/crm/").status_code == 302  # not signed in
+
+    allowed = Browser(make_app(ALLOW_PERSONAL_ACCOUNTS=True).test_client(), emulator)
+    allowed.sign_in(SAM)
+    assert allowed.get("/crm/").status_code == 200
 
 
 BYPASS_FORMS = [
@@ -118,6 +141,27 @@ def test_secure_cookie_when_served_over_https(emulator, database_url, tmp_path):
     client = app.test_client()
     response = client.get("/auth/signin", base_url="https://localhost:5000")
     cookie = response.headers["Set-Cookie"]
-    assert cookie.startswith("__Host-crm_session=") and "Secure" in cookie and "HttpOnly" in cookie
+    # Before sign-in only the round trip's cookie; the session's has the same options.
+    assert cookie.startswith("__Host-crm_signin=") and "Secure" in cookie and "HttpOnly" in cookie
+    assert "SameSite=Lax" in cookie and "Path=/" in cookie
+    assert app.session_interface.get_cookie_name(app) == "__Host-crm_session"
     query = parse_qs(urlsplit(response.headers["Location"]).query)
     assert query["redirect_uri"] == ["https://localhost:5000/auth/callback"]
+
+
+def test_over_https_the_session_cookie_is_host_only_secure_and_ends_at_sign_out(
+    clean_state, emulator, database_url, tmp_path
+):
+    app = create_app(
+        backend_settings(emulator, database_url, PUBLIC_BASE_URL="https://localhost:5000", INSTANCE_DIR=str(tmp_path))
+    )
+    browser = Browser(app.test_client(), emulator, base_url="https://localhost:5000")
+    done = browser.sign_in(ADELE)
+    cookies = done.headers.getlist("Set-Cookie")
+    session_cookie = next(c for c in cookies if c.startswith("__Host-crm_session="))
+    assert "Secure" in session_cookie and "HttpOnly" in session_cookie and "SameSite=Lax" in session_cookie
+    assert "Path=/" in session_cookie and "Domain" not in session_cookie
+    assert any(c.startswith("__Host-crm_signin=;") for c in cookies)  # the round trip's cookie deleted
+    assert browser.get("/crm/").status_code == 200
+    browser.post_form("/auth/signout")
+    assert browser.get("/crm/").status_code == 302
