@@ -108,8 +108,9 @@ def reaches_another_mailbox(session: Session, user: User) -> bool:
 def scope_refusal(error: BaseException, *, has_roles: bool, reaches_others: bool) -> bool:
     """Whether an app-only request's failure means the organisation keeps the app out of
     this one mailbox: the access policy's words; or a plain denial while the app holds
-    the permission (its token's roles) or opens other mailboxes of the tenant, so that a
-    tenant that never granted admin consent is still told to grant it."""
+    every permission it needs (its token's roles) or opens other mailboxes of the tenant,
+    so that a tenant that never granted admin consent, or granted only part of it, is
+    still told to grant it."""
     if explicit_refusal(error):
         return True
     return plain_denial(error) and (has_roles or reaches_others)
@@ -122,7 +123,7 @@ def refused_by_scope(session: Session, user: User, error: BaseException) -> bool
     if not plain_denial(error):
         return False
     try:
-        has_roles = bool(roles_of(app_graph_token(user.tenant_id)) & OUR_ROLES)
+        has_roles = OUR_ROLES <= roles_of(app_graph_token(user.tenant_id))
     except ApiError:
         has_roles = False
     return scope_refusal(error, has_roles=has_roles, reaches_others=reaches_another_mailbox(session, user))

@@ -134,7 +134,7 @@ def check_mailbox_scope(app: Flask, http: requests.Session, session: Session, te
         found[answer].append(user)
     # A plain denial is the scope when the app holds the permission or opens other mailboxes;
     # otherwise it is missing admin consent, which the Consent check reports.
-    has_roles = bool(roles_of(token) & OUR_ROLES)
+    has_roles = OUR_ROLES <= roles_of(token)
     reaches = bool(found[ALLOWED]) or any(reaches_another_mailbox(session, u) for u in found[DENIED][:1])
     denial = AccessDenied(403, "ErrorAccessDenied", "")
     scoped = scope_refusal(denial, has_roles=has_roles, reaches_others=reaches)
