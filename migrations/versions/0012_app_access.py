@@ -25,12 +25,13 @@ depends_on: Union[str, Sequence[str], None] = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("users") as batch:
-        batch.add_column(sa.Column("app_access_refused_at", UTCDateTime(), nullable=True))
-        batch.add_column(sa.Column("app_access_checked_at", UTCDateTime(), nullable=True))
+    op.add_column('users', sa.Column('app_access_refused_at', UTCDateTime(), nullable=True))
+    op.add_column('users', sa.Column('app_access_checked_at', UTCDateTime(), nullable=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("users") as batch:
-        batch.drop_column("app_access_checked_at")
-        batch.drop_column("app_access_refused_at")
+    # In place, not in batch mode: SQLite (3.35+) drops a column itself, where batch mode
+    # would copy `users` and drop the old table, which sets every reference to a user
+    # (ON DELETE SET NULL: who made a conversation link or sharing rule) to NULL.
+    op.drop_column('users', 'app_access_checked_at')
+    op.drop_column('users', 'app_access_refused_at')
