@@ -5,6 +5,7 @@ docs/ARCHITECTURE.md ("Emulator admin API") and emulator/README.md.
 """
 
 import json
+import uuid
 from datetime import datetime, timedelta
 from types import GeneratorType
 
@@ -72,17 +73,87 @@ def _int_arg(name: str, default: int) -> int:
         raise AdminError(400, "BadRequest", f"{name} must be an integer") from None
 
 
+def _user_json(u) -> dict:
+    return {
+        "upn": u.upn,
+        "oid": u.oid,
+        "tid": u.tid,
+        "display_name": u.display_name,
+        "mail": u.mail,
+        "app_role_assignments": list(u.app_role_assignments),
+        "directory_roles": list(u.directory_roles),
+    }
+
+
+def _role_lists(body: dict) -> dict:
+    """{"app_roles": [values of the fixture app's roles], "directory_roles": [template
+    ids]} of a body, in the store's shape; a missing key stays as it is."""
+    found = {}
+    if "app_roles" in body:
+        app = _app(body.get("client_id"))
+        values = body["app_roles"]
+        if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+            raise AdminError(400, "BadRequest", "app_roles must be a list of app role values")
+        unknown = set(values) - app.role_values()
+        if unknown:
+            raise AdminError(400, "BadRequest", f"the app defines no role {sorted(unknown)}")
+        found["app_role_assignments"] = [{"client_id": app.client_id, "value": v} for v in values]
+    if "directory_roles" in body:
+        wids = body["directory_roles"]
+        if not isinstance(wids, list) or not all(isinstance(v, str) for v in wids):
+            raise AdminError(400, "BadRequest", "directory_roles must be a list of role template ids")
+        found["directory_roles"] = [w.lower() for w in wids]
+    return found
+
+
 @bp.get("/users")
 def users():
-    """The seeded users."""
-    return jsonify(
-        {
-            "users": [
-                {"upn": u.upn, "oid": u.oid, "tid": u.tid, "display_name": u.display_name, "mail": u.mail}
-                for u in _state().store.users.values()
-            ]
-        }
-    )
+    """The users (seeded, and added since the last reset), with their roles."""
+    return jsonify({"users": [_user_json(u) for u in _state().store.users.values()]})
+
+
+@bp.post("/users")
+def add_user():
+    """Adds a user: {"upn", "tid"?, "display_name"?, "oid"?, "app_roles"?: [values of the
+    app's roles, e.g. "Crm.Admin"], "directory_roles"?: [template ids]}. The tenant
+    defaults to the one owning the UPN's domain. Gone at the next reset."""
+    body = _json_body()
+    upn = str(body.get("upn") or "").strip()
+    if "@" not in upn:
+        raise AdminError(400, "BadRequest", "upn must be an address")
+    tid = body.get("tid")
+    if not tid:
+        tenant = _state().store.tenant_by_name_or_domain(upn.rsplit("@", 1)[1])
+        tid = tenant.tid if tenant else None
+    spec = {
+        "upn": upn,
+        "tid": tid,
+        "oid": str(body.get("oid") or uuid.uuid5(uuid.NAMESPACE_URL, f"user:{tid}:{upn.lower()}")),
+        "display_name": body.get("display_name") or upn,
+        **_role_lists(body),
+    }
+    try:
+        user = _state().store.add_user(spec)
+    except ValueError as e:
+        raise AdminError(400, "BadRequest", f"cannot add the user: {e}") from None
+    return jsonify(_user_json(user)), 201
+
+
+@bp.put("/users/<key>/roles")
+def set_roles(key):
+    """Replaces a user's app role assignments of the fixture's app and/or directory
+    roles: {"app_roles"?: [...], "directory_roles"?: [...]} (a missing key is kept)."""
+    user = _user(key)
+    body = _json_body()
+    changes = _role_lists(body)
+    client_id = _app(body.get("client_id")).client_id
+    with _state().store.lock:
+        if "app_role_assignments" in changes:
+            others = [a for a in user.app_role_assignments if a.get("client_id") != client_id]
+            user.app_role_assignments = others + changes["app_role_assignments"]
+        if "directory_roles" in changes:
+            user.directory_roles = changes["directory_roles"]
+    return jsonify(_user_json(user))
 
 
 @bp.get("/pane-token")

@@ -438,7 +438,7 @@ def _user_tokens(state, app, user, scopes, form, nonce=None, public=False, issue
         raw_scope = " ".join([f"{scopes.resource or GRAPH_RESOURCE}/{n}" for n in scopes.names] + scopes.oidc)
         extra["refresh_token"] = state.grants.issue_refresh_token(app.client_id, user.oid, raw_scope, public)
     if scopes.wants_id_token and issue_id_token:
-        extra["id_token"] = tokens.id_token(state, user, app.client_id, nonce)
+        extra["id_token"] = tokens.id_token(state, user, app.client_id, nonce, app=app)
     if form.get("client_info") == "1":
         extra["client_info"] = tokens.client_info(user)
     return _token_response(access, scope=scope_text, **extra)

@@ -30,6 +30,8 @@ GRAPH_RESOURCE = "https://graph.microsoft.com"
 GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000"
 GRAPH_AUDIENCES = (GRAPH_RESOURCE, GRAPH_RESOURCE + "/", GRAPH_APP_ID)
 OFFICE_CLIENT_ID = "ea5a67f6-b6f3-4338-b240-c655ddc3cc8e"
+# The directory role every member user holds ("User"); Entra lists it in `wids` too.
+USER_ROLE_TEMPLATE_ID = "b79fbf4d-3ef9-4689-8143-76b194e85509"
 DEFAULT_LIFETIME_S = 3600
 CLOCK_SKEW_S = 300  # what Microsoft's validators allow
 
@@ -157,6 +159,29 @@ def issuer_v1(state, tid: str) -> str:
     return f"{state.base_url}/{tid}/"
 
 
+# -- the user's roles --------------------------------------------------------------
+def user_wids(user) -> list[str]:
+    """The template ids of the user's directory roles, as in `wids`."""
+    return list(dict.fromkeys([*user.directory_roles, USER_ROLE_TEMPLATE_ID]))
+
+
+def role_claims(user, app) -> dict:
+    """`roles` (the app roles of `app` assigned to `user`) and `wids` (the user's
+    directory roles, when the app's groupMembershipClaims asks for them), for the
+    tokens issued for `app`; each only when it has a value, as Entra does."""
+    claims: dict = {}
+    defined = app.role_values() if app is not None else set()
+    roles = sorted(
+        {a.get("value") for a in user.app_role_assignments if a.get("client_id") == getattr(app, "client_id", None)}
+        & defined
+    )
+    if roles:
+        claims["roles"] = roles
+    if app is not None and (app.group_membership_claims or "") in ("DirectoryRole", "All"):
+        claims["wids"] = user_wids(user)
+    return claims
+
+
 # -- minting ---------------------------------------------------------------
 def _timed(claims: dict, lifetime_s: int, now: float | None = None) -> dict:
     now = int(now if now is not None else time.time())
@@ -190,6 +215,8 @@ def graph_user_token(state, user, app, scopes, lifetime_s: int = DEFAULT_LIFETIM
             "unique_name": user.upn,
             "preferred_username": user.upn,
             "scp": " ".join(scopes),
+            # Graph's own registration asks for directory roles.
+            "wids": user_wids(user),
         },
         lifetime_s,
     )
@@ -232,13 +259,15 @@ def api_token(
 ) -> str:
     """A token for our API (`aud` = our app), issued to the client that asked for it
     (`azp` in v2, `appid` in v1): Office for the token Office SSO hands the task pane,
-    our own app's client id for the pane's nested app authentication."""
+    our own app's client id for the pane's nested app authentication. It carries the
+    user's app roles of our app and directory roles (role_claims)."""
     claims = {
         "name": user.display_name,
         "oid": user.oid,
         "tid": user.tid,
         "scp": scope,
         "sub": pairwise_sub(user.oid, app.client_id),
+        **role_claims(user, app),
     }
     if int(ver) == 1:
         claims.update(
@@ -262,7 +291,10 @@ def api_token(
     return mint(state, claims, lifetime_s, now)
 
 
-def id_token(state, user, client_id: str, nonce: str | None = None, lifetime_s: int = DEFAULT_LIFETIME_S) -> str:
+def id_token(
+    state, user, client_id: str, nonce: str | None = None, lifetime_s: int = DEFAULT_LIFETIME_S, app=None
+) -> str:
+    """The id token of a sign-in to `client_id` (`app`, for the user's roles of it)."""
     claims = {
         "aud": client_id,
         "iss": issuer_v2(state, user.tid),
@@ -272,6 +304,7 @@ def id_token(state, user, client_id: str, nonce: str | None = None, lifetime_s: 
         "tid": user.tid,
         "preferred_username": user.upn,
         "sub": pairwise_sub(user.oid, client_id),
+        **role_claims(user, app),
     }
     if user.mail:
         claims["email"] = user.mail

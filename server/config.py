@@ -222,6 +222,20 @@ SETTINGS: tuple[Setting, ...] = (
         "that upload's own limit, above `MAX_CONTENT_LENGTH`",
     ),
     Setting(
+        "ATTACHMENT_MAX_BYTES",
+        int,
+        25 * 1024 * 1024,
+        "largest attachment filing stores, bytes (25 MB); a larger one is recorded as too large to store, "
+        "with a link to the message in Outlook",
+    ),
+    Setting(
+        "ATTACHMENTS_MAX_BYTES_PER_EMAIL",
+        int,
+        100 * 1024 * 1024,
+        "most attachment content filing stores for one email, bytes (100 MB), counted in the attachments' order; "
+        "the ones past it are recorded as too large to store",
+    ),
+    Setting(
         "AUTO_LINK_COMPANIES",
         bool,
         True,

@@ -58,7 +58,9 @@ class Database:
 
     def init_app(self, app: Flask) -> None:
         engine = make_engine(app.config["DATABASE_URL"])
-        factory = sessionmaker(bind=engine, expire_on_commit=False)
+        # Each session carries the app's settings, so the CRM (which knows no Flask)
+        # reads the limits it enforces, e.g. ATTACHMENT_MAX_BYTES, from session.info.
+        factory = sessionmaker(bind=engine, expire_on_commit=False, info={"settings": app.config})
         app.extensions["crm_db"] = DatabaseState(engine, factory)
         app.teardown_appcontext(close_db_session)
 

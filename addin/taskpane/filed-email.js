@@ -1,7 +1,8 @@
-// The filed email's section: its case/task links (existing or new, a sharing rule), the conversation, notes.
+// The filed email's section: its attachments, case/task links (existing or new, a sharing rule), the conversation, notes.
 import * as api from "../../addin/shared/api.js";
 import { language, t } from "../../addin/shared/i18n.js";
 import * as mailbox from "../../addin/shared/mailbox.js";
+import * as attachments from "./filed-attachments.js";
 import { $, announce, button, el, errorBox, isAbort, isBusy, setBusy, skeletonLines, uid, when } from "./ui.js";
 
 const NEW = "new";
@@ -35,6 +36,7 @@ export function show(data) {
     return;
   }
   $("filed-section").hidden = false;
+  attachments.render(data); // every view: a pending file may have been fetched since
   if (shown.emailId === data.crm_email_id) return;
   shown.emailId = data.crm_email_id;
   shown.ticket = pane.ticket();

@@ -37,6 +37,8 @@ class FixtureLoading:
                     home_tenant=a.get("home_tenant", ""),
                     consent=copy.deepcopy(a.get("consent", {})),
                     redirect_uris=list(a.get("redirect_uris", [])),
+                    app_roles=copy.deepcopy(a.get("app_roles", [])),
+                    group_membership_claims=a.get("group_membership_claims"),
                 )
             self.users = {}
             for u in fixture.get("users", []):
@@ -52,10 +54,34 @@ class FixtureLoading:
                     date_format=u.get("date_format", "M/d/yyyy"),
                     time_format=u.get("time_format", "h:mm tt"),
                     account_enabled=bool(u.get("account_enabled", True)),
+                    app_role_assignments=copy.deepcopy(u.get("app_role_assignments", [])),
+                    directory_roles=list(u.get("directory_roles", [])),
                 )
                 self.users[user.oid] = user
                 self._seed_mailbox(user, u)
             self.load_mailbox_scopes(fixture)
+
+    def add_user(self, spec: dict) -> User:
+        """A new user (fixture shape: oid, tid, upn, display_name, app_role_assignments,
+        directory_roles, ...) with empty standard folders; gone at the next reset.
+        Raises ValueError for an unknown tenant or a UPN or oid already taken."""
+        with self.lock:
+            if spec.get("tid") not in self.tenants:
+                raise ValueError(f"no tenant '{spec.get('tid')}'")
+            if spec["oid"] in self.users or self.find_user(spec["upn"]) is not None:
+                raise ValueError(f"user '{spec['upn']}' exists")
+            user = User(
+                oid=spec["oid"],
+                tid=spec["tid"],
+                upn=spec["upn"],
+                display_name=spec.get("display_name") or spec["upn"],
+                mail=spec.get("mail") or spec["upn"],
+                app_role_assignments=copy.deepcopy(spec.get("app_role_assignments", [])),
+                directory_roles=list(spec.get("directory_roles", [])),
+            )
+            self.users[user.oid] = user
+            self._seed_mailbox(user, spec)
+            return user
 
     def _seed_mailbox(self, user: User, spec: dict) -> None:
         box = user.mailbox

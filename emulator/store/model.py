@@ -22,6 +22,18 @@ class App:
     home_tenant: str = ""
     consent: dict[str, dict] = field(default_factory=dict)
     redirect_uris: list[str] = field(default_factory=list)
+    # The manifest's appRoles ({"id", "value", "allowedMemberTypes", "isEnabled", ...}).
+    app_roles: list[dict] = field(default_factory=list)
+    # The manifest's groupMembershipClaims: "DirectoryRole" or "All" puts `wids` in tokens.
+    group_membership_claims: str | None = None
+
+    def role_values(self) -> set[str]:
+        """The values of the enabled app roles users can be assigned."""
+        return {
+            r["value"]
+            for r in self.app_roles
+            if r.get("isEnabled", True) and "User" in r.get("allowedMemberTypes", ["User"]) and r.get("value")
+        }
 
 
 @dataclass
@@ -99,6 +111,10 @@ class User:
     time_format: str = "h:mm tt"
     # Entra's accountEnabled: a disabled user can neither sign in nor renew a token.
     account_enabled: bool = True
+    # App roles assigned to the user ({"client_id", "value"}) and the template ids of
+    # the user's directory roles (e.g. Global Administrator).
+    app_role_assignments: list[dict] = field(default_factory=list)
+    directory_roles: list[str] = field(default_factory=list)
     mailbox: Mailbox = field(default_factory=Mailbox, repr=False)
 
     @property

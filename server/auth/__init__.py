@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import requests
 from flask import current_app, g, request
 
+from server.domain_errors import Forbidden
 from server.tls import http_session
 
 from .graph_tokens import GraphTokens
@@ -55,17 +56,33 @@ def bearer_token() -> str:
     return token.strip()
 
 
-def require_auth(view=None, *, role: str | None = None):
+class AdminRequired(Forbidden):
+    """The caller is signed in but does not administer CRM Sync (403)."""
+
+    code = "admin_required"
+
+
+ADMIN_REQUIRED_MESSAGE = (
+    "Only an administrator of CRM Sync can do this: someone assigned the Crm.Admin role of the app "
+    "in Microsoft Entra ID, or a Global Administrator."
+)
+
+
+def require_auth(view=None, *, role: str | None = None, admin: bool = False):
     """Decorator: validate the bearer token and set `g.principal`; `role` also admits
-    app-only tokens carrying that app role. Use as `@require_auth` or
-    `@require_auth(role="...")`."""
+    app-only tokens carrying that app role; `admin` admits only users whose token makes
+    them administrators (Principal.is_admin), anyone else gets 403 `admin_required`.
+    Use as `@require_auth`, `@require_auth(role="...")` or `@require_auth(admin=True)`."""
 
     def decorate(fn):
         @functools.wraps(fn)
         def wrapper(*args, **kwargs):
             g.principal = auth_state().validator.validate(bearer_token(), required_role=role)
+            if admin and not g.principal.is_admin:
+                raise AdminRequired(ADMIN_REQUIRED_MESSAGE)
             return fn(*args, **kwargs)
 
+        wrapper.admin_only = admin  # found by the test that every admin endpoint refuses others
         return wrapper
 
     return decorate(view) if view is not None else decorate

@@ -15,6 +15,29 @@ PERSONAL_ACCOUNT_MESSAGE = (
     "Sign in with your work or school account."
 )
 
+# Who administers CRM Sync is decided in Entra ID, never in our database: users (or
+# groups) assigned the app role ADMIN_APP_ROLE of the app registration, whose value
+# Entra puts in the `roles` claim, and the tenant's Global Administrators, whose
+# directory role's template id is in the `wids` claim (with the manifest's
+# groupMembershipClaims set to "DirectoryRole" or "All"), so that a new tenant always
+# has someone who can administer it.
+ADMIN_APP_ROLE = "Crm.Admin"
+GLOBAL_ADMINISTRATOR_TEMPLATE_ID = "62e90394-69f5-4237-9190-012177145e10"
+
+
+def claims_grant_admin(roles, wids) -> bool:
+    """Whether a user token's `roles` and `wids` make its user an administrator."""
+    return ADMIN_APP_ROLE in set(roles or ()) or GLOBAL_ADMINISTRATOR_TEMPLATE_ID in {
+        str(w).lower() for w in wids or ()
+    }
+
+
+def string_claims(value) -> frozenset:
+    """The strings of a list claim (`roles`, `wids`); anything else is ignored."""
+    if not isinstance(value, (list, tuple)):
+        return frozenset()
+    return frozenset(v for v in value if isinstance(v, str))
+
 
 class AuthError(ApiError):
     """The bearer token was refused: 401 with the one error shape."""
@@ -39,6 +62,13 @@ class Principal:
     roles: frozenset = frozenset()
     token: str = field(default="", repr=False)  # the assertion for on-behalf-of
     app_only: bool = False
+    wids: frozenset = frozenset()  # the user's directory roles (template ids)
+
+    @property
+    def is_admin(self) -> bool:
+        """Whether the signed-in user administers CRM Sync (from the token's claims
+        only; an app-only caller is nobody's administrator)."""
+        return not self.app_only and claims_grant_admin(self.roles, self.wids)
 
 
 def is_guid(value: str) -> bool:

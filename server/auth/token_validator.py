@@ -35,6 +35,7 @@ from .principal import (
     identity_unavailable,
     is_guid,
     is_personal_account,
+    string_claims,
 )
 
 log = logging.getLogger(__name__)
@@ -244,6 +245,7 @@ class TokenValidator:
             roles=roles,
             token=token,
             app_only=app_only,
+            wids=string_claims(claims.get("wids")),
         ), float(claims["exp"])
 
     def _check_client(self, claims: Mapping) -> None:

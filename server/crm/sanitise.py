@@ -4,13 +4,17 @@ No scripts, event handlers, `javascript:` or `data:` links, forms or frames
 survive. Formatting (tables, fonts, colours, safe inline styles) does. Remote
 images are kept but disarmed: `<img src="https://...">` becomes
 `<img data-src="https://...">`, so the page loads nothing until the user
-clicks "Show images" (which copies data-src back to src).
+clicks "Show images" (which copies data-src back to src). Inline images
+(`cid:`) are disarmed the same way; `link_cid_images` then points the ones the
+CRM stored at its own URLs.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from html import escape, unescape
+from urllib.parse import unquote
 
 import nh3
 
@@ -161,3 +165,27 @@ def preview_text(html_or_text: str | None, limit: int = 255) -> str:
     if len(text) > limit:
         text = text[: limit - 1].rstrip() + "…"
     return text
+
+
+# A sanitised body keeps a cid: image disarmed, as <img data-src="cid:...">; its
+# output always double-quotes attributes and escapes their values.
+_CID_IMAGE = re.compile(r'\sdata-src="cid:([^"]*)"', re.IGNORECASE)
+
+
+def normal_content_id(value: str | None) -> str:
+    """A Content-ID as `cid:` URLs write it: without angle brackets, compared case-free."""
+    return unquote(value or "").strip().strip("<>").strip().lower()
+
+
+def link_cid_images(sanitised_html: str, urls: Mapping[str, str]) -> str:
+    """In a body that passed `sanitise_html`, each inline image whose `cid:` names a
+    key of `urls` (a normal_content_id) loads from that URL of ours; every other
+    image stays as it was, blocked until the user asks for remote images."""
+    if not urls or not sanitised_html:
+        return sanitised_html
+
+    def swap(match: re.Match) -> str:
+        url = urls.get(normal_content_id(unescape(match.group(1))))
+        return match.group(0) if url is None else f' src="{escape(url)}"'
+
+    return _CID_IMAGE.sub(swap, sanitised_html)

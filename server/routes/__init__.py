@@ -26,6 +26,7 @@ ROUTE_MODULES = [
     "cases",
     "tasks",
     "email_links",
+    "attachments",
     "notes",
     "conversation_links",
     "sharing_rules",

@@ -1,4 +1,5 @@
-"""The signed-in user's sync settings, over their tenant's defaults."""
+"""The signed-in user's sync settings, over their tenant's defaults and within an
+administrator's restrictions; and an administrator's restrictions of one user."""
 
 from __future__ import annotations
 
@@ -6,9 +7,11 @@ import marshmallow as ma
 from flask import current_app
 
 from server.api import Blueprint
-from server.auth import require_auth
+from server.auth import current_principal, require_auth
 from server.crm import audit
-from server.crm.models import AUTO_SYNC_MODES
+from server.crm.models import AUTO_SYNC_MODES, User
+from server.crm.record_errors import RecordNotFound
+from server.db import db_session
 from server.routes.request_mailbox import current_mailbox
 from server.sync.subscriptions import follow_settings
 
@@ -23,6 +26,23 @@ class TenantSettingsSchema(ma.Schema):
     never_sync = ma.fields.List(ma.fields.String(), required=True)
     create_unknown_senders = ma.fields.Boolean(
         metadata={"description": "Automatic and bulk sync create CRM contacts for unknown external senders"}
+    )
+
+
+class RestrictionsSchema(ma.Schema):
+    auto_sync = ma.fields.String(
+        allow_none=True,
+        validate=ma.validate.OneOf(AUTO_SYNC_MODES),
+        metadata={"description": "The widest automatic sync allowed (null: no limit)"},
+    )
+    auto_link_companies = ma.fields.Boolean(
+        allow_none=True, metadata={"description": "false: companies are never linked (null: no limit)"}
+    )
+    never_sync = ma.fields.List(
+        ma.fields.String(validate=ma.validate.Length(min=1, max=320)),
+        allow_none=True,
+        validate=ma.validate.Length(max=MAX_NEVER_SYNC),
+        metadata={"description": "Addresses and domains added to the user's never-sync list"},
     )
 
 
@@ -47,6 +67,24 @@ class SettingsSchema(ma.Schema):
     automatic_sync_blocked_since = ma.fields.DateTime(
         dump_only=True, allow_none=True, metadata={"description": "When Microsoft 365 first refused the app access"}
     )
+    restrictions = ma.fields.Nested(
+        RestrictionsSchema,
+        dump_only=True,
+        metadata={"description": "An administrator's limits: they only narrow what this mailbox files"},
+    )
+    is_admin = ma.fields.Boolean(
+        dump_only=True, metadata={"description": "Whether you administer CRM Sync (Entra ID's Crm.Admin role)"}
+    )
+
+
+class UserSettingsSchema(ma.Schema):
+    user_id = ma.fields.Integer(dump_only=True)
+    upn = ma.fields.String(dump_only=True)
+    auto_sync = ma.fields.String(dump_only=True, metadata={"description": "What applies to the mailbox now"})
+    chosen_auto_sync = ma.fields.String(
+        dump_only=True, metadata={"description": "The user's own choice, or the tenant's default"}
+    )
+    restrictions = ma.fields.Nested(RestrictionsSchema, dump_only=True)
 
 
 class SettingsUpdateSchema(ma.Schema):
@@ -57,6 +95,15 @@ class SettingsUpdateSchema(ma.Schema):
         allow_none=True,
         validate=ma.validate.Length(max=MAX_NEVER_SYNC),
     )
+
+
+def _restrictions(user: User) -> dict:
+    limits = user.restrictions or {}
+    return {
+        "auto_sync": limits.get("auto_sync"),
+        "auto_link_companies": limits.get("auto_link_companies"),
+        "never_sync": list(limits.get("never_sync") or []),
+    }
 
 
 def _settings(mailbox) -> dict:
@@ -73,6 +120,8 @@ def _settings(mailbox) -> dict:
             for k, v in user.tenant.effective_settings().items()
             if k in ("auto_sync", "auto_link_companies", "never_sync", "create_unknown_senders")
         },
+        "restrictions": _restrictions(user),
+        "is_admin": current_principal().is_admin,
     }
 
 
@@ -110,3 +159,45 @@ def put_mine(body):
     after = mailbox.user.effective_settings().get("auto_sync")
     follow_settings(current_app._get_current_object(), before, after, user=mailbox.user)
     return _settings(mailbox)
+
+
+@bp.put("/users/<int:user_id>")
+@require_auth(admin=True)
+@bp.arguments(RestrictionsSchema)
+@bp.response(200, UserSettingsSchema)
+@bp.doc(security=[{"bearerAuth": []}])
+def restrict_user(body, user_id: int):
+    """Restrict what one user's mailbox files (administrators only; null lifts a limit).
+    A restriction only narrows the user's own choice or the tenant's default: it never
+    turns filing on."""
+    session = db_session()
+    principal = current_principal()
+    tenant_id = principal.tid
+    user = User.get(session, tenant_id, user_id)
+    if user is None:
+        raise RecordNotFound(f"user {user_id}")
+    before = user.effective_settings().get("auto_sync")
+    restrictions_before = dict(user.restrictions or {})
+    user.restrict(**body)
+    admin = User.by_oid(session, tenant_id, principal.oid) or audit.Actor(
+        None, principal.name or "", principal.upn or ""
+    )
+    audit.record_change(
+        session,
+        tenant_id,
+        admin,
+        audit.SETTINGS_USER_OVERRIDE_CHANGED,
+        restrictions_before,
+        dict(user.restrictions or {}),
+        target=("user", user.id),
+    )
+    session.commit()
+    after = user.effective_settings().get("auto_sync")
+    follow_settings(current_app._get_current_object(), before, after, user=user)
+    return {
+        "user_id": user.id,
+        "upn": user.upn,
+        "auto_sync": after,
+        "chosen_auto_sync": user.chosen_settings().get("auto_sync"),
+        "restrictions": _restrictions(user),
+    }

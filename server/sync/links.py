@@ -21,3 +21,7 @@ class CrmLinks:
 
     def task(self, task_id: int) -> str:
         return f"{self.base}/crm/tasks/{task_id}"
+
+    def attachment(self, attachment_id: int) -> str:
+        """A stored attachment's download on the CRM pages (the browser is signed in there)."""
+        return f"{self.base}/crm/attachments/{attachment_id}"

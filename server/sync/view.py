@@ -2,7 +2,8 @@
 
 This is the API's message shape (a contract), which the pane and other clients rely on:
 {"id", "internet_message_id", "subject", "state", "crm_email_id", "crm_url",
- "auto_sync", "filing_queued",
+ "auto_sync", "filing_queued", "attachments": [{"id", "name", "content_type", "size",
+ "inline", "state", "url"}] (the filed email's, empty before filing),
  "people": [{"address", "display_address", "name", "role", "contacts": [...], "outlook_contact_id"}],
  "colleague_links": [{"target_type", "target_id", "title", "url", "made_by"}]}
 
@@ -21,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 from server.crm.addresses import display_address, matches_never_sync, normalise_address
+from server.crm.attachment_queries import attachment_json, attachments_of
 from server.crm.matching import MatchedContact, match_addresses
 from server.crm.models import Email, MailboxItem
 from server.graph import properties as props
@@ -154,6 +156,10 @@ def message_view(
         "automatic_sync_blocked": blocked,
         "crm_email_id": email.id if email else None,
         "crm_url": mailbox.links.email(email.id) if email else None,
+        "attachments": [
+            attachment_json(row, mailbox.links.attachment)
+            for row in (attachments_of(mailbox.session, mailbox.tenant_id, email.id) if email else [])
+        ],
         "categories": message.get("categories") or [],
         "outlook_contacts_checked": outlook is not None,
         "people": [

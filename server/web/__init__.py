@@ -11,6 +11,7 @@ from server.web import (  # noqa: F401  (each module attaches its routes to bp)
     admin_bulk_sync_page,
     admin_import_page,
     admin_jobs_page,
+    attachment_pages,
     case_pages,
     company_pages,
     connection_check_page,

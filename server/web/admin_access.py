@@ -1,6 +1,9 @@
-"""Who administers a tenant: its first user, i.e. the first person of the
-organization to use CRM Sync (pane or pages; the lowest users.id of the tenant).
-The settings, Test connection and admin pages let only this user change things."""
+"""Who administers CRM Sync on the pages: whoever the id token of their sign-in names
+an administrator (`WebUser.is_admin`: the app role Crm.Admin in `roles`, or the Global
+Administrator directory role in `wids`; server/auth/principal.py). Entra ID decides,
+never our database: no row, not even being the tenant's first user, makes anyone
+admin. The settings, Test connection and admin pages let only administrators change
+things."""
 
 from __future__ import annotations
 
@@ -8,24 +11,18 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from flask import abort, g
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
 from server.crm.models import User
-from server.db import db_session
 from server.web.blueprint import bp
+from server.web.signed_in_user import current_user
 
 View = TypeVar("View", bound=Callable)
 
 
-def admin_of(session_: Session, tenant_id: str) -> User | None:
-    """The tenant's administrator: its first user."""
-    return session_.scalar(select(User).where(User.tenant_id == tenant_id).order_by(User.id).limit(1))
-
-
-def is_admin(session_: Session, user: User) -> bool:
-    first = session_.scalar(select(func.min(User.id)).where(User.tenant_id == user.tenant_id))
-    return first == user.id
+def is_admin() -> bool:
+    """Whether the signed-in user administers CRM Sync (False when nobody is signed in)."""
+    user = current_user()
+    return bool(user is not None and user.is_admin)
 
 
 def admin_only(view: View) -> View:
@@ -36,21 +33,18 @@ def admin_only(view: View) -> View:
 
 
 def require_admin() -> None:
-    """403 unless the signed-in user administers the tenant."""
-    if not is_admin(db_session(), g.crm_user):
+    """403 unless the signed-in user administers CRM Sync."""
+    if not is_admin():
         abort(403)
 
 
 def admin_user() -> User:
-    """The signed-in admin; 403 for everyone else."""
+    """The signed-in admin's CRM user; 403 for everyone else."""
     require_admin()
     return g.crm_user
 
 
 @bp.app_template_global("is_crm_admin")
 def is_crm_admin() -> bool:
-    """Whether the signed-in user administers the tenant (the nav's Admin link)."""
-    if "crm_is_admin" not in g:
-        user = g.get("crm_user")
-        g.crm_is_admin = bool(user is not None and is_admin(db_session(), user))
-    return g.crm_is_admin
+    """Whether the signed-in user administers CRM Sync (the nav's Jobs link)."""
+    return is_admin()

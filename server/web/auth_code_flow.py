@@ -23,7 +23,7 @@ from flask_babel import gettext, lazy_gettext
 
 from server.auth import trusted_session
 from server.auth.identity_http import METADATA_TIMEOUT, TimeoutHttpClient
-from server.auth.principal import is_personal_account
+from server.auth.principal import claims_grant_admin, is_personal_account, string_claims
 from server.web.signed_in_user import WebUser
 
 log = logging.getLogger(__name__)
@@ -87,7 +87,8 @@ def _is_guid(value) -> bool:
 
 def validated_identity(claims: dict) -> WebUser:
     """The user behind id-token claims msal has decoded (it checked nonce, aud and
-    expiry); we check the tenant, object id, audience and issuer again.
+    expiry); we check the tenant, object id, audience and issuer again. Whether the
+    user administers CRM Sync comes from the claims too (`roles`, `wids`).
     Raises ValueError with a reason, and FlowError (403) for a personal Microsoft
     account unless ALLOW_PERSONAL_ACCOUNTS: the pane's tokens are held to the same rule."""
     tid, oid = claims.get("tid"), claims.get("oid")
@@ -112,6 +113,7 @@ def validated_identity(claims: dict) -> WebUser:
         oid=str(oid).lower(),
         upn=str(claims.get("preferred_username") or claims.get("upn") or ""),
         name=str(claims.get("name") or ""),
+        is_admin=claims_grant_admin(string_claims(claims.get("roles")), string_claims(claims.get("wids"))),
     )
 
 

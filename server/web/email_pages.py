@@ -4,15 +4,17 @@ body, linked records, notes and conversation, and adding a note."""
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
 from flask import g, redirect, render_template, request, session, url_for
 from flask_babel import format_number, gettext
 from markupsafe import Markup
 
 from server.crm import cases as crm_cases
+from server.crm.attachment_queries import attachments_of, inline_image_urls
 from server.crm.field_limits import FieldTooLong, limit_of
 from server.crm.models import Email
-from server.crm.sanitise import sanitise_html
+from server.crm.sanitise import link_cid_images, normal_content_id, sanitise_html
 from server.db import db_session
 from server.web import page_queries
 from server.web.blueprint import bp
@@ -23,10 +25,11 @@ from server.web.tenant_scope import found, tenant
 _BLOCKED_IMAGE = re.compile(r'\sdata-src="(https?://[^"]*)"', re.IGNORECASE)
 
 
-def email_body(email: Email, show_images: bool) -> tuple[Markup, int]:
-    """The body, sanitised again (cheap insurance), and how many remote images it
-    holds; they get a real src only when `show_images`."""
-    body = sanitise_html(email.body_html)
+def email_body(email: Email, show_images: bool, inline_images: Mapping[str, str] | None = None) -> tuple[Markup, int]:
+    """The body, sanitised again (cheap insurance), with the inline images the CRM
+    stored pointed at our URLs (`inline_images`: content id -> URL), and how many
+    remote images it holds; they get a real src only when `show_images`."""
+    body = link_cid_images(sanitise_html(email.body_html), inline_images or {})
     blocked = len(_BLOCKED_IMAGE.findall(body))
     if show_images and blocked:
         body = _BLOCKED_IMAGE.sub(r' src="\1" referrerpolicy="no-referrer"', body)
@@ -46,7 +49,9 @@ def email(email_id: int):
     db = db_session()
     item = found(Email.get(db, tenant(), email_id))
     show_images = request.args.get("images") == "1"
-    body, blocked = email_body(item, show_images)
+    files = attachments_of(db, tenant(), item.id)
+    inline = inline_image_urls(files, lambda row: url_for("web.attachment_inline", attachment_id=row.id))
+    body, blocked = email_body(item, show_images, inline)
     g.email_body_shown = True
     g.show_remote_images = show_images and blocked > 0
     notes = crm_cases.list_notes(db, tenant(), item)
@@ -61,6 +66,8 @@ def email(email_id: int):
         notes=notes,
         authors=authors,
         conversation=page_queries.conversation_of(db, tenant(), item),
+        # An inline image the body shows in place is not listed again as a file.
+        files=[row for row in files if not (row.inline and normal_content_id(row.content_id) in inline)],
     )
 
 

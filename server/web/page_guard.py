@@ -57,6 +57,8 @@ def page_headers(response):
     of private records."""
     if request.endpoint in ("web.static", "web.favicon"):
         return response
+    if g.get("file_download"):
+        return response  # a file keeps its own headers (sandboxing CSP, nosniff, no-store)
     response.headers["Content-Security-Policy"] = page_policy(
         remote_images=bool(g.get("show_remote_images")), inline_style_attributes=bool(g.get("email_body_shown"))
     )

@@ -1,8 +1,10 @@
-"""The settings page (/crm/settings): tenant defaults and per-user overrides.
+"""The settings page (/crm/settings): tenant defaults and per-user restrictions.
 
-The tenant's admin (see admin_access.py) changes them; everyone else sees the
-settings that apply to them, read-only, and who can change them. Test connection,
-shown on this page, is connection_check_page.py.
+Administrators (see admin_access.py: Entra ID says who) change them; everyone else
+sees the settings that apply to them, read-only, and who can change them. A per-user
+restriction only narrows what that user's mailbox files (User.restrict): the user's
+own choice (in the pane), or the tenant's default, is what turns filing on. Test
+connection, shown on this page, is connection_check_page.py.
 """
 
 from __future__ import annotations
@@ -28,12 +30,15 @@ from server.crm.models import AUTO_SYNC_MODES, PAGE_LANGUAGES, Tenant, User
 from server.db import db_session
 from server.sync.connection_check import CHECK_NAMES, Check
 from server.sync.subscriptions import follow_settings
-from server.web.admin_access import admin_of, is_admin, require_admin
+from server.web.admin_access import is_admin, require_admin
 from server.web.blueprint import bp
 from server.web.i18n import LANGUAGE_NAMES
 
 MAX_NEVER_SYNC = 500
-INHERIT = "inherit"
+INHERIT = "inherit"  # no restriction: the user's own choice or the tenant's default applies
+# The modes a restriction can narrow automatic sync to (known_contacts is the widest:
+# no restriction at all).
+RESTRICTED_MODES = ("off", "marked")
 AUTO_SYNC_LABELS = {
     "off": lazy_gettext("Off: only what users file by hand"),
     "marked": lazy_gettext('Marked: messages marked unsynced or categorised "Sync to CRM"'),
@@ -75,7 +80,7 @@ def render_settings(status: int = 200, *, errors: list[str] | None = None, saved
     db = db_session()
     user: User = g.crm_user
     tenant = db.get(Tenant, user.tenant_id)
-    admin = is_admin(db, user)
+    admin = is_admin()
     users = (
         list(
             db.scalars(
@@ -92,8 +97,8 @@ def render_settings(status: int = 200, *, errors: list[str] | None = None, saved
         users=users,
         me=user,
         admin=admin,
-        admin_user=admin_of(db, user.tenant_id),
         modes=AUTO_SYNC_MODES,
+        restricted_modes=RESTRICTED_MODES,
         mode_labels=AUTO_SYNC_LABELS,
         mode_names=AUTO_SYNC_NAMES,
         language_names=LANGUAGE_NAMES,
@@ -131,6 +136,7 @@ def save_tenant_settings():
     tenant.update_settings(
         auto_link_companies=request.form.get("auto_link_companies") == "on",
         create_unknown_senders=request.form.get("create_unknown_senders") == "on",
+        store_attachments=request.form.get("store_attachments") == "on",
         auto_sync=mode,
         never_sync=never_sync,
     )
@@ -152,7 +158,8 @@ def save_tenant_settings():
 
 @bp.post("/crm/settings/users/<int:user_id>")
 def save_user_settings(user_id: int):
-    """Saves one user's overrides; "inherit" falls back to the tenant's default."""
+    """Saves one user's restrictions ("inherit": none). They only narrow what the
+    user's mailbox files; turning filing on is the user's own choice or the default."""
     require_admin()
     db = db_session()
     target = User.get(db, g.crm_user.tenant_id, user_id)
@@ -161,16 +168,18 @@ def save_user_settings(user_id: int):
     never_sync, problems = parse_never_sync(request.form.get("never_sync", ""))
     link = request.form.get("auto_link_companies", INHERIT)
     mode = request.form.get("auto_sync", INHERIT)
-    if link not in (INHERIT, "on", "off"):
-        problems.append(gettext("Choose whether to link companies automatically."))
+    if link not in (INHERIT, "off"):
+        problems.append(
+            gettext("You can only stop a person's emails being linked to companies, not switch it on for them.")
+        )
     if mode != INHERIT and mode not in AUTO_SYNC_MODES:
         problems.append(gettext("Choose an automatic sync mode."))
     if problems:
         return render_settings(400, errors=problems)
     before = target.effective_settings().get("auto_sync")
-    overrides_before = dict(target.settings or {})
-    target.update_settings(
-        auto_link_companies=None if link == INHERIT else link == "on",
+    restrictions_before = dict(target.restrictions or {})
+    target.restrict(
+        auto_link_companies=None if link == INHERIT else False,
         auto_sync=None if mode == INHERIT else mode,
         never_sync=never_sync or None,
     )
@@ -179,8 +188,8 @@ def save_user_settings(user_id: int):
         target.tenant_id,
         g.crm_user,
         audit.SETTINGS_USER_OVERRIDE_CHANGED,
-        overrides_before,
-        dict(target.settings or {}),
+        restrictions_before,
+        dict(target.restrictions or {}),
         target=("user", target.id),
     )
     db.commit()

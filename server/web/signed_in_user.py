@@ -1,11 +1,14 @@
 """Who is signed in to the pages: the user of the request's server-side session
-(`page_session`), for a working day at most. The cookie holds only the session's id."""
+(`page_session`), for a working day at most. The cookie holds only the session's id.
+Whether they administer CRM Sync is what the id token of the sign-in said (its `roles`
+and `wids` claims), kept in the session, never what the database holds: a change in
+Entra ID applies at the next sign-in."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import current_app, g
+from flask import current_app, g, session
 
 from server.auth.page_sessions import USER_REMOVED, end_sessions
 from server.crm.models import User
@@ -21,6 +24,7 @@ class WebUser:
     oid: str
     upn: str
     name: str
+    is_admin: bool = False  # from the id token's claims at sign-in
 
 
 def current_user() -> WebUser | None:
@@ -41,6 +45,12 @@ def current_user() -> WebUser | None:
             )
             forget()
         else:
-            user = WebUser(tid=row.tenant_id, oid=row.oid, upn=row.upn, name=row.display_name)
+            user = WebUser(
+                tid=row.tenant_id,
+                oid=row.oid,
+                upn=row.upn,
+                name=row.display_name,
+                is_admin=session.get("admin") is True,
+            )
     g.web_user = user
     return user

@@ -4,6 +4,8 @@ its answer at the callback (sign in, or finish Test connection), and sign out.
 Signing in begins a server-side session (`page_session.begin`: a new random id in
 the cookie, the refresh token sealed in the session backend for the re-checks);
 signing out ends it in the backend, so the cookie is worthless afterwards.
+`admin` (kept in the session) is whether the id token made the user an
+administrator (signed_in_user.py).
 """
 
 from __future__ import annotations
@@ -79,6 +81,7 @@ def callback():
     remember_time_zone_at_sign_in(current_app.config, db, crm_user)  # the pages' times
     # A new session with a new id: no state from before sign-in survives (session fixation).
     page_session.begin(crm_user, result.get("refresh_token"))
+    session["admin"] = user.is_admin  # from the id token's roles and wids, never the database
     csrf.rotate()
     return redirect(target)
 

@@ -21,8 +21,9 @@ def big_csv() -> bytes:
 
 
 def signed_in_tab(context, app, base_url):
-    """A tab signed in as Adele, Contoso's admin (the session cookie sign-in writes)."""
-    cookie = signed_in_cookie(app, CONTOSO, ADELE_OID, ADELE, "Adele Vance")
+    """A tab signed in as Adele, Contoso's admin (the session sign-in begins: her id
+    token carries the app role Crm.Admin)."""
+    cookie = signed_in_cookie(app, CONTOSO, ADELE_OID, ADELE, "Adele Vance", admin=True)
     context.add_cookies(
         [
             {

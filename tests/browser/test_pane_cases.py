@@ -7,7 +7,9 @@ from __future__ import annotations
 import pytest
 import requests
 
-from tests.support.identities import ADELE
+from server.crm.tenants import get_or_create_user
+from server.db import session_scope
+from tests.support.identities import ADELE, ADELE_OID, CONTOSO
 from tests.support.outlook_page import graph_message
 from tests.support.pane_page import FOCUS_INFO, MEGAN_NOTE, expect_state, pane_frame, pane_shot
 
@@ -226,3 +228,22 @@ def test_polish_filed_section_and_more(outlook):
     pane.locator("#more summary").click()
     assert pane.locator("#bulk-start").inner_text() == "Zapisz folder"
     pane.get_by_label("Wyłączony: tylko to, co zapiszę sam").wait_for()
+
+
+def test_an_administrators_limit_on_automatic_sync_is_shown_and_holds(outlook, crm_app):
+    with session_scope(crm_app) as session:
+        adele = get_or_create_user(session, CONTOSO, ADELE_OID, ADELE, "Adele Vance")
+        adele.restrict(auto_sync="marked")
+        session.commit()
+    outlook.open().select(NORTHWIND).open_pane()
+    pane = outlook.pane
+    pane.locator("#more summary").click()
+    limit = pane.locator("#auto-sync-limit")
+    limit.wait_for()
+    assert limit.inner_text() == (
+        "Your administrator allows automatic sync at most: Emails I mark as unsynced or categorise “Sync to CRM”"
+    )
+    pane.get_by_label("Every email to or from a CRM contact").check()
+    pane.locator("#status", has_text="Saved. Automatic sync: Emails I mark as unsynced").wait_for()
+    assert api(outlook, "GET", "/settings/me")["auto_sync"] == "marked"  # her choice, within the limit
+    assert pane.get_by_label("Emails I mark as unsynced or categorise “Sync to CRM”").is_checked()

@@ -44,6 +44,21 @@ class EmulatorProcess:
     def user(self, upn: str) -> dict:
         return next(u for u in self.users() if u["upn"].lower() == upn.lower())
 
+    def add_user(self, upn: str, app_roles=(), directory_roles=(), **fields) -> dict:
+        """Adds a user (until the next reset) with these app roles of our app and
+        directory role template ids; fields: tid, display_name, oid."""
+        body = {"upn": upn, "app_roles": list(app_roles), "directory_roles": list(directory_roles), **fields}
+        return self.admin("POST", "users", json=body).json()
+
+    def set_roles(self, upn: str, app_roles=None, directory_roles=None) -> dict:
+        """Replaces a user's app roles of our app and/or directory roles (None: kept)."""
+        body = {}
+        if app_roles is not None:
+            body["app_roles"] = list(app_roles)
+        if directory_roles is not None:
+            body["directory_roles"] = list(directory_roles)
+        return self.admin("PUT", f"users/{upn}/roles", json=body).json()
+
     def pane_token(self, upn: str, **kw) -> str:
         """The token Office would hand the pane (kw: ver, expires_in, scope, client_id)."""
         return self.admin("GET", "pane-token", params={"upn": upn, **kw}).json()["access_token"]

@@ -131,7 +131,7 @@ def sign_in_to_crm_pages(context, app, backend_url: str) -> None:
     /auth/callback writes. The browser backend listens on a random port, which no redirect
     URI of the emulator's app names, so the tests cannot go through the sign-in page here
     (tests/server/web/ does)."""
-    cookie = signed_in_cookie(app, CONTOSO, ADELE_OID, ADELE, "Adele Vance")
+    cookie = signed_in_cookie(app, CONTOSO, ADELE_OID, ADELE, "Adele Vance", admin=True)
     context.add_cookies(
         [
             {

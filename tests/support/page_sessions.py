@@ -10,9 +10,12 @@ from server.crm.types import utcnow
 from server.db import session_scope
 
 
-def signed_in_cookie(app, tid: str, oid: str, upn: str, name: str, csrf: str = "browser-test-token") -> str:
+def signed_in_cookie(
+    app, tid: str, oid: str, upn: str, name: str, csrf: str = "browser-test-token", admin: bool = False
+) -> str:
     """The value of the session cookie of a new session of this user (created if new),
-    as /auth/callback would begin it, with `csrf` as its CSRF token."""
+    as /auth/callback would begin it, with `csrf` as its CSRF token and `admin` what
+    the sign-in's id token said (its roles and wids claims)."""
     with session_scope(app) as session:
         user = get_or_create_user(session, tid, oid, upn=upn, name=name)
         session.flush()
@@ -25,6 +28,6 @@ def signed_in_cookie(app, tid: str, oid: str, upn: str, name: str, csrf: str = "
         secret_key=app.config["SECRET_KEY"],
         now=utcnow(),
     )
-    record.data = {"csrf": csrf}
+    record.data = {"csrf": csrf, "admin": admin}
     store_for(app).create(record)
     return session_id

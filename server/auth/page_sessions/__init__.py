@@ -153,5 +153,5 @@ def _audit(app: Flask, tenant_id: str, user_id: int, reason: str, ended: int, ac
             actor,
             audit.SESSION_ENDED,
             target=("user", user_id),
-            after={"reason": reason, "sessions": ended},
+            after={"reason": reason},
         )

@@ -14,9 +14,17 @@ every table, so the metadata Alembic and create_all see is always complete.
 - filed_mail       Email, MailboxItem, EmailLink, Note, ConversationLink, subject_key
 - sync_state       SyncCursor, Subscription, SyncJob
 - page_sessions    PageSession (the CRM pages' sign-in sessions, kept server-side)
+- attachments      EmailAttachment, AttachmentBlob, AttachmentChunk (filed email's files)
 """
 
 from server.crm.models.address_book import Company, Contact, ContactEmail, company_name_key
+from server.crm.models.attachments import (
+    ATTACHMENT_KINDS,
+    ATTACHMENT_STATES,
+    AttachmentBlob,
+    AttachmentChunk,
+    EmailAttachment,
+)
 from server.crm.models.audit_log import AuditEntry
 from server.crm.models.base import MAX_ID, NAMING_CONVENTION, Base, TimestampMixin, is_id
 from server.crm.models.casework import Case, SharingRule, Task
@@ -47,6 +55,11 @@ from server.crm.models.tenancy import (
 )
 
 __all__ = [
+    "ATTACHMENT_KINDS",
+    "ATTACHMENT_STATES",
+    "AttachmentBlob",
+    "AttachmentChunk",
+    "EmailAttachment",
     "AUTO_SYNC_MODES",
     "PAGE_LANGUAGES",
     "is_time_zone",

@@ -56,7 +56,8 @@ class Email(Base):
     preview: Mapped[str] = mapped_column(Text, default="")
     body_html: Mapped[str] = mapped_column(Text, default="")  # sanitised (crm.sanitise)
     has_attachments: Mapped[bool] = mapped_column(Boolean, default=False)
-    # [{"name", "content_type", "size"}]; contents stay in the mailbox.
+    # [{"name", "content_type", "size"}] as the message listed them; the attachments
+    # themselves, with their content, are EmailAttachment rows (models/attachments.py).
     attachments: Mapped[list[dict[str, Any]]] = mapped_column(Json(), default=list)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint, select
+from sqlalchemy import ForeignKey, String, UniqueConstraint, select, text
 from sqlalchemy.ext.mutable import MutableDict, MutableList
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
@@ -16,7 +16,19 @@ from server.crm.models.base import Base
 from server.crm.types import Id, Json, utcnow
 from server.domain_errors import Invalid
 
+# From the narrowest to the widest: each mode files what the ones before it file, and more.
 AUTO_SYNC_MODES = ("off", "marked", "known_contacts")
+# What an administrator may restrict for one user: automatic sync (down to a narrower
+# mode), linking companies (off) and the never-sync list (more entries).
+RESTRICTIONS = ("auto_sync", "auto_link_companies", "never_sync")
+
+
+def narrower_mode(first: str, second: str | None) -> str:
+    """The narrower of two automatic-sync modes (`second` None: no limit)."""
+    if second not in AUTO_SYNC_MODES:
+        return first
+    return min(first, second, key=AUTO_SYNC_MODES.index)
+
 
 # What a tenant gets before anyone changes a setting. `auto_link_companies`'s
 # deployment-wide default comes from the AUTO_LINK_COMPANIES setting via
@@ -28,6 +40,9 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     # Automatic and bulk sync file only mail with a CRM contact on it; with this on, an
     # unknown external sender gets a CRM contact and the message is filed on it.
     "create_unknown_senders": False,
+    # Filing stores attachments' content; off, they are recorded as links to the
+    # message in Outlook.
+    "store_attachments": True,
 }
 
 # The languages of the CRM pages. A user's settings may also hold `language` (one of
@@ -94,8 +109,13 @@ class User(Base):
     app_access_refused_at: Mapped[datetime | None]
     # When the app's access to this mailbox was last tried (a job, the daily re-check, Test connection).
     app_access_checked_at: Mapped[datetime | None]
-    # Overrides of the tenant's settings; absent key = use the tenant's value.
+    # The user's own choices over the tenant's settings; absent key = use the tenant's value.
     settings: Mapped[dict[str, Any]] = mapped_column(MutableDict.as_mutable(Json()), default=dict)
+    # An administrator's limits on what this user's mailbox files (RESTRICTIONS): they
+    # only ever narrow the user's own choice or the tenant's default, never widen it.
+    restrictions: Mapped[dict[str, Any]] = mapped_column(
+        MutableDict.as_mutable(Json()), default=dict, server_default=text("'{}'")
+    )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     tenant: Mapped[Tenant] = relationship()
@@ -104,9 +124,10 @@ class User(Base):
     def by_oid(cls, session: Session, tenant_id: str, oid: str) -> User | None:
         return session.scalar(select(cls).where(cls.tenant_id == tenant_id, cls.oid == oid))
 
-    def effective_settings(self, tenant: Tenant | None = None) -> dict[str, Any]:
-        """The tenant's settings with this user's overrides; the user's value wins.
-        `never_sync` is the union of the tenant's and the user's lists."""
+    def chosen_settings(self, tenant: Tenant | None = None) -> dict[str, Any]:
+        """The tenant's settings with this user's own choices; the user's value wins.
+        `never_sync` is the union of the tenant's and the user's lists. No
+        administrator's restriction is applied here (see effective_settings)."""
         tenant = tenant or self.tenant
         merged = tenant.effective_settings()
         tenant_never = merged["never_sync"]
@@ -114,6 +135,34 @@ class User(Base):
         personal = list((self.settings or {}).get("never_sync") or [])
         merged["never_sync"] = list(dict.fromkeys([*tenant_never, *personal]))
         return merged
+
+    def effective_settings(self, tenant: Tenant | None = None) -> dict[str, Any]:
+        """What applies to this user's mailbox: the user's own choice (or the tenant's
+        default they have not overridden), narrowed by an administrator's restrictions.
+        A restriction only narrows: automatic sync is the narrower of the two modes,
+        linking companies is off when restricted, and the administrator's never-sync
+        entries are added. Nothing an administrator sets turns filing on."""
+        merged = self.chosen_settings(tenant)
+        limits = self.restrictions or {}
+        merged["auto_sync"] = narrower_mode(merged.get("auto_sync") or "off", limits.get("auto_sync"))
+        if limits.get("auto_link_companies") is False:
+            merged["auto_link_companies"] = False
+        merged["never_sync"] = list(dict.fromkeys([*merged["never_sync"], *(limits.get("never_sync") or [])]))
+        return merged
+
+    def restrict(self, **limits: Any) -> None:
+        """Sets an administrator's restrictions (RESTRICTIONS); None lifts one.
+        `auto_sync` is the widest mode allowed, `auto_link_companies` can only be
+        False, `never_sync` a list of entries added to the user's.
+        Raises InvalidSettings for anything that would widen what the mailbox files."""
+        validate_restrictions(limits)
+        current = dict(self.restrictions or {})
+        for key, value in limits.items():
+            if value is None or value == []:
+                current.pop(key, None)
+            else:
+                current[key] = value
+        self.restrictions = current
 
     def update_settings(self, **changes: Any) -> None:
         """Sets overrides; a value of None removes the override (back to the tenant's)."""
@@ -158,6 +207,21 @@ def is_time_zone(name: Any) -> bool:
     return True
 
 
+def validate_restrictions(limits: dict[str, Any]) -> None:
+    """Raises InvalidSettings for an unknown restriction, or one that would widen."""
+    for key, value in limits.items():
+        if key not in RESTRICTIONS:
+            raise InvalidSettings(f"{key!r} cannot be restricted")
+        if value is None:
+            continue
+        if key == "auto_sync" and value not in AUTO_SYNC_MODES:
+            raise InvalidSettings(f"auto_sync must be one of {', '.join(AUTO_SYNC_MODES)}")
+        if key == "auto_link_companies" and value is not False:
+            raise InvalidSettings("an administrator can only turn auto_link_companies off for a user")
+        if key == "never_sync" and not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
+            raise InvalidSettings("never_sync must be a list of addresses and domains")
+
+
 def validate_settings(changes: dict[str, Any], personal: bool = True) -> None:
     """Raises InvalidSettings for an unknown key or a value of the wrong kind.
     `personal`: a user's settings, which may also hold PERSONAL_SETTINGS."""
@@ -166,7 +230,9 @@ def validate_settings(changes: dict[str, Any], personal: bool = True) -> None:
             raise InvalidSettings(f"unknown setting {key!r}")
         if value is None:
             continue
-        if key in ("auto_link_companies", "create_unknown_senders") and not isinstance(value, bool):
+        if key in ("auto_link_companies", "create_unknown_senders", "store_attachments") and not isinstance(
+            value, bool
+        ):
             raise InvalidSettings(f"{key} must be true or false")
         if key == "auto_sync" and value not in AUTO_SYNC_MODES:
             raise InvalidSettings(f"auto_sync must be one of {', '.join(AUTO_SYNC_MODES)}")

@@ -7,6 +7,7 @@ import marshmallow as ma
 from webargs.fields import DelimitedList
 
 from server.errors import ApiError
+from server.routes.schemas.attachments import AttachmentSchema
 
 # Graph ids (REST or immutable) are URL-safe base64; anything else never reaches Graph.
 MESSAGE_ID = ma.validate.Regexp(r"^[A-Za-z0-9_\-=]{1,1024}$", error="Not a valid Outlook item id.")
@@ -87,6 +88,10 @@ class MessageSchema(ma.Schema):
             "a colleague's link files only the colleague's own mailbox, so the pane offers the caller their own "
             "link (POST /emails/{id}/conversation-links)"
         },
+    )
+    attachments = ma.fields.List(
+        ma.fields.Nested(AttachmentSchema),
+        metadata={"description": "The filed email's attachments (empty until the message is filed)"},
     )
 
 

@@ -89,6 +89,7 @@ def test_user_setting_wins_over_tenant_default_and_never_sync_lists_combine(db):
         "auto_sync": "known_contacts",
         "never_sync": ["hr.example"],
         "create_unknown_senders": False,
+        "store_attachments": True,
     }
     user.update_settings(auto_link_companies=False, never_sync=["mum@family.net"])
     db.commit()

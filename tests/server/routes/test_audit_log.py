@@ -105,3 +105,17 @@ def test_a_bulk_sync_asked_for_from_the_pane_is_recorded_with_its_job(pane, crm)
     assert crm.get(SyncJob, job_id).kind == "bulk"
     assert (entry.actor_user_id, entry.target_type, entry.target_id) == (me(crm, ADELE).id, "job", str(job_id))
     assert entry.after == {"folder": "inbox", "since": "2026-01-01T00:00:00Z", "mailbox": ADELE}
+
+
+def test_an_admins_restriction_through_the_api_is_recorded_with_its_before_and_after(pane, crm):
+    pane(MEGAN).get("/settings/me")  # Megan has used the add-in
+    megan = me(crm, MEGAN)
+    adele = pane(ADELE)
+    assert adele.put(f"/settings/users/{megan.id}", json={"auto_sync": "off"}).status_code == 200
+
+    entry = only_entry(crm, CONTOSO, audit.SETTINGS_USER_OVERRIDE_CHANGED)
+    assert (entry.actor_upn, entry.target_type, entry.target_id) == (ADELE, "user", str(megan.id))
+    assert (entry.before, entry.after) == ({"auto_sync": None}, {"auto_sync": "off"})
+
+    assert adele.put(f"/settings/users/{megan.id}", json={"auto_sync": "off"}).status_code == 200
+    assert len(entries_of(crm, CONTOSO, audit.SETTINGS_USER_OVERRIDE_CHANGED)) == 1

@@ -11,6 +11,7 @@ import pytest
 
 from server.crm.models import Contact, ConversationLink, Note
 from server.sync.bulk import enqueue_bulk
+from tests.support.arrange_attachments import attach
 from tests.support.arrange_contacts import add_contact
 from tests.support.arrange_records import (
     add_case,
@@ -35,6 +36,7 @@ BODIES = {
     "messages.mark": {"state": "synced"},
     "outlook_contacts.link": {"crm_contact_id": 1},
     "sender_contacts.create_from_sender": {"address": "lynne.robbins@northwind.example"},
+    "settings.restrict_user": {"auto_sync": "off"},
 }
 
 
@@ -63,18 +65,21 @@ def contoso(app, crm, clean_state, emulator):
     )
     crm.add_all([note, link])
     crm.commit()
+    attachment = attach(crm, email, "Northwind contract.pdf", b"%PDF Contoso only")
     job_id = enqueue_bulk(app, adele, "inbox", date(2026, 1, 1), submit=False)
     message = find_message(emulator, ADELE, "Plain: order confirmation from Northwind", immutable=True)
     token = emulator.graph_token(ADELE)
     outlook_contact = emulator.graph("GET", "/me/contacts", token, params={"$top": "1"}).json()["value"]
     return {
         "contact_id": lynne.id,
+        "user_id": adele.id,
         "company_id": lynne.company_id,
         "case_id": case.id,
         "task_id": task.id,
         "rule_id": rule.id,
         "email_id": email.id,
         "note_id": note.id,
+        "attachment_id": attachment.id,
         "link_id": link.id,
         "job_id": job_id,
         "target_id": case.id,

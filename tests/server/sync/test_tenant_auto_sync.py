@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from server.crm.models import Subscription, SyncJob, User
 from server.db import session_scope
+from server.sync.delta import enqueue_catch_up
 from tests.support.arrange_records import mark_pending_without_category
 from tests.support.emulated_messages import find_message, outlook_state
 from tests.support.identities import ADELE, CONTOSO, MEGAN, PAT
@@ -89,7 +90,7 @@ def save_override(admin: Browser, app, upn: str, auto_sync: str):
 
 
 def test_turning_the_tenant_default_on_subscribes_its_users_and_files_what_waits(app, emulator, signed_in):
-    adele = signed_in(ADELE)  # the tenant's first user: its admin
+    adele = signed_in(ADELE)  # holds the app role Crm.Admin: an admin
     signed_in(MEGAN)
     signed_in(PAT)  # another tenant: untouched
     both = {ADELE: ["inbox", "sentitems"], MEGAN: ["inbox", "sentitems"]}
@@ -120,7 +121,7 @@ def test_turning_the_tenant_default_on_subscribes_its_users_and_files_what_waits
     assert stored_subscriptions(app) == both
 
 
-def test_a_users_own_setting_wins_and_its_change_by_the_admin_applies_at_once(app, emulator, signed_in):
+def test_a_users_own_setting_wins_and_its_change_by_the_admin_applies_at_once(app, emulator, signed_in, pane):
     adele = signed_in(ADELE)
     signed_in(MEGAN)
     adeles, megans = waiting(app, emulator, ADELE, ADELES), waiting(app, emulator, MEGAN, MEGANS)
@@ -128,19 +129,60 @@ def test_a_users_own_setting_wins_and_its_change_by_the_admin_applies_at_once(ap
     save_tenant(adele, "marked")
     wait_idle(app)
     assert state(emulator, ADELE, adeles) == "synced"
-    assert state(emulator, MEGAN, megans) == "pending"  # her own "off" wins: nothing filed for her
+    assert state(emulator, MEGAN, megans) == "pending"  # the admin's "off" restricts her: nothing filed
 
-    save_override(adele, app, MEGAN, "inherit")  # back to the tenant's default: on
+    save_override(adele, app, MEGAN, "inherit")  # restriction lifted: the tenant's default applies, on
     wait_idle(app)
     assert state(emulator, MEGAN, megans) == "synced"
     both = {ADELE: ["inbox", "sentitems"], MEGAN: ["inbox", "sentitems"]}
     assert subscribed_upns(emulator) == both
 
     save_tenant(adele, "off")
-    save_override(adele, app, ADELE, "known_contacts")  # the admin's own override keeps hers
+    # Adele's own choice in the pane keeps hers on; an admin's override could not.
+    assert pane(ADELE).put("/settings/me", json={"auto_sync": "known_contacts"}).status_code == 200
     wait_idle(app)
     with session_scope(app) as session:
         users = {u.upn: u.effective_settings()["auto_sync"] for u in session.scalars(select(User))}
     assert users == {ADELE: "known_contacts", MEGAN: "off"}
     assert subscribed_upns(emulator) == both
     assert stored_subscriptions(app) == both
+
+
+def catch_up(app, upn: str) -> None:
+    """A delta round of the user's mailbox now, as the scheduler would run it."""
+    with session_scope(app) as session:
+        user = session.scalar(select(User).where(User.tenant_id == CONTOSO, User.upn == upn))
+        enqueue_catch_up(app, user)
+    wait_idle(app)
+
+
+def effective_mode(app, upn: str) -> str:
+    with session_scope(app) as session:
+        user = session.scalar(select(User).where(User.tenant_id == CONTOSO, User.upn == upn))
+        return user.effective_settings()["auto_sync"]
+
+
+def test_an_admin_override_cannot_turn_a_users_filing_on_but_can_turn_it_off(app, emulator, signed_in, pane):
+    adele = signed_in(ADELE)  # an admin
+    signed_in(MEGAN)  # the tenant's default is off, and Megan has chosen nothing
+    megans = waiting(app, emulator, MEGAN, MEGANS)
+
+    # The widest override there is: Megan's mailbox still files nothing.
+    save_override(adele, app, MEGAN, "known_contacts")
+    catch_up(app, MEGAN)
+    assert effective_mode(app, MEGAN) == "off"
+    assert state(emulator, MEGAN, megans) == "pending"
+    assert MEGAN not in subscribed_upns(emulator)
+
+    # Her own choice turns filing on, within the admin's limit ("marked" files what waits).
+    save_override(adele, app, MEGAN, "marked")
+    assert pane(MEGAN).put("/settings/me", json={"auto_sync": "known_contacts"}).json["auto_sync"] == "marked"
+    wait_idle(app)
+    assert state(emulator, MEGAN, megans) == "synced"
+
+    # The admin turns it off: what waits in her mailbox now stays where it is.
+    save_override(adele, app, MEGAN, "off")
+    assert effective_mode(app, MEGAN) == "off"
+    replys = waiting(app, emulator, MEGAN, "Plain: Megan's reply")
+    catch_up(app, MEGAN)
+    assert state(emulator, MEGAN, replys) == "pending"

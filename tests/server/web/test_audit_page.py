@@ -35,7 +35,7 @@ def test_the_organizations_defaults_changed_by_the_admin_are_recorded(browser, c
     before = crm.get(Tenant, CONTOSO).effective_settings()
     response = adele.post_form(
         "/crm/settings/tenant",
-        {"auto_sync": "marked", "auto_link_companies": "on", "never_sync": "bank.example"},
+        {"auto_sync": "marked", "auto_link_companies": "on", "never_sync": "bank.example", "store_attachments": "on"},
         token_from="/crm/settings",
     )
     assert response.status_code == 303

@@ -167,7 +167,7 @@ def test_another_tenants_jobs_are_not_found(browser, crm):
     adele = browser(ADELE)
     job_id = job_id_of(upload(adele, CSV))
     finished_job_page(adele, job_id)
-    pat = browser(PAT)  # Fabrikam's first user: its admin
+    pat = browser(PAT)  # Fabrikam's Global Administrator: an admin there
     for path in (f"/crm/admin/jobs/{job_id}", f"/crm/admin/jobs/{job_id}/progress", "/crm/admin/jobs/99999999"):
         assert pat.get(path).status_code == 404, path
     token = pat.csrf_token("/crm/admin/jobs")

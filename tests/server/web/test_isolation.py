@@ -8,6 +8,7 @@ import re
 import pytest
 
 from server.crm.models import SyncJob
+from tests.support.arrange_attachments import attach, attached_email_mime
 from tests.support.arrange_contacts import add_contact
 from tests.support.arrange_records import (
     add_case,
@@ -51,7 +52,12 @@ def contoso(crm, clean_state):
     )
     crm.add(job)
     crm.commit()
+    forwarded = attach(
+        crm, email, "Northwind price list", attached_email_mime(), content_type="message/rfc822", kind="item"
+    )
     return {
+        "attachment_id": forwarded.id,
+        "index": 3,  # the attached email's PDF
         "email_id": email.id,
         "contact_id": lynne.id,
         "company_id": lynne.company_id,
@@ -69,7 +75,7 @@ def web_rules(app):
 
 
 def test_every_page_with_an_id_answers_404_to_another_tenant(app, browser, contoso, crm):
-    user_of(crm, FABRIKAM, PAT_OID, PAT)  # Pat's tenant exists; Pat is its admin
+    user_of(crm, FABRIKAM, PAT_OID, PAT)  # Pat's tenant exists; Pat, its Global Administrator, is its admin
     pat = browser(PAT)
     token = pat.csrf_token()
     checked = 0

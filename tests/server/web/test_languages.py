@@ -60,7 +60,7 @@ def test_messages_from_code_speak_the_pages_language(browser, clean_state):
 
 
 def test_the_users_choice_wins_over_the_browser_and_persists(browser, crm, clean_state):
-    browser(ADELE)  # the tenant's first user, so its administrator
+    browser(ADELE)  # holds the Crm.Admin role: an administrator
     megan = browser(MEGAN)  # not the administrator: everyone chooses their own language
     saved = megan.post_form("/crm/settings/me", {"language": "pl"}, token_from="/crm/settings", headers=CZECH)
     assert saved.status_code == 303

@@ -1,4 +1,4 @@
-"""The admin settings page: who is admin, tenant defaults, per-user overrides, and
+"""The admin settings page: who is admin, tenant defaults, per-user restrictions, and
 "Test connection" reporting each check in plain words."""
 
 from __future__ import annotations
@@ -13,13 +13,14 @@ ALL_SCOPES = ["Mail.ReadWrite", "Contacts.ReadWrite", "MailboxSettings.ReadWrite
 ALL_ROLES = ["Mail.ReadWrite", "Contacts.ReadWrite", "MailboxSettings.ReadWrite"]
 
 
-def test_first_user_of_the_tenant_is_admin_and_others_read_only(browser, clean_state):
-    adele = browser(ADELE)
-    megan = browser(MEGAN)
+def test_the_crm_admin_role_makes_the_admin_and_others_read_only(browser, clean_state):
+    adele = browser(ADELE)  # holds the app role Crm.Admin in the emulator's fixture
+    megan = browser(MEGAN)  # holds no role
     assert "Test connection" in adele.get("/crm/settings").get_data(as_text=True)
     page = megan.get("/crm/settings").get_data(as_text=True)
     assert "Test connection" not in page
-    assert "Only the administrator" in page and "Adele Vance" in page
+    # Who administers is named by the rule (Entra's role), no longer by a person.
+    assert "Only the administrator" in page and "Crm.Admin" in page
     token = megan.csrf_token("/crm/settings")
     for path in ("/crm/settings/tenant", "/crm/settings/test-connection"):
         assert megan.client.post(path, data={"csrf_token": token, "auto_sync": "off"}).status_code == 403
@@ -56,6 +57,21 @@ def test_admin_switches_on_crm_contacts_for_unknown_senders_and_off_again(browse
     assert crm.get(Tenant, CONTOSO).effective_settings()["create_unknown_senders"] is False
 
 
+def test_admin_turns_attachment_storage_off_and_on_again(browser, crm):
+    adele = browser(ADELE)
+    page = adele.get("/crm/settings").get_data(as_text=True)
+    assert 'name="store_attachments" value="on" checked' in page  # on by default
+    form = {"auto_sync": "off", "never_sync": ""}  # an unchecked box is not sent
+    assert adele.post_form("/crm/settings/tenant", form, token_from="/crm/settings").status_code == 303
+    crm.expire_all()
+    assert crm.get(Tenant, CONTOSO).effective_settings()["store_attachments"] is False
+    assert 'name="store_attachments" value="on">' in adele.get("/crm/settings").get_data(as_text=True)
+    form["store_attachments"] = "on"
+    assert adele.post_form("/crm/settings/tenant", form, token_from="/crm/settings").status_code == 303
+    crm.expire_all()
+    assert crm.get(Tenant, CONTOSO).effective_settings()["store_attachments"] is True
+
+
 def test_invalid_never_sync_entries_are_explained_and_nothing_saved(browser, crm):
     adele = browser(ADELE)
     response = adele.post_form(
@@ -66,9 +82,11 @@ def test_invalid_never_sync_entries_are_explained_and_nothing_saved(browser, crm
     assert crm.get(Tenant, CONTOSO).effective_settings()["auto_sync"] == "off"
 
 
-def test_admin_sets_and_clears_a_users_override(browser, crm):
+def test_admin_sets_and_clears_a_users_override(browser, crm, pane):
     adele = browser(ADELE)
     browser(MEGAN)
+    # Megan's own choice turns filing on; the admin's override can only narrow it.
+    assert pane(MEGAN).put("/settings/me", json={"auto_sync": "known_contacts"}).status_code == 200
     megan = crm.query(User).filter_by(tenant_id=CONTOSO, upn=MEGAN).one()
     response = adele.post_form(
         f"/crm/settings/users/{megan.id}",
@@ -86,7 +104,35 @@ def test_admin_sets_and_clears_a_users_override(browser, crm):
         token_from="/crm/settings",
     )
     crm.refresh(megan)
-    assert megan.settings == {}
+    assert megan.restrictions == {}
+    assert megan.settings == {"auto_sync": "known_contacts"}  # her own choice is hers to change
+    assert megan.effective_settings()["auto_sync"] == "known_contacts"
+
+
+def test_the_settings_page_says_an_override_only_restricts(browser, crm):
+    adele = browser(ADELE)
+    megan_browser = browser(MEGAN)
+    megan = crm.query(User).filter_by(tenant_id=CONTOSO, upn=MEGAN).one()
+    page = htmllib.unescape(adele.get("/crm/settings").get_data(as_text=True))
+    assert "Here you can only restrict what a person's mailbox files" in page
+    assert "You can never turn filing on for someone" in page
+    assert f'action="/crm/settings/users/{megan.id}"' in page
+    assert "Their choice: organization default (Off)" in page
+    # The form offers no way to widen: no "on" for companies, no mode above "marked".
+    row = page.split(f'id="user-{megan.id}"', 1)[1].split("</form>", 1)[0]
+    assert 'value="on"' not in row and 'value="known_contacts"' not in row
+    # "Yes" for companies is refused, and nothing is saved.
+    refused = adele.post_form(
+        f"/crm/settings/users/{megan.id}", {"auto_link_companies": "on", "auto_sync": "inherit"}, "/crm/settings"
+    )
+    assert refused.status_code == 400
+    assert "not switch it on for them" in htmllib.unescape(refused.get_data(as_text=True))
+    crm.refresh(megan)
+    assert megan.restrictions == {} and megan.settings == {}
+    # The person restricted reads that an administrator limits what her mailbox files.
+    adele.post_form(f"/crm/settings/users/{megan.id}", {"auto_sync": "off"}, "/crm/settings")
+    mine = htmllib.unescape(megan_browser.get("/crm/settings").get_data(as_text=True))
+    assert "An administrator has limited what your mailbox files" in mine
 
 
 def test_test_connection_reports_every_check_ok(browser, emulator):

@@ -54,7 +54,8 @@ def test_session_holds_only_who_signed_in(app, clean_state, emulator, crm):
     assert row.id_hash == hash_id(session_id) and session_id not in repr(row.__dict__)
     user = crm.get(User, row.user_id)
     assert (row.tenant_id, user.oid, user.upn) == (CONTOSO, ADELE_OID, ADELE)
-    assert set(row.data) == {"csrf"}
+    assert set(row.data) == {"csrf", "admin"}
+    assert row.data["admin"] is True  # what her id token's roles claim said
     assert row.refresh_token and not row.refresh_token.startswith("1.A")
     assert unseal(app.config["SECRET_KEY"], row.refresh_token).startswith("1.A")  # Entra's, sealed
 

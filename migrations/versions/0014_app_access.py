@@ -4,8 +4,8 @@ application access policy leaves it out of scope; NULL while it is allowed), and
 that was last checked; automatic sync leaves such a mailbox alone until a re-check
 finds it allowed again
 
-Revision ID: 0012
-Revises: 0011
+Revision ID: 0014
+Revises: 0013
 Create Date: 2026-12-05 06:40:00
 """
 
@@ -18,8 +18,8 @@ from alembic import op
 
 from server.crm.types import UTCDateTime
 
-revision: str = "0012"
-down_revision: Union[str, None] = "0011"
+revision: str = "0014"
+down_revision: Union[str, None] = "0013"
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
