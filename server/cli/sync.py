@@ -130,6 +130,8 @@ def sync_mailbox(user_key: str, folder: str, since: datetime, tenant_id: str | N
     try:
         while True:
             runner.join(POLL_S)
+            # Asked before the row is read: once the job's thread has ended, its final state is there to read.
+            finished = not runner.is_alive()
             with factory() as session:
                 row = get_job(session, job_id)
                 done, total, failed, state, error = row.done, row.total, row.failed, row.state, row.error
@@ -139,7 +141,7 @@ def sync_mailbox(user_key: str, folder: str, since: datetime, tenant_id: str | N
                     bar.total = total
                 bar.update(done + failed - bar.n)
                 bar.set_postfix(failed=failed, refresh=False)
-            if not runner.is_alive():
+            if finished:
                 break
     finally:
         if bar is not None:
