@@ -276,6 +276,41 @@ def set_consent():
     return jsonify(_state().store.apps[client_id].consent.get(tid) or {})
 
 
+@bp.get("/mailbox-scope")
+def list_mailbox_scopes():
+    """Every app's mailbox scope: which mailboxes its app-only tokens may reach, per tenant."""
+    store = _state().store
+    return jsonify(
+        {
+            "scopes": [
+                {"client_id": client_id, "tid": tid, **scope}
+                for (client_id, tid), scope in sorted(store.mailbox_scopes.items())
+            ]
+        }
+    )
+
+
+@bp.post("/mailbox-scope")
+def set_mailbox_scope():
+    """Scope an app's app-only access in a tenant to some mailboxes (RBAC for Applications, or
+    an application access policy); `"mailboxes": null` lifts it (every mailbox again)."""
+    body = _json_body()
+    tid, client_id = body.get("tid"), body.get("client_id") or _app().client_id
+    if tid not in _state().store.tenants:
+        raise AdminError(404, "TenantNotFound", f"no tenant '{tid}'")
+    _app(client_id)
+    mailboxes = body.get("mailboxes")
+    if mailboxes is not None and (not isinstance(mailboxes, list) or not all(isinstance(m, str) for m in mailboxes)):
+        raise AdminError(400, "BadRequest", "mailboxes must be a list of object ids, UPNs or addresses, or null")
+    try:
+        scope = _state().store.set_mailbox_scope(
+            tid, client_id, mailboxes, body.get("group"), kind=body.get("kind") or "policy", roles=body.get("roles")
+        )
+    except ValueError as e:
+        raise AdminError(400, "BadRequest", str(e)) from None
+    return jsonify({"client_id": client_id, "tid": tid, "scope": scope})
+
+
 @bp.post("/messages")
 def deliver_message():
     """A new message arrives in a mailbox (fires change notifications)."""

@@ -15,6 +15,7 @@ const CODE_KEYS = {
   no_conversation: "error.noConversation",
   own_address: "error.ownAddress",
   no_external_recipient: "error.noExternalRecipient",
+  automatic_sync_not_allowed: "error.automaticSyncNotAllowed",
 };
 
 /** "microsoft" when Microsoft 365 is the busy or silent party, "crm" when CRM Sync is. */

@@ -66,8 +66,13 @@ export function situation(data) {
   return "unknown";
 }
 
-/** The sentence under the badge that says what will happen to the email, or "" when nothing is due. */
+/**
+ * The sentence under the badge that says what will happen to the email, or "" when nothing is due.
+ * When the organisation keeps the app out of the mailbox nothing is filed by itself, whatever the
+ * state: the sentence says so, and that the pane's own commands (the user's own token) still work.
+ */
 function noteFor(where, data) {
+  if (where !== "loading" && data && data.automatic_sync_blocked === true) return "note.blocked";
   const { autoSync, queued } = facts(data);
   const automatic = autoSync !== "off";
   if (where === "queued") return "note.filingQueued";

@@ -140,9 +140,12 @@ function renderSettings(settings) {
     return el("div", { class: "check" }, input, el("label", { for: id, text: t(`auto.${mode}`) }));
   });
   const tenant = settings.tenant && settings.tenant.auto_sync;
+  // The organisation keeps the app out of this mailbox: the setting is kept, but nothing runs by itself.
+  const blocked = settings.automatic_sync_blocked ? el("p", { id: "auto-sync-blocked", class: "state-note", text: t("auto.blocked") }) : "";
   // An administrator's restriction only narrows what this mailbox files: say so.
   const limit = settings.restrictions && settings.restrictions.auto_sync;
   box.replaceChildren(
+    blocked,
     ...radios,
     tenant ? el("p", { class: "muted", text: t("auto.default", { mode: t(`auto.${tenant}`) }) }) : "",
     limit ? el("p", { class: "muted", id: "auto-sync-limit", text: t("auto.limited", { mode: t(`auto.${limit}`) }) }) : "",

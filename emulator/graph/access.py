@@ -2,13 +2,15 @@
 
 Delegated tokens act only on the signed-in user's own mailbox (/me or
 /users/<self>) and need a scope in `scp`; app-only tokens reach any mailbox
-of their tenant and need an application role in `roles`.
+of their tenant and need an application role in `roles`, unless the tenant scoped
+the app to some mailboxes (store/mailbox_scopes.py): any other mailbox then answers
+403 ErrorAccessDenied "Access to OData is disabled.", Graph's words for it.
 """
 
 from urllib.parse import quote
 
 from emulator import tokens
-from emulator.graph.errors import GraphError, access_denied
+from emulator.graph.errors import ODATA_DISABLED, GraphError, access_denied
 
 # permission need -> (delegated scopes, application roles); any one suffices.
 PERMISSIONS = {
@@ -48,10 +50,11 @@ def authenticate(req):
     return req.caller
 
 
-def require(caller, need: str) -> None:
-    """GraphError(403) unless the token carries a permission that covers `need`."""
+def require(caller, need: str, extra_roles=()) -> None:
+    """GraphError(403) unless the token (or, app-only, `extra_roles` that Exchange's RBAC for
+    Applications gives on this mailbox) carries a permission that covers `need`."""
     scopes, roles = PERMISSIONS[need]
-    granted = caller.roles if caller.app_only else caller.scopes
+    granted = [*caller.roles, *extra_roles] if caller.app_only else caller.scopes
     wanted = roles if caller.app_only else scopes
     if not {g.lower() for g in granted} & {w.lower() for w in wanted}:
         raise access_denied()
@@ -76,7 +79,10 @@ def mailbox(req, user_ref: str | None, need: str):
             raise GraphError(404, "ErrorInvalidUser", f"The requested user '{user_ref}' is invalid.")
         if not caller.app_only and user.oid != caller.oid:
             raise access_denied()
-    require(caller, need)
+    mailbox_data = caller.app_only and not need.startswith("user.")  # Exchange's scope: not the directory
+    require(caller, need, store.rbac_roles(caller.client_id, user) if mailbox_data else ())
+    if mailbox_data and not store.app_reaches(caller.client_id, user):
+        raise access_denied(ODATA_DISABLED)
     return user
 
 

@@ -9,6 +9,8 @@ from datetime import UTC, datetime
 ITEM_NOT_FOUND = "The specified object was not found in the store."
 ACCESS_DENIED = "Access is denied. Check credentials and try again."
 ID_MALFORMED = "Id is malformed."
+# An app-only request on a mailbox outside the app's RBAC scope or application access policy.
+ODATA_DISABLED = "Access to OData is disabled."
 
 
 class GraphError(Exception):

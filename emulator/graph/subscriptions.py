@@ -12,7 +12,7 @@ from datetime import timedelta
 from urllib.parse import urlsplit
 
 from emulator.graph import access
-from emulator.graph.errors import GraphError, bad_request
+from emulator.graph.errors import ODATA_DISABLED, GraphError, bad_request
 from emulator.graph.routing import ok, route
 from emulator.notifications import validate_endpoint
 from emulator.store.clock import parse_iso, utcnow
@@ -104,7 +104,15 @@ def create_subscription(req):
     expiration = _expiration(body.get("expirationDateTime"))
     user_ref = m.group("user") or m.group("user_q")
     folder_ref = m.group("folder") or m.group("folder_q")
-    owner = access.mailbox(req, user_ref, "mail.read")
+    try:
+        owner = access.mailbox(req, user_ref, "mail.read")
+    except GraphError as e:
+        if e.message != ODATA_DISABLED:
+            raise
+        # Subscriptions pass Exchange's refusal on in their own wrapping, as Graph does.
+        raise GraphError(
+            403, "ExtensionError", f"Operation: Create; Exception: [Status Code: Forbidden; Reason: {ODATA_DISABLED}]"
+        ) from None
     folder = None
     if folder_ref:
         folder = req.store.mail_folder(owner, folder_ref)

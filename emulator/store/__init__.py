@@ -3,7 +3,7 @@
 Everything the Graph views, the identity endpoints and the admin API read or
 change lives in one `Store`, behind one re-entrant lock (`store.lock`). Its parts
 sit in this package, one job each: `fixture` (seeding), `directory` (users,
-tenants, consent), `folders`, `messages`, `contacts`, `categories`,
+tenants, consent), `mailbox_scopes` (which mailboxes an app-only token may reach), `folders`, `messages`, `contacts`, `categories`,
 `delta_state` (sync tokens) and `subscriptions`; `model` holds the records and
 `ids` the Exchange-shaped ids, derived deterministically so a reset gives the
 same ids.
@@ -22,11 +22,22 @@ from emulator.store.delta_state import DeltaState
 from emulator.store.directory import Directory
 from emulator.store.fixture import FixtureLoading
 from emulator.store.folders import MailFolders
+from emulator.store.mailbox_scopes import MailboxScopes
 from emulator.store.messages import Messages
 from emulator.store.subscriptions import Subscriptions
 
 
-class Store(FixtureLoading, Directory, MailFolders, Messages, Contacts, MasterCategories, DeltaState, Subscriptions):
+class Store(
+    FixtureLoading,
+    Directory,
+    MailboxScopes,
+    MailFolders,
+    Messages,
+    Contacts,
+    MasterCategories,
+    DeltaState,
+    Subscriptions,
+):
     """All emulated tenants, apps, users and mailboxes. Use `with store.lock:` around reads
     that must see a consistent state; every mutating method takes the lock itself."""
 

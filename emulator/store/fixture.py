@@ -59,6 +59,7 @@ class FixtureLoading:
                 )
                 self.users[user.oid] = user
                 self._seed_mailbox(user, u)
+            self.load_mailbox_scopes(fixture)
 
     def add_user(self, spec: dict) -> User:
         """A new user (fixture shape: oid, tid, upn, display_name, app_role_assignments,

@@ -21,6 +21,7 @@ from server.db import Database, session_scope
 from server.graph.errors import AccessDenied, GraphError
 from server.jobs.running import run_job
 from server.jobs.status import get_job
+from server.sync.app_access import AutomaticSyncNotAllowed
 from server.sync.bulk import enqueue_bulk
 from server.sync.mailbox_factory import app_only_graph
 
@@ -113,7 +114,10 @@ def sync_mailbox(user_key: str, folder: str, since: datetime, tenant_id: str | N
     app = current_app._get_current_object()
     with session_scope(app) as session:
         user = find_user(session, user_key, tenant_id.strip().lower() if tenant_id else None)
-        job_id = enqueue_bulk(app, user, folder, since.date(), submit=False, by=audit.COMMAND_LINE)
+        try:
+            job_id = enqueue_bulk(app, user, folder, since.date(), submit=False, by=audit.COMMAND_LINE)
+        except AutomaticSyncNotAllowed as refused:
+            raise click.ClickException(f"{user.upn}: {refused.message}") from None
         upn = user.upn
     runner = threading.Thread(target=run_job, args=(app, job_id), daemon=True)
     started = time.monotonic()

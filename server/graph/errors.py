@@ -55,6 +55,16 @@ class AccessDenied(GraphError):
     default_status = 403
 
 
+class MailboxAccessRefused(AccessDenied):
+    """Exchange keeps the app out of this one mailbox: the tenant scoped the app's
+    application permissions (RBAC for Applications, or an application access policy) to
+    other mailboxes. Graph's words: 403 ErrorAccessDenied "Access to OData is disabled."
+    (ExtensionError with the same reason when subscribing)."""
+
+
+ODATA_DISABLED = "access to odata is disabled"
+
+
 class NotFound(GraphError):
     default_status = 404
 
@@ -113,6 +123,8 @@ def error_for(
     message = message or f"Graph answered HTTP {status}"
     if status == 410 or code.lower() in _DELTA_CODES:
         cls = DeltaExpired
+    elif status == 403 and ODATA_DISABLED in message.lower():
+        cls = MailboxAccessRefused
     else:
         cls = {
             400: BadRequest,

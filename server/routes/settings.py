@@ -56,6 +56,17 @@ class SettingsSchema(ma.Schema):
         metadata={"description": "Personal never-sync addresses and domains (the tenant's apply too)"},
     )
     tenant = ma.fields.Nested(TenantSettingsSchema, dump_only=True)
+    automatic_sync_blocked = ma.fields.Boolean(
+        dump_only=True,
+        metadata={
+            "description": "True when the organisation keeps the app out of this mailbox (Exchange's RBAC for "
+            "Applications or an application access policy): automatic and bulk sync leave it alone, the pane's "
+            "own commands still work"
+        },
+    )
+    automatic_sync_blocked_since = ma.fields.DateTime(
+        dump_only=True, allow_none=True, metadata={"description": "When Microsoft 365 first refused the app access"}
+    )
     restrictions = ma.fields.Nested(
         RestrictionsSchema,
         dump_only=True,
@@ -99,6 +110,8 @@ def _settings(mailbox) -> dict:
     user = mailbox.user
     effective = user.effective_settings()
     return {
+        "automatic_sync_blocked": user.app_access_refused_at is not None,
+        "automatic_sync_blocked_since": user.app_access_refused_at,
         "auto_sync": effective["auto_sync"],
         "auto_link_companies": bool(effective["auto_link_companies"]),
         "never_sync": list((user.settings or {}).get("never_sync") or []),

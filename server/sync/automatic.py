@@ -47,6 +47,7 @@ from server.graph.messages import MESSAGE_FIELDS_WITH_BODY
 from server.jobs.queue import enqueue
 from server.jobs.registry import JobContext, job
 from server.sync import unknown_senders
+from server.sync.app_access import mailbox_job
 from server.sync.file_message import file_in_crm, mark_patch
 from server.sync.mailbox import Mailbox
 from server.sync.mailbox_factory import job_mailbox
@@ -289,6 +290,7 @@ def process_changed_message(mailbox: Mailbox, message_id: str) -> Outcome:
 
 
 @job("message")
+@mailbox_job
 def message_job(ctx: JobContext) -> None:
     """Files (or not) one message a change notification named."""
     mailbox = job_mailbox(ctx)

@@ -32,6 +32,7 @@ from server.crm.models import User
 from server.graph.errors import GraphError
 from server.jobs.queue import enqueue
 from server.jobs.registry import JobContext, job
+from server.sync.app_access import mailbox_job, require_allowed
 from server.sync.automatic import Outcome, process_messages
 from server.sync.mailbox import Mailbox
 from server.sync.mailbox_factory import job_mailbox
@@ -137,7 +138,9 @@ def bulk_key(user: User, folder: str, since: str) -> str:
 def enqueue_bulk(app: Flask, user: User, folder: str, since, submit: bool = True, by: audit.Actor | None = None) -> int:
     """Queues a bulk sync (the same request twice is one job); returns the job id.
     The request is recorded in the audit log with the job, as asked by `by` (default:
-    the mailbox's owner)."""
+    the mailbox's owner). Raises AutomaticSyncNotAllowed for a mailbox the organisation
+    keeps the app out of."""
+    require_allowed(user)
     since = since_iso(since)
     actor = by or audit.Actor.of(user)
 
@@ -164,6 +167,7 @@ def enqueue_bulk(app: Flask, user: User, folder: str, since, submit: bool = True
 
 
 @job("bulk")
+@mailbox_job
 def bulk_job(ctx: JobContext) -> None:
     mailbox = job_mailbox(ctx)
     if mailbox is None:

@@ -40,6 +40,7 @@ CHECK_NAMES = {
     "Consent": lazy_gettext("Consent"),
     "Graph access": lazy_gettext("Graph access"),
     "Categories": lazy_gettext("Categories"),
+    "Mailbox access": lazy_gettext("Mailbox access"),
 }
 
 

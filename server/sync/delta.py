@@ -35,6 +35,7 @@ from server.graph.messages import MESSAGE_FIELDS
 from server.jobs.queue import enqueue
 from server.jobs.registry import JobContext, job
 from server.jobs.schedule import periodic
+from server.sync.app_access import is_refused, mailbox_job
 from server.sync.automatic import Outcome, process_messages
 from server.sync.mailbox import Mailbox
 from server.sync.mailbox_factory import job_mailbox
@@ -146,6 +147,7 @@ def catch_up(mailbox: Mailbox, folders=FOLDERS) -> Outcome:
 
 
 @job("delta")
+@mailbox_job
 def delta_job(ctx: JobContext) -> None:
     mailbox = job_mailbox(ctx)
     if mailbox is None:
@@ -189,9 +191,10 @@ def request_catch_up(user: User, app: Flask | None = None) -> bool:
     process; the job's key makes repeats across processes harmless), and their
     subscriptions when they have none yet. Every user gets it, automatic sync on or off:
     the round acts on their categories (automatic.py). Cheap: no Graph call here, one
-    indexed query. Off with CATCH_UP_ON_OPEN false. Returns True when queued."""
+    indexed query. Off with CATCH_UP_ON_OPEN false, and for a mailbox the organisation
+    keeps the app out of (app_access.py). Returns True when queued."""
     app = app or current_app._get_current_object()
-    if not app.config["CATCH_UP_ON_OPEN"]:
+    if not app.config["CATCH_UP_ON_OPEN"] or is_refused(user):
         return False
     now = time.monotonic()
     key = (user.id, user.created_at)

@@ -11,6 +11,7 @@ from server.graph.errors import (
     ContactNotFound,
     GraphError,
     GraphTimeout,
+    MailboxAccessRefused,
     Throttled,
     Unauthorized,
     Unavailable,
@@ -62,6 +63,13 @@ def api_error_for(error: GraphError) -> ApiError:
         )
     if isinstance(error, BadRequest) and error.code in ("ErrorInvalidIdMalformed", "ErrorInvalidId"):
         return ApiError(400, "invalid_message_id", "That is not a valid Outlook item id.")
+    if isinstance(error, MailboxAccessRefused):
+        return ApiError(
+            403,
+            "automatic_sync_not_allowed",
+            "Automatic sync is not allowed for this mailbox by your organisation. Sync emails one at a time "
+            "from the pane instead: that uses your own sign-in.",
+        )
     if isinstance(error, AccessDenied):
         return ApiError(
             403,

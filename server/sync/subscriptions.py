@@ -36,6 +36,7 @@ from server.graph.errors import NotFound
 from server.jobs.queue import enqueue
 from server.jobs.registry import JobContext, job
 from server.jobs.schedule import periodic
+from server.sync.app_access import is_refused, mailbox_job
 from server.sync.delta import catch_up, enqueue_catch_up
 from server.sync.mailbox import Mailbox
 from server.sync.mailbox_factory import job_mailbox
@@ -155,6 +156,7 @@ def remove_subscriptions(mailbox: Mailbox, folders=None) -> int:
 
 
 @job("subscriptions")
+@mailbox_job
 def subscriptions_job(ctx: JobContext) -> None:
     """Brings one user's subscriptions in line with their settings; a job of a whole
     tenant (no user: its defaults changed) queues the upkeep of its users."""
@@ -170,6 +172,7 @@ def subscriptions_job(ctx: JobContext) -> None:
 
 
 @job("lifecycle")
+@mailbox_job
 def lifecycle_job(ctx: JobContext) -> None:
     """Acts on a lifecycle event of one of our subscriptions."""
     params = ctx.params
@@ -245,6 +248,8 @@ def follow_settings(
     webhook back."""
     if before == after and (after or "off") == "off":
         return None
+    if user is not None and is_refused(user):
+        return None  # the organisation keeps the app out of this mailbox (app_access.py)
     if user is not None:
         if switched_on(before, after):
             enqueue_catch_up(app, user)

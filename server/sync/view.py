@@ -141,6 +141,9 @@ def message_view(
     state = message_state(message, item)
     settings = mailbox.settings()
     auto_sync = settings.get("auto_sync") or "off"
+    # The organisation keeps the app out of this mailbox (sync/app_access.py): nothing is
+    # filed by itself, while the pane's own commands (the user's token) still work.
+    blocked = mailbox.user.app_access_refused_at is not None
     return {
         "id": message["id"],
         "internet_message_id": message.get("internetMessageId"),
@@ -149,7 +152,8 @@ def message_view(
         "received_at": message.get("receivedDateTime"),
         "state": state,
         "auto_sync": auto_sync,
-        "filing_queued": filing_queued(message, state, settings, people),
+        "filing_queued": not blocked and filing_queued(message, state, settings, people),
+        "automatic_sync_blocked": blocked,
         "crm_email_id": email.id if email else None,
         "crm_url": mailbox.links.email(email.id) if email else None,
         "attachments": [

@@ -9,6 +9,10 @@ categories the owner put on their messages, the sharing rules the owner made and
 conversations the owner linked (automatic.py `decide`, rules.py), nothing else. Nothing
 a colleague makes (a sharing rule, a conversation link) adds a mailbox here, queues a
 catch-up of it, or files any of its mail.
+
+A mailbox the organisation keeps the app out of (app_access.py: Exchange's RBAC for
+Applications or an application access policy refused it) is not watched: nothing is
+queued for it until a check finds it allowed again.
 """
 
 from __future__ import annotations
@@ -26,8 +30,9 @@ BATCH = 500
 
 def watches(mailbox: Mailbox) -> bool:
     """Whether this mailbox needs notifications and delta rounds: always, for a CRM user
-    (the category command works whatever the automatic-sync setting)."""
-    return mailbox.user is not None
+    (the category command works whatever the automatic-sync setting), unless the
+    organisation keeps the app out of it."""
+    return mailbox.user is not None and mailbox.user.app_access_refused_at is None
 
 
 def subscriptions_key(user: User) -> str:
@@ -36,10 +41,10 @@ def subscriptions_key(user: User) -> str:
 
 
 def watched_users(session: Session, tenant_id: str | None = None) -> Iterator[User]:
-    """Every CRM user (of one tenant, when given), read in batches."""
+    """Every CRM user (of one tenant, when given) whose mailbox the app may open, read in batches."""
     last = 0
     while True:
-        query = select(User).where(User.id > last).order_by(User.id).limit(BATCH)
+        query = select(User).where(User.id > last, User.app_access_refused_at.is_(None)).order_by(User.id).limit(BATCH)
         if tenant_id is not None:
             query = query.where(User.tenant_id == tenant_id)
         users = session.scalars(query).all()

@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime
 from flask import current_app, g, redirect, request, url_for
 from flask_babel import gettext
 
+from server.sync.app_access import is_refused
 from server.sync.bulk import enqueue_bulk
 from server.web.admin_access import admin_user
 from server.web.admin_jobs_page import admin_jobs
@@ -22,6 +23,13 @@ def admin_bulk_sync():
     user = admin_user()
     folder = request.form.get("folder", "")
     errors = []
+    if is_refused(user):
+        errors.append(
+            gettext(
+                "Automatic sync is not allowed for your mailbox by your organisation, so bulk sync cannot read "
+                "it. Sync emails one at a time from the pane instead."
+            )
+        )
     if folder not in BULK_FOLDERS:
         errors.append(gettext("Choose Inbox or Sent Items."))
     try:

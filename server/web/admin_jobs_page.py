@@ -1,6 +1,7 @@
 """The admin's jobs pages (/crm/admin/jobs...): the organization's recent jobs with a
-filter, the failed ones with Retry, one job with its progress, and that progress
-as JSON.
+filter, the failed ones with Retry, the mailboxes the organisation keeps the app out of
+(automatic sync stops for them: server/sync/app_access.py), one job with its progress,
+and that progress as JSON.
 
 Admin only; a job of another tenant is 404. Everything works with plain form
 posts, and a job's page refreshes itself (<noscript> meta refresh) while the job
@@ -28,7 +29,7 @@ from flask_babel import gettext, lazy_gettext
 from sqlalchemy import select
 
 from server.crm import audit
-from server.crm.models import SyncJob
+from server.crm.models import SyncJob, User
 from server.db import db_session
 from server.jobs.queue import retry_job
 from server.jobs.status import get_job, job_progress, list_failed_jobs
@@ -76,10 +77,18 @@ def admin_jobs():
     by_id = {r.id: r for r in db.scalars(select(SyncJob).where(SyncJob.id.in_(failed_ids)))} if failed_ids else {}
     failed_rows = [by_id[i] for i in failed_ids if i in by_id]
     users = users_of(recent + failed_rows)
+    out_of_scope = list(
+        db.scalars(
+            select(User)
+            .where(User.tenant_id == user.tenant_id, User.app_access_refused_at.is_not(None))
+            .order_by(User.display_name, User.upn)
+        )
+    )
     return render_template(
         "crm/admin_jobs.html",
         jobs=[job_view(r, users) for r in recent],
         failed=[job_view(r, users) for r in failed_rows],
+        out_of_scope=out_of_scope,
         folders=BULK_FOLDERS,
         filters=JOB_FILTERS,
         shown=shown if shown in JOB_FILTERS else "",

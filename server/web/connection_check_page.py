@@ -14,6 +14,7 @@ from server.auth import trusted_session
 from server.crm import audit
 from server.crm.models import User
 from server.db import db_session
+from server.sync.app_access_check import check_mailbox_scope
 from server.sync.connection_check import DelegatedProblem, check_connection
 from server.web.admin_access import is_admin, require_admin
 from server.web.auth_code_flow import FlowError, redeem, start_flow, validated_identity
@@ -26,7 +27,8 @@ DELEGATED_SCOPES = ["Mail.ReadWrite", "Contacts.ReadWrite", "MailboxSettings.Rea
 
 @bp.post("/crm/settings/test-connection")
 def test_connection():
-    """Checks token, consent, Graph access and categories for the admin's mailbox.
+    """Checks token, consent, Graph access and categories for the admin's mailbox, and
+    which of the tenant's mailboxes the app may open (its access may be scoped).
 
     First a silent authorize round trip (prompt=none) for the admin's own delegated
     Graph token, so consent for users is checked as well as the app's; the checks
@@ -81,6 +83,10 @@ def _run_checks(user: User, problem: DelegatedProblem | None, token: str | None 
         user_upn=user.upn,
         delegated_token=(lambda: token) if token else None,
         delegated_problem=problem,
+    )
+    # Whether the app's own access is scoped to some mailboxes (and which are left out).
+    checks.append(
+        check_mailbox_scope(current_app._get_current_object(), trusted_session(), db_session(), user.tenant_id)
     )
     db = db_session()
     audit.record(

@@ -33,6 +33,11 @@ ERROR_EXPLANATIONS = {
         "The import stopped part-way; every row before that point is saved. "
         "Retry to finish it (no contact is duplicated)."
     ),
+    "MailboxOutOfScope": lazy_gettext(
+        "Automatic sync is not allowed for this mailbox by your organisation: Microsoft 365 keeps the app out "
+        "of it. An Exchange administrator can add the mailbox to the app's scope; then run Test connection "
+        "on the settings page. The user's own commands in the pane still work."
+    ),
     "Unauthorized": lazy_gettext("Microsoft 365 refused the app's token. Run Test connection on the settings page."),
     "AccessDenied": lazy_gettext(
         "Microsoft 365 denied access to the mailbox: the app may lack admin consent. "

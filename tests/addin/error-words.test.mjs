@@ -28,3 +28,9 @@ test("our own 429 and 503 name CRM Sync", () => {
     assert.match(en[waitKey(error)], /^CRM Sync is busy, retrying/, code);
   }
 });
+
+test("a folder sync of a mailbox the organisation keeps the app out of says why, not just 'forbidden'", () => {
+  const error = new ApiError(403, "automatic_sync_not_allowed", "", null);
+  assert.equal(errorKey(error), "error.automaticSyncNotAllowed");
+  assert.match(en[errorKey(error)], /^Automatic sync is not allowed for this mailbox by your organisation/);
+});

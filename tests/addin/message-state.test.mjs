@@ -83,3 +83,18 @@ test("no situation offers an action twice or two actions on one button", () => {
     assert.equal(new Set(buttons).size, buttons.length, where);
   }
 });
+
+test("a mailbox the organisation keeps the app out of says so in every state, and the pane's commands stay", () => {
+  for (const fields of [
+    { state: "none" },
+    { state: "pending", auto_sync: "known_contacts" },
+    { state: "synced", ...filed },
+    { state: "none", categories: ["Sync to CRM"], filing_queued: false },
+  ]) {
+    const blocked = actionsFor(view({ ...fields, automatic_sync_blocked: true }));
+    const allowed = actionsFor(view({ ...fields, automatic_sync_blocked: false }));
+    assert.equal(blocked.note, "note.blocked");
+    assert.deepEqual(ids(blocked), ids(allowed), "the pane's own commands are all still offered");
+  }
+  assert.equal(actionsFor("loading").note, "");
+});

@@ -97,6 +97,14 @@ class EmulatorProcess:
             body["client_id"] = client_id
         return self.admin("POST", "consent", json=body).json()
 
+    def mailbox_scope(
+        self, tid: str, mailboxes: list[str] | None, group: str | None = None, kind: str = "policy"
+    ) -> dict:
+        """Scopes the app's app-only access in `tid` to `mailboxes` (None: every mailbox), as
+        an application access policy ("policy") or RBAC for Applications ("rbac") does."""
+        body = {"tid": tid, "mailboxes": mailboxes, "group": group, "kind": kind}
+        return self.admin("POST", "mailbox-scope", json=body).json()
+
     def account(self, upn: str, **changes) -> dict:
         """Changes a user's account in Entra (enabled=False, revoke_sessions=True)."""
         return self.admin("POST", "account", json={"upn": upn, **changes}).json()

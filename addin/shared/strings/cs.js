@@ -190,4 +190,7 @@ export default {
   "busy.graphRetrying": "Microsoft 365 je zaneprázdněný, další pokus za {seconds} s",
   "error.graphBusy": "Microsoft 365 je právě zaneprázdněný. Zkuste to za chvíli.",
   "error.graphDown": "Microsoft 365 neodpověděl. Nic se nezměnilo; zkuste to za chvíli.",
+  "note.blocked": "Vaše organizace nepovoluje automatické ukládání z této schránky, takže se nic neukládá samo. Příkazy zde pro tento e-mail dál fungují: používají vaše vlastní přihlášení.",
+  "auto.blocked": "Vaše organizace nepovoluje automatické ukládání z této schránky. Příkazy pro otevřený e-mail dál fungují: používají vaše vlastní přihlášení.",
+  "error.automaticSyncNotAllowed": "Vaše organizace nepovoluje automatické ukládání z této schránky, takže složku nelze uložit. Ukládejte e-maily jednotlivě: používá se vaše vlastní přihlášení.",
 };

@@ -190,4 +190,7 @@ export default {
   "busy.graphRetrying": "Microsoft 365 is busy, retrying in {seconds} s",
   "error.graphBusy": "Microsoft 365 is busy right now. Try again in a moment.",
   "error.graphDown": "Microsoft 365 did not answer. Nothing was changed; try again in a moment.",
+  "note.blocked": "Automatic sync is not allowed for this mailbox by your organisation, so nothing is filed by itself. The commands here still work on this email: they use your own sign-in.",
+  "auto.blocked": "Automatic sync is not allowed for this mailbox by your organisation. The commands on an open email still work: they use your own sign-in.",
+  "error.automaticSyncNotAllowed": "Automatic sync is not allowed for this mailbox by your organisation, so a folder can't be synced. Sync emails one at a time: that uses your own sign-in.",
 };

@@ -190,4 +190,7 @@ export default {
   "busy.graphRetrying": "Microsoft 365 jest zajęty, ponowna próba za {seconds} s",
   "error.graphBusy": "Microsoft 365 jest teraz zajęty. Spróbuj ponownie za chwilę.",
   "error.graphDown": "Microsoft 365 nie odpowiedział. Nic nie zostało zmienione; spróbuj ponownie za chwilę.",
+  "note.blocked": "Twoja organizacja nie zezwala na automatyczny zapis z tej skrzynki, więc nic nie zapisuje się samo. Polecenia tutaj nadal działają dla tej wiadomości: używają Twojego własnego logowania.",
+  "auto.blocked": "Twoja organizacja nie zezwala na automatyczny zapis z tej skrzynki. Polecenia dla otwartej wiadomości nadal działają: używają Twojego własnego logowania.",
+  "error.automaticSyncNotAllowed": "Twoja organizacja nie zezwala na automatyczny zapis z tej skrzynki, więc nie można zapisać folderu. Zapisuj wiadomości pojedynczo: to używa Twojego własnego logowania.",
 };

@@ -102,6 +102,13 @@ class User(Base):
     # The IANA name of the Outlook mailbox's time zone, in which the CRM pages show
     # times (read from Graph's mailboxSettings; None until then: the pages show UTC).
     time_zone: Mapped[str | None] = mapped_column(String(64))
+    # When Microsoft 365 refused the app's app-only access to this mailbox (Exchange's RBAC
+    # for Applications or an application access policy leaves it out of scope); None while
+    # allowed. Automatic sync leaves the mailbox alone until a check finds it allowed again
+    # (server/sync/app_access.py); the user's own pane commands, on their token, still work.
+    app_access_refused_at: Mapped[datetime | None]
+    # When the app's access to this mailbox was last tried (a job, the daily re-check, Test connection).
+    app_access_checked_at: Mapped[datetime | None]
     # The user's own choices over the tenant's settings; absent key = use the tenant's value.
     settings: Mapped[dict[str, Any]] = mapped_column(MutableDict.as_mutable(Json()), default=dict)
     # An administrator's limits on what this user's mailbox files (RESTRICTIONS): they

@@ -67,6 +67,13 @@ class MessageSchema(ma.Schema):
             "is on"
         }
     )
+    automatic_sync_blocked = ma.fields.Boolean(
+        metadata={
+            "description": "True when the organisation keeps the app out of this mailbox (Exchange's RBAC for "
+            "Applications or an application access policy): automatic and bulk sync leave it alone, the pane's "
+            "own commands still work"
+        }
+    )
     crm_email_id = ma.fields.Integer(allow_none=True, required=True)
     crm_url = ma.fields.String(allow_none=True, required=True)
     categories = ma.fields.List(ma.fields.String())

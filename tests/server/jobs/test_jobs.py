@@ -159,6 +159,8 @@ def test_rq_cron_configuration_registers_the_periodic_jobs():
         ("subscriptions", ("subscriptions",), 3600),
         ("recover", ("recover",), 60),
         ("attachments", ("attachments",), 300),
+        # the re-check of mailboxes the organisation kept the app out of (each one daily)
+        ("app_access", ("app_access",), 3600),
     }
     assert all(d["queue_name"] == "crm" for d in registered)
 

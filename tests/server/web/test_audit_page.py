@@ -124,7 +124,9 @@ def test_test_connection_is_recorded_with_each_checks_outcome(browser, crm):
 
     entry = only_entry(crm, CONTOSO, audit.CONNECTION_TESTED)
     assert (entry.actor_user_id, entry.target_type, entry.target_id) == (user_of(crm, ADELE).id, "tenant", CONTOSO)
-    assert entry.after == {"checks": ["Token: ok", "Consent: ok", "Graph access: ok", "Categories: ok"]}
+    assert entry.after == {
+        "checks": ["Token: ok", "Consent: ok", "Graph access: ok", "Categories: ok", "Mailbox access: ok"]
+    }
 
 
 def test_signing_out_records_the_sessions_end(browser, crm):

@@ -4,25 +4,13 @@
 from __future__ import annotations
 
 import html as htmllib
-import re
 
 from server.crm.models import Tenant, User
+from tests.support.connection_checks import checks_of
 from tests.support.identities import ADELE, CLIENT_ID, CONTOSO, MEGAN
 
 ALL_SCOPES = ["Mail.ReadWrite", "Contacts.ReadWrite", "MailboxSettings.ReadWrite", "User.Read", "offline_access"]
 ALL_ROLES = ["Mail.ReadWrite", "Contacts.ReadWrite", "MailboxSettings.ReadWrite"]
-
-
-def checks_of(page: str) -> dict[str, tuple[str, str]]:
-    """{check name: (status, all its text)} from the rendered results."""
-    found = {}
-    results = page.split('<ul class="checks"', 1)[1].split("</section>", 1)[0]
-    for chunk in results.split('<li class="check check-')[1:]:
-        status, body = chunk.split('">', 1)
-        name = re.search(r"<strong>(.*?)</strong>", body).group(1)
-        text = htmllib.unescape(re.sub(r"<[^>]+>", " ", body))
-        found[name] = (status, " ".join(text.split()))
-    return found
 
 
 def test_the_crm_admin_role_makes_the_admin_and_others_read_only(browser, clean_state):
@@ -151,7 +139,7 @@ def test_test_connection_reports_every_check_ok(browser, emulator):
     adele = browser(ADELE)
     page = adele.test_connection()
     checks = checks_of(page)
-    assert list(checks) == ["Token", "Consent", "Graph access", "Categories"]
+    assert list(checks) == ["Token", "Consent", "Graph access", "Categories", "Mailbox access"]
     assert all(status == "ok" for status, _ in checks.values()), checks
     categories = emulator.graph("GET", f"/users/{ADELE}/outlook/masterCategories", emulator.app_token(CONTOSO)).json()[
         "value"
