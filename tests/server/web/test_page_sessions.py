@@ -9,9 +9,11 @@ import pytest
 from sqlalchemy import delete, select
 
 from server.auth.page_sessions import SIGN_IN_REFUSED, hash_id, store_for
+from server.crm import audit
 from server.crm.models import PageSession, User
 from server.crm.types import utcnow
 from server.db import session_scope
+from tests.support.audit_entries import entries_of
 from tests.support.identities import ADELE, ADELE_OID, CONTOSO, MEGAN
 from tests.support.signin_client import Browser
 
@@ -149,6 +151,26 @@ def test_an_admin_ends_a_user_s_sessions(app, clean_state, emulator):
     assert not signed_in(copy) and not signed_in(megan) and signed_in(adele)
     assert "Ended 1 session of Megan Bowen." in adele.get("/crm/admin/sessions").get_data(as_text=True)
     assert reasons(app, MEGAN) == ["ended_by_admin"]
+
+
+def test_every_end_of_a_session_is_in_the_audit_log_with_who_ended_it_and_why(app, clean_state, emulator):
+    adele = sign_in(app, emulator)
+    megan = sign_in(app, emulator, MEGAN)
+    with session_scope(app) as db:
+        megan_id = db.scalar(select(User.id).where(User.upn == MEGAN))
+    adele.post_form(f"/crm/admin/sessions/users/{megan_id}/end", token_from="/crm/admin/sessions")
+    adele.post_form("/auth/signout", token_from="/crm/")
+
+    with session_scope(app) as db:
+        ended = [
+            (entry.actor_upn, entry.target_id, entry.after) for entry in entries_of(db, CONTOSO, audit.SESSION_ENDED)
+        ]
+        adele_id = db.scalar(select(User.id).where(User.upn == ADELE))
+    assert ended == [
+        (ADELE, str(megan_id), {"reason": "ended_by_admin"}),
+        (ADELE, str(adele_id), {"reason": "signed_out"}),
+    ]
+    assert not signed_in(megan)
 
 
 def test_only_an_admin_ends_others_sessions(app, clean_state, emulator):
