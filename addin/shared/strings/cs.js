@@ -189,4 +189,13 @@ export default {
   "busy.graphRetrying": "Microsoft 365 je zaneprázdněný, další pokus za {seconds} s",
   "error.graphBusy": "Microsoft 365 je právě zaneprázdněný. Zkuste to za chvíli.",
   "error.graphDown": "Microsoft 365 neodpověděl. Nic se nezměnilo; zkuste to za chvíli.",
+  "compose.title": "Uložit po odeslání",
+  "compose.toggle": "Po odeslání uložit do CRM",
+  "compose.onHint": "Po odeslání se tento e-mail uloží do CRM, i když tento panel zavřete.",
+  "compose.offHint": "Tento e-mail se do CRM neuloží.",
+  "compose.recipients": "Příjemci",
+  "compose.noRecipients": "Přidejte příjemce a uvidíte, kdo to je v CRM.",
+  "compose.linkTo": "Propojit s",
+  "compose.saveFailed": "Volbu se nepodařilo uložit do konceptu: {message}",
+  "compose.matchFailed": "Příjemce se nepodařilo vyhledat v CRM: {message}",
 };

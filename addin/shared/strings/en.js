@@ -189,4 +189,13 @@ export default {
   "busy.graphRetrying": "Microsoft 365 is busy, retrying in {seconds} s",
   "error.graphBusy": "Microsoft 365 is busy right now. Try again in a moment.",
   "error.graphDown": "Microsoft 365 did not answer. Nothing was changed; try again in a moment.",
+  "compose.title": "File when sent",
+  "compose.toggle": "File in the CRM when sent",
+  "compose.onHint": "When you send it, this email is filed in the CRM, even if you close this pane.",
+  "compose.offHint": "This email will not be filed in the CRM.",
+  "compose.recipients": "Recipients",
+  "compose.noRecipients": "Add recipients to see who they are in the CRM.",
+  "compose.linkTo": "Link to",
+  "compose.saveFailed": "The choice could not be saved on the draft: {message}",
+  "compose.matchFailed": "Could not look the recipients up in the CRM: {message}",
 };

@@ -189,4 +189,13 @@ export default {
   "busy.graphRetrying": "Microsoft 365 jest zajęty, ponowna próba za {seconds} s",
   "error.graphBusy": "Microsoft 365 jest teraz zajęty. Spróbuj ponownie za chwilę.",
   "error.graphDown": "Microsoft 365 nie odpowiedział. Nic nie zostało zmienione; spróbuj ponownie za chwilę.",
+  "compose.title": "Zapisz po wysłaniu",
+  "compose.toggle": "Zapisz w CRM po wysłaniu",
+  "compose.onHint": "Po wysłaniu ta wiadomość zostanie zapisana w CRM, nawet jeśli zamkniesz ten panel.",
+  "compose.offHint": "Ta wiadomość nie zostanie zapisana w CRM.",
+  "compose.recipients": "Odbiorcy",
+  "compose.noRecipients": "Dodaj odbiorców, aby zobaczyć, kim są w CRM.",
+  "compose.linkTo": "Powiąż z",
+  "compose.saveFailed": "Nie udało się zapisać wyboru w wersji roboczej: {message}",
+  "compose.matchFailed": "Nie udało się sprawdzić odbiorców w CRM: {message}",
 };
