@@ -219,6 +219,24 @@ def deliver_message():
     return jsonify(message), 201
 
 
+@bp.post("/messages/send")
+def send_message():
+    """A user sends a message: {"upn", "message"} (Graph message JSON: subject, body,
+    toRecipients, ccRecipients, bccRecipients, categories, singleValueExtendedProperties,
+    conversationId?, internetMessageId?). The sender's copy lands in Sent Items with its
+    categories and extended properties; tenant recipients get it in their Inbox; every
+    copy fires change notifications. Answers {"sent", "delivered": [{"upn", "id"}]} (201)."""
+    body = _json_body()
+    user = _user(body.get("upn"))
+    if not isinstance(body.get("message"), dict):
+        raise AdminError(400, "BadRequest", "message must be a JSON object")
+    try:
+        answer = _state().store.send_message(user.upn, body["message"], bool(body.get("immutable_ids")))
+    except (KeyError, ValueError) as e:
+        raise AdminError(400, "BadRequest", f"cannot send: {e}") from None
+    return jsonify(answer), 201
+
+
 @bp.post("/messages/bulk")
 def deliver_messages():
     """Many messages arrive in one mailbox folder at once (tests and benchmarks):

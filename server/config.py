@@ -166,6 +166,13 @@ SETTINGS: tuple[Setting, ...] = (
         "pane and on the CRM pages; off: they get 401 and the sign-in page says why",
     ),
     Setting(
+        "ADDIN_ID",
+        str,
+        "2d7f9c4e-5a81-4b36-9e0d-8c1f3a6b7e52",
+        "the add-in manifest's `<Id>`: filing from compose reads the add-in's custom properties from "
+        "Outlook's extended property `cecp-<this id>` (change it together with the manifest)",
+    ),
+    Setting(
         "PUBLIC_BASE_URL",
         str,
         "http://localhost:5000",

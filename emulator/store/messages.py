@@ -110,6 +110,57 @@ class Messages:
             msg = self.insert_message(user, f"d{user.mailbox.counter}", target, spec, emit=True)
             return self.message_json(user, msg, immutable_ids)
 
+    def send_message(self, upn: str, message_json: dict, immutable_ids: bool = False) -> dict:
+        """A user sends a message, as Outlook's Send does once the draft is final.
+
+        The sender's copy lands in Sent Items with `from`/`sender` set to the sender,
+        read, not a draft, with the categories and `singleValueExtendedProperties` the
+        draft carried (categories and an add-in's custom properties stay on the
+        sender's item, as in Exchange). Each To/Cc/Bcc recipient who is a user of the
+        sender's tenant gets a copy in their Inbox with the same internetMessageId and
+        conversationId, but neither the sender's categories nor their extended
+        properties. Every copy fires "created" change notifications.
+
+        Returns {"sent": the Sent Items copy's Graph JSON, "delivered": [{"upn", "id"}]}.
+        Raises KeyError for an unknown sender, ValueError for a malformed message.
+        """
+        with self.lock:
+            sender = self.find_user(upn)
+            if sender is None:
+                raise KeyError(f"unknown user {upn!r}")
+            sent_items = self.folder(sender, "sentitems")
+            if sent_items is None:
+                raise KeyError("the sender has no Sent Items folder")
+            spec = dict(message_json or {})
+            check_message_spec(spec)
+            now = iso(utcnow())
+            me = {"emailAddress": {"name": sender.display_name, "address": sender.mail}}
+            spec.update({"from": me, "sender": me, "isRead": True, "isDraft": False})
+            spec["receivedDateTime"] = spec["sentDateTime"] = now
+            sender.mailbox.counter += 1
+            sent = self.insert_message(sender, f"d{sender.mailbox.counter}", sent_items, spec, emit=True)
+            delivered = []
+            copy_spec = {k: v for k, v in spec.items() if k not in ("categories", "singleValueExtendedProperties")}
+            copy_spec.update(
+                isRead=False,
+                internetMessageId=sent.fields["internetMessageId"],
+                conversationId=sent.fields["conversationId"],
+            )
+            seen: set[str] = set()
+            for field in ("toRecipients", "ccRecipients", "bccRecipients"):
+                for recipient in spec.get(field) or ():
+                    user = self.find_user(recipient["emailAddress"].get("address") or "")
+                    if user is None or user.tid != sender.tid or user.upn in seen:
+                        continue
+                    seen.add(user.upn)
+                    inbox = self.folder(user, "inbox")
+                    if inbox is None:
+                        continue
+                    user.mailbox.counter += 1
+                    got = self.insert_message(user, f"d{user.mailbox.counter}", inbox, copy_spec, emit=True)
+                    delivered.append({"upn": user.upn, "id": self.message_json(user, got, immutable_ids)["id"]})
+            return {"sent": self.message_json(sender, sent, immutable_ids), "delivered": delivered}
+
     def update_message(self, user: User, msg: Message, changes: dict, props: list[dict] | None = None) -> Message:
         """Apply writable `changes` and merge extended `props` by id; fire "updated"."""
         with self.lock:

@@ -14,7 +14,7 @@ from . import properties as props
 from .batch import BATCH_LIMIT, BatchRequest
 from .contacts import CONTACT_FIELDS, ContactOperations, contact_with_crm
 from .errors import Conflict, GraphError, contact_not_found
-from .messages import MESSAGE_FIELDS, MessageOperations, message_with_crm
+from .messages import MESSAGE_FIELDS, MessageOperations
 from .odata import query_string, select_fields
 from .subscriptions import SubscriptionOperations
 
@@ -30,9 +30,9 @@ class GraphClient(MessageOperations, ContactOperations, SubscriptionOperations):
     def from_config(
         cls, config: Mapping, token_provider: Callable[[], str], session: requests.Session, user: str | None = None
     ) -> GraphClient:
-        """A client with GRAPH_BASE_URL, GRAPH_TIMEOUT_S, GRAPH_MAX_WAIT_S and REDIS_URL
-        (shared mailbox slots) from config."""
-        return cls(
+        """A client with GRAPH_BASE_URL, GRAPH_TIMEOUT_S, GRAPH_MAX_WAIT_S, REDIS_URL
+        (shared mailbox slots) and ADDIN_ID (the add-in's custom properties) from config."""
+        client = cls(
             config["GRAPH_BASE_URL"],
             token_provider,
             session,
@@ -41,6 +41,9 @@ class GraphClient(MessageOperations, ContactOperations, SubscriptionOperations):
             timeout=config["GRAPH_TIMEOUT_S"],
             redis_url=config["REDIS_URL"],
         )
+        if config.get("ADDIN_ID"):
+            client.custom_properties_id = props.custom_properties_id(config["ADDIN_ID"])
+        return client
 
     def get_message_and_contacts(
         self,
@@ -74,7 +77,7 @@ class GraphClient(MessageOperations, ContactOperations, SubscriptionOperations):
             )
             for a, r in zip(addresses, responses[1:])
         }
-        return message_with_crm(message.body), found
+        return self._with_crm(message.body), found
 
     def ensure_categories(self) -> None:
         """Create our three master categories where missing (another request creating

@@ -57,28 +57,41 @@ class DeltaPage:
     delta_link: str | None
 
 
-def message_with_crm(message: dict) -> dict:
-    """The message plus "crm": {"state", "email_id"}, from our extended properties."""
+def message_with_crm(message: dict, custom_properties_id: str | None = None) -> dict:
+    """The message plus "crm": {"state", "email_id", "custom"}, from our extended
+    properties; "custom" is the add-in's custom properties (a dict, {} when absent or
+    not read: `custom_properties_id` None)."""
     message = dict(message)
     message["crm"] = {
         "state": props.property_value(message, props.SYNC_STATE),
         "email_id": props.property_value(message, props.EMAIL_ID),
+        "custom": props.custom_properties(message, custom_properties_id),
     }
     return message
 
 
 class MessageOperations(BatchOperations):
-    """The mailbox's messages."""
+    """The mailbox's messages. `custom_properties_id` (the add-in's custom properties,
+    `props.custom_properties_id`) is read along with our own properties when set."""
+
+    custom_properties_id: str | None = None
 
     def _message_path(self, message_id: str, select, expand_attachments: bool = False) -> str:
-        expand = MESSAGE_PROPERTIES + (ATTACHMENT_METADATA if expand_attachments else "")
+        ours = (props.SYNC_STATE, props.EMAIL_ID)
+        expand = (
+            props.expand_filter(*ours, self.custom_properties_id) if self.custom_properties_id else MESSAGE_PROPERTIES
+        ) + (ATTACHMENT_METADATA if expand_attachments else "")
         return self._item("messages", message_id) + query_string({"$select": select_fields(select), "$expand": expand})
+
+    def _with_crm(self, message: dict) -> dict:
+        return message_with_crm(message, self.custom_properties_id)
 
     def get_message(self, message_id: str, select=MESSAGE_FIELDS, expand_attachments: bool = False) -> dict:
         """The message with our extended properties, plus
-        `"crm": {"state": str|None, "email_id": str|None}`; with `expand_attachments`,
-        also attachment metadata (no content) in the same request. Raises NotFound etc."""
-        return message_with_crm(self._call("GET", self._message_path(message_id, select, expand_attachments)))
+        `"crm": {"state": str|None, "email_id": str|None, "custom": dict}`; with
+        `expand_attachments`, also attachment metadata (no content) in the same request.
+        Raises NotFound etc."""
+        return self._with_crm(self._call("GET", self._message_path(message_id, select, expand_attachments)))
 
     def get_messages(
         self, ids: Iterable[str], select=MESSAGE_FIELDS, expand_attachments: bool = False
@@ -89,7 +102,7 @@ class MessageOperations(BatchOperations):
         responses = self.batch(
             [BatchRequest(str(n), "GET", self._message_path(i, select, expand_attachments)) for n, i in enumerate(ids)]
         )
-        return {i: (message_with_crm(r.body) if r.ok else r.error()) for i, r in zip(ids, responses)}
+        return {i: (self._with_crm(r.body) if r.ok else r.error()) for i, r in zip(ids, responses)}
 
     def _message_patch(self, categories, properties) -> dict:
         body: dict = {}

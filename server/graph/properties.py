@@ -6,6 +6,7 @@ every mark already written to users' mailboxes.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 
 PROPERTY_SET = "5e2c4be5-cc15-4e13-889c-459e6c8f73b4"
@@ -20,6 +21,31 @@ EMAIL_ID = _string_property("CrmEmailId")
 CONTACT_ID = _string_property("CrmContactId")
 
 SYNC_STATES = ("synced", "excluded", "pending")
+
+# An Outlook add-in's custom properties (Office.js `loadCustomPropertiesAsync` /
+# `saveAsync`) are stored in one named property of Outlook's PS_PUBLIC_STRINGS set,
+# `cecp-<the add-in's manifest Id>`, whose value is a JSON object of them.
+CUSTOM_PROPERTIES_SET = "00020329-0000-0000-C000-000000000046"
+
+
+def custom_properties_id(addin_id: str) -> str:
+    """The extended property id of the add-in's custom properties."""
+    return f"String {{{CUSTOM_PROPERTIES_SET}}} Name cecp-{addin_id}"
+
+
+def custom_properties(item: dict, property_id: str | None) -> dict:
+    """The add-in's custom properties on a Graph item ({} when absent or not a JSON object)."""
+    if not property_id:
+        return {}
+    raw = property_value(item, property_id)
+    if not raw:
+        return {}
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
 
 CATEGORY_SYNC = "Sync to CRM"
 CATEGORY_SYNCED = "Synced to CRM"

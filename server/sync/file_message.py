@@ -17,6 +17,7 @@ from server.crm.models import Email, MailboxItem
 from server.graph import properties as props
 from server.graph.errors import GraphError
 from server.graph.messages import MESSAGE_FIELDS_WITH_BODY
+from server.sync.compose import compose_links
 from server.sync.errors import api_error_for
 from server.sync.mailbox import Mailbox
 from server.sync.people import Person, people_of, recipients
@@ -96,11 +97,13 @@ def file_in_crm(
     matches: Mapping[str, list[MatchedContact]] | None = None,
     extra_links: Iterable[tuple[str, int, str]] = (),
 ) -> tuple[Email, MailboxItem]:
-    """The CRM half of a sync (commits). `matches` may come precomputed for a batch."""
+    """The CRM half of a sync (commits). `matches` may come precomputed for a batch.
+    The case and task chosen while composing the message (compose.py) are linked too."""
     people = people_of(message, mailbox.user.own_addresses())
     if matches is None:
         matches = match_addresses(mailbox.session, mailbox.tenant_id, [p.address for p in people])
     links = links_for(people, matches, bool(mailbox.settings().get("auto_link_companies")))
+    links += compose_links(mailbox, message)
     email, item, _ = file_email(
         mailbox.session,
         mailbox.tenant_id,

@@ -89,6 +89,10 @@ class EmulatorProcess:
     def deliver(self, upn: str, message: dict, folder: str = "inbox") -> dict:
         return self.admin("POST", "messages", json={"upn": upn, "folder": folder, "message": message}).json()
 
+    def send(self, upn: str, message: dict) -> dict:
+        """`upn` sends `message` (POST /_emulator/messages/send): {"sent", "delivered"}."""
+        return self.admin("POST", "messages/send", json={"upn": upn, "message": message}).json()
+
     def reset(self) -> None:
         self.admin("POST", "reset")
 
