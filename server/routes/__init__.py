@@ -20,6 +20,7 @@ ROUTE_MODULES = [
     "health",
     "addin",
     "messages",
+    "people",
     "sender_contacts",
     "outlook_contacts",
     "contact_search",

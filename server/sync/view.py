@@ -124,6 +124,39 @@ def outlook_contacts(
     return result
 
 
+def people_json(
+    mailbox: Mailbox,
+    people: list[Person],
+    matches: Mapping[str, list[MatchedContact]],
+    outlook: Mapping[str, str | None] | None = None,
+) -> list[dict]:
+    """The API's person shape (the message view's `people`, and the compose pane's
+    matches), each with the CRM contacts that have the person's address."""
+    return [
+        {
+            "address": p.address or p.raw,
+            "display_address": display_address(p.address) if p.address else p.raw,
+            "name": p.name,
+            "role": p.role,
+            "valid": p.address is not None,
+            "contacts": [contact_json(mailbox, c) for c in matches.get(p.address or "", [])],
+            "outlook_contact_id": (outlook or {}).get(p.address) if p.address else None,
+        }
+        for p in people
+    ]
+
+
+def match_people(mailbox: Mailbox, addresses: Iterable[str]) -> list[dict]:
+    """The compose pane's recipients as the message view would show them: normalised
+    and matched the same way (one query), each address once, without the user's own
+    addresses. The pane knows each recipient's field, so every role reads "to"; Outlook
+    contacts are not looked up (`outlook_contact_id` null)."""
+    as_message = {"toRecipients": [{"emailAddress": {"address": a}} for a in addresses]}
+    people = people_of(as_message, mailbox.user.own_addresses())
+    matches = match_addresses(mailbox.session, mailbox.tenant_id, [p.address for p in people])
+    return people_json(mailbox, people, matches)
+
+
 def message_view(
     mailbox: Mailbox,
     message: dict,
@@ -158,18 +191,7 @@ def message_view(
         ],
         "categories": message.get("categories") or [],
         "outlook_contacts_checked": outlook is not None,
-        "people": [
-            {
-                "address": p.address or p.raw,
-                "display_address": display_address(p.address) if p.address else p.raw,
-                "name": p.name,
-                "role": p.role,
-                "valid": p.address is not None,
-                "contacts": [contact_json(mailbox, c) for c in matches.get(p.address or "", [])],
-                "outlook_contact_id": (outlook or {}).get(p.address) if p.address else None,
-            }
-            for p in people
-        ],
+        "people": people_json(mailbox, people, matches, outlook),
         "colleague_links": colleague_links(mailbox, message.get("conversationId"), state),
     }
 

@@ -1,0 +1,23 @@
+"""People: the CRM contacts of the addresses on a message being written."""
+
+from __future__ import annotations
+
+from server.api import Blueprint
+from server.auth import require_auth
+from server.routes.request_mailbox import current_mailbox
+from server.routes.route_docs import SECURITY
+from server.routes.schemas.people import MatchRequestSchema, MatchSchema
+from server.sync.view import match_people
+
+bp = Blueprint("people", __name__, url_prefix="/api/v1/people", description="People and their CRM contacts")
+
+
+@bp.post("/match")
+@require_auth
+@bp.arguments(MatchRequestSchema)
+@bp.response(200, MatchSchema)
+@bp.doc(security=SECURITY)
+def match(body):
+    """Match addresses to CRM contacts as the message view does (the compose pane calls
+    it once per change of the recipients)."""
+    return {"people": match_people(current_mailbox(), body["addresses"])}
