@@ -138,9 +138,19 @@
     });
   }
 
+  // The category must be in the mailbox's master list first (else InvalidCategory): blue, as the backend makes it.
   function fileIt(item) {
-    return officeCall(function (done) {
-      item.categories.addAsync([CATEGORY], done);
+    var add = function () {
+      return officeCall(function (done) {
+        item.categories.addAsync([CATEGORY], done);
+      });
+    };
+    return add().catch(function (error) {
+      if (!error || error.name !== "InvalidCategory") throw error;
+      var entry = { displayName: CATEGORY, color: Office.MailboxEnums.CategoryColor.Preset7 };
+      return officeCall(function (done) {
+        Office.context.mailbox.masterCategories.addAsync([entry], done);
+      }).then(add);
     });
   }
 

@@ -57,7 +57,8 @@ export async function choice() {
  */
 export async function applyChoice({ file, caseId = null, taskId = null, decided = false }) {
   const categories = item().categories;
-  await officeCall((done) => (file ? categories.addAsync([CATEGORY], done) : categories.removeAsync([CATEGORY], done)));
+  if (file) await addCategory(categories);
+  else await officeCall((done) => categories.removeAsync([CATEGORY], done));
   const props = await officeCall((done) => item().loadCustomPropertiesAsync(done));
   for (const [name, value] of [["crm_case_id", caseId], ["crm_task_id", taskId]]) {
     if (file && value != null) props.set(name, Number(value));
@@ -65,4 +66,16 @@ export async function applyChoice({ file, caseId = null, taskId = null, decided 
   }
   if (decided) props.set("crm_file", Boolean(file));
   await officeCall((done) => props.saveAsync(done));
+}
+
+/** Puts the category on the draft, first adding it to the mailbox's master list when Outlook says it is not there. */
+async function addCategory(categories) {
+  try {
+    await officeCall((done) => categories.addAsync([CATEGORY], done));
+  } catch (error) {
+    if (!error || error.name !== "InvalidCategory") throw error;
+    const color = Office.MailboxEnums.CategoryColor.Preset7; // blue, as the backend creates it
+    await officeCall((done) => Office.context.mailbox.masterCategories.addAsync([{ displayName: CATEGORY, color }], done));
+    await officeCall((done) => categories.addAsync([CATEGORY], done));
+  }
 }

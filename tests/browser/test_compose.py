@@ -1,0 +1,121 @@
+"""The compose pane and Send in the emulated Outlook: recipients' CRM matches as they are typed,
+the "File in the CRM when sent" toggle written on the draft (category and custom properties),
+and Send running the add-in's OnMessageSend handler before the message reaches Sent Items."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.browser.test_pane_cases import api
+from tests.support.identities import ADELE
+from tests.support.outlook_page import wait_until
+
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
+
+CRM_CONTACT = "lynne.robbins@northwind.example"
+STRANGER = "nobody@unknown-company.example"
+ADDIN_ID = "2d7f9c4e-5a81-4b36-9e0d-8c1f3a6b7e52"
+CUSTOM_PROPERTIES = f"String {{00020329-0000-0000-C000-000000000046}} Name cecp-{ADDIN_ID}"
+
+
+def compose(outlook, subject: str):
+    outlook.page.locator("#compose-new").click()
+    outlook.page.locator("#compose").wait_for(state="visible")
+    outlook.page.locator("#compose-subject").fill(subject)
+    return outlook
+
+
+def set_to(outlook, addresses: str):
+    field = outlook.page.locator("#compose-to")
+    field.fill(addresses)
+    field.dispatch_event("change")
+
+
+def open_compose_pane(outlook):
+    outlook.page.locator("#ribbon-crmComposeButton").click()
+    outlook.pane.locator("#app").wait_for(state="visible")
+
+
+def draft(outlook) -> dict:
+    return outlook.page.evaluate("() => JSON.parse(JSON.stringify(window.outlookPage.compose))")
+
+
+def sent_copy(outlook) -> dict:
+    """The Sent Items copy of what Send just sent, as Graph has it, with the custom properties."""
+    sent = outlook.page.evaluate("() => window.outlookPage.sent.at(-1)")
+    token = outlook.emulator.graph_token(ADELE)
+    response = outlook.emulator.graph(
+        "GET",
+        f"/me/messages/{sent['id']}",
+        token,
+        params={
+            "$select": "id,subject,categories,parentFolderId",
+            "$expand": f"singleValueExtendedProperties($filter=id eq '{CUSTOM_PROPERTIES}')",
+        },
+    )
+    response.raise_for_status()
+    return response.json()
+
+
+def custom_properties(message: dict) -> dict | None:
+    for prop in message.get("singleValueExtendedProperties") or []:
+        if prop["id"].lower() == CUSTOM_PROPERTIES.lower():
+            return json.loads(prop["value"])
+    return None
+
+
+def test_the_pane_matches_recipients_as_they_change_and_the_toggle_travels_on_the_draft(outlook):
+    case_id = str(api(outlook, "POST", "/cases", json={"title": "Northwind offer"})["id"])
+    compose(outlook.open(), "Offer for Northwind")
+    open_compose_pane(outlook)
+    outlook.pane.locator("#people", has_text="Add recipients").wait_for()
+
+    set_to(outlook, CRM_CONTACT)
+    row = outlook.pane.locator(f'#people li.person[data-address="{CRM_CONTACT}"]')
+    row.locator(".matches a", has_text="Lynne Robbins").wait_for()
+    # Default (file when a recipient is a CRM contact): the toggle turns on and the draft carries it.
+    toggle = outlook.pane.locator("#compose-file")
+    assert wait_until(lambda: toggle.is_checked())
+    assert wait_until(lambda: "Sync to CRM" in draft(outlook)["categories"])
+
+    set_to(outlook, f"{CRM_CONTACT}; {STRANGER}")
+    outlook.pane.locator(f'#people li.person[data-address="{STRANGER}"]', has_text="Not in the CRM").wait_for()
+
+    toggle.click()  # the user turns filing off
+    assert wait_until(lambda: "Sync to CRM" not in draft(outlook)["categories"])
+    assert wait_until(lambda: draft(outlook)["properties"] == {"crm_file": False})
+
+    toggle.click()  # and on again, linked to a case
+    assert wait_until(lambda: "Sync to CRM" in draft(outlook)["categories"])
+    picker = outlook.pane.locator("#link-case")
+    picker.wait_for()
+    picker.select_option(case_id)
+    assert wait_until(lambda: draft(outlook)["properties"].get("crm_case_id") == int(case_id))
+    outlook.screenshot("compose-pane")
+
+    # Close the pane, then send: the choice went with the draft.
+    outlook.page.locator("#taskpane-close").click()
+    outlook.page.locator("#compose-send").click()
+    outlook.page.wait_for_selector("body[data-send='sent']")
+    sent = sent_copy(outlook)
+    assert sent["subject"] == "Offer for Northwind"
+    assert "Sync to CRM" in sent["categories"] or "Synced to CRM" in sent["categories"]
+    props = custom_properties(sent)
+    assert props["crm_case_id"] == int(case_id) and props["crm_file"] is True
+
+
+def test_toggle_off_sends_without_the_category_or_the_link(outlook):
+    compose(outlook.open(), "Not for the CRM")
+    open_compose_pane(outlook)
+    set_to(outlook, CRM_CONTACT)
+    toggle = outlook.pane.locator("#compose-file")
+    assert wait_until(lambda: toggle.is_checked())
+    toggle.click()
+    assert wait_until(lambda: "Sync to CRM" not in draft(outlook)["categories"])
+    outlook.page.locator("#compose-send").click()
+    outlook.page.wait_for_selector("body[data-send='sent']")
+    sent = sent_copy(outlook)
+    assert sent["categories"] == []
+    assert custom_properties(sent) == {"crm_file": False}
