@@ -8,11 +8,21 @@ from flask import current_app
 from server.api import Blueprint
 from server.auth import require_auth
 from server.crm import audit
-from server.crm.models import AUTO_SYNC_MODES
+from server.crm.models import AUTO_SYNC_MODES, COMPOSE_DEFAULTS
 from server.routes.request_mailbox import current_mailbox
 from server.sync.subscriptions import follow_settings
 
-bp = Blueprint("settings", __name__, url_prefix="/api/v1/settings", description="Automatic sync settings")
+bp = Blueprint(
+    "settings", __name__, url_prefix="/api/v1/settings", description="Automatic sync and filing-from-compose settings"
+)
+
+COMPOSE_DEFAULT_DOC = (
+    'Whether the compose pane\'s "File in the CRM when sent" starts on: "always", "crm_recipients" (when a '
+    'recipient is a CRM contact) or "never"'
+)
+ASK_ON_SEND_DOC = 'Ask "File this email in the CRM?" at Send when a recipient is a CRM contact and nothing was decided'
+
+TENANT_KEYS = ("auto_sync", "auto_link_companies", "never_sync", "create_unknown_senders", "compose_default")
 
 MAX_NEVER_SYNC = 1000
 
@@ -23,6 +33,11 @@ class TenantSettingsSchema(ma.Schema):
     never_sync = ma.fields.List(ma.fields.String(), required=True)
     create_unknown_senders = ma.fields.Boolean(
         metadata={"description": "Automatic and bulk sync create CRM contacts for unknown external senders"}
+    )
+    compose_default = ma.fields.String(metadata={"description": "The organization's default"})
+    compose_limit = ma.fields.String(
+        validate=ma.validate.OneOf(COMPOSE_DEFAULTS),
+        metadata={"description": "The admin's restriction: compose_default never files more than this"},
     )
 
 
@@ -35,6 +50,11 @@ class SettingsSchema(ma.Schema):
         validate=ma.validate.Length(max=MAX_NEVER_SYNC),
         metadata={"description": "Personal never-sync addresses and domains (the tenant's apply too)"},
     )
+    compose_default = ma.fields.String(
+        validate=ma.validate.OneOf(COMPOSE_DEFAULTS),
+        metadata={"description": COMPOSE_DEFAULT_DOC + " (effective: the admin's compose_limit applied)"},
+    )
+    ask_on_send = ma.fields.Boolean(metadata={"description": ASK_ON_SEND_DOC})
     tenant = ma.fields.Nested(TenantSettingsSchema, dump_only=True)
 
 
@@ -46,6 +66,10 @@ class SettingsUpdateSchema(ma.Schema):
         allow_none=True,
         validate=ma.validate.Length(max=MAX_NEVER_SYNC),
     )
+    compose_default = ma.fields.String(
+        allow_none=True, validate=ma.validate.OneOf(COMPOSE_DEFAULTS), metadata={"description": COMPOSE_DEFAULT_DOC}
+    )
+    ask_on_send = ma.fields.Boolean(allow_none=True, metadata={"description": ASK_ON_SEND_DOC})
 
 
 def _settings(mailbox) -> dict:
@@ -55,11 +79,9 @@ def _settings(mailbox) -> dict:
         "auto_sync": effective["auto_sync"],
         "auto_link_companies": bool(effective["auto_link_companies"]),
         "never_sync": list((user.settings or {}).get("never_sync") or []),
-        "tenant": {
-            k: v
-            for k, v in user.tenant.effective_settings().items()
-            if k in ("auto_sync", "auto_link_companies", "never_sync", "create_unknown_senders")
-        },
+        "compose_default": effective["compose_default"],
+        "ask_on_send": bool(effective["ask_on_send"]),
+        "tenant": {k: v for k, v in user.tenant.effective_settings().items() if k in (*TENANT_KEYS, "compose_limit")},
     }
 
 

@@ -24,7 +24,7 @@ from sqlalchemy import select
 
 from server.crm import audit
 from server.crm.addresses import normalise_address
-from server.crm.models import AUTO_SYNC_MODES, PAGE_LANGUAGES, Tenant, User
+from server.crm.models import AUTO_SYNC_MODES, COMPOSE_DEFAULTS, PAGE_LANGUAGES, Tenant, User
 from server.db import db_session
 from server.sync.connection_check import CHECK_NAMES, Check
 from server.sync.subscriptions import follow_settings
@@ -46,6 +46,11 @@ AUTO_SYNC_NAMES = {
     "known_contacts": lazy_gettext("Known contacts"),
 }
 AUTOMATIC_LANGUAGE = "auto"
+COMPOSE_LABELS = {
+    "always": lazy_gettext("Always"),
+    "crm_recipients": lazy_gettext("When a recipient is a CRM contact"),
+    "never": lazy_gettext("Never"),
+}
 
 
 def parse_never_sync(raw: str) -> tuple[list[str], list[str]]:
@@ -98,6 +103,9 @@ def render_settings(status: int = 200, *, errors: list[str] | None = None, saved
         mode_names=AUTO_SYNC_NAMES,
         language_names=LANGUAGE_NAMES,
         my_language=(user.settings or {}).get("language"),
+        my_settings=user.effective_settings(),
+        compose_choices=COMPOSE_DEFAULTS,
+        compose_labels=COMPOSE_LABELS,
         my_time_zone=user.time_zone,
         errors=errors or [],
         saved=saved or session.pop("settings_saved", None),
@@ -123,6 +131,9 @@ def save_tenant_settings():
     mode = request.form.get("auto_sync")
     if mode not in AUTO_SYNC_MODES:
         problems.append(gettext("Choose an automatic sync mode."))
+    compose_limit = request.form.get("compose_limit", "always")
+    if compose_limit not in COMPOSE_DEFAULTS:
+        problems.append(gettext("Choose how much users may file from compose."))
     if problems:
         return render_settings(400, errors=problems)
     tenant = db.get(Tenant, g.crm_user.tenant_id)
@@ -134,6 +145,7 @@ def save_tenant_settings():
         store_attachments=request.form.get("store_attachments") == "on",
         auto_sync=mode,
         never_sync=never_sync,
+        compose_limit=compose_limit,
     )
     audit.record_change(
         db,
@@ -194,14 +206,21 @@ def save_user_settings(user_id: int):
 
 @bp.post("/crm/settings/me")
 def save_my_preferences():
-    """Saves the signed-in user's own preferences (everyone may): the pages' language."""
+    """Saves the signed-in user's own preferences (everyone may): the pages' language
+    and filing from compose (the toggle's default, asking at Send)."""
     db = db_session()
     user: User = g.crm_user
     language = request.form.get("language", AUTOMATIC_LANGUAGE)
     if language != AUTOMATIC_LANGUAGE and language not in PAGE_LANGUAGES:
         return render_settings(400, errors=[gettext("Choose one of the languages offered.")])
+    changes: dict = {"language": None if language == AUTOMATIC_LANGUAGE else language}
+    if "compose_default" in request.form:
+        if request.form["compose_default"] not in COMPOSE_DEFAULTS:
+            return render_settings(400, errors=[gettext("Choose when to file the emails you write.")])
+        changes["compose_default"] = request.form["compose_default"]
+        changes["ask_on_send"] = request.form.get("ask_on_send") == "on"
     own_before = dict(user.settings or {})
-    user.update_settings(language=None if language == AUTOMATIC_LANGUAGE else language)
+    user.update_settings(**changes)
     audit.record_change(
         db,
         user.tenant_id,

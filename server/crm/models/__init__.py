@@ -46,6 +46,7 @@ from server.crm.models.page_sessions import PageSession
 from server.crm.models.sync_state import JOB_STATES, Subscription, SyncCursor, SyncJob
 from server.crm.models.tenancy import (
     AUTO_SYNC_MODES,
+    COMPOSE_DEFAULTS,
     DEFAULT_SETTINGS,
     PAGE_LANGUAGES,
     Tenant,
@@ -61,6 +62,7 @@ __all__ = [
     "AttachmentChunk",
     "EmailAttachment",
     "AUTO_SYNC_MODES",
+    "COMPOSE_DEFAULTS",
     "PAGE_LANGUAGES",
     "is_time_zone",
     "CHANGE_SOURCES",

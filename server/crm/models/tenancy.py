@@ -17,6 +17,9 @@ from server.crm.types import Id, Json, utcnow
 from server.domain_errors import Invalid
 
 AUTO_SYNC_MODES = ("off", "marked", "known_contacts")
+# Whether the compose pane's "File in the CRM when sent" starts on, from the least
+# filing to the most: never, when a recipient is a CRM contact, always.
+COMPOSE_DEFAULTS = ("never", "crm_recipients", "always")
 
 # What a tenant gets before anyone changes a setting. `auto_link_companies`'s
 # deployment-wide default comes from the AUTO_LINK_COMPANIES setting via
@@ -31,12 +34,37 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     # Filing stores attachments' content; off, they are recorded as links to the
     # message in Outlook.
     "store_attachments": True,
+    # Filing from compose. The toggle starts on when a recipient is a CRM contact: mail
+    # to customers is what the CRM is for (as HubSpot and Dynamics log it), while
+    # "always" would also file internal and private mail by default, and "never" would
+    # let the offer or the follow-up go unfiled because nobody thought of it.
+    "compose_default": "crm_recipients",
+    # Ask "File this email in the CRM?" at Send, when a recipient is a CRM contact and
+    # the user has not decided: off by default, since a prompt on every send is
+    # friction the user opts into.
+    "ask_on_send": False,
+    # The admin's restriction of compose filing (tenant only): a user's
+    # `compose_default` never files more than this ("always": no restriction).
+    "compose_limit": "always",
 }
 
 # The languages of the CRM pages. A user's settings may also hold `language` (one of
 # these; absent = the browser's): personal, so never a tenant default.
 PAGE_LANGUAGES = ("en", "pl", "cs")
 PERSONAL_SETTINGS = ("language",)
+# Settings only the tenant's admin sets: a user cannot override them.
+TENANT_ONLY_SETTINGS = ("compose_limit",)
+
+
+def narrowed(settings: dict[str, Any]) -> dict[str, Any]:
+    """`settings` with the admin's restrictions applied: `compose_default` never files
+    more than `compose_limit`. A restriction only narrows, never widens."""
+    limit = settings.get("compose_limit")
+    chosen = settings.get("compose_default")
+    if limit in COMPOSE_DEFAULTS and chosen in COMPOSE_DEFAULTS:
+        if COMPOSE_DEFAULTS.index(chosen) > COMPOSE_DEFAULTS.index(limit):
+            settings["compose_default"] = limit
+    return settings
 
 
 class Tenant(Base):
@@ -58,7 +86,7 @@ class Tenant(Base):
         merged = dict(DEFAULT_SETTINGS)
         merged.update({k: v for k, v in (self.settings or {}).items() if v is not None})
         merged["never_sync"] = list(merged.get("never_sync") or [])
-        return merged
+        return narrowed(merged)
 
     def update_settings(self, **changes: Any) -> None:
         """Sets tenant defaults; a value of None removes the key (back to the default)."""
@@ -106,10 +134,12 @@ class User(Base):
         tenant = tenant or self.tenant
         merged = tenant.effective_settings()
         tenant_never = merged["never_sync"]
-        merged.update({k: v for k, v in (self.settings or {}).items() if v is not None})
+        merged.update(
+            {k: v for k, v in (self.settings or {}).items() if v is not None and k not in TENANT_ONLY_SETTINGS}
+        )
         personal = list((self.settings or {}).get("never_sync") or [])
         merged["never_sync"] = list(dict.fromkeys([*tenant_never, *personal]))
-        return merged
+        return narrowed(merged)
 
     def update_settings(self, **changes: Any) -> None:
         """Sets overrides; a value of None removes the override (back to the tenant's)."""
@@ -160,15 +190,19 @@ def validate_settings(changes: dict[str, Any], personal: bool = True) -> None:
     for key, value in changes.items():
         if key not in DEFAULT_SETTINGS and not (personal and key in PERSONAL_SETTINGS):
             raise InvalidSettings(f"unknown setting {key!r}")
+        if personal and key in TENANT_ONLY_SETTINGS:
+            raise InvalidSettings(f"{key} is set for the whole organization only")
         if value is None:
             continue
-        if key in ("auto_link_companies", "create_unknown_senders", "store_attachments") and not isinstance(
-            value, bool
+        if key in ("auto_link_companies", "create_unknown_senders", "store_attachments", "ask_on_send") and not (
+            isinstance(value, bool)
         ):
             raise InvalidSettings(f"{key} must be true or false")
         if key == "auto_sync" and value not in AUTO_SYNC_MODES:
             raise InvalidSettings(f"auto_sync must be one of {', '.join(AUTO_SYNC_MODES)}")
         if key == "never_sync" and not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
             raise InvalidSettings("never_sync must be a list of addresses and domains")
+        if key in ("compose_default", "compose_limit") and value not in COMPOSE_DEFAULTS:
+            raise InvalidSettings(f"{key} must be one of {', '.join(COMPOSE_DEFAULTS)}")
         if key == "language" and value not in PAGE_LANGUAGES:
             raise InvalidSettings(f"language must be one of {', '.join(PAGE_LANGUAGES)}")

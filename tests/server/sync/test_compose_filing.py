@@ -12,7 +12,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from server.config import SETTINGS
-from server.crm.models import Email, EmailLink
+from server.crm.models import ConversationLink, Email, EmailLink
 from server.crm.tenants import get_or_create_tenant
 from server.db import session_scope
 from server.graph import properties as props
@@ -127,6 +127,44 @@ def test_a_notification_delivered_again_files_once(pane, app, emulator, crm, ade
     assert links_of(app, sent["subject"]) == before and ("case", case.id, "manual") in before
     with session_scope(app) as session:
         assert session.scalar(select(func.count()).select_from(EmailLink).where(EmailLink.target_type == "case")) == 1
+
+
+def test_sent_while_only_the_delta_round_runs_is_filed_and_linked(app, emulator, crm, adele):
+    # No pane open, no subscription: the delta round reads the sent copy (in $batch) with
+    # the custom properties in the same request.
+    case = add_case(crm, CONTOSO, "Offer for Fabrikam")
+    assert schedule_delta_round(app) >= 1
+    wait_idle(app)
+
+    emulator.send(ADELE, composed("Compose: by delta", custom={"crm_case_id": case.id}))
+    emulator.clear_requests()
+    assert schedule_delta_round(app) >= 1
+    wait_idle(app)
+
+    sent = sent_copy(emulator, "Compose: by delta")
+    assert filed(emulator, sent["id"])
+    assert ("case", case.id, "manual") in links_of(app, sent["subject"])
+    reads = [r for r in emulator.requests(method="GET") if r["in_batch"] and "messages/" in r["path"]]
+    assert reads and all("cecp-" + ADDIN_ID in r["query"] for r in reads)  # one read carries the properties
+
+
+def test_a_reply_in_a_linked_conversation_is_filed_as_before(pane, app, emulator, crm, adele):
+    case = add_case(crm, CONTOSO, "Order 1234")
+    opened(pane, app, emulator)
+    first = emulator.send(ADELE, composed("Compose: the thread", categories=()))
+    conversation = first["sent"]["conversationId"]
+    crm.add(
+        ConversationLink(
+            tenant_id=CONTOSO, conversation_id=conversation, target_type="case", target_id=case.id, created_by_id=adele
+        )
+    )
+    crm.commit()
+
+    emulator.send(ADELE, {**composed("RE: Compose: the thread", categories=()), "conversationId": conversation})
+
+    reply = sent_copy(emulator, "RE: Compose: the thread")
+    wait_for(lambda: filed(emulator, reply["id"]), what="the reply filed on the linked conversation")
+    assert ("case", case.id, "conversation") in links_of(app, "RE: Compose: the thread")
 
 
 def test_tenant_recipients_get_the_message_without_the_senders_category_or_properties(pane, app, emulator, adele):
