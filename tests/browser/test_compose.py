@@ -119,3 +119,104 @@ def test_toggle_off_sends_without_the_category_or_the_link(outlook):
     sent = sent_copy(outlook)
     assert sent["categories"] == []
     assert custom_properties(sent) == {"crm_file": False}
+
+
+@pytest.fixture
+def ask_on_send(outlook):
+    """Adele has "Ask when I send to a CRM contact" on for the test."""
+    api(outlook, "PUT", "/settings/me", json={"ask_on_send": True})
+    yield outlook
+    api(outlook, "PUT", "/settings/me", json={"ask_on_send": False})
+
+
+def send_and_wait(outlook, outcome: str):
+    outlook.page.locator("#compose-send").click()
+    outlook.page.wait_for_selector(f"body[data-send='{outcome}']")
+
+
+def test_smart_alert_asks_for_a_crm_contact_and_send_anyway_sends_unfiled(ask_on_send):
+    outlook = ask_on_send
+    compose(outlook.open(), "Asked, sent without filing")
+    set_to(outlook, CRM_CONTACT)  # the pane is never opened: the user has not decided
+    send_and_wait(outlook, "alert")
+    alert = outlook.page.locator("#smart-alert")
+    assert alert.locator("#smart-alert-text").text_content() == "File this email in the CRM?"
+    assert alert.locator("#smart-alert-cancel").text_content() == "File and send"
+    outlook.screenshot("compose-smart-alert")
+    alert.locator("#smart-alert-anyway").click()  # Outlook's "Send Anyway": send without filing
+    outlook.page.wait_for_selector("body[data-send='sent']")
+    sent = sent_copy(outlook)
+    assert sent["subject"] == "Asked, sent without filing"
+    assert sent["categories"] == [] and custom_properties(sent) is None
+
+
+def test_smart_alert_file_and_send_opens_the_pane_and_the_next_send_files(ask_on_send):
+    outlook = ask_on_send
+    compose(outlook.open(), "Asked, filed")
+    set_to(outlook, CRM_CONTACT)
+    send_and_wait(outlook, "alert")
+    outlook.page.locator("#smart-alert-cancel").click()  # "File and send": the compose pane opens
+    outlook.pane.locator("#app").wait_for(state="visible")
+    assert wait_until(lambda: outlook.pane.locator("#compose-file").is_checked())
+    assert wait_until(lambda: "Sync to CRM" in draft(outlook)["categories"])
+    send_and_wait(outlook, "sent")  # decided now: no second question
+    sent = sent_copy(outlook)
+    assert sent["subject"] == "Asked, filed"
+    assert set(sent["categories"]) & {"Sync to CRM", "Synced to CRM"}
+
+
+def test_smart_alert_does_not_ask_without_a_crm_contact_or_once_decided(ask_on_send):
+    outlook = ask_on_send
+    compose(outlook.open(), "To a stranger")
+    set_to(outlook, STRANGER)
+    send_and_wait(outlook, "sent")
+    assert sent_copy(outlook)["categories"] == []
+
+    compose(outlook, "Decided in the pane")
+    open_compose_pane(outlook)
+    set_to(outlook, CRM_CONTACT)
+    toggle = outlook.pane.locator("#compose-file")
+    assert wait_until(lambda: toggle.is_checked())
+    toggle.click()  # decided: not filed
+    assert wait_until(lambda: draft(outlook)["properties"] == {"crm_file": False})
+    send_and_wait(outlook, "sent")
+    assert sent_copy(outlook)["categories"] == []
+
+
+def test_server_unreachable_at_send_sends_the_message_unfiled(ask_on_send):
+    outlook = ask_on_send
+    compose(outlook.open(), "Sent while the CRM was down")
+    set_to(outlook, CRM_CONTACT)
+    outlook.backend.stop()
+    try:
+        send_and_wait(outlook, "sent")
+    finally:
+        outlook.backend.start()
+    sent = sent_copy(outlook)
+    assert sent["subject"] == "Sent while the CRM was down"
+    assert sent["categories"] == [] and custom_properties(sent) is None
+
+
+def test_send_files_for_a_crm_contact_by_default_with_the_pane_never_opened(outlook):
+    # The default ("when a recipient is a CRM contact") without asking: the send handler decides.
+    compose(outlook.open(), "Filed by default")
+    set_to(outlook, CRM_CONTACT)
+    send_and_wait(outlook, "sent")
+    assert set(sent_copy(outlook)["categories"]) & {"Sync to CRM", "Synced to CRM"}
+
+
+def test_reply_keeps_the_conversation_and_carries_the_choice(outlook):
+    outlook.open().select("Plain: order confirmation from Northwind")
+    original = outlook.page.evaluate(
+        "() => window.outlookPage.messages.find((m) => m.id === window.outlookPage.selected[0])"
+    )
+    outlook.page.locator("#compose-reply").click()
+    outlook.page.locator("#compose").wait_for(state="visible")
+    assert outlook.page.locator("#compose-to").input_value() == CRM_CONTACT
+    assert outlook.page.locator("#compose-subject").input_value().startswith("RE: ")
+    send_and_wait(outlook, "sent")
+    sent = sent_copy(outlook)
+    token = outlook.emulator.graph_token(ADELE)
+    stored = outlook.emulator.graph("GET", f"/me/messages/{sent['id']}", token, params={"$select": "conversationId"})
+    assert stored.json()["conversationId"] == original["conversationId"]
+    assert set(sent["categories"]) & {"Sync to CRM", "Synced to CRM"}

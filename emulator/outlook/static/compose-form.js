@@ -65,6 +65,7 @@ export function openCompose(kind) {
   $("reading-empty").hidden = true;
   $("compose").hidden = false;
   $("compose-status").textContent = "";
+  $("compose-send").disabled = false;
   showFields();
   fieldInput(kind === "reply" ? "subject" : "to").focus();
   document.body.dataset.compose = "open";
