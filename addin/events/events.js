@@ -155,6 +155,21 @@
     });
   }
 
+  // The Smart Alert. errorMessage is Mailbox 1.12 (what the manifest asks for); the cancel
+  // button's label, the pane it opens and sendModeOverride are Mailbox 1.14, so only where the
+  // client has it. Without them Outlook offers "Don't send" and, from the manifest's PromptUser,
+  // "Send Anyway".
+  function prompt() {
+    var text = words();
+    var options = { allowEvent: false, errorMessage: text.ask };
+    if (Office.context.requirements && Office.context.requirements.isSetSupported("Mailbox", "1.14")) {
+      options.cancelLabel = text.file;
+      options.commandId = COMPOSE_BUTTON;
+      options.sendModeOverride = Office.MailboxEnums.SendModeOverride.PromptUser;
+    }
+    return options;
+  }
+
   function onNewMessageComposeHandler(event) {
     var item = Office.context.mailbox.item;
     settings()
@@ -183,14 +198,7 @@
             .then(function (crm) {
               if (!crm) return { allowEvent: true };
               if (!ask) return fileIt(item).then(function () { return { allowEvent: true }; });
-              var text = words();
-              return {
-                allowEvent: false,
-                errorMessage: text.ask,
-                cancelLabel: text.file,
-                commandId: COMPOSE_BUTTON,
-                sendModeOverride: Office.MailboxEnums.SendModeOverride.PromptUser,
-              };
+              return prompt();
             });
         });
       })

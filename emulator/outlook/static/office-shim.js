@@ -186,7 +186,8 @@
     };
   }
 
-  var SUPPORTED_SETS = { mailbox: "1.13", identityapi: "1.3", openbrowserwindowapi: "1.1", nestedappauth: null };
+  // Outlook on the web's sets (Mailbox 1.14: the Smart Alerts options cancelLabel, commandId, sendModeOverride).
+  var SUPPORTED_SETS = { mailbox: "1.14", identityapi: "1.3", openbrowserwindowapi: "1.1", nestedappauth: null };
 
   function versionAtLeast(have, want) {
     var a = String(have).split(".").map(Number);
