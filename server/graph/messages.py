@@ -58,15 +58,16 @@ class DeltaPage:
 
 
 def message_with_crm(message: dict, custom_properties_id: str | None = None) -> dict:
-    """The message plus "crm": {"state", "email_id", "custom"}, from our extended
-    properties; "custom" is the add-in's custom properties (a dict, {} when absent or
-    not read: `custom_properties_id` None)."""
+    """The message plus "crm": {"state", "email_id"}, from our extended properties,
+    and with `custom_properties_id` "custom": the add-in's custom properties (a dict,
+    {} when the message has none)."""
     message = dict(message)
     message["crm"] = {
         "state": props.property_value(message, props.SYNC_STATE),
         "email_id": props.property_value(message, props.EMAIL_ID),
-        "custom": props.custom_properties(message, custom_properties_id),
     }
+    if custom_properties_id:
+        message["crm"]["custom"] = props.custom_properties(message, custom_properties_id)
     return message
 
 

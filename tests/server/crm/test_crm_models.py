@@ -90,6 +90,9 @@ def test_user_setting_wins_over_tenant_default_and_never_sync_lists_combine(db):
         "never_sync": ["hr.example"],
         "create_unknown_senders": False,
         "store_attachments": True,
+        "compose_default": "crm_recipients",
+        "ask_on_send": False,
+        "compose_limit": "always",
     }
     user.update_settings(auto_link_companies=False, never_sync=["mum@family.net"])
     db.commit()
@@ -111,6 +114,14 @@ def test_settings_reject_unknown_keys_and_bad_values(db):
         user.update_settings(auto_sync="always")
     with pytest.raises(ValueError):
         user.tenant.update_settings(auto_link_companies="yes")
+    with pytest.raises(ValueError):
+        user.update_settings(compose_default="sometimes")
+    with pytest.raises(ValueError):
+        user.update_settings(ask_on_send="yes")
+    with pytest.raises(ValueError):
+        user.update_settings(compose_limit="never")  # the organization's alone
+    with pytest.raises(ValueError):
+        user.tenant.update_settings(compose_limit="often")
 
 
 def test_company_names_are_unique_per_tenant_ignoring_case_and_spaces(db):
