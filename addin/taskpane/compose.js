@@ -100,12 +100,18 @@ async function onToggle() {
   await save(true);
 }
 
-async function save(decided) {
-  try {
-    await draft.applyChoice({ file: state.file, caseId: state.caseId, taskId: state.taskId, decided });
-  } catch (error) {
-    announce(t("compose.saveFailed", { message: (error && error.message) || "" }), "error");
-  }
+let saving = Promise.resolve();
+
+/** Writes the current choice on the draft; one write at a time (each saves the whole set of custom properties). */
+function save(decided) {
+  saving = saving.then(async () => {
+    try {
+      await draft.applyChoice({ file: state.file, caseId: state.caseId, taskId: state.taskId, decided: decided || state.decided });
+    } catch (error) {
+      announce(t("compose.saveFailed", { message: (error && error.message) || "" }), "error");
+    }
+  });
+  return saving;
 }
 
 function showChoice() {

@@ -10,7 +10,7 @@ import pytest
 
 from tests.browser.test_pane_cases import api
 from tests.support.identities import ADELE
-from tests.support.outlook_page import wait_until
+from tests.support.outlook_page import graph_message, wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
 
@@ -220,3 +220,38 @@ def test_reply_keeps_the_conversation_and_carries_the_choice(outlook):
     stored = outlook.emulator.graph("GET", f"/me/messages/{sent['id']}", token, params={"$select": "conversationId"})
     assert stored.json()["conversationId"] == original["conversationId"]
     assert set(sent["categories"]) & {"Sync to CRM", "Synced to CRM"}
+
+
+@pytest.fixture
+def defaults(outlook):
+    """The backend as `make run` configures it: Graph's notifications reach it, and opening
+    the pane catches up and subscribes (the browser suite turns both off by default)."""
+    config = outlook.backend.app.config
+    saved = {name: config[name] for name in ("CATCH_UP_ON_OPEN", "NOTIFICATION_BASE_URL")}
+    config.update(CATCH_UP_ON_OPEN=True, NOTIFICATION_BASE_URL=outlook.backend.url)
+    yield outlook
+    config.update(saved)
+
+
+def test_with_the_default_settings_a_message_sent_with_the_pane_closed_is_filed_and_linked(defaults):
+    # `make run`'s settings: Graph's notifications reach the backend, which files the sent copy.
+    outlook = defaults
+    case_id = api(outlook, "POST", "/cases", json={"title": "Northwind follow-up"})["id"]
+    outlook.open().select("Plain: order confirmation from Northwind").open_pane()  # first use subscribes
+    outlook.page.locator("#taskpane-close").click()
+    compose(outlook, "Follow-up for Northwind")
+    open_compose_pane(outlook)
+    set_to(outlook, CRM_CONTACT)
+    assert wait_until(lambda: outlook.pane.locator("#compose-file").is_checked())
+    outlook.pane.locator("#link-case").select_option(str(case_id))
+    assert wait_until(lambda: draft(outlook)["properties"].get("crm_case_id") == case_id)
+    outlook.page.locator("#taskpane-close").click()
+    send_and_wait(outlook, "sent")
+    sent_id = outlook.page.evaluate("() => window.outlookPage.sent.at(-1).id")
+    filed = wait_until(
+        lambda: (m := graph_message(outlook.emulator, ADELE, sent_id))["crm_state"] == "synced" and m, timeout=60
+    )
+    assert filed, "the sent message was not filed"
+    links = api(outlook, "GET", f"/emails/{filed['crm_email_id']}/links")["links"]
+    # Linked to the case the pane chose (and, as any filed email, to the recipients' contacts).
+    assert [link["target_id"] for link in links if link["target_type"] == "case"] == [case_id]

@@ -7,6 +7,7 @@
 // manifest's SendMode, or sendModeOverride). Sending puts the message in Sent Items through the
 // emulator's store with its categories and the add-in's custom properties as the extended property.
 
+import { loadMasterCategories } from "./category-menu.js";
 import { postToFrame } from "./frames.js";
 import { graph } from "./graph.js";
 import { loadMessages } from "./message-list.js";
@@ -215,8 +216,10 @@ export const DRAFT_CALLS = {
     return null;
   },
   "draft.categories.get": () => draftOrFail().categories.map((displayName) => ({ displayName, color: "preset0" })),
-  "draft.categories.add": ({ categories }) => {
+  "draft.categories.add": async ({ categories }) => {
     const draft = draftOrFail();
+    // The mailbox's master list as it is now (the backend may have added to it since the page loaded).
+    if ((categories || []).some((name) => !inMaster(name))) await loadMasterCategories();
     for (const name of categories || []) {
       if (!inMaster(name)) throw { code: 9045, name: "InvalidCategory", message: "Invalid categories were provided." };
       if (!draft.categories.includes(name)) draft.categories.push(name);
