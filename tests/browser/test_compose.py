@@ -150,6 +150,28 @@ def test_smart_alert_asks_for_a_crm_contact_and_send_anyway_sends_unfiled(ask_on
     assert sent["categories"] == [] and custom_properties(sent) is None
 
 
+def test_recipients_typed_while_the_new_message_handler_runs_are_kept(ask_on_send):
+    # OnNewMessageCompose runs while the user types: here it finishes after the To field is
+    # filled and before the field is committed (its change event), which must not lose it.
+    outlook = ask_on_send
+    held = []
+
+    def hold(route):
+        held.append(route)
+
+    outlook.page.route("**/api/v1/settings/me", hold)
+    compose(outlook.open(), "Typed while the handler ran")
+    outlook.page.locator("#compose-to").fill(CRM_CONTACT)
+    # (Playwright hands over held requests during its calls: evaluate lets it.)
+    assert wait_until(lambda: outlook.page.evaluate("() => true") and held), "OnNewMessageCompose asked nothing"
+    held.pop().continue_()  # the handler gets its settings and completes
+    outlook.page.unroute("**/api/v1/settings/me", hold)
+    assert wait_until(lambda: outlook.page.evaluate("() => window.outlookPage.events.invocations.size") == 0)
+    outlook.page.locator("#compose-to").dispatch_event("change")
+    assert outlook.page.locator("#compose-to").input_value() == CRM_CONTACT
+    send_and_wait(outlook, "alert")
+
+
 def test_smart_alert_file_and_send_opens_the_pane_and_the_next_send_files(ask_on_send):
     outlook = ask_on_send
     compose(outlook.open(), "Asked, filed")

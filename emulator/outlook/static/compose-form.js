@@ -33,10 +33,19 @@ function fieldInput(field) {
   return $(`compose-${field}`);
 }
 
-function showFields() {
-  for (const field of FIELDS) fieldInput(field).value = state.compose[field].map((r) => r.emailAddress).join("; ");
-  $("compose-subject").value = state.compose.subject;
-  $("compose-categories").textContent = state.compose.categories.join(", ");
+// Shows the draft's `parts` in the form, and only those: an add-in writing one part of the draft
+// (its category, say) must not put back an older copy of a field the user is typing in.
+function showFields(parts = [...FIELDS, "subject", "categories"]) {
+  for (const field of FIELDS.filter((f) => parts.includes(f))) {
+    fieldInput(field).value = state.compose[field].map((r) => r.emailAddress).join("; ");
+  }
+  if (parts.includes("subject")) $("compose-subject").value = state.compose.subject;
+  if (parts.includes("categories")) $("compose-categories").textContent = state.compose.categories.join(", ");
+}
+
+/** The recipients typed in `field` as the draft's, when the user has not committed them yet (no change event). */
+function readField(field) {
+  state.compose[field] = parseField(fieldInput(field).value);
 }
 
 export function recipientsChanged(fields) {
@@ -70,7 +79,8 @@ export function openCompose(kind) {
   showFields();
   fieldInput(kind === "reply" ? "subject" : "to").focus();
   document.body.dataset.compose = "open";
-  startLaunchRuntime().then(() => runLaunchEvent("OnNewMessageCompose")).then(() => showFields());
+  // The handler runs while the user types; what it writes to the draft shows as it writes it.
+  startLaunchRuntime().then(() => runLaunchEvent("OnNewMessageCompose"));
 }
 
 function closeCompose() {
@@ -88,6 +98,7 @@ function closeCompose() {
 
 function startLaunchRuntime() {
   if (!launch.runtimeUrl) return Promise.resolve();
+  state.events.associated = new Set(); // a new runtime: its handlers associate again
   $("events-frame").src = launch.runtimeUrl;
   return Promise.resolve();
 }
@@ -199,20 +210,22 @@ export const DRAFT_CALLS = {
   "draft.recipients.get": ({ field }) => draftOrFail()[field].map((r) => ({ ...r, recipientType: "other" })),
   "draft.recipients.set": ({ field, recipients }) => {
     draftOrFail()[field] = recipients;
-    showFields();
+    showFields([field]);
     recipientsChanged([field]);
     return null;
   },
   "draft.recipients.add": ({ field, recipients }) => {
-    draftOrFail()[field].push(...recipients);
-    showFields();
+    const draft = draftOrFail();
+    readField(field); // added to what the user has typed, as Outlook adds to the field
+    draft[field].push(...recipients);
+    showFields([field]);
     recipientsChanged([field]);
     return null;
   },
   "draft.subject.get": () => draftOrFail().subject,
   "draft.subject.set": ({ subject }) => {
     draftOrFail().subject = subject;
-    showFields();
+    showFields(["subject"]);
     return null;
   },
   "draft.categories.get": () => draftOrFail().categories.map((displayName) => ({ displayName, color: "preset0" })),
@@ -224,13 +237,13 @@ export const DRAFT_CALLS = {
       if (!inMaster(name)) throw { code: 9045, name: "InvalidCategory", message: "Invalid categories were provided." };
       if (!draft.categories.includes(name)) draft.categories.push(name);
     }
-    showFields();
+    showFields(["categories"]);
     return null;
   },
   "draft.categories.remove": ({ categories }) => {
     const draft = draftOrFail();
     draft.categories = draft.categories.filter((name) => !(categories || []).includes(name));
-    showFields();
+    showFields(["categories"]);
     return null;
   },
   "masterCategories.get": async () => {
