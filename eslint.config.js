@@ -23,8 +23,9 @@ export default [
     },
   },
   {
-    // Plain <script>s: the emulator's Office.js stand-in (as office.js loads) and the admin pages' job progress.
-    files: ["emulator/outlook/static/office-shim.js", "server/static/*.js"],
+    // Plain <script>s: the emulator's Office.js stand-in (as office.js loads), the admin pages' job progress,
+    // and the event handlers (classic Outlook on Windows runs them without a DOM or modules).
+    files: ["emulator/outlook/static/office-shim.js", "server/static/*.js", "addin/events/events.js"],
     languageOptions: { ecmaVersion: 2022, sourceType: "script", globals: globals.browser },
   },
   {

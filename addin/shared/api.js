@@ -190,6 +190,8 @@ export const addSharingRule = (caseId, address, opts) =>
 export const startBulkSync = (folder, since, opts) => request("POST", "/bulk-sync", { ...opts, body: { folder, since } });
 export const jobProgress = (jobId, opts) => request("GET", `/jobs/${jobId}`, opts);
 export const getSettings = (opts) => request("GET", "/settings/me", opts);
+/** The CRM matches of addresses (the compose pane's recipients): {people: [...]}, as the message view's. */
+export const matchPeople = (addresses, opts) => request("POST", "/people/match", { ...opts, body: { addresses } });
 export const putSettings = (changes, opts) => request("PUT", "/settings/me", { ...opts, body: changes });
 
 // Per-id failures in a batch carry a code but no HTTP status.

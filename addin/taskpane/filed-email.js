@@ -169,13 +169,13 @@ function labelled(text, control, extra = {}) {
   return el("div", { class: "field", ...extra }, el("label", { for: control.id, text }), control);
 }
 
-/** A record <select>: none, "New …" (reveals a title field), then the existing ones. */
-function recordPicker(kind, records) {
+/** A record <select>: none, "New …" (reveals a title field; not with allowNew false), then the existing ones. */
+export function recordPicker(kind, records, { allowNew = true } = {}) {
   const select = el(
     "select",
     { id: `link-${kind}`, name: kind },
     el("option", { value: "", text: t(`filed.no_${kind}`) }),
-    el("option", { value: NEW, text: t(`filed.new_${kind}`) }),
+    allowNew ? el("option", { value: NEW, text: t(`filed.new_${kind}`) }) : null,
     records.length
       ? el("optgroup", { label: t(`filed.open_${kind}s`) }, records.map((r) => el("option", { value: String(r.id), text: r.title })))
       : null,

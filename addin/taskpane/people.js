@@ -114,6 +114,7 @@ function renderPerson(person) {
       : el("p", { class: "muted", text: t("people.notInCrm") }),
   );
   if (person.outlook_contact_id) body.append(el("span", { class: "tag", text: t("people.inOutlook") }));
-  if (person.valid !== false) body.append(contactActions(person, pane));
+  // The compose pane shows the same rows without the buttons (no pane API: a draft is not filed yet).
+  if (person.valid !== false && pane) body.append(contactActions(person, pane));
   return el("li", { class: "person", "data-address": person.address }, el("span", { class: "role", text: t(`people.${person.role}`) }), body);
 }

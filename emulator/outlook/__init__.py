@@ -96,19 +96,10 @@ def _control(node: ET.Element, res: Resources) -> dict:
     return control
 
 
-def ribbon_from_manifest(text: str, origin: str, locale: str = "") -> dict:
-    """Reads the message-read ribbon of the manifest's VersionOverrides 1.1, URLs on `origin`,
-    strings in `locale` where the manifest overrides them."""
-    root = ET.fromstring(text)
-    overrides = root.find("v10:VersionOverrides/v11:VersionOverrides", NS)
-    if overrides is None:
-        raise ValueError("the manifest has no VersionOverrides 1.1")
-    res = Resources(overrides.find("v11:Resources", NS), origin, locale)
-    desktop = overrides.find("v11:Hosts/v11:Host/v11:DesktopFormFactor", NS)
-    function_file = desktop.find("v11:FunctionFile", NS)
+def _groups(desktop: ET.Element, surface: str, res: Resources) -> list[dict]:
     groups = []
     for point in desktop.findall("v11:ExtensionPoint", NS):
-        if point.get(XSI_TYPE) != "MessageReadCommandSurface":
+        if point.get(XSI_TYPE) != surface:
             continue
         for group in point.findall("v11:OfficeTab/v11:Group", NS):
             groups.append(
@@ -118,11 +109,43 @@ def ribbon_from_manifest(text: str, origin: str, locale: str = "") -> dict:
                     "controls": [_control(c, res) for c in group.findall("v11:Control", NS)],
                 }
             )
+    return groups
+
+
+def _launch(desktop: ET.Element, res: Resources) -> dict:
+    """The LaunchEvent extension point: its runtime page and each event's handler and SendMode."""
+    for point in desktop.findall("v11:ExtensionPoint", NS):
+        if point.get(XSI_TYPE) != "LaunchEvent":
+            continue
+        source = point.find("v11:SourceLocation", NS)
+        return {
+            "runtimeUrl": res.values.get(source.get("resid"), "") if source is not None else "",
+            "events": {
+                e.get("Type"): {"function": e.get("FunctionName"), "sendMode": e.get("SendMode") or "SoftBlock"}
+                for e in point.findall("v11:LaunchEvents/v11:LaunchEvent", NS)
+            },
+        }
+    return {"runtimeUrl": "", "events": {}}
+
+
+def ribbon_from_manifest(text: str, origin: str, locale: str = "") -> dict:
+    """Reads the read and compose ribbons and the launch events of the manifest's
+    VersionOverrides 1.1, URLs on `origin`, strings in `locale` where the manifest overrides them."""
+    root = ET.fromstring(text)
+    overrides = root.find("v10:VersionOverrides/v11:VersionOverrides", NS)
+    if overrides is None:
+        raise ValueError("the manifest has no VersionOverrides 1.1")
+    res = Resources(overrides.find("v11:Resources", NS), origin, locale)
+    desktop = overrides.find("v11:Hosts/v11:Host/v11:DesktopFormFactor", NS)
+    function_file = desktop.find("v11:FunctionFile", NS)
     display = root.find("o:DisplayName", NS)
     return {
         "name": display.get("DefaultValue") if display is not None else "",
+        "addinId": (root.findtext("o:Id", "", NS) or "").strip(),
         "functionFile": res.values.get(function_file.get("resid"), "") if function_file is not None else "",
-        "groups": groups,
+        "groups": _groups(desktop, "MessageReadCommandSurface", res),
+        "composeGroups": _groups(desktop, "MessageComposeCommandSurface", res),
+        "launch": _launch(desktop, res),
     }
 
 

@@ -99,6 +99,18 @@ def commands(filename: str):
     return send_addin_file("commands", filename)
 
 
+@bp.get("/events/<path:filename>")
+def events(filename: str):
+    """The event-based activation runtime: events.html, and events.js, which classic Outlook on
+    Windows runs on its own, so its API URL is absolute: PUBLIC_BASE_URL replaces the placeholder."""
+    if filename != "events.js":
+        return send_addin_file("events", filename)
+    text = (ADDIN_DIR / "events" / "events.js").read_text(encoding="utf-8")
+    response = Response(text.replace(PLACEHOLDER_ORIGIN, public_origin()), mimetype="text/javascript")
+    response.headers["Cache-Control"] = "no-cache"
+    return response
+
+
 @bp.get("/shared/<path:filename>")
 def shared(filename: str):
     """The modules both the task pane and the ribbon commands load (API, sign-in, mailbox, strings)."""

@@ -284,5 +284,119 @@ def test_each_ribbon_command_has_its_own_icon_at_16_32_and_80_px(root):
                 sizes = {i.get("size"): images[i.get("resid")] for i in icon[0]}
                 assert set(sizes) == {"16", "32", "80"}, (control.get("id"), sizes)
                 seen[control.get("id")] = sizes["32"]
-        assert len(seen) == (2 if prefix == "v10" else 7), seen
+        assert len(seen) == (2 if prefix == "v10" else 8), seen
         assert len(set(seen.values())) == len(seen), f"controls share an icon in {prefix}: {seen}"
+
+
+# ------------------------------------------------------------------ compose and event-based activation
+
+
+def inner_desktop(root):
+    inner = root.find("v10:VersionOverrides/v11:VersionOverrides", NS)
+    return inner, inner.find("v11:Hosts/v11:Host/v11:DesktopFormFactor", NS)
+
+
+def extension_points(desktop, kind):
+    return [p for p in desktop.findall("v11:ExtensionPoint", NS) if p.get(XSI_TYPE) == kind]
+
+
+def test_compose_surface_has_a_pinnable_crm_button_opening_the_compose_pane(root):
+    inner, desktop = inner_desktop(root)
+    (surface,) = extension_points(desktop, "MessageComposeCommandSurface")
+    assert surface.find("v11:OfficeTab", NS).get("id") == "TabDefault"
+    (control,) = surface.findall("v11:OfficeTab/v11:Group/v11:Control", NS)
+    assert control.get(XSI_TYPE) == "Button" and control.get("id") == "crmComposeButton"
+    action = control.find("v11:Action", NS)
+    assert action.get(XSI_TYPE) == "ShowTaskpane"
+    assert action.findtext("v11:SupportsPinning", namespaces=NS) == "true"
+    # Multi-select is a read-mode feature: the compose button must not declare it.
+    assert action.find("v11:SupportsMultiSelect", NS) is None
+    urls = {u.get("id"): u.get("DefaultValue") for u in inner.iter(f"{{{NS['bt']}}}Url")}
+    source = action.find("v11:SourceLocation", NS).get("resid")
+    assert urls[source] == f"{PLACEHOLDER}/addin/taskpane/compose.html"
+    assert (ROOT / "addin" / "taskpane" / "compose.html").exists()
+    labels = {s.get("id"): s.get("DefaultValue") for s in inner.iter(f"{{{NS['bt']}}}String")}
+    assert labels[control.find("v11:Label", NS).get("resid")] == "CRM"
+    # The read surfaces stay as they were.
+    assert len(extension_points(desktop, "MessageReadCommandSurface")) == 1
+
+
+def test_launch_events_are_new_compose_and_send_with_prompt_user(root):
+    _, desktop = inner_desktop(root)
+    (point,) = extension_points(desktop, "LaunchEvent")
+    events = {e.get("Type"): e for e in point.findall("v11:LaunchEvents/v11:LaunchEvent", NS)}
+    assert set(events) == {"OnNewMessageCompose", "OnMessageSend"}
+    assert events["OnNewMessageCompose"].get("FunctionName") == "onNewMessageComposeHandler"
+    assert events["OnNewMessageCompose"].get("SendMode") is None
+    assert events["OnMessageSend"].get("FunctionName") == "onMessageSendHandler"
+    assert events["OnMessageSend"].get("SendMode") == "PromptUser"
+    # The LaunchEvent's SourceLocation is the same resid as the Runtime's (the HTML runtime).
+    assert point.find("v11:SourceLocation", NS).get("resid") == "Events.Url"
+    # Launch events exist only from VersionOverrides 1.1; the 1.0 block has none.
+    outer = root.find("v10:VersionOverrides", NS)
+    assert not [p for p in own_elements(outer, "v10") if p.get(XSI_TYPE) == "LaunchEvent"]
+
+
+def test_runtimes_name_the_html_page_and_the_javascript_only_file_for_classic_windows(root):
+    inner, _ = inner_desktop(root)
+    host = inner.find("v11:Hosts/v11:Host", NS)
+    children = [local(c.tag) for c in host]
+    # The schema orders Runtimes before the form factors.
+    assert children.index("Runtimes") < children.index("DesktopFormFactor")
+    (runtime,) = host.findall("v11:Runtimes/v11:Runtime", NS)
+    (override,) = runtime.findall("v11:Override", NS)
+    assert override.get("type") == "javascript"
+    urls = {u.get("id"): u.get("DefaultValue") for u in inner.iter(f"{{{NS['bt']}}}Url")}
+    assert urls[runtime.get("resid")] == f"{PLACEHOLDER}/addin/events/events.html"
+    assert urls[override.get("resid")] == f"{PLACEHOLDER}/addin/events/events.js"
+    assert (ROOT / "addin" / "events" / "events.html").exists()
+    assert (ROOT / "addin" / "events" / "events.js").exists()
+    # The HTML runtime loads the very same handler file classic Outlook runs.
+    page = (ROOT / "addin" / "events" / "events.html").read_text()
+    assert 'src="events.js"' in page
+
+
+def test_the_block_with_smart_alerts_asks_for_mailbox_1_12_and_the_fallback_keeps_1_3(root):
+    outer = root.find("v10:VersionOverrides", NS)
+    inner = outer.find("v11:VersionOverrides", NS)
+
+    def minimum(node, prefix):
+        sets = node.find(f"{prefix}:Requirements/bt:Sets", NS)
+        assert [s.get("Name") for s in sets.findall("bt:Set", NS)] == ["Mailbox"]
+        return sets.get("DefaultMinVersion")
+
+    # OnMessageSend with SendMode (Smart Alerts) is Mailbox 1.12; a client without it reads
+    # the 1.0 block, which has the read ribbon and nothing it cannot run.
+    assert minimum(inner, "v11") == "1.12"
+    assert minimum(outer, "v10") == "1.3"
+
+
+def test_every_launch_event_handler_is_associated_in_the_events_file(root):
+    names = {e.get("FunctionName") for e in root.iter(f"{{{NS['v11']}}}LaunchEvent")}
+    source = (ROOT / "addin" / "events" / "events.js").read_text()
+    associated = set(re.findall(r'Office\.actions\.associate\("(\w+)"', source))
+    assert names == {"onNewMessageComposeHandler", "onMessageSendHandler"}
+    assert names <= associated, names - associated
+    # The JavaScript-only runtime has no DOM and no ES modules: a classic script.
+    assert not re.search(r"^\s*(import|export)\s", source, re.M)
+    assert "document." not in source and "window." not in source
+
+
+def test_served_event_handlers_call_the_api_on_public_base_url():
+    # Classic Outlook on Windows runs events.js with no page around it: relative URLs do not resolve.
+    app = Flask(__name__)
+    app.config.update(
+        PUBLIC_BASE_URL="https://crm.example.com",
+        AZURE_CLIENT_ID=CLIENT_ID,
+        OFFICE_JS_URL="https://appsforoffice.microsoft.com/lib/1/hosted/office.js",
+        AUTHORITY_HOST="https://login.microsoftonline.com",
+        AZURE_TENANT_ID="organizations",
+    )
+    app.register_blueprint(addin.bp)
+    client = app.test_client()
+    script = client.get("/addin/events/events.js")
+    assert script.status_code == 200 and script.mimetype == "text/javascript"
+    assert b'"https://crm.example.com/api/v1"' in script.data
+    assert b"localhost:5000" not in script.data
+    page = client.get("/addin/events/events.html")
+    assert page.status_code == 200 and b'src="events.js"' in page.data

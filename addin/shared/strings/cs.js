@@ -193,4 +193,13 @@ export default {
   "note.blocked": "Vaše organizace nepovoluje automatické ukládání z této schránky, takže se nic neukládá samo. Příkazy zde pro tento e-mail dál fungují: používají vaše vlastní přihlášení.",
   "auto.blocked": "Vaše organizace nepovoluje automatické ukládání z této schránky. Příkazy pro otevřený e-mail dál fungují: používají vaše vlastní přihlášení.",
   "error.automaticSyncNotAllowed": "Vaše organizace nepovoluje automatické ukládání z této schránky, takže složku nelze uložit. Ukládejte e-maily jednotlivě: používá se vaše vlastní přihlášení.",
+  "compose.title": "Uložit po odeslání",
+  "compose.toggle": "Po odeslání uložit do CRM",
+  "compose.onHint": "Po odeslání se tento e-mail uloží do CRM, i když tento panel zavřete.",
+  "compose.offHint": "Tento e-mail se do CRM neuloží.",
+  "compose.recipients": "Příjemci",
+  "compose.noRecipients": "Přidejte příjemce a uvidíte, kdo to je v CRM.",
+  "compose.linkTo": "Propojit s",
+  "compose.saveFailed": "Volbu se nepodařilo uložit do konceptu: {message}",
+  "compose.matchFailed": "Příjemce se nepodařilo vyhledat v CRM: {message}",
 };

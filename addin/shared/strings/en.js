@@ -193,4 +193,13 @@ export default {
   "note.blocked": "Automatic sync is not allowed for this mailbox by your organisation, so nothing is filed by itself. The commands here still work on this email: they use your own sign-in.",
   "auto.blocked": "Automatic sync is not allowed for this mailbox by your organisation. The commands on an open email still work: they use your own sign-in.",
   "error.automaticSyncNotAllowed": "Automatic sync is not allowed for this mailbox by your organisation, so a folder can't be synced. Sync emails one at a time: that uses your own sign-in.",
+  "compose.title": "File when sent",
+  "compose.toggle": "File in the CRM when sent",
+  "compose.onHint": "When you send it, this email is filed in the CRM, even if you close this pane.",
+  "compose.offHint": "This email will not be filed in the CRM.",
+  "compose.recipients": "Recipients",
+  "compose.noRecipients": "Add recipients to see who they are in the CRM.",
+  "compose.linkTo": "Link to",
+  "compose.saveFailed": "The choice could not be saved on the draft: {message}",
+  "compose.matchFailed": "Could not look the recipients up in the CRM: {message}",
 };

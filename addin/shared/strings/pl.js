@@ -193,4 +193,13 @@ export default {
   "note.blocked": "Twoja organizacja nie zezwala na automatyczny zapis z tej skrzynki, więc nic nie zapisuje się samo. Polecenia tutaj nadal działają dla tej wiadomości: używają Twojego własnego logowania.",
   "auto.blocked": "Twoja organizacja nie zezwala na automatyczny zapis z tej skrzynki. Polecenia dla otwartej wiadomości nadal działają: używają Twojego własnego logowania.",
   "error.automaticSyncNotAllowed": "Twoja organizacja nie zezwala na automatyczny zapis z tej skrzynki, więc nie można zapisać folderu. Zapisuj wiadomości pojedynczo: to używa Twojego własnego logowania.",
+  "compose.title": "Zapisz po wysłaniu",
+  "compose.toggle": "Zapisz w CRM po wysłaniu",
+  "compose.onHint": "Po wysłaniu ta wiadomość zostanie zapisana w CRM, nawet jeśli zamkniesz ten panel.",
+  "compose.offHint": "Ta wiadomość nie zostanie zapisana w CRM.",
+  "compose.recipients": "Odbiorcy",
+  "compose.noRecipients": "Dodaj odbiorców, aby zobaczyć, kim są w CRM.",
+  "compose.linkTo": "Powiąż z",
+  "compose.saveFailed": "Nie udało się zapisać wyboru w wersji roboczej: {message}",
+  "compose.matchFailed": "Nie udało się sprawdzić odbiorców w CRM: {message}",
 };

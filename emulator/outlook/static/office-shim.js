@@ -22,6 +22,7 @@
   var AsyncResultStatus = { Succeeded: "succeeded", Failed: "failed" };
   var EventType = {
     ItemChanged: "olkItemSelectedChanged",
+    RecipientsChanged: "olkRecipientsChanged",
     SelectedItemsChanged: "olkSelectedItemsChanged",
     OfficeThemeChanged: "officeThemeChanged",
   };
@@ -67,8 +68,94 @@
     };
   }
 
+  function failed(callback, asyncContext, name, message, code) {
+    if (callback) callback(asyncResult(null, { name: name, message: message, code: code }, asyncContext));
+  }
+
+  // Office.js Recipients (Mailbox 1.1): getAsync, setAsync and addAsync take strings or
+  // {displayName, emailAddress}; at most 100 entries in one call, else NumberOfRecipientsExceeded.
+  function composeRecipients(field) {
+    function change(mode) {
+      return function (recipients) {
+        var parts = splitArgs(Array.prototype.slice.call(arguments, 1));
+        var list = (recipients || []).map(function (r) {
+          return typeof r === "string" ? { displayName: r, emailAddress: r } : { displayName: r.displayName || r.emailAddress || "", emailAddress: r.emailAddress || "" };
+        });
+        if (list.length > 100) {
+          failed(parts.callback, parts.options.asyncContext, "NumberOfRecipientsExceeded", "The number of recipients exceeded 100 entries.", 9041);
+          return;
+        }
+        viaParent("draft.recipients." + mode, function () { return { field: field, recipients: list }; }).call(null, parts.options, parts.callback || function () {});
+      };
+    }
+    return {
+      getAsync: viaParent("draft.recipients.get", function () { return { field: field }; }),
+      setAsync: change("set"),
+      addAsync: change("add"),
+    };
+  }
+
+  // Office.js CustomProperties: a snapshot the add-in edits, then saves as a whole (saveAsync).
+  function customProperties(values) {
+    var props = Object.assign({}, values || {});
+    return {
+      get: function (name) { return props[name]; },
+      set: function (name, value) { props[name] = value; },
+      remove: function (name) { delete props[name]; },
+      getAll: function () { return Object.assign({}, props); },
+      saveAsync: function (callback, asyncContext) {
+        call("draft.customProperties.save", { properties: props }).then(
+          function () { if (callback) callback(asyncResult(undefined, null, asyncContext)); },
+          function (error) { if (callback) callback(asyncResult(null, error, asyncContext)); }
+        );
+      },
+    };
+  }
+
+  // An item in compose mode (the draft the user is writing): no itemId until it is saved.
+  function makeComposeItem(data) {
+    return {
+      itemType: "message",
+      conversationId: data.conversationId || "",
+      to: composeRecipients("to"),
+      cc: composeRecipients("cc"),
+      bcc: composeRecipients("bcc"),
+      subject: {
+        getAsync: viaParent("draft.subject.get"),
+        setAsync: viaParent("draft.subject.set", function (l) { return { subject: String(l[0]) }; }),
+      },
+      categories: {
+        getAsync: viaParent("draft.categories.get"),
+        addAsync: viaParent("draft.categories.add", function (l) { return { categories: l[0] }; }),
+        removeAsync: viaParent("draft.categories.remove", function (l) { return { categories: l[0] }; }),
+      },
+      // loadCustomPropertiesAsync(callback, [userContext]): the callback comes first.
+      loadCustomPropertiesAsync: function (callback, userContext) {
+        call("draft.customProperties.load", {}).then(
+          function (values) { callback(asyncResult(customProperties(values), null, userContext)); },
+          function (error) { callback(asyncResult(null, error, userContext)); }
+        );
+      },
+      addHandlerAsync: function (eventType, handler) {
+        var parts = splitArgs(Array.prototype.slice.call(arguments, 2));
+        if (eventType !== EventType.RecipientsChanged) {
+          failed(parts.callback, parts.options.asyncContext, "InvalidEventType", "The event type is not supported.", 5002);
+          return;
+        }
+        (handlers[eventType] = handlers[eventType] || []).push(handler);
+        if (parts.callback) parts.callback(asyncResult(undefined, null, parts.options.asyncContext));
+      },
+      removeHandlerAsync: function (eventType) {
+        var parts = splitArgs(Array.prototype.slice.call(arguments, 1));
+        delete handlers[eventType];
+        if (parts.callback) parts.callback(asyncResult(undefined, null, parts.options.asyncContext));
+      },
+    };
+  }
+
   function makeItem(data) {
     if (!data) return null;
+    if (data.mode === "compose") return makeComposeItem(data);
     var itemId = data.itemId;
     return {
       itemId: itemId,
@@ -99,7 +186,8 @@
     };
   }
 
-  var SUPPORTED_SETS = { mailbox: "1.13", identityapi: "1.3", openbrowserwindowapi: "1.1", nestedappauth: null };
+  // Outlook on the web's sets (Mailbox 1.14: the Smart Alerts options cancelLabel, commandId, sendModeOverride).
+  var SUPPORTED_SETS = { mailbox: "1.14", identityapi: "1.3", openbrowserwindowapi: "1.1", nestedappauth: null };
 
   function versionAtLeast(have, want) {
     var a = String(have).split(".").map(Number);
@@ -122,6 +210,10 @@
       return String(itemId).replace(/-/g, "/").replace(/_/g, "+");
     },
     getSelectedItemsAsync: viaParent("getSelectedItems"),
+    masterCategories: {
+      getAsync: viaParent("masterCategories.get"),
+      addAsync: viaParent("masterCategories.add", function (l) { return { categories: l[0] }; }),
+    },
     addHandlerAsync: function (eventType, handler) {
       var parts = splitArgs(Array.prototype.slice.call(arguments, 2));
       (handlers[eventType] = handlers[eventType] || []).push(handler);
@@ -193,6 +285,8 @@
     } else if (data.type === "itemChanged") {
       mailbox.item = makeItem(data.item);
       fire(EventType.ItemChanged);
+    } else if (data.type === "event") {
+      fire(data.eventType, data.payload);
     } else if (data.type === "selectionChanged") {
       mailbox.item = makeItem(data.item);
       fire(EventType.SelectedItemsChanged);
@@ -226,6 +320,8 @@
     MailboxEnums: {
       RestVersion: { v1_0: "v1.0", v2_0: "v2.0", Beta: "beta" },
       ItemType: { Message: "message", Appointment: "appointment" },
+      SendModeOverride: { PromptUser: "promptUser" },
+      CategoryColor: { None: "None", Preset0: "Preset0", Preset1: "Preset1", Preset4: "Preset4", Preset7: "Preset7" },
       ItemNotificationMessageType: {
         ProgressIndicator: "progressIndicator",
         InformationalMessage: "informationalMessage",

@@ -2,6 +2,7 @@
 // This entry wires the page's parts together and loads the mailbox; each part is its own module.
 
 import { loadMasterCategories, wireContextMenu } from "./category-menu.js";
+import { wireCompose } from "./compose-form.js";
 import { loadFolders } from "./folder-list.js";
 import { loadFunctionFile } from "./function-commands.js";
 import { loadMessages } from "./message-list.js";
@@ -17,6 +18,7 @@ wireContextMenu();
 wireRibbonMenus();
 wireTaskpaneButtons();
 wireShimHost();
+wireCompose();
 
 $("refresh").addEventListener("click", async () => {
   await loadMessages();

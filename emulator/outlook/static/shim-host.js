@@ -1,6 +1,7 @@
 // The host side of the Office.js shim: answers the add-in frames' calls as Outlook would.
 
 import { toggleCategory } from "./category-menu.js";
+import { composeItem, DRAFT_CALLS, onLaunchAssociated, onLaunchCompleted } from "./compose-form.js";
 import { postToFrame } from "./frames.js";
 import { onCommandCompleted } from "./function-commands.js";
 import { ewsId, officeItem } from "./office-item.js";
@@ -15,6 +16,7 @@ const THEMES = {
 function frameKind(source) {
   if (source === $("taskpane-frame").contentWindow) return "pane";
   if (source === $("function-frame").contentWindow) return "function";
+  if (source === $("events-frame").contentWindow) return "events";
   return null;
 }
 
@@ -23,7 +25,7 @@ function officeContext(kind) {
     displayLanguage: settings.displayLanguage || "en-US",
     officeTheme: THEMES[settings.theme] || THEMES.light,
     user: { displayName: state.user.display_name, emailAddress: state.user.mail || state.user.upn },
-    item: kind === "pane" ? officeItem(singleSelected()) : null,
+    item: kind === "events" || (kind === "pane" && state.pane.compose) ? composeItem() : kind === "pane" ? officeItem(singleSelected()) : null,
     naa: settings.naa,
   };
 }
@@ -44,6 +46,7 @@ async function toggleCategories(message, names, add) {
 }
 
 const CALLS = {
+  ...DRAFT_CALLS,
   getSelectedItems: () =>
     state.selected.map(messageById).filter(Boolean).map((m) => ({ itemId: ewsId(m.id), itemMode: "Read", itemType: "message", subject: m.subject || "" })),
   getAccessToken: () => paneToken(),
@@ -98,11 +101,15 @@ export function wireShimHost() {
     if (data.source !== "office-shim") return;
     const kind = frameKind(event.source);
     if (!kind) return;
-    const frame = kind === "pane" ? $("taskpane-frame") : $("function-frame");
+    const frame = { pane: $("taskpane-frame"), function: $("function-frame"), events: $("events-frame") }[kind];
     if (data.type === "hello") {
       postToFrame(frame, { type: "context", context: officeContext(kind) });
       if (kind === "pane") state.pane.ready = true;
-      else state.functions.ready = true;
+      else if (kind === "function") state.functions.ready = true;
+    } else if (data.type === "associated" && kind === "events") {
+      onLaunchAssociated(data.name);
+    } else if (data.type === "completed" && kind === "events") {
+      onLaunchCompleted(data.invocationId, data.options);
     } else if (data.type === "associated" && kind === "function") {
       state.functions.associated.add(data.name);
       const ready = state.functions.waiting.filter((w) => w.name === data.name);
@@ -117,7 +124,7 @@ export function wireShimHost() {
         const value = await handler(data.args || {});
         postToFrame(frame, { type: "result", id: data.id, ok: true, value });
       } catch (error) {
-        postToFrame(frame, { type: "result", id: data.id, ok: false, error: { code: error.code || 9000, message: error.message || String(error) } });
+        postToFrame(frame, { type: "result", id: data.id, ok: false, error: { name: error.name, code: error.code || 9000, message: error.message || String(error) } });
       }
     }
   });

@@ -4,20 +4,20 @@ import { postToFrame } from "./frames.js";
 import { officeItem } from "./office-item.js";
 import { $, singleSelected, state } from "./page-state.js";
 
-export function openPane(control) {
-  if (!state.selected.length) return;
+export function openPane(control, { compose = false } = {}) {
+  if (compose ? !state.compose : !state.selected.length) return;
   if (state.pane.open && state.pane.control === control.id) {
     closePane();
     return;
   }
-  state.pane = { open: true, pinned: state.pane.pinned, ready: false, control: control.id };
+  state.pane = { open: true, pinned: state.pane.pinned, ready: false, control: control.id, compose };
   $("taskpane-title").textContent = control.label;
   $("taskpane").hidden = false;
   $(`ribbon-${control.id}`).setAttribute("aria-pressed", "true");
   $("taskpane-frame").src = control.action.url;
 }
 
-function closePane() {
+export function closePane() {
   if (state.pane.control) $(`ribbon-${state.pane.control}`)?.setAttribute("aria-pressed", "false");
   state.pane = { open: false, pinned: state.pane.pinned, ready: false, control: null };
   $("taskpane").hidden = true;
@@ -27,7 +27,7 @@ function closePane() {
 // As Outlook does: an unpinned pane closes when the selection empties or moves to another single
 // message; a pinned pane is told of the new item, and any pane of a multi-selection change.
 export function tellPaneAboutSelection(before, after) {
-  if (!state.pane.open) return;
+  if (!state.pane.open || state.pane.compose) return; // a compose pane follows its draft, not the list
   const wasSingle = before.length === 1;
   const isSingle = after.length === 1;
   if (!after.length) {

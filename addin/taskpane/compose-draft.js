@@ -1,0 +1,81 @@
+// The draft being written, through Office.js: its recipients, its category and the add-in's custom properties.
+//
+// The choice travels with the message: the category "Sync to CRM" (Mailbox 1.8) says "file it";
+// the custom properties crm_case_id / crm_task_id (CRM ids, numbers) say what to link it to, and
+// crm_file false records that the user turned filing off (so the send handler does not ask).
+/* global Office */
+
+export const CATEGORY = "Sync to CRM";
+const FIELDS = ["to", "cc", "bcc"];
+
+const item = () => Office.context.mailbox.item;
+
+function officeCall(fn) {
+  return new Promise((resolve, reject) => {
+    fn((result) => (result.status === Office.AsyncResultStatus.Succeeded ? resolve(result.value) : reject(result.error)));
+  });
+}
+
+/** [{address, name, role}] of To, Cc and Bcc, each address once (the first field wins). */
+export async function recipients() {
+  const lists = await Promise.all(FIELDS.map((field) => officeCall((done) => item()[field].getAsync(done))));
+  const seen = new Set();
+  const out = [];
+  lists.forEach((list, index) => {
+    for (const r of list || []) {
+      const address = String(r.emailAddress || "").toLowerCase();
+      if (!address || seen.has(address)) continue;
+      seen.add(address);
+      out.push({ address, name: r.displayName || "", role: FIELDS[index] });
+    }
+  });
+  return out;
+}
+
+/** Calls `handler` whenever the user edits To, Cc or Bcc (Mailbox 1.7). */
+export function onRecipientsChanged(handler) {
+  item().addHandlerAsync(Office.EventType.RecipientsChanged, handler);
+}
+
+/** {file: true|false|null, caseId, taskId}: what the draft carries now (null: not decided). */
+export async function choice() {
+  const [categories, props] = await Promise.all([
+    officeCall((done) => item().categories.getAsync(done)),
+    officeCall((done) => item().loadCustomPropertiesAsync(done)),
+  ]);
+  const on = (categories || []).some((c) => c.displayName === CATEGORY);
+  return {
+    file: on ? true : props.get("crm_file") === false ? false : null,
+    caseId: props.get("crm_case_id") ?? null,
+    taskId: props.get("crm_task_id") ?? null,
+  };
+}
+
+/**
+ * Writes the choice on the draft. On: the category, and crm_case_id / crm_task_id when given.
+ * Off: no category and neither id. `decided` records an explicit choice (crm_file).
+ */
+export async function applyChoice({ file, caseId = null, taskId = null, decided = false }) {
+  const categories = item().categories;
+  if (file) await addCategory(categories);
+  else await officeCall((done) => categories.removeAsync([CATEGORY], done));
+  const props = await officeCall((done) => item().loadCustomPropertiesAsync(done));
+  for (const [name, value] of [["crm_case_id", caseId], ["crm_task_id", taskId]]) {
+    if (file && value != null) props.set(name, Number(value));
+    else props.remove(name);
+  }
+  if (decided) props.set("crm_file", Boolean(file));
+  await officeCall((done) => props.saveAsync(done));
+}
+
+/** Puts the category on the draft, first adding it to the mailbox's master list when Outlook says it is not there. */
+async function addCategory(categories) {
+  try {
+    await officeCall((done) => categories.addAsync([CATEGORY], done));
+  } catch (error) {
+    if (!error || error.name !== "InvalidCategory") throw error;
+    const color = Office.MailboxEnums.CategoryColor.Preset7; // blue, as the backend creates it
+    await officeCall((done) => Office.context.mailbox.masterCategories.addAsync([{ displayName: CATEGORY, color }], done));
+    await officeCall((done) => categories.addAsync([CATEGORY], done));
+  }
+}

@@ -1,0 +1,112 @@
+// The event handlers (addin/events/events.js) on a plain stand-in for Office, run as classic
+// Outlook on Windows runs them: the file alone, no DOM, no modules. Every path completes the
+// event; the Smart Alert's Mailbox 1.14 options appear only where the client has 1.14.
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { test } from "node:test";
+import vm from "node:vm";
+
+const SOURCE = readFileSync(new URL("../../addin/events/events.js", import.meta.url), "utf8");
+const CRM = "lynne.robbins@northwind.example";
+
+function load({ mailbox = "1.12", language = "en-US", categories = [], props = {}, answers = {}, fail = false } = {}) {
+  const handlers = {};
+  const calls = [];
+  const done = (value) => (callback) => callback({ status: "succeeded", value });
+  const item = {
+    to: { getAsync: done([{ displayName: "Lynne", emailAddress: CRM }]) },
+    cc: { getAsync: done([]) },
+    bcc: { getAsync: done([]) },
+    categories: {
+      getAsync: done(categories.map((displayName) => ({ displayName }))),
+      addAsync: (names, callback) => {
+        categories.push(...names);
+        callback({ status: "succeeded" });
+      },
+    },
+    loadCustomPropertiesAsync: done({ get: (name) => props[name] }),
+  };
+  const Office = {
+    AsyncResultStatus: { Succeeded: "succeeded", Failed: "failed" },
+    MailboxEnums: { SendModeOverride: { PromptUser: "promptUser" }, CategoryColor: { Preset7: "Preset7" } },
+    context: {
+      displayLanguage: language,
+      requirements: { isSetSupported: (name, version) => name === "Mailbox" && Number(version.split(".")[1]) <= Number(mailbox.split(".")[1]) },
+      mailbox: { item },
+    },
+    auth: { getAccessToken: () => Promise.resolve("token") },
+    actions: { associate: (name, handler) => (handlers[name] = handler) },
+  };
+  const fetch = (url, init) => {
+    calls.push({ url, method: init.method, body: init.body && JSON.parse(init.body) });
+    if (fail) return Promise.reject(new TypeError("Failed to fetch"));
+    const path = url.replace("https://localhost:5000/api/v1", "");
+    return Promise.resolve({ ok: true, json: () => Promise.resolve(answers[path]) });
+  };
+  vm.runInNewContext(SOURCE, { Office, fetch, setTimeout, clearTimeout, AbortController, Promise, console: { warn() {} } });
+  // Objects made inside the vm belong to another realm: compare them as plain JSON.
+  const plain = (value) => (value === undefined ? undefined : JSON.parse(JSON.stringify(value)));
+  const run = (name) => new Promise((resolve) => handlers[name]({ completed: (options) => resolve(plain(options)) }));
+  return { run, calls, categories, handlers };
+}
+
+const ASK = { "/settings/me": { compose_default: "crm_recipients", ask_on_send: true } };
+const CONTACT = { "/people/match": { people: [{ address: CRM, contacts: [{ id: 1, name: "Lynne Robbins" }] }] } };
+
+test("both handlers are associated by the names the manifest gives", () => {
+  const { handlers } = load();
+  assert.deepEqual(Object.keys(handlers).sort(), ["onMessageSendHandler", "onNewMessageComposeHandler"]);
+});
+
+test("on a Mailbox 1.12 client the prompt has only errorMessage", async () => {
+  const { run, calls } = load({ answers: { ...ASK, ...CONTACT } });
+  assert.deepEqual(await run("onMessageSendHandler"), { allowEvent: false, errorMessage: "File this email in the CRM?" });
+  assert.deepEqual(calls.find((c) => c.url.endsWith("/people/match")).body, { addresses: [CRM] });
+});
+
+test("on a Mailbox 1.14 client the prompt offers File and send, opening the compose pane", async () => {
+  const { run } = load({ mailbox: "1.14", language: "pl-PL", answers: { ...ASK, ...CONTACT } });
+  assert.deepEqual(await run("onMessageSendHandler"), {
+    allowEvent: false,
+    errorMessage: "Zapisać tę wiadomość w CRM?",
+    cancelLabel: "Zapisz i wyślij",
+    commandId: "crmComposeButton",
+    sendModeOverride: "promptUser",
+  });
+});
+
+test("a decided draft is sent without asking or calling the server", async () => {
+  const filed = load({ categories: ["Sync to CRM"], answers: { ...ASK, ...CONTACT } });
+  assert.deepEqual(await filed.run("onMessageSendHandler"), { allowEvent: true });
+  const skipped = load({ props: { crm_file: false }, answers: { ...ASK, ...CONTACT } });
+  assert.deepEqual(await skipped.run("onMessageSendHandler"), { allowEvent: true });
+  assert.equal(filed.calls.length + skipped.calls.length, 0);
+});
+
+test("no CRM contact among the recipients: sent without asking", async () => {
+  const { run } = load({ answers: { ...ASK, "/people/match": { people: [{ address: CRM, contacts: [] }] } } });
+  assert.deepEqual(await run("onMessageSendHandler"), { allowEvent: true });
+});
+
+test("the server unreachable: sent, unfiled", async () => {
+  const { run, categories } = load({ fail: true });
+  assert.deepEqual(await run("onMessageSendHandler"), { allowEvent: true });
+  assert.deepEqual(categories, []);
+});
+
+test("not asking, default for CRM recipients: the send handler files it", async () => {
+  const { run, categories } = load({ answers: { "/settings/me": { compose_default: "crm_recipients", ask_on_send: false }, ...CONTACT } });
+  assert.deepEqual(await run("onMessageSendHandler"), { allowEvent: true });
+  assert.deepEqual(categories, ["Sync to CRM"]);
+});
+
+test("a new message gets the category only when the default is always", async () => {
+  const always = load({ answers: { "/settings/me": { compose_default: "always", ask_on_send: false } } });
+  assert.equal(await always.run("onNewMessageComposeHandler"), undefined);
+  assert.deepEqual(always.categories, ["Sync to CRM"]);
+  const never = load({ answers: { "/settings/me": { compose_default: "never", ask_on_send: false } } });
+  await never.run("onNewMessageComposeHandler");
+  assert.deepEqual(never.categories, []);
+  const down = load({ fail: true });
+  assert.equal(await down.run("onNewMessageComposeHandler"), undefined);
+});
