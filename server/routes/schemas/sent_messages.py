@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import marshmallow as ma
 from webargs.fields import DelimitedList
 
 from server.routes.schemas.field_limits import Limited
 
 MAX_RECIPIENTS = 20
+# No mail this add-in files was sent before this (and Graph takes four-digit years only).
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 
 
 class SentQuerySchema(ma.Schema):
@@ -15,7 +19,9 @@ class SentQuerySchema(ma.Schema):
         load_default="", validate=ma.validate.Length(max=1024), metadata={"description": "The subject as sent"}
     )
     sent_at = ma.fields.AwareDateTime(
-        required=True, metadata={"description": "When Send was pressed (ISO 8601 with a zone), by the client's clock"}
+        required=True,
+        validate=ma.validate.Range(min=EARLIEST),
+        metadata={"description": "When Send was pressed (ISO 8601 with a zone), by the client's clock"},
     )
     to = DelimitedList(
         ma.fields.String(validate=Limited("email", "address")),

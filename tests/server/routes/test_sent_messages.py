@@ -70,6 +70,7 @@ def test_malformed_queries_get_4xx_with_the_error_shape(pane, client):
         find(user, subject="x"),  # no time
         find(user, subject="x", sent_at="yesterday"),
         find(user, subject="x", sent_at="2026-12-05T10:00:00"),  # no zone
+        find(user, subject="x", sent_at="0205-09-13T00:11:14+07:37"),  # no mail then
         find(user, subject="x", sent_at=now_iso(), to=",".join(["a@b.example"] * 21)),
         client.get("/api/v1/sent-messages?" + urlencode({"subject": "x", "sent_at": now_iso()})),  # no token
     ]
