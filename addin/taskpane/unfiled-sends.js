@@ -25,7 +25,11 @@ export function unfiledSends() {
   return Array.isArray(list) ? list.filter((entry) => entry && entry.at) : [];
 }
 
-/** Forgets one send (by its time and subject) and saves the settings. */
+/**
+ * Forgets one send (by its time and subject) and saves the settings. saveAsync stores the pane's
+ * whole copy, read when it opened: a send noted by the handler while this pane stayed open is
+ * overwritten by it. Office.js offers no finer write; the window is one pane's lifetime.
+ */
 async function forget(entry) {
   const store = settings();
   const rest = unfiledSends().filter((e) => !(e.at === entry.at && e.subject === entry.subject));

@@ -14,7 +14,7 @@ contact for any address but the user's own, as the message view's command does.
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import update
 
 from server.crm.addresses import normalise_address
 from server.crm.contact_changes import ChangedBy
@@ -33,9 +33,8 @@ def create_crm_contact_for_address(
 ) -> dict:
     """A CRM contact for a recipient of a message being written, named from the display
     name Outlook shows. An existing contact with the address is answered instead of a
-    duplicate (`created` false): a double click, or two windows, make one contact. The
-    tenant's row is locked for the look-up and the insert (PostgreSQL; SQLite runs one
-    writer at a time). Raises InvalidAddress, OwnAddress (one of the user's addresses),
+    duplicate (`created` false): a double click, or two windows, make one contact (the
+    tenant's row is written first, which serialises the look-up and the insert). Raises InvalidAddress, OwnAddress (one of the user's addresses),
     FieldTooLong."""
     normalised = normalise_address(address)
     if normalised is None:
@@ -47,8 +46,16 @@ def create_crm_contact_for_address(
         name = ""  # Outlook shows a bare address as its own display name
     check_length("display_name", name, "name")
     session = mailbox.session
+    session.commit()  # the look-up below starts its own transaction with the lock
     try:
-        session.execute(select(Tenant.id).where(Tenant.id == mailbox.tenant_id).with_for_update())
+        # A write to the tenant's row first: PostgreSQL locks the row and SQLite the database,
+        # so a second request for the address waits here and then finds the first one's contact.
+        session.execute(
+            update(Tenant)
+            .where(Tenant.id == mailbox.tenant_id)
+            .values(name=Tenant.name)
+            .execution_options(synchronize_session=False)
+        )
         crm = find_by_addresses(session, mailbox.tenant_id, [normalised])
         created = crm is None
         changed_by = ChangedBy.user("outlook", mailbox.user)

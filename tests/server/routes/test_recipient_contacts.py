@@ -4,6 +4,8 @@ often it is asked for; and /people/match telling the pane whom to offer it to.""
 
 from __future__ import annotations
 
+import threading
+
 from sqlalchemy import select
 
 from server.crm.models import Contact, ContactEmail
@@ -100,3 +102,21 @@ def test_the_openapi_document_describes_create(client):
     assert "requestBody" in operation and "200" in operation["responses"]
     person = spec["components"]["schemas"]["Person"]["properties"]
     assert {"external", "never_sync"} <= set(person)
+
+
+def test_simultaneous_requests_for_one_address_make_one_contact(pane, crm):
+    users = [pane() for _ in range(4)]
+    answers = [None] * len(users)
+
+    def create(n):
+        answers[n] = users[n].post("/people/contacts", json={"address": STRANGER, "name": "Jana Novak"})
+
+    threads = [threading.Thread(target=create, args=(n,)) for n in range(len(users))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert [a.status_code for a in answers] == [200] * len(users), [a.json for a in answers]
+    assert sorted(a.json["created"] for a in answers) == [False, False, False, True]
+    assert len({a.json["crm_contact_id"] for a in answers}) == 1
+    assert len(contacts_with(crm, STRANGER)) == 1
