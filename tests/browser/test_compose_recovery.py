@@ -23,6 +23,7 @@ from tests.support.outlook_page import graph_message, wait_until
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
 
 STRANGER = "nora.new@first-order.example"
+FAMILY = "mum@family.example"
 INBOX_MESSAGE = "Plain: order confirmation from Northwind"
 
 
@@ -35,15 +36,16 @@ def crm_contacts(outlook, q: str) -> list[dict]:
 
 
 def test_create_crm_contact_for_an_unknown_external_recipient_from_the_keyboard(outlook):
+    api(outlook, "PUT", "/settings/me", json={"never_sync": ["family.example"]})
     compose(outlook.open(), "To a new customer")
     open_compose_pane(outlook)
-    set_to(outlook, f"{STRANGER}; {MEGAN}; {CRM_CONTACT}")
+    set_to(outlook, f"{STRANGER}; {MEGAN}; {CRM_CONTACT}; {FAMILY}")
     stranger = row(outlook, STRANGER)
     stranger.locator('[data-action="create-crm"]').wait_for()
-    row(outlook, MEGAN).wait_for()
-    # A colleague and a known contact are not offered it.
-    assert row(outlook, MEGAN).locator('[data-action="create-crm"]').count() == 0
-    assert row(outlook, CRM_CONTACT).locator('[data-action="create-crm"]').count() == 0
+    row(outlook, FAMILY).wait_for()
+    # A colleague, a known contact and someone on the never-sync list are not offered it.
+    for address in (MEGAN, CRM_CONTACT, FAMILY):
+        assert row(outlook, address).locator('[data-action="create-crm"]').count() == 0, address
 
     stranger.locator('[data-action="create-crm"]').focus()
     outlook.page.keyboard.press("Enter")
