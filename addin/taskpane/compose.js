@@ -81,7 +81,11 @@ async function refreshMatches() {
   if (mine !== generation) return;
   announce("");
   const byAddress = new Map((answer.people || []).map((p) => [String(p.address).toLowerCase(), p]));
-  state.people = people.map((p) => ({ name: p.name, ...(byAddress.get(p.address) || { address: p.address, contacts: [] }), role: p.role }));
+  // The name Outlook shows for the recipient (the server only has the address).
+  state.people = people.map((p) => {
+    const known = byAddress.get(p.address) || { address: p.address, contacts: [] };
+    return { ...known, name: p.name || known.name || "", role: p.role };
+  });
   await showPeople();
 }
 
