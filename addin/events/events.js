@@ -9,7 +9,8 @@
 // OnMessageSend (Smart Alerts, SendMode PromptUser): when the user has not decided, asks
 // "File this email in the CRM?" if a recipient is a CRM contact and the user wants to be asked.
 // Every path completes the event within a few seconds; when the server cannot be reached the
-// message is sent as it is, unfiled, rather than held back.
+// message is sent as it is, unfiled, rather than held back, and written down in the add-in's
+// roaming settings so the pane says so the next time it opens (taskpane/unfiled-sends.js).
 /* global Office */
 (function () {
   "use strict";
@@ -20,6 +21,15 @@
   // our server gets a few seconds, then the message goes out as it is.
   var FETCH_TIMEOUT_MS = 8000;
   var COMPOSE_BUTTON = "crmComposeButton";
+  // Sends that went out unfiled, for the pane: Office.context.roamingSettings (Mailbox 1.1) is the
+  // one store this runtime and the pane share on every client. Classic Outlook on Windows runs this
+  // file in a JavaScript-only runtime without localStorage or cookies, and elsewhere this runtime is
+  // another page than the pane. Name and shape are shared with taskpane/unfiled-sends.js:
+  // [{subject, to: [address], at: ISO time, reason: "unreachable"|"error"}], the newest last.
+  var UNFILED_KEY = "crm_unfiled_sends";
+  var UNFILED_KEEP = 5; // the last few; older ones are dropped
+  var UNFILED_RECIPIENTS = 10;
+  var REMEMBER_TIMEOUT_MS = 3000; // writing it down must not hold the message back
 
   var STRINGS = {
     en: { ask: "File this email in the CRM?", file: "File and send" },
@@ -42,10 +52,17 @@
     });
   }
 
+  // A failure that means our server did not answer (network, timeout, 5xx), not a refusal.
+  function unreachable(message) {
+    var error = new Error(message);
+    error.unreachable = true;
+    return error;
+  }
+
   function withTimeout(promise, ms) {
     return new Promise(function (resolve, reject) {
       var timer = setTimeout(function () {
-        reject(new Error("timed out"));
+        reject(unreachable("timed out"));
       }, ms);
       promise.then(
         function (value) {
@@ -72,10 +89,16 @@
         headers: { Authorization: "Bearer " + accessToken, "Content-Type": "application/json", Accept: "application/json" },
         body: body ? JSON.stringify(body) : undefined,
         signal: controller ? controller.signal : undefined,
-      }).then(function (response) {
-        if (!response.ok) throw new Error("HTTP " + response.status);
-        return response.json();
-      });
+      }).then(
+        function (response) {
+          if (response.status >= 500) throw unreachable("HTTP " + response.status);
+          if (!response.ok) throw new Error("HTTP " + response.status);
+          return response.json();
+        },
+        function (error) {
+          throw unreachable((error && error.message) || "network error");
+        },
+      );
     });
     return withTimeout(call, FETCH_TIMEOUT_MS).catch(function (error) {
       if (controller) controller.abort();
@@ -170,6 +193,38 @@
     return options;
   }
 
+  // Writes down that this message goes out unfiled; never fails and never takes long.
+  function rememberUnfiled(item, error) {
+    var store = Office.context.roamingSettings;
+    if (!store) return Promise.resolve();
+    var at = new Date().toISOString();
+    var subject = officeCall(function (done) {
+      item.subject.getAsync(done);
+    }).catch(function () {
+      return "";
+    });
+    var to = recipients(item).catch(function () {
+      return [];
+    });
+    var write = Promise.all([subject, to]).then(function (both) {
+      var list = store.get(UNFILED_KEY);
+      list = Array.isArray(list) ? list : [];
+      list.push({
+        subject: String(both[0] || ""),
+        to: both[1].slice(0, UNFILED_RECIPIENTS),
+        at: at,
+        reason: error && error.unreachable ? "unreachable" : "error",
+      });
+      store.set(UNFILED_KEY, list.slice(-UNFILED_KEEP));
+      return officeCall(function (done) {
+        store.saveAsync(done);
+      });
+    });
+    return withTimeout(write, REMEMBER_TIMEOUT_MS).catch(function (failure) {
+      console.warn("CRM Sync: could not note the unfiled send:", (failure && failure.message) || failure);
+    });
+  }
+
   function onNewMessageComposeHandler(event) {
     var item = Office.context.mailbox.item;
     settings()
@@ -203,9 +258,11 @@
         });
       })
       .catch(function (error) {
-        // Server unreachable, sign-in needed, an Office call failed: send, unfiled.
+        // Server unreachable, sign-in needed, an Office call failed: send, unfiled, and say so later.
         console.warn("CRM Sync: sending without filing:", (error && (error.message || error.name)) || error);
-        return { allowEvent: true };
+        return rememberUnfiled(item, error).then(function () {
+          return { allowEvent: true };
+        });
       })
       .then(function (options) {
         event.completed(options);

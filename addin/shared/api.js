@@ -192,6 +192,11 @@ export const jobProgress = (jobId, opts) => request("GET", `/jobs/${jobId}`, opt
 export const getSettings = (opts) => request("GET", "/settings/me", opts);
 /** The CRM matches of addresses (the compose pane's recipients): {people: [...]}, as the message view's. */
 export const matchPeople = (addresses, opts) => request("POST", "/people/match", { ...opts, body: { addresses } });
+/** A CRM contact from a recipient's address and display name (compose): {crm_contact_id, created, person, ...}. */
+export const createRecipientContact = (body, opts) => request("POST", "/people/contacts", { ...opts, body });
+/** Sent Items copies of a message sent with `subject` to `to` around `sentAt` (ISO): {messages: [{id, state, ...}]}. */
+export const findSent = ({ subject, sentAt, to = [] }, opts) =>
+  request("GET", `/sent-messages?subject=${enc(subject || "")}&sent_at=${enc(sentAt)}${to.length ? `&to=${enc(to.join(","))}` : ""}`, opts);
 export const putSettings = (changes, opts) => request("PUT", "/settings/me", { ...opts, body: changes });
 
 // Per-id failures in a batch carry a code but no HTTP status.

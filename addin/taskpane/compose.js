@@ -5,15 +5,17 @@ import * as api from "../../addin/shared/api.js";
 import { configureFromPage } from "../../addin/shared/auth.js";
 import { errorKey } from "../../addin/shared/error-words.js";
 import { t, translatePage, useOfficeLanguage } from "../../addin/shared/i18n.js";
+import { addCreateActions, focusMatch } from "./compose-contacts.js";
 import * as draft from "./compose-draft.js";
 import { recordPicker } from "./filed-email.js";
 import { renderPeople } from "./people.js";
 import { $, announce, el } from "./ui.js";
+import { showUnfiledSends } from "./unfiled-sends.js";
 
 const DEBOUNCE_MS = 300;
 const DEFAULTS = { compose_default: "crm_recipients", ask_on_send: false };
 
-const state = { settings: DEFAULTS, decided: false, file: false, anyCrm: false, caseId: null, taskId: null, picker: null };
+const state = { settings: DEFAULTS, decided: false, file: false, anyCrm: false, caseId: null, taskId: null, picker: null, people: [] };
 let timer = null;
 let generation = 0;
 
@@ -37,6 +39,7 @@ async function start() {
   translatePage();
   $("sideload").hidden = true;
   $("app").hidden = false;
+  showUnfiledSends();
   $("compose-file").addEventListener("change", onToggle);
   const [settings, carried] = await Promise.all([composeSettings(), draft.choice()]);
   state.settings = settings;
@@ -61,6 +64,7 @@ async function refreshMatches() {
   if (!people.length) {
     $("people").setAttribute("aria-busy", "false");
     $("people").replaceChildren(el("li", { class: "muted", text: t("compose.noRecipients") }));
+    state.people = [];
     state.anyCrm = false;
     return followDefault();
   }
@@ -77,10 +81,27 @@ async function refreshMatches() {
   if (mine !== generation) return;
   announce("");
   const byAddress = new Map((answer.people || []).map((p) => [String(p.address).toLowerCase(), p]));
-  const shown = people.map((p) => ({ name: p.name, ...(byAddress.get(p.address) || { address: p.address, contacts: [] }), role: p.role }));
-  renderPeople(shown);
-  state.anyCrm = shown.some((p) => (p.contacts || []).length > 0);
+  // The name Outlook shows for the recipient (the server only has the address).
+  state.people = people.map((p) => {
+    const known = byAddress.get(p.address) || { address: p.address, contacts: [] };
+    return { ...known, name: p.name || known.name || "", role: p.role };
+  });
+  await showPeople();
+}
+
+async function showPeople() {
+  renderPeople(state.people);
+  addCreateActions(state.people, onContactCreated);
+  state.anyCrm = state.people.some((p) => (p.contacts || []).length > 0);
   await followDefault();
+}
+
+/** A recipient just became a CRM contact: its row shows the match at once, as the next match would. */
+async function onContactCreated(address, person) {
+  state.people = state.people.map((p) => (p.address === address ? { ...p, ...person, name: p.name || person.name, role: p.role } : p));
+  const shown = showPeople();
+  focusMatch(address);
+  await shown;
 }
 
 /** Until the user decides, the toggle follows the default: always, with a CRM recipient, or never. */

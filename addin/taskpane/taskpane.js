@@ -12,6 +12,7 @@ import * as more from "./more.js";
 import * as people from "./people.js";
 import * as selection from "./selection.js";
 import { $ } from "./ui.js";
+import { showUnfiledSends } from "./unfiled-sends.js";
 
 /** What the sections in other modules get from the pane (filed-email.js, colleague-links.js, contact-actions.js via people.js). */
 const pane = {
@@ -53,6 +54,7 @@ function start() {
   filed.init(pane);
   colleagues.init(pane);
   more.init();
+  showUnfiledSends();
 
   mailbox.onItemChanged(() => refresh());
   mailbox.onSelectionChanged(() => refresh());

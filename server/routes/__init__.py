@@ -21,6 +21,7 @@ ROUTE_MODULES = [
     "addin",
     "messages",
     "people",
+    "sent_messages",
     "sender_contacts",
     "outlook_contacts",
     "contact_search",

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from server.crm.addresses import display_address, matches_never_sync, normalise_address
+from server.crm.addresses import address_domain, display_address, matches_never_sync, normalise_address
 from server.crm.attachment_queries import attachment_json, attachments_of
 from server.crm.matching import MatchedContact, match_addresses
 from server.crm.models import Email, MailboxItem
@@ -33,6 +33,7 @@ from server.sync.link_suggestions import colleague_links
 from server.sync.mailbox import Mailbox
 from server.sync.outlook_contact_sync import refresh_found_contacts
 from server.sync.people import Person, people_of
+from server.sync.unknown_senders import tenant_domains
 
 # Outlook-contact lookups for the pane ride in one $batch (20 requests), so a message
 # with more people than that reports the rest as unchecked rather than paying more calls.
@@ -131,7 +132,11 @@ def people_json(
     outlook: Mapping[str, str | None] | None = None,
 ) -> list[dict]:
     """The API's person shape (the message view's `people`, and the compose pane's
-    matches), each with the CRM contacts that have the person's address."""
+    matches), each with the CRM contacts that have the person's address, whether it is
+    outside the tenant's domains (`external`, as unknown_senders.py means it) and on the
+    user's never-sync list."""
+    domains = tenant_domains(mailbox) if any(p.address for p in people) else set()
+    never_sync = list(mailbox.settings().get("never_sync") or [])
     return [
         {
             "address": p.address or p.raw,
@@ -141,6 +146,8 @@ def people_json(
             "valid": p.address is not None,
             "contacts": [contact_json(mailbox, c) for c in matches.get(p.address or "", [])],
             "outlook_contact_id": (outlook or {}).get(p.address) if p.address else None,
+            "external": bool(p.address) and address_domain(p.address) not in domains,
+            "never_sync": bool(p.address and never_sync) and matches_never_sync(p.address, never_sync),
         }
         for p in people
     ]

@@ -9,7 +9,22 @@ import vm from "node:vm";
 const SOURCE = readFileSync(new URL("../../addin/events/events.js", import.meta.url), "utf8");
 const CRM = "lynne.robbins@northwind.example";
 
-function load({ mailbox = "1.12", language = "en-US", categories = [], props = {}, answers = {}, fail = false } = {}) {
+/** Office.context.roamingSettings as documented (Mailbox 1.1): get/set/remove on a copy, saveAsync persists it. */
+function roamingSettings(saved = {}) {
+  const bag = { ...saved };
+  const store = { saved, saves: 0 };
+  store.get = (name) => bag[name];
+  store.set = (name, value) => (bag[name] = value);
+  store.remove = (name) => delete bag[name];
+  store.saveAsync = (callback) => {
+    store.saves += 1;
+    Object.assign(saved, JSON.parse(JSON.stringify(bag)));
+    callback({ status: "succeeded" });
+  };
+  return store;
+}
+
+function load({ mailbox = "1.12", language = "en-US", categories = [], props = {}, answers = {}, fail = false, roaming = undefined, status = 200 } = {}) {
   const handlers = {};
   const calls = [];
   const done = (value) => (callback) => callback({ status: "succeeded", value });
@@ -25,6 +40,7 @@ function load({ mailbox = "1.12", language = "en-US", categories = [], props = {
       },
     },
     loadCustomPropertiesAsync: done({ get: (name) => props[name] }),
+    subject: { getAsync: done("Offer for Northwind") },
   };
   const Office = {
     AsyncResultStatus: { Succeeded: "succeeded", Failed: "failed" },
@@ -33,6 +49,7 @@ function load({ mailbox = "1.12", language = "en-US", categories = [], props = {
       displayLanguage: language,
       requirements: { isSetSupported: (name, version) => name === "Mailbox" && Number(version.split(".")[1]) <= Number(mailbox.split(".")[1]) },
       mailbox: { item },
+      roamingSettings: roaming,
     },
     auth: { getAccessToken: () => Promise.resolve("token") },
     actions: { associate: (name, handler) => (handlers[name] = handler) },
@@ -41,7 +58,7 @@ function load({ mailbox = "1.12", language = "en-US", categories = [], props = {
     calls.push({ url, method: init.method, body: init.body && JSON.parse(init.body) });
     if (fail) return Promise.reject(new TypeError("Failed to fetch"));
     const path = url.replace("https://localhost:5000/api/v1", "");
-    return Promise.resolve({ ok: true, json: () => Promise.resolve(answers[path]) });
+    return Promise.resolve({ ok: status < 400, status, json: () => Promise.resolve(answers[path]) });
   };
   vm.runInNewContext(SOURCE, { Office, fetch, setTimeout, clearTimeout, AbortController, Promise, console: { warn() {} } });
   // Objects made inside the vm belong to another realm: compare them as plain JSON.
@@ -92,6 +109,37 @@ test("the server unreachable: sent, unfiled", async () => {
   const { run, categories } = load({ fail: true });
   assert.deepEqual(await run("onMessageSendHandler"), { allowEvent: true });
   assert.deepEqual(categories, []);
+});
+
+test("the server unreachable: the send is written down in the roaming settings for the pane", async () => {
+  const roaming = roamingSettings();
+  const before = Date.now();
+  const { run } = load({ fail: true, roaming });
+  assert.deepEqual(await run("onMessageSendHandler"), { allowEvent: true });
+  assert.equal(roaming.saves, 1);
+  const [entry] = roaming.saved.crm_unfiled_sends;
+  assert.deepEqual({ ...entry, at: undefined }, { subject: "Offer for Northwind", to: [CRM], reason: "unreachable", at: undefined });
+  assert.ok(Date.parse(entry.at) >= before - 1000 && Date.parse(entry.at) <= Date.now());
+});
+
+test("a server error is written down as such; only the last five sends are kept", async () => {
+  const old = Array.from({ length: 5 }, (_, i) => ({ subject: `old ${i}`, to: [], at: "2026-12-01T10:00:00Z", reason: "unreachable" }));
+  const roaming = roamingSettings({ crm_unfiled_sends: old });
+  const { run } = load({ status: 503, roaming });
+  assert.deepEqual(await run("onMessageSendHandler"), { allowEvent: true });
+  const kept = roaming.saved.crm_unfiled_sends;
+  assert.deepEqual(kept.map((e) => e.subject), ["old 1", "old 2", "old 3", "old 4", "Offer for Northwind"]);
+  assert.equal(kept.at(-1).reason, "unreachable");
+  const refused = roamingSettings();
+  await load({ status: 401, roaming: refused }).run("onMessageSendHandler");
+  assert.equal(refused.saved.crm_unfiled_sends[0].reason, "error");
+});
+
+test("a client without roaming settings still sends; nothing is written when the server answers", async () => {
+  assert.deepEqual(await load({ fail: true }).run("onMessageSendHandler"), { allowEvent: true });
+  const roaming = roamingSettings();
+  await load({ answers: { ...ASK, "/people/match": { people: [] } }, roaming }).run("onMessageSendHandler");
+  assert.equal(roaming.saves, 0);
 });
 
 test("not asking, default for CRM recipients: the send handler files it", async () => {

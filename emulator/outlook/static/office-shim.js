@@ -112,6 +112,28 @@
     };
   }
 
+  // Office.RoamingSettings (Mailbox 1.1): the add-in's settings in the user's mailbox, read when
+  // the add-in's page loads; get/set/remove work on that copy, saveAsync(callback) stores the whole
+  // copy (at most 32 KB, else error 9057), which the next page of the add-in to load then reads.
+  function roamingSettings(values) {
+    var bag = JSON.parse(JSON.stringify(values || {}));
+    return {
+      get: function (name) { return bag[name]; },
+      set: function (name, value) { bag[name] = JSON.parse(JSON.stringify(value)); },
+      remove: function (name) { delete bag[name]; },
+      saveAsync: function (callback) {
+        if (JSON.stringify(bag).length > 32 * 1024) {
+          failed(callback, undefined, "SettingsSizeExceeded", "The settings exceed 32 KB.", 9057);
+          return;
+        }
+        call("roamingSettings.save", { settings: bag }).then(
+          function () { if (callback) callback(asyncResult(undefined, null)); },
+          function (error) { if (callback) callback(asyncResult(null, error)); }
+        );
+      },
+    };
+  }
+
   // An item in compose mode (the draft the user is writing): no itemId until it is saved.
   function makeComposeItem(data) {
     return {
@@ -234,6 +256,7 @@
     platform: "OfficeOnline",
     host: "Outlook",
     diagnostics: { host: "Outlook", platform: "OfficeOnline", version: "16.0" },
+    roamingSettings: roamingSettings({}),
     requirements: {
       isSetSupported: function (name, version) {
         var have = SUPPORTED_SETS[String(name).toLowerCase()];
@@ -256,6 +279,7 @@
     mailbox.userProfile.displayName = (ctx.user && ctx.user.displayName) || "";
     mailbox.userProfile.emailAddress = (ctx.user && ctx.user.emailAddress) || "";
     mailbox.item = makeItem(ctx.item);
+    context.roamingSettings = roamingSettings(ctx.roamingSettings);
     SUPPORTED_SETS.nestedappauth = ctx.naa ? "1.1" : null;
   }
 

@@ -7,6 +7,7 @@ import { onCommandCompleted } from "./function-commands.js";
 import { ewsId, officeItem } from "./office-item.js";
 import { $, ADDIN_ORIGIN, messageById, messageByEws, settings, singleSelected, state } from "./page-state.js";
 import { renderNotifications } from "./reading-pane.js";
+import { loadRoamingSettings, ROAMING_CALLS } from "./roaming-settings.js";
 
 const THEMES = {
   light: { bodyBackgroundColor: "#FFFFFF", bodyForegroundColor: "#242424", controlBackgroundColor: "#FFFFFF", controlForegroundColor: "#242424", isDarkTheme: false },
@@ -27,6 +28,7 @@ function officeContext(kind) {
     user: { displayName: state.user.display_name, emailAddress: state.user.mail || state.user.upn },
     item: kind === "events" || (kind === "pane" && state.pane.compose) ? composeItem() : kind === "pane" ? officeItem(singleSelected()) : null,
     naa: settings.naa,
+    roamingSettings: loadRoamingSettings(),
   };
 }
 
@@ -47,6 +49,7 @@ async function toggleCategories(message, names, add) {
 
 const CALLS = {
   ...DRAFT_CALLS,
+  ...ROAMING_CALLS,
   getSelectedItems: () =>
     state.selected.map(messageById).filter(Boolean).map((m) => ({ itemId: ewsId(m.id), itemMode: "Read", itemType: "message", subject: m.subject || "" })),
   getAccessToken: () => paneToken(),

@@ -39,6 +39,13 @@ class PersonSchema(ma.Schema):
     valid = ma.fields.Boolean(metadata={"description": "False when the address is malformed"})
     contacts = ma.fields.List(ma.fields.Nested(ContactSchema), required=True)
     outlook_contact_id = ma.fields.String(allow_none=True, required=True)
+    external = ma.fields.Boolean(
+        metadata={
+            "description": "True when the address is outside the domains of your organisation's users "
+            '(the compose pane offers "Create CRM contact" only to these)'
+        }
+    )
+    never_sync = ma.fields.Boolean(metadata={"description": "True when the address is on your never-sync list"})
 
 
 class ColleagueLinkSchema(ma.Schema):

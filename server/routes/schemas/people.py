@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import marshmallow as ma
 
-from server.routes.schemas.messages import PersonSchema
+from server.routes.schemas.contacts import ADDRESS
+from server.routes.schemas.field_limits import Limited
+from server.routes.schemas.messages import CompanySchema, PersonSchema
 
 # As many addresses as the message view accepts from the pane (OpenArgsSchema.people).
 MAX_ADDRESSES = 500
@@ -30,4 +32,27 @@ class MatchSchema(ma.Schema):
             "description": "The message view's person shape, in the order given, each address once; role is "
             'always "to" and outlook_contact_id null (Outlook contacts are not looked up)'
         },
+    )
+
+
+class RecipientContactRequestSchema(ma.Schema):
+    address = ma.fields.String(required=True, validate=ADDRESS)
+    name = ma.fields.String(
+        load_default="",
+        validate=Limited("display_name", "name"),
+        metadata={"description": "The display name Outlook shows for the recipient; the contact's name comes from it"},
+    )
+    company = ma.fields.String(validate=Limited("company"))
+
+
+class RecipientContactSchema(ma.Schema):
+    crm_contact_id = ma.fields.Integer(required=True)
+    crm_url = ma.fields.String(required=True)
+    created = ma.fields.Boolean(
+        required=True, metadata={"description": "False: a contact with the address existed (a double click)"}
+    )
+    name = ma.fields.String()
+    company = ma.fields.Nested(CompanySchema, allow_none=True)
+    person = ma.fields.Nested(
+        PersonSchema, required=True, metadata={"description": "The recipient as /people/match now answers it"}
     )
