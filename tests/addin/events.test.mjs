@@ -9,7 +9,7 @@ import vm from "node:vm";
 const SOURCE = readFileSync(new URL("../../addin/events/events.js", import.meta.url), "utf8");
 const CRM = "lynne.robbins@northwind.example";
 
-function load({ mailbox = "1.12", language = "en-US", categories = [], props = {}, answers = {}, fail = false } = {}) {
+function load({ mailbox = "1.12", sso = true, language = "en-US", categories = [], props = {}, answers = {}, fail = false } = {}) {
   const handlers = {};
   const calls = [];
   const done = (value) => (callback) => callback({ status: "succeeded", value });
@@ -31,10 +31,14 @@ function load({ mailbox = "1.12", language = "en-US", categories = [], props = {
     MailboxEnums: { SendModeOverride: { PromptUser: "promptUser" }, CategoryColor: { Preset7: "Preset7" } },
     context: {
       displayLanguage: language,
-      requirements: { isSetSupported: (name, version) => name === "Mailbox" && Number(version.split(".")[1]) <= Number(mailbox.split(".")[1]) },
+      requirements: {
+        isSetSupported: (name, version) =>
+          (name === "Mailbox" && Number(version.split(".")[1]) <= Number(mailbox.split(".")[1])) || (sso && name === "IdentityAPI" && version === "1.3"),
+      },
       mailbox: { item },
     },
-    auth: { getAccessToken: () => Promise.resolve("token") },
+    // A client without Office SSO (IdentityAPI 1.3) may have no Office.auth at all.
+    auth: sso ? { getAccessToken: () => Promise.resolve("token") } : undefined,
     actions: { associate: (name, handler) => (handlers[name] = handler) },
   };
   const fetch = (url, init) => {
@@ -109,4 +113,12 @@ test("a new message gets the category only when the default is always", async ()
   assert.deepEqual(never.categories, []);
   const down = load({ fail: true });
   assert.equal(await down.run("onNewMessageComposeHandler"), undefined);
+});
+
+test("a client without Office SSO: both handlers complete, the message goes out unfiled, the server is not called", async () => {
+  const { run, calls, categories } = load({ sso: false, answers: { ...ASK, ...CONTACT } });
+  assert.equal(await run("onNewMessageComposeHandler"), undefined);
+  assert.deepEqual(await run("onMessageSendHandler"), { allowEvent: true });
+  assert.deepEqual(categories, []);
+  assert.equal(calls.length, 0);
 });
