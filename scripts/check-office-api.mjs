@@ -97,8 +97,9 @@ function officeCallee(checker, call) {
 
 // A guard: `isSetSupported("Mailbox", "1.14")` naming the set at the version needed or above, or a
 // test of a member that needs that set at that version or above (typeof item.member === "function",
-// item.member !== undefined): where the member exists, so does its set.
-function guards(checker, expr, need) {
+// item.member !== undefined): where the member exists, so does its set. `absent` asks for the
+// opposite reading, the condition of an early return: true where the set is missing.
+function guards(checker, expr, need, absent = false) {
   let found = false;
   const visit = (node) => {
     if (found) return;
@@ -106,10 +107,10 @@ function guards(checker, expr, need) {
       const [set, version] = node.arguments;
       if (set && ts.isStringLiteralLike(set) && set.text.toLowerCase() === need.name.toLowerCase()) {
         const asked = version && ts.isStringLiteralLike(version) ? version.text : "1.1";
-        if (compareVersions(asked, need.version) >= 0) found = true;
+        if (compareVersions(asked, need.version) >= 0 && negated(node, expr) === absent) found = true;
       }
     }
-    if (ts.isPropertyAccessExpression(node) && isFeatureTest(node)) {
+    if (ts.isPropertyAccessExpression(node) && isFeatureTest(node) && negated(node, expr) === absent) {
       const symbol = checker.getSymbolAtLocation(node.name);
       const decls = ((symbol && symbol.declarations) || []).filter(isOfficeDecl);
       const tested = decls.length ? requiredSet(decls) : null;
@@ -119,6 +120,24 @@ function guards(checker, expr, need) {
   };
   visit(expr);
   return found;
+}
+
+const isAbsentValue = (node) =>
+  node.kind === ts.SyntaxKind.NullKeyword || (ts.isIdentifier(node) && node.text === "undefined") || (ts.isStringLiteralLike(node) && node.text === "undefined");
+
+/** True when `node` reads as "missing" within `root`: under an odd number of `!`, `typeof x !== "function"`, `x === undefined`. */
+function negated(node, root) {
+  let flip = false;
+  for (let child = node, parent = node.parent; child !== root && parent; child = parent, parent = parent.parent) {
+    if (ts.isPrefixUnaryExpression(parent) && parent.operator === ts.SyntaxKind.ExclamationToken) flip = !flip;
+    if (ts.isBinaryExpression(parent) && COMPARISONS.has(parent.operatorToken.kind)) {
+      const other = parent.left === child ? parent.right : parent.left;
+      const equal = parent.operatorToken.kind === ts.SyntaxKind.EqualsEqualsEqualsToken || parent.operatorToken.kind === ts.SyntaxKind.EqualsEqualsToken;
+      // typeof x === "function" and x !== undefined say present; their opposites say missing.
+      if (equal === isAbsentValue(other)) flip = !flip;
+    }
+  }
+  return flip;
 }
 
 const COMPARISONS = new Set([
@@ -177,7 +196,7 @@ function guarded(checker, use, need) {
     if (ts.isBlock(node) || ts.isSourceFile(node)) {
       for (const statement of node.statements) {
         if (statement === prev) break;
-        if (ts.isIfStatement(statement) && exits(statement.thenStatement) && guards(checker, statement.expression, need)) return true;
+        if (ts.isIfStatement(statement) && exits(statement.thenStatement) && guards(checker, statement.expression, need, true)) return true;
       }
     }
   }

@@ -102,8 +102,9 @@ def test_a_member_above_the_declared_set_is_reported_unless_guarded(fixture_repo
     above = [line for line in lines if line.startswith("- [requirement set]")]
     assert any("Office.Categories.getAsync at addin/pane/pane.js:15:" in line for line in above), fixture_report.stdout
     assert any("needs Mailbox 1.8; the manifest declares Mailbox 1.3" in line for line in above)
-    # A guard asking for too low a version does not count.
+    # A guard asking for too low a version does not count, nor an early return the wrong way round.
     assert any("Office.Categories.removeAsync at addin/pane/pane.js:18:" in line for line in above)
+    assert any("Office.MasterCategories.addAsync at addin/pane/pane.js:34:" in line for line in above)
     # Guarded by isSetSupported at the version needed, by a test of the member, by an early return: not reported.
     for member in ("MasterCategories.getAsync", "getSelectedItemsAsync", "getAllAsync"):
         assert not any(member in line for line in lines), member

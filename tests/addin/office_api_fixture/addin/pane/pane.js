@@ -27,3 +27,9 @@ export function notes() {
 }
 
 untyped(item);
+
+// Reported: this early return leaves exactly when the set is there.
+export function wrongWay() {
+  if (Office.context.requirements.isSetSupported("Mailbox", "1.8")) return;
+  Office.context.mailbox.masterCategories.addAsync([], done);
+}
