@@ -12,7 +12,9 @@
 //    every block that loads the file (see office-api/surfaces.mjs), unless the use is guarded: in
 //    the branch of an `isSetSupported(set, version)` check, or of a test of the member itself
 //    (`typeof x.member === "function"`), as Microsoft's docs advise;
-// 3. every member of the emulator's Office.js shim exists in Office.js (office-api/shim.mjs).
+// 3. a member documented for one Outlook mode only (compose or read) is not used in a file the
+//    manifest loads only in the other;
+// 4. every member of the emulator's Office.js shim exists in Office.js (office-api/shim.mjs).
 // Prints each problem with its member, file:line, the set it needs and the set declared, and
 // exits 1 when there is any.
 import fs from "node:fs";
@@ -20,7 +22,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { checkShim } from "./office-api/shim.mjs";
 import { compareVersions, fileSurfaces } from "./office-api/surfaces.mjs";
-import { OFFICE_DTS, TYPES_VERSION, declName, isOfficeDecl, isOfficeType, requiredSet, ts } from "./office-api/typedefs.mjs";
+import { OFFICE_DTS, TYPES_VERSION, applicableModes, declName, isOfficeDecl, isOfficeType, requiredSet, ts } from "./office-api/typedefs.mjs";
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -208,7 +210,7 @@ function guarded(checker, use, need) {
 const OFFICE_LIKE = /^(?:[a-z]\w*Async|completed)$/;
 
 /** [{kind, member, file, line, column, detail}] for one file of the add-in. */
-function checkFile(checker, sf, declared) {
+function checkFile(checker, sf, declared, fileModes) {
   const problems = [];
   const uses = [];
   // A chain (item.categories.getAsync) is reported once, at its outermost member that lacks the set.
@@ -232,6 +234,16 @@ function checkFile(checker, sf, declared) {
         const need = requiredSet(decls);
         const member = declName(decls[0]);
         uses.push({ member, need, ...where(node.name) });
+        // A member for the other mode only (Recipients.getAsync is compose; item.itemId is read).
+        const modes = applicableModes(decls);
+        if (modes && fileModes.size && ![...fileModes].some((m) => modes.has(m))) {
+          problems.push({
+            kind: "mode",
+            member,
+            ...where(node.name),
+            detail: `Office.js offers it in ${[...modes].join(" and ") || "no message"} mode; the manifest loads this file only in ${[...fileModes].join(" and ")} mode`,
+          });
+        }
         if (need) {
           const have = declared[need.name.toLowerCase()];
           if ((!have || compareVersions(have, need.version) < 0) && !covered.has(node) && !guarded(checker, node, need)) {
@@ -318,10 +330,11 @@ async function main() {
     if (!sf) continue;
     const surface = surfaces.get(file);
     const declared = surface ? surface.sets : lowest;
-    const { problems: found, uses } = checkFile(checker, sf, declared);
+    const { problems: found, uses } = checkFile(checker, sf, declared, surface ? surface.modes : new Set());
     useCount += uses.length;
     if (opts.verbose) {
-      console.log(`\n${rel(file)}: declared ${setsText(declared)} ${surface ? `via ${surface.via.join("; ")}` : "(no manifest page loads it: the lowest declared sets apply)"}`);
+      const modes = surface && surface.modes.size ? ` in ${[...surface.modes].join(" and ")} mode` : "";
+      console.log(`\n${rel(file)}: declared ${setsText(declared)}${modes} ${surface ? `via ${surface.via.join("; ")}` : "(no manifest page loads it: the lowest declared sets apply)"}`);
       for (const use of uses) console.log(`  ${use.line}:${use.column} ${use.member}${use.need ? ` [${use.need.name} ${use.need.version}]` : ""}`);
     }
     problems.push(...found, ...callProblems(prog, checker, sf));

@@ -79,8 +79,11 @@ export function manifestBlocks(manifestXml) {
   const base = declaredSets(kid(app, "Requirements"), { mailbox: "1.1" });
   const blocks = [];
   const formUrls = [];
-  for (const form of walk(kid(app, "FormSettings") || { children: [] })) {
-    if (form.local === "SourceLocation" && form.attrs.DefaultValue) formUrls.push({ url: form.attrs.DefaultValue, where: "FormSettings" });
+  for (const form of kids(kid(app, "FormSettings") || { children: [] }, "Form")) {
+    const modes = form.attrs["xsi:type"] === "ItemEdit" ? ["compose"] : ["read"];
+    for (const el of walk(form)) {
+      if (el.local === "SourceLocation" && el.attrs.DefaultValue) formUrls.push({ url: el.attrs.DefaultValue, where: "FormSettings", modes });
+    }
   }
   blocks.push({ label: "manifest <Requirements> (FormSettings)", sets: base, urls: formUrls });
 
@@ -95,7 +98,7 @@ export function manifestBlocks(manifestXml) {
       for (const el of walk(kid(block, "Hosts") || { children: [] }, "VersionOverrides")) {
         if (el.attrs.resid && resources[el.attrs.resid] && ["SourceLocation", "FunctionFile", "Runtime", "Override"].includes(el.local)) {
           const point = ancestorPoint(el);
-          urls.push({ url: resources[el.attrs.resid], where: point ? `${point} ${el.local}` : el.local });
+          urls.push({ url: resources[el.attrs.resid], where: point ? `${point} ${el.local}` : el.local, modes: modesOf(el, point) });
         }
       }
       const type = (block.attrs["xsi:type"] || "VersionOverrides").replace(/^VersionOverrides/, "VersionOverrides ");
@@ -105,6 +108,29 @@ export function manifestBlocks(manifestXml) {
   };
   overrides(app, base);
   return blocks;
+}
+
+// The Outlook modes a page runs in, from where the manifest names it: a read or compose command
+// surface; the launch events (all on an item being composed); a function file, in the modes of
+// the surfaces of its form factor that run functions. null: not known, so not checked.
+const READ_POINTS = new Set(["MessageReadCommandSurface", "MobileMessageReadCommandSurface", "AppointmentAttendeeCommandSurface"]);
+const COMPOSE_POINTS = new Set(["MessageComposeCommandSurface", "AppointmentOrganizerCommandSurface", "LaunchEvent"]);
+
+function modesOf(el, point) {
+  if (READ_POINTS.has(point)) return ["read"];
+  if (COMPOSE_POINTS.has(point)) return ["compose"];
+  if (point === "Runtimes") return ["compose"]; // the launch events' runtime
+  if (el.local === "FunctionFile") {
+    const modes = new Set();
+    for (const ext of walk(el.parent)) {
+      if (ext.local !== "ExtensionPoint") continue;
+      const runs = [...walk(ext)].some((a) => a.local === "Action" && a.attrs["xsi:type"] === "ExecuteFunction");
+      if (runs && READ_POINTS.has(ext.attrs["xsi:type"])) modes.add("read");
+      if (runs && COMPOSE_POINTS.has(ext.attrs["xsi:type"])) modes.add("compose");
+    }
+    return modes.size ? [...modes] : null;
+  }
+  return null;
 }
 
 function ancestorPoint(el) {
@@ -144,14 +170,15 @@ function meet(a, b) {
 }
 
 /**
- * Map file -> {sets, via: [labels]}: for every JavaScript file the manifest's pages load (by
- * URL path under `root`), the sets every block that loads it declares.
+ * Map file -> {sets, via: [labels], modes}: for every JavaScript file the manifest's pages load
+ * (by URL path under `root`), the sets every block that loads it declares, and the Outlook modes
+ * ("read", "compose") it runs in (none known: not checked).
  */
 export function fileSurfaces(root, manifestPath) {
   const blocks = manifestBlocks(fs.readFileSync(manifestPath, "utf8"));
   const files = new Map();
   for (const block of blocks) {
-    for (const { url, where } of block.urls) {
+    for (const { url, where, modes: entryModes } of block.urls) {
       const entry = path.join(root, new URL(url).pathname);
       if (!fs.existsSync(entry)) continue;
       const seen = new Set();
@@ -161,8 +188,9 @@ export function fileSurfaces(root, manifestPath) {
         if (seen.has(file)) continue;
         seen.add(file);
         if (file.endsWith(".js") || file.endsWith(".mjs")) {
-          const known = files.get(file) || { sets: null, via: [] };
+          const known = files.get(file) || { sets: null, via: [], modes: new Set() };
           known.sets = meet(known.sets, block.sets);
+          for (const mode of entryModes || []) known.modes.add(mode);
           const label = `${path.relative(root, entry)} (${where}, ${block.label}: Mailbox ${block.sets.mailbox || "?"})`;
           if (!known.via.includes(label)) known.via.push(label);
           files.set(file, known);

@@ -97,3 +97,24 @@ export function requiredSet(decls) {
   }
   return best || null;
 }
+
+/**
+ * The Outlook modes a member works in, from its documentation's "Applicable Outlook mode"
+ * ("Message Compose", "Compose or Read", "Appointment Attendee"...): a set of "read" and
+ * "compose", or null when a declaration names none (then it is not checked).
+ */
+export function applicableModes(decls) {
+  const modes = new Set();
+  for (const decl of decls) {
+    let text = null;
+    for (let node = decl; node && !ts.isSourceFile(node) && text === null; node = node.parent) {
+      if (!NAMED.has(node.kind)) continue;
+      const m = docComment(node).match(/Applicable Outlook mode\}\*\*:\s*([^\n*]+)/);
+      if (m) text = m[1];
+    }
+    if (text === null) return null;
+    if (/Compose|Organizer/.test(text)) modes.add("compose");
+    if (/Read|Attendee/.test(text)) modes.add("read");
+  }
+  return modes;
+}

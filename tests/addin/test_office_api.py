@@ -51,10 +51,10 @@ def test_the_check_sees_the_pane_the_commands_the_handlers_and_the_shim(repo_rep
     assert uses >= 100 and shim_members >= 100, out[:2000]
     # Each surface with the sets the manifest declares for it: the compose pane and the event
     # handlers only load from the Mailbox 1.12 block; the read pane also from the 1.1 form.
-    assert re.search(r"^addin/taskpane/compose-draft\.js: declared mailbox 1\.12 ", out, re.M)
-    assert re.search(r"^addin/events/events\.js: declared mailbox 1\.12 ", out, re.M)
-    assert re.search(r"^addin/commands/commands\.js: declared mailbox 1\.3 ", out, re.M)
-    assert re.search(r"^addin/taskpane/taskpane\.js: declared mailbox 1\.1 ", out, re.M)
+    assert re.search(r"^addin/taskpane/compose-draft\.js: declared mailbox 1\.12 in compose mode ", out, re.M)
+    assert re.search(r"^addin/events/events\.js: declared mailbox 1\.12 in compose mode ", out, re.M)
+    assert re.search(r"^addin/commands/commands\.js: declared mailbox 1\.3 in read mode ", out, re.M)
+    assert re.search(r"^addin/taskpane/taskpane\.js: declared mailbox 1\.1 in read mode ", out, re.M)
     # Members reached through typed values, not only through Office.context.
     for member in (
         "Office.MessageCompose.loadCustomPropertiesAsync [Mailbox 1.1]",
@@ -110,6 +110,17 @@ def test_a_member_above_the_declared_set_is_reported_unless_guarded(fixture_repo
         assert not any(member in line for line in lines), member
     # One report per chain: item.categories.getAsync, not item.categories as well.
     assert not any("Office.MessageCompose.categories" in line for line in lines)
+
+
+def test_a_member_of_the_other_mode_is_reported(fixture_report):
+    found = [
+        line
+        for line in problems(fixture_report)
+        if line.startswith("- [mode] Office.Recipients.getAsync at addin/pane/pane.js:38:")
+    ]
+    assert found and "offers it in compose mode; the manifest loads this file only in read mode" in found[0], (
+        fixture_report.stdout
+    )
 
 
 def test_an_office_call_on_an_untyped_value_is_reported(fixture_report):

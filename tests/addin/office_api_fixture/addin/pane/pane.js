@@ -33,3 +33,6 @@ export function wrongWay() {
   if (Office.context.requirements.isSetSupported("Mailbox", "1.8")) return;
   Office.context.mailbox.masterCategories.addAsync([], done);
 }
+
+// Reported: Recipients.getAsync is for an item being composed; this pane is loaded in read mode.
+item.to.getAsync(done);
