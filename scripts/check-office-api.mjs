@@ -10,8 +10,9 @@
 //    JavaScript, checkJs);
 // 2. the requirement set each member's documentation names is one the manifest declares for
 //    every block that loads the file (see office-api/surfaces.mjs), unless the use is guarded: in
-//    the branch of an `isSetSupported(set, version)` check, or of a test of the member itself
-//    (`typeof x.member === "function"`), as Microsoft's docs advise;
+//    the branch of an `isSetSupported(set, version)` check or of a test of a member of that set
+//    (`typeof x.member === "function"`), or after an early return when it fails, as Microsoft's
+//    docs advise;
 // 3. a member documented for one Outlook mode only (compose or read) is not used in a file the
 //    manifest loads only in the other;
 // 4. every member of the emulator's Office.js shim exists in Office.js (office-api/shim.mjs).
@@ -33,7 +34,7 @@ const ALLOWED = [
     member: "Office.CustomProperties.set",
     file: "addin/taskpane/compose-draft.js",
     reason:
-      "the definitions type `value` as string, but their own text (and Microsoft's reference) says 'The value parameter can " +
+      "the definitions type `value` as string, but their own text says 'The value parameter can " +
       "be of any type; however, it is always passed to the server as a string'; crm_case_id and crm_task_id are CRM ids as " +
       "numbers and crm_file a boolean, which the backend reads back from the JSON of the custom properties",
   },
