@@ -29,8 +29,8 @@ export default [
     languageOptions: { ecmaVersion: 2022, sourceType: "script", globals: globals.browser },
   },
   {
-    // The function commands' tests run in node on a mocked Office.
-    files: ["tests/addin/**/*.mjs"],
+    // The function commands' tests run in node on a mocked Office; the Office.js check (scripts/) runs in node.
+    files: ["tests/addin/**/*.mjs", "scripts/**/*.mjs"],
     languageOptions: { ecmaVersion: 2022, sourceType: "module", globals: { ...globals.node } },
   },
 ];

@@ -21,6 +21,7 @@ function syncedText(data) {
 
 /** Runs one command body, reports its result (or error) and ALWAYS completes the event. */
 function command(body) {
+  /** @param {Office.AddinCommands.Event} event */
   return async (event) => {
     try {
       const message = mailbox.currentMessage();

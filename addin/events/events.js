@@ -77,7 +77,12 @@
     });
   }
 
+  // Office SSO is IdentityAPI 1.3: a client without it has no token for us (nor, maybe, Office.auth
+  // at all), so the message goes out unfiled instead of the handler failing before it completes.
   function token() {
+    if (!Office.context.requirements || !Office.context.requirements.isSetSupported("IdentityAPI", "1.3")) {
+      return Promise.reject(new Error("Office SSO (IdentityAPI 1.3) is not available"));
+    }
     return Office.auth.getAccessToken({ allowSignInPrompt: false, allowConsentPrompt: false, forMSGraphAccess: false });
   }
 
@@ -110,8 +115,12 @@
     return api("GET", "/settings/me");
   }
 
+  // The JSDoc types let scripts/check-office-api.mjs check these Office.js calls against @types/office-js.
+  /** @param {Office.MessageCompose} item */
   function recipients(item) {
-    var fields = ["to", "cc", "bcc"].filter(function (name) {
+    /** @type {Array<"to" | "cc" | "bcc">} */
+    var names = ["to", "cc", "bcc"];
+    var fields = names.filter(function (name) {
       return item[name] && typeof item[name].getAsync === "function";
     });
     return Promise.all(
@@ -146,6 +155,7 @@
   }
 
   // What the user chose in the pane: "file" (the category is on), "skip" (turned off), or null.
+  /** @param {Office.MessageCompose} item */
   function decision(item) {
     var categories = officeCall(function (done) {
       item.categories.getAsync(done);
@@ -163,6 +173,7 @@
   }
 
   // The category must be in the mailbox's master list first (else InvalidCategory): blue, as the backend makes it.
+  /** @param {Office.MessageCompose} item */
   function fileIt(item) {
     var add = function () {
       return officeCall(function (done) {
@@ -184,6 +195,7 @@
   // "Send Anyway".
   function prompt() {
     var text = words();
+    /** @type {Office.SmartAlertsEventCompletedOptions} */
     var options = { allowEvent: false, errorMessage: text.ask };
     if (Office.context.requirements && Office.context.requirements.isSetSupported("Mailbox", "1.14")) {
       options.cancelLabel = text.file;
@@ -194,6 +206,7 @@
   }
 
   // Writes down that this message goes out unfiled; never fails and never takes long.
+  /** @param {Office.MessageCompose} item */
   function rememberUnfiled(item, error) {
     var store = Office.context.roamingSettings;
     if (!store) return Promise.resolve();
@@ -225,6 +238,7 @@
     });
   }
 
+  /** @param {Office.MailboxEvent} event */
   function onNewMessageComposeHandler(event) {
     var item = Office.context.mailbox.item;
     settings()
@@ -240,6 +254,7 @@
       });
   }
 
+  /** @param {Office.MailboxEvent} event */
   function onMessageSendHandler(event) {
     var item = Office.context.mailbox.item;
     decision(item)

@@ -96,6 +96,10 @@ async function tokenByNaa() {
 function tokenByOfficeSso({ prompt }) {
   // Error codes: https://learn.microsoft.com/office/dev/add-ins/develop/troubleshoot-sso-in-office-add-ins
   const signIn = new Set([13001, 13002, 13006, 13008, 13010]);
+  // Office SSO is IdentityAPI 1.3; a client without it answers as Office itself does there (13012).
+  if (!Office.context.requirements || !Office.context.requirements.isSetSupported("IdentityAPI", "1.3")) {
+    return Promise.reject(new SignInNeeded("13012"));
+  }
   return Office.auth
     .getAccessToken({ allowSignInPrompt: prompt, allowConsentPrompt: prompt, forMSGraphAccess: false })
     .catch((error) => {

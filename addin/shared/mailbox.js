@@ -79,12 +79,13 @@ function addHandler(eventType, handler) {
 
 /** Calls `handler()` when a pinned pane moves to another message (ItemChanged). */
 export function onItemChanged(handler) {
-  addHandler(Office.EventType.ItemChanged, () => handler());
+  // The event types come with their sets (ItemChanged: Mailbox 1.5): an older client has neither.
+  if (Office.EventType.ItemChanged) addHandler(Office.EventType.ItemChanged, () => handler());
 }
 
 /** Calls `handler()` when the selection of several messages changes (Mailbox 1.13). */
 export function onSelectionChanged(handler) {
-  addHandler(Office.EventType.SelectedItemsChanged, () => handler());
+  if (Office.EventType.SelectedItemsChanged) addHandler(Office.EventType.SelectedItemsChanged, () => handler());
 }
 
 /** Shows a line of feedback on the open message (the ribbon commands' way to report). */

@@ -23,7 +23,8 @@ function officeData() {
     EventType: { ItemChanged: "olkItemSelectedChanged", SelectedItemsChanged: "olkSelectedItemsChanged" },
     context: {
       displayLanguage: "en-US",
-      requirements: { isSetSupported: () => false },
+      // Office SSO (IdentityAPI 1.3), no nested app authentication.
+      requirements: { isSetSupported: (name, version) => name === "IdentityAPI" && version === "1.3" },
       ui: { openBrowserWindow: (url) => notifications.push({ opened: url }) },
       mailbox: {
         convertToRestId: (id) => id.replace(/\//g, "-").replace(/\+/g, "_"),

@@ -24,7 +24,7 @@ function roamingSettings(saved = {}) {
   return store;
 }
 
-function load({ mailbox = "1.12", language = "en-US", categories = [], props = {}, answers = {}, fail = false, roaming = undefined, status = 200 } = {}) {
+function load({ mailbox = "1.12", sso = true, language = "en-US", categories = [], props = {}, answers = {}, fail = false, roaming = undefined, status = 200 } = {}) {
   const handlers = {};
   const calls = [];
   const done = (value) => (callback) => callback({ status: "succeeded", value });
@@ -47,11 +47,15 @@ function load({ mailbox = "1.12", language = "en-US", categories = [], props = {
     MailboxEnums: { SendModeOverride: { PromptUser: "promptUser" }, CategoryColor: { Preset7: "Preset7" } },
     context: {
       displayLanguage: language,
-      requirements: { isSetSupported: (name, version) => name === "Mailbox" && Number(version.split(".")[1]) <= Number(mailbox.split(".")[1]) },
+      requirements: {
+        isSetSupported: (name, version) =>
+          (name === "Mailbox" && Number(version.split(".")[1]) <= Number(mailbox.split(".")[1])) || (sso && name === "IdentityAPI" && version === "1.3"),
+      },
       mailbox: { item },
       roamingSettings: roaming,
     },
-    auth: { getAccessToken: () => Promise.resolve("token") },
+    // A client without Office SSO (IdentityAPI 1.3) may have no Office.auth at all.
+    auth: sso ? { getAccessToken: () => Promise.resolve("token") } : undefined,
     actions: { associate: (name, handler) => (handlers[name] = handler) },
   };
   const fetch = (url, init) => {
@@ -157,4 +161,12 @@ test("a new message gets the category only when the default is always", async ()
   assert.deepEqual(never.categories, []);
   const down = load({ fail: true });
   assert.equal(await down.run("onNewMessageComposeHandler"), undefined);
+});
+
+test("a client without Office SSO: both handlers complete, the message goes out unfiled, the server is not called", async () => {
+  const { run, calls, categories } = load({ sso: false, answers: { ...ASK, ...CONTACT } });
+  assert.equal(await run("onNewMessageComposeHandler"), undefined);
+  assert.deepEqual(await run("onMessageSendHandler"), { allowEvent: true });
+  assert.deepEqual(categories, []);
+  assert.equal(calls.length, 0);
 });
