@@ -26,7 +26,13 @@ from server.crm.models import (
 )
 from server.crm.sanitise import preview_text, sanitise_html, text_to_html
 from server.crm.types import utcnow
-from server.crm.upsert import insert_ignore, insert_ignore_many, upsert
+from server.crm.upsert import (
+    insert_ignore,
+    insert_ignore_many,
+    insert_ignore_returning,
+    upsert,
+    upsert_returning,
+)
 
 Link = tuple[str, int, str]  # (target_type, target_id, source)
 
@@ -82,18 +88,20 @@ def file_email(
     values = _email_values(tenant_id, email_fields, graph_id)
     user_id = user.id
     try:
-        created = insert_ignore(session, Email, values, ["tenant_id", "internet_message_id"])
-        # The row as stored (another request's, when it won the insert), read before the
-        # commit: nothing expires on commit, so this is the one read of it.
-        email = session.scalar(
-            _EMAIL_BY_MESSAGE_ID,
-            {"tenant_id": tenant_id, "internet_message_id": values["internet_message_id"]},
-            execution_options={"populate_existing": True},
-        )
+        # The row as inserted, or as stored (another request's, when it won the insert):
+        # read before the commit, as nothing expires on commit.
+        email = insert_ignore_returning(session, Email, values, ["tenant_id", "internet_message_id"])
+        created = email is not None
+        if email is None:
+            email = session.scalar(
+                _EMAIL_BY_MESSAGE_ID,
+                {"tenant_id": tenant_id, "internet_message_id": values["internet_message_id"]},
+                execution_options={"populate_existing": True},
+            )
         assert email is not None
         email_id = email.id
         now = utcnow()
-        upsert(
+        item = upsert_returning(
             session,
             MailboxItem,
             {
@@ -107,9 +115,6 @@ def file_email(
             },
             conflict=["user_id", "graph_id"],
             update=["email_id", "state", "folder", "updated_at"],
-        )
-        item = session.scalar(
-            _ITEM_OF_USER, {"user_id": user_id, "graph_id": graph_id}, execution_options={"populate_existing": True}
         )
         # Every link in one statement execution.
         insert_ignore_many(
@@ -290,11 +295,12 @@ _EMAIL_BY_MESSAGE_ID = select(Email).where(
 _ITEM_OF_USER = select(MailboxItem).where(
     MailboxItem.user_id == bindparam("user_id"), MailboxItem.graph_id == bindparam("graph_id")
 )
+# On the tables (plain rows; a Core statement skips the ORM's per-execution work).
 _TARGETS_IN_TENANT = union_all(
     *(
-        select(literal_column(f"'{kind}'").label("kind"), model.id).where(  # type: ignore[attr-defined]
-            model.tenant_id == bindparam("tenant_id"),  # type: ignore[attr-defined]
-            model.id.in_(bindparam(f"{kind}_ids", expanding=True)),  # type: ignore[attr-defined]
+        select(literal_column(f"'{kind}'").label("kind"), model.__table__.c.id).where(
+            model.__table__.c.tenant_id == bindparam("tenant_id"),
+            model.__table__.c.id.in_(bindparam(f"{kind}_ids", expanding=True)),
         )
         for kind, model in MODEL_FOR_TARGET.items()
     )

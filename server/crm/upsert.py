@@ -16,7 +16,7 @@ import threading
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Table
+from sqlalchemy import Table, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -32,11 +32,15 @@ def _insert_for(dialect: str, table: Table):
     raise NotImplementedError(f"no ON CONFLICT support for {dialect}")
 
 
-def _statement(session: Session, table: Table, conflict: Sequence[str], update: Sequence[str] | None):
+def _statement(
+    session: Session, table: Table, conflict: Sequence[str], update: Sequence[str] | None, returning: Any = None
+):
     """INSERT .. ON CONFLICT (conflict) DO NOTHING (`update` None) or DO UPDATE SET the
-    `update` columns to the new values; the values come as parameters when executed."""
+    `update` columns to the new values; the values come as parameters when executed.
+    `returning` (a mapped class): the statement yields the row written as that class's
+    object (RETURNING: no read after the write)."""
     dialect = session.get_bind().dialect.name
-    key = (dialect, table, tuple(conflict), None if update is None else tuple(update))
+    key = (dialect, table, tuple(conflict), None if update is None else tuple(update), returning)
     stmt = _statements.get(key)
     if stmt is None:
         stmt = _insert_for(dialect, table)
@@ -46,6 +50,8 @@ def _statement(session: Session, table: Table, conflict: Sequence[str], update: 
             stmt = stmt.on_conflict_do_update(
                 index_elements=list(conflict), set_={name: stmt.excluded[name] for name in update}
             )
+        if returning is not None:
+            stmt = select(returning).from_statement(stmt.returning(*table.columns))
         with _statements_lock:
             stmt = _statements.setdefault(key, stmt)
     return stmt
@@ -60,6 +66,17 @@ def insert_ignore(session: Session, model: Any, values: dict[str, Any], conflict
     table: Table = model.__table__
     result = session.execute(_statement(session, table, conflict, None), _with_defaults(table, values))
     return bool(result.rowcount)
+
+
+def insert_ignore_returning(session: Session, model: Any, values: dict[str, Any], conflict: Sequence[str]) -> Any:
+    """insert_ignore that returns the inserted row as a `model` object (refreshed in the
+    session), or None when the row existed already."""
+    table: Table = model.__table__
+    return session.scalars(
+        _statement(session, table, conflict, None, returning=model),
+        _with_defaults(table, values),
+        execution_options={"populate_existing": True},
+    ).one_or_none()
 
 
 def insert_ignore_many(session: Session, model: Any, rows: Iterable[dict[str, Any]], conflict: Sequence[str]) -> None:
@@ -77,6 +94,18 @@ def upsert(
     """INSERT .. ON CONFLICT (conflict) DO UPDATE SET the `update` columns to the new values."""
     table: Table = model.__table__
     session.execute(_statement(session, table, conflict, update), _with_defaults(table, values))
+
+
+def upsert_returning(
+    session: Session, model: Any, values: dict[str, Any], conflict: Sequence[str], update: Sequence[str]
+) -> Any:
+    """upsert that returns the row as written, as a `model` object (refreshed in the session)."""
+    table: Table = model.__table__
+    return session.scalars(
+        _statement(session, table, conflict, update, returning=model),
+        _with_defaults(table, values),
+        execution_options={"populate_existing": True},
+    ).one()
 
 
 class _RowContext:

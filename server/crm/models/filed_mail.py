@@ -243,7 +243,9 @@ Index("ix_emails_tenant_subject_key", Email.tenant_id, subject_key())
 # The pane's open and sync run these on every request: built once, they skip
 # SQLAlchemy's per-call statement construction and cache-key work (about half a
 # simple query's CPU; bench/b1_profile.py shows it).
-_EMAIL_ID_IN_TENANT = select(Email.id).where(Email.id == bindparam("id"), Email.tenant_id == bindparam("tenant_id"))
+_EMAIL_ID_IN_TENANT = select(Email.__table__.c.id).where(
+    Email.__table__.c.id == bindparam("id"), Email.__table__.c.tenant_id == bindparam("tenant_id")
+)
 _ITEM_BY_GRAPH_ID = select(MailboxItem).where(
     MailboxItem.tenant_id == bindparam("tenant_id"),
     MailboxItem.user_id == bindparam("user_id"),
