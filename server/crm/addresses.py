@@ -38,6 +38,13 @@ def normalise_address(raw: str | None) -> str | None:
     """
     if not isinstance(raw, str):
         return None
+    return _normalised(raw)
+
+
+@functools.lru_cache(maxsize=65536)
+def _normalised(raw: str) -> str | None:
+    """normalise_address of a string. Cached: a pane open or sync normalises each of
+    the message's addresses several times (people, matching, the user's own)."""
     text = raw.strip()
     if not text:
         return None

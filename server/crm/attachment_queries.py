@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import String, cast, func, select
+from sqlalchemy import String, bindparam, cast, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from server.crm.attachments import AttachmentNotFound
@@ -27,13 +27,15 @@ FILES_PAGE_SIZE = 50
 
 def attachments_of(session: Session, tenant_id: str, email_id: int) -> list[EmailAttachment]:
     """The email's attachments in the order the message lists them."""
-    return list(
-        session.scalars(
-            select(EmailAttachment)
-            .where(EmailAttachment.tenant_id == tenant_id, EmailAttachment.email_id == email_id)
-            .order_by(EmailAttachment.id)
-        )
-    )
+    return list(session.scalars(_ATTACHMENTS_OF, {"tenant_id": tenant_id, "email_id": email_id}))
+
+
+# Built once: the pane's open and sync list the email's attachments every time.
+_ATTACHMENTS_OF = (
+    select(EmailAttachment)
+    .where(EmailAttachment.tenant_id == bindparam("tenant_id"), EmailAttachment.email_id == bindparam("email_id"))
+    .order_by(EmailAttachment.id)
+)
 
 
 def attachment_of(session: Session, tenant_id: str, attachment_id: int) -> EmailAttachment:

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, literal_column, select, union_all
 from sqlalchemy.orm import Session
 
 from server.crm.addresses import normalise_address
@@ -26,7 +26,13 @@ from server.crm.models import (
 )
 from server.crm.sanitise import preview_text, sanitise_html, text_to_html
 from server.crm.types import utcnow
-from server.crm.upsert import insert_ignore, upsert
+from server.crm.upsert import (
+    insert_ignore,
+    insert_ignore_many,
+    insert_ignore_returning,
+    upsert,
+    upsert_returning,
+)
 
 Link = tuple[str, int, str]  # (target_type, target_id, source)
 
@@ -82,15 +88,20 @@ def file_email(
     values = _email_values(tenant_id, email_fields, graph_id)
     user_id = user.id
     try:
-        created = insert_ignore(session, Email, values, ["tenant_id", "internet_message_id"])
-        email_id = session.scalar(
-            select(Email.id).where(
-                Email.tenant_id == tenant_id, Email.internet_message_id == values["internet_message_id"]
+        # The row as inserted, or as stored (another request's, when it won the insert):
+        # read before the commit, as nothing expires on commit.
+        email = insert_ignore_returning(session, Email, values, ["tenant_id", "internet_message_id"])
+        created = email is not None
+        if email is None:
+            email = session.scalar(
+                _EMAIL_BY_MESSAGE_ID,
+                {"tenant_id": tenant_id, "internet_message_id": values["internet_message_id"]},
+                execution_options={"populate_existing": True},
             )
-        )
-        assert email_id is not None
+        assert email is not None
+        email_id = email.id
         now = utcnow()
-        upsert(
+        item = upsert_returning(
             session,
             MailboxItem,
             {
@@ -105,10 +116,11 @@ def file_email(
             conflict=["user_id", "graph_id"],
             update=["email_id", "state", "folder", "updated_at"],
         )
-        for target_type, target_id, source in link_list:
-            insert_ignore(
-                session,
-                EmailLink,
+        # Every link in one statement execution.
+        insert_ignore_many(
+            session,
+            EmailLink,
+            (
                 {
                     "tenant_id": tenant_id,
                     "email_id": email_id,
@@ -117,20 +129,16 @@ def file_email(
                     "source": source,
                     "created_by_id": user_id,
                     "created_at": now,
-                },
-                ["email_id", "target_type", "target_id"],
-            )
+                }
+                for target_type, target_id, source in link_list
+            ),
+            ["email_id", "target_type", "target_id"],
+        )
         session.commit()
     except BaseException:
         session.rollback()
         raise
-    email = session.get(Email, email_id, populate_existing=True)
-    item = session.scalar(
-        select(MailboxItem)
-        .where(MailboxItem.user_id == user_id, MailboxItem.graph_id == graph_id)
-        .execution_options(populate_existing=True)
-    )
-    assert email is not None and item is not None
+    assert item is not None
     return email, item, created
 
 
@@ -200,9 +208,7 @@ def set_item_state(
         session.rollback()
         raise
     item = session.scalar(
-        select(MailboxItem)
-        .where(MailboxItem.user_id == user_id, MailboxItem.graph_id == graph_id)
-        .execution_options(populate_existing=True)
+        _ITEM_OF_USER, {"user_id": user_id, "graph_id": graph_id}, execution_options={"populate_existing": True}
     )
     assert item is not None
     return item
@@ -220,14 +226,16 @@ def _checked_links(session: Session, tenant_id: str, links: Iterable[Link]) -> l
     by_type: dict[str, set[int]] = {}
     for target_type, target_id, _ in unique.values():
         by_type.setdefault(target_type, set()).add(target_id)
-    for target_type, ids in by_type.items():
-        model = MODEL_FOR_TARGET[target_type]
-        found = set(
-            session.scalars(select(model.id).where(model.tenant_id == tenant_id, model.id.in_(ids)))  # type: ignore[attr-defined]
-        )
-        missing = ids - found
-        if missing:
-            raise ValueError(f"no {target_type} {sorted(missing)} in this tenant")
+    if by_type:
+        # Every kind in one statement (a kind without ids matches nothing).
+        params = {f"{kind}_ids": sorted(by_type.get(kind, ())) for kind in MODEL_FOR_TARGET}
+        found: dict[str, set[int]] = {}
+        for kind, target_id in session.execute(_TARGETS_IN_TENANT, {"tenant_id": tenant_id, **params}):
+            found.setdefault(kind, set()).add(target_id)
+        for target_type, ids in by_type.items():
+            missing = ids - found.get(target_type, set())
+            if missing:
+                raise ValueError(f"no {target_type} {sorted(missing)} in this tenant")
     return list(unique.values())
 
 
@@ -278,3 +286,22 @@ def _email_values(tenant_id: str, fields: Mapping[str, Any], graph_id: str) -> d
             for a in fields.get("attachments") or []
         ],
     }
+
+
+# Built once (filing runs them for every message it files).
+_EMAIL_BY_MESSAGE_ID = select(Email).where(
+    Email.tenant_id == bindparam("tenant_id"), Email.internet_message_id == bindparam("internet_message_id")
+)
+_ITEM_OF_USER = select(MailboxItem).where(
+    MailboxItem.user_id == bindparam("user_id"), MailboxItem.graph_id == bindparam("graph_id")
+)
+# On the tables (plain rows; a Core statement skips the ORM's per-execution work).
+_TARGETS_IN_TENANT = union_all(
+    *(
+        select(literal_column(f"'{kind}'").label("kind"), model.__table__.c.id).where(
+            model.__table__.c.tenant_id == bindparam("tenant_id"),
+            model.__table__.c.id.in_(bindparam(f"{kind}_ids", expanding=True)),
+        )
+        for kind, model in MODEL_FOR_TARGET.items()
+    )
+)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import String, and_, any_, bindparam, case, select
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from server.crm.addresses import normalise_address
 from server.crm.models import Company, Contact, ContactEmail
@@ -33,47 +33,55 @@ class MatchedContact:
     company: MatchedCompany | None
 
 
+# The statement is on the tables, not the mapped classes: it reads plain rows, and a
+# Core statement skips the ORM's per-execution work (the pane's open and sync match
+# every time; bench/b1_profile.py).
+_emails = ContactEmail.__table__
+_contacts = Contact.__table__
+_companies = Company.__table__
+
 # Contact.name falls back to the first address; only nameless contacts run this subquery.
-_first = aliased(ContactEmail)
+_first = _emails.alias("first_email")
 _first_address = (
-    select(_first.address)
-    .where(_first.contact_id == Contact.id)
-    .order_by(_first.position)
+    select(_first.c.address)
+    .where(_first.c.contact_id == _contacts.c.id)
+    .order_by(_first.c.position)
     .limit(1)
-    .correlate(Contact)
+    .correlate(_contacts)
     .scalar_subquery()
 )
-_nameless = and_(Contact.display_name == "", Contact.first_name == "", Contact.last_name == "")
+_nameless = and_(_contacts.c.display_name == "", _contacts.c.first_name == "", _contacts.c.last_name == "")
 
 
 def _statement(address_filter):
     return (
         select(
-            ContactEmail.address,
-            Contact.id,
-            Contact.display_name,
-            Contact.first_name,
-            Contact.last_name,
-            Contact.company_id,
-            Company.name,
+            _emails.c.address,
+            _contacts.c.id,
+            _contacts.c.display_name,
+            _contacts.c.first_name,
+            _contacts.c.last_name,
+            _contacts.c.company_id,
+            _companies.c.name,
             case((_nameless, _first_address)),
         )
-        .join(Contact, Contact.id == ContactEmail.contact_id)
-        .outerjoin(Company, Company.id == Contact.company_id)
+        .select_from(_emails)
+        .join(_contacts, _contacts.c.id == _emails.c.contact_id)
+        .outerjoin(_companies, _companies.c.id == _contacts.c.company_id)
         .where(
-            ContactEmail.tenant_id == bindparam("tenant_id"),
+            _emails.c.tenant_id == bindparam("tenant_id"),
             address_filter,
-            Contact.tenant_id == bindparam("tenant_id"),
-            Contact.deleted_at.is_(None),
+            _contacts.c.tenant_id == bindparam("tenant_id"),
+            _contacts.c.deleted_at.is_(None),
         )
-        .order_by(Contact.display_name, Contact.last_name, Contact.first_name, Contact.id)
+        .order_by(_contacts.c.display_name, _contacts.c.last_name, _contacts.c.first_name, _contacts.c.id)
     )
 
 
 # PostgreSQL gets one array parameter, so the SQL text is the same for every message;
 # SQLite has no arrays and takes the addresses as an expanded IN list.
-_BY_ARRAY = _statement(ContactEmail.address == any_(bindparam("addresses", type_=ARRAY(String))))
-_BY_LIST = _statement(ContactEmail.address.in_(bindparam("addresses", expanding=True)))
+_BY_ARRAY = _statement(_emails.c.address == any_(bindparam("addresses", type_=ARRAY(String))))
+_BY_LIST = _statement(_emails.c.address.in_(bindparam("addresses", expanding=True)))
 
 
 def match_addresses(

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import Session, contains_eager
 
 from server.crm.models import Tenant, User
 from server.crm.upsert import insert_ignore
@@ -23,6 +23,17 @@ def get_or_create_tenant(session: Session, tid: str, name: str = "", auto_link_c
     return session.get(Tenant, tid, populate_existing=True)  # type: ignore[return-value]
 
 
+# A known user and their tenant in one statement, built once: every API request opens
+# its caller's mailbox this way, and the settings read later need the tenant (whose
+# object the user then holds, so the session's weak identity map keeps it).
+_USER_WITH_TENANT = (
+    select(User)
+    .join(User.tenant)
+    .options(contains_eager(User.tenant))
+    .where(User.tenant_id == bindparam("tid"), User.oid == bindparam("oid"))
+)
+
+
 def get_or_create_user(
     session: Session,
     tid: str,
@@ -34,9 +45,9 @@ def get_or_create_user(
     """The user (tid, oid), with their tenant, created if new; a changed upn or
     display name is updated. Safe when two requests of a new user race.
     Does not commit."""
-    get_or_create_tenant(session, tid, auto_link_companies=auto_link_companies)
-    user = session.scalar(select(User).where(User.tenant_id == tid, User.oid == oid))
+    user = session.scalar(_USER_WITH_TENANT, {"tid": tid, "oid": oid})
     if user is None:
+        get_or_create_tenant(session, tid, auto_link_companies=auto_link_companies)
         insert_ignore(
             session,
             User,

@@ -3,25 +3,58 @@
 Concurrent writers of the same natural key (two workers filing one message,
 two requests creating one user) never raise IntegrityError: the loser's insert
 does nothing and it reads the winner's row.
+
+Each statement is built once per dialect, table and conflict (and update) columns and
+then executed with the row's values as parameters: building it again for every row was
+a good part of filing's CPU (bench/b1_profile.py), SQLAlchemy's compiled-statement
+cache only saving the compilation.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Table
+from sqlalchemy import Table, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+_statements: dict[tuple, Any] = {}
+_statements_lock = threading.Lock()
 
-def _insert_for(session: Session, table: Table):
-    dialect = session.get_bind().dialect.name
+
+def _insert_for(dialect: str, table: Table):
     if dialect == "postgresql":
         return postgresql.insert(table)
     if dialect == "sqlite":
         return sqlite.insert(table)
     raise NotImplementedError(f"no ON CONFLICT support for {dialect}")
+
+
+def _statement(
+    session: Session, table: Table, conflict: Sequence[str], update: Sequence[str] | None, returning: Any = None
+):
+    """INSERT .. ON CONFLICT (conflict) DO NOTHING (`update` None) or DO UPDATE SET the
+    `update` columns to the new values; the values come as parameters when executed.
+    `returning` (a mapped class): the statement yields the row written as that class's
+    object (RETURNING: no read after the write)."""
+    dialect = session.get_bind().dialect.name
+    key = (dialect, table, tuple(conflict), None if update is None else tuple(update), returning)
+    stmt = _statements.get(key)
+    if stmt is None:
+        stmt = _insert_for(dialect, table)
+        if update is None:
+            stmt = stmt.on_conflict_do_nothing(index_elements=list(conflict))
+        else:
+            stmt = stmt.on_conflict_do_update(
+                index_elements=list(conflict), set_={name: stmt.excluded[name] for name in update}
+            )
+        if returning is not None:
+            stmt = select(returning).from_statement(stmt.returning(*table.columns))
+        with _statements_lock:
+            stmt = _statements.setdefault(key, stmt)
+    return stmt
 
 
 def insert_ignore(session: Session, model: Any, values: dict[str, Any], conflict: Sequence[str]) -> bool:
@@ -31,10 +64,28 @@ def insert_ignore(session: Session, model: Any, values: dict[str, Any], conflict
     table would skip them.
     """
     table: Table = model.__table__
-    stmt = _insert_for(session, table).values(**_with_defaults(table, values))
-    stmt = stmt.on_conflict_do_nothing(index_elements=list(conflict))
-    result = session.execute(stmt)
+    result = session.execute(_statement(session, table, conflict, None), _with_defaults(table, values))
     return bool(result.rowcount)
+
+
+def insert_ignore_returning(session: Session, model: Any, values: dict[str, Any], conflict: Sequence[str]) -> Any:
+    """insert_ignore that returns the inserted row as a `model` object (refreshed in the
+    session), or None when the row existed already."""
+    table: Table = model.__table__
+    return session.scalars(
+        _statement(session, table, conflict, None, returning=model),
+        _with_defaults(table, values),
+        execution_options={"populate_existing": True},
+    ).one_or_none()
+
+
+def insert_ignore_many(session: Session, model: Any, rows: Iterable[dict[str, Any]], conflict: Sequence[str]) -> None:
+    """insert_ignore for several rows in one statement execution (executemany). Every
+    row must have the same keys. How many were new is not reported (drivers differ)."""
+    table: Table = model.__table__
+    params = [_with_defaults(table, values) for values in rows]
+    if params:
+        session.execute(_statement(session, table, conflict, None), params)
 
 
 def upsert(
@@ -42,11 +93,19 @@ def upsert(
 ) -> None:
     """INSERT .. ON CONFLICT (conflict) DO UPDATE SET the `update` columns to the new values."""
     table: Table = model.__table__
-    stmt = _insert_for(session, table).values(**_with_defaults(table, values))
-    stmt = stmt.on_conflict_do_update(
-        index_elements=list(conflict), set_={name: stmt.excluded[name] for name in update}
-    )
-    session.execute(stmt)
+    session.execute(_statement(session, table, conflict, update), _with_defaults(table, values))
+
+
+def upsert_returning(
+    session: Session, model: Any, values: dict[str, Any], conflict: Sequence[str], update: Sequence[str]
+) -> Any:
+    """upsert that returns the row as written, as a `model` object (refreshed in the session)."""
+    table: Table = model.__table__
+    return session.scalars(
+        _statement(session, table, conflict, update, returning=model),
+        _with_defaults(table, values),
+        execution_options={"populate_existing": True},
+    ).one()
 
 
 class _RowContext:

@@ -132,6 +132,7 @@ def sync_message(mailbox: Mailbox, message_id: str) -> dict:
     message = fetch_for_filing(mailbox, message_id)
     item = crm_item(mailbox, message)
     matches = None
+    email = None
     if not is_filed(message, item):
         # One match for filing and for the answer (bench/b1_pane_api.py showed it computed twice).
         matches = match_addresses(
@@ -144,7 +145,7 @@ def sync_message(mailbox: Mailbox, message_id: str) -> dict:
     else:
         # Filed before, but a fault left an attachment behind: Sync again fetches it now.
         fetch_missing(mailbox, item.email_id, message)
-    return message_view(mailbox, message, item=item, matches=matches)
+    return message_view(mailbox, message, item=item, matches=matches, filed=email)
 
 
 def sync_messages(mailbox: Mailbox, message_ids: list[str]) -> list[dict]:

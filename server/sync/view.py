@@ -72,13 +72,16 @@ def filing_queued(message: dict, state: str, settings: Mapping, people: list[Per
     return state == "pending" and auto_sync != "off"
 
 
-def filed_email(mailbox: Mailbox, message: dict, item: MailboxItem | None) -> Email | None:
-    """The CRM email of this message, only ever from the caller's own tenant."""
+def filed_email_id(mailbox: Mailbox, message: dict, item: MailboxItem | None, filed: Email | None = None) -> int | None:
+    """The id of this message's CRM email, only ever one of the caller's own tenant.
+    `filed`: the email the caller has just filed for this message (no query then)."""
+    if filed is not None and item is not None and item.email_id == filed.id:
+        return filed.id if filed.tenant_id == mailbox.tenant_id else None
     if item is not None and item.email_id is not None:
-        return Email.get(mailbox.session, mailbox.tenant_id, item.email_id)
+        return Email.id_in_tenant(mailbox.session, mailbox.tenant_id, item.email_id)
     stored = (message.get("crm") or {}).get("email_id")
     if stored and str(stored).isdigit():
-        return Email.get(mailbox.session, mailbox.tenant_id, int(stored))
+        return Email.id_in_tenant(mailbox.session, mailbox.tenant_id, int(stored))
     return None
 
 
@@ -171,13 +174,15 @@ def message_view(
     item: MailboxItem | None = None,
     matches: Mapping[str, list[MatchedContact]] | None = None,
     outlook: Mapping[str, str | None] | None = None,
+    filed: Email | None = None,
 ) -> dict:
     """Builds the API shape. `outlook` None means the Outlook contacts were not looked
-    up for this answer (`outlook_contacts_checked` false); clients keep what they had."""
+    up for this answer (`outlook_contacts_checked` false); clients keep what they had.
+    `filed`: the email just filed for this message, if the caller did."""
     people = people_of(message, mailbox.user.own_addresses())
     if matches is None:
         matches = match_addresses(mailbox.session, mailbox.tenant_id, [p.address for p in people])
-    email = filed_email(mailbox, message, item)
+    email_id = filed_email_id(mailbox, message, item, filed)
     state = message_state(message, item)
     settings = mailbox.settings()
     auto_sync = settings.get("auto_sync") or "off"
@@ -194,11 +199,11 @@ def message_view(
         "auto_sync": auto_sync,
         "filing_queued": not blocked and filing_queued(message, state, settings, people),
         "automatic_sync_blocked": blocked,
-        "crm_email_id": email.id if email else None,
-        "crm_url": mailbox.links.email(email.id) if email else None,
+        "crm_email_id": email_id,
+        "crm_url": mailbox.links.email(email_id) if email_id else None,
         "attachments": [
             attachment_json(row, mailbox.links.attachment)
-            for row in (attachments_of(mailbox.session, mailbox.tenant_id, email.id) if email else [])
+            for row in (attachments_of(mailbox.session, mailbox.tenant_id, email_id) if email_id else [])
         ],
         "categories": message.get("categories") or [],
         "outlook_contacts_checked": outlook is not None,

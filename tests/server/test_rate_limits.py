@@ -6,7 +6,9 @@ through Redis when REDIS_URL is set."""
 from __future__ import annotations
 
 import pytest
+from limits.storage import storage_from_string
 
+from server.ratelimit import ProcessMemoryStorage
 from tests.support.identities import ADELE, MEGAN
 
 LIMIT = 5
@@ -109,3 +111,33 @@ def test_workers_share_counters_through_redis(make_app, clean_state, emulator, r
         assert (first if n % 2 else second).get("/api/v1/settings/me", headers=megan).status_code == 200
     assert_throttled(first.get("/api/v1/settings/me", headers=megan))
     assert_throttled(second.get("/api/v1/settings/me", headers=megan))
+
+
+def test_memory_counters_start_no_thread_per_request_and_still_expire():
+    # limits' MemoryStorage replaces its expiry timer (a new thread) on a request counted
+    # after the previous timer ended; the app's storage never starts one.
+    storage = storage_from_string("crm-memory://")
+    assert isinstance(storage, ProcessMemoryStorage)
+    storage.incr("user:a", expiry=60)
+    first_timer = storage.timer
+    first_timer.join()  # the one MemoryStorage started is cancelled: it ends at once
+    for _ in range(20):
+        storage.incr("user:a", expiry=60)
+    assert storage.timer is first_timer
+    assert storage.get("user:a") == 21
+
+    # Expired counters read as zero, and are dropped within PURGE_EVERY_S.
+    storage.incr("user:b", expiry=60)
+    storage.expirations["user:b"] = 0.0  # as if its window ended long ago
+    assert storage.get("user:b") == 0
+    storage.incr("user:c", expiry=60)
+    storage.expirations["user:c"] = 0.0
+    storage.purged_at -= ProcessMemoryStorage.PURGE_EVERY_S  # the last purge was that long ago
+    storage.incr("user:a", expiry=60)
+    assert "user:c" not in storage.storage and storage.get("user:a") == 22
+
+
+def test_without_redis_the_api_counts_in_the_process_storage(make_app, clean_state):
+    app = make_app(RATE_LIMIT=f"{LIMIT} per minute")
+    (limiter,) = app.extensions["limiter"]
+    assert isinstance(limiter.storage, ProcessMemoryStorage)

@@ -14,13 +14,14 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    bindparam,
     func,
     literal_column,
     select,
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
-from server.crm.models.base import Base, sql_in_list
+from server.crm.models.base import Base, is_id, sql_in_list
 from server.crm.models.link_targets import TARGET_TYPES
 from server.crm.models.tenancy import User
 from server.crm.types import Id, Json, utcnow
@@ -68,6 +69,14 @@ class Email(Base):
         back_populates="email", cascade="all, delete-orphan", passive_deletes=True, order_by="Note.id"
     )
 
+    @classmethod
+    def id_in_tenant(cls, session: Session, tenant_id: str, id: int) -> int | None:
+        """`id` when an email of this tenant has it, else None: Email.get's check, without
+        loading the row (its body and people)."""
+        if not is_id(id):
+            return None
+        return session.scalar(_EMAIL_ID_IN_TENANT, {"id": id, "tenant_id": tenant_id})
+
     def people(self) -> list[dict[str, Any]]:
         """Every participant as {"address", "name", "role"}: from, to, cc, bcc, in that order."""
         people: list[dict[str, Any]] = []
@@ -108,9 +117,7 @@ class MailboxItem(Base):
 
     @classmethod
     def by_graph_id(cls, session: Session, tenant_id: str, user_id: int, graph_id: str) -> MailboxItem | None:
-        return session.scalar(
-            select(cls).where(cls.tenant_id == tenant_id, cls.user_id == user_id, cls.graph_id == graph_id)
-        )
+        return session.scalar(_ITEM_BY_GRAPH_ID, {"tenant_id": tenant_id, "user_id": user_id, "graph_id": graph_id})
 
 
 class EmailLink(Base):
@@ -198,7 +205,7 @@ class ConversationLink(Base):
         if not conversation_id:
             return []
         return session.scalars(
-            select(cls).where(cls.tenant_id == tenant_id, cls.conversation_id == conversation_id)
+            _LINKS_OF_CONVERSATION, {"tenant_id": tenant_id, "conversation_id": conversation_id}
         ).all()
 
     @classmethod
@@ -231,3 +238,20 @@ def subject_key(column=None):
 
 
 Index("ix_emails_tenant_subject_key", Email.tenant_id, subject_key())
+
+
+# The pane's open and sync run these on every request: built once, they skip
+# SQLAlchemy's per-call statement construction and cache-key work (about half a
+# simple query's CPU; bench/b1_profile.py shows it).
+_EMAIL_ID_IN_TENANT = select(Email.__table__.c.id).where(
+    Email.__table__.c.id == bindparam("id"), Email.__table__.c.tenant_id == bindparam("tenant_id")
+)
+_ITEM_BY_GRAPH_ID = select(MailboxItem).where(
+    MailboxItem.tenant_id == bindparam("tenant_id"),
+    MailboxItem.user_id == bindparam("user_id"),
+    MailboxItem.graph_id == bindparam("graph_id"),
+)
+_LINKS_OF_CONVERSATION = select(ConversationLink).where(
+    ConversationLink.tenant_id == bindparam("tenant_id"),
+    ConversationLink.conversation_id == bindparam("conversation_id"),
+)
