@@ -10,6 +10,7 @@ from typing import Any
 from .endpoint import GraphEndpoint
 from .errors import GraphError, error_from_body, parse_retry_after
 from .odata import header_value, response_json
+from .pacer import record_throttled
 from .transport import RETRY_STATUSES, merge_prefer
 
 BATCH_LIMIT = 20  # Graph's $batch maximum
@@ -159,6 +160,9 @@ class BatchOperations(GraphEndpoint):
                     ),
                 )
             results.update(got)
+            throttled = sum(1 for r in pending if got[r.id].status == 429)
+            if throttled:
+                record_throttled(transport.mailbox, throttled)
             retry = {r.id for r in pending if got[r.id].status in RETRY_STATUSES}
             grew = True
             while grew:  # dependents that failed because a dependency is being retried

@@ -1,0 +1,224 @@
+"""Each mailbox's request budget, spent by the pacer instead of running into 429: the
+emulator enforces the same budget (requests per sliding window per mailbox) and logs a
+429 for every request over it, so "no 429 in its log" is the budget kept.
+
+- Two real processes on one mailbox, sharing the budget through one redis-server, never
+  overrun it together, and share it evenly: once the first window's budget is spent,
+  neither waits out a window while the other spends the next.
+- Background work (a job) leaves the interactive reserve free: a pane request goes
+  through at once while a bulk load keeps the budget saturated.
+- Without Redis the pacer is this process's own, and still keeps the budget.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from redis import Redis
+
+from server.graph import GraphClient, Throttled
+from server.graph.pacer import KEY_PREFIX, Budget, LocalPacer, RedisPacer, mailbox_pacer, request_cost
+from server.workload import background, is_background
+from tests.support.emulator_process import trusting_session
+from tests.support.identities import ADELE, ADELE_OID, CONTOSO
+from tests.support.waiting import wait_for
+
+SPAWN = multiprocessing.get_context("spawn")
+MESSAGE_PATH = rf"^/v1\.0/(users/{ADELE_OID}|me)/messages/"
+
+
+def message_ids(emulator, count: int) -> list[str]:
+    token = emulator.app_token(CONTOSO)
+    graph = GraphClient(emulator.graph_url, lambda: token, emulator.session, user=ADELE_OID)
+    ids = [m["id"] for m in graph.list_messages("inbox", select=("id",))][:count]
+    assert len(ids) == count
+    return ids
+
+
+def paced_reads(graph_url, ca_path, token, redis_url, ids, budget, start, stop, threads) -> None:
+    """A worker process: `threads` threads of background work reading `ids` over and
+    over, paced, until `stop`."""
+    graph = GraphClient(
+        graph_url,
+        lambda: token,
+        trusting_session(ca_path),
+        user=ADELE_OID,
+        max_wait_s=60,
+        redis_url=redis_url,
+        budget=budget,
+    )
+
+    def read(n: int) -> None:
+        with background():
+            while not stop.is_set():
+                assert graph.get_message(ids[n % len(ids)], select=("id",))["id"] == ids[n % len(ids)]
+
+    start.wait(30)
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        list(pool.map(read, range(threads)))
+
+
+@pytest.mark.redis
+def test_two_processes_share_one_mailbox_budget_through_redis_never_exceeding_it_and_evenly(emulator, redis_url):
+    emulator.reset()
+    ids = message_ids(emulator, 6)
+    limit, window = 20, 1.5
+    budget = Budget(limit, window, reserve=0.0)
+    Redis.from_url(redis_url).delete(KEY_PREFIX + ADELE_OID)
+    token = emulator.app_token(CONTOSO)
+    emulator.limits(mailbox_requests_per_window=limit, window_s=window)
+    emulator.clear_requests()
+    start, stop = SPAWN.Event(), SPAWN.Event()
+    own = {0: ids[:3], 1: ids[3:]}  # each process reads its own messages: the log tells them apart
+    args = (emulator.graph_url, emulator.ca_path, token, redis_url)
+    workers = [SPAWN.Process(target=paced_reads, args=(*args, own[n], budget, start, stop, 3)) for n in (0, 1)]
+    try:
+        for worker in workers:
+            worker.start()
+        start.set()
+        wait_for(lambda: len(emulator.requests(path=MESSAGE_PATH)) >= 4 * limit, 120, 0.1, "four windows' worth")
+        stop.set()
+        for worker in workers:
+            worker.join(60)
+        assert [w.exitcode for w in workers] == [0, 0]
+        rows = emulator.requests(path=MESSAGE_PATH)
+    finally:
+        stop.set()
+        emulator.reset()
+        for worker in workers:
+            if worker.is_alive():
+                worker.kill()
+
+    # Together within the budget: the emulator, counting as Outlook does, refused nothing.
+    assert len(rows) >= 4 * limit
+    assert [r for r in rows if r["status"] != 200 or r["throttled"]] == []
+    # Evenly: once the first window's budget is spent (by whoever came first), each of
+    # the next windows' worth of requests, in the order Graph saw them, holds both
+    # processes' (neither sat out a window while the other spent the budget).
+    who = [0 if any(r["path"].endswith(i) for i in own[0]) else 1 for r in rows]
+    windows = [who[n : n + limit] for n in range(limit, 4 * limit, limit)]
+    assert all(w.count(0) >= limit // 5 and w.count(1) >= limit // 5 for w in windows), windows
+
+
+class CountedSleep:
+    """time.sleep, counting who slept (the pacer sleeps only when a request must wait)."""
+
+    def __init__(self):
+        self.by_thread: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, seconds: float) -> None:
+        with self._lock:
+            name = threading.current_thread().name
+            self.by_thread[name] = self.by_thread.get(name, 0) + 1
+        time.sleep(seconds)
+
+    def count(self, prefix: str) -> int:
+        """Sleeps of the threads whose name starts with `prefix`."""
+        with self._lock:
+            return sum(n for name, n in self.by_thread.items() if name.startswith(prefix))
+
+
+def test_a_pane_request_goes_through_at_once_while_background_work_saturates_the_budget(emulator):
+    """Without Redis: the in-process pacer keeps the budget and the interactive reserve."""
+    emulator.reset()
+    ids = message_ids(emulator, 3)
+    limit, window = 20, 6.0
+    budget = Budget(limit, window, reserve=0.25)  # background may fill 15 of each window's 20
+    assert budget.allowance(background=True) == 15 and budget.allowance(background=False) == 20
+    mailbox = ADELE_OID
+    pacer = mailbox_pacer(mailbox, budget)  # the one the clients below use: no REDIS_URL
+    assert isinstance(pacer, LocalPacer)
+    slept = CountedSleep()
+    pacer.sleep = slept
+    app_token, pane_token = emulator.app_token(CONTOSO), emulator.graph_token(ADELE)
+    bulk = GraphClient(emulator.graph_url, lambda: app_token, emulator.session, user=ADELE_OID, budget=budget)
+    # The pane's client: delegated, on /me, naming its mailbox so it shares the budget.
+    pane = GraphClient(emulator.graph_url, lambda: pane_token, emulator.session, mailbox=ADELE_OID, budget=budget)
+    emulator.limits(mailbox_requests_per_window=limit, window_s=window)
+    emulator.clear_requests()
+    bulk_requests = 24
+
+    def bulk_read(n: int) -> str:
+        with background():
+            assert is_background()
+            return bulk.get_message(ids[n % len(ids)], select=("id",))["id"]
+
+    try:
+        with ThreadPoolExecutor(max_workers=3, thread_name_prefix="bulk") as pool:
+            results = pool.map(bulk_read, range(bulk_requests))
+            # The bulk load has filled its share of the window and waits for more.
+            wait_for(lambda: pacer.used() >= 15 and slept.count("bulk") > 0, 30, 0.01, "the budget saturated")
+            seen_by_then = len(emulator.requests(path=MESSAGE_PATH))
+            assert not is_background()
+            pane_read = [pane.get_message(ids[0], select=("id",))["id"] for _ in range(3)]
+            pane_waits = slept.count(threading.current_thread().name)
+            assert list(results) == [ids[n % len(ids)] for n in range(bulk_requests)]
+        rows = emulator.requests(path=MESSAGE_PATH)
+    finally:
+        emulator.reset()
+
+    assert pane_read == [ids[0]] * 3
+    assert pane_waits == 0  # the pane never waited for the budget: the reserve was free
+    assert seen_by_then == 15  # background stopped at its share of the window
+    assert len(rows) == bulk_requests + 3
+    assert [r for r in rows if r["status"] != 200 or r["throttled"]] == []  # and nobody met a 429
+
+
+def test_without_redis_the_in_process_pacer_makes_threads_wait_their_turn():
+    clock = [0.0]
+    pacer = LocalPacer("someone@contoso.com", Budget(5, 10.0), clock=lambda: clock[0])
+    spent = [pacer.try_spend(1, background=False)[0] for _ in range(5)]
+    assert all(s is not None for s in spent)
+    refused, wait = pacer.try_spend(1, background=False)
+    assert refused is None and wait == 10.0  # all five in flight: a window after an answer, at the earliest
+    clock[0] = 1.0
+    spent[0].settle()
+    clock[0] = 2.0
+    assert pacer.try_spend(1, background=False) == (None, 9.0)  # the first answer leaves at 11
+    spent[1].refund()  # never sent: its unit comes back at once
+    assert pacer.try_spend(1, background=False)[0] is not None
+    clock[0] = 11.0
+    assert pacer.used() == 4  # the settled one left the window
+    with pytest.raises(Throttled) as busy:
+        pacer.spend(2, background=False, timeout=0.5)
+    assert busy.value.code == "MailboxBudget" and busy.value.retry_after >= 1
+
+
+def test_a_batch_costs_one_per_part():
+    body = {"requests": [{"id": str(n), "method": "GET", "url": "/me"} for n in range(20)]}
+    assert request_cost("https://graph.example/v1.0/$batch", body) == 20
+    assert request_cost("https://graph.example/v1.0/me/messages", body) == 1
+    assert request_cost("https://graph.example/v1.0/me/messages/x", None) == 1
+
+
+@pytest.mark.redis
+def test_background_work_in_redis_leaves_the_reserve_to_interactive_requests(redis_url):
+    mailbox = f"{uuid.uuid4().hex}@contoso.com"
+    budget = Budget(10, 60.0, reserve=0.2)
+    pacer = mailbox_pacer(mailbox, budget, redis_url, redis_client=Redis.from_url(redis_url))
+    assert isinstance(pacer, RedisPacer)
+    for _ in range(8):
+        spent, _ = pacer.try_spend(1, background=True)
+        spent.settle()
+    refused, wait = pacer.try_spend(1, background=True)
+    assert refused is None and 0 < wait <= 60
+    assert pacer.try_spend(2, background=False)[0] is not None  # the reserve
+    assert pacer.try_spend(1, background=False)[0] is None  # and no more: the budget is spent
+    assert pacer.used() == 10
+
+
+def test_unreachable_redis_falls_back_to_this_processs_pacer():
+    budget = Budget(3, 60.0)
+    url = "redis://127.0.0.1:1/0"
+    unreachable = Redis.from_url(url, socket_connect_timeout=0.5)
+    pacer = mailbox_pacer(f"{uuid.uuid4().hex}@contoso.com", budget, url, redis_client=unreachable)
+    assert isinstance(pacer, RedisPacer)
+    for _ in range(3):
+        assert pacer.try_spend(1, background=False)[0] is not None
+    assert pacer.try_spend(1, background=False)[0] is None
