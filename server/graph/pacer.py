@@ -118,10 +118,11 @@ def throttled_count(mailbox: str | None = None) -> int:
 
 
 class Spent:
-    """What one request took from the budget: `settle()` once its answer arrived (it
-    then counts for one more window), `refund()` when it was never sent."""
+    """What one request took from the budget (`cost` units): `settle()` once its answer
+    arrived (it then counts for one more window), `refund()` when it was never sent."""
 
-    def __init__(self, settle: Callable[[], None], refund: Callable[[], None]):
+    def __init__(self, cost: int, settle: Callable[[], None], refund: Callable[[], None]):
+        self.cost = cost
         self._settle, self._refund, self._open = settle, refund, True
 
     def settle(self) -> None:
@@ -135,12 +136,12 @@ class Spent:
             self._refund()
 
 
-def _spend(try_spend, cost: int, background: bool, timeout: float, sleep, clock) -> Spent:
+def _spend(try_spend, cost: int, background: bool, timeout: float, partial: bool, sleep, clock) -> Spent:
     """Waits until `try_spend` lets the request go; raises Throttled when that would take
     longer than `timeout` seconds."""
     end = clock() + max(0.0, timeout)
     while True:
-        spent, wait = try_spend(cost, background)
+        spent, wait = try_spend(cost, background, partial)
         if spent is not None:
             return spent
         left = end - clock()
@@ -185,21 +186,25 @@ class LocalPacer:
             self._forget(self.clock())
             return self._used
 
-    def spend(self, cost: int, background: bool, timeout: float) -> Spent:
-        return _spend(self.try_spend, cost, background, timeout, self.sleep, self.clock)
+    def spend(self, cost: int, background: bool, timeout: float, partial: bool = False) -> Spent:
+        """Takes `cost` units, waiting up to `timeout` s for them; with `partial`, as many
+        of them as are free once at least one is (`Spent.cost` says how many)."""
+        return _spend(self.try_spend, cost, background, timeout, partial, self.sleep, self.clock)
 
-    def try_spend(self, cost: int, background: bool) -> tuple[Spent | None, float]:
+    def try_spend(self, cost: int, background: bool, partial: bool = False) -> tuple[Spent | None, float]:
         """(Spent, 0) when the request may go now, else (None, seconds to wait)."""
         allowance = self.budget.allowance(background)
         cost = min(max(1, cost), allowance)
         with self._lock:
             now = self.clock()
             self._forget(now)
+            if partial and self._used < allowance:
+                cost = min(cost, allowance - self._used)
             if self._used + cost <= allowance:
                 ticket = next(self._ids)
                 self._in_flight[ticket] = cost
                 self._used += cost
-                return Spent(lambda: self._settle(ticket), lambda: self._refund(ticket)), 0.0
+                return Spent(cost, lambda: self._settle(ticket), lambda: self._refund(ticket)), 0.0
             need, freed = self._used + cost - allowance, 0
             for when, spent in self._answered:
                 freed += spent
@@ -225,8 +230,9 @@ class LocalPacer:
 
 
 # KEYS[1] the mailbox's sorted set (a member per unit of cost, scored in ms on Redis's
-# clock); ARGV: window ms, allowance, cost, ticket. Answers 0 when the ticket's units were
-# added, else the milliseconds until enough units leave the window.
+# clock); ARGV: window ms, allowance, cost, ticket, partial (1: take what is free).
+# Answers {0, units added for the ticket}, else {milliseconds until enough units leave
+# the window, 0}.
 _SPEND = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -235,15 +241,18 @@ local allowance = tonumber(ARGV[2])
 local cost = tonumber(ARGV[3])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
 local used = redis.call('ZCARD', KEYS[1])
+if ARGV[5] == '1' and used < allowance then
+  cost = math.min(cost, allowance - used)
+end
 if used + cost <= allowance then
   for i = 1, cost do
     redis.call('ZADD', KEYS[1], now, ARGV[4] .. ':' .. i)
   end
   redis.call('PEXPIRE', KEYS[1], 2 * window + 60000)
-  return 0
+  return {0, cost}
 end
 local entry = redis.call('ZRANGE', KEYS[1], used + cost - allowance - 1, used + cost - allowance - 1, 'WITHSCORES')
-return math.max(1, tonumber(entry[2]) + window - now)
+return {math.max(1, tonumber(entry[2]) + window - now), 0}
 """
 
 # KEYS[1]; ARGV: window ms, ticket, cost. The ticket's units now count from this moment
@@ -288,23 +297,28 @@ class RedisPacer:
         """Units in the window now (expired ones included until the next spend)."""
         return int(self.redis.zcard(self.key))
 
-    def spend(self, cost: int, background: bool, timeout: float) -> Spent:
-        return _spend(self.try_spend, cost, background, timeout, self.sleep, self.clock)
+    def spend(self, cost: int, background: bool, timeout: float, partial: bool = False) -> Spent:
+        """Takes `cost` units, waiting up to `timeout` s for them; with `partial`, as many
+        of them as are free once at least one is (`Spent.cost` says how many)."""
+        return _spend(self.try_spend, cost, background, timeout, partial, self.sleep, self.clock)
 
-    def try_spend(self, cost: int, background: bool) -> tuple[Spent | None, float]:
+    def try_spend(self, cost: int, background: bool, partial: bool = False) -> tuple[Spent | None, float]:
         from redis.exceptions import RedisError  # redis is loaded only where REDIS_URL is set
 
         allowance = self.budget.allowance(background)
         cost = min(max(1, cost), allowance)
         ticket = uuid.uuid4().hex
         try:
-            wait_ms = int(self._spend_script(keys=[self.key], args=[self.window_ms, allowance, cost, ticket]))
+            wait_ms, cost = self._spend_script(
+                keys=[self.key], args=[self.window_ms, allowance, cost, ticket, 1 if partial else 0]
+            )
         except RedisError as exc:
             log.warning("mailbox budget in Redis unavailable (%r): pacing this process only", exc)
-            return self.fallback.try_spend(cost, background)
+            return self.fallback.try_spend(cost, background, partial)
         if wait_ms:
-            return None, wait_ms / 1000
-        return Spent(lambda: self._settle(ticket, cost), lambda: self._refund(ticket, cost)), 0.0
+            return None, int(wait_ms) / 1000
+        cost = int(cost)
+        return Spent(cost, lambda: self._settle(ticket, cost), lambda: self._refund(ticket, cost)), 0.0
 
     def _settle(self, ticket: str, cost: int) -> None:
         try:

@@ -40,7 +40,7 @@ from urllib3.exceptions import NewConnectionError
 from server.workload import is_background
 
 from .errors import GraphError, GraphTimeout, Unavailable, error_for, error_from_body, parse_retry_after
-from .pacer import Pacer, record_throttled, request_cost
+from .pacer import Pacer, Spent, record_throttled, request_cost
 from .slots import MAILBOX_CONCURRENCY, MailboxSlots, mailbox_slots
 
 log = logging.getLogger(__name__)
@@ -200,6 +200,15 @@ class Transport:
             _refused.reset(reset)
         return fresh if fresh and fresh != token else None
 
+    def pay(self, cost: int, deadline: Deadline, partial: bool = False) -> Spent | None:
+        """Takes `cost` units of the mailbox's budget ahead of a request (None without a
+        pacer); with `partial`, as many as are free once one is (`Spent.cost`), so a
+        `$batch` can send that many parts now rather than wait for all. Hand the result
+        to `request(paid=...)`. Raises Throttled when the wait would outlast `deadline`."""
+        if self.pacer is None:
+            return None
+        return self.pacer.spend(cost, is_background(), deadline.remaining(), partial)
+
     def _slot(self, deadline: Deadline, background: bool):
         """Hold one of the mailbox's slots for one request (never while sleeping). The
         wait is bounded: past it, Throttled (retry_after set) goes to the caller."""
@@ -221,8 +230,11 @@ class Transport:
         idempotent: bool | None = None,
         deadline: Deadline | None = None,
         stream: bool = False,
+        paid: Spent | None = None,
     ) -> requests.Response:
         """Send one request; return the 2xx response.
+
+        `paid`: the budget `pay` took for the first attempt (retries pay again).
 
         With `stream`, the body is not read here: the caller reads it (`iter_content`)
         and must close the response, which frees the mailbox's slot the body held.
@@ -252,6 +264,7 @@ class Transport:
                 read = min(read, max(deadline.remaining(), 1.0))
             sent_headers = self.headers(headers, prefer, token)
             sent_headers["client-request-id"] = request_id
+            prepaid, paid = paid, None  # only the first attempt was paid for ahead
             try:
                 response = self._send(
                     deadline,
@@ -263,6 +276,7 @@ class Transport:
                     timeout=(connect, read),
                     stream=stream,
                     cost=cost,
+                    paid=prepaid,
                 )
             except requests.exceptions.SSLError as exc:
                 # Not transient: the certificate is not trusted (see CA_BUNDLE).
@@ -330,14 +344,24 @@ class Transport:
             raise error
 
     def _send(
-        self, deadline: Deadline, method: str, url: str, *, stream: bool, cost: int = 1, **kwargs
+        self,
+        deadline: Deadline,
+        method: str,
+        url: str,
+        *,
+        stream: bool,
+        cost: int = 1,
+        paid: Spent | None = None,
+        **kwargs,
     ) -> requests.Response:
         """One HTTP exchange, paid for from the mailbox's budget (waiting its turn there
         first) and holding one of the mailbox's slots: until the answer for a plain
         request, until the response is closed for a streamed 2xx body (Outlook counts a
         download in progress as a request in flight)."""
         background = is_background()
-        spent = self.pacer.spend(cost, background, deadline.remaining()) if self.pacer is not None else None
+        spent = paid
+        if spent is None and self.pacer is not None:
+            spent = self.pacer.spend(cost, background, deadline.remaining())
         slot = self._slot(deadline, background)
         try:
             slot.__enter__()

@@ -222,3 +222,26 @@ def test_unreachable_redis_falls_back_to_this_processs_pacer():
     for _ in range(3):
         assert pacer.try_spend(1, background=False)[0] is not None
     assert pacer.try_spend(1, background=False)[0] is None
+
+
+def test_a_batch_takes_the_room_there_is_rather_than_wait_for_all_of_it():
+    pacer = LocalPacer(f"{uuid.uuid4().hex}@contoso.com", Budget(10, 60.0))
+    for _ in range(7):
+        pacer.try_spend(1, background=False)[0].settle()
+    assert pacer.try_spend(20, background=False)[0] is None  # all 20 at once: wait
+    spent, _ = pacer.try_spend(20, background=False, partial=True)
+    assert spent.cost == 3 and pacer.used() == 10  # the 3 parts there is room for go now
+    assert pacer.try_spend(17, background=False, partial=True)[0] is None
+
+
+@pytest.mark.redis
+def test_a_batch_takes_the_room_there_is_in_redis_too(redis_url):
+    pacer = mailbox_pacer(
+        f"{uuid.uuid4().hex}@contoso.com", Budget(10, 60.0), redis_url, redis_client=Redis.from_url(redis_url)
+    )
+    for _ in range(7):
+        pacer.try_spend(1, background=False)[0].settle()
+    spent, _ = pacer.try_spend(20, background=False, partial=True)
+    assert spent.cost == 3 and pacer.used() == 10
+    spent.refund()
+    assert pacer.used() == 7
