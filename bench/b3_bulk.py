@@ -13,8 +13,12 @@ peak RSS at the smaller size against the larger (target: within 1.2x, streaming)
 Outlook's limit (10,000 requests per 10 minutes per mailbox; each `$batch` part counts)
 is measured scaled down: the same rate in a window 100x shorter (100 requests per 6 s)
 on --rate-messages messages, and the measured time is compared with the limit-bound
-minimum for that run; the 100,000-message projection applies that efficiency to the
-real window's minimum (and is never below the unthrottled time).
+minimum for that run (target: at least 97% of that speed; the 429s the emulator answered
+are counted); the 100,000-message projection applies that efficiency to the real
+window's minimum (and is never below the unthrottled time). The backend's pacer is set
+to the same scaled budget (GRAPH_MAILBOX_BUDGET, GRAPH_MAILBOX_BUDGET_WINDOW_S);
+--no-pacer runs without it (GRAPH_MAILBOX_BUDGET=0), as before the pacer existed;
+--rate-only runs only this part and writes nothing.
 """
 
 from __future__ import annotations
@@ -92,7 +96,7 @@ def worker() -> None:
         app_graph_token(CONTOSO)
         baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         cpu_before = cpu_s()
-        started = time.monotonic()
+        started, started_at = time.monotonic(), time.time()
         # The embedded queue runs it (one thread), retries included, as an RQ worker would.
         job_id = enqueue_bulk(app, session.get(User, user.id), "inbox", SINCE)
     while True:
@@ -102,7 +106,7 @@ def worker() -> None:
             if row.state in ("done", "failed"):
                 runs = row.attempts
                 break
-    elapsed = time.monotonic() - started
+    elapsed, ended_at = time.monotonic() - started, time.time()
     with session_scope(app) as session:
         row = get_job(session, job_id)
         emails = session.scalar(select(func.count()).select_from(Email))
@@ -115,6 +119,8 @@ def worker() -> None:
                     "error": row.error,
                     "runs": runs,
                     "elapsed_s": elapsed,
+                    "started_at": started_at,
+                    "ended_at": ended_at,
                     "emails": emails,
                     "client_429": throttled_count(),
                     "paced_waits": waited()[0],
@@ -204,6 +210,7 @@ def run_size(count: int, limits: dict | None = None, settings: dict | None = Non
         token=sum(1 for r in log if not r["path"].startswith("/v1.0")),
         throttled=sum(1 for r in log if r["status"] == 429),
         mailbox_requests=sum(1 for r in log if r.get("mailbox") and r["status"] != 429),
+        timeline=timeline(log, result),
         batch_ms=statistics.fmean(
             [r["duration_ms"] for r in outer if r["method"] == "POST" and r["path"].endswith("/$batch")] or [0]
         ),
@@ -213,9 +220,33 @@ def run_size(count: int, limits: dict | None = None, settings: dict | None = Non
     return result
 
 
+def timeline(log: list[dict], result: dict) -> dict:
+    """Where the job's time went outside the budget's pace: before its first Graph request
+    to the mailbox, until its first mark (the first page read and filed), and after its
+    last request."""
+    counted = [r for r in log if r.get("mailbox") and r["status"] != 429]
+    if not counted:
+        return {}
+    marks = [r["ts"] for r in counted if r.get("in_batch")]
+    return {
+        "to_first_request_s": counted[0]["ts"] - result["started_at"],
+        "to_first_mark_s": (marks[0] if marks else counted[0]["ts"]) - result["started_at"],
+        "after_last_request_s": result["ended_at"] - counted[-1]["ts"],
+    }
+
+
 def limit_bound_s(requests: int, limit: int, window_s: float) -> float:
-    """The shortest time `requests` can take under `limit` per sliding `window_s`: the
-    first window's worth at once, then `limit` per window."""
+    """The shortest time `requests` can take under `limit` per sliding `window_s` (how
+    the emulator and Outlook count): the first window's worth at once, then `limit` more
+    each time a window has passed, since request k may go no earlier than one window after
+    request k - limit. The last of n goes after floor((n - 1) / limit) windows."""
+    return max(0, (requests - 1) // limit) * window_s
+
+
+def rate_bound_s(requests: int, limit: int, window_s: float) -> float:
+    """The estimate this benchmark used before: a first window's worth at once, then a
+    steady `limit / window_s` per second. A sliding window allows no such steady rate
+    after a burst, so it is below `limit_bound_s` (shown for comparison only)."""
     return max(0.0, (requests - limit) / limit * window_s)
 
 
@@ -280,6 +311,7 @@ def summarise_rate(rate: dict, large: dict | None) -> tuple[list[str], bool]:
     limit, window = rate["limit"], rate["window_s"]
     needed = rate["mailbox_requests"]
     bound = limit_bound_s(needed, limit, window)
+    rate_bound = rate_bound_s(needed, limit, window)
     efficiency = bound / rate["elapsed_s"] if rate["elapsed_s"] else 0
     per_message = needed / rate["done"]
     verdict = "PASS" if efficiency >= SPEED_TARGET else "FAIL"
@@ -296,7 +328,15 @@ def summarise_rate(rate: dict, large: dict | None) -> tuple[list[str], bool]:
         f"{rate['throttled']} answered 429 (the worker saw {rate.get('client_429', 'n/a')}), "
         f"job {rate['state']} in {rate['elapsed_s']:.1f} s (runs {rate['runs']}); limit-bound minimum "
         f"{bound:.1f} s: {efficiency * 100:.1f}% of the limit-bound speed (target >= {SPEED_TARGET * 100:.0f}%: "
-        f"{verdict})",
+        f"{verdict}); against the steady-rate estimate used before ({rate_bound:.1f} s): "
+        f"{rate_bound / rate['elapsed_s'] * 100:.1f}%",
+        "  the job's time besides the pace: "
+        + (
+            f"{t['to_first_request_s']:.1f} s to its first Graph request, {t['to_first_mark_s']:.1f} s to its "
+            f"first mark (the first page read and filed), {t['after_last_request_s']:.1f} s after its last request"
+            if (t := rate.get("timeline"))
+            else "n/a"
+        ),
         f"  the pacer made requests wait {rate.get('paced_waits', 0)} times, {rate.get('paced_s', 0):.1f} s in all; "
         f"a $batch of 20 took {rate['batch_ms']:.0f} ms on average at the emulator (the pacer counts a request "
         f"until one window after its answer)",

@@ -198,8 +198,8 @@ class LocalPacer:
         with self._lock:
             now = self.clock()
             self._forget(now)
-            if partial and self._used < allowance:
-                cost = min(cost, allowance - self._used)
+            if partial:  # as much as there is room for, waiting only for the first unit
+                cost = max(1, min(cost, allowance - self._used))
             if self._used + cost <= allowance:
                 ticket = next(self._ids)
                 self._in_flight[ticket] = cost
@@ -241,8 +241,8 @@ local allowance = tonumber(ARGV[2])
 local cost = tonumber(ARGV[3])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
 local used = redis.call('ZCARD', KEYS[1])
-if ARGV[5] == '1' and used < allowance then
-  cost = math.min(cost, allowance - used)
+if ARGV[5] == '1' then
+  cost = math.max(1, math.min(cost, allowance - used))
 end
 if used + cost <= allowance then
   for i = 1, cost do

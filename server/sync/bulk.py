@@ -141,17 +141,22 @@ def bulk_sync(
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="bulk-marks") as marks:
         in_flight: tuple[Future, list[dict]] | None = None
         try:
-            for page in pages:
+            page = next(pages, None)
+            while page is not None:
                 if state["total"] is None and page.count is not None:
                     state["total"] = state["done"] + state["failed"] + max(0, int(page.count) - len(state["seen"]))
                 fresh = [m for m in page.messages if m["id"] not in resumed_at]
                 planned = plan_messages(mailbox, fresh, "all", True)
+                # The next page is read before this one's marks start: once they do, they
+                # take every unit of the budget that frees up until they are all written.
+                following = next(pages, None)
                 if in_flight is not None:
                     passed(*in_flight)
                     in_flight = None
                 # The marking thread runs in this context: the app, and background work.
                 marking = marks.submit(contextvars.copy_context().run, mark_planned, mailbox.graph, planned)
                 in_flight = (marking, page.messages)
+                page = following
             if in_flight is not None:
                 passed(*in_flight)
                 in_flight = None

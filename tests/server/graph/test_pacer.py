@@ -272,3 +272,16 @@ def test_a_429_that_happens_anyway_is_honoured_and_counted(emulator):
     finally:
         emulator.reset()
     assert throttled_count(ADELE_OID) == before + 1
+
+
+def test_a_batch_with_no_room_waits_only_for_the_first_unit_to_free():
+    clock = [0.0]
+    pacer = LocalPacer(f"{uuid.uuid4().hex}@contoso.com", Budget(20, 100.0), clock=lambda: clock[0])
+    for n in range(20):
+        clock[0] = float(n)
+        pacer.try_spend(1, background=False)[0].settle()
+    assert pacer.try_spend(20, background=False, partial=True) == (None, 81.0)  # the oldest leaves at 100
+    assert pacer.try_spend(20, background=False) == (None, 100.0)  # all 20: the 20th leaves at 119
+    clock[0] = 102.0
+    spent, _ = pacer.try_spend(20, background=False, partial=True)
+    assert spent.cost == 3
