@@ -207,6 +207,28 @@ SETTINGS: tuple[Setting, ...] = (
         "goes back to the client as 429/503 with `retry_after`",
     ),
     Setting(
+        "GRAPH_MAILBOX_BUDGET",
+        int,
+        10_000,
+        "Graph requests the app sends one mailbox per `GRAPH_MAILBOX_BUDGET_WINDOW_S` (Outlook's limit: 10,000 "
+        "per 10 minutes; each `$batch` part counts): a pacer shared by every process (through Redis when "
+        "`REDIS_URL` is set) makes requests wait their turn instead of meeting 429; 0 turns pacing off",
+    ),
+    Setting(
+        "GRAPH_MAILBOX_BUDGET_WINDOW_S",
+        float,
+        600.0,
+        "the sliding window of `GRAPH_MAILBOX_BUDGET`, seconds",
+    ),
+    Setting(
+        "GRAPH_INTERACTIVE_RESERVE",
+        float,
+        0.01,
+        "share (0-1) of each mailbox's budget that background jobs (bulk, automatic and delta sync, "
+        "notifications) leave to interactive requests (the pane, the pages), which may use all of it; jobs "
+        "also hold at most 3 of the mailbox's 4 concurrent requests",
+    ),
+    Setting(
         "SECRET_KEY",
         str,
         None,

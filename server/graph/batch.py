@@ -3,6 +3,7 @@ throttling retried within the call's wait budget."""
 
 from __future__ import annotations
 
+import collections
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -10,7 +11,8 @@ from typing import Any
 from .endpoint import GraphEndpoint
 from .errors import GraphError, error_from_body, parse_retry_after
 from .odata import header_value, response_json
-from .transport import RETRY_STATUSES, merge_prefer
+from .pacer import Spent, record_throttled
+from .transport import RETRY_STATUSES, Deadline, merge_prefer
 
 BATCH_LIMIT = 20  # Graph's $batch maximum
 
@@ -97,8 +99,19 @@ class BatchOperations(GraphEndpoint):
         `BatchResponse.error()`). Raises GraphError when a `$batch` call itself fails.
         """
         results: dict[str, BatchResponse] = {}
-        for chunk in _batch_chunks(requests_):
-            results.update(self._batch_chunk(chunk))
+        chunks = collections.deque(_batch_chunks(requests_))
+        while chunks:
+            chunk = chunks.popleft()
+            deadline = self.transport.deadline()
+            paid = None
+            if len(chunk) > 1 and not any(r.depends_on for r in chunk):
+                # Under the mailbox's budget, send as many parts as it has room for now
+                # rather than wait with that room unused until there is room for all.
+                paid = self.transport.pay(len(chunk), deadline, partial=True)
+                if paid is not None and paid.cost < len(chunk):
+                    chunks.appendleft(chunk[paid.cost :])
+                    chunk = chunk[: paid.cost]
+            results.update(self._batch_chunk(chunk, deadline, paid))
         return [results[r.id] for r in requests_]
 
     def _batch_payload(self, request: BatchRequest, pending_ids: set[str]) -> dict:
@@ -120,9 +133,12 @@ class BatchOperations(GraphEndpoint):
             item["dependsOn"] = depends
         return item
 
-    def _batch_chunk(self, chunk: list[BatchRequest]) -> dict[str, BatchResponse]:
+    def _batch_chunk(
+        self, chunk: list[BatchRequest], deadline: Deadline | None = None, paid: Spent | None = None
+    ) -> dict[str, BatchResponse]:
+        """One `$batch` call (and its inner retries); `paid`: the budget taken ahead for it."""
         transport = self.transport
-        deadline = transport.deadline()
+        deadline = deadline or transport.deadline()
         idempotent = all(r.method.upper() != "POST" for r in chunk)
         results: dict[str, BatchResponse] = {}
         pending = chunk
@@ -132,9 +148,10 @@ class BatchOperations(GraphEndpoint):
             body = {"requests": [self._batch_payload(r, pending_ids) for r in pending]}
             answer = response_json(
                 transport.request(
-                    "POST", f"{self.base_url}/$batch", json=body, idempotent=idempotent, deadline=deadline
+                    "POST", f"{self.base_url}/$batch", json=body, idempotent=idempotent, deadline=deadline, paid=paid
                 )
             )
+            paid = None  # a retry of throttled parts pays for itself
             got = {}
             for item in answer.get("responses") or ():
                 got[str(item.get("id"))] = BatchResponse(
@@ -159,6 +176,9 @@ class BatchOperations(GraphEndpoint):
                     ),
                 )
             results.update(got)
+            throttled = sum(1 for r in pending if got[r.id].status == 429)
+            if throttled:
+                record_throttled(transport.mailbox, throttled)
             retry = {r.id for r in pending if got[r.id].status in RETRY_STATUSES}
             grew = True
             while grew:  # dependents that failed because a dependency is being retried

@@ -17,6 +17,7 @@ from .contacts import CONTACT_FIELDS, ContactOperations, contact_with_crm
 from .errors import Conflict, GraphError, contact_not_found
 from .messages import MESSAGE_FIELDS, MessageOperations
 from .odata import query_string, select_fields
+from .pacer import Budget
 from .subscriptions import SubscriptionOperations
 
 TRANSLATE_LIMIT = 1000  # translateExchangeIds maximum
@@ -29,10 +30,18 @@ class GraphClient(MessageOperations, AttachmentOperations, ContactOperations, Su
 
     @classmethod
     def from_config(
-        cls, config: Mapping, token_provider: Callable[[], str], session: requests.Session, user: str | None = None
+        cls,
+        config: Mapping,
+        token_provider: Callable[[], str],
+        session: requests.Session,
+        user: str | None = None,
+        mailbox: str | None = None,
     ) -> GraphClient:
         """A client with GRAPH_BASE_URL, GRAPH_TIMEOUT_S, GRAPH_MAX_WAIT_S, REDIS_URL
-        (shared mailbox slots) and ADDIN_ID (the add-in's custom properties) from config."""
+        (shared mailbox slots and budget), the mailbox budget (GRAPH_MAILBOX_BUDGET,
+        GRAPH_MAILBOX_BUDGET_WINDOW_S, GRAPH_INTERACTIVE_RESERVE) and ADDIN_ID (the
+        add-in's custom properties) from config. `mailbox` names /me's mailbox for its
+        slots and budget (the user's object id)."""
         client = cls(
             config["GRAPH_BASE_URL"],
             token_provider,
@@ -41,6 +50,8 @@ class GraphClient(MessageOperations, AttachmentOperations, ContactOperations, Su
             max_wait_s=float(config["GRAPH_MAX_WAIT_S"]),
             timeout=config["GRAPH_TIMEOUT_S"],
             redis_url=config["REDIS_URL"],
+            mailbox=mailbox,
+            budget=Budget.from_config(config),
         )
         if config.get("ADDIN_ID"):
             client.custom_properties_id = props.custom_properties_id(config["ADDIN_ID"])

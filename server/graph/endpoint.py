@@ -14,7 +14,8 @@ import requests
 
 from .errors import GraphError
 from .odata import response_json
-from .slots import DEFAULT_LEASE_S, mailbox_slots
+from .pacer import Budget, mailbox_pacer
+from .slots import DEFAULT_LEASE_S, mailbox_slots, redis_client
 from .transport import DEFAULT_TIMEOUT, Transport, parse_timeout
 
 
@@ -34,20 +35,37 @@ class GraphEndpoint:
         max_wait_s: float = 10.0,
         timeout=DEFAULT_TIMEOUT,
         redis_url: str | None = None,
+        mailbox: str | None = None,
+        budget: Budget | None = None,
     ):
         self.base_url = base_url.rstrip("/")
         self.user = user
         self.root = "/me" if user is None else f"/users/{quote(str(user), safe='@')}"
-        # Background work on /users/{id} may run in many threads and processes: at most
-        # 4 requests to one mailbox at a time, as Outlook allows (across processes when
-        # Redis is configured). A lease outlives any one request's timeouts.
+        # Work on one mailbox may run in many threads and processes: at most 4 requests
+        # to it at a time, as Outlook allows, and within its request budget (across
+        # processes when Redis is configured). `mailbox` names it for /me (the signed-in
+        # user's object id, the same key app-only work on /users/{id} uses); without it
+        # a /me client is neither bounded nor paced. A lease outlives any one request's
+        # timeouts.
+        key = str(user) if user is not None else mailbox
         connect, read = parse_timeout(timeout)
         slots = (
-            None
-            if user is None
-            else mailbox_slots(str(user), redis_url, lease_s=max(DEFAULT_LEASE_S, 2 * (connect + read)))
+            None if key is None else mailbox_slots(key, redis_url, lease_s=max(DEFAULT_LEASE_S, 2 * (connect + read)))
         )
-        self.transport = Transport(session, token_provider, timeout=timeout, max_wait_s=max_wait_s, slots=slots)
+        pacer = (
+            None
+            if key is None or budget is None
+            else mailbox_pacer(key, budget, redis_url, redis_client=redis_client(redis_url) if redis_url else None)
+        )
+        self.transport = Transport(
+            session,
+            token_provider,
+            timeout=timeout,
+            max_wait_s=max_wait_s,
+            slots=slots,
+            pacer=pacer,
+            mailbox=key,
+        )
 
     def _url(self, path_or_link: str) -> str:
         if path_or_link.startswith("/"):

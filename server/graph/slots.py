@@ -11,8 +11,11 @@ killed while holding one cannot leak it: the next acquire drops expired leases f
 Taking a slot is one Lua script (drop expired, count, add), so two processes never both
 take the 4th. Waiting is polling with a short, growing sleep, bounded by the caller.
 
-Both kinds offer `hold(timeout)`, a context manager that raises Throttled (retry_after
-1 s) when no slot frees up within `timeout` seconds.
+Both kinds offer `hold(timeout, background=False)`, a context manager that raises
+Throttled (retry_after 1 s) when no slot frees up within `timeout` seconds. Background
+work (jobs, see server/workload.py) holds at most `MAILBOX_CONCURRENCY -
+INTERACTIVE_SLOTS` of them at once, so an interactive request (the pane) always finds
+one free within one request's time instead of meeting Outlook's 429 for a 5th request.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from .errors import Throttled
 log = logging.getLogger(__name__)
 
 MAILBOX_CONCURRENCY = 4  # Outlook's limit of concurrent requests per mailbox
+INTERACTIVE_SLOTS = 1  # kept from background work for interactive requests
 DEFAULT_LEASE_S = 60.0  # longer than any one request may hold a slot (its timeouts)
 KEY_PREFIX = "crm:graph-slots:"
 POLL_MIN_S, POLL_MAX_S = 0.005, 0.05
@@ -54,7 +58,12 @@ return 1
 
 
 class MailboxSlots(Protocol):
-    def hold(self, timeout: float) -> contextlib.AbstractContextManager: ...
+    def hold(self, timeout: float, background: bool = False) -> contextlib.AbstractContextManager: ...
+
+
+def slot_limit(limit: int, background: bool) -> int:
+    """How many of `limit` slots this kind of work may hold at once."""
+    return max(1, limit - INTERACTIVE_SLOTS) if background else limit
 
 
 def _busy(mailbox: str) -> Throttled:
@@ -68,17 +77,24 @@ class LocalSlots:
 
     def __init__(self, mailbox: str, limit: int = MAILBOX_CONCURRENCY):
         self.mailbox = mailbox
-        self.semaphore = threading.BoundedSemaphore(limit)
+        self.limit = limit
+        self.held = 0
+        self._cond = threading.Condition()
 
     @contextlib.contextmanager
-    def hold(self, timeout: float) -> Iterator[None]:
+    def hold(self, timeout: float, background: bool = False) -> Iterator[None]:
         """Raises Throttled when no slot frees up within `timeout` seconds."""
-        if not self.semaphore.acquire(timeout=max(0.0, timeout)):
-            raise _busy(self.mailbox)
+        limit = slot_limit(self.limit, background)
+        with self._cond:
+            if not self._cond.wait_for(lambda: self.held < limit, timeout=max(0.0, timeout)):
+                raise _busy(self.mailbox)
+            self.held += 1
         try:
             yield
         finally:
-            self.semaphore.release()
+            with self._cond:
+                self.held -= 1
+                self._cond.notify_all()
 
 
 class RedisSlots:
@@ -101,9 +117,10 @@ class RedisSlots:
         # When Redis cannot be reached, this process's own limit still applies.
         self.fallback = fallback or LocalSlots(mailbox, limit)
 
-    def try_acquire(self, holder: str) -> bool:
+    def try_acquire(self, holder: str, background: bool = False) -> bool:
         """Take a slot for `holder` if one is free now (raises redis errors)."""
-        return bool(self._acquire(keys=[self.key], args=[self.limit, self.lease_ms, holder]))
+        limit = slot_limit(self.limit, background)
+        return bool(self._acquire(keys=[self.key], args=[limit, self.lease_ms, holder]))
 
     def release(self, holder: str) -> None:
         try:
@@ -116,12 +133,12 @@ class RedisSlots:
         return int(self.redis.zcard(self.key))
 
     @contextlib.contextmanager
-    def hold(self, timeout: float) -> Iterator[None]:
+    def hold(self, timeout: float, background: bool = False) -> Iterator[None]:
         """Raises Throttled when no slot frees up within `timeout` seconds."""
         holder = uuid.uuid4().hex
         end = time.monotonic() + max(0.0, timeout)
-        if not self._wait(holder, end):
-            with self.fallback.hold(max(0.0, end - time.monotonic())):
+        if not self._wait(holder, end, background):
+            with self.fallback.hold(max(0.0, end - time.monotonic()), background):
                 yield
             return
         try:
@@ -129,14 +146,14 @@ class RedisSlots:
         finally:
             self.release(holder)
 
-    def _wait(self, holder: str, end: float) -> bool:
+    def _wait(self, holder: str, end: float, background: bool = False) -> bool:
         """True once `holder` has a slot; False when Redis fails (use the fallback).
         Raises Throttled at `end` (monotonic)."""
         from redis.exceptions import RedisError  # redis is loaded only where REDIS_URL is set
 
         pause = POLL_MIN_S
         try:
-            while not self.try_acquire(holder):
+            while not self.try_acquire(holder, background):
                 left = end - time.monotonic()
                 if left <= 0:
                     raise _busy(self.mailbox)
@@ -152,6 +169,7 @@ _lock = threading.Lock()
 _local: dict[str, LocalSlots] = {}
 _shared: dict[tuple[str, str], RedisSlots] = {}
 _clients: dict[str, object] = {}
+_client_lock = threading.Lock()
 
 
 def mailbox_slots(
@@ -168,10 +186,18 @@ def mailbox_slots(
             return local
         shared = _shared.get((redis_url, key))
         if shared is None:
-            client = _clients.get(redis_url)
-            if client is None:
-                from redis import Redis  # loaded only where REDIS_URL is set
-
-                client = _clients[redis_url] = Redis.from_url(redis_url, socket_timeout=5, socket_connect_timeout=2)
-            shared = _shared[(redis_url, key)] = RedisSlots(client, key, lease_s=lease_s, fallback=local)
+            shared = _shared[(redis_url, key)] = RedisSlots(
+                redis_client(redis_url), key, lease_s=lease_s, fallback=local
+            )
         return shared
+
+
+def redis_client(redis_url: str):
+    """One Redis client per URL in this process (the slots and the pacer share it)."""
+    with _client_lock:
+        client = _clients.get(redis_url)
+        if client is None:
+            from redis import Redis  # loaded only where REDIS_URL is set
+
+            client = _clients[redis_url] = Redis.from_url(redis_url, socket_timeout=5, socket_connect_timeout=2)
+        return client

@@ -17,7 +17,10 @@ server/auth/graph_tokens.py); if it answers the same token (it has nothing bette
 error is raised as it came.
 
 Requests to one mailbox (`slots`, see slots.py) are bounded across threads, and across
-processes when Redis is configured, to Outlook's 4 concurrent requests per mailbox.
+processes when Redis is configured, to Outlook's 4 concurrent requests per mailbox, and
+paced (`pacer`, see pacer.py) to its request budget: each attempt first waits its turn
+in the budget (a `$batch` costs one per part), then takes a slot, then goes. Background
+work (server/workload.py) keeps a share of both for interactive requests.
 """
 
 from __future__ import annotations
@@ -34,7 +37,10 @@ from dataclasses import dataclass
 import requests
 from urllib3.exceptions import NewConnectionError
 
+from server.workload import is_background
+
 from .errors import GraphError, GraphTimeout, Unavailable, error_for, error_from_body, parse_retry_after
+from .pacer import Pacer, Spent, record_throttled, request_cost
 from .slots import MAILBOX_CONCURRENCY, MailboxSlots, mailbox_slots
 
 log = logging.getLogger(__name__)
@@ -150,9 +156,13 @@ class Transport:
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
         slots: MailboxSlots | None = None,
+        pacer: Pacer | None = None,
+        mailbox: str | None = None,
     ):
         self.session = session
         self.slots = slots
+        self.pacer = pacer
+        self.mailbox = mailbox  # whose budget and slots (for the count of 429s)
         self.token_provider = token_provider
         self.timeout = parse_timeout(timeout)
         self.max_wait_s = float(max_wait_s)
@@ -190,14 +200,23 @@ class Transport:
             _refused.reset(reset)
         return fresh if fresh and fresh != token else None
 
-    def _slot(self, deadline: Deadline):
+    def pay(self, cost: int, deadline: Deadline, partial: bool = False) -> Spent | None:
+        """Takes `cost` units of the mailbox's budget ahead of a request (None without a
+        pacer); with `partial`, as many as are free once one is (`Spent.cost`), so a
+        `$batch` can send that many parts now rather than wait for all. Hand the result
+        to `request(paid=...)`. Raises Throttled when the wait would outlast `deadline`."""
+        if self.pacer is None:
+            return None
+        return self.pacer.spend(cost, is_background(), deadline.remaining(), partial)
+
+    def _slot(self, deadline: Deadline, background: bool):
         """Hold one of the mailbox's slots for one request (never while sleeping). The
         wait is bounded: past it, Throttled (retry_after set) goes to the caller."""
         if self.slots is None:
             return contextlib.nullcontext()
         connect, read = self.timeout
         # A holder keeps a slot for at most about connect + read seconds.
-        return self.slots.hold(deadline.remaining() + connect + read)
+        return self.slots.hold(deadline.remaining() + connect + read, background)
 
     def request(
         self,
@@ -211,8 +230,11 @@ class Transport:
         idempotent: bool | None = None,
         deadline: Deadline | None = None,
         stream: bool = False,
+        paid: Spent | None = None,
     ) -> requests.Response:
         """Send one request; return the 2xx response.
+
+        `paid`: the budget `pay` took for the first attempt (retries pay again).
 
         With `stream`, the body is not read here: the caller reads it (`iter_content`)
         and must close the response, which frees the mailbox's slot the body held.
@@ -229,6 +251,7 @@ class Transport:
         if idempotent is None:
             idempotent = method in IDEMPOTENT_METHODS
         deadline = deadline or self.deadline()
+        cost = request_cost(url, json)
         request_id = str(uuid.uuid4())  # the same on every retry, for Graph's logs
         attempt = 0
         token = None  # the replacement for a refused token, once
@@ -241,6 +264,7 @@ class Transport:
                 read = min(read, max(deadline.remaining(), 1.0))
             sent_headers = self.headers(headers, prefer, token)
             sent_headers["client-request-id"] = request_id
+            prepaid, paid = paid, None  # only the first attempt was paid for ahead
             try:
                 response = self._send(
                     deadline,
@@ -251,6 +275,8 @@ class Transport:
                     headers=sent_headers,
                     timeout=(connect, read),
                     stream=stream,
+                    cost=cost,
+                    paid=prepaid,
                 )
             except requests.exceptions.SSLError as exc:
                 # Not transient: the certificate is not trusted (see CA_BUNDLE).
@@ -282,6 +308,8 @@ class Transport:
             if response.status_code < 400:
                 return response
             if response.status_code in RETRY_STATUSES:
+                if response.status_code == 429:
+                    record_throttled(self.mailbox)
                 retry_after = parse_retry_after(response.headers.get("Retry-After"))
                 delay = retry_after if retry_after is not None else self.backoff(attempt)
                 if delay <= deadline.remaining():
@@ -315,17 +343,41 @@ class Transport:
                     continue
             raise error
 
-    def _send(self, deadline: Deadline, method: str, url: str, *, stream: bool, **kwargs) -> requests.Response:
-        """One HTTP exchange holding one of the mailbox's slots: until the answer for a
-        plain request, until the response is closed for a streamed 2xx body (Outlook
-        counts a download in progress as a request in flight)."""
-        slot = self._slot(deadline)
-        slot.__enter__()
+    def _send(
+        self,
+        deadline: Deadline,
+        method: str,
+        url: str,
+        *,
+        stream: bool,
+        cost: int = 1,
+        paid: Spent | None = None,
+        **kwargs,
+    ) -> requests.Response:
+        """One HTTP exchange, paid for from the mailbox's budget (waiting its turn there
+        first) and holding one of the mailbox's slots: until the answer for a plain
+        request, until the response is closed for a streamed 2xx body (Outlook counts a
+        download in progress as a request in flight)."""
+        background = is_background()
+        spent = paid
+        if spent is None and self.pacer is not None:
+            spent = self.pacer.spend(cost, background, deadline.remaining())
+        slot = self._slot(deadline, background)
+        try:
+            slot.__enter__()
+        except BaseException:
+            if spent is not None:
+                spent.refund()  # never sent
+            raise
         try:
             response = self.session.request(method, url, stream=stream, **kwargs)
         except BaseException as exc:
+            if spent is not None:
+                spent.settle()
             slot.__exit__(type(exc), exc, exc.__traceback__)
             raise
+        if spent is not None:
+            spent.settle()  # Graph has counted it by now
         if not stream or response.status_code >= 400:
             slot.__exit__(None, None, None)
             return response

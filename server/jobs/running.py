@@ -17,6 +17,7 @@ from server.db import Database
 from server.jobs.registry import JOB_FUNCTIONS, FailNow, JobContext
 from server.jobs.runners import RqRunner, ThreadRunner
 from server.jobs.status import get_job
+from server.workload import background
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +60,9 @@ def run_job(app: Flask, job_id: int) -> str | None:
         fn = JOB_FUNCTIONS.get(row.kind)
         error: BaseException | None = None
         hint = None
-        with app.app_context():
+        # Every job is background work: it leaves a share of each mailbox's Graph budget
+        # and slots to the pane (server/workload.py).
+        with app.app_context(), background():
             try:
                 if fn is None:
                     raise LookupError(f"no job function for kind {row.kind!r}")

@@ -41,6 +41,7 @@ from server.crm.addresses import matches_never_sync
 from server.crm.filing import set_item_state
 from server.crm.matching import match_addresses
 from server.crm.models import MailboxItem
+from server.graph import GraphClient
 from server.graph import properties as props
 from server.graph.errors import GraphError
 from server.graph.messages import MESSAGE_FIELDS_WITH_BODY
@@ -209,10 +210,29 @@ def process_messages(
     marks those that qualify, marks "Don't sync" ones excluded. Messages without their
     body are read again (in `$batch`) only when they are to be filed. Idempotent.
     Raises GraphError when a whole `$batch` call fails (the caller's job retries)."""
+    return mark_planned(mailbox.graph, plan_messages(mailbox, messages, mode, have_bodies))
+
+
+@dataclass
+class Planned:
+    """Messages filed in the CRM (or decided on), whose marks in Outlook are still to be
+    written: `patches` by message id, `filed` the ids filed now."""
+
+    outcome: Outcome
+    filed: set[str] = field(default_factory=set)
+    patches: dict[str, tuple] = field(default_factory=dict)
+
+
+def plan_messages(
+    mailbox: Mailbox, messages: Iterable[dict], mode: str | None = None, have_bodies: bool = False
+) -> Planned:
+    """`process_messages` up to the marks: decides, files in the CRM, and answers the
+    marks to write (`mark_planned`, which needs only Graph, so a caller may write them
+    while it files the next messages)."""
     messages = [m for m in messages if m and m.get("id")]
     outcome = Outcome()
     if not messages:
-        return outcome
+        return Planned(outcome)
     settings = mailbox.settings()
     mode = mode or settings.get("auto_sync") or "off"
     never_sync = list(settings.get("never_sync") or [])
@@ -260,9 +280,15 @@ def process_messages(
     for message_id, (message, decision) in to_file.items():
         email, _ = file_in_crm(mailbox, message, matches, extra_links=decision.links)
         patches[message_id] = mark_patch(message, email)
+    return Planned(outcome, set(to_file), patches)
 
+
+def mark_planned(graph: GraphClient, planned: Planned) -> Outcome:
+    """Writes the planned marks (`$batch` PATCHes) and answers the whole Outcome. Raises
+    GraphError when a whole `$batch` call fails."""
+    outcome, to_file, patches = planned.outcome, planned.filed, planned.patches
     if patches:
-        results = mailbox.graph.update_messages(patches)
+        results = graph.update_messages(patches)
         for message_id, error in results.items():
             if error is None:
                 if message_id in to_file:

@@ -21,7 +21,10 @@ contact, skipped for the never-sync list, otherwise skipped, failed.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, date, datetime
 
 from flask import Flask
@@ -33,7 +36,7 @@ from server.graph.errors import GraphError
 from server.jobs.queue import enqueue
 from server.jobs.registry import JobContext, job
 from server.sync.app_access import mailbox_job, require_allowed
-from server.sync.automatic import Outcome, process_messages
+from server.sync.automatic import Outcome, mark_planned, plan_messages
 from server.sync.mailbox import Mailbox
 from server.sync.mailbox_factory import job_mailbox
 
@@ -83,51 +86,87 @@ def bulk_sync(
     """Files the folder's messages received since `since`, resuming from `cursor`
     ({"after", "seen", "done", "failed", "summary"}); `report(done, total, failed,
     cursor)` after each page. Returns the whole run's Outcome (the resumed part
-    included). Raises GraphError (the job retries and resumes)."""
+    included). Raises GraphError (the job retries and resumes).
+
+    A page's marks are written by a second thread while this one reads and files the
+    next page (at most one page's marks in flight): under the mailbox's request budget
+    the marks wait their turn there while the filing goes on, so the budget is spent as
+    fast as it frees up. The cursor passes a page only once its marks are written."""
     cursor = dict(cursor or {})
-    after = cursor.get("after") or since_iso(since)
-    seen = set(cursor.get("seen") or ())
-    done = int(cursor.get("done") or 0)
-    failed = int(cursor.get("failed") or 0)
-    total = None
+    state = {
+        "after": cursor.get("after") or since_iso(since),
+        "seen": set(cursor.get("seen") or ()),
+        "done": int(cursor.get("done") or 0),
+        "failed": int(cursor.get("failed") or 0),
+        "total": None,
+        "cursor": cursor,
+    }
+    resumed_at = set(state["seen"])  # done before, at the time the run resumes from
     outcome = Outcome.from_summary(cursor.get("summary"))
     mailbox.graph.ensure_categories()
     pages = mailbox.graph.message_pages(
         folder,
         select=BULK_FIELDS,
-        filter=f"receivedDateTime ge {after}",
+        filter=f"receivedDateTime ge {state['after']}",
         order_by="receivedDateTime asc",
         page_size=page_size,
         crm=True,
         expand_attachments=True,
         count=True,
     )
-    for page in pages:
-        if total is None and page.count is not None:
-            total = done + failed + max(0, int(page.count) - len(seen))
-        fresh = [m for m in page.messages if m["id"] not in seen]
-        result = process_messages(mailbox, fresh, mode="all", have_bodies=True)
+
+    def passed(marking: Future, messages: list[dict]) -> None:
+        """The page's marks are written: count it and move the cursor past it."""
+        result = marking.result()
         if result.failed:
             raise GraphError(502, "MarkFailed", "; ".join(result.errors[:5]))
         outcome.add(result)
-        done += result.handled
-        if page.messages:
-            last = page.messages[-1].get("receivedDateTime") or after
-            at_last = {m["id"] for m in page.messages if m.get("receivedDateTime") == last}
-            seen = (seen | at_last) if last == after else at_last
-            after = last
-        cursor = {
-            "after": after,
-            "seen": sorted(seen),
-            "done": done,
-            "failed": failed,
+        state["done"] += result.handled
+        after, seen = state["after"], state["seen"]
+        if messages:
+            last = messages[-1].get("receivedDateTime") or after
+            at_last = {m["id"] for m in messages if m.get("receivedDateTime") == last}
+            state["seen"] = (seen | at_last) if last == after else at_last
+            state["after"] = last
+        state["cursor"] = {
+            "after": state["after"],
+            "seen": sorted(state["seen"]),
+            "done": state["done"],
+            "failed": state["failed"],
             "summary": outcome.summary(),
         }
         if report:
-            report(done, total, failed, cursor)
-    cursor = {**cursor, "done": done, "failed": failed, "summary": outcome.summary()}
+            report(state["done"], state["total"], state["failed"], state["cursor"])
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="bulk-marks") as marks:
+        in_flight: tuple[Future, list[dict]] | None = None
+        try:
+            page = next(pages, None)
+            while page is not None:
+                if state["total"] is None and page.count is not None:
+                    state["total"] = state["done"] + state["failed"] + max(0, int(page.count) - len(state["seen"]))
+                fresh = [m for m in page.messages if m["id"] not in resumed_at]
+                planned = plan_messages(mailbox, fresh, "all", True)
+                # The next page is read before this one's marks start: once they do, they
+                # take every unit of the budget that frees up until they are all written.
+                following = next(pages, None)
+                if in_flight is not None:
+                    passed(*in_flight)
+                    in_flight = None
+                # The marking thread runs in this context: the app, and background work.
+                marking = marks.submit(contextvars.copy_context().run, mark_planned, mailbox.graph, planned)
+                in_flight = (marking, page.messages)
+                page = following
+            if in_flight is not None:
+                passed(*in_flight)
+                in_flight = None
+        finally:
+            if in_flight is not None:  # a later page failed: keep what this one got done
+                with contextlib.suppress(Exception):
+                    passed(*in_flight)
+    cursor = {**state["cursor"], "done": state["done"], "failed": state["failed"], "summary": outcome.summary()}
     if report:
-        report(done, done + failed, failed, cursor)
+        report(state["done"], state["done"] + state["failed"], state["failed"], cursor)
     return outcome
 
 

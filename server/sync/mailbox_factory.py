@@ -40,9 +40,12 @@ def app_only_graph(
     )
 
 
-def delegated_graph(config: Mapping, token: TokenSource, *, http: requests.Session | None = None) -> GraphClient:
-    """Graph on /me with a user's own (delegated) token."""
-    return GraphClient.from_config(config, token, http or trusted_session())
+def delegated_graph(
+    config: Mapping, token: TokenSource, *, http: requests.Session | None = None, oid: str | None = None
+) -> GraphClient:
+    """Graph on /me with a user's own (delegated) token; with the user's object id `oid`,
+    its requests share the mailbox's slots and budget with app-only work on it."""
+    return GraphClient.from_config(config, token, http or trusted_session(), mailbox=oid)
 
 
 def app_only_mailbox(app: Flask, session: Session, user_id: int) -> Mailbox | None:
@@ -58,7 +61,7 @@ def app_only_mailbox(app: Flask, session: Session, user_id: int) -> Mailbox | No
 def delegated_mailbox(session: Session, config: Mapping, principal: Principal) -> Mailbox:
     """The signed-in user's Mailbox on delegated Graph (on-behalf-of their token); the
     user is added to the CRM on first sight."""
-    graph = delegated_graph(config, lambda: graph_token_for(principal))
+    graph = delegated_graph(config, lambda: graph_token_for(principal), oid=principal.oid)
     return open_mailbox(
         session,
         tid=principal.tid,

@@ -138,3 +138,30 @@ def test_unreachable_redis_falls_back_to_this_processs_slots():
     assert isinstance(slots, RedisSlots)
     with slots.hold(1):
         pass
+
+
+def test_background_work_leaves_one_slot_to_interactive_requests():
+    slots = mailbox_slots(f"{uuid.uuid4().hex}@contoso.com")
+    with contextlib.ExitStack() as stack:
+        for _ in range(3):
+            stack.enter_context(slots.hold(1, background=True))
+        with pytest.raises(Throttled):  # a 4th background request waits (here: gives up)
+            with slots.hold(0.05, background=True):
+                pass
+        with slots.hold(0.05):  # an interactive one gets the 4th at once
+            with pytest.raises(Throttled):
+                with slots.hold(0.05):
+                    pass
+
+
+def test_background_work_leaves_one_slot_to_interactive_requests_in_redis(redis_url):
+    slots = mailbox_slots(f"{uuid.uuid4().hex}@contoso.com", redis_url)
+    assert isinstance(slots, RedisSlots)
+    with contextlib.ExitStack() as stack:
+        for _ in range(3):
+            stack.enter_context(slots.hold(1, background=True))
+        with pytest.raises(Throttled):
+            with slots.hold(0.05, background=True):
+                pass
+        with slots.hold(0.05):
+            assert slots.holders() == 4

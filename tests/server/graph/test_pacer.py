@@ -1,0 +1,287 @@
+"""Each mailbox's request budget, spent by the pacer instead of running into 429: the
+emulator enforces the same budget (requests per sliding window per mailbox) and logs a
+429 for every request over it, so "no 429 in its log" is the budget kept.
+
+- Two real processes on one mailbox, sharing the budget through one redis-server, never
+  overrun it together, and share it evenly: once the first window's budget is spent,
+  neither waits out a window while the other spends the next.
+- Background work (a job) leaves the interactive reserve free: a pane request goes
+  through at once while a bulk load keeps the budget saturated.
+- Without Redis the pacer is this process's own, and still keeps the budget.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from redis import Redis
+
+from server.graph import GraphClient, Throttled
+from server.graph.pacer import (
+    KEY_PREFIX,
+    Budget,
+    LocalPacer,
+    RedisPacer,
+    mailbox_pacer,
+    request_cost,
+    throttled_count,
+)
+from server.workload import background, is_background
+from tests.support.emulator_process import trusting_session
+from tests.support.identities import ADELE, ADELE_OID, CONTOSO
+from tests.support.waiting import wait_for
+
+SPAWN = multiprocessing.get_context("spawn")
+MESSAGE_PATH = rf"^/v1\.0/(users/{ADELE_OID}|me)/messages/"
+
+
+def message_ids(emulator, count: int) -> list[str]:
+    token = emulator.app_token(CONTOSO)
+    graph = GraphClient(emulator.graph_url, lambda: token, emulator.session, user=ADELE_OID)
+    ids = [m["id"] for m in graph.list_messages("inbox", select=("id",))][:count]
+    assert len(ids) == count
+    return ids
+
+
+def paced_reads(graph_url, ca_path, token, redis_url, ids, budget, ready, start, stop, threads) -> None:
+    """A worker process: `threads` threads of background work reading `ids` over and
+    over, paced, until `stop`."""
+    session = trusting_session(ca_path)
+    graph = GraphClient(
+        graph_url, lambda: token, session, user=ADELE_OID, max_wait_s=60, redis_url=redis_url, budget=budget
+    )
+    for _ in range(threads):  # connections open before the start, outside the mailbox's budget
+        session.get(graph_url.rsplit("/v1.0", 1)[0] + "/_emulator/users", timeout=30)
+    ready.set()
+
+    def read(n: int) -> None:
+        with background():
+            while not stop.is_set():
+                assert graph.get_message(ids[n % len(ids)], select=("id",))["id"] == ids[n % len(ids)]
+
+    start.wait(30)
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        list(pool.map(read, range(threads)))
+
+
+@pytest.mark.redis
+def test_two_processes_share_one_mailbox_budget_through_redis_never_exceeding_it_and_evenly(emulator, redis_url):
+    emulator.reset()
+    ids = message_ids(emulator, 6)
+    limit, window = 20, 1.5
+    budget = Budget(limit, window, reserve=0.0)
+    Redis.from_url(redis_url).delete(KEY_PREFIX + ADELE_OID)
+    token = emulator.app_token(CONTOSO)
+    emulator.limits(mailbox_requests_per_window=limit, window_s=window)
+    emulator.clear_requests()
+    start, stop, ready = SPAWN.Event(), SPAWN.Event(), [SPAWN.Event(), SPAWN.Event()]
+    own = {0: ids[:3], 1: ids[3:]}  # each process reads its own messages: the log tells them apart
+    args = (emulator.graph_url, emulator.ca_path, token, redis_url)
+    workers = [
+        SPAWN.Process(target=paced_reads, args=(*args, own[n], budget, ready[n], start, stop, 3)) for n in (0, 1)
+    ]
+    try:
+        for worker in workers:
+            worker.start()
+        assert all(r.wait(60) for r in ready)
+        start.set()
+        wait_for(lambda: len(emulator.requests(path=MESSAGE_PATH)) >= 4 * limit, 120, 0.1, "four windows' worth")
+        stop.set()
+        for worker in workers:
+            worker.join(60)
+        assert [w.exitcode for w in workers] == [0, 0]
+        rows = emulator.requests(path=MESSAGE_PATH)
+    finally:
+        stop.set()
+        emulator.reset()
+        for worker in workers:
+            if worker.is_alive():
+                worker.kill()
+
+    # Together within the budget: the emulator, counting as Outlook does, refused nothing.
+    assert len(rows) >= 4 * limit
+    assert [r for r in rows if r["status"] != 200 or r["throttled"]] == []
+    # Evenly: once the first window's budget is spent (by whoever came first), each of
+    # the next windows' worth of requests, in the order Graph saw them, holds both
+    # processes' (neither sat out a window while the other spent the budget).
+    who = [0 if any(r["path"].endswith(i) for i in own[0]) else 1 for r in rows]
+    windows = [who[n : n + limit] for n in range(limit, 4 * limit, limit)]
+    assert all(w.count(0) >= limit // 5 and w.count(1) >= limit // 5 for w in windows), windows
+
+
+class CountedSleep:
+    """time.sleep, counting who slept (the pacer sleeps only when a request must wait)."""
+
+    def __init__(self):
+        self.by_thread: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, seconds: float) -> None:
+        with self._lock:
+            name = threading.current_thread().name
+            self.by_thread[name] = self.by_thread.get(name, 0) + 1
+        time.sleep(seconds)
+
+    def count(self, prefix: str) -> int:
+        """Sleeps of the threads whose name starts with `prefix`."""
+        with self._lock:
+            return sum(n for name, n in self.by_thread.items() if name.startswith(prefix))
+
+
+def test_a_pane_request_goes_through_at_once_while_background_work_saturates_the_budget(emulator):
+    """Without Redis: the in-process pacer keeps the budget and the interactive reserve.
+    The window is long, so the budget stays spent for the whole test, and the bulk load
+    may wait 1 s at most: past that the pacer hands it Throttled at once."""
+    emulator.reset()
+    ids = message_ids(emulator, 3)
+    limit, window = 20, 120.0
+    budget = Budget(limit, window, reserve=0.25)  # background may fill 15 of each window's 20
+    assert budget.allowance(background=True) == 15 and budget.allowance(background=False) == 20
+    pacer = mailbox_pacer(ADELE_OID, budget)  # the one the clients below use: no REDIS_URL
+    assert isinstance(pacer, LocalPacer) and pacer.used() == 0
+    slept = CountedSleep()
+    pacer.sleep = slept
+    app_token, pane_token = emulator.app_token(CONTOSO), emulator.graph_token(ADELE)
+    bulk = GraphClient(
+        emulator.graph_url, lambda: app_token, emulator.session, user=ADELE_OID, budget=budget, max_wait_s=1
+    )
+    # The pane's client: delegated, on /me, naming its mailbox so it shares the budget.
+    pane = GraphClient(emulator.graph_url, lambda: pane_token, emulator.session, mailbox=ADELE_OID, budget=budget)
+    emulator.limits(mailbox_requests_per_window=limit, window_s=window)
+    emulator.clear_requests()
+
+    def bulk_read(n: int) -> str:
+        with background():
+            assert is_background()
+            try:
+                return bulk.get_message(ids[n % len(ids)], select=("id",))["id"]
+            except Throttled as refused:
+                return refused.code
+
+    try:
+        with ThreadPoolExecutor(max_workers=3, thread_name_prefix="bulk") as pool:
+            outcomes = list(pool.map(bulk_read, range(24)))
+        # The bulk load has spent its share of the window: its next request is refused.
+        assert outcomes.count("MailboxBudget") == 24 - 15
+        assert not is_background()
+        pane_read = [pane.get_message(ids[0], select=("id",))["id"] for _ in range(5)]
+        with pytest.raises(Throttled) as spent:  # the whole budget is spent now, the reserve too
+            pane.get_message(ids[0], select=("id",))
+        rows = emulator.requests(path=MESSAGE_PATH)
+    finally:
+        emulator.reset()
+
+    assert pane_read == [ids[0]] * 5  # the pane's 5 went through: the reserve was free
+    assert slept.count("") == 0  # nobody waited: the window's budget stayed spent, no waits
+    assert spent.value.code == "MailboxBudget" and spent.value.retry_after > 60
+    assert len(rows) == 15 + 5
+    assert [r for r in rows if r["status"] != 200 or r["throttled"]] == []  # and nobody met a 429
+
+
+def test_without_redis_the_in_process_pacer_makes_threads_wait_their_turn():
+    clock = [0.0]
+    pacer = LocalPacer("someone@contoso.com", Budget(5, 10.0), clock=lambda: clock[0])
+    spent = [pacer.try_spend(1, background=False)[0] for _ in range(5)]
+    assert all(s is not None for s in spent)
+    refused, wait = pacer.try_spend(1, background=False)
+    assert refused is None and wait == 10.0  # all five in flight: a window after an answer, at the earliest
+    clock[0] = 1.0
+    spent[0].settle()
+    clock[0] = 2.0
+    assert pacer.try_spend(1, background=False) == (None, 9.0)  # the first answer leaves at 11
+    spent[1].refund()  # never sent: its unit comes back at once
+    assert pacer.try_spend(1, background=False)[0] is not None
+    clock[0] = 11.0
+    assert pacer.used() == 4  # the settled one left the window
+    with pytest.raises(Throttled) as busy:
+        pacer.spend(2, background=False, timeout=0.5)
+    assert busy.value.code == "MailboxBudget" and busy.value.retry_after >= 1
+
+
+def test_a_batch_costs_one_per_part():
+    body = {"requests": [{"id": str(n), "method": "GET", "url": "/me"} for n in range(20)]}
+    assert request_cost("https://graph.example/v1.0/$batch", body) == 20
+    assert request_cost("https://graph.example/v1.0/me/messages", body) == 1
+    assert request_cost("https://graph.example/v1.0/me/messages/x", None) == 1
+
+
+@pytest.mark.redis
+def test_background_work_in_redis_leaves_the_reserve_to_interactive_requests(redis_url):
+    mailbox = f"{uuid.uuid4().hex}@contoso.com"
+    budget = Budget(10, 60.0, reserve=0.2)
+    pacer = mailbox_pacer(mailbox, budget, redis_url, redis_client=Redis.from_url(redis_url))
+    assert isinstance(pacer, RedisPacer)
+    for _ in range(8):
+        spent, _ = pacer.try_spend(1, background=True)
+        spent.settle()
+    refused, wait = pacer.try_spend(1, background=True)
+    assert refused is None and 0 < wait <= 60
+    assert pacer.try_spend(2, background=False)[0] is not None  # the reserve
+    assert pacer.try_spend(1, background=False)[0] is None  # and no more: the budget is spent
+    assert pacer.used() == 10
+
+
+def test_unreachable_redis_falls_back_to_this_processs_pacer():
+    budget = Budget(3, 60.0)
+    url = "redis://127.0.0.1:1/0"
+    unreachable = Redis.from_url(url, socket_connect_timeout=0.5)
+    pacer = mailbox_pacer(f"{uuid.uuid4().hex}@contoso.com", budget, url, redis_client=unreachable)
+    assert isinstance(pacer, RedisPacer)
+    for _ in range(3):
+        assert pacer.try_spend(1, background=False)[0] is not None
+    assert pacer.try_spend(1, background=False)[0] is None
+
+
+def test_a_batch_takes_the_room_there_is_rather_than_wait_for_all_of_it():
+    pacer = LocalPacer(f"{uuid.uuid4().hex}@contoso.com", Budget(10, 60.0))
+    for _ in range(7):
+        pacer.try_spend(1, background=False)[0].settle()
+    assert pacer.try_spend(20, background=False)[0] is None  # all 20 at once: wait
+    spent, _ = pacer.try_spend(20, background=False, partial=True)
+    assert spent.cost == 3 and pacer.used() == 10  # the 3 parts there is room for go now
+    assert pacer.try_spend(17, background=False, partial=True)[0] is None
+
+
+@pytest.mark.redis
+def test_a_batch_takes_the_room_there_is_in_redis_too(redis_url):
+    pacer = mailbox_pacer(
+        f"{uuid.uuid4().hex}@contoso.com", Budget(10, 60.0), redis_url, redis_client=Redis.from_url(redis_url)
+    )
+    for _ in range(7):
+        pacer.try_spend(1, background=False)[0].settle()
+    spent, _ = pacer.try_spend(20, background=False, partial=True)
+    assert spent.cost == 3 and pacer.used() == 10
+    spent.refund()
+    assert pacer.used() == 7
+
+
+def test_a_429_that_happens_anyway_is_honoured_and_counted(emulator):
+    emulator.reset()
+    ids = message_ids(emulator, 1)
+    token = emulator.app_token(CONTOSO)
+    graph = GraphClient(emulator.graph_url, lambda: token, emulator.session, user=ADELE_OID, budget=Budget(100, 60.0))
+    before = throttled_count(ADELE_OID)
+    emulator.fault(path=MESSAGE_PATH, method="GET", kind="429", retry_after=1, count=1)
+    try:
+        assert graph.get_message(ids[0], select=("id",))["id"] == ids[0]  # after its Retry-After
+    finally:
+        emulator.reset()
+    assert throttled_count(ADELE_OID) == before + 1
+
+
+def test_a_batch_with_no_room_waits_only_for_the_first_unit_to_free():
+    clock = [0.0]
+    pacer = LocalPacer(f"{uuid.uuid4().hex}@contoso.com", Budget(20, 100.0), clock=lambda: clock[0])
+    for n in range(20):
+        clock[0] = float(n)
+        pacer.try_spend(1, background=False)[0].settle()
+    assert pacer.try_spend(20, background=False, partial=True) == (None, 81.0)  # the oldest leaves at 100
+    assert pacer.try_spend(20, background=False) == (None, 100.0)  # all 20: the 20th leaves at 119
+    clock[0] = 102.0
+    spent, _ = pacer.try_spend(20, background=False, partial=True)
+    assert spent.cost == 3
