@@ -281,6 +281,8 @@
     mailbox.item = makeItem(ctx.item);
     context.roamingSettings = roamingSettings(ctx.roamingSettings);
     SUPPORTED_SETS.nestedappauth = ctx.naa ? "1.1" : null;
+    // An older client (the page's ?mailbox=): isSetSupported answers for its Mailbox set.
+    SUPPORTED_SETS.mailbox = ctx.mailbox || "1.14";
   }
 
   function fire(eventType, payload) {
