@@ -9,7 +9,8 @@
 //    of an Office.js method has the documented arguments (the TypeScript checker on the plain
 //    JavaScript, checkJs);
 // 2. the requirement set each member's documentation names is one the manifest declares for
-//    every block that loads the file (see office-api/surfaces.mjs), unless the use is guarded: in
+//    every block that loads the file (see office-api/surfaces.mjs: a page only launch events load
+//    may rely on the lowest set among its events), unless the use is guarded: in
 //    the branch of an `isSetSupported(set, version)` check or of a test of a member of that set
 //    (`typeof x.member === "function"`), or after an early return when it fails, as Microsoft's
 //    docs advise;

@@ -189,7 +189,7 @@
     });
   }
 
-  // The Smart Alert. errorMessage is Mailbox 1.12 (what the manifest asks for); the cancel
+  // The Smart Alert. errorMessage is Mailbox 1.12 (what OnMessageSend itself needs); the cancel
   // button's label, the pane it opens and sendModeOverride are Mailbox 1.14, so only where the
   // client has it. Without them Outlook offers "Don't send" and, from the manifest's PromptUser,
   // "Send Anyway".

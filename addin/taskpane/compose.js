@@ -15,7 +15,7 @@ import { showUnfiledSends } from "./unfiled-sends.js";
 const DEBOUNCE_MS = 300;
 const DEFAULTS = { compose_default: "crm_recipients", ask_on_send: false };
 
-const state = { settings: DEFAULTS, decided: false, file: false, anyCrm: false, caseId: null, taskId: null, picker: null, people: [] };
+const state = { settings: DEFAULTS, decided: false, file: false, anyCrm: false, caseId: null, taskId: null, picker: null, people: [], can: null };
 let timer = null;
 let generation = 0;
 
@@ -40,6 +40,8 @@ async function start() {
   $("sideload").hidden = true;
   $("app").hidden = false;
   showUnfiledSends();
+  state.can = draft.support();
+  showLimits(state.can);
   $("compose-file").addEventListener("change", onToggle);
   const [settings, carried] = await Promise.all([composeSettings(), draft.choice()]);
   state.settings = settings;
@@ -48,11 +50,16 @@ async function start() {
   state.caseId = carried.caseId;
   state.taskId = carried.taskId;
   showChoice();
-  $("compose-file").disabled = false;
-  draft.onRecipientsChanged(() => {
+  // Without categories the switch could promise nothing: it stays off and disabled, the note says why.
+  $("compose-file").disabled = !state.can.categories;
+  const live = draft.onRecipientsChanged(() => {
     clearTimeout(timer);
     timer = setTimeout(refreshMatches, DEBOUNCE_MS);
   });
+  if (!live) {
+    $("compose-check").hidden = false;
+    $("compose-check").addEventListener("click", () => refreshMatches());
+  }
   await refreshMatches();
   loadPicker();
 }
@@ -104,9 +111,22 @@ async function onContactCreated(address, person) {
   await shown;
 }
 
+/**
+ * What this Outlook cannot do in compose, said once in plain words with what still works: without
+ * Mailbox 1.7 no live recipients (Check recipients instead); without 1.8 no category, so the
+ * choice cannot travel with the email (file the sent copy; a picked case or task is still linked).
+ */
+function showLimits(can) {
+  const lines = [];
+  if (!can.categories) lines.push(t("compose.noCategories"));
+  if (!can.liveRecipients) lines.push(t("compose.noLiveRecipients"));
+  $("compose-limits").replaceChildren(...lines.map((text) => el("p", { class: "muted", text })));
+  $("compose-limits").hidden = lines.length === 0;
+}
+
 /** Until the user decides, the toggle follows the default: always, with a CRM recipient, or never. */
 async function followDefault() {
-  if (state.decided) return;
+  if (state.decided || !state.can.categories) return;
   const wanted = { always: true, never: false }[state.settings.compose_default] ?? state.anyCrm;
   if (wanted === state.file) return;
   state.file = wanted;
@@ -127,7 +147,8 @@ let saving = Promise.resolve();
 function save(decided) {
   saving = saving.then(async () => {
     try {
-      await draft.applyChoice({ file: state.file, caseId: state.caseId, taskId: state.taskId, decided: decided || state.decided });
+      if (!state.can.categories) await draft.saveLinks({ caseId: state.caseId, taskId: state.taskId });
+      else await draft.applyChoice({ file: state.file, caseId: state.caseId, taskId: state.taskId, decided: decided || state.decided });
     } catch (error) {
       announce(t("compose.saveFailed", { message: (error && error.message) || "" }), "error");
     }
@@ -137,8 +158,10 @@ function save(decided) {
 
 function showChoice() {
   $("compose-file").checked = state.file;
-  $("compose-hint").textContent = t(state.file ? "compose.onHint" : "compose.offHint");
-  $("compose-link").hidden = !state.file || !state.picker;
+  $("compose-hint").textContent = state.can && !state.can.categories ? "" : t(state.file ? "compose.onHint" : "compose.offHint");
+  // Without categories a picked case or task still travels (custom properties) and is linked when the sent copy is filed.
+  const linkable = state.file || (state.can && !state.can.categories);
+  $("compose-link").hidden = !linkable || !state.picker;
 }
 
 /** The read pane's case and task picker, without "New …" (a draft links to existing records only). */

@@ -14,6 +14,7 @@ per page load (`?backend=` is accepted too).
 from __future__ import annotations
 
 import os
+import re
 import xml.etree.ElementTree as ET
 from functools import lru_cache
 from pathlib import Path
@@ -171,8 +172,10 @@ def addin_origin() -> str:
 
 @bp.get("/")
 def page():
-    """The Outlook-like page for one signed-in user (?upn=, ?lang=, ?theme=light|dark)."""
+    """The Outlook-like page for one signed-in user (?upn=, ?lang=, ?theme=light|dark,
+    ?mailbox=1.6: the highest Mailbox requirement set the emulated client reports, 1.14 when not given)."""
     origin = addin_origin()
+    mailbox = request.args.get("mailbox") or ""
     ribbon = _ribbon_cached(MANIFEST.stat().st_mtime, origin, request.args.get("lang") or "")
     settings = {
         "addinOrigin": origin,
@@ -180,6 +183,7 @@ def page():
         "displayLanguage": request.args.get("lang") or "",
         "theme": "dark" if request.args.get("theme") == "dark" else "light",
         "naa": request.args.get("naa") == "1",
+        "mailbox": mailbox if re.fullmatch(r"1\.\d{1,2}", mailbox) else "",
         "ribbon": ribbon,
     }
     return render_template("outlook.html", settings=settings)

@@ -68,6 +68,52 @@ function declaredSets(requirements, inherited) {
   return sets;
 }
 
+// The Mailbox set each launch event needs, from Microsoft's table of supported events
+// (https://learn.microsoft.com/office/dev/add-ins/outlook/autolaunch#supported-events). A client
+// runs a LaunchEvent's handler only for an event it supports, so the page of a runtime that only
+// launch events use may rely on the lowest set among its events, whatever its block declares.
+// An event not listed here gets no more than its block.
+export const LAUNCH_EVENT_SETS = {
+  OnNewMessageCompose: "1.10",
+  OnNewAppointmentOrganizer: "1.10",
+  OnMessageAttachmentsChanged: "1.11",
+  OnAppointmentAttachmentsChanged: "1.11",
+  OnMessageRecipientsChanged: "1.11",
+  OnAppointmentAttendeesChanged: "1.11",
+  OnAppointmentTimeChanged: "1.11",
+  OnAppointmentRecurrenceChanged: "1.11",
+  OnInfoBarDismissClicked: "1.11",
+  OnMessageSend: "1.12",
+  OnAppointmentSend: "1.12",
+  OnMessageCompose: "1.12",
+  OnAppointmentOrganizer: "1.12",
+  OnMessageFromChanged: "1.13",
+  OnAppointmentFromChanged: "1.13",
+  OnSensitivityLabelChanged: "1.13",
+};
+
+/**
+ * The sets a page named by resid may rely on when only launch events load it: the block's sets
+ * with Mailbox raised to the lowest set among those events. null when anything else (a task
+ * pane, a function file) names the same resid, or no launch event does.
+ */
+function launchSets(hosts, resid, sets) {
+  let lowest = null;
+  for (const el of walk(hosts, "VersionOverrides")) {
+    if (el.local !== "SourceLocation" || el.attrs.resid !== resid) continue;
+    const point = el.parent && el.parent.local === "ExtensionPoint" ? el.parent : null;
+    if (!point || point.attrs["xsi:type"] !== "LaunchEvent") return null;
+    for (const event of walk(point)) {
+      if (event.local !== "LaunchEvent") continue;
+      const need = LAUNCH_EVENT_SETS[event.attrs.Type] || sets.mailbox || "1.1";
+      if (!lowest || compareVersions(need, lowest) < 0) lowest = need;
+    }
+  }
+  if (!lowest) return null;
+  const mailbox = sets.mailbox && compareVersions(sets.mailbox, lowest) > 0 ? sets.mailbox : lowest;
+  return { ...sets, mailbox };
+}
+
 /**
  * The blocks of the manifest that load pages: [{label, sets, urls: [{url, where}]}].
  * The manifest's own block loads the <FormSettings> forms; each <VersionOverrides> loads what
@@ -95,10 +141,14 @@ export function manifestBlocks(manifestXml) {
         if (url.local === "Url" && url.attrs.id) resources[url.attrs.id] = url.attrs.DefaultValue;
       }
       const urls = [];
-      for (const el of walk(kid(block, "Hosts") || { children: [] }, "VersionOverrides")) {
+      const hosts = kid(block, "Hosts") || { children: [] };
+      for (const el of walk(hosts, "VersionOverrides")) {
         if (el.attrs.resid && resources[el.attrs.resid] && ["SourceLocation", "FunctionFile", "Runtime", "Override"].includes(el.local)) {
           const point = ancestorPoint(el);
-          urls.push({ url: resources[el.attrs.resid], where: point ? `${point} ${el.local}` : el.local, modes: modesOf(el, point) });
+          // A runtime's Override (the JavaScript-only file) serves the launch events of its Runtime's resid.
+          const runtimeResid = el.local === "Override" && el.parent.local === "Runtime" ? el.parent.attrs.resid : el.attrs.resid;
+          const own = ["LaunchEvent", "Runtimes"].includes(point) ? launchSets(hosts, runtimeResid, sets) : null;
+          urls.push({ url: resources[el.attrs.resid], where: point ? `${point} ${el.local}` : el.local, modes: modesOf(el, point), sets: own });
         }
       }
       const type = (block.attrs["xsi:type"] || "VersionOverrides").replace(/^VersionOverrides/, "VersionOverrides ");
@@ -178,7 +228,8 @@ export function fileSurfaces(root, manifestPath) {
   const blocks = manifestBlocks(fs.readFileSync(manifestPath, "utf8"));
   const files = new Map();
   for (const block of blocks) {
-    for (const { url, where, modes: entryModes } of block.urls) {
+    for (const { url, where, modes: entryModes, sets: own } of block.urls) {
+      const sets = own || block.sets;
       const entry = path.join(root, new URL(url).pathname);
       if (!fs.existsSync(entry)) continue;
       const seen = new Set();
@@ -189,9 +240,10 @@ export function fileSurfaces(root, manifestPath) {
         seen.add(file);
         if (file.endsWith(".js") || file.endsWith(".mjs")) {
           const known = files.get(file) || { sets: null, via: [], modes: new Set() };
-          known.sets = meet(known.sets, block.sets);
+          known.sets = meet(known.sets, sets);
           for (const mode of entryModes || []) known.modes.add(mode);
-          const label = `${path.relative(root, entry)} (${where}, ${block.label}: Mailbox ${block.sets.mailbox || "?"})`;
+          const events = own ? `, its launch events: Mailbox ${sets.mailbox}` : "";
+          const label = `${path.relative(root, entry)} (${where}, ${block.label}: Mailbox ${block.sets.mailbox || "?"}${events})`;
           if (!known.via.includes(label)) known.via.push(label);
           files.set(file, known);
         }

@@ -356,7 +356,16 @@ def test_runtimes_name_the_html_page_and_the_javascript_only_file_for_classic_wi
     assert 'src="events.js"' in page
 
 
-def test_the_block_with_smart_alerts_asks_for_mailbox_1_12_and_the_fallback_keeps_1_3(root):
+# The highest Mailbox set Outlook on Android and iOS support ("Outlook on Android and on iOS only
+# support up to Mailbox requirement set 1.5", Microsoft's mobile event-based activation docs).
+MOBILE_MAILBOX = "1.5"
+
+
+def version_tuple(text: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in text.split("."))
+
+
+def test_the_1_1_block_asks_for_what_mobile_has_and_the_fallback_keeps_1_3(root):
     outer = root.find("v10:VersionOverrides", NS)
     inner = outer.find("v11:VersionOverrides", NS)
 
@@ -365,10 +374,40 @@ def test_the_block_with_smart_alerts_asks_for_mailbox_1_12_and_the_fallback_keep
         assert [s.get("Name") for s in sets.findall("bt:Set", NS)] == ["Mailbox"]
         return sets.get("DefaultMinVersion")
 
-    # OnMessageSend with SendMode (Smart Alerts) is Mailbox 1.12; a client without it reads
-    # the 1.0 block, which has the read ribbon and nothing it cannot run.
-    assert minimum(inner, "v11") == "1.12"
+    # A block takes effect only where its Requirements are met. The 1.1 block holds the mobile
+    # button, the More menu, pinning and multi-select, so it asks for Mailbox 1.5 (it once asked
+    # for 1.12, for Smart Alerts, and so hid all of them from mobile and from 1.5-1.11 clients).
+    # The launch events and the compose pane stay in it: a client ignores an event it does not
+    # support, and the pane checks isSetSupported for 1.7 and 1.8.
+    assert minimum(inner, "v11") == MOBILE_MAILBOX
     assert minimum(outer, "v10") == "1.3"
+
+
+def test_the_mobile_surface_is_in_a_block_whose_requirements_mobile_clients_meet(root):
+    found = []
+
+    def visit(node, prefix, inherited):
+        sets = node.find(f"{prefix}:Requirements/bt:Sets", NS)
+        declared = sets.get("DefaultMinVersion") if sets is not None else inherited
+        for set_ in sets.findall("bt:Set", NS) if sets is not None else []:
+            assert set_.get("Name") == "Mailbox"
+            declared = set_.get("MinVersion") or declared
+        mobile = node.find(f"{prefix}:Hosts/{prefix}:Host/{prefix}:MobileFormFactor", NS)
+        if mobile is not None:
+            found.append((declared, [p.get(XSI_TYPE) for p in mobile.findall(f"{prefix}:ExtensionPoint", NS)]))
+        inner = node.find("v11:VersionOverrides", NS)
+        if inner is not None:
+            visit(inner, "v11", declared)
+
+    visit(root.find("v10:VersionOverrides", NS), "v10", "1.1")
+    assert found, "the manifest has no MobileFormFactor"
+    for declared, points in found:
+        assert version_tuple(declared) <= version_tuple(MOBILE_MAILBOX), (declared, points)
+        assert "MobileMessageReadCommandSurface" in points
+    # The same block keeps the compose surface and the launch events declared.
+    _, desktop = inner_desktop(root)
+    assert extension_points(desktop, "MessageComposeCommandSurface")
+    assert extension_points(desktop, "LaunchEvent")
 
 
 def test_every_launch_event_handler_is_associated_in_the_events_file(root):

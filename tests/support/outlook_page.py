@@ -68,7 +68,14 @@ class OutlookPage:
         self.page.on("console", lambda msg: self.console.append(f"{msg.type}: {msg.text}"))
         self.page.on("pageerror", lambda err: self.console.append(f"pageerror: {err}"))
 
-    def open(self, upn: str = ADELE, lang: str | None = None, theme: str | None = None, naa: bool = False):
+    def open(
+        self,
+        upn: str = ADELE,
+        lang: str | None = None,
+        theme: str | None = None,
+        naa: bool = False,
+        mailbox: str | None = None,
+    ):
         url = f"{self.emulator.base_url}/outlook/?upn={quote(upn)}&addin={quote(self.backend.url)}"
         if lang:
             url += f"&lang={quote(lang)}"
@@ -76,6 +83,8 @@ class OutlookPage:
             url += f"&theme={theme}"
         if naa:
             url += "&naa=1"
+        if mailbox:  # an older client: the highest Mailbox requirement set it reports
+            url += f"&mailbox={mailbox}"
         self.page.goto(url)
         self.page.wait_for_selector("body[data-ready='true']")
         return self

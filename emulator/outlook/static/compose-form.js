@@ -17,6 +17,13 @@ import { closePane, openPane } from "./taskpane-host.js";
 const FIELDS = ["to", "cc", "bcc"];
 const CUSTOM_PROPERTIES_ID = `String {00020329-0000-0000-C000-000000000046} Name cecp-${settings.ribbon.addinId}`;
 const launch = settings.ribbon.launch || { runtimeUrl: "", events: {} };
+// The Mailbox set each launch event needs (Microsoft's table of supported events): a client
+// without it never runs the handler, and sends as if the add-in had no OnMessageSend.
+const EVENT_SETS = { OnNewMessageCompose: "1.10", OnMessageSend: "1.12" };
+const clientHas = (version) => {
+  const [have, want] = [settings.mailbox || "1.14", version].map((v) => Number(v.split(".")[1]));
+  return have >= want;
+};
 
 state.compose = null; // the open draft: {to, cc, bcc, subject, body, categories, properties, conversationId}
 state.events = { associated: new Set(), waiting: [], invocations: new Map() };
@@ -106,7 +113,7 @@ function startLaunchRuntime() {
 /** Runs the manifest's handler for `eventType`; resolves to event.completed's options (null: none). */
 function runLaunchEvent(eventType) {
   const event = launch.events[eventType];
-  if (!event || !state.compose) return Promise.resolve(null);
+  if (!event || !state.compose || !clientHas(EVENT_SETS[eventType] || "1.10")) return Promise.resolve(null);
   return new Promise((resolve) => {
     const invocationId = `${eventType}-${Date.now()}-${Math.random().toString(16).slice(2)}`;
     state.events.invocations.set(invocationId, resolve);

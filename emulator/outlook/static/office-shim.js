@@ -136,7 +136,7 @@
 
   // An item in compose mode (the draft the user is writing): no itemId until it is saved.
   function makeComposeItem(data) {
-    return {
+    return withoutLaterSets({
       itemType: "message",
       conversationId: data.conversationId || "",
       to: composeRecipients("to"),
@@ -172,7 +172,18 @@
         delete handlers[eventType];
         if (parts.callback) parts.callback(asyncResult(undefined, null, parts.options.asyncContext));
       },
-    };
+    });
+  }
+
+  // An older client has no member of a later set: categories are Mailbox 1.8, the item's
+  // addHandlerAsync/removeHandlerAsync 1.7 (an add-in that uses them unchecked fails there too).
+  function withoutLaterSets(item) {
+    if (!versionAtLeast(SUPPORTED_SETS.mailbox, "1.8")) delete item.categories;
+    if (!versionAtLeast(SUPPORTED_SETS.mailbox, "1.7")) {
+      delete item.addHandlerAsync;
+      delete item.removeHandlerAsync;
+    }
+    return item;
   }
 
   function makeItem(data) {
@@ -278,6 +289,8 @@
     context.officeTheme = ctx.officeTheme || null;
     mailbox.userProfile.displayName = (ctx.user && ctx.user.displayName) || "";
     mailbox.userProfile.emailAddress = (ctx.user && ctx.user.emailAddress) || "";
+    // An older client (the page's ?mailbox=): isSetSupported answers for its Mailbox set.
+    SUPPORTED_SETS.mailbox = ctx.mailbox || "1.14";
     mailbox.item = makeItem(ctx.item);
     context.roamingSettings = roamingSettings(ctx.roamingSettings);
     SUPPORTED_SETS.nestedappauth = ctx.naa ? "1.1" : null;

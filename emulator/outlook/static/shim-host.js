@@ -28,6 +28,7 @@ function officeContext(kind) {
     user: { displayName: state.user.display_name, emailAddress: state.user.mail || state.user.upn },
     item: kind === "events" || (kind === "pane" && state.pane.compose) ? composeItem() : kind === "pane" ? officeItem(singleSelected()) : null,
     naa: settings.naa,
+    mailbox: settings.mailbox || "",
     roamingSettings: loadRoamingSettings(),
   };
 }
