@@ -7,7 +7,7 @@ default, --full 10k/100k), b4 (load: 50 locust users on gunicorn + RQ, PostgreSQ
 against the bare endpoint, under gunicorn; seconds), b7 (filing an email with 10
 attachments totalling 150 MB: Graph requests, time, peak RSS), b8 (automatic sync at
 tenant scale: 1,000 mailboxes, 10,000 notified messages, 1/2/4 RQ workers, then delta
-catch-up; --quick 100 x 1,000), b9 (accent-free contact search at
+catch-up; --quick 100 x 1,000 by default, --full 1,000 x 10,000), b9 (accent-free contact search at
 scale; --quick 10k/100k by default, --full adds 1M), import
 (CSV import, bench/bench_import.py). Options after the names go to each benchmark.
 """

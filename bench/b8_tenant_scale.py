@@ -2,16 +2,16 @@
 from change notifications by 1, 2 and 4 RQ workers, then delta catch-up of what no
 notification named.
 
-    python -m bench b8 [--quick] [--mailboxes N] [--messages M] [--no-write]
+    python -m bench b8 [--quick | --full] [--mailboxes N] [--messages M] [--no-write]
 
 The stack: a throwaway PostgreSQL cluster, a real redis-server, the emulator, `gunicorn
 -w 2` (gunicorn.conf.py) with REDIS_URL set, and `rq worker` processes, as production
-runs them. N mailboxes (1,000; --quick 100) are seeded straight into the emulator's
+runs them. N mailboxes (--full: 1,000; --quick, the default: 100) are seeded straight into the emulator's
 fixture and our database: CRM users of one tenant with automatic sync for known
 contacts, each with a stored Inbox subscription (as the server keeps it; the emulator
 holds none, so only the benchmark notifies), and 50 CRM contacts who send the mail.
 
-Each round delivers M new messages (10,000; --quick 1,000), spread at random over the
+Each round delivers M new messages (--full: 10,000; --quick: 1,000), spread at random over the
 mailboxes, and posts their "created" notifications to the real webhook in random order
 from 4 client threads, as Graph does: half alone, half several to a POST (2 to 10, of
 any mailboxes), and 2% delivered twice. Rounds with 1, 2 and 4 workers; then a round
@@ -43,10 +43,12 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 
+import psutil
 import requests
 from sqlalchemy import func, select
 from sqlalchemy.orm import sessionmaker
 
+from bench.b1_pane_api import workers_cpu_s
 from bench.b4_load import postgres, redis_server, rq_workers
 from bench.results import machine, write_section
 from bench.stack import CONTOSO, TEST_FIXTURE, backend_env, gunicorn
@@ -62,7 +64,7 @@ from tests.support.arrange_contacts import add_contact
 from tests.support.emulator_process import start_emulator, stop_emulator
 from tests.support.notifications import created
 
-OPTIONS = ("--quick", "--mailboxes", "--messages", "--no-write")
+OPTIONS = ("--quick", "--full", "--mailboxes", "--messages", "--no-write")
 HEADING = "## B8: automatic sync at tenant scale"
 WORKER_COUNTS = (1, 2, 4)
 SENDERS = 50
@@ -255,6 +257,23 @@ def wait_workers(redis_url: str, count: int) -> None:
         time.sleep(0.2)
 
 
+def cpu_s(pids) -> float:
+    total = 0.0
+    for pid in pids:
+        times = psutil.Process(pid).cpu_times()
+        total += times.user + times.system
+    return total
+
+
+def cpu_now(ctx: dict, processes) -> dict[str, float]:
+    """CPU seconds so far: the RQ workers, the web (gunicorn), the emulator."""
+    return {
+        "workers": cpu_s(p.pid for p in processes),
+        "web": workers_cpu_s(ctx["base"]),
+        "emulator": cpu_s([ctx["emu"].process.pid]),
+    }
+
+
 def run_round(ctx: dict, name: str, workers: int, drop: float) -> dict:
     emu, engine, boxes, rng = ctx["emu"], ctx["engine"], ctx["boxes"], ctx["rng"]
     delivered = deliver(emu, boxes, ctx["messages"], name, rng)
@@ -264,10 +283,13 @@ def run_round(ctx: dict, name: str, workers: int, drop: float) -> dict:
     with rq_workers(ctx["env"], workers, ctx["tmp"]) as processes:
         wait_workers(ctx["env"]["REDIS_URL"], workers)
         emu.clear_requests()
+        cpu_before = cpu_now(ctx, processes)
         started = time.monotonic()
         post_all(ctx["base"], posts)
         result["posted_s"] = time.monotonic() - started
         done, total, distinct = wait_filed(engine, name, notified, ctx["timeout_s"])
+        cpu_after = cpu_now(ctx, processes)
+        result["cpu_s"] = {k: cpu_after[k] - cpu_before[k] for k in cpu_after}
         result.update(elapsed_s=done - started, emails=total, filed=distinct, **requests_of(emu))
         if drop:
             emu.clear_requests()
@@ -387,6 +409,12 @@ def summarise(result: dict) -> tuple[list[str], bool]:
         marked_lost = r["delivered"] - r["marked"]
         if marked_lost:
             lines.append(f"  {marked_lost} messages of this round not marked synced in Outlook (read back)")
+        cpu = r["cpu_s"]
+        lines.append(
+            f"  notifications posted in {r['posted_s']:.1f} s; CPU ms per filed message: workers "
+            f"{cpu['workers'] * 1000 / filed:.1f}, web {cpu['web'] * 1000 / filed:.1f}, emulator "
+            f"{cpu['emulator'] * 1000 / filed:.1f}"
+        )
         ok &= marked_lost == 0
     lines += [
         "req/msg: the backend's Graph HTTP requests (a $batch is one) per filed message, target <= "
@@ -404,18 +432,19 @@ def summarise(result: dict) -> tuple[list[str], bool]:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="100 mailboxes x 1,000 messages")
+    parser.add_argument("--quick", action="store_true", help="100 mailboxes x 1,000 messages (the default)")
+    parser.add_argument("--full", action="store_true", help="1,000 mailboxes x 10,000 messages (about 25 minutes here)")
     parser.add_argument("--mailboxes", type=int)
     parser.add_argument("--messages", type=int)
     parser.add_argument("--no-write", action="store_true")
     args, _ = parser.parse_known_args(argv)
-    mailboxes = args.mailboxes or (100 if args.quick else 1000)
-    messages = args.messages or (1000 if args.quick else 10_000)
+    mailboxes = args.mailboxes or (1000 if args.full else 100)
+    messages = args.messages or (10_000 if args.full else 1000)
     result = run(mailboxes, messages)
     lines, ok = summarise(result)
     print("\n".join(lines))
     if not args.no_write:
-        command = "python -m bench b8" + (" --quick" if args.quick else "")
+        command = "python -m bench b8" + (" --full" if args.full else " --quick")
         if args.mailboxes or args.messages:
             command += f" --mailboxes {mailboxes} --messages {messages}"
         write_section("b8", HEADING, f"`{command}`: {machine()}.\n\n```\n" + "\n".join(lines) + "\n```")
