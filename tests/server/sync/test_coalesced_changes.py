@@ -9,7 +9,7 @@ from collections import Counter
 import pytest
 from sqlalchemy import func, select
 
-from server.crm.models import Email, MessageChange, SyncJob, User
+from server.crm.models import Email, MailboxItem, MessageChange, SyncJob, User
 from server.crm.tenants import get_or_create_user
 from server.db import session_scope
 from server.sync.delta import enqueue_catch_up
@@ -90,6 +90,19 @@ def test_one_post_for_several_mailboxes_files_each_message_once_with_one_batch_r
     # The owner's setting decides: nobody on the stranger's message is a CRM contact.
     assert outlook_state(emulator, ADELE, stranger["id"])["state"] is None
     assert emails_by_message_id(app) == Counter({m["internetMessageId"]: 1 for m in [*adele, *megan]})
+    # Each message filed in its own mailbox only: coalescing never mixes mailboxes.
+    with session_scope(app) as session:
+        filed_in = set(
+            session.execute(
+                select(User.upn, Email.internet_message_id)
+                .join(MailboxItem, MailboxItem.user_id == User.id)
+                .join(Email, Email.id == MailboxItem.email_id)
+                .where(MailboxItem.state == "synced")
+            )
+        )
+    assert filed_in == {(ADELE, m["internetMessageId"]) for m in adele} | {
+        (MEGAN, m["internetMessageId"]) for m in megan
+    }
 
     calls = graph_calls(emulator)
     outer = [(r["method"], r["path"]) for r in calls if not r["in_batch"]]
