@@ -81,11 +81,18 @@ class Outcome:
     failed: int = 0
     contacts_created: int = 0
     errors: list[str] = field(default_factory=list)
+    failed_ids: set[str] = field(default_factory=set)  # the messages that failed
 
     def add(self, other: Outcome) -> None:
         for name in (*COUNTS, "excluded"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.errors.extend(other.errors[:10])
+        self.failed_ids |= other.failed_ids
+
+    def fail(self, message_id: str, code: str) -> None:
+        self.failed += 1
+        self.failed_ids.add(message_id)
+        self.errors.append(f"{message_id}: {code}")
 
     def count(self, reason: str) -> None:
         setattr(self, reason, getattr(self, reason) + 1)
@@ -246,8 +253,7 @@ def process_messages(
                 if full.status == 404:  # deleted meanwhile: nothing to file
                     outcome.skipped += 1
                 else:
-                    outcome.failed += 1
-                    outcome.errors.append(f"{message_id}: {full.code}")
+                    outcome.fail(message_id, full.code)
                 continue
             to_file[message_id] = (full, decision)
 
@@ -268,6 +274,5 @@ def process_messages(
             elif error.status == 404:  # deleted meanwhile
                 outcome.skipped += 1
             else:
-                outcome.failed += 1
-                outcome.errors.append(f"{message_id}: {error.code}")
+                outcome.fail(message_id, error.code)
     return outcome

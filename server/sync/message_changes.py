@@ -14,7 +14,8 @@ first:
    and marks it in `$batch`;
 3. deletes the rows it handled, each only when no newer notification for that message
    came meanwhile (the row's `token` is still the one it read): a newer one is handled
-   by the job's next run.
+   by the job's next run. A message whose read or mark failed keeps its row, and the
+   job ends failed so that it is retried (the others are not read again).
 
 So k changed messages of one mailbox cost ceil(k/20) read calls and at most ceil(k/20)
 mark calls (each `$batch` part still counts towards the mailbox's Outlook budget),
@@ -24,7 +25,7 @@ Idempotent and crash-safe: a row goes only after its message is filed and marked
 crash between filing (committed) and marking leaves it; the next run reads the message
 again, finds the CRM's state without Outlook's mark and completes the mark
 (`automatic.decide`), and filing, keyed by the message's internetMessageId, finds the
-same Email. A failed read or mark keeps the whole round's rows and the job is retried.
+same Email.
 """
 
 from __future__ import annotations
@@ -109,8 +110,7 @@ def _read(mailbox: Mailbox, ids: list[str], outcome: Outcome) -> list[dict]:
         elif message.status == 404:
             outcome.skipped += 1
         else:
-            outcome.failed += 1
-            outcome.errors.append(f"{message_id}: {message.code}")
+            outcome.fail(message_id, message.code)
     return messages
 
 
@@ -135,11 +135,10 @@ def process_changes(mailbox: Mailbox, progress=None) -> Outcome:
         this_round = Outcome()
         messages = _read(mailbox, ids, this_round)
         this_round.add(process_messages(mailbox, messages, have_bodies=True))
-        if not this_round.failed:
+        handled = [row.token for row in rows if row.graph_id not in this_round.failed_ids]
+        if handled:
             session.execute(
-                delete(MessageChange).where(
-                    MessageChange.user_id == mailbox.user.id, MessageChange.token.in_([row.token for row in rows])
-                )
+                delete(MessageChange).where(MessageChange.user_id == mailbox.user.id, MessageChange.token.in_(handled))
             )
             session.commit()
         outcome.add(this_round)

@@ -176,3 +176,20 @@ def test_messages_whose_notifications_were_lost_are_filed_by_the_delta_round(app
         assert outlook_state(emulator, ADELE, message["id"])["state"] == "synced"
     assert emails_by_message_id(app) == Counter({m["internetMessageId"]: 1 for m in burst})
     assert parts(emulator, "PATCH") == Counter({m["id"]: 1 for m in burst})
+
+
+def test_a_message_that_cannot_be_read_keeps_its_change_and_fails_the_job_while_the_rest_are_filed(
+    app, client, emulator, watched
+):
+    message = deliver(emulator, ADELE, LYNNE, "Coalesced: beside a broken id")
+    notify(
+        client, [created(watched[ADELE], CONTOSO, "AAMkAG-no-such-id"), created(watched[ADELE], CONTOSO, message["id"])]
+    )
+    wait_idle(app)
+
+    assert outlook_state(emulator, ADELE, message["id"])["state"] == "synced"
+    assert emails_by_message_id(app) == Counter({message["internetMessageId"]: 1})
+    with session_scope(app) as session:
+        assert list(session.scalars(select(MessageChange.graph_id))) == ["AAMkAG-no-such-id"]
+        job = session.scalar(select(SyncJob).where(SyncJob.kind == "message"))
+        assert job.state == "failed" and "AAMkAG-no-such-id" in job.error
