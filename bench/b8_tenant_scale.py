@@ -387,6 +387,12 @@ def summarise(result: dict) -> tuple[list[str], bool]:
             f"{duplicates:>5} {lost:>5} {' '.join(f'{m:.0f}' for m in r['rss_mib']):>24}"
         )
         ok &= per_message <= REQUESTS_TARGET and duplicates == 0 and lost == 0
+        cpu = r["cpu_s"]
+        lines.append(
+            f"  notifications posted in {r['posted_s']:.1f} s; CPU ms per filed message: workers "
+            f"{cpu['workers'] * 1000 / filed:.1f}, web {cpu['web'] * 1000 / filed:.1f}, emulator "
+            f"{cpu['emulator'] * 1000 / filed:.1f}"
+        )
         if "catch_up" in r:
             c = r["catch_up"]
             caught = c["filed"]
@@ -409,12 +415,6 @@ def summarise(result: dict) -> tuple[list[str], bool]:
         marked_lost = r["delivered"] - r["marked"]
         if marked_lost:
             lines.append(f"  {marked_lost} messages of this round not marked synced in Outlook (read back)")
-        cpu = r["cpu_s"]
-        lines.append(
-            f"  notifications posted in {r['posted_s']:.1f} s; CPU ms per filed message: workers "
-            f"{cpu['workers'] * 1000 / filed:.1f}, web {cpu['web'] * 1000 / filed:.1f}, emulator "
-            f"{cpu['emulator'] * 1000 / filed:.1f}"
-        )
         ok &= marked_lost == 0
     lines += [
         "req/msg: the backend's Graph HTTP requests (a $batch is one) per filed message, target <= "
