@@ -447,5 +447,9 @@ def main(argv=None) -> int:
         command = "python -m bench b8" + (" --full" if args.full else " --quick")
         if args.mailboxes or args.messages:
             command += f" --mailboxes {mailboxes} --messages {messages}"
-        write_section("b8", HEADING, f"`{command}`: {machine()}.\n\n```\n" + "\n".join(lines) + "\n```")
+        name, size = ("b8-full", "--full") if args.full else ("b8", "--quick")
+        if args.mailboxes or args.messages:
+            name, size = "b8-custom", f"{mailboxes} x {messages}"
+        heading = f"{HEADING} ({size}, {mailboxes} mailboxes x {messages} messages)"
+        write_section(name, heading, f"`{command}`: {machine()}.\n\n```\n" + "\n".join(lines) + "\n```")
     return 0 if ok else 1
