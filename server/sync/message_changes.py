@@ -19,7 +19,7 @@ first:
 
 So k changed messages of one mailbox cost ceil(k/20) read calls and at most ceil(k/20)
 mark calls (each `$batch` part still counts towards the mailbox's Outlook budget),
-where one job per message cost two calls each.
+where a job per message would cost two calls each.
 
 Idempotent and crash-safe: a row goes only after its message is filed and marked. A
 crash between filing (committed) and marking leaves it; the next run reads the message
