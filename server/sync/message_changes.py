@@ -99,19 +99,22 @@ def enqueue_message(app: Flask, tenant_id: str, user_id: int, message_id: str) -
     return enqueue_mailbox(app, tenant_id, user_id)
 
 
-def _read(mailbox: Mailbox, ids: list[str], outcome: Outcome) -> list[dict]:
-    """The messages, read in `$batch` with what filing needs; a message deleted or moved
-    away since counts as skipped, another failure as failed."""
-    messages = []
+def _read(mailbox: Mailbox, ids: list[str], outcome: Outcome) -> tuple[list[dict], dict[str, str]]:
+    """The messages, read in `$batch` with what filing needs, and {the id Graph answered
+    with: the id asked for} (a notification may name a message by another form of its
+    id). A message deleted or moved away since counts as skipped, another failure as
+    failed."""
+    messages, asked = [], {}
     fetched = mailbox.graph.get_messages(ids, select=MESSAGE_FIELDS_WITH_BODY, expand_attachments=True)
     for message_id, message in fetched.items():
         if not isinstance(message, GraphError):
             messages.append(message)
+            asked[message["id"]] = message_id
         elif message.status == 404:
             outcome.skipped += 1
         else:
             outcome.fail(message_id, message.code)
-    return messages
+    return messages, asked
 
 
 def process_changes(mailbox: Mailbox, progress=None) -> Outcome:
@@ -133,9 +136,10 @@ def process_changes(mailbox: Mailbox, progress=None) -> Outcome:
         after = rows[-1].id
         ids = list(dict.fromkeys(row.graph_id for row in rows))
         this_round = Outcome()
-        messages = _read(mailbox, ids, this_round)
+        messages, asked = _read(mailbox, ids, this_round)
         this_round.add(process_messages(mailbox, messages, have_bodies=True))
-        handled = [row.token for row in rows if row.graph_id not in this_round.failed_ids]
+        failed = {asked.get(message_id, message_id) for message_id in this_round.failed_ids}
+        handled = [row.token for row in rows if row.graph_id not in failed]
         if handled:
             session.execute(
                 delete(MessageChange).where(MessageChange.user_id == mailbox.user.id, MessageChange.token.in_(handled))

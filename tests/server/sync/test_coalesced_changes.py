@@ -42,9 +42,11 @@ def watched(app, crm, clean_state):
 
 def deliver(emulator, upn: str, sender: str, subject: str) -> dict:
     """Delivers a message; answers it with its immutable id, the id Graph's
-    notifications carry for our subscriptions (and that our requests use)."""
+    notifications carry for our subscriptions (and that our requests use), and its REST
+    id, which a notification may carry too."""
     delivered = emulator.deliver(upn, new_message(sender, subject, to=(upn,)))
-    return {**delivered, "id": find_message(emulator, upn, subject, immutable=True)["id"]}
+    immutable = find_message(emulator, upn, subject, immutable=True)["id"]
+    return {**delivered, "rest_id": delivered["id"], "id": immutable}
 
 
 def notify(client, notes: list[dict]) -> None:
@@ -141,14 +143,15 @@ def test_a_mark_that_failed_after_filing_is_completed_by_the_retry_without_filin
     emulator.fault(path=r"/messages/", method="PATCH", kind="503", retry_after=3600, count=1)
     emulator.clear_requests()
 
-    notify(client, [created(watched[ADELE], CONTOSO, message["id"])])
+    # Named by its REST id: the mark's failure is reported under the immutable id.
+    notify(client, [created(watched[ADELE], CONTOSO, message["rest_id"])])
     wait_idle(app)
 
     # Filed by the first run, whose mark was refused; the retry read the message again,
     # found the CRM's state without Outlook's and completed the mark.
     assert emails_by_message_id(app) == Counter({message["internetMessageId"]: 1})
     assert outlook_state(emulator, ADELE, message["id"])["state"] == "synced"
-    assert parts(emulator, "GET") == Counter({message["id"]: 2})
+    assert parts(emulator, "GET") == Counter({message["rest_id"]: 2})
     assert [r["status"] for r in graph_calls(emulator) if r["in_batch"] and r["method"] == "PATCH"] == [503, 200]
     with session_scope(app) as session:
         job = session.scalar(select(SyncJob).where(SyncJob.kind == "message"))
