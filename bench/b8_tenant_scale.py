@@ -433,7 +433,11 @@ def summarise(result: dict) -> tuple[list[str], bool]:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="100 mailboxes x 1,000 messages (the default)")
-    parser.add_argument("--full", action="store_true", help="1,000 mailboxes x 10,000 messages (about 25 minutes here)")
+    parser.add_argument(
+        "--full",
+        action="store_true",
+        help="1,000 mailboxes x 10,000 messages (40-50 minutes on the shared 2-core machine)",
+    )
     parser.add_argument("--mailboxes", type=int)
     parser.add_argument("--messages", type=int)
     parser.add_argument("--no-write", action="store_true")
