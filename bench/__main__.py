@@ -5,7 +5,9 @@ Names: b1 (pane open and sync overhead under gunicorn), b2 (matching at scale;
 default, --full 10k/100k), b4 (load: 50 locust users on gunicorn + RQ, PostgreSQL, Redis;
 --quick 20 s), b5 (the task pane in Chromium), b6 (forged webhook notifications
 against the bare endpoint, under gunicorn; seconds), b7 (filing an email with 10
-attachments totalling 150 MB: Graph requests, time, peak RSS), b9 (accent-free contact search at
+attachments totalling 150 MB: Graph requests, time, peak RSS), b8 (automatic sync at
+tenant scale: 1,000 mailboxes, 10,000 notified messages, 1/2/4 RQ workers, then delta
+catch-up; --quick 100 x 1,000 by default, --full 1,000 x 10,000), b9 (accent-free contact search at
 scale; --quick 10k/100k by default, --full adds 1M), import
 (CSV import, bench/bench_import.py). Options after the names go to each benchmark.
 """
@@ -24,6 +26,7 @@ BENCHMARKS = {
     "b5": "bench.b5_pane_browser",
     "b6": "bench.b6_webhook_flood",
     "b7": "bench.b7_attachments",
+    "b8": "bench.b8_tenant_scale",
     "b9": "bench.b9_search",
     "import": "bench.bench_import",
 }

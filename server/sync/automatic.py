@@ -34,7 +34,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from flask import Flask
 from sqlalchemy import select
 
 from server.crm.addresses import matches_never_sync
@@ -45,13 +44,9 @@ from server.graph import GraphClient
 from server.graph import properties as props
 from server.graph.errors import GraphError
 from server.graph.messages import MESSAGE_FIELDS_WITH_BODY
-from server.jobs.queue import enqueue
-from server.jobs.registry import JobContext, job
 from server.sync import unknown_senders
-from server.sync.app_access import mailbox_job
 from server.sync.file_message import file_in_crm, mark_patch
 from server.sync.mailbox import Mailbox
-from server.sync.mailbox_factory import job_mailbox
 from server.sync.people import Person, people_of
 from server.sync.rules import extra_links
 from server.sync.view import message_state
@@ -87,11 +82,18 @@ class Outcome:
     failed: int = 0
     contacts_created: int = 0
     errors: list[str] = field(default_factory=list)
+    failed_ids: set[str] = field(default_factory=set)  # the messages that failed
 
     def add(self, other: Outcome) -> None:
         for name in (*COUNTS, "excluded"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.errors.extend(other.errors[:10])
+        self.failed_ids |= other.failed_ids
+
+    def fail(self, message_id: str, code: str) -> None:
+        self.failed += 1
+        self.failed_ids.add(message_id)
+        self.errors.append(f"{message_id}: {code}")
 
     def count(self, reason: str) -> None:
         setattr(self, reason, getattr(self, reason) + 1)
@@ -271,8 +273,7 @@ def plan_messages(
                 if full.status == 404:  # deleted meanwhile: nothing to file
                     outcome.skipped += 1
                 else:
-                    outcome.failed += 1
-                    outcome.errors.append(f"{message_id}: {full.code}")
+                    outcome.fail(message_id, full.code)
                 continue
             to_file[message_id] = (full, decision)
 
@@ -299,42 +300,5 @@ def mark_planned(graph: GraphClient, planned: Planned) -> Outcome:
             elif error.status == 404:  # deleted meanwhile
                 outcome.skipped += 1
             else:
-                outcome.failed += 1
-                outcome.errors.append(f"{message_id}: {error.code}")
+                outcome.fail(message_id, error.code)
     return outcome
-
-
-def process_changed_message(mailbox: Mailbox, message_id: str) -> Outcome:
-    """A change notification's work: one GET (with body), then the rules."""
-    try:
-        message = mailbox.graph.get_message(message_id, select=MESSAGE_FIELDS_WITH_BODY, expand_attachments=True)
-    except GraphError as error:
-        if error.status == 404:  # deleted or moved away since: nothing to do
-            return Outcome(skipped=1)
-        raise
-    return process_messages(mailbox, [message], have_bodies=True)
-
-
-@job("message")
-@mailbox_job
-def message_job(ctx: JobContext) -> None:
-    """Files (or not) one message a change notification named."""
-    mailbox = job_mailbox(ctx)
-    if mailbox is None:
-        return
-    outcome = process_changed_message(mailbox, ctx.params["message_id"])
-    ctx.progress(done=outcome.handled, total=1, failed=outcome.failed)
-    if outcome.failed:
-        raise RuntimeError("; ".join(outcome.errors) or "the message could not be marked")
-
-
-def enqueue_message(app: Flask, tenant_id: str, user_id: int, message_id: str) -> int:
-    """Queues the `message` job of one changed message (one job per message and user)."""
-    return enqueue(
-        "message",
-        {"message_id": message_id},
-        key=f"message:{user_id}:{message_id}",
-        tenant_id=tenant_id,
-        user_id=user_id,
-        app=app,
-    )

@@ -5,8 +5,10 @@ A notification is checked against its subscription's clientState hash in constan
 time. A request with any wrong clientState (Graph never sends one for a live
 subscription, so the request is forged) or only unknown subscriptions is refused
 (403) before anything is queued; notifications of unknown (dropped) subscriptions
-beside genuine ones are discarded. Valid ones queue one job per message, so a repeat
-is harmless, and none for messages the CRM holds as filed or excluded.
+beside genuine ones are discarded. Valid ones are recorded per mailbox and message (a
+repeat is one row) and queue one job per mailbox, which reads and marks its messages
+together in `$batch` (message_changes.py); nothing is queued for messages the CRM holds
+as filed or excluded.
 
 A flood of forged notifications stays cheap: a notification without a plausible
 subscription id and clientState is refused before any query, and the rest cost one
@@ -22,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from server.crm.models import MailboxItem, Subscription
 from server.errors import ApiError
-from server.sync.automatic import enqueue_message
+from server.sync.message_changes import enqueue_mailbox, record_changes
 from server.sync.subscriptions import (
     client_state_matches,
     enqueue_lifecycle,
@@ -101,15 +103,18 @@ def _settled(session: Session, verified: Verified) -> set[tuple[int, str]]:
 
 
 def queue_changes(app: Flask, session: Session, notes: list[dict]) -> None:
-    """Verifies change notifications and queues a `message` job for each changed
-    message the CRM has not settled. Raises the 403 ApiError (see `verify`)."""
+    """Verifies change notifications, records each changed message the CRM has not
+    settled (one statement for the whole body) and queues one `message` job per mailbox
+    named (message_changes.py). Raises the 403 ApiError (see `verify`)."""
     verified = verify(session, notes)
     settled = _settled(session, verified)
-    for note, row in verified:
-        message_id = _message_id(note)
-        if not message_id or (row.user_id, message_id) in settled:
-            continue
-        enqueue_message(app, row.tenant_id, row.user_id, message_id)
+    changes = [
+        (row.tenant_id, row.user_id, message_id)
+        for note, row in verified
+        if (message_id := _message_id(note)) and (row.user_id, message_id) not in settled
+    ]
+    for tenant_id, user_id in sorted(record_changes(session, changes), key=lambda pair: pair[1]):
+        enqueue_mailbox(app, tenant_id, user_id)
 
 
 def queue_lifecycle_events(app: Flask, session: Session, notes: list[dict]) -> None:

@@ -12,7 +12,7 @@ every table, so the metadata Alembic and create_all see is always complete.
 - casework         Case, Task, SharingRule
 - link_targets     what an email can be filed on (TARGET_TYPES, MODEL_FOR_TARGET)
 - filed_mail       Email, MailboxItem, EmailLink, Note, ConversationLink, subject_key
-- sync_state       SyncCursor, Subscription, SyncJob
+- sync_state       SyncCursor, Subscription, MessageChange, SyncJob
 - page_sessions    PageSession (the CRM pages' sign-in sessions, kept server-side)
 - attachments      EmailAttachment, AttachmentBlob, AttachmentChunk (filed email's files)
 """
@@ -43,7 +43,7 @@ from server.crm.models.filed_mail import (
 from server.crm.models.link_targets import MODEL_FOR_TARGET, TARGET_TYPES
 from server.crm.models.outlook_pairing import OutlookContactLink, OutlookContactReservation
 from server.crm.models.page_sessions import PageSession
-from server.crm.models.sync_state import JOB_STATES, Subscription, SyncCursor, SyncJob
+from server.crm.models.sync_state import JOB_STATES, MessageChange, Subscription, SyncCursor, SyncJob
 from server.crm.models.tenancy import (
     AUTO_SYNC_MODES,
     COMPOSE_DEFAULTS,
@@ -87,6 +87,7 @@ __all__ = [
     "Email",
     "EmailLink",
     "MailboxItem",
+    "MessageChange",
     "Note",
     "OutlookContactLink",
     "OutlookContactReservation",

@@ -1,4 +1,5 @@
-"""Sync bookkeeping: folder delta links, Graph subscriptions, background jobs."""
+"""Sync bookkeeping: folder delta links, Graph subscriptions, change notifications
+not yet acted on, background jobs."""
 
 from __future__ import annotations
 
@@ -55,6 +56,23 @@ class Subscription(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     user: Mapped[User] = relationship()
+
+
+class MessageChange(Base):
+    """A change notification for a message of a mailbox, not yet acted on: one row per
+    mailbox and message however often it is notified. `token` changes with every
+    notification, so the job that handles the row deletes it only when nothing newer
+    came meanwhile (server/sync/message_changes.py)."""
+
+    __tablename__ = "message_changes"
+    __table_args__ = (UniqueConstraint("user_id", "graph_id"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    graph_id: Mapped[str] = mapped_column(String(512))
+    token: Mapped[str] = mapped_column(String(32))
+    noted_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 JOB_STATES = ("queued", "running", "retrying", "done", "failed")

@@ -16,8 +16,8 @@ from server.crm.models import ConversationLink, Email, EmailLink
 from server.crm.tenants import get_or_create_tenant
 from server.db import session_scope
 from server.graph import properties as props
-from server.sync.automatic import enqueue_message
 from server.sync.delta import schedule_delta_round
+from server.sync.message_changes import enqueue_message
 from tests.server.sync.test_categories_and_marks import emails
 from tests.server.sync.test_defaults import opened
 from tests.server.sync.test_webhooks import message_jobs_done

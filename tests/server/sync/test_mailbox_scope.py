@@ -16,8 +16,8 @@ from server.crm.models import Subscription, SyncJob, User
 from server.crm.types import utcnow
 from server.db import session_scope
 from server.sync.app_access_check import schedule_recheck
-from server.sync.automatic import enqueue_message
 from server.sync.delta import schedule_delta_round
+from server.sync.message_changes import enqueue_message
 from server.sync.subscriptions import schedule_upkeep
 from tests.support.emulated_messages import find_message, outlook_state
 from tests.support.graph_tokens import fresh_token_source

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 import pytest
 from sqlalchemy import event, func, select
 
-from server.crm.models import SyncJob
+from server.crm.models import MessageChange, SyncJob
 from server.db import engine_for, session_scope
 from server.routes.notifications import MAX_NOTIFICATIONS
 from tests.support.auto_sync import enable
@@ -55,6 +55,12 @@ def counting(app):
 def job_count(app) -> int:
     with session_scope(app) as session:
         return session.scalar(select(func.count()).select_from(SyncJob))
+
+
+def changes_noted(app) -> set[str]:
+    """The message ids recorded for the mailbox's job to handle."""
+    with session_scope(app) as session:
+        return set(session.scalars(select(MessageChange.graph_id)))
 
 
 def note(subscription_id: str, client_state, n: int = 0) -> dict:
@@ -137,8 +143,10 @@ def test_the_same_notifications_with_the_right_secret_are_accepted(app, client, 
     with counting(app) as statements:
         response = client.post(PATHS[0], json={"value": [note(subscription_id, secret, n) for n in range(3)]})
     assert response.status_code == 202
-    assert statements.writes  # the jobs' rows
-    assert job_count(app) == jobs_before + 3
+    assert statements.writes  # the changes' rows and the job's
+    # One job for the mailbox, which handles the three messages together.
+    assert job_count(app) == jobs_before + 1
+    assert changes_noted(app) == {f"AAMkAG-flood-{n}" for n in range(3)}
 
 
 def test_notifications_of_a_dropped_subscription_never_block_the_genuine_ones_beside_them(app, client, subscribed):
@@ -157,4 +165,5 @@ def test_notifications_of_a_dropped_subscription_never_block_the_genuine_ones_be
         },
     )
     assert response.status_code == 202
-    assert job_count(app) == jobs_before + 2
+    assert job_count(app) == jobs_before + 1  # the mailbox's job
+    assert changes_noted(app) == {"AAMkAG-flood-1", "AAMkAG-flood-3"}
