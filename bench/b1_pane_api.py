@@ -10,8 +10,11 @@ token calls are those the emulator logged inside its time window (the client is
 sequential, so windows do not overlap), and the server's overhead is the wall time
 minus their time. The open sends the message's people as the pane does (`?people=`,
 what Office.js shows), so the message and their Outlook contacts take one $batch.
-Targets: overhead p95 <= 15 ms open, <= 30 ms sync; Graph calls 1 (open),
-<= 2 (sync).
+The sync reuses that read (server/sync/recent_reads.py): the client keeps one connection
+alive, so a round's open and sync reach the same worker process, as a pane's do within
+gunicorn's keep-alive (across processes the read is shared through REDIS_URL).
+Targets: overhead p95 <= 15 ms open, <= 30 ms sync; Graph calls 1 (open), and 2 for
+open then sync of one message (one read, one write), in every round.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ from server.tls import http_session
 OPTIONS = ("--rounds", "--workers", "--no-write")
 HEADING = "## B1: pane open and sync overhead"
 TARGET_OPEN_MS, TARGET_SYNC_MS = 15.0, 30.0
+TARGET_PAIR_CALLS = 2  # open then sync of one message: the open's read and the sync's write
 KNOWN = 20  # CRM contacts the benchmark's correspondents match
 CPU_PHASE = 100  # requests per kind for the CPU-time figures
 WARMUP = 24  # rounds per run that warm every worker (OBO token, JWKS, categories)
@@ -273,15 +277,22 @@ def summarise(result: dict) -> tuple[list[str], bool]:
         verdict = "PASS" if p95 <= target else "FAIL"
         ok &= p95 <= target
         lines.append(f"{kind}: overhead p95 {p95:.1f} ms, target <= {target:.0f} ms: {verdict}")
-    for kind, limit in (("open", 1), ("sync", 2)):
+    for kind, limit in (("open", 1), ("sync", None)):
         calls = sorted({t.graph_calls for t in by_kind[kind]})
         tokens = sum(t.token_calls for t in by_kind[kind])
-        verdict = "PASS" if max(calls) <= limit else "FAIL"
-        ok &= max(calls) <= limit
+        verdict = "informative" if limit is None else "PASS" if max(calls) <= limit else "FAIL"
+        ok &= limit is None or max(calls) <= limit
         lines.append(
-            f"{kind}: Graph calls per operation {calls} (target <= {limit}: {verdict}); "
-            f"token/metadata calls in the measured rounds: {tokens}"
+            f"{kind}: Graph calls per operation {calls} ({'' if limit is None else f'target <= {limit}: '}"
+            f"{verdict}); token/metadata calls in the measured rounds: {tokens}"
         )
+    # by_kind keeps the rounds' order: the n-th open and the n-th sync are one message's.
+    pairs = sorted({o.graph_calls + s.graph_calls for o, s in zip(by_kind["open"], by_kind["sync"], strict=True)})
+    ok &= pairs == [TARGET_PAIR_CALLS]
+    lines.append(
+        f"open then sync of one message: Graph calls in all {pairs} (target {TARGET_PAIR_CALLS}, one read and "
+        f"one write, in every round: {'PASS' if pairs == [TARGET_PAIR_CALLS] else 'FAIL'})"
+    )
     per_call = result["connection_ms"]
     lines.append(
         f"each Graph call's HTTP round trip outside the emulator's time, on a kept-alive "

@@ -135,8 +135,9 @@ def mark_filed(mailbox: Mailbox, message: dict, email: Email) -> dict:
     were merged from (`If-Match`: the read's `@odata.etag`), so a category the user set
     in Outlook since that read is never overwritten: on 412 the message is read again
     (without its body: only the categories and the etag matter now) and the mark
-    re-applied to what is there, MARK_ATTEMPTS times at most (then PreconditionFailed,
-    the email staying filed). Returns the message as marked."""
+    re-applied to what is there, unless that read shows it marked already (a parallel
+    sync of the same message won the race), MARK_ATTEMPTS times at most (then
+    PreconditionFailed, the email staying filed). Returns the message as marked."""
     attempt = 1
     while True:
         categories, properties = mark_patch(message, email)
@@ -150,6 +151,18 @@ def mark_filed(mailbox: Mailbox, message: dict, email: Email) -> dict:
                 raise
         attempt += 1
         message = {**message, **mailbox.graph.get_message(message["id"])}
+        if is_marked(message, email):
+            return message
+
+
+def is_marked(message: dict, email: Email) -> bool:
+    """The message carries the mark of this email already: the PATCH would change nothing."""
+    crm = message.get("crm") or {}
+    return (
+        crm.get("state") == "synced"
+        and crm.get("email_id") == str(email.id)
+        and mark_patch(message, email)[0] == list(message.get("categories") or ())
+    )
 
 
 def sync_message(mailbox: Mailbox, message_id: str) -> dict:
