@@ -7,8 +7,9 @@ baseline), GET /api/v1/messages/{id} (what the pane does on open) and
 POST /api/v1/messages/{id}/sync, on a distinct freshly delivered message each round.
 The emulator logs its own time per request (duration_ms); a request's Graph and
 token calls are those the emulator logged inside its time window (the client is
-sequential, so windows do not overlap), and the server's overhead is the wall time
-minus their time. The open sends the message's people as the pane does (`?people=`,
+sequential, so windows do not overlap; app-only ones are background work, the catch-up
+an open queues, and left out), and the server's overhead is the wall time minus their
+time. The open sends the message's people as the pane does (`?people=`,
 what Office.js shows), so the message and their Outlook contacts take one $batch.
 The sync reuses that read (server/sync/recent_reads.py): the client keeps one connection
 alive, so a round's open and sync reach the same worker process, as a pane's do within
@@ -120,6 +121,8 @@ def attribute(timed: list[Timed], log: list[dict]) -> int:
     for entry in log:
         if entry.get("in_batch"):
             continue  # a $batch's parts: counted and timed in the $batch itself
+        if entry.get("app_only"):
+            continue  # background work (the catch-up an open queues), not the pane request's own
         owner = next((t for t in windows if t.started - pad <= entry["ts"] <= t.ended + pad), None)
         if owner is None:
             left += 1
