@@ -7,7 +7,8 @@ MESSAGE_READ_CACHE_S seconds and the sync takes it (once: a second sync reads ag
 Reusing it loses nothing because the sync's mark is a conditional PATCH (`If-Match`
 with the read's `@odata.etag`, file_message.py `mark_filed`): when the message changed
 in between, a category added in Outlook say, Graph answers 412 and the sync reads again
-and re-applies its change to what is there now. A read without an etag is never kept.
+and re-applies its change to what is there now. A read without an etag, or of a draft
+(whose content may still change), is never kept.
 
 Whose read: an entry is keyed by the tenant, the user's object id and the message id,
 is written only by that user's own pane request (a delegated read, with their token)
@@ -55,9 +56,16 @@ class RecentReads(Protocol):
 
 
 def worth_keeping(message: dict) -> bool:
-    """Only a read a conditional write can be checked against, of a reasonable size."""
+    """Only a read a conditional write can be checked against, of a reasonable size, and
+    never a draft's: Graph lets a draft's body, subject and message id change ("Updatable
+    only if isDraft = true", https://learn.microsoft.com/en-us/graph/api/message-update),
+    so only a sent or received message's content is the same moments later."""
     body = message.get("body") or {}
-    return bool(message.get("@odata.etag")) and len(body.get("content") or "") <= MAX_BODY_CHARS
+    return (
+        bool(message.get("@odata.etag"))
+        and not message.get("isDraft")
+        and len(body.get("content") or "") <= MAX_BODY_CHARS
+    )
 
 
 class LocalReads:

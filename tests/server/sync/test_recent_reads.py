@@ -56,7 +56,10 @@ def test_only_reads_a_conditional_write_can_rely_on_are_kept():
     reads = LocalReads(ttl_s=120, clock=Clock())
     reads.keep(ADELE, {k: v for k, v in read().items() if k != "@odata.etag"})
     reads.keep(MEGAN, read(body="x" * (MAX_BODY_CHARS + 1)))
-    assert reads.take(ADELE) is None and reads.take(MEGAN) is None
+    reads.keep(OTHER_TENANT, {**read(), "isDraft": True})  # a draft's body may still change
+    assert reads.take(ADELE) is None and reads.take(MEGAN) is None and reads.take(OTHER_TENANT) is None
+    reads.keep(ADELE, {**read(), "isDraft": False})
+    assert reads.take(ADELE) is not None
 
 
 def test_redis_keys_name_no_user_and_differ_per_user_tenant_and_message():
