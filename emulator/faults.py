@@ -3,7 +3,8 @@
 Two sources of failure, both answered like Graph answers them:
 - rules posted to `/_emulator/faults` (429, 503, 504, added latency, a dropped
   connection, an "expired" token, a response "cut" off after `after_bytes` of its
-  body, half of it by default), for N requests, T seconds, every n-th
+  body, half of it by default, a 412 as when another client changed the item first
+  and a conditional write's `If-Match` no longer matches), for N requests, T seconds, every n-th
   request or with a probability; an "expired_token" rule with a `token` refuses
   only that one token (revoked, or expired early) wherever Graph verifies tokens;
 - limits: at most 4 requests in flight per mailbox (Outlook's MailboxConcurrency)
@@ -30,7 +31,11 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-KINDS = ("429", "503", "504", "latency", "drop", "expired_token", "cut")
+KINDS = ("429", "503", "504", "latency", "drop", "expired_token", "cut", "412")
+CHANGE_KEY_MISMATCH = (
+    "The send or update operation could not be performed because the change key passed in the request does not "
+    "match the current change key for the item."
+)
 DEFAULT_LIMITS = {"mailbox_concurrency": 4, "mailbox_requests_per_window": None, "window_s": 600}
 
 
@@ -74,6 +79,7 @@ class Fault:
             "drop": 504,
             "cut": 504,
             "expired_token": 401,
+            "412": 412,
         }.get(self.kind, 200)
 
     @property
@@ -100,6 +106,8 @@ class Fault:
             body = graph_error_body(
                 "ServiceNotAvailable", "The service is temporarily unavailable. Please retry later."
             )
+        elif self.kind == "412":
+            body = graph_error_body("ErrorIrresolvableConflict", CHANGE_KEY_MISMATCH)
         elif self.kind == "expired_token":
             headers["WWW-Authenticate"] = (
                 'Bearer realm="", authorization_uri="https://login.microsoftonline.com/common/'

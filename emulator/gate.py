@@ -128,6 +128,7 @@ class Gate:
             throttled=throttled or status == 429,
             duration_ms=(time.monotonic() - started) * 1000,
             mailbox=mailbox,
+            app_only=tokens.app_only_bearer(environ.get("HTTP_AUTHORIZATION")),
         )
 
 

@@ -33,6 +33,7 @@ class RequestLog:
         mailbox: str | None = None,
         in_batch: bool = False,
         batch_id: str | None = None,
+        app_only: bool = False,
     ) -> dict:
         """Append one request; `throttled` is True when a 429 came from a limit or fault."""
         with self._lock:
@@ -48,6 +49,7 @@ class RequestLog:
                 "mailbox": mailbox,
                 "in_batch": bool(in_batch),
                 "batch_id": batch_id,
+                "app_only": bool(app_only),
             }
             self._entries.append(entry)
             return entry

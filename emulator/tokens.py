@@ -394,3 +394,10 @@ def unverified_claims(authorization_header: str | None) -> dict:
         return jwt.decode(token.strip(), options={"verify_signature": False})
     except jwt.PyJWTError:
         return {}
+
+
+def app_only_bearer(authorization_header: str | None) -> bool:
+    """Whether a request's bearer token is an app-only one (roles, no delegated scopes),
+    unchecked: for the request log, which tells background work from a user's own."""
+    claims = unverified_claims(authorization_header)
+    return bool(claims) and "scp" not in claims and bool(claims.get("roles"))

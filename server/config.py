@@ -315,6 +315,14 @@ SETTINGS: tuple[Setting, ...] = (
         "when the pane opens, queue a catch-up round of the user's mailbox (at most once a minute) and subscribe "
         "a user who has no change-notification subscriptions yet",
     ),
+    Setting(
+        "MESSAGE_READ_CACHE_S",
+        int,
+        120,
+        "seconds the pane's read of a message is kept for the user's Sync to reuse (in Redis when `REDIS_URL` is "
+        "set, else per process; the mark is a conditional write, so a change made in between is never lost); "
+        "0 turns it off",
+    ),
     Setting("JOB_WORKERS", int, 2, "in-process worker threads when `REDIS_URL` is unset"),
     Setting(
         "JOB_MAX_ATTEMPTS",

@@ -208,6 +208,7 @@ def _execute(req, caller, item, batch_id) -> dict:
         mailbox=mailbox,
         in_batch=True,
         batch_id=batch_id,
+        app_only=tokens.app_only_bearer(inner.headers.get("Authorization")),
     )
     out = _as_batch_response(item["id"], resp)
     if inner.preference_applied() and resp.status < 400:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from emulator import odata
+from emulator.faults import CHANGE_KEY_MISMATCH
 from emulator.graph import access
 from emulator.graph.errors import GraphError, bad_request, malformed_id, not_found
 from emulator.graph.routing import ok, route
@@ -305,19 +306,30 @@ def update_message(req, id, user=None, folder=None):
     store = req.store
     with store.lock:
         msg = message_of(req, owner, id, box_folder)
-        if_match = req.headers.get("If-Match")
-        if if_match and if_match.strip() not in ("*", f'W/"{msg.change_key}"', msg.change_key):
-            raise GraphError(
-                412,
-                "ErrorIrresolvableConflict",
-                "The send or update operation could not be performed because the change key "
-                "passed in the request does not match the current change key for the item.",
-            )
+        if not if_match_holds(req.headers.get("If-Match"), msg.change_key):
+            raise GraphError(412, "ErrorIrresolvableConflict", CHANGE_KEY_MISMATCH)
         changes, props = validate_patch(patch, msg.fields.get("isDraft", False))
         store.update_message(owner, msg, changes, props)
         body = {"@odata.context": message_context(req, owner, user, None, None, entity=True)}
         body.update(render(req, owner, msg))
     return ok(body)
+
+
+def if_match_holds(header: str | None, change_key: str) -> bool:
+    """A conditional write's `If-Match` against the item's current version: no header,
+    `*`, or one of its listed etags (`W/"<changeKey>"`, as `@odata.etag` gives it, or the
+    bare changeKey) naming the current changeKey. Every change to the item gives it a
+    new changeKey, so an etag read before a change no longer matches (412)."""
+    if header is None or not header.strip():
+        return True
+    for tag in (t.strip() for t in header.split(",")):
+        if tag == "*":
+            return True
+        if tag.startswith("W/"):
+            tag = tag[2:]
+        if tag.strip('"') == change_key:
+            return True
+    return False
 
 
 def validate_patch(patch: dict, is_draft: bool):

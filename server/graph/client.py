@@ -64,15 +64,17 @@ class GraphClient(MessageOperations, AttachmentOperations, ContactOperations, Su
         *,
         select=MESSAGE_FIELDS,
         contact_select=CONTACT_FIELDS,
+        expand_attachments: bool = False,
     ) -> tuple[dict, dict[str, list[dict] | GraphError]]:
-        """`get_message` and `find_contacts_many` in one `$batch` call, for addresses
-        known before the message is read (at most 19: the message takes one of the 20
-        places). Raises the message's GraphError when the message itself failed."""
+        """`get_message` (with `expand_attachments` as there) and `find_contacts_many` in
+        one `$batch` call, for addresses known before the message is read (at most 19: the
+        message takes one of the 20 places). Raises the message's GraphError when the
+        message itself failed."""
         addresses = list(dict.fromkeys(addresses))
         if len(addresses) > BATCH_LIMIT - 1:
             raise ValueError(f"at most {BATCH_LIMIT - 1} addresses share a $batch with the message")
         responses = self.batch(
-            [BatchRequest("message", "GET", self._message_path(message_id, select))]
+            [BatchRequest("message", "GET", self._message_path(message_id, select, expand_attachments))]
             + [
                 BatchRequest(str(n), "GET", self._contacts_by_address_path(a, contact_select))
                 for n, a in enumerate(addresses)

@@ -88,6 +88,14 @@ class Conflict(GraphError):
     default_status = 409
 
 
+class PreconditionFailed(Conflict):
+    """412: a conditional write (`If-Match` with the item's `@odata.etag`) found the item
+    changed since it was read (Exchange's ErrorIrresolvableConflict): read it again and
+    re-apply the change to what is there now."""
+
+    default_status = 412
+
+
 class DeltaExpired(GraphError):
     """The delta token is no longer valid: restart the folder without it."""
 
@@ -132,7 +140,7 @@ def error_for(
             403: AccessDenied,
             404: NotFound,
             409: Conflict,
-            412: Conflict,
+            412: PreconditionFailed,
             429: Throttled,
             500: Unavailable,
             502: Unavailable,

@@ -120,12 +120,18 @@ class MessageOperations(BatchOperations):
         message_id: str,
         categories: Sequence[str] | None = None,
         properties: Mapping[str, str | None] | None = None,
+        *,
+        if_match: str | None = None,
     ) -> None:
         """One PATCH: the full new `categories` list (see `merge_categories`) and/or
-        extended properties {property id: value}."""
+        extended properties {property id: value}. With `if_match` (the `@odata.etag` of
+        the read the new list was computed from) the PATCH is conditional: Graph answers
+        412, raised as PreconditionFailed, when the message changed since that read, and
+        changes nothing."""
         body = self._message_patch(categories, properties)
         if body:
-            self._call("PATCH", self._item("messages", message_id), json_body=body)
+            headers = {"If-Match": if_match} if if_match else None
+            self._call("PATCH", self._item("messages", message_id), json_body=body, headers=headers)
 
     def update_messages(self, updates: Mapping[str, tuple]) -> dict[str, GraphError | None]:
         """{id: (categories, properties)} as PATCHes in `$batch` calls: id -> None

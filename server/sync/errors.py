@@ -12,6 +12,7 @@ from server.graph.errors import (
     GraphError,
     GraphTimeout,
     MailboxAccessRefused,
+    PreconditionFailed,
     Throttled,
     Unauthorized,
     Unavailable,
@@ -76,6 +77,13 @@ def api_error_for(error: GraphError) -> ApiError:
             "graph_access_denied",
             "Outlook refused access to your mailbox. An administrator may need to "
             "grant the add-in its mail permissions.",
+        )
+    if isinstance(error, PreconditionFailed):
+        return ApiError(
+            409,
+            "message_changed",
+            "This message kept changing in Outlook while it was being marked. It is filed in the CRM; "
+            "press Sync again to mark it.",
         )
     if isinstance(error, Unauthorized):
         return ApiError(401, "graph_unauthorized", "Your Outlook sign-in has expired. Sign in again and retry.")

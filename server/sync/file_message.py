@@ -16,7 +16,7 @@ from server.crm.filing import file_email
 from server.crm.matching import MatchedContact, match_addresses
 from server.crm.models import Email, MailboxItem
 from server.graph import properties as props
-from server.graph.errors import GraphError
+from server.graph.errors import GraphError, PreconditionFailed
 from server.graph.messages import MESSAGE_FIELDS_WITH_BODY
 from server.sync.attachments import fetch_missing, store_attachments
 from server.sync.compose import compose_links
@@ -125,11 +125,54 @@ def fetch_for_filing(mailbox: Mailbox, message_id: str) -> dict:
     return mailbox.graph.get_message(message_id, select=MESSAGE_FIELDS_WITH_BODY, expand_attachments=True)
 
 
+# The mark's conditional PATCH, then at most this many re-reads and PATCHes again when
+# the message keeps changing under it (each 412 means someone else's change landed first).
+MARK_ATTEMPTS = 3
+
+
+def mark_filed(mailbox: Mailbox, message: dict, email: Email) -> dict:
+    """The one PATCH that marks a filed message, conditional on the read its categories
+    were merged from (`If-Match`: the read's `@odata.etag`), so a category the user set
+    in Outlook since that read is never overwritten: on 412 the message is read again
+    (without its body: only the categories and the etag matter now) and the mark
+    re-applied to what is there, unless that read shows it marked already (a parallel
+    sync of the same message won the race), MARK_ATTEMPTS times at most (then
+    PreconditionFailed, the email staying filed). Returns the message as marked."""
+    attempt = 1
+    while True:
+        categories, properties = mark_patch(message, email)
+        try:
+            mailbox.graph.update_message(
+                message["id"], categories=categories, properties=properties, if_match=message.get("@odata.etag")
+            )
+            return {**message, "categories": categories, "crm": {"state": "synced", "email_id": str(email.id)}}
+        except PreconditionFailed:
+            if attempt >= MARK_ATTEMPTS:
+                raise
+        attempt += 1
+        message = {**message, **mailbox.graph.get_message(message["id"])}
+        if is_marked(message, email):
+            return message
+
+
+def is_marked(message: dict, email: Email) -> bool:
+    """The message carries the mark of this email already: the PATCH would change nothing."""
+    crm = message.get("crm") or {}
+    return (
+        crm.get("state") == "synced"
+        and crm.get("email_id") == str(email.id)
+        and mark_patch(message, email)[0] == list(message.get("categories") or ())
+    )
+
+
 def sync_message(mailbox: Mailbox, message_id: str) -> dict:
-    """Files the message and marks it synced; returns the message view. Idempotent:
-    an already-filed message costs one GET and changes nothing (but for fetching an
-    attachment a fault left pending). Raises GraphError."""
-    message = fetch_for_filing(mailbox, message_id)
+    """Files the message and marks it synced; returns the message view. The read is the
+    one the pane's open made moments before when this user's mailbox still holds it
+    (recent_reads.py), else one GET now; the mark is conditional on it (`mark_filed`),
+    so open then sync cost one read and one write. Idempotent: an already-filed message
+    costs at most one GET and changes nothing (but for fetching an attachment a fault
+    left pending). Raises GraphError."""
+    message = mailbox.take_read(message_id) or fetch_for_filing(mailbox, message_id)
     item = crm_item(mailbox, message)
     matches = None
     email = None
@@ -139,9 +182,7 @@ def sync_message(mailbox: Mailbox, message_id: str) -> dict:
             mailbox.session, mailbox.tenant_id, [p.address for p in people_of(message, mailbox.user.own_addresses())]
         )
         email, item = file_in_crm(mailbox, message, matches)
-        categories, properties = mark_patch(message, email)
-        mailbox.graph.update_message(message["id"], categories=categories, properties=properties)
-        message = {**message, "categories": categories, "crm": {"state": "synced", "email_id": str(email.id)}}
+        message = mark_filed(mailbox, message, email)
     else:
         # Filed before, but a fault left an attachment behind: Sync again fetches it now.
         fetch_missing(mailbox, item.email_id, message)

@@ -14,6 +14,7 @@ from server.crm.tenants import get_or_create_user
 from server.crm.types import utcnow
 from server.graph import GraphClient
 from server.sync.links import CrmLinks
+from server.sync.recent_reads import ReadKey, RecentReads
 
 
 @dataclass
@@ -22,6 +23,9 @@ class Mailbox:
     user: User
     graph: GraphClient
     links: CrmLinks
+    # The pane's recent reads (recent_reads.py): set only on the pane's own (delegated)
+    # mailboxes, so background work never keeps or takes one.
+    reads: RecentReads | None = None
 
     @property
     def tenant_id(self) -> str:
@@ -29,6 +33,18 @@ class Mailbox:
 
     def settings(self) -> Mapping:
         return self.user.effective_settings()
+
+    def _read_key(self, message_id: str) -> ReadKey:
+        return (self.tenant_id, self.user.oid, message_id)
+
+    def keep_read(self, message_id: str, message: dict) -> None:
+        """Hold this user's read of the message briefly, for their sync to reuse."""
+        if self.reads is not None:
+            self.reads.keep(self._read_key(message_id), message)
+
+    def take_read(self, message_id: str) -> dict | None:
+        """This user's read of the message from moments ago (once), or None."""
+        return None if self.reads is None else self.reads.take(self._read_key(message_id))
 
 
 def open_mailbox(

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 
 import requests
-from flask import Flask
+from flask import Flask, current_app
 from sqlalchemy.orm import Session
 
 from server.auth import Principal, app_graph_token, graph_token_for, trusted_session
@@ -20,6 +20,7 @@ from server.graph import GraphClient
 from server.jobs.registry import JobContext
 from server.sync.links import CrmLinks
 from server.sync.mailbox import Mailbox, open_mailbox
+from server.sync.recent_reads import reads_for
 
 TokenSource = Callable[[], str]
 
@@ -60,9 +61,10 @@ def app_only_mailbox(app: Flask, session: Session, user_id: int) -> Mailbox | No
 
 def delegated_mailbox(session: Session, config: Mapping, principal: Principal) -> Mailbox:
     """The signed-in user's Mailbox on delegated Graph (on-behalf-of their token); the
-    user is added to the CRM on first sight."""
+    user is added to the CRM on first sight. It holds the app's store of the pane's
+    recent reads (recent_reads.py), which only the pane's requests use."""
     graph = delegated_graph(config, lambda: graph_token_for(principal), oid=principal.oid)
-    return open_mailbox(
+    mailbox = open_mailbox(
         session,
         tid=principal.tid,
         oid=principal.oid,
@@ -71,6 +73,8 @@ def delegated_mailbox(session: Session, config: Mapping, principal: Principal) -
         config=config,
         graph=graph,
     )
+    mailbox.reads = reads_for(current_app)
+    return mailbox
 
 
 def job_mailbox(ctx: JobContext) -> Mailbox | None:

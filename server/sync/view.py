@@ -28,6 +28,7 @@ from server.crm.models import Email, MailboxItem
 from server.graph import properties as props
 from server.graph.batch import BATCH_LIMIT
 from server.graph.errors import GraphError
+from server.graph.messages import MESSAGE_FIELDS_WITH_BODY
 from server.sync.contact_fields import OUTLOOK_CONTACT_FIELDS
 from server.sync.link_suggestions import colleague_links
 from server.sync.mailbox import Mailbox
@@ -228,14 +229,26 @@ def open_message(mailbox: Mailbox, message_id: str, expected: Iterable[str] = ()
     lookups: one Graph request per open (bench/b1_pane_api.py measures it). Without that list (or for people
     it missed, e.g. Bcc on sent mail) it is one GET plus one $batch for the lookups.
     Lookups are only ever reported for the message's real people, whatever was sent.
+
+    The read holds all that filing needs (the body, the attachments' metadata) and is
+    kept briefly for this user (recent_reads.py), so Sync pressed moments later files
+    it without reading the message again: open then sync cost one read and one write.
     """
     hinted = expected_addresses(mailbox, expected)
     if hinted:
         message, found = mailbox.graph.get_message_and_contacts(
-            message_id, hinted, contact_select=OUTLOOK_CONTACT_FIELDS
+            message_id,
+            hinted,
+            select=MESSAGE_FIELDS_WITH_BODY,
+            contact_select=OUTLOOK_CONTACT_FIELDS,
+            expand_attachments=True,
         )
     else:
-        message, found = mailbox.graph.get_message(message_id), {}
+        message, found = (
+            mailbox.graph.get_message(message_id, select=MESSAGE_FIELDS_WITH_BODY, expand_attachments=True),
+            {},
+        )
+    mailbox.keep_read(message_id, message)
     people = people_of(message, mailbox.user.own_addresses())
     return message_view(
         mailbox, message, item=crm_item(mailbox, message), outlook=outlook_contacts(mailbox, people, found)

@@ -17,6 +17,7 @@ import pytest
 from server import create_app
 from server.db import session_scope
 from server.migrate import upgrade
+from server.sync.recent_reads import reads_for
 from tests.support.arrange_contacts import seed_contoso
 from tests.support.database import empty_crm
 from tests.support.identities import CLIENT_ID, CONTOSO
@@ -89,10 +90,15 @@ def browser_context(chromium):
 
 @pytest.fixture
 def crm_app(backend):
-    """A clean CRM (Contoso's contacts seeded) and a fresh emulator mailbox for each test."""
+    """A clean CRM (Contoso's contacts seeded) and a fresh emulator mailbox for each test,
+    with no pane read held from an earlier test: a reset gives messages (and the first
+    message delivered after it) the ids and etags they had then."""
     with session_scope(backend.app) as session:
         empty_crm(session)
         seed_contoso(session, CONTOSO)
+    reads = reads_for(backend.app)
+    if reads is not None:
+        reads.clear()
     return backend.app
 
 

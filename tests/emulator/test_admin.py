@@ -99,6 +99,29 @@ def test_request_log_records_graph_requests_with_query_and_mailbox(emulator):
     assert emulator.requests() == []
 
 
+def test_request_log_tells_app_only_requests_from_a_users_own(emulator):
+    """Background work (an app-only token) and the user's own requests (delegated), in a
+    $batch too: what a benchmark needs to count one request's Graph calls."""
+    delegated = emulator.graph_token("adele.vance@contoso.com")
+    app_only = emulator.app_token("8a3f6c2e-1d4b-4e7a-9f05-2b6c8d9e0a11")
+    emulator.clear_requests()
+    emulator.graph("GET", "/me/mailFolders/inbox", delegated)
+    emulator.graph("GET", "/users/adele.vance@contoso.com/mailFolders/inbox", app_only)
+    emulator.graph(
+        "POST",
+        "/$batch",
+        app_only,
+        json={"requests": [{"id": "1", "method": "GET", "url": "/users/adele.vance@contoso.com/mailFolders/inbox"}]},
+    )
+    rows = emulator.requests()
+    assert [(r["in_batch"], r["app_only"]) for r in rows] == [
+        (False, False),
+        (False, True),
+        (True, True),
+        (False, True),
+    ]
+
+
 def test_faults_are_listed_and_cleared(emulator):
     rule_id = emulator.fault(path="/me", kind="503", count=3)
     listed = emulator.session.get(admin_url(emulator, "faults"), timeout=10).json()["faults"]

@@ -49,6 +49,21 @@ def test_504_and_method_filter(emulator, adele_token):
     assert response.json()["error"]["code"] == "GatewayTimeout"
 
 
+def test_a_412_fault_answers_as_a_lost_write_race_and_changes_nothing(emulator, adele_token):
+    """Another client changed the item first: a write answers what a stale If-Match gets."""
+    listed = emulator.graph("GET", "/me/messages", adele_token, params={"$select": "categories", "$top": "1"})
+    message = listed.json()["value"][0]
+    emulator.fault(path=r"/me/messages/[^/]+$", kind="412", method="PATCH", count=1)
+    path = f"/me/messages/{message['id']}"
+    refused = emulator.graph("PATCH", path, adele_token, json={"categories": ["Red category"]})
+    assert refused.status_code == 412
+    assert refused.json()["error"]["code"] == "ErrorIrresolvableConflict"
+    assert {"date", "request-id"} <= refused.json()["error"]["innerError"].keys()
+    after = emulator.graph("GET", path, adele_token, params={"$select": "categories"}).json()
+    assert after["categories"] == message["categories"] and after["@odata.etag"] == message["@odata.etag"]
+    assert emulator.graph("PATCH", path, adele_token, json={"categories": ["Red category"]}).status_code == 200
+
+
 def test_every_nth_request(emulator, adele_token):
     emulator.fault(path="/me", kind="429", every=2)
     assert [get_me(emulator, adele_token).status_code for _ in range(4)] == [200, 429, 200, 429]

@@ -355,3 +355,57 @@ def test_replies_share_the_conversation_and_bad_deliveries_are_refused(emulator,
             json={"upn": ADELE, "folder": "inbox", "message": bad},
         )
         assert r.status_code == 400, (bad, r.text)
+
+
+def test_every_change_gives_a_message_a_new_etag_and_a_stale_one_is_refused(adele):
+    """Graph's optimistic concurrency on a message, as documented: `@odata.etag` is
+    W/"<changeKey>", changeKey changes with every change of the item, and a PATCH with
+    `If-Match` answers 412 ErrorIrresolvableConflict once it no longer names the item's
+    current version (`*` always does)."""
+    message = adele.find("Plain: order confirmation from Northwind")
+    path = f"/me/messages/{message['id']}"
+    read = adele.get(path, params={"$select": "categories"}).json()
+    assert read["@odata.etag"] == f'W/"{adele.get(path).json()["changeKey"]}"'
+
+    # The etag just read matches (as the weak etag, the bare changeKey, or in a list).
+    for form in (lambda etag: etag, lambda etag: etag[2:].strip('"'), lambda etag: f'W/"other", {etag}'):
+        current = adele.get(path, params={"$select": "categories"}).json()["@odata.etag"]
+        answer = adele.patch(path, json={"isRead": True}, headers={"If-Match": form(current)})
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["@odata.etag"] != current  # the write itself is a change
+
+    # Outlook changes the message (a category): the etag read before is stale.
+    before = adele.get(path, params={"$select": "categories"}).json()
+    changed = adele.patch(path, json={"categories": ["Red category"]})
+    assert changed.status_code == 200 and changed.json()["@odata.etag"] != before["@odata.etag"]
+    stale = adele.patch(path, json={"categories": ["Synced to CRM"]}, headers={"If-Match": before["@odata.etag"]})
+    assert "change key" in assert_graph_error(stale, 412, "ErrorIrresolvableConflict")["message"]
+    assert adele.get(path, params={"$select": "categories"}).json()["categories"] == ["Red category"]  # unchanged
+
+    # A move is a change too; `*` matches whatever the version.
+    moved = adele.post(f"{path}/move", json={"destinationId": "archive"})
+    assert moved.status_code == 201 and moved.json()["@odata.etag"] != changed.json()["@odata.etag"]
+    moved_path = f"/me/messages/{moved.json()['id']}"
+    refused = adele.patch(moved_path, json={"isRead": False}, headers={"If-Match": changed.json()["@odata.etag"]})
+    assert_graph_error(refused, 412, "ErrorIrresolvableConflict")
+    assert adele.patch(moved_path, json={"isRead": False}, headers={"If-Match": "*"}).status_code == 200
+
+
+def test_a_conditional_patch_inside_a_batch_is_checked_per_part(adele):
+    message = adele.find("Plain: order confirmation from Northwind")
+    current = adele.get(f"/me/messages/{message['id']}", params={"$select": "id"}).json()["@odata.etag"]
+    parts = [
+        {
+            "id": str(n),
+            "method": "PATCH",
+            "url": f"/me/messages/{message['id']}",
+            "headers": {"Content-Type": "application/json", "If-Match": current},
+            "body": {"isRead": bool(n)},
+        }
+        for n in range(2)
+    ]
+    # Two writes from one read: the first lands, the second finds the message changed.
+    answer = adele.post("/$batch", json={"requests": [parts[0], {**parts[1], "dependsOn": ["0"]}]})
+    assert answer.status_code == 200
+    statuses = {r["id"]: r["status"] for r in answer.json()["responses"]}
+    assert statuses == {"0": 200, "1": 412}

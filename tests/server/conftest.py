@@ -27,6 +27,7 @@ from server import create_app
 from server.crm.tenants import get_or_create_user
 from server.db import Database, session_scope
 from server.jobs.running import runner_for
+from server.sync.recent_reads import reads_for
 from tests.support.backend import (
     GRAPH_MAX_WAIT_S,
     GRAPH_TIMEOUT_S,
@@ -96,9 +97,13 @@ def client(app, clean_state):
 
 @pytest.fixture
 def clean_state(app, emulator):
-    """Each test starts from the fixture mailboxes and an empty CRM."""
+    """Each test starts from the fixture mailboxes, an empty CRM and no pane read held
+    from an earlier test (a reset gives the messages their first etags again)."""
     settle_jobs(app)  # a job left by an earlier test must not call Graph during this one
     emulator.reset()
+    reads = reads_for(app)
+    if reads is not None:
+        reads.clear()
     with session_scope(app) as session:
         empty_crm(session)
     yield

@@ -27,7 +27,7 @@ from server.graph import (
     properties,
 )
 from server.graph.batch import _batch_chunks
-from server.graph.errors import DeltaExpired, parse_retry_after
+from server.graph.errors import Conflict, DeltaExpired, PreconditionFailed, parse_retry_after
 from server.graph.transport import merge_prefer
 from server.tls import http_session
 from tests.support.identities import ADELE_OID
@@ -94,6 +94,25 @@ def test_marking_a_message_is_one_patch_that_keeps_the_users_categories(graph, e
     message = graph.client.get_message(message_id)
     assert message["crm"] == {"state": "synced", "email_id": "42"}
     assert message["categories"] == ["Red category", properties.CATEGORY_SYNCED]
+
+
+def test_a_conditional_mark_is_refused_once_the_message_changed(graph, emulator):
+    message_id = inbox_ids(graph.client, 1)[0]
+    read = graph.client.get_message(message_id)
+    etag = read["@odata.etag"]
+    graph.client.update_message(message_id, categories=["Red category"])  # Outlook, meanwhile
+
+    with pytest.raises(PreconditionFailed) as refused:
+        graph.client.update_message(message_id, categories=[properties.CATEGORY_SYNCED], if_match=etag)
+
+    assert refused.value.status == 412 and refused.value.code == "ErrorIrresolvableConflict"
+    assert isinstance(refused.value, Conflict)  # what callers of a plain write already handle
+    fresh = graph.client.get_message(message_id)
+    assert fresh["categories"] == ["Red category"]
+    graph.client.update_message(
+        message_id, categories=[*fresh["categories"], properties.CATEGORY_SYNCED], if_match=fresh["@odata.etag"]
+    )
+    assert graph.client.get_message(message_id)["categories"] == ["Red category", properties.CATEGORY_SYNCED]
 
 
 def test_every_request_asks_for_immutable_ids(graph, emulator):

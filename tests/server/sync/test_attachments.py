@@ -7,6 +7,7 @@ and a sync with k attachments costs 1 read + k `$value` streams + 1 mark."""
 from __future__ import annotations
 
 import gc
+import re
 import tracemalloc
 
 from sqlalchemy import func, select
@@ -31,6 +32,7 @@ from tests.support.attachments import (
     onedrive_link,
 )
 from tests.support.backend import settle_jobs
+from tests.support.emulated_messages import find_message
 from tests.support.identities import ADELE, CONTOSO
 from tests.support.waiting import wait_for
 
@@ -113,7 +115,9 @@ def test_a_sync_with_k_attachments_costs_one_read_the_streams_one_batch_and_one_
         + [onedrive_link()],
     )
     user = pane()
-    user.get(f"/messages/{message['id']}")  # tokens and keys warm
+    # Tokens and keys warm, on another message: this sync has no recent open to reuse,
+    # so it reads the message itself (tests/server/routes/test_open_then_sync.py has the open's read).
+    user.get(f"/messages/{find_message(emulator, ADELE, 'Plain: order confirmation from Northwind')['id']}")
     settle_jobs(app)  # the catch-up the open queued is not part of the sync
     emulator.clear_requests()
 
@@ -141,6 +145,32 @@ def test_a_sync_with_k_attachments_costs_one_read_the_streams_one_batch_and_one_
     sync(pane, message)  # a repeat: one read, nothing fetched again
     assert [c["method"] for c in message_calls(emulator)] == ["GET"]
     assert blobs(app) == large + small
+
+
+def test_open_then_sync_files_the_attachments_from_the_opens_read(app, pane, emulator, crm):
+    seed_contoso(crm, CONTOSO)
+    message = deliver(
+        emulator,
+        [generated_file("large.pdf", 300_000, "large"), generated_file("small0.png", 10_000, "s0", "image/png")]
+        + [generated_file("small1.png", 10_001, "s1", "image/png")],
+    )
+    user = pane()
+    user.get(f"/messages/{find_message(emulator, ADELE, 'Plain: order confirmation from Northwind')['id']}")
+    settle_jobs(app)
+    emulator.clear_requests()
+
+    assert user.get(f"/messages/{message['id']}").status_code == 200
+    sync(pane, message)
+
+    logged = emulator.requests()
+    reads = [r for r in logged if r["method"] == "GET" and re.search(r"/messages/[^/]+$", r["path"])]
+    # The open's one read carried the attachments' metadata (never their content) ...
+    assert len(reads) == 1 and "attachments(" in reads[0]["query"] and "contentBytes" not in reads[0]["query"]
+    # ... and the sync used it: the contents (small ones in one $batch) and the mark.
+    values = [r["in_batch"] for r in logged if r["path"].endswith("/$value")]
+    assert sorted(values) == [False, True, True]
+    assert [r["method"] for r in logged if r["method"] == "PATCH"] == ["PATCH"]
+    assert {r.state for r in rows(app)} == {"stored"} and blobs(app) == 3
 
 
 def test_a_small_attachment_the_batch_could_not_answer_is_streamed_alone(app, pane, emulator, crm):
