@@ -286,7 +286,9 @@ def summarise_sizes(sizes: list[dict]) -> tuple[list[str], bool]:
             f"{r['peak_rss_kib'] / 1024:>13.1f} {r['rss_growth_kib'] / 1024:>11.1f} "
             f"{r['cpu_s'] * 1000 / n:>11.2f} {r['emulator_cpu_s']:>12.0f}"
         )
-        ok &= r["state"] == "done" and r["emails"] == n >= r["count"] and r["failed"] == 0
+        # Every delivered message has a CRM contact and must be filed; of the fixture's own
+        # Inbox mail only that with a CRM contact is (bulk sync files nothing else).
+        ok &= r["state"] == "done" and n >= r["emails"] >= r["count"] and r["failed"] == 0
     small, large = sizes[0], sizes[-1]
     ratio = large["peak_rss_kib"] / small["peak_rss_kib"]
     verdict = "PASS" if ratio <= RSS_TARGET else "FAIL"
@@ -323,7 +325,7 @@ def summarise_rate(rate: dict, large: dict | None) -> tuple[list[str], bool]:
             if rate.get("paced", True)
             else "pacer off: GRAPH_MAILBOX_BUDGET=0"
         )
-        + f"), {rate['done']} messages:",
+        + f"), {rate['done']} messages, {rate['emails']} filed (every delivered one has a CRM contact):",
         f"  {needed} mailbox requests counted ({per_message:.2f} per message: every $batch part counts), "
         f"{rate['throttled']} answered 429 (the worker saw {rate.get('client_429', 'n/a')}), "
         f"job {rate['state']} in {rate['elapsed_s']:.1f} s (runs {rate['runs']}); limit-bound minimum "
@@ -356,7 +358,12 @@ def summarise_rate(rate: dict, large: dict | None) -> tuple[list[str], bool]:
             "ends its run and the queue runs it again when the budget allows, resuming from its cursor; runs that "
             "got further do not count towards JOB_MAX_ATTEMPTS)",
         ]
-    ok = rate["state"] == "done" and rate["emails"] == rate["done"] >= rate["count"] and efficiency >= SPEED_TARGET
+    ok = (
+        rate["state"] == "done"
+        and rate["done"] >= rate["emails"] >= rate["count"]
+        and rate["failed"] == 0
+        and efficiency >= SPEED_TARGET
+    )
     return lines, ok
 
 
@@ -383,7 +390,10 @@ def main(argv=None) -> int:
     sizes = []
     for count in counts:
         print(f"bulk sync of {count} messages ...", flush=True)
-        sizes.append(run_size(count))
+        # The sizes measure throughput and memory with no limit at the emulator, so the
+        # pacer is off too: at its default (Outlook's 10,000 per 10 minutes) a 10,000-message
+        # job would wait out the real window. The rate run below measures the pacing.
+        sizes.append(run_size(count, None, {"GRAPH_MAILBOX_BUDGET": "0"}))
     rate = None
     if args.rate_messages or args.rate_only:
         limit, window = REAL_LIMIT // SCALE, REAL_WINDOW_S / SCALE
