@@ -19,12 +19,10 @@ import logging
 from collections.abc import Iterable, Iterator
 from urllib.parse import quote
 
-import requests
-from urllib3.exceptions import HTTPError as Urllib3Error
-
 from .batch import BatchOperations, BatchRequest
 from .errors import GraphError, Unavailable
 from .odata import query_string, response_json, select_fields
+from .wire import WireError, WireResponse
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +82,7 @@ class AttachmentOperations(BatchOperations):
                 for chunk in response.iter_content(chunk_size):
                     received += len(chunk)
                     yield chunk
-            except (requests.RequestException, Urllib3Error, OSError) as exc:
+            except WireError as exc:
                 log.warning("graph attachment %s: broke off after %d bytes: %r", attachment_id, received, exc)
                 raise DownloadInterrupted(
                     f"The attachment's download broke off after {received} of {expected or '?'} bytes "
@@ -134,7 +132,7 @@ class AttachmentOperations(BatchOperations):
         return response_json(self.transport.request("GET", self._url(path)))
 
 
-def _content_length(response: requests.Response) -> int | None:
+def _content_length(response: WireResponse) -> int | None:
     value = response.headers.get("Content-Length")
     try:
         return int(value) if value is not None else None

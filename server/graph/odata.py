@@ -9,9 +9,8 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
 
-import requests
-
 from .errors import GraphError
+from .wire import WireResponse
 
 
 def select_fields(fields) -> str:
@@ -55,7 +54,7 @@ def iso_datetime(value) -> str:
     return str(value)
 
 
-def response_json(response: requests.Response) -> Any:
+def response_json(response: WireResponse) -> Any:
     """The JSON body; raises GraphError 502 when it is not JSON."""
     try:
         return response.json()

@@ -21,6 +21,9 @@ processes when Redis is configured, to Outlook's 4 concurrent requests per mailb
 paced (`pacer`, see pacer.py) to its request budget: each attempt first waits its turn
 in the budget (a `$batch` costs one per part), then takes a slot, then goes. Background
 work (server/workload.py) keeps a share of both for interactive requests.
+
+The requests go out through wire.py's lean HTTP client (one per session, trusting what
+the session trusts), whose exceptions say whether a failed request may have left.
 """
 
 from __future__ import annotations
@@ -35,13 +38,13 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 
 import requests
-from urllib3.exceptions import NewConnectionError
 
 from server.workload import is_background
 
 from .errors import GraphError, GraphTimeout, Unavailable, error_for, error_from_body, parse_retry_after
 from .pacer import Pacer, Spent, record_throttled, request_cost
 from .slots import MAILBOX_CONCURRENCY, MailboxSlots, mailbox_slots
+from .wire import NotSent, ReadTimeout, RequestFailed, TlsError, WireError, WireResponse, wire_for
 
 log = logging.getLogger(__name__)
 
@@ -129,18 +132,6 @@ class Deadline:
         return max(0.0, self.end - self._clock())
 
 
-def _request_was_sent(exc: requests.RequestException) -> bool:
-    """False when the connection never opened, so even a POST is safe to repeat."""
-    if isinstance(exc, requests.ConnectTimeout):
-        return False
-    if isinstance(exc, requests.ConnectionError):
-        reason = exc.args[0] if exc.args else None
-        reason = getattr(reason, "reason", reason)  # urllib3 MaxRetryError wraps it
-        if isinstance(reason, NewConnectionError):
-            return False
-    return True
-
-
 class Transport:
     """Sends one HTTP request to Graph with the retry policy above."""
 
@@ -160,6 +151,7 @@ class Transport:
         mailbox: str | None = None,
     ):
         self.session = session
+        self.wire = wire_for(session)  # Graph's own HTTP client, trusting what the session trusts
         self.slots = slots
         self.pacer = pacer
         self.mailbox = mailbox  # whose budget and slots (for the count of 429s)
@@ -231,7 +223,7 @@ class Transport:
         deadline: Deadline | None = None,
         stream: bool = False,
         paid: Spent | None = None,
-    ) -> requests.Response:
+    ) -> WireResponse:
         """Send one request; return the 2xx response.
 
         `paid`: the budget `pay` took for the first attempt (retries pay again).
@@ -278,25 +270,23 @@ class Transport:
                     cost=cost,
                     paid=prepaid,
                 )
-            except requests.exceptions.SSLError as exc:
+            except TlsError as exc:
                 # Not transient: the certificate is not trusted (see CA_BUNDLE).
                 log.error("graph %s %s: %r", method, _path(url), exc)
                 raise Unavailable(None, "TlsError", "Graph's TLS certificate is not trusted (see CA_BUNDLE)") from exc
-            except requests.RequestException as exc:
-                if not isinstance(
-                    exc, (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError)
-                ):
-                    log.error("graph %s %s: %r", method, _path(url), exc)
-                    raise Unavailable(None, "RequestFailed", f"Graph request failed ({type(exc).__name__})") from exc
+            except RequestFailed as exc:
+                log.error("graph %s %s: %r", method, _path(url), exc)
+                raise Unavailable(None, "RequestFailed", f"Graph request failed ({type(exc).__name__})") from exc
+            except WireError as exc:
                 # Details (host, path, query) go to the log, not into messages that
                 # may reach API clients.
                 log.warning("graph %s %s: %r", method, _path(url), exc)
                 error = (
                     GraphTimeout(None, "Timeout", f"Graph did not answer within {read:g} s")
-                    if isinstance(exc, requests.ReadTimeout)
+                    if isinstance(exc, ReadTimeout)
                     else Unavailable(None, "ServiceUnreachable", f"Graph could not be reached ({type(exc).__name__})")
                 )
-                if idempotent or not _request_was_sent(exc):
+                if idempotent or isinstance(exc, NotSent):  # NotSent: the request never left
                     delay = self.backoff(attempt)
                     if delay <= deadline.remaining():
                         log.info("graph %s %s: %s; retry in %.2f s", method, _path(url), type(exc).__name__, delay)
@@ -353,7 +343,7 @@ class Transport:
         cost: int = 1,
         paid: Spent | None = None,
         **kwargs,
-    ) -> requests.Response:
+    ) -> WireResponse:
         """One HTTP exchange, paid for from the mailbox's budget (waiting its turn there
         first) and holding one of the mailbox's slots: until the answer for a plain
         request, until the response is closed for a streamed 2xx body (Outlook counts a
@@ -370,7 +360,7 @@ class Transport:
                 spent.refund()  # never sent
             raise
         try:
-            response = self.session.request(method, url, stream=stream, **kwargs)
+            response = self.wire.request(method, url, stream=stream, **kwargs)
         except BaseException as exc:
             if spent is not None:
                 spent.settle()
@@ -395,7 +385,7 @@ class Transport:
         response.close = close_and_release
         return response
 
-    def error(self, response: requests.Response) -> GraphError:
+    def error(self, response: WireResponse) -> GraphError:
         """The typed error for a failed response."""
         try:
             body = response.json()

@@ -29,6 +29,7 @@ from server.graph import (
 from server.graph.batch import _batch_chunks
 from server.graph.errors import Conflict, DeltaExpired, PreconditionFailed, parse_retry_after
 from server.graph.transport import merge_prefer
+from server.graph.wire import wire_for
 from server.tls import http_session
 from tests.support.identities import ADELE_OID
 
@@ -44,7 +45,7 @@ def graph(emulator, tmp_path):
     emulator.reset()
     session = http_session({"CA_BUNDLE": emulator.ca_path, "INSTANCE_DIR": str(tmp_path)})
     received = []
-    session.hooks["response"].append(lambda r, *a, **k: received.append(r))
+    wire_for(session).hooks.append(received.append)
     token = emulator.graph_token(ADELE)
 
     def client(max_wait_s=10, timeout=(5, 10), user=None, token_provider=None):
