@@ -359,7 +359,9 @@ def wire_for(session: requests.Session) -> WireClient:
     with _clients_lock:
         client = _clients.get(session)
         if client is None:
-            client = WireClient(_context_of(session), user_agent=session.headers.get("User-Agent"))
+            adapter = session.get_adapter("https://graph.microsoft.com/")
+            pool_size = getattr(adapter, "_pool_maxsize", DEFAULT_POOL_SIZE)  # http_session(pool_size=)
+            client = WireClient(_context_of(session), pool_size, user_agent=session.headers.get("User-Agent"))
             _clients[session] = client
         return client
 

@@ -47,6 +47,9 @@ def test_one_session_has_one_client_trusting_what_it_trusts(emulator_reset, tmp_
     assert wire_for(session) is client
     assert client.ssl_context is session.get_adapter("https://x/").ssl_context
     assert client.ssl_context.check_hostname and client.ssl_context.verify_mode == ssl.CERT_REQUIRED
+    assert client.pool_size == 16
+    smaller = http_session({"CA_BUNDLE": emulator_reset.ca_path, "INSTANCE_DIR": str(tmp_path)}, pool_size=2)
+    assert wire_for(smaller).pool_size == 2
     unverified = requests.Session()
     unverified.verify = False
     with pytest.raises(ValueError):
