@@ -32,7 +32,8 @@ import ssl
 import threading
 import weakref
 from collections.abc import Callable, Iterator, Mapping
-from urllib.parse import urlencode, urlsplit
+from typing import NamedTuple
+from urllib.parse import quote, urlencode, urlsplit
 
 import certifi
 import requests
@@ -41,6 +42,7 @@ from requests.structures import CaseInsensitiveDict
 from server.tls import TrustingAdapter
 
 DEFAULT_POOL_SIZE = 16  # as server/tls.py's http_session
+REQUOTE_SAFE = "!#$%&'()*+,/:;=?@[]~"  # requests' requote_uri: reserved characters and %
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})  # an empty one still says Content-Length: 0
 
 
@@ -73,16 +75,13 @@ class Broken(WireError):
     ended short."""
 
 
-class SentRequest:
-    """What went out (as `requests.Response.request`): method, URL, the headers given
-    (http.client adds Host, Content-Length and Accept-Encoding)."""
+class SentRequest(NamedTuple):
+    """What went out (as `requests.Response.request`); http.client adds Host,
+    Content-Length and Accept-Encoding to these headers."""
 
-    __slots__ = ("method", "url", "headers")
-
-    def __init__(self, method: str, url: str, headers: dict):
-        self.method = method
-        self.url = url
-        self.headers = headers
+    method: str
+    url: str
+    headers: dict
 
 
 class WireResponse:
@@ -204,6 +203,8 @@ def split_url(url: str) -> tuple[tuple[str, str, int], str]:
     target = rest[end:].split("#", 1)[0]
     if not target.startswith("/"):
         target = "/" + target
+    if not target.isascii() or " " in target:  # as requests did: percent-encode, keep what is
+        target = quote(target, safe=REQUOTE_SAFE)
     return _origin(scheme.lower(), rest[:end]), target
 
 

@@ -17,7 +17,17 @@ import pytest
 import requests
 
 from server.graph import DownloadInterrupted, GraphClient, Unavailable
-from server.graph.wire import Broken, ConnectTimeout, NotSent, ReadTimeout, TlsError, WireClient, wire_for
+from server.graph.wire import (
+    Broken,
+    ConnectTimeout,
+    NotSent,
+    ReadTimeout,
+    RequestFailed,
+    TlsError,
+    WireClient,
+    split_url,
+    wire_for,
+)
 from server.tls import http_session
 from tests.support.attachments import MiB, generated_file, message_with
 from tests.support.identities import ADELE
@@ -216,6 +226,17 @@ def local():
     client.close()
     server.shutdown()
     server.server_close()
+
+
+def test_a_url_is_sent_as_given_or_percent_encoded_where_http_needs_it():
+    assert split_url("https://graph.example/v1.0/me?$select=id,subject&$filter=a%20eq%20'b'#frag") == (
+        ("https", "graph.example", 443),
+        "/v1.0/me?$select=id,subject&$filter=a%20eq%20'b'",
+    )
+    assert split_url("http://[::1]:8080?x=1") == (("http", "::1", 8080), "/?x=1")
+    assert split_url("https://h/v1.0/users/zoë@x/a b")[1] == "/v1.0/users/zo%C3%AB@x/a%20b"
+    with pytest.raises(RequestFailed):
+        split_url("ftp://h/x")
 
 
 def test_plain_http_keeps_alive_too(local):
