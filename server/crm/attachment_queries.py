@@ -30,7 +30,28 @@ def attachments_of(session: Session, tenant_id: str, email_id: int) -> list[Emai
     return list(session.scalars(_ATTACHMENTS_OF, {"tenant_id": tenant_id, "email_id": email_id}))
 
 
+def attachment_values_of(session: Session, tenant_id: str, email_id: int) -> list:
+    """attachments_of as plain rows with what `attachment_json` reads (id, name,
+    content_type, size, inline, state, link_url), not session entities: the pane's
+    message view lists them on every open and sync."""
+    return session.execute(_ATTACHMENT_VALUES_OF, {"tenant_id": tenant_id, "email_id": email_id}).all()
+
+
 # Built once: the pane's open and sync list the email's attachments every time.
+_attachments = EmailAttachment.__table__
+_ATTACHMENT_VALUES_OF = (
+    select(
+        _attachments.c.id,
+        _attachments.c.name,
+        _attachments.c.content_type,
+        _attachments.c.size,
+        _attachments.c.inline,
+        _attachments.c.state,
+        _attachments.c.link_url,
+    )
+    .where(_attachments.c.tenant_id == bindparam("tenant_id"), _attachments.c.email_id == bindparam("email_id"))
+    .order_by(_attachments.c.id)
+)
 _ATTACHMENTS_OF = (
     select(EmailAttachment)
     .where(EmailAttachment.tenant_id == bindparam("tenant_id"), EmailAttachment.email_id == bindparam("email_id"))
@@ -60,9 +81,10 @@ def inline_image_urls(rows: list[EmailAttachment], url_for: Callable[[EmailAttac
     return {normal_content_id(r.content_id): url_for(r) for r in rows if r.content_id and shows_inline(r)}
 
 
-def attachment_json(row: EmailAttachment, download_url: Callable[[int], str]) -> dict[str, Any]:
-    """The API's shape: `url` opens the file (our download for a stored one, the
-    OneDrive/SharePoint link or the message in Outlook otherwise; none while pending)."""
+def attachment_json(row: Any, download_url: Callable[[int], str]) -> dict[str, Any]:
+    """The API's shape of an EmailAttachment or a row of attachment_values_of: `url`
+    opens the file (our download for a stored one, the OneDrive/SharePoint link or the
+    message in Outlook otherwise; none while pending)."""
     if row.state == "stored":
         url = download_url(row.id)
     elif row.state in ("link", "too_large"):

@@ -10,6 +10,8 @@ caller's tenant.
 
 from __future__ import annotations
 
+from typing import Any
+
 from server.crm.cases import LINKABLE, record_title, users_by_id
 from server.crm.models import ConversationLink
 from server.sync.mailbox import Mailbox
@@ -24,12 +26,10 @@ def colleague_links(mailbox: Mailbox, conversation_id: str | None, state: str) -
     if not conversation_id or state == "excluded":
         return []
     me = mailbox.user.id
-    links = sorted(
-        ConversationLink.for_conversation(mailbox.session, mailbox.tenant_id, conversation_id),
-        key=lambda link: link.id,
-    )
+    # Plain rows, oldest first (the pane asks on every open and sync).
+    links = ConversationLink.values_for_conversation(mailbox.session, mailbox.tenant_id, conversation_id)
     mine = {(link.target_type, link.target_id) for link in links if link.created_by_id == me}
-    theirs: dict[tuple[str, int], ConversationLink] = {}
+    theirs: dict[tuple[str, int], Any] = {}
     for link in links:
         key = (link.target_type, link.target_id)
         if link.target_type in LINKABLE and link.created_by_id not in (None, me) and key not in mine:

@@ -19,12 +19,12 @@ the pane offers the user a link of their own.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
 from server.crm.addresses import address_domain, display_address, matches_never_sync, normalise_address
-from server.crm.attachment_queries import attachment_json, attachments_of
+from server.crm.attachment_queries import attachment_json, attachment_values_of
 from server.crm.matching import MatchedContact, match_addresses
-from server.crm.models import Email, MailboxItem
+from server.crm.models import Email, ItemState, MailboxItem
 from server.graph import properties as props
 from server.graph.batch import BATCH_LIMIT
 from server.graph.errors import GraphError
@@ -41,11 +41,17 @@ from server.sync.unknown_senders import tenant_domains
 OUTLOOK_LOOKUP_LIMIT = 20
 
 
-def crm_item(mailbox: Mailbox, message: dict) -> MailboxItem | None:
-    return MailboxItem.by_graph_id(mailbox.session, mailbox.tenant_id, mailbox.user.id, message["id"])
+def crm_item(mailbox: Mailbox, message: dict) -> ItemState | None:
+    """The message's item in the user's mailbox, read with its email's id (one
+    statement; values, not a session entity)."""
+    return MailboxItem.state_of(mailbox.session, mailbox.tenant_id, mailbox.user.id, message["id"])
 
 
-def message_state(message: dict, item: MailboxItem | None) -> str:
+# What the view reads of an item: the pane's read (ItemState) or the entity filing wrote.
+Item = ItemState | MailboxItem
+
+
+def message_state(message: dict, item: Item | None) -> str:
     """Outlook's mark wins (it travels with the message and other clients set it);
     the CRM's record fills in when the mark could not be written yet."""
     state = (message.get("crm") or {}).get("state")
@@ -73,11 +79,14 @@ def filing_queued(message: dict, state: str, settings: Mapping, people: list[Per
     return state == "pending" and auto_sync != "off"
 
 
-def filed_email_id(mailbox: Mailbox, message: dict, item: MailboxItem | None, filed: Email | None = None) -> int | None:
+def filed_email_id(mailbox: Mailbox, message: dict, item: Item | None, filed: Email | None = None) -> int | None:
     """The id of this message's CRM email, only ever one of the caller's own tenant.
-    `filed`: the email the caller has just filed for this message (no query then)."""
+    `filed`: the email the caller has just filed for this message (no query then); an
+    ItemState was read with its email's id checked against the tenant (none either)."""
     if filed is not None and item is not None and item.email_id == filed.id:
         return filed.id if filed.tenant_id == mailbox.tenant_id else None
+    if isinstance(item, ItemState) and item.email_id is not None:
+        return item.email_in_tenant
     if item is not None and item.email_id is not None:
         return Email.id_in_tenant(mailbox.session, mailbox.tenant_id, item.email_id)
     stored = (message.get("crm") or {}).get("email_id")
@@ -172,14 +181,16 @@ def message_view(
     mailbox: Mailbox,
     message: dict,
     *,
-    item: MailboxItem | None = None,
+    item: Item | None = None,
     matches: Mapping[str, list[MatchedContact]] | None = None,
     outlook: Mapping[str, str | None] | None = None,
     filed: Email | None = None,
+    attachments: Sequence | None = None,
 ) -> dict:
     """Builds the API shape. `outlook` None means the Outlook contacts were not looked
     up for this answer (`outlook_contacts_checked` false); clients keep what they had.
-    `filed`: the email just filed for this message, if the caller did."""
+    `filed`: the email just filed for this message, if the caller did; `attachments`:
+    that email's attachment rows when the caller knows them (none read then)."""
     people = people_of(message, mailbox.user.own_addresses())
     if matches is None:
         matches = match_addresses(mailbox.session, mailbox.tenant_id, [p.address for p in people])
@@ -204,7 +215,13 @@ def message_view(
         "crm_url": mailbox.links.email(email_id) if email_id else None,
         "attachments": [
             attachment_json(row, mailbox.links.attachment)
-            for row in (attachments_of(mailbox.session, mailbox.tenant_id, email_id) if email_id else [])
+            for row in (
+                attachments
+                if attachments is not None and filed is not None and email_id == filed.id
+                else attachment_values_of(mailbox.session, mailbox.tenant_id, email_id)
+                if email_id
+                else ()
+            )
         ],
         "categories": message.get("categories") or [],
         "outlook_contacts_checked": outlook is not None,
