@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 
 from server.crm.addresses import address_domain, display_address, matches_never_sync, normalise_address
-from server.crm.attachment_queries import attachment_json, attachment_values_of
+from server.crm.attachment_queries import attachment_json, attachment_values_of, attachments_and_links
 from server.crm.matching import MatchedContact, match_addresses
 from server.crm.models import Email, ItemState, MailboxItem
 from server.graph import properties as props
@@ -30,7 +30,7 @@ from server.graph.batch import BATCH_LIMIT
 from server.graph.errors import GraphError
 from server.graph.messages import MESSAGE_FIELDS_WITH_BODY
 from server.sync.contact_fields import OUTLOOK_CONTACT_FIELDS
-from server.sync.link_suggestions import colleague_links
+from server.sync.link_suggestions import colleague_links, wants_links
 from server.sync.mailbox import Mailbox
 from server.sync.outlook_contact_sync import refresh_found_contacts
 from server.sync.people import Person, people_of
@@ -190,7 +190,9 @@ def message_view(
     """Builds the API shape. `outlook` None means the Outlook contacts were not looked
     up for this answer (`outlook_contacts_checked` false); clients keep what they had.
     `filed`: the email just filed for this message, if the caller did; `attachments`:
-    that email's attachment rows when the caller knows them (none read then)."""
+    that email's attachment rows when the caller knows them (none read then). Otherwise
+    a filed message's attachments are read with the conversation's links, in one
+    statement."""
     people = people_of(message, mailbox.user.own_addresses())
     if matches is None:
         matches = match_addresses(mailbox.session, mailbox.tenant_id, [p.address for p in people])
@@ -201,6 +203,15 @@ def message_view(
     # The organisation keeps the app out of this mailbox (sync/app_access.py): nothing is
     # filed by itself, while the pane's own commands (the user's token) still work.
     blocked = mailbox.user.app_access_refused_at is not None
+    conversation_id = message.get("conversationId")
+    links = None
+    if attachments is None or filed is None or email_id != filed.id:
+        attachments = None
+        if email_id and wants_links(conversation_id, state):
+            # An open of a filed message shows both: one statement.
+            attachments, links = attachments_and_links(mailbox.session, mailbox.tenant_id, email_id, conversation_id)
+        elif email_id:
+            attachments = attachment_values_of(mailbox.session, mailbox.tenant_id, email_id)
     return {
         "id": message["id"],
         "internet_message_id": message.get("internetMessageId"),
@@ -213,20 +224,11 @@ def message_view(
         "automatic_sync_blocked": blocked,
         "crm_email_id": email_id,
         "crm_url": mailbox.links.email(email_id) if email_id else None,
-        "attachments": [
-            attachment_json(row, mailbox.links.attachment)
-            for row in (
-                attachments
-                if attachments is not None and filed is not None and email_id == filed.id
-                else attachment_values_of(mailbox.session, mailbox.tenant_id, email_id)
-                if email_id
-                else ()
-            )
-        ],
+        "attachments": [attachment_json(row, mailbox.links.attachment) for row in attachments or ()],
         "categories": message.get("categories") or [],
         "outlook_contacts_checked": outlook is not None,
         "people": people_json(mailbox, people, matches, outlook),
-        "colleague_links": colleague_links(mailbox, message.get("conversationId"), state),
+        "colleague_links": colleague_links(mailbox, conversation_id, state, links),
     }
 
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import base64
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 
-from server.crm.attachment_queries import attachment_values_of
+from server.crm.attachment_queries import attachment_values_of, attachments_and_links
 from server.crm.models import ConversationLink, Email, MailboxItem
 from tests.support.arrange_attachments import attach
 from tests.support.arrange_records import add_case, user_of
@@ -84,5 +84,16 @@ def test_another_tenants_link_of_the_same_conversation_is_never_suggested(pane, 
     )
     crm.commit()
     emulator.deliver(ADELE, new_message(LYNNE, "Thread: shared id", to=[ADELE], conversationId=THREAD))
-    view = pane(ADELE).get(f"/messages/{find_message(emulator, ADELE, 'Thread: shared id')['id']}").json
+    message_id = find_message(emulator, ADELE, "Thread: shared id")["id"]
+    view = pane(ADELE).get(f"/messages/{message_id}").json
     assert view["conversation_id"] == THREAD and view["colleague_links"] == []
+    # Filed, the view reads the email's attachments and the conversation's links together.
+    email_id = pane(ADELE).post(f"/messages/{message_id}/sync").json["crm_email_id"]
+    attach(crm, crm.get(Email, email_id), "minutes.pdf", b"%PDF minutes")
+    view = pane(ADELE).get(f"/messages/{message_id}").json
+    assert [a["name"] for a in view["attachments"]] == ["minutes.pdf"] and view["colleague_links"] == []
+    assert attachments_and_links(crm, CONTOSO, email_id, THREAD)[1] == []
+    assert attachments_and_links(crm, FABRIKAM, email_id, THREAD)[0] == []
+    assert [r.id for r in attachments_and_links(crm, FABRIKAM, email_id, THREAD)[1]] == [
+        link.id for link in crm.scalars(select(ConversationLink).where(ConversationLink.tenant_id == FABRIKAM))
+    ]
