@@ -18,7 +18,8 @@
 - import_*       contacts from CSV or vCard: reading, batches, applying a batch
 - exporting      contacts to CSV or vCard
 - sanitise       sanitise_html(html); preview_text(text); text_to_html(text)
-- tenants        get_or_create_tenant(session, tid, ...); get_or_create_user(session, tid, oid, upn, name)
+- tenants        get_or_create_tenant(session, tid, ...); get_or_create_user(session, tid, oid, upn, name);
+                 tenant_domains(session, tenant); note_domains(session, user) after a user gains addresses
 - upsert         insert_ignore / upsert: INSERT .. ON CONFLICT on SQLite and PostgreSQL
 
 Every lookup takes tenant_id: no query crosses tenants.

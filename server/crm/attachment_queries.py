@@ -9,15 +9,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import String, bindparam, cast, func, select
+from sqlalchemy import BigInteger, Boolean, String, Text, bindparam, cast, func, literal_column, null, select, union_all
 from sqlalchemy.orm import Session, sessionmaker
 
 from server.crm.attachments import AttachmentNotFound
 from server.crm.blob_store import BlobStore, blob_store
 from server.crm.keyset import Page, after_desc, decode_cursor, page_of
-from server.crm.models import Email, EmailLink
+from server.crm.models import ConversationLink, Email, EmailLink
 from server.crm.models.attachments import EmailAttachment
 from server.crm.sanitise import normal_content_id
+from server.crm.types import Id
 
 # The only types a browser is ever asked to show in place (the email page's inline
 # images); SVG can carry script and is always a download, like everything else.
@@ -30,7 +31,78 @@ def attachments_of(session: Session, tenant_id: str, email_id: int) -> list[Emai
     return list(session.scalars(_ATTACHMENTS_OF, {"tenant_id": tenant_id, "email_id": email_id}))
 
 
+def attachment_values_of(session: Session, tenant_id: str, email_id: int) -> list:
+    """attachments_of as plain rows with what `attachment_json` reads (id, name,
+    content_type, size, inline, state, link_url), not session entities: the pane's
+    message view lists them on every open and sync."""
+    return session.execute(_ATTACHMENT_VALUES_OF, {"tenant_id": tenant_id, "email_id": email_id}).all()
+
+
+def attachments_and_links(session: Session, tenant_id: str, email_id: int, conversation_id: str) -> tuple[list, list]:
+    """(attachment_values_of, ConversationLink.values_for_conversation) in one statement:
+    an open of a filed message shows both. Each part is scoped to the tenant by itself."""
+    attachments, links = [], []
+    params = {"tenant_id": tenant_id, "email_id": email_id, "conversation_id": conversation_id}
+    for row in session.execute(_ATTACHMENTS_AND_LINKS, params):
+        if row.kind == "a":
+            attachments.append(row)
+        else:
+            links.append(row)
+    return attachments, links
+
+
 # Built once: the pane's open and sync list the email's attachments every time.
+_attachments = EmailAttachment.__table__
+_ATTACHMENT_VALUES_OF = (
+    select(
+        _attachments.c.id,
+        _attachments.c.name,
+        _attachments.c.content_type,
+        _attachments.c.size,
+        _attachments.c.inline,
+        _attachments.c.state,
+        _attachments.c.link_url,
+    )
+    .where(_attachments.c.tenant_id == bindparam("tenant_id"), _attachments.c.email_id == bindparam("email_id"))
+    .order_by(_attachments.c.id)
+)
+_links = ConversationLink.__table__
+
+
+def _none(type_):
+    return cast(null(), type_)
+
+
+# One UNION ALL of the two, each row padded with typed NULLs to the other's columns (and
+# the columns named as both reads name theirs), attachments then links, each by id.
+_ATTACHMENTS_AND_LINKS = union_all(
+    select(
+        literal_column("'a'").label("kind"),
+        _attachments.c.id,
+        _attachments.c.name,
+        _attachments.c.content_type,
+        _attachments.c.size,
+        _attachments.c.inline,
+        _attachments.c.state,
+        _attachments.c.link_url,
+        _none(String(16)).label("target_type"),
+        _none(Id).label("target_id"),
+        _none(Id).label("created_by_id"),
+    ).where(_attachments.c.tenant_id == bindparam("tenant_id"), _attachments.c.email_id == bindparam("email_id")),
+    select(
+        literal_column("'l'"),
+        _links.c.id,
+        _none(String(512)),
+        _none(String(255)),
+        _none(BigInteger),
+        _none(Boolean),
+        _none(String(16)),
+        _none(Text),
+        _links.c.target_type,
+        _links.c.target_id,
+        _links.c.created_by_id,
+    ).where(_links.c.tenant_id == bindparam("tenant_id"), _links.c.conversation_id == bindparam("conversation_id")),
+).order_by(literal_column("kind"), literal_column("id"))
 _ATTACHMENTS_OF = (
     select(EmailAttachment)
     .where(EmailAttachment.tenant_id == bindparam("tenant_id"), EmailAttachment.email_id == bindparam("email_id"))
@@ -60,9 +132,10 @@ def inline_image_urls(rows: list[EmailAttachment], url_for: Callable[[EmailAttac
     return {normal_content_id(r.content_id): url_for(r) for r in rows if r.content_id and shows_inline(r)}
 
 
-def attachment_json(row: EmailAttachment, download_url: Callable[[int], str]) -> dict[str, Any]:
-    """The API's shape: `url` opens the file (our download for a stored one, the
-    OneDrive/SharePoint link or the message in Outlook otherwise; none while pending)."""
+def attachment_json(row: Any, download_url: Callable[[int], str]) -> dict[str, Any]:
+    """The API's shape of an EmailAttachment or a row of attachment_values_of: `url`
+    opens the file (our download for a stored one, the OneDrive/SharePoint link or the
+    message in Outlook otherwise; none while pending)."""
     if row.state == "stored":
         url = download_url(row.id)
     elif row.state in ("link", "too_large"):

@@ -1,10 +1,15 @@
-"""Tenants and users, created on first sight of their token (race-safe)."""
+"""Tenants and users, created on first sight of their token (race-safe), and the
+tenant's own domains."""
 
 from __future__ import annotations
 
-from sqlalchemy import bindparam, select
-from sqlalchemy.orm import Session, contains_eager
+from collections.abc import Iterable
 
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.orm import Session, contains_eager
+from sqlalchemy.orm.attributes import set_committed_value
+
+from server.crm.addresses import normalise_address
 from server.crm.models import Tenant, User
 from server.crm.upsert import insert_ignore
 
@@ -64,4 +69,61 @@ def get_or_create_user(
         user.display_name = name
     if upn:
         user.remember_addresses([upn])
+    note_domains(session, user)
     return user
+
+
+def domains_of(addresses: Iterable[str | None]) -> set[str]:
+    """The domains of the valid addresses among `addresses`."""
+    found = set()
+    for raw in addresses:
+        address = normalise_address(raw or "")
+        if address:
+            found.add(address.rpartition("@")[2])
+    return found
+
+
+def tenant_domains(session: Session, tenant: Tenant) -> set[str]:
+    """The domains of the tenant's users' addresses (primary, aliases, UPN): as recorded
+    on the tenant (no statement), or read from its users when not recorded yet."""
+    if tenant.domains is not None:
+        return set(tenant.domains)
+    return _scan_domains(session, tenant.id)
+
+
+def note_domains(session: Session, user: User) -> None:
+    """Records the domains of the user's addresses on their tenant, in the caller's
+    transaction; call it whenever a user is created or gains addresses (users' addresses
+    only ever grow: `User.remember_addresses`). Nothing is written, and nothing read,
+    when the tenant knows them all already. Else the tenant's row is locked (a row lock
+    on PostgreSQL, the write lock on SQLite) and read again before the new domains are
+    added, so two users gaining domains at once both keep theirs."""
+    tenant = user.tenant
+    wanted = domains_of([*(user.addresses or []), user.upn])
+    if tenant.domains is not None and wanted <= set(tenant.domains):
+        return
+    tid = tenant.id
+    session.execute(_LOCK_TENANT, {"tid": tid})
+    recorded = session.execute(_DOMAINS_OF_TENANT, {"tid": tid}).scalar()
+    # Not recorded yet: every user's, this one's among them once flushed (added here in
+    # case it is not).
+    known = _scan_domains(session, tid) if recorded is None else set(recorded)
+    merged = sorted(known | wanted)
+    if merged != recorded:
+        session.execute(_SET_DOMAINS, {"tid": tid, "new_domains": merged})
+    set_committed_value(tenant, "domains", merged)
+
+
+def _scan_domains(session: Session, tenant_id: str) -> set[str]:
+    domains: set[str] = set()
+    for addresses, upn in session.execute(_ADDRESSES_OF_TENANT, {"tid": tenant_id}):
+        domains |= domains_of([*(addresses or []), upn])
+    return domains
+
+
+_tenants, _users = Tenant.__table__, User.__table__
+# A write that changes nothing: it takes the row's lock until the transaction ends.
+_LOCK_TENANT = update(_tenants).where(_tenants.c.id == bindparam("tid")).values(domains=_tenants.c.domains)
+_DOMAINS_OF_TENANT = select(_tenants.c.domains).where(_tenants.c.id == bindparam("tid"))
+_SET_DOMAINS = update(_tenants).where(_tenants.c.id == bindparam("tid")).values(domains=bindparam("new_domains"))
+_ADDRESSES_OF_TENANT = select(_users.c.addresses, _users.c.upn).where(_users.c.tenant_id == bindparam("tid"))

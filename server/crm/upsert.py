@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Table, select
+from sqlalchemy import Table
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
 
 _statements: dict[tuple, Any] = {}
 _statements_lock = threading.Lock()
@@ -33,12 +35,12 @@ def _insert_for(dialect: str, table: Table):
 
 
 def _statement(
-    session: Session, table: Table, conflict: Sequence[str], update: Sequence[str] | None, returning: Any = None
+    session: Session, table: Table, conflict: Sequence[str], update: Sequence[str] | None, returning: bool = False
 ):
     """INSERT .. ON CONFLICT (conflict) DO NOTHING (`update` None) or DO UPDATE SET the
     `update` columns to the new values; the values come as parameters when executed.
-    `returning` (a mapped class): the statement yields the row written as that class's
-    object (RETURNING: no read after the write)."""
+    `returning`: the statement yields the row's primary key and the columns it did not
+    write (`_returned`), so the row as written is known without a read after the write."""
     dialect = session.get_bind().dialect.name
     key = (dialect, table, tuple(conflict), None if update is None else tuple(update), returning)
     stmt = _statements.get(key)
@@ -50,11 +52,21 @@ def _statement(
             stmt = stmt.on_conflict_do_update(
                 index_elements=list(conflict), set_={name: stmt.excluded[name] for name in update}
             )
-        if returning is not None:
-            stmt = select(returning).from_statement(stmt.returning(*table.columns))
+        if returning:
+            if any(c.server_default is not None or c.computed is not None for c in table.columns):
+                raise NotImplementedError(f"{table.name}: a row written with defaults of the database's")
+            stmt = stmt.returning(*_returned(table, conflict, update))
         with _statements_lock:
             stmt = _statements.setdefault(key, stmt)
     return stmt
+
+
+def _returned(table: Table, conflict: Sequence[str], update: Sequence[str] | None) -> list:
+    """What a written row's RETURNING gives: its primary key, and for an upsert the
+    columns it leaves as the stored row had them (neither its conflict key, equal by
+    definition, nor updated). An insert that inserted wrote every other column."""
+    kept = [] if update is None else [c for c in table.columns if c.key not in conflict and c.key not in update]
+    return [*table.primary_key.columns, *(c for c in kept if not c.primary_key)]
 
 
 def insert_ignore(session: Session, model: Any, values: dict[str, Any], conflict: Sequence[str]) -> bool:
@@ -69,14 +81,12 @@ def insert_ignore(session: Session, model: Any, values: dict[str, Any], conflict
 
 
 def insert_ignore_returning(session: Session, model: Any, values: dict[str, Any], conflict: Sequence[str]) -> Any:
-    """insert_ignore that returns the inserted row as a `model` object (refreshed in the
+    """insert_ignore that returns the inserted row as a `model` object (persistent in the
     session), or None when the row existed already."""
     table: Table = model.__table__
-    return session.scalars(
-        _statement(session, table, conflict, None, returning=model),
-        _with_defaults(table, values),
-        execution_options={"populate_existing": True},
-    ).one_or_none()
+    params = _with_defaults(table, values)
+    row = session.execute(_statement(session, table, conflict, None, returning=True), params).first()
+    return None if row is None else _as_loaded(session, model, params, row, _returned(table, conflict, None))
 
 
 def insert_ignore_many(session: Session, model: Any, rows: Iterable[dict[str, Any]], conflict: Sequence[str]) -> None:
@@ -99,13 +109,41 @@ def upsert(
 def upsert_returning(
     session: Session, model: Any, values: dict[str, Any], conflict: Sequence[str], update: Sequence[str]
 ) -> Any:
-    """upsert that returns the row as written, as a `model` object (refreshed in the session)."""
+    """upsert that returns the row as written, as a `model` object (persistent in the
+    session; an object of that row already there is refreshed)."""
     table: Table = model.__table__
-    return session.scalars(
-        _statement(session, table, conflict, update, returning=model),
-        _with_defaults(table, values),
-        execution_options={"populate_existing": True},
-    ).one()
+    params = _with_defaults(table, values)
+    row = session.execute(_statement(session, table, conflict, update, returning=True), params).one()
+    return _as_loaded(session, model, params, row, _returned(table, conflict, update))
+
+
+def _as_loaded(session: Session, model: Any, params: dict[str, Any], row: Any, returned: list) -> Any:
+    """The `model` object of the row just written, as if loaded: the values written, with
+    the primary key and kept columns the statement returned. Building it from what we
+    hold skips the ORM's loading of a RETURNING row (about a fifth of the CPU of filing's
+    email and item writes). Only for tables whose every other column is written by the
+    statement (no server default, no computed column): `_with_defaults` applies the
+    Python-side ones."""
+    table: Table = model.__table__
+    values = {column.key: _as_read(params[column.key]) for column in table.columns if column.key in params}
+    values.update({column.key: value for column, value in zip(returned, row)})
+    identity = session.identity_key(model, tuple(values[column.key] for column in table.primary_key))
+    existing = session.identity_map.get(identity)
+    if existing is not None:
+        for key, value in values.items():
+            set_committed_value(existing, key, value)
+        return existing
+    obj = model(**values)
+    make_transient_to_detached(obj)  # persistent with this identity once added, no INSERT
+    session.add(obj)
+    return obj
+
+
+def _as_read(value: Any) -> Any:
+    """A written value as the database gives it back (datetimes in UTC)."""
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        return value.astimezone(UTC)
+    return value
 
 
 class _RowContext:

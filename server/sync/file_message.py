@@ -14,11 +14,11 @@ from datetime import datetime
 
 from server.crm.filing import file_email
 from server.crm.matching import MatchedContact, match_addresses
-from server.crm.models import Email, MailboxItem
+from server.crm.models import Email, ItemState, MailboxItem
 from server.graph import properties as props
 from server.graph.errors import GraphError, PreconditionFailed
 from server.graph.messages import MESSAGE_FIELDS_WITH_BODY
-from server.sync.attachments import fetch_missing, store_attachments
+from server.sync.attachments import attachment_items, fetch_missing, store_attachments
 from server.sync.compose import compose_links
 from server.sync.errors import api_error_for
 from server.sync.mailbox import Mailbox
@@ -75,7 +75,7 @@ def links_for(
     return links
 
 
-def is_filed(message: dict, item: MailboxItem | None) -> bool:
+def is_filed(message: dict, item: ItemState | MailboxItem | None) -> bool:
     """Already filed and marked: a repeat sync must add nothing."""
     return (
         (message.get("crm") or {}).get("state") == "synced"
@@ -101,12 +101,23 @@ def file_in_crm(
 ) -> tuple[Email, MailboxItem]:
     """The CRM half of a sync (commits). `matches` may come precomputed for a batch.
     The case and task chosen while composing the message (compose.py) are linked too."""
+    email, item, _ = _file(mailbox, message, matches, extra_links)
+    return email, item
+
+
+def _file(
+    mailbox: Mailbox,
+    message: dict,
+    matches: Mapping[str, list[MatchedContact]] | None,
+    extra_links: Iterable[tuple[str, int, str]] = (),
+) -> tuple[Email, MailboxItem, bool]:
+    """file_in_crm, also saying whether the email was created by this call."""
     people = people_of(message, mailbox.user.own_addresses())
     if matches is None:
         matches = match_addresses(mailbox.session, mailbox.tenant_id, [p.address for p in people])
     links = links_for(people, matches, bool(mailbox.settings().get("auto_link_companies")))
     links += compose_links(mailbox, message)
-    email, item, _ = file_email(
+    email, item, created = file_email(
         mailbox.session,
         mailbox.tenant_id,
         mailbox.user,
@@ -118,7 +129,7 @@ def file_in_crm(
     # Every way of filing comes through here: the attachments' content follows the
     # email (one $value stream each; what a fault leaves behind is fetched later).
     store_attachments(mailbox, email.id, message)
-    return email, item
+    return email, item, created
 
 
 def fetch_for_filing(mailbox: Mailbox, message_id: str) -> dict:
@@ -173,20 +184,25 @@ def sync_message(mailbox: Mailbox, message_id: str) -> dict:
     costs at most one GET and changes nothing (but for fetching an attachment a fault
     left pending). Raises GraphError."""
     message = mailbox.take_read(message_id) or fetch_for_filing(mailbox, message_id)
-    item = crm_item(mailbox, message)
+    item: ItemState | MailboxItem | None = crm_item(mailbox, message)
     matches = None
     email = None
+    attachments = None
     if not is_filed(message, item):
         # One match for filing and for the answer (bench/b1_pane_api.py showed it computed twice).
         matches = match_addresses(
             mailbox.session, mailbox.tenant_id, [p.address for p in people_of(message, mailbox.user.own_addresses())]
         )
-        email, item = file_in_crm(mailbox, message, matches)
+        email, item, created = _file(mailbox, message, matches)
+        # An email created just now from a message that lists no attachments has no
+        # attachment rows: the answer need not read them back.
+        if created and not attachment_items(message):
+            attachments = []
         message = mark_filed(mailbox, message, email)
     else:
         # Filed before, but a fault left an attachment behind: Sync again fetches it now.
         fetch_missing(mailbox, item.email_id, message)
-    return message_view(mailbox, message, item=item, matches=matches, filed=email)
+    return message_view(mailbox, message, item=item, matches=matches, filed=email, attachments=attachments)
 
 
 def sync_messages(mailbox: Mailbox, message_ids: list[str]) -> list[dict]:

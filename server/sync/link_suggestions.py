@@ -10,26 +10,33 @@ caller's tenant.
 
 from __future__ import annotations
 
+from typing import Any
+
 from server.crm.cases import LINKABLE, record_title, users_by_id
 from server.crm.models import ConversationLink
 from server.sync.mailbox import Mailbox
 
 
-def colleague_links(mailbox: Mailbox, conversation_id: str | None, state: str) -> list[dict]:
+def wants_links(conversation_id: str | None, state: str) -> bool:
+    """Whether colleague_links reads the conversation's links for this message."""
+    return bool(conversation_id) and state != "excluded"
+
+
+def colleague_links(mailbox: Mailbox, conversation_id: str | None, state: str, links: list | None = None) -> list[dict]:
     """[{"target_type", "target_id", "title", "url", "made_by"}], one per record that a
     colleague's link of this conversation files on and none of the user's own links
     does, oldest link first: cases and tasks, what a conversation link may name. Nothing
     for a message the user marked "don't sync" (`excluded`), and nothing for links whose
-    maker or record is gone."""
-    if not conversation_id or state == "excluded":
+    maker or record is gone. `links`: the conversation's links in the caller's tenant as
+    rows of ConversationLink.values_for_conversation, when the caller read them already."""
+    if not wants_links(conversation_id, state):
         return []
     me = mailbox.user.id
-    links = sorted(
-        ConversationLink.for_conversation(mailbox.session, mailbox.tenant_id, conversation_id),
-        key=lambda link: link.id,
-    )
+    # Plain rows, oldest first (the pane asks on every open and sync).
+    if links is None:
+        links = ConversationLink.values_for_conversation(mailbox.session, mailbox.tenant_id, conversation_id)
     mine = {(link.target_type, link.target_id) for link in links if link.created_by_id == me}
-    theirs: dict[tuple[str, int], ConversationLink] = {}
+    theirs: dict[tuple[str, int], Any] = {}
     for link in links:
         key = (link.target_type, link.target_id)
         if link.target_type in LINKABLE and link.created_by_id not in (None, me) and key not in mine:

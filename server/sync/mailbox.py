@@ -10,7 +10,7 @@ from datetime import timedelta
 from sqlalchemy.orm import Session
 
 from server.crm.models import User
-from server.crm.tenants import get_or_create_user
+from server.crm.tenants import get_or_create_user, note_domains
 from server.crm.types import utcnow
 from server.graph import GraphClient
 from server.sync.links import CrmLinks
@@ -78,6 +78,7 @@ def prepare_mailbox(mailbox: Mailbox) -> None:
     if checked is None or utcnow() - checked > ADDRESSES_MAX_AGE:
         profile = mailbox.graph.get_user(select=("id", "mail", "userPrincipalName", "proxyAddresses"))
         user.remember_addresses(own_addresses(profile))
+        note_domains(mailbox.session, user)
         user.addresses_checked_at = utcnow()
         mailbox.session.commit()
 

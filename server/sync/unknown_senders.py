@@ -11,11 +11,9 @@ address or domain on the never-sync list (automatic.py skips those messages firs
 
 from __future__ import annotations
 
-from sqlalchemy import select
-
-from server.crm.addresses import normalise_address
 from server.crm.contacts import create_contact, find_by_addresses
-from server.crm.models import Contact, User
+from server.crm.models import Contact
+from server.crm.tenants import tenant_domains as crm_tenant_domains
 from server.sync.contact_fields import split_name
 from server.sync.mailbox import Mailbox
 from server.sync.people import Person
@@ -29,14 +27,10 @@ def enabled(mailbox: Mailbox) -> bool:
 
 
 def tenant_domains(mailbox: Mailbox) -> set[str]:
-    """The domains of the tenant's users' addresses (primary, aliases, UPN)."""
-    domains = set()
-    rows = mailbox.session.execute(select(User.addresses, User.upn).where(User.tenant_id == mailbox.tenant_id))
-    for addresses, upn in rows:
-        for raw in [*(addresses or []), upn]:
-            address = normalise_address(raw or "")
-            if address:
-                domains.add(address.rpartition("@")[2])
+    """The domains of the tenant's users' addresses (primary, aliases, UPN), as the
+    tenant's row records them (crm/tenants.py: kept as users' addresses grow, so a new
+    colleague's domain is internal from their first request on), with this user's own."""
+    domains = crm_tenant_domains(mailbox.session, mailbox.user.tenant)
     for address in mailbox.user.own_addresses():
         domains.add(address.rpartition("@")[2])
     return domains

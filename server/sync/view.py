@@ -19,18 +19,18 @@ the pane offers the user a link of their own.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
 from server.crm.addresses import address_domain, display_address, matches_never_sync, normalise_address
-from server.crm.attachment_queries import attachment_json, attachments_of
+from server.crm.attachment_queries import attachment_json, attachment_values_of, attachments_and_links
 from server.crm.matching import MatchedContact, match_addresses
-from server.crm.models import Email, MailboxItem
+from server.crm.models import Email, ItemState, MailboxItem
 from server.graph import properties as props
 from server.graph.batch import BATCH_LIMIT
 from server.graph.errors import GraphError
 from server.graph.messages import MESSAGE_FIELDS_WITH_BODY
 from server.sync.contact_fields import OUTLOOK_CONTACT_FIELDS
-from server.sync.link_suggestions import colleague_links
+from server.sync.link_suggestions import colleague_links, wants_links
 from server.sync.mailbox import Mailbox
 from server.sync.outlook_contact_sync import refresh_found_contacts
 from server.sync.people import Person, people_of
@@ -41,11 +41,17 @@ from server.sync.unknown_senders import tenant_domains
 OUTLOOK_LOOKUP_LIMIT = 20
 
 
-def crm_item(mailbox: Mailbox, message: dict) -> MailboxItem | None:
-    return MailboxItem.by_graph_id(mailbox.session, mailbox.tenant_id, mailbox.user.id, message["id"])
+def crm_item(mailbox: Mailbox, message: dict) -> ItemState | None:
+    """The message's item in the user's mailbox, read with its email's id (one
+    statement; values, not a session entity)."""
+    return MailboxItem.state_of(mailbox.session, mailbox.tenant_id, mailbox.user.id, message["id"])
 
 
-def message_state(message: dict, item: MailboxItem | None) -> str:
+# What the view reads of an item: the pane's read (ItemState) or the entity filing wrote.
+Item = ItemState | MailboxItem
+
+
+def message_state(message: dict, item: Item | None) -> str:
     """Outlook's mark wins (it travels with the message and other clients set it);
     the CRM's record fills in when the mark could not be written yet."""
     state = (message.get("crm") or {}).get("state")
@@ -73,11 +79,14 @@ def filing_queued(message: dict, state: str, settings: Mapping, people: list[Per
     return state == "pending" and auto_sync != "off"
 
 
-def filed_email_id(mailbox: Mailbox, message: dict, item: MailboxItem | None, filed: Email | None = None) -> int | None:
+def filed_email_id(mailbox: Mailbox, message: dict, item: Item | None, filed: Email | None = None) -> int | None:
     """The id of this message's CRM email, only ever one of the caller's own tenant.
-    `filed`: the email the caller has just filed for this message (no query then)."""
+    `filed`: the email the caller has just filed for this message (no query then); an
+    ItemState was read with its email's id checked against the tenant (none either)."""
     if filed is not None and item is not None and item.email_id == filed.id:
         return filed.id if filed.tenant_id == mailbox.tenant_id else None
+    if isinstance(item, ItemState) and item.email_id is not None:
+        return item.email_in_tenant
     if item is not None and item.email_id is not None:
         return Email.id_in_tenant(mailbox.session, mailbox.tenant_id, item.email_id)
     stored = (message.get("crm") or {}).get("email_id")
@@ -172,14 +181,18 @@ def message_view(
     mailbox: Mailbox,
     message: dict,
     *,
-    item: MailboxItem | None = None,
+    item: Item | None = None,
     matches: Mapping[str, list[MatchedContact]] | None = None,
     outlook: Mapping[str, str | None] | None = None,
     filed: Email | None = None,
+    attachments: Sequence | None = None,
 ) -> dict:
     """Builds the API shape. `outlook` None means the Outlook contacts were not looked
     up for this answer (`outlook_contacts_checked` false); clients keep what they had.
-    `filed`: the email just filed for this message, if the caller did."""
+    `filed`: the email just filed for this message, if the caller did; `attachments`:
+    that email's attachment rows when the caller knows them (none read then). Otherwise
+    a filed message's attachments are read with the conversation's links, in one
+    statement."""
     people = people_of(message, mailbox.user.own_addresses())
     if matches is None:
         matches = match_addresses(mailbox.session, mailbox.tenant_id, [p.address for p in people])
@@ -190,6 +203,15 @@ def message_view(
     # The organisation keeps the app out of this mailbox (sync/app_access.py): nothing is
     # filed by itself, while the pane's own commands (the user's token) still work.
     blocked = mailbox.user.app_access_refused_at is not None
+    conversation_id = message.get("conversationId")
+    links = None
+    if attachments is None or filed is None or email_id != filed.id:
+        attachments = None
+        if email_id and wants_links(conversation_id, state):
+            # An open of a filed message shows both: one statement.
+            attachments, links = attachments_and_links(mailbox.session, mailbox.tenant_id, email_id, conversation_id)
+        elif email_id:
+            attachments = attachment_values_of(mailbox.session, mailbox.tenant_id, email_id)
     return {
         "id": message["id"],
         "internet_message_id": message.get("internetMessageId"),
@@ -202,14 +224,11 @@ def message_view(
         "automatic_sync_blocked": blocked,
         "crm_email_id": email_id,
         "crm_url": mailbox.links.email(email_id) if email_id else None,
-        "attachments": [
-            attachment_json(row, mailbox.links.attachment)
-            for row in (attachments_of(mailbox.session, mailbox.tenant_id, email_id) if email_id else [])
-        ],
+        "attachments": [attachment_json(row, mailbox.links.attachment) for row in attachments or ()],
         "categories": message.get("categories") or [],
         "outlook_contacts_checked": outlook is not None,
         "people": people_json(mailbox, people, matches, outlook),
-        "colleague_links": colleague_links(mailbox, message.get("conversationId"), state),
+        "colleague_links": colleague_links(mailbox, conversation_id, state, links),
     }
 
 

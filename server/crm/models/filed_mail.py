@@ -3,6 +3,7 @@ and conversations that follow a record."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -14,6 +15,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    and_,
     bindparam,
     func,
     literal_column,
@@ -119,6 +121,25 @@ class MailboxItem(Base):
     def by_graph_id(cls, session: Session, tenant_id: str, user_id: int, graph_id: str) -> MailboxItem | None:
         return session.scalar(_ITEM_BY_GRAPH_ID, {"tenant_id": tenant_id, "user_id": user_id, "graph_id": graph_id})
 
+    @classmethod
+    def state_of(cls, session: Session, tenant_id: str, user_id: int, graph_id: str) -> ItemState | None:
+        """The message's item in the user's mailbox as values (no session entity), with
+        its email's id checked to be of `tenant_id`: one statement for both."""
+        row = session.execute(_ITEM_STATE, {"tenant_id": tenant_id, "user_id": user_id, "graph_id": graph_id}).first()
+        return None if row is None else ItemState(*row)
+
+
+@dataclass(frozen=True, slots=True)
+class ItemState:
+    """A MailboxItem as the pane reads it: read-only values, not a session entity (load
+    the MailboxItem to change it). `email_id` is the column as stored; `email_in_tenant`
+    is that id only when an email of the item's tenant has it (else None)."""
+
+    id: int
+    state: str
+    email_id: int | None
+    email_in_tenant: int | None
+
 
 class EmailLink(Base):
     """Files an email on a contact, company, case or task; `source` says why."""
@@ -209,6 +230,16 @@ class ConversationLink(Base):
         ).all()
 
     @classmethod
+    def values_for_conversation(cls, session: Session, tenant_id: str, conversation_id: str | None) -> list:
+        """for_conversation as plain rows (id, target_type, target_id, created_by_id),
+        oldest first: what the pane's suggestions read, without session entities."""
+        if not conversation_id:
+            return []
+        return session.execute(
+            _LINK_VALUES_OF_CONVERSATION, {"tenant_id": tenant_id, "conversation_id": conversation_id}
+        ).all()
+
+    @classmethod
     def made_by(cls, session: Session, tenant_id: str, user_id: int, conversation_id: str | None):
         """One user's own links of a conversation: the only ones that file their mail."""
         if not conversation_id:
@@ -251,7 +282,29 @@ _ITEM_BY_GRAPH_ID = select(MailboxItem).where(
     MailboxItem.user_id == bindparam("user_id"),
     MailboxItem.graph_id == bindparam("graph_id"),
 )
+# The item and its email's id in one statement, on the tables (plain values): the email
+# is joined only within the caller's tenant, so another tenant's id reads as none.
+_items, _emails = MailboxItem.__table__, Email.__table__
+_ITEM_STATE = (
+    select(_items.c.id, _items.c.state, _items.c.email_id, _emails.c.id)
+    .select_from(
+        _items.outerjoin(
+            _emails, and_(_emails.c.id == _items.c.email_id, _emails.c.tenant_id == bindparam("tenant_id"))
+        )
+    )
+    .where(
+        _items.c.tenant_id == bindparam("tenant_id"),
+        _items.c.user_id == bindparam("user_id"),
+        _items.c.graph_id == bindparam("graph_id"),
+    )
+)
 _LINKS_OF_CONVERSATION = select(ConversationLink).where(
     ConversationLink.tenant_id == bindparam("tenant_id"),
     ConversationLink.conversation_id == bindparam("conversation_id"),
+)
+_links = ConversationLink.__table__
+_LINK_VALUES_OF_CONVERSATION = (
+    select(_links.c.id, _links.c.target_type, _links.c.target_id, _links.c.created_by_id)
+    .where(_links.c.tenant_id == bindparam("tenant_id"), _links.c.conversation_id == bindparam("conversation_id"))
+    .order_by(_links.c.id)
 )

@@ -88,6 +88,10 @@ class Tenant(Base):
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     name: Mapped[str] = mapped_column(String(256), default="")
     settings: Mapped[dict[str, Any]] = mapped_column(MutableDict.as_mutable(Json()), default=dict)
+    # The domains of its users' addresses (primary, aliases, UPN), sorted: what tells the
+    # tenant's own people from outsiders. Kept as users' addresses grow (crm/tenants.py
+    # `note_domains`, the one writer); None: not recorded yet, read from the users.
+    domains: Mapped[list[str] | None] = mapped_column(Json())
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     @classmethod
@@ -212,6 +216,8 @@ class User(Base):
         return {a for a in found if a}
 
     def remember_addresses(self, addresses: Iterable[str]) -> None:
+        """Adds addresses to the user's own (never removes one). Callers then record
+        their domains on the tenant (crm/tenants.py `note_domains`)."""
         known = list(self.addresses or [])
         for raw in addresses:
             address = normalise_address(raw)
