@@ -1,6 +1,7 @@
 """Where B1's server CPU goes: the pane's open and sync profiled in one process.
 
-    python -m bench.b1_profile [--requests N] [--profiler pyinstrument|cprofile] [--kind open|sync|health]
+    python -m bench.b1_profile [--requests N] [--profiler pyinstrument|components|cprofile|none]
+                               [--kind open|sync|health] [--top N] [--sql]
 
 The same stack as B1 (the emulator over HTTPS, a migrated SQLite database with B1's
 contacts, the backend configured as under gunicorn) but the app runs in this process
@@ -8,7 +9,10 @@ behind werkzeug's test client, so a profiler sees every request on one thread. A
 warm-up like B1's (tokens, JWKS, categories), it profiles N requests of each kind:
 health (the baseline), open of messages already seen, sync of fresh messages. It
 prints pyinstrument's call tree (wall time of this process, which waits on the
-emulator: read the server's own frames) or cProfile's top functions by own time.
+emulator: read the server's own frames), its samples added up per component
+(`components`: the Graph HTTP client, SQLAlchemy, Flask, ...; waits left out), or
+cProfile's top functions by own time (which overweights pure-Python code). With
+`none` it only counts this process's CPU per request, unprofiled.
 Figures here are not B1's: the profiler slows everything down; compare shares.
 """
 
@@ -19,6 +23,7 @@ import cProfile
 import io
 import os
 import pstats
+import re
 import tempfile
 import time
 from pathlib import Path
@@ -40,10 +45,68 @@ def requests_of(kind: str, ids: list[str], people: dict[str, str]) -> list[tuple
     return [("POST", f"/api/v1/messages/{m}/sync", None) for m in ids]
 
 
+# Leaf calls that wait (on the emulator, a lock, the clock) rather than compute.
+WAITS = re.compile(r"^(\w+\.)?(read|recv|recv_into|readinto|write|send|sendall|select|poll|acquire|wait|sleep|connect|do_handshake)$")
+
+# Where a sampled frame's time goes: the first pattern its file path matches.
+COMPONENTS = (
+    (
+        "Graph HTTP client (requests, urllib3, http.client, ssl, json of bodies)",
+        r"requests/|urllib3/|http/client|ssl\.py|/json/|email/",
+    ),
+    ("SQLAlchemy and the database driver", r"sqlalchemy/|sqlite3|psycopg"),
+    ("marshmallow, webargs, flask-smorest", r"marshmallow/|webargs/|flask_smorest/|apispec/"),
+    ("flask-limiter and limits", r"flask_limiter/|/limits/"),
+    ("Flask, werkzeug, CORS (and the test client)", r"flask/|werkzeug/|flask_cors/|blinker/"),
+    ("nh3 sanitising", r"nh3"),
+    ("our Graph code (server/graph)", r"server/graph/"),
+    ("our CRM code (server/crm)", r"server/crm/"),
+    ("our sync code (server/sync)", r"server/sync/"),
+    ("our other code (server/)", r"server/"),
+)
+
+
+def component_report(root, requests: int, top: int) -> str:
+    """pyinstrument's samples added up per component, blocking calls (socket reads, lock
+    waits) left out, and the `top` functions by own time. cProfile charges every Python
+    call, so it inflates pure-Python libraries (marshmallow, the ORM) several times over
+    against C code (ssl, sqlite3, json); sampling charges the time where it is spent."""
+    totals: dict[str, float] = {}
+    waited = 0.0
+    tops: dict = {}
+    stack = [(root, "other (stdlib and the rest)")]
+    while stack:
+        frame, inherited = stack.pop()
+        path = frame.file_path or ""
+        if path == "<built-in>" and WAITS.match(frame.function or ""):
+            waited += frame.time  # a blocking call and all it holds
+            continue
+        component = next((name for name, pattern in COMPONENTS if re.search(pattern, path)), None)
+        # A stdlib frame (typing, re, abc) counts for the component that called it.
+        here = component or inherited
+        self_time = frame.time - sum(child.time for child in frame.children)
+        totals[here] = totals.get(here, 0.0) + self_time
+        if self_time:
+            named = frame.parent if frame.function == "[self]" and frame.parent else frame
+            key = (here.split(" (")[0], named.function, named.file_path_short, named.line_no)
+            tops[key] = tops.get(key, 0.0) + self_time
+        stack.extend((child, here) for child in frame.children)
+    busy = sum(totals.values()) or 1e-9
+    lines = [f"busy {busy * 1000 / requests:.2f} ms per request (waits left out: {waited * 1000 / requests:.2f} ms)"]
+    for name, seconds in sorted(totals.items(), key=lambda kv: -kv[1]):
+        lines.append(f"  {seconds * 1000 / requests:6.2f} ms  {seconds / busy:5.1%}  {name}")
+    lines.append(f"top {top} functions by own time (ms per request, component, function, file, line):")
+    for key, seconds in sorted(tops.items(), key=lambda kv: -kv[1])[:top]:
+        lines.append(f"  {seconds * 1000 / requests:6.3f}  " + "  ".join(map(str, key)))
+    return "\n".join(lines)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=100)
-    parser.add_argument("--profiler", choices=("pyinstrument", "cprofile", "none"), default="pyinstrument")
+    parser.add_argument(
+        "--profiler", choices=("pyinstrument", "components", "cprofile", "none"), default="pyinstrument"
+    )
     parser.add_argument("--kind", choices=("health", "open", "sync"), action="append")
     parser.add_argument("--top", type=int, default=40)
     parser.add_argument("--sql", action="store_true", help="print the SQL statements of each kind's last request")
@@ -82,13 +145,16 @@ def main(argv=None) -> int:
         for kind in kinds:
             batch = requests_of(kind, opened if kind == "open" else fresh, people)
             started_cpu, started = time.process_time(), time.perf_counter()
-            if args.profiler == "pyinstrument":
-                profiler = Profiler(interval=0.0002)
+            if args.profiler in ("pyinstrument", "components"):
+                profiler = Profiler(interval=0.0002 if args.profiler == "pyinstrument" else 0.001)
                 profiler.start()
                 for request in batch:
                     send(*request)
                 profiler.stop()
-                report = profiler.output_text(unicode=False, color=False, show_all=False)
+                if args.profiler == "components":
+                    report = component_report(profiler.last_session.root_frame(), len(batch), args.top)
+                else:
+                    report = profiler.output_text(unicode=False, color=False, show_all=False)
             elif args.profiler == "cprofile":
                 # This thread's CPU time, so waiting on the emulator counts for nothing.
                 profile = cProfile.Profile(time.thread_time)

@@ -1,8 +1,9 @@
 """The flask-smorest Api (OpenAPI 3.0.3 at /api/v1/openapi.json) and the
 Blueprint class route modules use.
 
-`server.api.Blueprint` differs from flask-smorest's in one way: validation
-errors are 400 (documented with our error schema), not 422.
+`server.api.Blueprint` differs from flask-smorest's in two ways: validation
+errors are 400 (documented with our error schema), not 422; and response schemas
+dump through a plan made once per schema (server/schema_dump.py), equal in result.
 """
 
 from __future__ import annotations
@@ -12,9 +13,11 @@ import re
 import flask_smorest
 import marshmallow as ma
 from flask_smorest import Api
+from flask_smorest.utils import resolve_schema_instance
 from webargs.flaskparser import FlaskParser
 
 from server.errors import ApiError
+from server.schema_dump import planned_dump
 
 
 class ErrorDetailSchema(ma.Schema):
@@ -68,6 +71,15 @@ class ApiParser(FlaskParser):
 class Blueprint(flask_smorest.Blueprint):
     ARGUMENTS_PARSER = ApiParser()
     PAGINATION_ARGUMENTS_PARSER = ApiParser()
+
+    def response(self, status_code, schema=None, **kwargs):
+        """flask-smorest's, with the schema's dump planned once (schema_dump.py). The
+        schema stays the same instance of the same class, so the OpenAPI document names
+        and describes it as before; only its `dump` is the planned one, equal in result."""
+        if schema is not None:
+            schema = resolve_schema_instance(schema)
+            schema.dump = planned_dump(schema)
+        return super().response(status_code, schema, **kwargs)
 
 
 class CrmApi(Api):
