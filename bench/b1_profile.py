@@ -46,7 +46,9 @@ def requests_of(kind: str, ids: list[str], people: dict[str, str]) -> list[tuple
 
 
 # Leaf calls that wait (on the emulator, a lock, the clock) rather than compute.
-WAITS = re.compile(r"^(\w+\.)?(read|recv|recv_into|readinto|write|send|sendall|select|poll|acquire|wait|sleep|connect|do_handshake)$")
+WAITS = re.compile(
+    r"^(\w+\.)?(read|recv|recv_into|readinto|write|send|sendall|select|poll|acquire|wait|sleep|connect|do_handshake)$"
+)
 
 # Where a sampled frame's time goes: the first pattern its file path matches.
 COMPONENTS = (
