@@ -64,8 +64,14 @@ def file_email(
     graph_id: str,
     folder: str | None,
     links: Iterable[Link] = (),
+    known: Iterable[Link] = (),
 ) -> tuple[Email, MailboxItem, bool]:
     """Files one message for `user` and commits. Returns (email, item, created).
+
+    `links` are checked: each target must exist in the tenant. `known` are links whose
+    targets the caller has just read from this tenant (match_addresses: its query is
+    scoped to the tenant, contacts and companies alike), so they are not looked up a
+    second time; their kinds and sources are checked all the same.
 
     `email_fields` (see EMAIL_FIELDS): internet_message_id, conversation_id,
     subject, from_address, from_name, to/cc/bcc as lists of {"address", "name"},
@@ -84,7 +90,7 @@ def file_email(
     """
     if user.tenant_id != tenant_id:
         raise ValueError("user belongs to another tenant")
-    link_list = _checked_links(session, tenant_id, links)
+    link_list = _checked_links(session, tenant_id, links, known)
     values = _email_values(tenant_id, email_fields, graph_id)
     user_id = user.id
     try:
@@ -214,18 +220,24 @@ def set_item_state(
     return item
 
 
-def _checked_links(session: Session, tenant_id: str, links: Iterable[Link]) -> list[Link]:
-    """Validated, de-duplicated links; every target must exist in the tenant."""
+def _checked_links(session: Session, tenant_id: str, links: Iterable[Link], known: Iterable[Link] = ()) -> list[Link]:
+    """Validated, de-duplicated links; every target not `known` must exist in the tenant."""
     unique: dict[tuple[str, int], Link] = {}
-    for target_type, target_id, source in links:
-        if target_type not in MODEL_FOR_TARGET:
-            raise ValueError(f"unknown link target type {target_type!r}")
-        if source not in LINK_SOURCES:
-            raise ValueError(f"unknown link source {source!r}")
-        unique.setdefault((target_type, int(target_id)), (target_type, int(target_id), source))
+    unchecked: set[tuple[str, int]] = set()
+    for is_known, group in ((True, known), (False, links)):
+        for target_type, target_id, source in group:
+            if target_type not in MODEL_FOR_TARGET:
+                raise ValueError(f"unknown link target type {target_type!r}")
+            if source not in LINK_SOURCES:
+                raise ValueError(f"unknown link source {source!r}")
+            key = (target_type, int(target_id))
+            unique.setdefault(key, (target_type, int(target_id), source))
+            if is_known:
+                unchecked.add(key)
     by_type: dict[str, set[int]] = {}
     for target_type, target_id, _ in unique.values():
-        by_type.setdefault(target_type, set()).add(target_id)
+        if (target_type, target_id) not in unchecked:
+            by_type.setdefault(target_type, set()).add(target_id)
     if by_type:
         # Every kind in one statement (a kind without ids matches nothing).
         params = {f"{kind}_ids": sorted(by_type.get(kind, ())) for kind in MODEL_FOR_TARGET}

@@ -29,8 +29,9 @@ class MatchedContact:
     display_name: str
     first_name: str
     last_name: str
-    company_id: int | None
+    company_id: int | None  # only when it is the contact's tenant's own, as `company`
     company: MatchedCompany | None
+    tenant_id: str = ""  # whose contact (and company): read within that tenant
 
 
 # The statement is on the tables, not the mapped classes: it reads plain rows, and a
@@ -61,13 +62,18 @@ def _statement(address_filter):
             _contacts.c.display_name,
             _contacts.c.first_name,
             _contacts.c.last_name,
-            _contacts.c.company_id,
+            _companies.c.id,
             _companies.c.name,
             case((_nameless, _first_address)),
         )
         .select_from(_emails)
         .join(_contacts, _contacts.c.id == _emails.c.contact_id)
-        .outerjoin(_companies, _companies.c.id == _contacts.c.company_id)
+        # The company only when it is the tenant's own: filing links it unchecked
+        # (filing.py `file_email`'s `known`), and the pane shows its name.
+        .outerjoin(
+            _companies,
+            and_(_companies.c.id == _contacts.c.company_id, _companies.c.tenant_id == bindparam("tenant_id")),
+        )
         .where(
             _emails.c.tenant_id == bindparam("tenant_id"),
             address_filter,
@@ -116,7 +122,7 @@ def match_addresses(
                     company = companies[company_id] = MatchedCompany(company_id, company_name)
             name = display_name or " ".join(p for p in (first_name, last_name) if p) or first_address or ""
             contact = contacts[contact_id] = MatchedContact(
-                contact_id, name, display_name, first_name, last_name, company_id, company
+                contact_id, name, display_name, first_name, last_name, company_id, company, tenant_id
             )
         found[address].append(contact)
     return found

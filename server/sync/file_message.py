@@ -62,16 +62,20 @@ def email_fields(message: dict) -> dict:
 
 
 def links_for(
-    people: Iterable[Person], matches: Mapping[str, list[MatchedContact]], link_companies: bool
+    people: Iterable[Person], matches: Mapping[str, list[MatchedContact]], link_companies: bool, tenant_id: str
 ) -> list[tuple[str, int, str]]:
     """Every contact with a matching address (two contacts may share one), and with
-    auto-link companies on, those contacts' companies."""
+    auto-link companies on, those contacts' companies: those match_addresses read from
+    `tenant_id` (a company only when it is the tenant's own), which filing then need
+    not look up again."""
     links: list[tuple[str, int, str]] = []
     for person in people:
         for contact in matches.get(person.address or "", []):
+            if contact.tenant_id != tenant_id:
+                continue
             links.append(("contact", contact.id, "address"))
-            if link_companies and contact.company_id is not None:
-                links.append(("company", contact.company_id, "company"))
+            if link_companies and contact.company is not None:
+                links.append(("company", contact.company.id, "company"))
     return links
 
 
@@ -115,8 +119,7 @@ def _file(
     people = people_of(message, mailbox.user.own_addresses())
     if matches is None:
         matches = match_addresses(mailbox.session, mailbox.tenant_id, [p.address for p in people])
-    links = links_for(people, matches, bool(mailbox.settings().get("auto_link_companies")))
-    links += compose_links(mailbox, message)
+    matched = links_for(people, matches, bool(mailbox.settings().get("auto_link_companies")), mailbox.tenant_id)
     email, item, created = file_email(
         mailbox.session,
         mailbox.tenant_id,
@@ -124,7 +127,8 @@ def _file(
         email_fields(message),
         message["id"],
         message.get("parentFolderId"),
-        [*links, *extra_links],
+        [*compose_links(mailbox, message), *extra_links],
+        known=matched,
     )
     # Every way of filing comes through here: the attachments' content follows the
     # email (one $value stream each; what a fault leaves behind is fetched later).

@@ -5,7 +5,7 @@ import threading
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from server.crm.filing import file_email, link_email, set_item_state
 from server.crm.models import Case, Company, Contact, Email, EmailLink, MailboxItem, User
@@ -135,6 +135,43 @@ def test_a_target_of_another_tenant_is_refused_and_nothing_is_written(db, adele)
     with pytest.raises(ValueError):
         file_email(db, CONTOSO, adele, MESSAGE, "g1", "inbox", [("planet", 1, "address")])
     assert (count(db, Email), count(db, MailboxItem), count(db, EmailLink)) == (0, 0, 0)
+
+
+def test_known_targets_are_not_looked_up_again_and_the_rest_still_are(db, adele, alice):
+    """`known` links (the targets match_addresses has just read from the tenant) cost no
+    lookup; every other link's target is still checked, and both kinds' types and
+    sources are."""
+    get_or_create_user(db, FABRIKAM, PAT_OID, "pat.kowalski@fabrikam.com", "Pat Kowalski")
+    foreign = Contact(tenant_id=FABRIKAM, display_name="Foreign")
+    db.add(foreign)
+    db.commit()
+    statements: list[str] = []
+    engine = db.get_bind()
+
+    def note(_conn, _cursor, statement, *_args):
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        file_email(db, CONTOSO, adele, MESSAGE, "g1", "inbox", known=[("contact", alice.id, "address")])
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+    assert not any("UNION ALL" in s for s in statements)
+    assert db.scalars(EmailLink.emails_of(db, CONTOSO, "contact", alice.id)).all()
+    with pytest.raises(ValueError):
+        file_email(
+            db,
+            CONTOSO,
+            adele,
+            MESSAGE,
+            "g2",
+            "inbox",
+            [("contact", foreign.id, "address")],
+            known=[("contact", alice.id, "address")],
+        )
+    with pytest.raises(ValueError):
+        file_email(db, CONTOSO, adele, MESSAGE, "g3", "inbox", known=[("planet", 1, "address")])
+    assert count(db, MailboxItem) == 1
 
 
 def test_marking_a_filed_message_keeps_its_email(db, adele):

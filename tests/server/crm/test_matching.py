@@ -132,3 +132,18 @@ def test_address_lookup_uses_the_address_index(db, people):
         .all()
     )
     assert any("ix_contact_emails_tenant_address" in str(row) for row in plan)
+
+
+def test_a_company_of_another_tenant_never_comes_with_a_match(db, people):
+    """A contact whose company id names another tenant's company (a row no page or API
+    writes, but the database cannot rule out) matches without that company: filing links
+    matched companies without looking them up again, and the pane shows their names."""
+    foreign = Company(tenant_id=FABRIKAM, name="Fabrikam's secret client")
+    db.add(foreign)
+    db.flush()
+    people["bob"].company_id = foreign.id
+    db.commit()
+    (bob,) = match_addresses(db, CONTOSO, ["sales@acme.example"])["sales@acme.example"][:1]
+    assert bob.display_name == "Bob Baker" and bob.company is None and bob.tenant_id == CONTOSO
+    (alice,) = match_addresses(db, CONTOSO, ["alice@acme.example"])["alice@acme.example"]
+    assert alice.company is not None and alice.company.id == people["acme"].id
