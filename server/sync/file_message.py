@@ -93,12 +93,7 @@ def filed_item(mailbox: Mailbox, message: dict) -> ItemState | None:
 
 def is_filed(message: dict, item: ItemState | MailboxItem | None) -> bool:
     """Already filed and marked: a repeat sync must add nothing."""
-    return (
-        marked_synced(message)
-        and item is not None
-        and item.state == "synced"
-        and item.email_id is not None
-    )
+    return marked_synced(message) and item is not None and item.state == "synced" and item.email_id is not None
 
 
 def mark_patch(message: dict, email: Email) -> tuple[list[str], dict]:
