@@ -3,8 +3,6 @@ plain words; nothing half-written, nothing duplicated."""
 
 from __future__ import annotations
 
-import time
-
 from sqlalchemy import func, select
 
 from server.crm.models import Email, MailboxItem
@@ -27,24 +25,25 @@ def test_throttled_once_then_synced_once_with_the_wait_honoured(pane, emulator, 
     emulator.clear_requests()
     emulator.fault(path=r"/messages/[^/]+$", method="PATCH", kind="429", retry_after=1, count=1)
 
-    started = time.monotonic()
     response = user.post(f"/messages/{message['id']}/sync")
-    elapsed = time.monotonic() - started
 
     assert response.status_code == 200, response.json
-    assert elapsed >= 1.0  # Retry-After honoured
     patches = emulator.requests(path=r"/messages/", method="PATCH")
     assert [p["status"] for p in patches] == [429, 200]
+    # Retry-After honoured: the emulator saw the retry no sooner than the second asked
+    # (a lower bound, which a busy machine can only lengthen).
+    assert patches[1]["ts"] - patches[0]["ts"] >= 0.95
     assert emails(crm) == 1
     assert outlook_state(emulator, ADELE, message["id"])["state"] == "synced"
 
 
 def test_long_retry_after_is_handed_to_the_pane_not_waited_out(pane, emulator):
     message = find_message(emulator, ADELE, SUBJECT)
+    emulator.clear_requests()
     emulator.fault(path=r"/messages/", kind="429", retry_after=120, count=5)
-    started = time.monotonic()
     response = pane().get(f"/messages/{message['id']}")
-    assert time.monotonic() - started < 5
+    # Not waited out: one request, answered 429 at once with Graph's wait for the pane.
+    assert len(emulator.requests(path=r"/messages/")) == 1
     assert response.status_code == 429
     assert response.json["error"]["code"] == "graph_throttled"
     assert response.json["error"]["retry_after"] >= 100
@@ -75,8 +74,8 @@ def test_persistent_503_reports_clearly_and_a_retry_completes(pane, emulator, cr
 def test_hanging_graph_ends_in_504(pane, emulator):
     message = find_message(emulator, ADELE, SUBJECT)
     emulator.fault(path=r"/messages/", kind="latency", latency_ms=12000, count=3)
-    started = time.monotonic()
     response = pane().get(f"/messages/{message['id']}")
-    assert time.monotonic() - started < 25
+    # The emulator answers normally once its 12 s are up, so a 504 means the server's
+    # own read timeout ended the wait.
     assert response.status_code == 504
     assert response.json["error"]["code"] == "graph_timeout"
