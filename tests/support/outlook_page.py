@@ -9,7 +9,7 @@ import threading
 import time
 from urllib.parse import quote
 
-from werkzeug.serving import make_server
+from werkzeug.serving import WSGIRequestHandler, make_server
 
 from server.graph.properties import EMAIL_ID, SYNC_STATE
 from tests.support.identities import ADELE, ADELE_OID, CONTOSO
@@ -29,13 +29,21 @@ CHROMIUM_ARGS = [
 SCREENSHOTS = ROOT / ("docs/screenshots" if os.environ.get("UPDATE_SCREENSHOTS") else "test-results/screenshots")
 
 
+class OneRequestPerConnection(WSGIRequestHandler):
+    """HTTP/1.0: each connection closes after its answer. With keep-alive, a connection
+    the browser opened before `stop()` stayed served by its handler thread after the
+    server shut down, so a "backend down" test saw the backend answer now and then."""
+
+    protocol_version = "HTTP/1.0"
+
+
 class Backend:
     """The backend served over real HTTP from a thread; `stop()`/`start()` take it down and up."""
 
     def __init__(self, app):
         self.app = app
         self._make_server = make_server
-        self.server = make_server("127.0.0.1", 0, app, threaded=True)
+        self.server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=OneRequestPerConnection)
         self.port = self.server.server_port
         self.url = f"http://localhost:{self.port}"
         self.thread = None
@@ -45,7 +53,9 @@ class Backend:
         if self.thread and self.thread.is_alive():
             return
         if self.server is None:
-            self.server = self._make_server("127.0.0.1", self.port, self.app, threaded=True)
+            self.server = self._make_server(
+                "127.0.0.1", self.port, self.app, threaded=True, request_handler=OneRequestPerConnection
+            )
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
 
