@@ -205,10 +205,21 @@ def test_smart_alert_does_not_ask_without_a_crm_contact_or_once_decided(ask_on_s
     assert sent_copy(outlook)["categories"] == []
 
 
+def runtime_ready(outlook) -> bool:
+    """The add-in's event runtime has loaded (its send handler is associated) and its
+    OnNewMessageCompose run has completed."""
+    return outlook.page.evaluate(
+        "() => window.outlookPage.events.associated.has('onMessageSendHandler')"
+        " && window.outlookPage.events.invocations.size === 0"
+    )
+
+
 def test_server_unreachable_at_send_sends_the_message_unfiled(ask_on_send):
     outlook = ask_on_send
     compose(outlook.open(), "Sent while the CRM was down")
     set_to(outlook, CRM_CONTACT)
+    # The add-in is loaded and the server goes away after: the handler itself meets the outage.
+    assert wait_until(lambda: runtime_ready(outlook))
     outlook.backend.stop()
     try:
         send_and_wait(outlook, "sent")
@@ -216,6 +227,43 @@ def test_server_unreachable_at_send_sends_the_message_unfiled(ask_on_send):
         outlook.backend.start()
     sent = sent_copy(outlook)
     assert sent["subject"] == "Sent while the CRM was down"
+    assert sent["categories"] == [] and custom_properties(sent) is None
+
+
+def test_an_add_in_that_cannot_load_lets_the_user_send_anyway_or_try_later(outlook):
+    # The server is down before the add-in's event runtime loads: Outlook calls the add-in
+    # unavailable and, under the manifest's PromptUser, offers Send Anyway and Try Later.
+    outlook.open()
+    outlook.backend.stop()
+    try:
+        compose(outlook, "Sent while the add-in could not load")
+        set_to(outlook, CRM_CONTACT)
+        send_and_wait(outlook, "unavailable")
+        alert = outlook.page.locator("#smart-alert")
+        assert "is unavailable" in alert.locator("#smart-alert-text").text_content()
+        assert alert.locator("#smart-alert-anyway").is_visible()
+        alert.locator("#smart-alert-cancel").click()  # Try Later: the draft stays
+        assert draft(outlook)["subject"] == "Sent while the add-in could not load"
+    finally:
+        outlook.backend.start()
+    # Back up: the next Send loads the add-in again and its handler files the message.
+    send_and_wait(outlook, "sent")
+    assert set(sent_copy(outlook)["categories"]) & {"Sync to CRM", "Synced to CRM"}
+
+
+def test_send_anyway_when_the_add_in_cannot_load_sends_unfiled(outlook):
+    outlook.open()
+    outlook.backend.stop()
+    try:
+        compose(outlook, "Sent anyway")
+        set_to(outlook, CRM_CONTACT)
+        send_and_wait(outlook, "unavailable")
+        outlook.page.locator("#smart-alert-anyway").click()
+        outlook.page.wait_for_selector("body[data-send='sent']")
+    finally:
+        outlook.backend.start()
+    sent = sent_copy(outlook)
+    assert sent["subject"] == "Sent anyway"
     assert sent["categories"] == [] and custom_properties(sent) is None
 
 

@@ -6,6 +6,8 @@
 // opening the pane of commandId), and "Send Anyway" when the send mode is PromptUser (the
 // manifest's SendMode, or sendModeOverride). Sending puts the message in Sent Items through the
 // emulator's store with its categories and the add-in's custom properties as the extended property.
+// An add-in whose runtime does not load in time is "unavailable": Outlook says so and, under
+// PromptUser or SoftBlock, offers Send Anyway or Try Later (Block offers only Try Later).
 
 import { loadMasterCategories } from "./category-menu.js";
 import { postToFrame } from "./frames.js";
@@ -20,13 +22,17 @@ const launch = settings.ribbon.launch || { runtimeUrl: "", events: {} };
 // The Mailbox set each launch event needs (Microsoft's table of supported events): a client
 // without it never runs the handler, and sends as if the add-in had no OnMessageSend.
 const EVENT_SETS = { OnNewMessageCompose: "1.10", OnMessageSend: "1.12" };
+// How long the emulated Outlook waits for the runtime to load and associate a handler before
+// it calls the add-in unavailable (Outlook's own figure is not documented; its long-running
+// dialog comes after five seconds of running, and loading on a busy machine takes longer).
+const LOAD_TIMEOUT_MS = 8000;
 const clientHas = (version) => {
   const [have, want] = [settings.mailbox || "1.14", version].map((v) => Number(v.split(".")[1]));
   return have >= want;
 };
 
 state.compose = null; // the open draft: {to, cc, bcc, subject, body, categories, properties, conversationId}
-state.events = { associated: new Set(), waiting: [], invocations: new Map() };
+state.events = { associated: new Set(), waiting: [], invocations: new Map(), failed: false };
 state.sent = []; // what Send handed to the store, for tests
 
 const person = (r) => ({ displayName: r.emailAddress.name || r.emailAddress.address, emailAddress: r.emailAddress.address });
@@ -106,11 +112,13 @@ function closeCompose() {
 function startLaunchRuntime() {
   if (!launch.runtimeUrl) return Promise.resolve();
   state.events.associated = new Set(); // a new runtime: its handlers associate again
+  state.events.failed = false;
   $("events-frame").src = launch.runtimeUrl;
   return Promise.resolve();
 }
 
-/** Runs the manifest's handler for `eventType`; resolves to event.completed's options (null: none). */
+/** Runs the manifest's handler for `eventType`; resolves to event.completed's options (null: none),
+ * or to {unavailable: true} when the runtime did not load and associate the handler in time. */
 function runLaunchEvent(eventType) {
   const event = launch.events[eventType];
   if (!event || !state.compose || !clientHas(EVENT_SETS[eventType] || "1.10")) return Promise.resolve(null);
@@ -119,8 +127,16 @@ function runLaunchEvent(eventType) {
     state.events.invocations.set(invocationId, resolve);
     const send = () =>
       postToFrame($("events-frame"), { type: "invoke", functionName: event.function, controlId: eventType, invocationId, item: composeItem() });
-    if (state.events.associated.has(event.function)) send();
-    else state.events.waiting.push({ name: event.function, send });
+    if (state.events.associated.has(event.function)) return send();
+    const waiter = { name: event.function, send };
+    state.events.waiting.push(waiter);
+    setTimeout(() => {
+      if (!state.events.waiting.includes(waiter)) return; // associated and invoked meanwhile
+      state.events.waiting = state.events.waiting.filter((w) => w !== waiter);
+      state.events.invocations.delete(invocationId);
+      state.events.failed = true;
+      resolve({ unavailable: true });
+    }, LOAD_TIMEOUT_MS);
   });
 }
 
@@ -144,9 +160,26 @@ async function onSend() {
   $("compose-send").disabled = true;
   $("compose-status").textContent = "Checking your message…";
   document.body.dataset.send = "checking";
+  if (state.events.failed) await startLaunchRuntime(); // "Try Later": load the add-in again
   const options = await runLaunchEvent("OnMessageSend");
+  if (options && options.unavailable) return unavailableAlert();
   if (!options || options.allowEvent !== false) return send();
   smartAlert(options);
+}
+
+// The add-in did not load: the manifest's send mode decides what the user may do (a runtime
+// sendModeOverride never ran, so it cannot apply).
+function unavailableAlert() {
+  const mode = launch.events.OnMessageSend.sendMode;
+  $("compose-status").textContent = "";
+  $("compose-send").disabled = false;
+  $("smart-alert-text").textContent = `${settings.ribbon.name || "The add-in"} is unavailable right now.`;
+  $("smart-alert-cancel").textContent = "Try Later";
+  $("smart-alert-cancel").dataset.commandId = "";
+  $("smart-alert-anyway").hidden = mode === "Block";
+  $("smart-alert").hidden = false;
+  document.body.dataset.send = "unavailable";
+  $("smart-alert-cancel").focus();
 }
 
 function smartAlert(options) {
