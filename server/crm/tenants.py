@@ -4,13 +4,16 @@ tenant's own domains."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session, contains_eager
 from sqlalchemy.orm.attributes import set_committed_value
 
 from server.crm.addresses import normalise_address
+from server.crm.caller_view import UserView, read_caller
 from server.crm.models import Tenant, User
+from server.crm.models.tenancy import with_addresses
 from server.crm.upsert import insert_ignore
 
 
@@ -73,6 +76,35 @@ def get_or_create_user(
     return user
 
 
+def caller(
+    session: Session,
+    tid: str,
+    oid: str,
+    upn: str = "",
+    name: str = "",
+    auto_link_companies: bool | None = None,
+) -> User | UserView:
+    """`get_or_create_user` for a request that reads its caller: a read-only view, from
+    one Core statement, when the CRM's row already says what the token says (nothing
+    to write); else the row, after get_or_create_user's writes (the caller commits)."""
+    view = read_caller(session, tid, oid)
+    if view is not None and is_current(view, upn, name):
+        return view
+    return get_or_create_user(session, tid, oid, upn, name, auto_link_companies)
+
+
+def is_current(user: User | UserView, upn: str, name: str) -> bool:
+    """Whether get_or_create_user would write nothing for this user: the same upn and
+    display name, the upn among their addresses, their domains on the tenant."""
+    if (upn and user.upn != upn) or (name and user.display_name != name):
+        return False
+    address = normalise_address(upn) if upn else ""
+    if address and address not in (user.addresses or []):
+        return False
+    recorded = user.tenant.domains
+    return recorded is not None and domains_of([*(user.addresses or []), user.upn]) <= set(recorded)
+
+
 def domains_of(addresses: Iterable[str | None]) -> set[str]:
     """The domains of the valid addresses among `addresses`."""
     found = set()
@@ -91,7 +123,7 @@ def tenant_domains(session: Session, tenant: Tenant) -> set[str]:
     return _scan_domains(session, tenant.id)
 
 
-def note_domains(session: Session, user: User) -> None:
+def note_domains(session: Session, user: User | UserView) -> None:
     """Records the domains of the user's addresses on their tenant, in the caller's
     transaction; call it whenever a user is created or gains addresses (users' addresses
     only ever grow: `User.remember_addresses`). Nothing is written, and nothing read,
@@ -111,7 +143,28 @@ def note_domains(session: Session, user: User) -> None:
     merged = sorted(known | wanted)
     if merged != recorded:
         session.execute(_SET_DOMAINS, {"tid": tid, "new_domains": merged})
-    set_committed_value(tenant, "domains", merged)
+    if isinstance(tenant, Tenant):
+        set_committed_value(tenant, "domains", merged)
+    else:
+        tenant.domains = merged
+
+
+def remember_own_addresses(
+    session: Session, user: User | UserView, addresses: Iterable[str], checked_at: datetime
+) -> None:
+    """Adds addresses read from the user's profile to their own, notes when they were read
+    and records their domains on the tenant, in the caller's transaction. A read-only
+    view is written with one UPDATE, without loading the row."""
+    if isinstance(user, User):
+        user.remember_addresses(addresses)
+        user.addresses_checked_at = checked_at
+    else:
+        merged = with_addresses(user.addresses, addresses)
+        session.execute(
+            update(_users).where(_users.c.id == user.id).values(addresses=merged, addresses_checked_at=checked_at)
+        )
+        user.addresses, user.addresses_checked_at = merged, checked_at
+    note_domains(session, user)
 
 
 def _scan_domains(session: Session, tenant_id: str) -> set[str]:

@@ -32,7 +32,7 @@ bp = Blueprint("messages", __name__, url_prefix="/api/v1/messages", description=
 def get(args, message_id):
     """Show a message's CRM state and the people on it."""
     mailbox = current_mailbox()
-    request_catch_up(mailbox.user)  # the pane opened: catch up with what notifications missed
+    request_catch_up(mailbox.me)  # the pane opened: catch up with what notifications missed
     refresh_time_zone(mailbox)  # the CRM pages show times in the mailbox's zone
     return open_message(mailbox, checked_message_id(message_id), args["people"])
 

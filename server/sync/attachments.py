@@ -240,7 +240,7 @@ def retry_pending(mailbox: Mailbox, limit: int = RETRY_BATCH) -> Stored:
     for email_id, rows in by_email.items():
         message_id = session.scalar(
             select(MailboxItem.graph_id).where(
-                MailboxItem.user_id == mailbox.user.id,
+                MailboxItem.user_id == mailbox.me.id,
                 MailboxItem.email_id == email_id,
                 MailboxItem.state == "synced",
             )

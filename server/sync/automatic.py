@@ -132,7 +132,7 @@ def _items(mailbox: Mailbox, messages: list[dict]) -> dict[str, MailboxItem]:
     rows = mailbox.session.scalars(
         select(MailboxItem).where(
             MailboxItem.tenant_id == mailbox.tenant_id,
-            MailboxItem.user_id == mailbox.user.id,
+            MailboxItem.user_id == mailbox.me.id,
             MailboxItem.graph_id.in_(ids),
         )
     )
@@ -165,7 +165,7 @@ def decide(
         return Decision(SKIP, reason=MARKED)
     if _has_category(message, props.CATEGORY_DONT_SYNC):
         return Decision(EXCLUDE, reason=MARKED)
-    people = people_of(message, mailbox.user.own_addresses())
+    people = people_of(message, mailbox.me.own_addresses())
     addresses = [p.address for p in people if p.address]
     if never_sync and any(matches_never_sync(a, never_sync) for a in addresses):
         return Decision(SKIP, reason=NEVER_SYNC)
@@ -238,7 +238,7 @@ def plan_messages(
     settings = mailbox.settings()
     mode = mode or settings.get("auto_sync") or "off"
     never_sync = list(settings.get("never_sync") or [])
-    own = mailbox.user.own_addresses()
+    own = mailbox.me.own_addresses()
     matches = match_addresses(
         mailbox.session, mailbox.tenant_id, [p.address for m in messages for p in people_of(m, own)]
     )
@@ -255,7 +255,7 @@ def plan_messages(
             set_item_state(
                 mailbox.session,
                 mailbox.tenant_id,
-                mailbox.user,
+                mailbox.me,
                 message["id"],
                 "excluded",
                 folder=message.get("parentFolderId"),

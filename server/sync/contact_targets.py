@@ -47,7 +47,7 @@ class NoExternalRecipient(Invalid):
 
 def is_own(mailbox: Mailbox, address: str) -> bool:
     normalised = normalise_address(address or "")
-    return normalised is not None and normalised in mailbox.user.own_addresses()
+    return normalised is not None and normalised in mailbox.me.own_addresses()
 
 
 def refuse_own(mailbox: Mailbox, address: str) -> None:
@@ -63,7 +63,7 @@ def contact_person(mailbox: Mailbox, message_id: str, address: str, name: str) -
     if address and not is_own(mailbox, address):
         return address, name
     message = mailbox.graph.get_message(message_id, select=RECIPIENT_FIELDS)
-    own = mailbox.user.own_addresses()
+    own = mailbox.me.own_addresses()
     own_domains = {address_domain(a) for a in own}
     for person in people_of(message, own):
         if person.role != "from" and person.address and address_domain(person.address) not in own_domains:

@@ -70,7 +70,7 @@ def _save_cursor(mailbox: Mailbox, folder: str, link: str | None) -> None:
         SyncCursor,
         {
             "tenant_id": mailbox.tenant_id,
-            "user_id": mailbox.user.id,
+            "user_id": mailbox.me.id,
             "folder": folder,
             "delta_link": link,
             "updated_at": utcnow(),
@@ -83,7 +83,7 @@ def _save_cursor(mailbox: Mailbox, folder: str, link: str | None) -> None:
 
 def catch_up_folder(mailbox: Mailbox, folder: str, progress=None) -> Outcome:
     """One delta round over a folder (module docstring). Raises GraphError."""
-    cursor = SyncCursor.for_folder(mailbox.session, mailbox.tenant_id, mailbox.user.id, folder)
+    cursor = SyncCursor.for_folder(mailbox.session, mailbox.tenant_id, mailbox.me.id, folder)
     link = cursor.delta_link if cursor else None
     since = (cursor.updated_at - RESTART_MARGIN) if cursor else utcnow() - DELTA_LOOKBACK
     outcome = Outcome()
@@ -120,7 +120,7 @@ def file_pending(mailbox: Mailbox) -> Outcome:
             select(MailboxItem.id, MailboxItem.graph_id)
             .where(
                 MailboxItem.tenant_id == mailbox.tenant_id,
-                MailboxItem.user_id == mailbox.user.id,
+                MailboxItem.user_id == mailbox.me.id,
                 MailboxItem.state == "pending",
                 MailboxItem.id > last_id,
             )

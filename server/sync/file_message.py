@@ -123,14 +123,14 @@ def _file(
     extra_links: Iterable[tuple[str, int, str]] = (),
 ) -> tuple[Email, MailboxItem, bool]:
     """file_in_crm, also saying whether the email was created by this call."""
-    people = people_of(message, mailbox.user.own_addresses())
+    people = people_of(message, mailbox.me.own_addresses())
     if matches is None:
         matches = match_addresses(mailbox.session, mailbox.tenant_id, [p.address for p in people])
     matched = links_for(people, matches, bool(mailbox.settings().get("auto_link_companies")), mailbox.tenant_id)
     email, item, created = file_email(
         mailbox.session,
         mailbox.tenant_id,
-        mailbox.user,
+        mailbox.me,
         email_fields(message),
         message["id"],
         message.get("parentFolderId"),
@@ -202,7 +202,7 @@ def sync_message(mailbox: Mailbox, message_id: str) -> dict:
     if not is_filed(message, item):
         # One match for filing and for the answer (bench/b1_pane_api.py showed it computed twice).
         matches = match_addresses(
-            mailbox.session, mailbox.tenant_id, [p.address for p in people_of(message, mailbox.user.own_addresses())]
+            mailbox.session, mailbox.tenant_id, [p.address for p in people_of(message, mailbox.me.own_addresses())]
         )
         email, item, created = _file(mailbox, message, matches)
         # An email created just now from a message that lists no attachments has no
@@ -221,7 +221,7 @@ def sync_messages(mailbox: Mailbox, message_ids: list[str]) -> list[dict]:
     one query for all of them. Returns one result per requested id, in order:
     {"id", "ok", "status": "synced"|"already_synced"|"failed", "message"?, "error"?}."""
     fetched = mailbox.graph.get_messages(message_ids, select=MESSAGE_FIELDS_WITH_BODY, expand_attachments=True)
-    own = mailbox.user.own_addresses()
+    own = mailbox.me.own_addresses()
     everyone = [p.address for m in fetched.values() if isinstance(m, dict) for p in people_of(m, own)]
     matches = match_addresses(mailbox.session, mailbox.tenant_id, everyone)
 

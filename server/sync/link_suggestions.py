@@ -31,7 +31,7 @@ def colleague_links(mailbox: Mailbox, conversation_id: str | None, state: str, l
     rows of ConversationLink.values_for_conversation, when the caller read them already."""
     if not wants_links(conversation_id, state):
         return []
-    me = mailbox.user.id
+    me = mailbox.me.id
     # Plain rows, oldest first (the pane asks on every open and sync).
     if links is None:
         links = ConversationLink.values_for_conversation(mailbox.session, mailbox.tenant_id, conversation_id)

@@ -31,7 +31,7 @@ def set_mark(mailbox: Mailbox, message_id: str, mark: str) -> dict:
     if mark == "synced" and (message.get("crm") or {}).get("state") == "synced":
         state = "synced"
     item = set_item_state(
-        mailbox.session, mailbox.tenant_id, mailbox.user, message["id"], state, folder=message.get("parentFolderId")
+        mailbox.session, mailbox.tenant_id, mailbox.me, message["id"], state, folder=message.get("parentFolderId")
     )
     categories = props.merge_categories(message.get("categories"), add=add, remove=remove)
     mailbox.graph.update_message(message["id"], categories=categories, properties={props.SYNC_STATE: state})

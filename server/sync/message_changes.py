@@ -126,7 +126,7 @@ def process_changes(mailbox: Mailbox, progress=None) -> Outcome:
     while True:
         rows = session.execute(
             select(MessageChange.id, MessageChange.graph_id, MessageChange.token)
-            .where(MessageChange.user_id == mailbox.user.id, MessageChange.id > after)
+            .where(MessageChange.user_id == mailbox.me.id, MessageChange.id > after)
             .order_by(MessageChange.id)
             .limit(CHANGES_PER_ROUND)
         ).all()
@@ -142,7 +142,7 @@ def process_changes(mailbox: Mailbox, progress=None) -> Outcome:
         handled = [row.token for row in rows if row.graph_id not in failed]
         if handled:
             session.execute(
-                delete(MessageChange).where(MessageChange.user_id == mailbox.user.id, MessageChange.token.in_(handled))
+                delete(MessageChange).where(MessageChange.user_id == mailbox.me.id, MessageChange.token.in_(handled))
             )
             session.commit()
         outcome.add(this_round)
@@ -159,7 +159,7 @@ def message_job(ctx: JobContext) -> None:
         return
     message_id = ctx.params.get("message_id")
     if message_id:  # a job of one message, queued before changes were coalesced
-        record_changes(ctx.session, [(mailbox.tenant_id, mailbox.user.id, message_id)])
+        record_changes(ctx.session, [(mailbox.tenant_id, mailbox.me.id, message_id)])
 
     def progress(outcome: Outcome) -> None:
         ctx.progress(done=outcome.handled, total=outcome.handled + outcome.failed, failed=outcome.failed)

@@ -174,7 +174,7 @@ def _reserve_or_wait(mailbox: Mailbox, address: str, holder: str, deadline: floa
     """_RESERVED when this request now holds the address's reservation; else the
     contact another request created for it; None when that reservation was dropped.
     Raises ContactBeingCreated past the deadline, GraphError."""
-    key = (mailbox.tenant_id, mailbox.user.id, address)
+    key = (mailbox.tenant_id, mailbox.me.id, address)
     with _own_transaction(mailbox) as session:
         if Reservation.reserve(session, *key, holder):
             return _RESERVED
@@ -217,7 +217,7 @@ def _create_reserved(mailbox: Mailbox, forms: list[str], raw: str, name: str, ad
     """Creates the contact under this request's reservation and stores its id. Looks
     in Outlook once more first: a creator that failed after Graph created the contact
     (a timeout), or died, leaves a contact that an earlier lookup missed."""
-    key = (mailbox.tenant_id, mailbox.user.id, address)
+    key = (mailbox.tenant_id, mailbox.me.id, address)
     try:
         contact = _find_in_outlook(mailbox, forms)
         created = contact is None
@@ -257,7 +257,7 @@ def sync_outlook_contact(mailbox: Mailbox, outlook_contact_id: str) -> ContactSy
     Outlook contact)."""
     contact = get_outlook_contact(mailbox, outlook_contact_id)
     session = mailbox.session
-    link = outlook_link(session, mailbox.user, contact["id"])
+    link = outlook_link(session, mailbox.me, contact["id"])
     crm = _live(mailbox, link.contact_id) if link is not None else None
     if crm is not None:
         return _sync_pair(mailbox, contact, crm, link.snapshot, winner=LATER)
@@ -273,7 +273,7 @@ def sync_outlook_contact(mailbox: Mailbox, outlook_contact_id: str) -> ContactSy
     crm = create_contact(
         mailbox.session, mailbox.tenant_id, _new_crm_values(outlook_fields(contact)), changed_by=_by(mailbox)
     )
-    claimed = claim_outlook_contact(mailbox.session, mailbox.user, contact["id"], crm)
+    claimed = claim_outlook_contact(mailbox.session, mailbox.me, contact["id"], crm)
     if claimed.contact_id != crm.id:  # a concurrent sync created it first: use theirs
         return _sync_pair(mailbox, contact, claimed.contact, claimed.snapshot, winner=OUTLOOK)
     return _sync_pair(mailbox, contact, crm, None, winner=OUTLOOK, created=True)
@@ -291,7 +291,7 @@ def link_outlook_contact(mailbox: Mailbox, outlook_contact_id: str, crm_contact_
     if crm is None:
         raise CrmContactNotFound()
     contact = get_outlook_contact(mailbox, outlook_contact_id)
-    link = outlook_link(mailbox.session, mailbox.user, contact["id"])
+    link = outlook_link(mailbox.session, mailbox.me, contact["id"])
     if link is not None and link.contact_id == crm.id:
         return _sync_pair(mailbox, contact, crm, link.snapshot, winner=LATER)
     return _sync_pair(mailbox, contact, crm, None, winner=CRM)
@@ -311,7 +311,7 @@ def refresh_linked_contacts(
     an Outlook value over the CRM's limit) of that id (a failure of one contact does not
     stop the others)."""
     fetched = dict(fetched or {})
-    links = outlook_links(mailbox.session, mailbox.user, outlook_contact_ids)
+    links = outlook_links(mailbox.session, mailbox.me, outlook_contact_ids)
     results: dict[str, ContactSync | GraphError | FieldTooLong] = {}
     for outlook_id, link in links.items():
         crm = link.contact
@@ -352,7 +352,7 @@ def _complete(contact: Mapping | None) -> bool:
 
 
 def _by(mailbox: Mailbox) -> ChangedBy:
-    return ChangedBy.user("outlook", mailbox.user)
+    return ChangedBy.user("outlook", mailbox.me)
 
 
 def _live(mailbox: Mailbox, contact_id: int) -> Contact | None:
@@ -411,7 +411,7 @@ def _sync_pair(
         contact = {**contact, **{k: v for k, v in updated.items() if k != "crm"}, "crm": {"contact_id": str(crm.id)}}
     try:
         save_outlook_link(
-            session, mailbox.user, contact["id"], crm, make_snapshot(result.merged, contact, crm.updated_at)
+            session, mailbox.me, contact["id"], crm, make_snapshot(result.merged, contact, crm.updated_at)
         )
         session.commit()
     except BaseException:

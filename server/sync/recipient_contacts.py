@@ -58,7 +58,7 @@ def create_crm_contact_for_address(
         )
         crm = find_by_addresses(session, mailbox.tenant_id, [normalised])
         created = crm is None
-        changed_by = ChangedBy.user("outlook", mailbox.user)
+        changed_by = ChangedBy.user("outlook", mailbox.me)
         if crm is None:
             first, last = split_name(name, normalised)
             values = {

@@ -51,7 +51,7 @@ def rule_links(mailbox: Mailbox, message: dict, addresses: list[str]) -> list[St
         return []
     return [
         Standing(rule.created_by_id, ("case", rule.case_id, "rule"))
-        for rule in SharingRule.for_addresses(mailbox.session, mailbox.tenant_id, mailbox.user.id, addresses)
+        for rule in SharingRule.for_addresses(mailbox.session, mailbox.tenant_id, mailbox.me.id, addresses)
         # Graph's times have whole seconds: mail of the rule's own second counts as new.
         if arrived >= rule.created_at.replace(microsecond=0)
     ]
@@ -63,7 +63,7 @@ def conversation_links(mailbox: Mailbox, message: dict, addresses: list[str]) ->
     return [
         Standing(link.created_by_id, (link.target_type, link.target_id, "conversation"))
         for link in ConversationLink.made_by(
-            mailbox.session, mailbox.tenant_id, mailbox.user.id, message.get("conversationId")
+            mailbox.session, mailbox.tenant_id, mailbox.me.id, message.get("conversationId")
         )
     ]
 
@@ -81,5 +81,5 @@ def standing(mailbox: Mailbox, message: dict, addresses: list[str]) -> list[Stan
 def extra_links(mailbox: Mailbox, message: dict, addresses: list[str]) -> list[Link]:
     """The links a new message of this mailbox gets from its owner's own rules and
     conversation links: never from anything another user made."""
-    owner = mailbox.user.id
+    owner = mailbox.me.id
     return [found.link for found in standing(mailbox, message, addresses) if found.maker_id == owner]

@@ -48,7 +48,7 @@ def create_crm_contact_from_message(
         name = person.name if person else ""
     check_length("display_name", name, "name")
     session = mailbox.session
-    changed_by = ChangedBy.user("outlook", mailbox.user)
+    changed_by = ChangedBy.user("outlook", mailbox.me)
     crm = find_by_addresses(session, mailbox.tenant_id, [normalised])
     created = crm is None
     try:
@@ -90,7 +90,7 @@ def create_crm_contact_from_message(
             links = [("contact", crm.id, "address")]
             if crm.company_id is not None and mailbox.settings().get("auto_link_companies"):
                 links.append(("company", crm.company_id, "company"))
-            link_email(session, mailbox.tenant_id, email, links, mailbox.user)
+            link_email(session, mailbox.tenant_id, email, links, mailbox.me)
             answer["crm_email_id"] = email.id
         answer["message"] = view
     return answer

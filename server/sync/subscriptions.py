@@ -92,7 +92,7 @@ def create_subscription(mailbox: Mailbox, folder: str, config) -> Subscription:
     remove_subscriptions(mailbox, folders=(folder,))
     row = Subscription(
         tenant_id=mailbox.tenant_id,
-        user_id=mailbox.user.id,
+        user_id=mailbox.me.id,
         subscription_id=created["id"],
         resource=resource,
         folder=folder,
@@ -130,7 +130,7 @@ def ensure_subscriptions(mailbox: Mailbox, config) -> list[Subscription]:
         remove_subscriptions(mailbox)
         return []
     mailbox.graph.ensure_categories()
-    have = {row.folder: row for row in subscriptions_of(mailbox.session, mailbox.user)}
+    have = {row.folder: row for row in subscriptions_of(mailbox.session, mailbox.me)}
     result = []
     for folder in FOLDERS:
         row = have.get(folder)
@@ -144,7 +144,7 @@ def ensure_subscriptions(mailbox: Mailbox, config) -> list[Subscription]:
 
 
 def remove_subscriptions(mailbox: Mailbox, folders=None) -> int:
-    rows = [r for r in subscriptions_of(mailbox.session, mailbox.user) if folders is None or r.folder in folders]
+    rows = [r for r in subscriptions_of(mailbox.session, mailbox.me) if folders is None or r.folder in folders]
     for row in rows:
         mailbox.graph.delete_subscription(row.subscription_id)
         mailbox.session.execute(delete(Subscription).where(Subscription.id == row.id))

@@ -17,6 +17,7 @@ import time
 from collections.abc import Mapping
 
 from babel.core import get_global
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from server.crm.models import User, is_time_zone
@@ -49,19 +50,24 @@ def iana_time_zone(name) -> str | None:
 def remember_time_zone(session: Session, user: User, graph: GraphClient) -> str | None:
     """Reads the mailbox's time zone and stores it on the user (commits when it
     changed). Returns the IANA name, or None when it could not be read."""
+    zone = read_time_zone(user.id, graph)
+    if zone is not None and user.time_zone != zone:
+        user.time_zone = zone
+        session.commit()
+    return zone
+
+
+def read_time_zone(user_id: int, graph: GraphClient) -> str | None:
+    """The mailbox's time zone as an IANA name, or None when it could not be read."""
     try:
         settings = graph.get_mailbox_settings()
     except (GraphError, ApiError) as exc:
-        log.info("mailbox time zone not read for user %s: %s", user.id, exc)
+        log.info("mailbox time zone not read for user %s: %s", user_id, exc)
         return None
     raw = (settings or {}).get("timeZone")
     zone = iana_time_zone(raw)
     if zone is None:
-        log.info("mailbox time zone %r of user %s is not a known zone", raw, user.id)
-        return None
-    if user.time_zone != zone:
-        user.time_zone = zone
-        session.commit()
+        log.info("mailbox time zone %r of user %s is not a known zone", raw, user_id)
     return zone
 
 
@@ -73,8 +79,8 @@ def remember_time_zone_at_sign_in(config: Mapping, session: Session, user: User)
 def refresh_time_zone(mailbox: Mailbox) -> str | None:
     """The pane opened: read the zone with the user's own token, unless this process
     did so for them in the last day. Returns the zone read, or None."""
-    user = mailbox.user
-    key = (user.tenant_id, user.oid, user.created_at)
+    me = mailbox.me
+    key = (me.tenant_id, me.oid, me.created_at)
     now = time.monotonic()
     with _lock:
         last = _last_read.get(key)
@@ -83,4 +89,13 @@ def refresh_time_zone(mailbox: Mailbox) -> str | None:
         if len(_last_read) > 100_000:
             _last_read.clear()
         _last_read[key] = now
-    return remember_time_zone(mailbox.session, user, mailbox.graph)
+    zone = read_time_zone(me.id, mailbox.graph)
+    if zone is None or me.time_zone == zone:
+        return zone
+    if isinstance(me, User):
+        me.time_zone = zone
+    else:  # a read-only view: the one column is written without loading the row
+        mailbox.session.execute(update(User).where(User.id == me.id).values(time_zone=zone))
+        me.time_zone = zone
+    mailbox.session.commit()
+    return zone

@@ -23,15 +23,15 @@ SETTING = "create_unknown_senders"
 
 def enabled(mailbox: Mailbox) -> bool:
     """The tenant's setting (a tenant-wide choice: users do not override it)."""
-    return bool(mailbox.user.tenant.effective_settings().get(SETTING))
+    return bool(mailbox.me.tenant.effective_settings().get(SETTING))
 
 
 def tenant_domains(mailbox: Mailbox) -> set[str]:
     """The domains of the tenant's users' addresses (primary, aliases, UPN), as the
     tenant's row records them (crm/tenants.py: kept as users' addresses grow, so a new
     colleague's domain is internal from their first request on), with this user's own."""
-    domains = crm_tenant_domains(mailbox.session, mailbox.user.tenant)
-    for address in mailbox.user.own_addresses():
+    domains = crm_tenant_domains(mailbox.session, mailbox.me.tenant)
+    for address in mailbox.me.own_addresses():
         domains.add(address.rpartition("@")[2])
     return domains
 

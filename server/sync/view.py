@@ -44,7 +44,7 @@ OUTLOOK_LOOKUP_LIMIT = 20
 def crm_item(mailbox: Mailbox, message: dict) -> ItemState | None:
     """The message's item in the user's mailbox, read with its email's id (one
     statement; values, not a session entity)."""
-    return MailboxItem.state_of(mailbox.session, mailbox.tenant_id, mailbox.user.id, message["id"])
+    return MailboxItem.state_of(mailbox.session, mailbox.tenant_id, mailbox.me.id, message["id"])
 
 
 # What the view reads of an item: the pane's read (ItemState) or the entity filing wrote.
@@ -172,7 +172,7 @@ def match_people(mailbox: Mailbox, addresses: Iterable[str]) -> list[dict]:
     addresses. The pane knows each recipient's field, so every role reads "to"; Outlook
     contacts are not looked up (`outlook_contact_id` null)."""
     as_message = {"toRecipients": [{"emailAddress": {"address": a}} for a in addresses]}
-    people = people_of(as_message, mailbox.user.own_addresses())
+    people = people_of(as_message, mailbox.me.own_addresses())
     matches = match_addresses(mailbox.session, mailbox.tenant_id, [p.address for p in people])
     return people_json(mailbox, people, matches)
 
@@ -193,7 +193,7 @@ def message_view(
     that email's attachment rows when the caller knows them (none read then). Otherwise
     a filed message's attachments are read with the conversation's links, in one
     statement."""
-    people = people_of(message, mailbox.user.own_addresses())
+    people = people_of(message, mailbox.me.own_addresses())
     if matches is None:
         matches = match_addresses(mailbox.session, mailbox.tenant_id, [p.address for p in people])
     email_id = filed_email_id(mailbox, message, item, filed)
@@ -202,7 +202,7 @@ def message_view(
     auto_sync = settings.get("auto_sync") or "off"
     # The organisation keeps the app out of this mailbox (sync/app_access.py): nothing is
     # filed by itself, while the pane's own commands (the user's token) still work.
-    blocked = mailbox.user.app_access_refused_at is not None
+    blocked = mailbox.me.app_access_refused_at is not None
     conversation_id = message.get("conversationId")
     links = None
     if attachments is None or filed is None or email_id != filed.id:
@@ -235,7 +235,7 @@ def message_view(
 def expected_addresses(mailbox: Mailbox, addresses: Iterable[str]) -> list[str]:
     """The client's list of the message's people (what Office.js shows), normalised,
     without the user's own addresses, as many as share a $batch with the message."""
-    own = mailbox.user.own_addresses()
+    own = mailbox.me.own_addresses()
     wanted = dict.fromkeys(a for a in map(normalise_address, addresses) if a and a not in own)
     return list(wanted)[: BATCH_LIMIT - 1]
 
@@ -268,7 +268,7 @@ def open_message(mailbox: Mailbox, message_id: str, expected: Iterable[str] = ()
             {},
         )
     mailbox.keep_read(message_id, message)
-    people = people_of(message, mailbox.user.own_addresses())
+    people = people_of(message, mailbox.me.own_addresses())
     return message_view(
         mailbox, message, item=crm_item(mailbox, message), outlook=outlook_contacts(mailbox, people, found)
     )

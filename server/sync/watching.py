@@ -32,7 +32,7 @@ def watches(mailbox: Mailbox) -> bool:
     """Whether this mailbox needs notifications and delta rounds: always, for a CRM user
     (the category command works whatever the automatic-sync setting), unless the
     organisation keeps the app out of it."""
-    return mailbox.user is not None and mailbox.user.app_access_refused_at is None
+    return mailbox.me is not None and mailbox.me.app_access_refused_at is None
 
 
 def subscriptions_key(user: User) -> str:

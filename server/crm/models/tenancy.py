@@ -80,7 +80,19 @@ def narrowed(settings: dict[str, Any]) -> dict[str, Any]:
     return settings
 
 
-class Tenant(Base):
+class TenantReads:
+    """What is read from a tenant, shared by the row (Tenant) and its read-only view
+    (crm/caller_view.py `TenantView`): one definition of the settings' rules."""
+
+    def effective_settings(self) -> dict[str, Any]:
+        """DEFAULT_SETTINGS overlaid with this tenant's values."""
+        merged = dict(DEFAULT_SETTINGS)
+        merged.update({k: v for k, v in (self.settings or {}).items() if v is not None})
+        merged["never_sync"] = list(merged.get("never_sync") or [])
+        return narrowed(merged)
+
+
+class Tenant(TenantReads, Base):
     """An Entra ID tenant (organisation); `id` is its `tid`."""
 
     __tablename__ = "tenants"
@@ -98,13 +110,6 @@ class Tenant(Base):
     def get(cls, session: Session, tenant_id: str, id: str | None = None) -> Tenant | None:  # type: ignore[override]
         return session.get(cls, tenant_id)
 
-    def effective_settings(self) -> dict[str, Any]:
-        """DEFAULT_SETTINGS overlaid with this tenant's values."""
-        merged = dict(DEFAULT_SETTINGS)
-        merged.update({k: v for k, v in (self.settings or {}).items() if v is not None})
-        merged["never_sync"] = list(merged.get("never_sync") or [])
-        return narrowed(merged)
-
     def update_settings(self, **changes: Any) -> None:
         """Sets tenant defaults; a value of None removes the key (back to the default)."""
         validate_settings(changes, personal=False)
@@ -117,7 +122,45 @@ class Tenant(Base):
         self.settings = current
 
 
-class User(Base):
+class UserReads:
+    """What is read from a user, shared by the row (User) and its read-only view
+    (crm/caller_view.py `UserView`)."""
+
+    def chosen_settings(self, tenant: TenantReads | None = None) -> dict[str, Any]:
+        """The tenant's settings with this user's own choices; the user's value wins.
+        `never_sync` is the union of the tenant's and the user's lists. No
+        administrator's restriction is applied here (see effective_settings)."""
+        tenant = tenant or self.tenant
+        merged = tenant.effective_settings()
+        tenant_never = merged["never_sync"]
+        merged.update(
+            {k: v for k, v in (self.settings or {}).items() if v is not None and k not in TENANT_ONLY_SETTINGS}
+        )
+        personal = list((self.settings or {}).get("never_sync") or [])
+        merged["never_sync"] = list(dict.fromkeys([*tenant_never, *personal]))
+        return narrowed(merged)
+
+    def effective_settings(self, tenant: TenantReads | None = None) -> dict[str, Any]:
+        """What applies to this user's mailbox: the user's own choice (or the tenant's
+        default they have not overridden), narrowed by an administrator's restrictions.
+        A restriction only narrows: automatic sync is the narrower of the two modes,
+        linking companies is off when restricted, and the administrator's never-sync
+        entries are added. Nothing an administrator sets turns filing on."""
+        merged = self.chosen_settings(tenant)
+        limits = self.restrictions or {}
+        merged["auto_sync"] = narrower_mode(merged.get("auto_sync") or "off", limits.get("auto_sync"))
+        if limits.get("auto_link_companies") is False:
+            merged["auto_link_companies"] = False
+        merged["never_sync"] = list(dict.fromkeys([*merged["never_sync"], *(limits.get("never_sync") or [])]))
+        return merged
+
+    def own_addresses(self) -> set[str]:
+        """Normalised addresses that are this user's: never filed as contacts."""
+        found = {normalise_address(a) for a in [*(self.addresses or []), self.upn]}
+        return {a for a in found if a}
+
+
+class User(UserReads, Base):
     """A mailbox user of a tenant, known by the `oid` of their tokens."""
 
     __tablename__ = "users"
@@ -157,34 +200,6 @@ class User(Base):
     def by_oid(cls, session: Session, tenant_id: str, oid: str) -> User | None:
         return session.scalar(select(cls).where(cls.tenant_id == tenant_id, cls.oid == oid))
 
-    def chosen_settings(self, tenant: Tenant | None = None) -> dict[str, Any]:
-        """The tenant's settings with this user's own choices; the user's value wins.
-        `never_sync` is the union of the tenant's and the user's lists. No
-        administrator's restriction is applied here (see effective_settings)."""
-        tenant = tenant or self.tenant
-        merged = tenant.effective_settings()
-        tenant_never = merged["never_sync"]
-        merged.update(
-            {k: v for k, v in (self.settings or {}).items() if v is not None and k not in TENANT_ONLY_SETTINGS}
-        )
-        personal = list((self.settings or {}).get("never_sync") or [])
-        merged["never_sync"] = list(dict.fromkeys([*tenant_never, *personal]))
-        return narrowed(merged)
-
-    def effective_settings(self, tenant: Tenant | None = None) -> dict[str, Any]:
-        """What applies to this user's mailbox: the user's own choice (or the tenant's
-        default they have not overridden), narrowed by an administrator's restrictions.
-        A restriction only narrows: automatic sync is the narrower of the two modes,
-        linking companies is off when restricted, and the administrator's never-sync
-        entries are added. Nothing an administrator sets turns filing on."""
-        merged = self.chosen_settings(tenant)
-        limits = self.restrictions or {}
-        merged["auto_sync"] = narrower_mode(merged.get("auto_sync") or "off", limits.get("auto_sync"))
-        if limits.get("auto_link_companies") is False:
-            merged["auto_link_companies"] = False
-        merged["never_sync"] = list(dict.fromkeys([*merged["never_sync"], *(limits.get("never_sync") or [])]))
-        return merged
-
     def restrict(self, **limits: Any) -> None:
         """Sets an administrator's restrictions (RESTRICTIONS); None lifts one.
         `auto_sync` is the widest mode allowed, `auto_link_companies` can only be
@@ -210,21 +225,22 @@ class User(Base):
                 current[key] = value
         self.settings = current
 
-    def own_addresses(self) -> set[str]:
-        """Normalised addresses that are this user's: never filed as contacts."""
-        found = {normalise_address(a) for a in [*(self.addresses or []), self.upn]}
-        return {a for a in found if a}
-
     def remember_addresses(self, addresses: Iterable[str]) -> None:
         """Adds addresses to the user's own (never removes one). Callers then record
         their domains on the tenant (crm/tenants.py `note_domains`)."""
-        known = list(self.addresses or [])
-        for raw in addresses:
-            address = normalise_address(raw)
-            if address and address not in known:
-                known.append(address)
+        known = with_addresses(self.addresses, addresses)
         if known != list(self.addresses or []):
             self.addresses = known
+
+
+def with_addresses(known: Iterable[str] | None, addresses: Iterable[str]) -> list[str]:
+    """`known` with the new valid `addresses` added, normalised, in order (none removed)."""
+    merged = list(known or [])
+    for raw in addresses:
+        address = normalise_address(raw)
+        if address and address not in merged:
+            merged.append(address)
+    return merged
 
 
 class InvalidSettings(Invalid):
