@@ -22,13 +22,14 @@ MARKS = {
 
 def set_mark(mailbox: Mailbox, message_id: str, mark: str) -> dict:
     """Marks the message; returns the message view. A message already filed stays
-    `synced` when marked synced. Raises GraphError; ValueError for an unknown mark."""
+    `synced` when marked synced: filed as Outlook shows it, or as the CRM has it when
+    Outlook's mark could not be written after the filing (a failed PATCH).
+    Raises GraphError; ValueError for an unknown mark."""
     if mark not in MARKS:
         raise ValueError(f"unknown mark {mark!r}")
     message = mailbox.graph.get_message(message_id)
-    item = crm_item(mailbox, message)
     state, add, remove = MARKS[mark]
-    if mark == "synced" and (message.get("crm") or {}).get("state") == "synced":
+    if mark == "synced" and _filed(mailbox, message):
         state = "synced"
     item = set_item_state(
         mailbox.session, mailbox.tenant_id, mailbox.me, message["id"], state, folder=message.get("parentFolderId")
@@ -37,3 +38,10 @@ def set_mark(mailbox: Mailbox, message_id: str, mark: str) -> dict:
     mailbox.graph.update_message(message["id"], categories=categories, properties={props.SYNC_STATE: state})
     message = {**message, "categories": categories, "crm": {**(message.get("crm") or {}), "state": state}}
     return message_view(mailbox, message, item=item)
+
+
+def _filed(mailbox: Mailbox, message: dict) -> bool:
+    if (message.get("crm") or {}).get("state") == "synced":
+        return True
+    item = crm_item(mailbox, message)
+    return item is not None and item.state == "synced" and item.email_in_tenant is not None

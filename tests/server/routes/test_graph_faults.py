@@ -79,3 +79,20 @@ def test_hanging_graph_ends_in_504(pane, emulator):
     # own read timeout ended the wait.
     assert response.status_code == 504
     assert response.json["error"]["code"] == "graph_timeout"
+
+
+def test_marking_synced_a_message_filed_whose_mark_failed_keeps_it_filed(pane, emulator, crm):
+    # Filed in the CRM, but Outlook's mark could not be written: the CRM's record says
+    # filed, so "mark synced" keeps it synced (filed), never `excluded` (not to be filed).
+    seed_contoso(crm, CONTOSO)
+    message = find_message(emulator, ADELE, SUBJECT)
+    user = pane()
+    emulator.fault(path=r"/messages/[^/]+$", method="PATCH", kind="503", seconds=60)
+    assert user.post(f"/messages/{message['id']}/sync").status_code == 503
+    emulator.clear_faults()
+    assert outlook_state(emulator, ADELE, message["id"])["state"] is None
+
+    marked = user.post(f"/messages/{message['id']}/state", json={"state": "synced"})
+    assert marked.status_code == 200 and marked.json["state"] == "synced"
+    assert outlook_state(emulator, ADELE, message["id"])["state"] == "synced"
+    assert crm.scalar(select(MailboxItem.state)) == "synced" and emails(crm) == 1
