@@ -19,6 +19,18 @@ overrunning the budget and waiting out a Retry-After rounded up to whole seconds
   (`LocalPacer`); with REDIS_URL, a sorted set in Redis shared by every web and worker
   process (`RedisPacer`: one Lua script decides, on Redis's clock), falling back to this
   process's own log while Redis cannot be reached.
+- In Redis, background requests that must wait are served first come, first served,
+  across processes: such a request joins the mailbox's line (a second sorted set, by
+  when it first asked, under one waiter id for all its tries), and goes only when the
+  units the waiters ahead of it need (each one's cost, a batch that takes what is free
+  counting 1) plus its own fit what is free. Its wait runs to the unit that frees its own
+  place, so waiters wake one by one instead of as a herd for the same unit. Without the
+  line, whoever reached Redis first took each freed unit, and a process slower to wake
+  (a loaded machine) lost nearly every race: one job starved another on the mailbox.
+  Each try sets the waiter's deadline, its next try plus a grace (LINE_GRACE_S): a
+  waiter not seen by then (its process died) is dropped, and joins at the end if it
+  comes back; a request refused with Throttled leaves at once. Interactive requests
+  never queue: they go whenever the budget has room, as the reserve promises.
 - A wait longer than the caller's budget (GRAPH_MAX_WAIT_S) is not slept: Throttled
   (`MailboxBudget`, with `retry_after`) goes to the caller at once, as a long Retry-After
   does, and a job runs again then, from its cursor.
