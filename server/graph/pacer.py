@@ -19,6 +19,18 @@ overrunning the budget and waiting out a Retry-After rounded up to whole seconds
   (`LocalPacer`); with REDIS_URL, a sorted set in Redis shared by every web and worker
   process (`RedisPacer`: one Lua script decides, on Redis's clock), falling back to this
   process's own log while Redis cannot be reached.
+- In Redis, background requests that must wait are served first come, first served,
+  across processes: such a request joins the mailbox's line (a second sorted set, by
+  when it first asked, under one waiter id for all its tries), and goes only when the
+  units the waiters ahead of it need (each one's cost, a batch that takes what is free
+  counting 1) plus its own fit what is free. Its wait runs to the unit that frees its own
+  place, so waiters wake one by one instead of as a herd for the same unit. Without the
+  line, whoever reached Redis first took each freed unit, and a process slower to wake
+  (a loaded machine) lost nearly every race: one job starved another on the mailbox.
+  Each try sets the waiter's deadline, its next try plus a grace (LINE_GRACE_S): a
+  waiter not seen by then (its process died) is dropped, and joins at the end if it
+  comes back; a request refused with Throttled leaves at once. Interactive requests
+  never queue: they go whenever the budget has room, as the reserve promises.
 - A wait longer than the caller's budget (GRAPH_MAX_WAIT_S) is not slept: Throttled
   (`MailboxBudget`, with `retry_after`) goes to the caller at once, as a long Retry-After
   does, and a job runs again then, from its cursor.
@@ -47,6 +59,11 @@ log = logging.getLogger(__name__)
 KEY_PREFIX = "crm:graph-budget:"
 OUTLOOK_LIMIT, OUTLOOK_WINDOW_S = 10_000, 600.0
 WAKE_JITTER_S = 0.002  # waiters woken together do not all ask at the same instant
+# How long past its expected next try a waiter keeps its place in line (Redis): well
+# beyond a loaded machine's lag in waking a thread (tens to hundreds of ms), so a slow
+# process is not sent to the back, yet short beside Outlook's 10-minute window, so a
+# waiter whose process died holds the line up for about a second at most.
+LINE_GRACE_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -136,9 +153,9 @@ class Spent:
             self._refund()
 
 
-def _spend(try_spend, cost: int, background: bool, timeout: float, partial: bool, sleep, clock) -> Spent:
+def _spend(try_spend, cost: int, background: bool, timeout: float, partial: bool, sleep, clock, leave=None) -> Spent:
     """Waits until `try_spend` lets the request go; raises Throttled when that would take
-    longer than `timeout` seconds."""
+    longer than `timeout` seconds (first calling `leave`: the request gives up its place)."""
     end = clock() + max(0.0, timeout)
     while True:
         spent, wait = try_spend(cost, background, partial)
@@ -146,6 +163,8 @@ def _spend(try_spend, cost: int, background: bool, timeout: float, partial: bool
             return spent
         left = end - clock()
         if wait > left:
+            if leave is not None:
+                leave()
             raise Throttled(
                 429,
                 "MailboxBudget",
@@ -229,30 +248,90 @@ class LocalPacer:
             self._used -= self._in_flight.pop(ticket, 0)
 
 
-# KEYS[1] the mailbox's sorted set (a member per unit of cost, scored in ms on Redis's
-# clock); ARGV: window ms, allowance, cost, ticket, partial (1: take what is free).
-# Answers {0, units added for the ticket}, else {milliseconds until enough units leave
-# the window, 0}.
+# KEYS: the mailbox's units (a sorted set: a member per unit of cost, scored in ms on
+# Redis's clock), its line of waiters (a sorted set: waiter -> when it joined, in µs), their
+# deadlines (a sorted set: waiter -> ms) and what each one needs (a hash: waiter -> units).
+# ARGV: window ms, allowance, cost, ticket, partial (1: take what is free), background
+# (1: queue behind the line), waiter, grace ms.
+# Answers {0, units added for the ticket}, else {milliseconds until the unit that frees
+# this request's place leaves the window, 0}.
 _SPEND = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local window = tonumber(ARGV[1])
 local allowance = tonumber(ARGV[2])
 local cost = tonumber(ARGV[3])
+local waiter = ARGV[7]
+local keep = 2 * window + 60000
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
 local used = redis.call('ZCARD', KEYS[1])
-if ARGV[5] == '1' then
-  cost = math.max(1, math.min(cost, allowance - used))
+local ahead = 0
+local rank = false
+if ARGV[6] == '1' then
+  local gone = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now)
+  for i = 1, #gone do
+    redis.call('ZREM', KEYS[2], gone[i])
+    redis.call('ZREM', KEYS[3], gone[i])
+    redis.call('HDEL', KEYS[4], gone[i])
+  end
+  rank = redis.call('ZRANK', KEYS[2], waiter)
+  local before = {}
+  if rank == false then
+    before = redis.call('ZRANGE', KEYS[2], 0, -1)
+  elseif rank > 0 then
+    before = redis.call('ZRANGE', KEYS[2], 0, rank - 1)
+  end
+  for i = 1, #before do
+    ahead = ahead + math.max(1, tonumber(redis.call('HGET', KEYS[4], before[i]) or '1'))
+  end
 end
-if used + cost <= allowance then
+if ARGV[5] == '1' then
+  cost = math.max(1, math.min(cost, allowance - used - ahead))
+end
+if used + ahead + cost <= allowance then
   for i = 1, cost do
     redis.call('ZADD', KEYS[1], now, ARGV[4] .. ':' .. i)
   end
-  redis.call('PEXPIRE', KEYS[1], 2 * window + 60000)
+  redis.call('PEXPIRE', KEYS[1], keep)
+  if ARGV[6] == '1' then
+    redis.call('ZREM', KEYS[2], waiter)
+    redis.call('ZREM', KEYS[3], waiter)
+    redis.call('HDEL', KEYS[4], waiter)
+  end
   return {0, cost}
 end
-local entry = redis.call('ZRANGE', KEYS[1], used + cost - allowance - 1, used + cost - allowance - 1, 'WITHSCORES')
-return {math.max(1, tonumber(entry[2]) + window - now), 0}
+local wait = window
+local place = used + ahead + cost - allowance
+if place <= used then
+  local entry = redis.call('ZRANGE', KEYS[1], place - 1, place - 1, 'WITHSCORES')
+  wait = math.max(1, tonumber(entry[2]) + window - now)
+end
+if ARGV[6] == '1' then
+  if rank == false then  -- it joins at the end: after the last, even in the same microsecond
+    local last = redis.call('ZRANGE', KEYS[2], -1, -1, 'WITHSCORES')
+    local joined = tonumber(t[1]) * 1000000 + tonumber(t[2])
+    if #last > 0 then joined = math.max(joined, tonumber(last[2]) + 1) end
+    redis.call('ZADD', KEYS[2], joined, waiter)
+  end
+  redis.call('ZADD', KEYS[3], now + wait + tonumber(ARGV[8]), waiter)
+  if ARGV[5] == '1' then
+    redis.call('HSET', KEYS[4], waiter, 1)
+  else
+    redis.call('HSET', KEYS[4], waiter, cost)
+  end
+  redis.call('PEXPIRE', KEYS[2], keep)
+  redis.call('PEXPIRE', KEYS[3], keep)
+  redis.call('PEXPIRE', KEYS[4], keep)
+end
+return {wait, 0}
+"""
+
+# KEYS: the line, the deadlines, the needs; ARGV: waiter. It leaves the line.
+_LEAVE = """
+redis.call('ZREM', KEYS[1], ARGV[1])
+redis.call('ZREM', KEYS[2], ARGV[1])
+redis.call('HDEL', KEYS[3], ARGV[1])
+return 1
 """
 
 # KEYS[1]; ARGV: window ms, ticket, cost. The ticket's units now count from this moment
@@ -269,7 +348,8 @@ return 1
 
 
 class RedisPacer:
-    """One mailbox's budget, shared through Redis by every process using it."""
+    """One mailbox's budget, shared through Redis by every process using it; background
+    requests that must wait are served in the order they first asked."""
 
     def __init__(
         self,
@@ -280,16 +360,20 @@ class RedisPacer:
         fallback: LocalPacer | None = None,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
+        grace_s: float = LINE_GRACE_S,
     ):
         self.redis = redis
         self.mailbox = mailbox
         self.budget = budget
         self.key = KEY_PREFIX + mailbox
+        self.line_keys = [f"{self.key}:line", f"{self.key}:line-due", f"{self.key}:line-needs"]
         self.window_ms = max(1, int(budget.window_s * 1000))
+        self.grace_ms = max(1, int(grace_s * 1000))
         self.sleep = sleep
         self.clock = clock
         self._spend_script = redis.register_script(_SPEND)
         self._settle_script = redis.register_script(_SETTLE)
+        self._leave_script = redis.register_script(_LEAVE)
         # While Redis cannot be reached, this process's own count still applies.
         self.fallback = fallback or LocalPacer(mailbox, budget)
 
@@ -297,20 +381,39 @@ class RedisPacer:
         """Units in the window now (expired ones included until the next spend)."""
         return int(self.redis.zcard(self.key))
 
+    def line(self) -> list[str]:
+        """The waiters in line now, first first (those past their deadline included until
+        the next background spend)."""
+        return [w.decode() if isinstance(w, bytes) else w for w in self.redis.zrange(self.line_keys[0], 0, -1)]
+
     def spend(self, cost: int, background: bool, timeout: float, partial: bool = False) -> Spent:
         """Takes `cost` units, waiting up to `timeout` s for them; with `partial`, as many
-        of them as are free once at least one is (`Spent.cost` says how many)."""
-        return _spend(self.try_spend, cost, background, timeout, partial, self.sleep, self.clock)
+        of them as are free once at least one is (`Spent.cost` says how many). A
+        background request keeps one place in line across its tries, and gives it up when
+        it is refused (Throttled)."""
+        waiter = uuid.uuid4().hex
 
-    def try_spend(self, cost: int, background: bool, partial: bool = False) -> tuple[Spent | None, float]:
+        def attempt(cost: int, background: bool, partial: bool) -> tuple[Spent | None, float]:
+            return self.try_spend(cost, background, partial, waiter=waiter)
+
+        return _spend(attempt, cost, background, timeout, partial, self.sleep, self.clock, lambda: self.leave(waiter))
+
+    def try_spend(
+        self, cost: int, background: bool, partial: bool = False, *, waiter: str | None = None
+    ) -> tuple[Spent | None, float]:
+        """(Spent, 0) when the request may go now, else (None, seconds to wait). A
+        background request that must wait takes a place in line as `waiter` (the same id
+        on every try of one request; a fresh one when not given) until it goes, leaves,
+        or is not seen again by its deadline (its next try plus the grace)."""
         from redis.exceptions import RedisError  # redis is loaded only where REDIS_URL is set
 
         allowance = self.budget.allowance(background)
         cost = min(max(1, cost), allowance)
         ticket = uuid.uuid4().hex
+        args = [self.window_ms, allowance, cost, ticket, 1 if partial else 0, 1 if background else 0]
         try:
             wait_ms, cost = self._spend_script(
-                keys=[self.key], args=[self.window_ms, allowance, cost, ticket, 1 if partial else 0]
+                keys=[self.key, *self.line_keys], args=[*args, waiter or uuid.uuid4().hex, self.grace_ms]
             )
         except RedisError as exc:
             log.warning("mailbox budget in Redis unavailable (%r): pacing this process only", exc)
@@ -319,6 +422,13 @@ class RedisPacer:
             return None, int(wait_ms) / 1000
         cost = int(cost)
         return Spent(cost, lambda: self._settle(ticket, cost), lambda: self._refund(ticket, cost)), 0.0
+
+    def leave(self, waiter: str) -> None:
+        """`waiter` gives up its place in line (its request will not be sent)."""
+        try:
+            self._leave_script(keys=self.line_keys, args=[waiter])
+        except Exception as exc:  # redis errors: the place lapses at its deadline
+            log.warning("mailbox budget line %s: %r", self.mailbox, exc)
 
     def _settle(self, ticket: str, cost: int) -> None:
         try:

@@ -285,3 +285,99 @@ def test_a_batch_with_no_room_waits_only_for_the_first_unit_to_free():
     clock[0] = 102.0
     spent, _ = pacer.try_spend(20, background=False, partial=True)
     assert spent.cost == 3
+
+
+def two_processes_pacers(redis_url, budget: Budget, grace_s: float = 60.0) -> tuple[RedisPacer, RedisPacer]:
+    """Two pacers of one new mailbox, each with its own Redis connection, as two processes
+    have. The grace is long unless given: a test that sleeps longer than it meant to on a
+    busy machine still finds its waiters in line."""
+    mailbox = f"{uuid.uuid4().hex}@contoso.com"
+    return tuple(RedisPacer(Redis.from_url(redis_url), mailbox, budget, grace_s=grace_s) for _ in range(2))
+
+
+def spend_at_once(pacer: RedisPacer, count: int, background: bool = True) -> None:
+    for _ in range(count):
+        spent, _ = pacer.try_spend(1, background=background)
+        assert spent is not None
+        spent.settle()
+
+
+@pytest.mark.redis
+def test_in_redis_background_waiters_are_served_first_come_first_served(redis_url):
+    one, other = two_processes_pacers(redis_url, Budget(1, 0.3))
+    spend_at_once(one, 1, background=False)
+    refused, wait = one.try_spend(1, background=True, waiter="first")
+    assert refused is None and 0 < wait <= 0.31  # a window after the answer (rounded up a ms)
+    assert other.try_spend(1, background=True, waiter="second")[0] is None
+    assert one.line() == ["first", "second"]
+    time.sleep(wait + 0.05)  # the unit has left the window: one is free
+    # Whoever asks first once it is free, the first in line gets it; a newcomer queues last.
+    assert other.try_spend(1, background=True, waiter="second")[0] is None
+    assert other.try_spend(1, background=True, waiter="newcomer")[0] is None
+    spent, _ = one.try_spend(1, background=True, waiter="first")
+    assert spent is not None
+    spent.settle()
+    assert one.line() == ["second", "newcomer"]
+    # The second's wait runs to the unit that frees its place: then it goes, not the newcomer.
+    refused, wait = other.try_spend(1, background=True, waiter="second")
+    assert refused is None and 0 < wait <= 0.31  # a window after the answer (rounded up a ms)
+    time.sleep(wait + 0.05)
+    assert other.try_spend(1, background=True, waiter="newcomer")[0] is None
+    assert other.try_spend(1, background=True, waiter="second")[0] is not None
+    assert one.line() == ["newcomer"]
+
+
+@pytest.mark.redis
+def test_in_redis_a_waiter_never_seen_again_stops_holding_the_line_after_its_deadline(redis_url):
+    dead, alive = two_processes_pacers(redis_url, Budget(1, 0.2), grace_s=0.1)
+    spend_at_once(alive, 1, background=False)
+    assert dead.try_spend(1, background=True, waiter="dead")[0] is None  # and its process dies
+    assert alive.try_spend(1, background=True, waiter="alive")[0] is None
+    assert alive.line() == ["dead", "alive"]
+    # Once the dead waiter's deadline has passed (its expected try plus the grace), the
+    # line drops it and the one behind it gets the unit.
+    spent = wait_for(lambda: alive.try_spend(1, background=True, waiter="alive")[0], 10, 0.05, "the line to move")
+    assert spent.cost == 1 and alive.line() == []
+    # A dropped waiter that comes back joins the line again, at its end.
+    assert alive.try_spend(1, background=True, waiter="later")[0] is None
+    assert dead.try_spend(1, background=True, waiter="dead")[0] is None
+    assert alive.line() == ["later", "dead"]
+
+
+@pytest.mark.redis
+def test_in_redis_a_request_that_gives_up_leaves_the_line(redis_url):
+    one, other = two_processes_pacers(redis_url, Budget(2, 60.0))
+    spend_at_once(one, 2)
+    with pytest.raises(Throttled) as refused:  # the wait is longer than the caller's budget
+        one.spend(1, background=True, timeout=0.5)
+    assert refused.value.code == "MailboxBudget"
+    assert one.line() == []  # it does not hold the line for those behind it
+
+
+@pytest.mark.redis
+def test_in_redis_an_interactive_request_is_not_held_by_background_waiters(redis_url):
+    jobs, pane = two_processes_pacers(redis_url, Budget(4, 60.0, reserve=0.0))
+    spend_at_once(jobs, 3)
+    # One unit is free, and the first in line needs two: background work waits.
+    assert jobs.try_spend(2, background=True, waiter="bulk")[0] is None
+    assert jobs.try_spend(1, background=True, waiter="next")[0] is None
+    assert jobs.try_spend(1, background=True, waiter="newcomer")[0] is None
+    assert jobs.line() == ["bulk", "next", "newcomer"]
+    # The pane does not queue behind them: it takes what is free at once.
+    assert pane.try_spend(1, background=False)[0] is not None
+    assert pane.used() == 4 and pane.line() == ["bulk", "next", "newcomer"]
+
+
+@pytest.mark.redis
+def test_in_redis_a_batch_first_in_line_takes_the_room_there_is_and_holds_one_unit_while_it_waits(redis_url):
+    one, other = two_processes_pacers(redis_url, Budget(10, 0.3))
+    spend_at_once(one, 10)
+    refused, wait = one.try_spend(20, background=True, partial=True, waiter="batch")
+    assert refused is None
+    assert other.try_spend(1, background=True, waiter="single")[0] is None
+    time.sleep(wait + 0.05)  # all ten have left the window
+    # The batch waits only for its first unit, so only one is kept for it: the single
+    # request behind it goes, and the batch then takes the rest.
+    assert other.try_spend(1, background=True, waiter="single")[0].cost == 1
+    assert one.try_spend(20, background=True, partial=True, waiter="batch")[0].cost == 9
+    assert one.line() == [] and one.used() == 10
