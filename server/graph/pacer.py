@@ -64,6 +64,9 @@ WAKE_JITTER_S = 0.002  # waiters woken together do not all ask at the same insta
 # process is not sent to the back, yet short beside Outlook's 10-minute window, so a
 # waiter whose process died holds the line up for about a second at most.
 LINE_GRACE_S = 1.0
+# How long a unit in flight is kept in Redis's count without its answer: far beyond any
+# request's timeouts, so only a process that died mid-request leaves units this long.
+IN_FLIGHT_HOLD_S = 300.0
 
 
 @dataclass(frozen=True)
@@ -252,7 +255,7 @@ class LocalPacer:
 # Redis's clock), its line of waiters (a sorted set: waiter -> when it joined, in µs), their
 # deadlines (a sorted set: waiter -> ms) and what each one needs (a hash: waiter -> units).
 # ARGV: window ms, allowance, cost, ticket, partial (1: take what is free), background
-# (1: queue behind the line), waiter, grace ms.
+# (1: queue behind the line), waiter, grace ms, in-flight hold ms.
 # Answers {0, units added for the ticket}, else {milliseconds until the unit that frees
 # this request's place leaves the window, 0}.
 _SPEND = """
@@ -289,8 +292,10 @@ if ARGV[5] == '1' then
   cost = math.max(1, math.min(cost, allowance - used - ahead))
 end
 if used + ahead + cost <= allowance then
+  -- In flight until settled: scored ahead (IN_FLIGHT_HOLD_S), so the purge above cannot
+  -- drop a unit whose request is still going (one slower than a window left early).
   for i = 1, cost do
-    redis.call('ZADD', KEYS[1], now, ARGV[4] .. ':' .. i)
+    redis.call('ZADD', KEYS[1], now + tonumber(ARGV[9]), ARGV[4] .. ':' .. i)
   end
   redis.call('PEXPIRE', KEYS[1], keep)
   if ARGV[6] == '1' then
@@ -304,7 +309,10 @@ local wait = window
 local place = used + ahead + cost - allowance
 if place <= used then
   local entry = redis.call('ZRANGE', KEYS[1], place - 1, place - 1, 'WITHSCORES')
-  wait = math.max(1, tonumber(entry[2]) + window - now)
+  local score = tonumber(entry[2])
+  if score <= now then  -- answered: it leaves a window after its answer
+    wait = math.max(1, score + window - now)
+  end  -- else in flight: a window after its answer, at the earliest
 end
 if ARGV[6] == '1' then
   if rank == false then  -- it joins at the end: after the last, even in the same microsecond
@@ -335,12 +343,13 @@ return 1
 """
 
 # KEYS[1]; ARGV: window ms, ticket, cost. The ticket's units now count from this moment
-# (rounded up to the next millisecond).
+# (rounded up to the next millisecond), added again if they had gone (a request in flight
+# past IN_FLIGHT_HOLD_S): they still count a window from its answer.
 _SETTLE = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) + 1
 for i = 1, tonumber(ARGV[3]) do
-  redis.call('ZADD', KEYS[1], 'XX', now, ARGV[2] .. ':' .. i)
+  redis.call('ZADD', KEYS[1], now, ARGV[2] .. ':' .. i)
 end
 redis.call('PEXPIRE', KEYS[1], 2 * tonumber(ARGV[1]) + 60000)
 return 1
@@ -413,7 +422,8 @@ class RedisPacer:
         args = [self.window_ms, allowance, cost, ticket, 1 if partial else 0, 1 if background else 0]
         try:
             wait_ms, cost = self._spend_script(
-                keys=[self.key, *self.line_keys], args=[*args, waiter or uuid.uuid4().hex, self.grace_ms]
+                keys=[self.key, *self.line_keys],
+                args=[*args, waiter or uuid.uuid4().hex, self.grace_ms, int(IN_FLIGHT_HOLD_S * 1000)],
             )
         except RedisError as exc:
             log.warning("mailbox budget in Redis unavailable (%r): pacing this process only", exc)

@@ -381,3 +381,25 @@ def test_in_redis_a_batch_first_in_line_takes_the_room_there_is_and_holds_one_un
     assert other.try_spend(1, background=True, waiter="single")[0].cost == 1
     assert one.try_spend(20, background=True, partial=True, waiter="batch")[0].cost == 9
     assert one.line() == [] and one.used() == 10
+
+
+@pytest.mark.redis
+@pytest.mark.parametrize("background", [False, True])
+def test_in_redis_a_request_in_flight_longer_than_a_window_counts_until_a_window_after_its_answer(
+    redis_url, background
+):
+    # Graph counts a request somewhere between its sending and its answer: one still going
+    # after a whole window must not leave the count (the budget would be overrun).
+    pacer = mailbox_pacer(
+        f"{uuid.uuid4().hex}@contoso.com", Budget(1, 0.2), redis_url, redis_client=Redis.from_url(redis_url)
+    )
+    slow, _ = pacer.try_spend(1, background=background)
+    assert slow is not None
+    ask = {"waiter": "next"} if background else {}  # one request's tries keep one place in line
+    time.sleep(0.5)  # in flight for more than two windows
+    refused, wait = pacer.try_spend(1, background=background, **ask)
+    assert refused is None and wait >= 0.2  # at least a window: it has not been answered yet
+    slow.settle()  # answered now: it counts for one more window
+    assert pacer.try_spend(1, background=background, **ask)[0] is None
+    time.sleep(0.3)
+    assert pacer.try_spend(1, background=background, **ask)[0] is not None
