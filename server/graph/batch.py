@@ -11,7 +11,7 @@ from typing import Any
 from .endpoint import GraphEndpoint
 from .errors import GraphError, error_from_body, parse_retry_after
 from .odata import header_value, response_json
-from .pacer import Spent, record_throttled
+from .pacer import Spent
 from .transport import RETRY_STATUSES, Deadline, merge_prefer
 
 BATCH_LIMIT = 20  # Graph's $batch maximum
@@ -177,8 +177,6 @@ class BatchOperations(GraphEndpoint):
                 )
             results.update(got)
             throttled = sum(1 for r in pending if got[r.id].status == 429)
-            if throttled:
-                record_throttled(transport.mailbox, throttled)
             retry = {r.id for r in pending if got[r.id].status in RETRY_STATUSES}
             grew = True
             while grew:  # dependents that failed because a dependency is being retried
@@ -192,6 +190,8 @@ class BatchOperations(GraphEndpoint):
             waits = [parse_retry_after(header_value(got[i].headers, "Retry-After")) for i in retry]
             waits = [w for w in waits if w is not None]
             delay = max(waits) if waits else transport.backoff(attempt)
+            if throttled:
+                transport.throttled(delay, throttled)
             if delay > deadline.remaining():
                 for i in retry:
                     results[i].retry_after = delay

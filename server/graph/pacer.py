@@ -35,8 +35,10 @@ overrunning the budget and waiting out a Retry-After rounded up to whole seconds
   (`MailboxBudget`, with `retry_after`) goes to the caller at once, as a long Retry-After
   does, and a job runs again then, from its cursor.
 
-A 429 that Graph still answers is honoured by the transport as before and counted here
-(`throttled_count`).
+A 429 that Graph still answers is honoured by the transport and counted here
+(`throttled_count`); its Retry-After also holds the mailbox's background work back
+(`hold`: in Redis, in every process), so jobs wait it out instead of each meeting a 429.
+Interactive requests are not held: a job's 429 never makes the pane wait.
 """
 
 from __future__ import annotations
@@ -201,6 +203,7 @@ class LocalPacer:
         self._in_flight: dict[int, int] = {}
         self._ids = itertools.count()
         self._used = 0
+        self._held_until = 0.0
 
     def used(self) -> int:
         """What the window holds now (requests in flight included)."""
@@ -219,6 +222,8 @@ class LocalPacer:
         cost = min(max(1, cost), allowance)
         with self._lock:
             now = self.clock()
+            if background and now < self._held_until:  # Graph answered 429: jobs wait it out
+                return None, self._held_until - now
             self._forget(now)
             if partial:  # as much as there is room for, waiting only for the first unit
                 cost = max(1, min(cost, allowance - self._used))
@@ -234,6 +239,13 @@ class LocalPacer:
                     return None, max(0.001, when + self.budget.window_s - now)
             # The rest is in flight: it leaves a window after its answer, at the earliest.
             return None, self.budget.window_s
+
+    def hold(self, seconds: float) -> None:
+        """Graph answered 429 with this Retry-After: no background request of the mailbox
+        goes before it has passed (each would only meet another 429). Interactive ones
+        still may: the pane answers its user with its own 429 rather than wait for a job's."""
+        with self._lock:
+            self._held_until = max(self._held_until, self.clock() + max(0.0, seconds))
 
     def _forget(self, now: float) -> None:
         window = self.budget.window_s
@@ -253,7 +265,8 @@ class LocalPacer:
 
 # KEYS: the mailbox's units (a sorted set: a member per unit of cost, scored in ms on
 # Redis's clock), its line of waiters (a sorted set: waiter -> when it joined, in µs), their
-# deadlines (a sorted set: waiter -> ms) and what each one needs (a hash: waiter -> units).
+# deadlines (a sorted set: waiter -> ms), what each one needs (a hash: waiter -> units) and
+# its hold (a key that lives as long as Graph's last Retry-After).
 # ARGV: window ms, allowance, cost, ticket, partial (1: take what is free), background
 # (1: queue behind the line), waiter, grace ms, in-flight hold ms.
 # Answers {0, units added for the ticket}, else {milliseconds until the unit that frees
@@ -266,6 +279,8 @@ local allowance = tonumber(ARGV[2])
 local cost = tonumber(ARGV[3])
 local waiter = ARGV[7]
 local keep = 2 * window + 60000
+local held = -2  -- Graph answered 429: background work waits until it passes
+if ARGV[6] == '1' then held = redis.call('PTTL', KEYS[5]) end
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
 local used = redis.call('ZCARD', KEYS[1])
 local ahead = 0
@@ -291,7 +306,7 @@ end
 if ARGV[5] == '1' then
   cost = math.max(1, math.min(cost, allowance - used - ahead))
 end
-if used + ahead + cost <= allowance then
+if held <= 0 and used + ahead + cost <= allowance then
   -- In flight until settled: scored ahead (IN_FLIGHT_HOLD_S), so the purge above cannot
   -- drop a unit whose request is still going (one slower than a window left early).
   for i = 1, cost do
@@ -307,13 +322,16 @@ if used + ahead + cost <= allowance then
 end
 local wait = window
 local place = used + ahead + cost - allowance
-if place <= used then
+if place <= 0 then  -- room, but held
+  wait = held
+elseif place <= used then
   local entry = redis.call('ZRANGE', KEYS[1], place - 1, place - 1, 'WITHSCORES')
   local score = tonumber(entry[2])
   if score <= now then  -- answered: it leaves a window after its answer
     wait = math.max(1, score + window - now)
   end  -- else in flight: a window after its answer, at the earliest
 end
+wait = math.max(wait, held)
 if ARGV[6] == '1' then
   if rank == false then  -- it joins at the end: after the last, even in the same microsecond
     local last = redis.call('ZRANGE', KEYS[2], -1, -1, 'WITHSCORES')
@@ -332,6 +350,14 @@ if ARGV[6] == '1' then
   redis.call('PEXPIRE', KEYS[4], keep)
 end
 return {wait, 0}
+"""
+
+# KEYS[1] the hold; ARGV: ms. Holds that long, or longer if a hold is already longer.
+_HOLD = """
+if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[1]) then
+  redis.call('SET', KEYS[1], '1', 'PX', tonumber(ARGV[1]))
+end
+return 1
 """
 
 # KEYS: the line, the deadlines, the needs; ARGV: waiter. It leaves the line.
@@ -376,6 +402,7 @@ class RedisPacer:
         self.budget = budget
         self.key = KEY_PREFIX + mailbox
         self.line_keys = [f"{self.key}:line", f"{self.key}:line-due", f"{self.key}:line-needs"]
+        self.hold_key = f"{self.key}:hold"
         self.window_ms = max(1, int(budget.window_s * 1000))
         self.grace_ms = max(1, int(grace_s * 1000))
         self.sleep = sleep
@@ -383,6 +410,7 @@ class RedisPacer:
         self._spend_script = redis.register_script(_SPEND)
         self._settle_script = redis.register_script(_SETTLE)
         self._leave_script = redis.register_script(_LEAVE)
+        self._hold_script = redis.register_script(_HOLD)
         # While Redis cannot be reached, this process's own count still applies.
         self.fallback = fallback or LocalPacer(mailbox, budget)
 
@@ -422,7 +450,7 @@ class RedisPacer:
         args = [self.window_ms, allowance, cost, ticket, 1 if partial else 0, 1 if background else 0]
         try:
             wait_ms, cost = self._spend_script(
-                keys=[self.key, *self.line_keys],
+                keys=[self.key, *self.line_keys, self.hold_key],
                 args=[*args, waiter or uuid.uuid4().hex, self.grace_ms, int(IN_FLIGHT_HOLD_S * 1000)],
             )
         except RedisError as exc:
@@ -432,6 +460,18 @@ class RedisPacer:
             return None, int(wait_ms) / 1000
         cost = int(cost)
         return Spent(cost, lambda: self._settle(ticket, cost), lambda: self._refund(ticket, cost)), 0.0
+
+    def hold(self, seconds: float) -> None:
+        """Graph answered 429 with this Retry-After: no process sends a background request
+        of the mailbox before it has passed (each would only meet another 429)."""
+        self.fallback.hold(seconds)
+        ms = int(max(0.0, seconds) * 1000)
+        if ms <= 0:
+            return
+        try:
+            self._hold_script(keys=[self.hold_key], args=[ms])
+        except Exception as exc:  # redis errors: this process holds back still (fallback)
+            log.warning("mailbox budget hold %s: %r", self.mailbox, exc)
 
     def leave(self, waiter: str) -> None:
         """`waiter` gives up its place in line (its request will not be sent)."""
@@ -474,3 +514,11 @@ def mailbox_pacer(mailbox: str, budget: Budget, redis_url: str | None = None, *,
         if shared is None:
             shared = _shared[(redis_url, key, budget)] = RedisPacer(redis_client, key, budget, fallback=local)
         return shared
+
+
+def reset_pacers() -> None:
+    """Forgets every pacer of this process, with their counts and holds (Redis keeps its
+    own): for a process that starts over against a Graph that did, as tests do."""
+    with _lock:
+        _local.clear()
+        _shared.clear()

@@ -298,10 +298,10 @@ class Transport:
             if response.status_code < 400:
                 return response
             if response.status_code in RETRY_STATUSES:
-                if response.status_code == 429:
-                    record_throttled(self.mailbox)
                 retry_after = parse_retry_after(response.headers.get("Retry-After"))
                 delay = retry_after if retry_after is not None else self.backoff(attempt)
+                if response.status_code == 429:
+                    self.throttled(delay)
                 if delay <= deadline.remaining():
                     log.info("graph %s %s: HTTP %s; retry in %.2f s", method, _path(url), response.status_code, delay)
                     response.close()
@@ -384,6 +384,13 @@ class Transport:
 
         response.close = close_and_release
         return response
+
+    def throttled(self, delay: float, count: int = 1) -> None:
+        """Graph answered 429 (`count` of them): counted, and the mailbox's other requests
+        held back for the wait it asked (pacer.py `hold`)."""
+        record_throttled(self.mailbox, count)
+        if self.pacer is not None:
+            self.pacer.hold(delay)
 
     def error(self, response: WireResponse) -> GraphError:
         """The typed error for a failed response."""

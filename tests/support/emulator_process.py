@@ -13,6 +13,7 @@ from pathlib import Path
 
 import requests
 
+from server.graph.pacer import reset_pacers
 from tests.support.paths import ROOT
 
 TEST_FIXTURE = ROOT / "emulator" / "fixtures" / "test.json"
@@ -117,7 +118,10 @@ class EmulatorProcess:
         return self.admin("POST", "messages/send", json={"upn": upn, "message": message}).json()
 
     def reset(self) -> None:
+        """The emulator's state back to its fixture; this process's pacers forget what the
+        old state made them count or hold (a 429's Retry-After)."""
         self.admin("POST", "reset")
+        reset_pacers()
 
     # -- Graph -------------------------------------------------------------------
     def graph(self, method: str, path: str, token: str, **kwargs) -> requests.Response:

@@ -403,3 +403,53 @@ def test_in_redis_a_request_in_flight_longer_than_a_window_counts_until_a_window
     assert pacer.try_spend(1, background=background, **ask)[0] is None
     time.sleep(0.3)
     assert pacer.try_spend(1, background=background, **ask)[0] is not None
+
+
+def test_a_429_holds_the_mailboxs_jobs_back_for_its_retry_after_so_the_next_request_is_not_sent(emulator):
+    # Graph refuses the mailbox for 30 s: a job's request cannot wait that long (Throttled),
+    # and the job's next one is refused by the pacer at once, without meeting a 429 of its
+    # own. The pane's requests are not held by it: they still go.
+    emulator.reset()
+    ids = message_ids(emulator, 2)
+    token = emulator.app_token(CONTOSO)
+    budget = Budget(977, 60.0)  # a pacer of this test's own (one per mailbox and budget)
+    graph = GraphClient(
+        emulator.graph_url, lambda: token, emulator.session, user=ADELE_OID, budget=budget, max_wait_s=1
+    )
+    emulator.fault(path=MESSAGE_PATH, method="GET", kind="429", retry_after=30, count=1)
+    emulator.clear_requests()
+    try:
+        with background():
+            with pytest.raises(Throttled) as graph_said:
+                graph.get_message(ids[0], select=("id",))
+            assert graph_said.value.retry_after >= 29
+            with pytest.raises(Throttled) as pacer_said:
+                graph.get_message(ids[1], select=("id",))
+        assert pacer_said.value.code == "MailboxBudget" and pacer_said.value.retry_after >= 20
+        assert [r["status"] for r in emulator.requests(path=MESSAGE_PATH)] == [429]  # the second never left
+        assert graph.get_message(ids[1], select=("id",))["id"] == ids[1]  # the pane's goes
+    finally:
+        emulator.reset()
+
+
+def test_a_hold_stops_background_requests_until_it_passes_and_a_longer_one_wins():
+    clock = [0.0]
+    pacer = LocalPacer(f"{uuid.uuid4().hex}@contoso.com", Budget(100, 600.0), clock=lambda: clock[0])
+    pacer.hold(5.0)
+    pacer.hold(2.0)  # a shorter Retry-After does not shorten the hold
+    assert pacer.try_spend(1, background=True) == (None, 5.0)
+    assert pacer.try_spend(1, background=False)[0] is not None  # the pane is not held
+    clock[0] = 5.0
+    assert pacer.try_spend(1, background=True)[0] is not None
+
+
+@pytest.mark.redis
+def test_in_redis_a_hold_from_one_process_stops_the_others_jobs_and_keeps_the_line(redis_url):
+    one, other = two_processes_pacers(redis_url, Budget(10, 60.0))
+    one.hold(0.4)  # one process met a 429: the budget has room, yet no job's request goes
+    assert other.try_spend(1, background=False)[0] is not None  # the pane's does
+    refused, wait = other.try_spend(1, background=True, waiter="queued")
+    assert refused is None and 0 < wait <= 0.4 and other.line() == ["queued"]
+    time.sleep(wait + 0.05)
+    spent, _ = other.try_spend(1, background=True, waiter="queued")
+    assert spent is not None and other.line() == []
