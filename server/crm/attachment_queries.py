@@ -17,6 +17,7 @@ from server.crm.blob_store import BlobStore, blob_store
 from server.crm.keyset import Page, after_desc, decode_cursor, page_of
 from server.crm.models import ConversationLink, Email, EmailLink
 from server.crm.models.attachments import EmailAttachment
+from server.crm.prepared import Prepared
 from server.crm.sanitise import normal_content_id
 from server.crm.types import Id
 
@@ -35,7 +36,7 @@ def attachment_values_of(session: Session, tenant_id: str, email_id: int) -> lis
     """attachments_of as plain rows with what `attachment_json` reads (id, name,
     content_type, size, inline, state, link_url), not session entities: the pane's
     message view lists them on every open and sync."""
-    return session.execute(_ATTACHMENT_VALUES_OF, {"tenant_id": tenant_id, "email_id": email_id}).all()
+    return _ATTACHMENT_VALUES_OF.rows(session, {"tenant_id": tenant_id, "email_id": email_id})
 
 
 def attachments_and_links(session: Session, tenant_id: str, email_id: int, conversation_id: str) -> tuple[list, list]:
@@ -43,7 +44,7 @@ def attachments_and_links(session: Session, tenant_id: str, email_id: int, conve
     an open of a filed message shows both. Each part is scoped to the tenant by itself."""
     attachments, links = [], []
     params = {"tenant_id": tenant_id, "email_id": email_id, "conversation_id": conversation_id}
-    for row in session.execute(_ATTACHMENTS_AND_LINKS, params):
+    for row in _ATTACHMENTS_AND_LINKS.rows(session, params):
         if row.kind == "a":
             attachments.append(row)
         else:
@@ -53,7 +54,7 @@ def attachments_and_links(session: Session, tenant_id: str, email_id: int, conve
 
 # Built once: the pane's open and sync list the email's attachments every time.
 _attachments = EmailAttachment.__table__
-_ATTACHMENT_VALUES_OF = (
+_ATTACHMENT_VALUES_OF = Prepared(
     select(
         _attachments.c.id,
         _attachments.c.name,
@@ -75,34 +76,36 @@ def _none(type_):
 
 # One UNION ALL of the two, each row padded with typed NULLs to the other's columns (and
 # the columns named as both reads name theirs), attachments then links, each by id.
-_ATTACHMENTS_AND_LINKS = union_all(
-    select(
-        literal_column("'a'").label("kind"),
-        _attachments.c.id,
-        _attachments.c.name,
-        _attachments.c.content_type,
-        _attachments.c.size,
-        _attachments.c.inline,
-        _attachments.c.state,
-        _attachments.c.link_url,
-        _none(String(16)).label("target_type"),
-        _none(Id).label("target_id"),
-        _none(Id).label("created_by_id"),
-    ).where(_attachments.c.tenant_id == bindparam("tenant_id"), _attachments.c.email_id == bindparam("email_id")),
-    select(
-        literal_column("'l'"),
-        _links.c.id,
-        _none(String(512)),
-        _none(String(255)),
-        _none(BigInteger),
-        _none(Boolean),
-        _none(String(16)),
-        _none(Text),
-        _links.c.target_type,
-        _links.c.target_id,
-        _links.c.created_by_id,
-    ).where(_links.c.tenant_id == bindparam("tenant_id"), _links.c.conversation_id == bindparam("conversation_id")),
-).order_by(literal_column("kind"), literal_column("id"))
+_ATTACHMENTS_AND_LINKS = Prepared(
+    union_all(
+        select(
+            literal_column("'a'").label("kind"),
+            _attachments.c.id,
+            _attachments.c.name,
+            _attachments.c.content_type,
+            _attachments.c.size,
+            _attachments.c.inline,
+            _attachments.c.state,
+            _attachments.c.link_url,
+            _none(String(16)).label("target_type"),
+            _none(Id).label("target_id"),
+            _none(Id).label("created_by_id"),
+        ).where(_attachments.c.tenant_id == bindparam("tenant_id"), _attachments.c.email_id == bindparam("email_id")),
+        select(
+            literal_column("'l'"),
+            _links.c.id,
+            _none(String(512)),
+            _none(String(255)),
+            _none(BigInteger),
+            _none(Boolean),
+            _none(String(16)),
+            _none(Text),
+            _links.c.target_type,
+            _links.c.target_id,
+            _links.c.created_by_id,
+        ).where(_links.c.tenant_id == bindparam("tenant_id"), _links.c.conversation_id == bindparam("conversation_id")),
+    ).order_by(literal_column("kind"), literal_column("id"))
+)
 _ATTACHMENTS_OF = (
     select(EmailAttachment)
     .where(EmailAttachment.tenant_id == bindparam("tenant_id"), EmailAttachment.email_id == bindparam("email_id"))

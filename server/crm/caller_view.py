@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from server.crm.models import Tenant, User
 from server.crm.models.tenancy import TenantReads, UserReads
+from server.crm.prepared import Prepared
 
 _tenants, _users = Tenant.__table__, User.__table__
 _TENANT_COLUMNS = ("id", "name", "settings", "domains", "created_at")
@@ -37,7 +38,7 @@ _USER_COLUMNS = (
     "restrictions",
     "created_at",
 )
-_CALLER = (
+_CALLER = Prepared(
     select(
         *(_users.c[name] for name in _USER_COLUMNS),
         *(_tenants.c[name] for name in _TENANT_COLUMNS),
@@ -95,7 +96,7 @@ class UserView(UserReads):
 
 def read_caller(session: Session, tid: str, oid: str) -> UserView | None:
     """The user (tid, oid) with their tenant, as views; None when the CRM has no such user."""
-    row = session.execute(_CALLER, {"tid": tid, "oid": oid}).first()
+    row = _CALLER.first(session, {"tid": tid, "oid": oid})
     if row is None:
         return None
     # The statement's columns: the user's, then the tenant's, each in its tuple's order.

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import String, and_, any_, bindparam, case, select
+from sqlalchemy import String, and_, any_, bindparam, case, func, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from server.crm.addresses import normalise_address
 from server.crm.models import Company, Contact, ContactEmail
+from server.crm.prepared import Prepared
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,10 +86,13 @@ def _statement(address_filter):
     )
 
 
-# PostgreSQL gets one array parameter, so the SQL text is the same for every message;
-# SQLite has no arrays and takes the addresses as an expanded IN list.
-_BY_ARRAY = _statement(_emails.c.address == any_(bindparam("addresses", type_=ARRAY(String))))
-_BY_LIST = _statement(_emails.c.address.in_(bindparam("addresses", expanding=True)))
+# The addresses are one parameter, so the SQL text is the same for every message (and
+# prepared.py can run it): an array on PostgreSQL, a JSON list that SQLite's json_each
+# unpacks elsewhere (the address index is still searched once per address).
+_BY_ARRAY = Prepared(_statement(_emails.c.address == any_(bindparam("addresses", type_=ARRAY(String)))))
+_BY_JSON = Prepared(
+    _statement(_emails.c.address.in_(select(func.json_each(bindparam("addresses_json")).table_valued("value").c.value)))
+)
 
 
 def match_addresses(
@@ -106,12 +111,15 @@ def match_addresses(
     found: dict[str, list[MatchedContact]] = {address: [] for address in wanted}
     if not wanted:
         return found
-    statement = _BY_ARRAY if session.get_bind().dialect.name == "postgresql" else _BY_LIST
+    if session.get_bind().dialect.name == "postgresql":
+        statement, listed = _BY_ARRAY, {"addresses": wanted}
+    else:
+        statement, listed = _BY_JSON, {"addresses_json": json.dumps(wanted)}
     # Plain rows, not ORM entities: building ~250 Contacts and Companies in the identity
     # map was most of a match's time (bench/b2_matching.py).
     contacts: dict[int, MatchedContact] = {}
     companies: dict[int, MatchedCompany] = {}
-    rows = session.execute(statement, {"tenant_id": tenant_id, "addresses": wanted})
+    rows = statement.rows(session, {"tenant_id": tenant_id, **listed})
     for address, contact_id, display_name, first_name, last_name, company_id, company_name, first_address in rows:
         contact = contacts.get(contact_id)
         if contact is None:

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 from server.crm.models.base import Base, is_id, sql_in_list
 from server.crm.models.link_targets import TARGET_TYPES
 from server.crm.models.tenancy import User
+from server.crm.prepared import Prepared
 from server.crm.types import Id, Json, utcnow
 
 MAILBOX_STATES = ("none", "pending", "synced", "excluded")
@@ -125,7 +126,7 @@ class MailboxItem(Base):
     def state_of(cls, session: Session, tenant_id: str, user_id: int, graph_id: str) -> ItemState | None:
         """The message's item in the user's mailbox as values (no session entity), with
         its email's id checked to be of `tenant_id`: one statement for both."""
-        row = session.execute(_ITEM_STATE, {"tenant_id": tenant_id, "user_id": user_id, "graph_id": graph_id}).first()
+        row = _ITEM_STATE.first(session, {"tenant_id": tenant_id, "user_id": user_id, "graph_id": graph_id})
         return None if row is None else ItemState(*row)
 
 
@@ -235,9 +236,7 @@ class ConversationLink(Base):
         oldest first: what the pane's suggestions read, without session entities."""
         if not conversation_id:
             return []
-        return session.execute(
-            _LINK_VALUES_OF_CONVERSATION, {"tenant_id": tenant_id, "conversation_id": conversation_id}
-        ).all()
+        return _LINK_VALUES_OF_CONVERSATION.rows(session, {"tenant_id": tenant_id, "conversation_id": conversation_id})
 
     @classmethod
     def made_by(cls, session: Session, tenant_id: str, user_id: int, conversation_id: str | None):
@@ -285,7 +284,7 @@ _ITEM_BY_GRAPH_ID = select(MailboxItem).where(
 # The item and its email's id in one statement, on the tables (plain values): the email
 # is joined only within the caller's tenant, so another tenant's id reads as none.
 _items, _emails = MailboxItem.__table__, Email.__table__
-_ITEM_STATE = (
+_ITEM_STATE = Prepared(
     select(_items.c.id, _items.c.state, _items.c.email_id, _emails.c.id)
     .select_from(
         _items.outerjoin(
@@ -303,7 +302,7 @@ _LINKS_OF_CONVERSATION = select(ConversationLink).where(
     ConversationLink.conversation_id == bindparam("conversation_id"),
 )
 _links = ConversationLink.__table__
-_LINK_VALUES_OF_CONVERSATION = (
+_LINK_VALUES_OF_CONVERSATION = Prepared(
     select(_links.c.id, _links.c.target_type, _links.c.target_id, _links.c.created_by_id)
     .where(_links.c.tenant_id == bindparam("tenant_id"), _links.c.conversation_id == bindparam("conversation_id"))
     .order_by(_links.c.id)
