@@ -14,9 +14,9 @@ does only what the transport needs:
   TrustingAdapter (certifi plus CA_BUNDLE, CERT_REQUIRED, hostname checked);
 - `(connect, read)` timeouts: connect covers TCP connect and the TLS handshake, read
   every socket read after it;
-- http.client opens the connections; the request head goes out in one buffer and the
-  answer's head is read by http11.py, whose response is http.client's for the body
-  (Content-Length, chunked, or to the close);
+- http.client opens the connections (TCP_NODELAY, SNI, the context's checks); then
+  http11.py writes each request head in one buffer and reads the answer straight from
+  the socket;
 - failures as the exceptions below, so the transport's retry policy can tell a
   request that never left (NotSent: even a POST may be repeated) from one that may
   have reached Graph (Broken, ReadTimeout). Nothing is ever re-sent here.
@@ -46,7 +46,7 @@ import requests
 
 from server.tls import TrustingAdapter
 
-from .http11 import Headers, Response, host_field, request_head
+from .http11 import Answer, Headers, host_field, request_head
 
 DEFAULT_POOL_SIZE = 16  # as server/tls.py's http_session
 REQUOTE_SAFE = "!#$%&'()*+,/:;=?@[]~"  # requests' requote_uri: reserved characters and %
@@ -94,7 +94,7 @@ class SentRequest(NamedTuple):
 class WireResponse:
     """The answer to one request: what the Graph code reads of a `requests.Response`."""
 
-    def __init__(self, client: WireClient, key: tuple, conn: _Connection, raw: Response, request: SentRequest):
+    def __init__(self, client: WireClient, key: tuple, conn: _Connection, raw: Answer, request: SentRequest):
         self._client = client
         self._key = key
         self._conn: _Connection | None = conn
@@ -148,9 +148,6 @@ class WireResponse:
             if chunk:
                 yield chunk
                 continue
-            if raw.length:  # http.client ends a short Content-Length body quietly
-                self._discard()
-                raise Broken(f"the body ended {raw.length} bytes short")
             self._finish()
 
     def close(self) -> None:
@@ -167,7 +164,6 @@ class WireResponse:
     def _discard(self) -> None:
         conn, self._conn = self._conn, None
         if conn is not None:
-            self._raw.close()
             conn.close()
 
 
@@ -304,17 +300,13 @@ class WireClient:
             raise RequestFailed(f"{type(exc).__name__}: {exc}") from exc
         connect, read = timeout
         conn = self._take(key) or self._open(key, connect)
-        raw = None
         try:
             if conn.timeout != read:
                 conn.sock.settimeout(read)
                 conn.timeout = read
             conn.sock.sendall(head + body if body else head)
-            raw = Response(conn.sock, method=method)
-            raw.begin()
+            raw = Answer(conn.sock, method)
         except BaseException as exc:
-            if raw is not None:
-                raw.close()
             conn.close()
             _raise_read_error(exc)
         response = WireResponse(self, key, conn, raw, SentRequest(method, url, sent_headers))
@@ -356,10 +348,10 @@ class WireClient:
             self.connections_opened += 1
         return _Connection(conn.sock)
 
-    def _release(self, key: tuple, conn: _Connection, raw: Response) -> None:
+    def _release(self, key: tuple, conn: _Connection, raw: Answer) -> None:
         """Back to the pool after a body read to its end, unless the peer closes it
-        (`Connection: close`, HTTP/1.0) or the pool is full."""
-        if raw.will_close:
+        (`Connection: close`, HTTP/1.0), bytes followed the body, or the pool is full."""
+        if not raw.reusable:
             conn.close()
             return
         with self._lock:

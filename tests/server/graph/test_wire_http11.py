@@ -265,3 +265,31 @@ def test_headers_are_a_read_only_case_insensitive_mapping():
         headers["x"]
     with pytest.raises(TypeError):
         headers["x"] = "y"  # type: ignore[index]
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        pytest.param(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort", id="length"),
+        pytest.param(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n9\r\nshort", id="chunked"),
+    ],
+)
+def test_a_streamed_body_cut_short_gives_what_came_then_raises(canned, raw):
+    client, serve = canned
+    server = serve((raw, True))
+    response = client.request("GET", server.url + "/", stream=True)
+    received = []
+    with pytest.raises(Broken):
+        for chunk in response.iter_content(1024):
+            received.append(chunk)
+    assert b"".join(received) == b"short"
+    assert client.idle_count(server.url) == 0
+
+
+def test_bytes_after_the_body_are_never_read_as_the_next_answer(canned):
+    client, serve = canned
+    server = serve(answer(JSON_HEAD, b"{}") + b"HTTP/1.1 200 OK\r\n", answer(JSON_HEAD, b'{"next":1}'))
+    assert client.request("GET", server.url + "/").json() == {}
+    assert client.idle_count(server.url) == 0
+    assert client.request("GET", server.url + "/").json() == {"next": 1}
+    assert server.accepted == 2
