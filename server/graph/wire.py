@@ -83,7 +83,7 @@ class Broken(WireError):
 
 
 class SentRequest(NamedTuple):
-    """What went out (as `requests.Response.request`); http.client adds Host,
+    """What went out (as `requests.Response.request`); the head adds Host,
     Content-Length and Accept-Encoding to these headers."""
 
     method: str
