@@ -1,10 +1,11 @@
-"""The HTTP/1.1 client under the Graph transport: `http.client` with a keep-alive pool.
+"""The HTTP/1.1 client under the Graph transport: sockets from `http.client`, a keep-alive pool.
 
 Graph is the backend's one hot HTTP peer (1-2 requests per pane request), and
 `requests` spends ~0.7 ms of CPU on each call (preparing and merging settings, hooks,
 and urllib3 walking a long `$select` URL byte by byte, twice); a bare `http.client`
-exchange costs ~0.2 ms (bench/b1_profile.py shows both). This client does only what
-the transport needs:
+exchange costs ~0.2 ms (bench/b1_profile.py shows both), half of it http.client's own
+header work (a regex per request header, `email.parser` for the answer's). This client
+does only what the transport needs:
 
 - one pool of idle connections per (scheme, host, port), at most `pool_size` kept,
   the most recently used taken first; an idle connection the peer closed (readable
@@ -13,21 +14,26 @@ the transport needs:
   TrustingAdapter (certifi plus CA_BUNDLE, CERT_REQUIRED, hostname checked);
 - `(connect, read)` timeouts: connect covers TCP connect and the TLS handshake, read
   every socket read after it;
+- http.client opens the connections (TCP_NODELAY, SNI, the context's checks); then
+  http11.py writes each request head in one buffer and reads the answer straight from
+  the socket;
 - failures as the exceptions below, so the transport's retry policy can tell a
   request that never left (NotSent: even a POST may be repeated) from one that may
   have reached Graph (Broken, ReadTimeout). Nothing is ever re-sent here.
 
-`Accept-Encoding: identity` (http.client's default): the client decodes nothing, so
+`Accept-Encoding: identity` (as http.client sends by default): the client decodes nothing, so
 a body costs no CPU beyond reading it, and an attachment's Content-Length is the
 count of bytes that arrive. Graph's JSON answers are a few KB per request.
 """
 
 from __future__ import annotations
 
+import codecs
 import functools
 import http.client
 import json as jsonlib
 import select
+import socket
 import ssl
 import threading
 import weakref
@@ -37,9 +43,10 @@ from urllib.parse import quote, urlencode, urlsplit
 
 import certifi
 import requests
-from requests.structures import CaseInsensitiveDict
 
 from server.tls import TrustingAdapter
+
+from .http11 import Answer, Headers, host_field, request_head
 
 DEFAULT_POOL_SIZE = 16  # as server/tls.py's http_session
 REQUOTE_SAFE = "!#$%&'()*+,/:;=?@[]~"  # requests' requote_uri: reserved characters and %
@@ -76,7 +83,7 @@ class Broken(WireError):
 
 
 class SentRequest(NamedTuple):
-    """What went out (as `requests.Response.request`); http.client adds Host,
+    """What went out (as `requests.Response.request`); the head adds Host,
     Content-Length and Accept-Encoding to these headers."""
 
     method: str
@@ -87,20 +94,17 @@ class SentRequest(NamedTuple):
 class WireResponse:
     """The answer to one request: what the Graph code reads of a `requests.Response`."""
 
-    def __init__(self, client: WireClient, key: tuple, conn: http.client.HTTPConnection, raw, request: SentRequest):
+    def __init__(self, client: WireClient, key: tuple, conn: _Connection, raw: Answer, request: SentRequest):
         self._client = client
         self._key = key
-        self._conn: http.client.HTTPConnection | None = conn
+        self._conn: _Connection | None = conn
         self._raw = raw
         self._content: bytes | None = None
         self.request = request
         self.url = request.url
         self.status_code: int = raw.status
         self.reason: str = raw.reason
-        headers = CaseInsensitiveDict()
-        for name, value in raw.getheaders():
-            headers[name] = f"{headers[name]}, {value}" if name in headers else value
-        self.headers = headers
+        self.headers: Headers = raw.headers  # case-insensitive; a repeated field's values joined with ", "
 
     @property
     def ok(self) -> bool:
@@ -122,8 +126,7 @@ class WireResponse:
 
     @property
     def text(self) -> str:
-        charset = self._raw.headers.get_content_charset() or "utf-8"
-        return self.content.decode(charset, errors="replace")
+        return self.content.decode(_charset(self.headers.get("Content-Type")), errors="replace")
 
     def json(self):
         """The body as JSON; ValueError when it is not."""
@@ -145,9 +148,6 @@ class WireResponse:
             if chunk:
                 yield chunk
                 continue
-            if raw.length:  # http.client ends a short Content-Length body quietly
-                self._discard()
-                raise Broken(f"the body ended {raw.length} bytes short")
             self._finish()
 
     def close(self) -> None:
@@ -167,6 +167,20 @@ class WireResponse:
             conn.close()
 
 
+def _charset(content_type: str | None) -> str:
+    """The charset parameter of a Content-Type, utf-8 when it names none (or one
+    Python does not know)."""
+    for param in (content_type or "").split(";")[1:]:
+        name, _, value = param.partition("=")
+        if name.strip().lower() == "charset":
+            charset = value.strip().strip('"')
+            try:
+                return codecs.lookup(charset).name
+            except LookupError:
+                break
+    return "utf-8"
+
+
 def _raise_read_error(exc: BaseException):
     """Raises what a failure after the request (possibly) left means: ReadTimeout,
     Broken, or `exc` itself when it is no network failure."""
@@ -177,6 +191,11 @@ def _raise_read_error(exc: BaseException):
     if isinstance(exc, (OSError, http.client.HTTPException)):
         raise Broken(f"{type(exc).__name__}: {exc}") from exc
     raise exc
+
+
+def _host_field(key: tuple[str, str, int]) -> str:
+    scheme, host, port = key
+    return host_field(host, port, 443 if scheme == "https" else 80)
 
 
 @functools.lru_cache(maxsize=64)
@@ -208,19 +227,31 @@ def split_url(url: str) -> tuple[tuple[str, str, int], str]:
     return _origin(scheme.lower(), rest[:end]), target
 
 
-def _dropped(conn: http.client.HTTPConnection) -> bool:
-    """True when an idle connection is closed (or holds bytes nobody asked for)."""
-    sock = conn.sock
-    if sock is None:
-        return True
-    if isinstance(sock, ssl.SSLSocket) and sock.pending():
-        return True
-    try:
-        poller = select.poll()
-        poller.register(sock, select.POLLIN)
-        return bool(poller.poll(0))
-    except (OSError, ValueError):
-        return True
+class _Connection:
+    """One open connection: its socket, a poller watching it while idle, and the read
+    timeout last set on it."""
+
+    __slots__ = ("sock", "poller", "timeout")
+
+    def __init__(self, sock: socket.socket):
+        self.sock = sock
+        self.poller = select.poll()
+        self.poller.register(sock, select.POLLIN)
+        self.timeout = sock.gettimeout()
+
+    def dropped(self) -> bool:
+        """True when the idle connection is closed (or holds bytes nobody asked for):
+        readable while no request is out means EOF, a reset or garbage."""
+        sock = self.sock
+        if isinstance(sock, ssl.SSLSocket) and sock.pending():
+            return True
+        try:
+            return bool(self.poller.poll(0))
+        except (OSError, ValueError):
+            return True
+
+    def close(self) -> None:
+        self.sock.close()
 
 
 class WireClient:
@@ -232,7 +263,7 @@ class WireClient:
         self.ssl_context = ssl_context
         self.pool_size = pool_size
         self.user_agent = user_agent
-        self._idle: dict[tuple, list[http.client.HTTPConnection]] = {}
+        self._idle: dict[tuple, list[_Connection]] = {}
         self._lock = threading.Lock()
         self.connections_opened = 0  # for tests and observability
         self.hooks: list[Callable[[WireResponse], None]] = []  # each called with every response
@@ -254,7 +285,7 @@ class WireClient:
         key, target = split_url(url)
         if params:
             target += ("&" if "?" in target else "?") + urlencode(params, doseq=True)
-        sent_headers = dict(headers or {})
+        sent_headers = dict(headers) if headers else {}
         body = data
         if json is not None:
             body = jsonlib.dumps(json, separators=(",", ":"), allow_nan=False).encode()
@@ -262,26 +293,19 @@ class WireClient:
                 sent_headers["Content-Type"] = "application/json"
         if self.user_agent and not any(name.lower() == "user-agent" for name in sent_headers):
             sent_headers["User-Agent"] = self.user_agent
+        length = len(body) if body is not None else 0 if method in BODY_METHODS else None
+        try:
+            head = request_head(method, target, _host_field(key), sent_headers, length)
+        except (ValueError, TypeError) as exc:  # nothing was sent
+            raise RequestFailed(f"{type(exc).__name__}: {exc}") from exc
         connect, read = timeout
         conn = self._take(key) or self._open(key, connect)
         try:
-            conn.sock.settimeout(read)
-            conn.putrequest(method, target)  # adds Host and Accept-Encoding: identity
-            for name, value in sent_headers.items():
-                conn.putheader(name, value)
-            if body is not None:
-                conn.putheader("Content-Length", str(len(body)))
-            elif method in BODY_METHODS:
-                conn.putheader("Content-Length", "0")
-        except (ValueError, TypeError, http.client.HTTPException) as exc:
-            conn.close()
-            raise RequestFailed(f"{type(exc).__name__}: {exc}") from exc
-        except OSError as exc:
-            conn.close()
-            raise Broken(f"{type(exc).__name__}: {exc}") from exc
-        try:
-            conn.endheaders(body)
-            raw = conn.getresponse()
+            if conn.timeout != read:
+                conn.sock.settimeout(read)
+                conn.timeout = read
+            conn.sock.sendall(head + body if body else head)
+            raw = Answer(conn.sock, method)
         except BaseException as exc:
             conn.close()
             _raise_read_error(exc)
@@ -292,16 +316,18 @@ class WireClient:
             hook(response)
         return response
 
-    def _take(self, key: tuple) -> http.client.HTTPConnection | None:
+    def _take(self, key: tuple) -> _Connection | None:
         while True:
             with self._lock:
                 idle = self._idle.get(key)
                 conn = idle.pop() if idle else None
-            if conn is None or not _dropped(conn):
+            if conn is None or not conn.dropped():
                 return conn
             conn.close()
 
-    def _open(self, key: tuple, connect_timeout: float) -> http.client.HTTPConnection:
+    def _open(self, key: tuple, connect_timeout: float) -> _Connection:
+        """A new connection (http.client's connect: TCP_NODELAY, SNI and the context's
+        certificate and host name checks), its socket then used directly."""
         scheme, host, port = key
         if scheme == "https":
             conn = http.client.HTTPSConnection(host, port, timeout=connect_timeout, context=self.ssl_context)
@@ -320,12 +346,12 @@ class WireClient:
             raise NotSent(f"{type(exc).__name__}: {exc}") from exc
         with self._lock:
             self.connections_opened += 1
-        return conn
+        return _Connection(conn.sock)
 
-    def _release(self, key: tuple, conn: http.client.HTTPConnection, raw) -> None:
+    def _release(self, key: tuple, conn: _Connection, raw: Answer) -> None:
         """Back to the pool after a body read to its end, unless the peer closes it
-        (`Connection: close`, HTTP/1.0) or the pool is full."""
-        if raw.will_close or conn.sock is None:
+        (`Connection: close`, HTTP/1.0), bytes followed the body, or the pool is full."""
+        if not raw.reusable:
             conn.close()
             return
         with self._lock:
