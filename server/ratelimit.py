@@ -177,7 +177,7 @@ class UserLimit:
         args = (KEY_PREFIX, caller_key(), APPLICATION_SCOPE)
         for item in self.limits:
             if not strategy.hit(item, *args):
-                log.info("ratelimit %s (%s) exceeded", item, args[1])
+                log.debug("ratelimit %s (%s) exceeded", item, args[1])
                 return too_many(item, strategy.get_window_stats(item, *args).reset_time)
         return None
 

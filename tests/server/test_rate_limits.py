@@ -12,6 +12,7 @@ from limits.storage import storage_from_string
 
 from server.ratelimit import ProcessMemoryStorage
 from tests.support.identities import ADELE, ADELE_OID, CONTOSO, MEGAN
+from tests.support.rq_processes import free_port, redis_server, redis_server_binary
 
 LIMIT = 5
 NOTIFICATION = {
@@ -197,3 +198,33 @@ def test_when_the_counters_storage_fails_the_limit_counts_in_memory(make_app, cl
         assert client.get("/api/v1/settings/me", headers=adele).status_code == 200
     assert_throttled(client.get("/api/v1/settings/me", headers=adele))
     assert "falling back to in-memory storage" in caplog.text
+
+
+@pytest.mark.redis
+def test_counting_returns_to_redis_once_it_answers_again(make_app, clean_state, emulator, tmp_path, caplog):
+    binary = redis_server_binary()
+    if binary is None:
+        pytest.skip("redis-server is not installed (make test installs it)")
+    from redis import Redis  # an optional test dependency, like the server it talks to
+
+    port = free_port()
+    for name in ("first", "second"):
+        (tmp_path / name).mkdir()
+    key = f"LIMITS:LIMITER/crm-rl/user:{CONTOSO}:{ADELE_OID}/global/{LIMIT}/1/minute"  # limits' prefix in Redis
+    adele = auth(emulator, ADELE)
+    with redis_server(binary, tmp_path / "first", port) as url:
+        app = make_app(RATE_LIMIT=f"{LIMIT} per minute", RATELIMIT_STORAGE_URI=url)
+        client = app.test_client()
+        for _ in range(2):
+            assert client.get("/api/v1/settings/me", headers=adele).status_code == 200
+        assert int(Redis.from_url(url).get(key)) == 2
+    # Redis is gone: requests go through, counted in this process's memory.
+    for _ in range(2):
+        assert client.get("/api/v1/settings/me", headers=adele).status_code == 200
+    assert "falling back to in-memory storage" in caplog.text
+    with redis_server(binary, tmp_path / "second", port) as url:
+        user_limit = app.extensions["crm_user_limit"]
+        user_limit.backend_checked_at -= 2**user_limit.backend_checks + 1  # the backoff has passed
+        assert client.get("/api/v1/settings/me", headers=adele).status_code == 200
+        assert not user_limit.storage_dead
+        assert int(Redis.from_url(url).get(key)) == 1  # counted in the new server
