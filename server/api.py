@@ -1,10 +1,11 @@
 """The flask-smorest Api (OpenAPI 3.0.3 at /api/v1/openapi.json) and the
 Blueprint class route modules use.
 
-`server.api.Blueprint` differs from flask-smorest's in three ways: validation
+`server.api.Blueprint` differs from flask-smorest's in four ways: validation
 errors are 400 (documented with our error schema), not 422; argument schemas are
-instantiated once, not per request; and response schemas dump through a plan made
-once per schema (server/schema_dump.py), equal in result.
+instantiated once, not per request; query arguments load through a plan made once per
+schema (server/schema_load.py) and response schemas dump through one
+(server/schema_dump.py), both equal in result.
 """
 
 from __future__ import annotations
@@ -15,10 +16,12 @@ import flask_smorest
 import marshmallow as ma
 from flask_smorest import Api
 from flask_smorest.utils import resolve_schema_instance
+from webargs.core import _UNKNOWN_DEFAULT_PARAM
 from webargs.flaskparser import FlaskParser
 
 from server.errors import ApiError
 from server.schema_dump import planned_dump
+from server.schema_load import QueryLoad, planned_query_load
 
 
 class ErrorDetailSchema(ma.Schema):
@@ -58,6 +61,33 @@ def refuse_unstorable_text(data) -> None:
 
 class ApiParser(FlaskParser):
     DEFAULT_VALIDATION_STATUS = 400
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.query_loads: dict[int, tuple[ma.Schema, QueryLoad | None]] = {}
+
+    def parse(self, argmap, req=None, *, location=None, unknown=_UNKNOWN_DEFAULT_PARAM, validate=None, **kwargs):
+        """webargs' parse, with a query schema's plan (server/schema_load.py) tried first:
+        its answer, when it has one, is webargs' answer."""
+        if (
+            (location or self.location) == "query"
+            and isinstance(argmap, ma.Schema)
+            and unknown == _UNKNOWN_DEFAULT_PARAM
+        ):
+            load = self.query_load(argmap)
+            if load is not None and validate is None:
+                query = (req if req is not None else self.get_default_request()).args
+                refuse_unstorable_text([*query.keys(), *query.values()])
+                loaded = load(query)
+                if loaded is not None:
+                    return loaded
+        return super().parse(argmap, req, location=location, unknown=unknown, validate=validate, **kwargs)
+
+    def query_load(self, schema: ma.Schema) -> QueryLoad | None:
+        planned = self.query_loads.get(id(schema))
+        if planned is None or planned[0] is not schema:
+            planned = self.query_loads[id(schema)] = (schema, planned_query_load(schema))
+        return planned[1]
 
     def load_json(self, req, schema):
         data = super().load_json(req, schema)

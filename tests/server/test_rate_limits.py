@@ -5,11 +5,14 @@ through Redis when REDIS_URL is set."""
 
 from __future__ import annotations
 
+import socket
+
 import pytest
 from limits.storage import storage_from_string
 
 from server.ratelimit import ProcessMemoryStorage
-from tests.support.identities import ADELE, MEGAN
+from tests.support.identities import ADELE, ADELE_OID, CONTOSO, MEGAN
+from tests.support.rq_processes import free_port, redis_server, redis_server_binary
 
 LIMIT = 5
 NOTIFICATION = {
@@ -141,3 +144,87 @@ def test_without_redis_the_api_counts_in_the_process_storage(make_app, clean_sta
     app = make_app(RATE_LIMIT=f"{LIMIT} per minute")
     (limiter,) = app.extensions["limiter"]
     assert isinstance(limiter.storage, ProcessMemoryStorage)
+
+
+def test_the_user_limit_counts_under_flask_limiters_keys(limited, emulator):
+    # The counters of processes that ran flask-limiter's application limit stay the same
+    # counters (a rolling deployment shares them through Redis).
+    adele = auth(emulator, ADELE)
+    for _ in range(3):
+        assert limited.get("/api/v1/settings/me", headers=adele).status_code == 200
+    limited.get("/api/v1/health")
+    (limiter,) = limited.application.extensions["limiter"]
+    key = f"LIMITER/crm-rl/user:{CONTOSO}:{ADELE_OID}/global/{LIMIT}/1/minute"
+    assert limiter.storage.get(key) == 3
+    assert [k for k in limiter.storage.storage if "/global/" in k] == [key]
+
+
+def test_several_limits_count_shortest_window_first_and_stop_at_the_first_over(make_app, clean_state, emulator):
+    client = make_app(RATE_LIMIT="4 per hour; 2 per minute").test_client()
+    adele = auth(emulator, ADELE)
+    for _ in range(2):
+        assert client.get("/api/v1/settings/me", headers=adele).status_code == 200
+    refused = client.get("/api/v1/settings/me", headers=adele)
+    assert_throttled(refused)
+    assert "at most 2 per 60 s" in refused.json["error"]["message"]
+    (limiter,) = client.application.extensions["limiter"]
+    user = f"crm-rl/user:{CONTOSO}:{ADELE_OID}/global"
+    # The refused request counted against the minute, not against the hour.
+    assert limiter.storage.get(f"LIMITER/{user}/2/1/minute") == 3
+    assert limiter.storage.get(f"LIMITER/{user}/4/1/hour") == 2
+
+
+def test_api_requests_do_not_run_flask_limiter(make_app, clean_state, emulator):
+    # flask-limiter resolves its limits anew on each request it sees (CPU on every call);
+    # on the API only its webhook limit is its own, so the other API requests skip it
+    # (their per-user limit still counts them, in its storage).
+    app = make_app(RATE_LIMIT=f"{LIMIT} per minute")
+    (limiter,) = app.extensions["limiter"]
+    app.add_url_rule("/api/v1/probe", "probe", lambda: {"seen": [str(each.limit) for each in limiter.current_limits]})
+    client = app.test_client()
+    adele = auth(emulator, ADELE)
+    for _ in range(LIMIT):
+        assert client.get("/api/v1/probe", headers=adele).json == {"seen": []}
+    assert_throttled(client.get("/api/v1/probe", headers=adele))
+
+
+def test_when_the_counters_storage_fails_the_limit_counts_in_memory(make_app, clean_state, emulator, caplog):
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        dead = f"redis://127.0.0.1:{probe.getsockname()[1]}/0"
+    client = make_app(RATE_LIMIT=f"{LIMIT} per minute", RATELIMIT_STORAGE_URI=dead).test_client()
+    adele = auth(emulator, ADELE)
+    for _ in range(LIMIT):
+        assert client.get("/api/v1/settings/me", headers=adele).status_code == 200
+    assert_throttled(client.get("/api/v1/settings/me", headers=adele))
+    assert "falling back to in-memory storage" in caplog.text
+
+
+@pytest.mark.redis
+def test_counting_returns_to_redis_once_it_answers_again(make_app, clean_state, emulator, tmp_path, caplog):
+    binary = redis_server_binary()
+    if binary is None:
+        pytest.skip("redis-server is not installed (make test installs it)")
+    from redis import Redis  # an optional test dependency, like the server it talks to
+
+    port = free_port()
+    for name in ("first", "second"):
+        (tmp_path / name).mkdir()
+    key = f"LIMITS:LIMITER/crm-rl/user:{CONTOSO}:{ADELE_OID}/global/{LIMIT}/1/minute"  # limits' prefix in Redis
+    adele = auth(emulator, ADELE)
+    with redis_server(binary, tmp_path / "first", port) as url:
+        app = make_app(RATE_LIMIT=f"{LIMIT} per minute", RATELIMIT_STORAGE_URI=url)
+        client = app.test_client()
+        for _ in range(2):
+            assert client.get("/api/v1/settings/me", headers=adele).status_code == 200
+        assert int(Redis.from_url(url).get(key)) == 2
+    # Redis is gone: requests go through, counted in this process's memory.
+    for _ in range(2):
+        assert client.get("/api/v1/settings/me", headers=adele).status_code == 200
+    assert "falling back to in-memory storage" in caplog.text
+    with redis_server(binary, tmp_path / "second", port) as url:
+        user_limit = app.extensions["crm_user_limit"]
+        user_limit.backend_checked_at -= 2**user_limit.backend_checks + 1  # the backoff has passed
+        assert client.get("/api/v1/settings/me", headers=adele).status_code == 200
+        assert not user_limit.storage_dead
+        assert int(Redis.from_url(url).get(key)) == 1  # counted in the new server

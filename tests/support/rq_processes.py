@@ -30,9 +30,10 @@ def redis_server_binary() -> str | None:
 
 
 @contextmanager
-def redis_server(binary: str, workdir: Path) -> Iterator[str]:
-    """A redis-server on a free port in `workdir`; its URL, until the block ends."""
-    port = free_port()
+def redis_server(binary: str, workdir: Path, port: int | None = None) -> Iterator[str]:
+    """A redis-server on `port` (a free one when None) in `workdir`; its URL, until the
+    block ends."""
+    port = port or free_port()
     process = subprocess.Popen(
         [binary, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(workdir), "--save", "", "--appendonly", "no"],
         stdout=subprocess.DEVNULL,
