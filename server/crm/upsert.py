@@ -13,16 +13,20 @@ cache only saving the compilation.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Table
+from sqlalchemy import Connection, Dialect, Table, TextClause, bindparam, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
 _statements: dict[tuple, Any] = {}
+
+# Rows of one multi-row INSERT: its parameters stay far below SQLite's and PostgreSQL's
+# limits (32,766 and 65,535), and statements of at most this many rows are cached.
+ROWS_PER_INSERT = 100
 _statements_lock = threading.Lock()
 
 
@@ -35,13 +39,17 @@ def _insert_for(dialect: str, table: Table):
 
 
 def _statement(
-    session: Session, table: Table, conflict: Sequence[str], update: Sequence[str] | None, returning: bool = False
+    session: Session | Connection,
+    table: Table,
+    conflict: Sequence[str],
+    update: Sequence[str] | None,
+    returning: bool = False,
 ):
     """INSERT .. ON CONFLICT (conflict) DO NOTHING (`update` None) or DO UPDATE SET the
     `update` columns to the new values; the values come as parameters when executed.
     `returning`: the statement yields the row's primary key and the columns it did not
     write (`_returned`), so the row as written is known without a read after the write."""
-    dialect = session.get_bind().dialect.name
+    dialect = session.dialect.name if isinstance(session, Connection) else session.get_bind().dialect.name
     key = (dialect, table, tuple(conflict), None if update is None else tuple(update), returning)
     stmt = _statements.get(key)
     if stmt is None:
@@ -89,13 +97,120 @@ def insert_ignore_returning(session: Session, model: Any, values: dict[str, Any]
     return None if row is None else _as_loaded(session, model, params, row, _returned(table, conflict, None))
 
 
-def insert_ignore_many(session: Session, model: Any, rows: Iterable[dict[str, Any]], conflict: Sequence[str]) -> None:
-    """insert_ignore for several rows in one statement execution (executemany). Every
-    row must have the same keys. How many were new is not reported (drivers differ)."""
+def insert_ignore_rows(
+    connection: Connection, model: Any, shared: dict[str, Any], rows: Sequence[dict[str, Any]], conflict: Sequence[str]
+) -> None:
+    """insert_ignore for several rows: multi-row INSERT .. VALUES (..), (..) ON CONFLICT
+    DO NOTHING, run on `connection` (the session's, in its transaction), ROWS_PER_INSERT
+    rows a statement. The `shared` values are one parameter each, whatever the number of
+    rows; every row must have the same keys. How many were new is not reported.
+
+    An executemany processes every parameter of every row, and SQLAlchemy sets it up
+    row by row: about half its CPU. The statement is built once per number of rows (and
+    SQLAlchemy compiles it once)."""
+    for start in range(0, len(rows), ROWS_PER_INSERT):
+        _insert_ignore_rows(connection, model, shared, rows[start : start + ROWS_PER_INSERT], conflict)
+
+
+def _insert_ignore_rows(
+    connection: Connection, model: Any, shared: dict[str, Any], rows: Sequence[dict[str, Any]], conflict: Sequence[str]
+) -> None:
     table: Table = model.__table__
-    params = [_with_defaults(table, values) for values in rows]
-    if params:
-        session.execute(_statement(session, table, conflict, None), params)
+    row_keys = tuple(rows[0])
+    if any(tuple(values) != row_keys for values in rows):
+        raise ValueError("every row must have the same keys")
+    if any(column.default is not None for column in _unwritten(table, (*shared, *row_keys))):
+        rows = [
+            {key: value for key, value in _with_defaults(table, {**shared, **values}).items() if key not in shared}
+            for values in rows
+        ]
+        row_keys = tuple(rows[0])
+    dialect = connection.dialect
+    key = (dialect.name, table, tuple(conflict), tuple(shared), row_keys, len(rows))
+    built = _statements.get(key)
+    if built is None:
+        built = _rows_statement(dialect, table, conflict, tuple(shared), row_keys, len(rows))
+        with _statements_lock:
+            built = _statements.setdefault(key, built)
+    stmt, processors = built
+    params = {
+        f"{name}_all": value if process is None or value is None else process(value)
+        for (name, value), process in zip(shared.items(), processors, strict=True)
+    }
+    for i, values in enumerate(rows):
+        for name, value in values.items():
+            params[f"{name}_{i}"] = value
+    connection.execute(stmt, params)
+
+
+def _unwritten(table: Table, keys: Sequence[str]) -> list:
+    return [column for column in table.columns if column.key not in keys and not column.primary_key]
+
+
+def _rows_statement(
+    dialect: Dialect, table: Table, conflict: Sequence[str], shared: Sequence[str], row_keys: Sequence[str], count: int
+) -> tuple[TextClause, list]:
+    """The INSERT of `count` rows as SQL text (the same on SQLite and PostgreSQL), and the
+    bind processors of the `shared` columns. SQLAlchemy caches no multi-row INSERT
+    construct (`insert().values([...])` is compiled again on every execution); it caches
+    text. Each row's parameters are typed as their columns; a shared value, bound once
+    per row, is processed once by its column's type (`insert_ignore_rows`) and bound
+    as is."""
+    quote = dialect.identifier_preparer.quote
+    by_key = {column.key: column for column in table.columns}
+    unknown = [key for key in (*shared, *row_keys) if key not in by_key]
+    if unknown or len(set(shared) | set(row_keys)) != len(shared) + len(row_keys):
+        raise ValueError(f"{table.name}: unknown or repeated columns {unknown}")
+    columns = [column for column in table.columns if column.key in shared or column.key in row_keys]
+    rows = (
+        "(" + ", ".join(f":{c.key}_all" if c.key in shared else f":{c.key}_{i}" for c in columns) + ")"
+        for i in range(count)
+    )
+    sql = (
+        f"INSERT INTO {dialect.identifier_preparer.format_table(table)} ({', '.join(quote(c.name) for c in columns)})"
+        f" VALUES {', '.join(rows)} ON CONFLICT ({', '.join(quote(by_key[k].name) for k in conflict)}) DO NOTHING"
+    )
+    typed = [bindparam(f"{k}_{i}", type_=by_key[k].type) for i in range(count) for k in row_keys]
+    processors = [by_key[k].type.dialect_impl(dialect).bind_processor(dialect) for k in shared]
+    return text(sql).bindparams(*typed), processors
+
+
+def written_row(
+    connection: Connection,
+    model: Any,
+    values: dict[str, Any],
+    conflict: Sequence[str],
+    update: Sequence[str] | None = None,
+) -> tuple[dict[str, Any], Any]:
+    """The statement of insert_ignore_returning (`update` None) or upsert_returning, run
+    on `connection` (the session's, in its transaction), with no object built: the values
+    as written (with the Python-side defaults) and the row it returned (its primary key
+    and the columns it kept; None when an insert was ignored). See `refresh_held`."""
+    table: Table = model.__table__
+    params = _with_defaults(table, values)
+    row = connection.execute(_statement(connection, table, conflict, update, returning=True), params).first()
+    return params, row
+
+
+def refresh_held(
+    session: Session,
+    model: Any,
+    params: dict[str, Any],
+    row: Any,
+    conflict: Sequence[str],
+    update: Sequence[str] | None,
+) -> None:
+    """After `written_row`: an object of that row the session holds gets the values
+    written, as upsert_returning would refresh it (so no stale object stays in the
+    session); when none is held, nothing is built or added."""
+    table: Table = model.__table__
+    returned = _returned(table, conflict, update)
+    # The primary key comes first in what the statement returns.
+    identity = session.identity_key(model, tuple(row[: len(table.primary_key.columns)]))
+    existing = session.identity_map.get(identity)
+    if existing is not None:
+        for key, value in _loaded_values(table, params, row, returned).items():
+            set_committed_value(existing, key, value)
 
 
 def upsert(
@@ -125,8 +240,7 @@ def _as_loaded(session: Session, model: Any, params: dict[str, Any], row: Any, r
     statement (no server default, no computed column): `_with_defaults` applies the
     Python-side ones."""
     table: Table = model.__table__
-    values = {column.key: _as_read(params[column.key]) for column in table.columns if column.key in params}
-    values.update({column.key: value for column, value in zip(returned, row)})
+    values = _loaded_values(table, params, row, returned)
     identity = session.identity_key(model, tuple(values[column.key] for column in table.primary_key))
     existing = session.identity_map.get(identity)
     if existing is not None:
@@ -137,6 +251,13 @@ def _as_loaded(session: Session, model: Any, params: dict[str, Any], row: Any, r
     make_transient_to_detached(obj)  # persistent with this identity once added, no INSERT
     session.add(obj)
     return obj
+
+
+def _loaded_values(table: Table, params: dict[str, Any], row: Any, returned: list) -> dict[str, Any]:
+    """The row's columns as a read gives them: the values written, then what was returned."""
+    values = {column.key: _as_read(params[column.key]) for column in table.columns if column.key in params}
+    values.update({column.key: value for column, value in zip(returned, row)})
+    return values
 
 
 def _as_read(value: Any) -> Any:

@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 
-from server.crm.filing import file_email
+from server.crm.filing import FiledEmail, file_email_values
 from server.crm.matching import MatchedContact, match_addresses
-from server.crm.models import Email, ItemState, MailboxItem
+from server.crm.models import ItemState, MailboxItem
 from server.graph import properties as props
 from server.graph.errors import GraphError, PreconditionFailed
 from server.graph.messages import MESSAGE_FIELDS_WITH_BODY
@@ -96,7 +96,7 @@ def is_filed(message: dict, item: ItemState | MailboxItem | None) -> bool:
     return marked_synced(message) and item is not None and item.state == "synced" and item.email_id is not None
 
 
-def mark_patch(message: dict, email: Email) -> tuple[list[str], dict]:
+def mark_patch(message: dict, email: FiledEmail) -> tuple[list[str], dict]:
     """(categories, properties) of the one PATCH that marks a filed message."""
     return (
         props.merge_categories(message.get("categories"), **SYNCED_CATEGORIES),
@@ -109,8 +109,8 @@ def file_in_crm(
     message: dict,
     matches: Mapping[str, list[MatchedContact]] | None = None,
     extra_links: Iterable[tuple[str, int, str]] = (),
-) -> tuple[Email, MailboxItem]:
-    """The CRM half of a sync (commits). `matches` may come precomputed for a batch.
+) -> tuple[FiledEmail, ItemState]:
+    """The CRM half of a sync (commits): the email and the user's item as values. `matches` may come precomputed for a batch.
     The case and task chosen while composing the message (compose.py) are linked too."""
     email, item, _ = _file(mailbox, message, matches, extra_links)
     return email, item
@@ -121,13 +121,13 @@ def _file(
     message: dict,
     matches: Mapping[str, list[MatchedContact]] | None,
     extra_links: Iterable[tuple[str, int, str]] = (),
-) -> tuple[Email, MailboxItem, bool]:
+) -> tuple[FiledEmail, ItemState, bool]:
     """file_in_crm, also saying whether the email was created by this call."""
     people = people_of(message, mailbox.me.own_addresses())
     if matches is None:
         matches = match_addresses(mailbox.session, mailbox.tenant_id, [p.address for p in people])
     matched = links_for(people, matches, bool(mailbox.settings().get("auto_link_companies")), mailbox.tenant_id)
-    email, item, created = file_email(
+    email, item, created = file_email_values(
         mailbox.session,
         mailbox.tenant_id,
         mailbox.me,
@@ -152,7 +152,7 @@ def fetch_for_filing(mailbox: Mailbox, message_id: str) -> dict:
 MARK_ATTEMPTS = 3
 
 
-def mark_filed(mailbox: Mailbox, message: dict, email: Email) -> dict:
+def mark_filed(mailbox: Mailbox, message: dict, email: FiledEmail) -> dict:
     """The one PATCH that marks a filed message, conditional on the read its categories
     were merged from (`If-Match`: the read's `@odata.etag`), so a category the user set
     in Outlook since that read is never overwritten: on 412 the message is read again
@@ -177,7 +177,7 @@ def mark_filed(mailbox: Mailbox, message: dict, email: Email) -> dict:
             return message
 
 
-def is_marked(message: dict, email: Email) -> bool:
+def is_marked(message: dict, email: FiledEmail) -> bool:
     """The message carries the mark of this email already: the PATCH would change nothing."""
     crm = message.get("crm") or {}
     return (
@@ -195,7 +195,7 @@ def sync_message(mailbox: Mailbox, message_id: str) -> dict:
     costs at most one GET and changes nothing (but for fetching an attachment a fault
     left pending). Raises GraphError."""
     message = mailbox.take_read(message_id) or fetch_for_filing(mailbox, message_id)
-    item: ItemState | MailboxItem | None = filed_item(mailbox, message)
+    item: ItemState | None = filed_item(mailbox, message)
     matches = None
     email = None
     attachments = None
@@ -227,7 +227,7 @@ def sync_messages(mailbox: Mailbox, message_ids: list[str]) -> list[dict]:
 
     results: dict[str, dict] = {}
     pending: dict[str, tuple] = {}  # graph id -> (categories, properties)
-    views: dict[str, tuple[str, dict, MailboxItem]] = {}
+    views: dict[str, tuple[str, dict, ItemState]] = {}
     for requested, message in fetched.items():
         if isinstance(message, GraphError):
             results[requested] = failure(requested, message)

@@ -23,6 +23,7 @@ from collections.abc import Iterable, Mapping, Sequence
 
 from server.crm.addresses import address_domain, display_address, matches_never_sync, normalise_address
 from server.crm.attachment_queries import attachment_json, attachment_values_of, attachments_and_links
+from server.crm.filing import FiledEmail
 from server.crm.matching import MatchedContact, match_addresses
 from server.crm.models import Email, ItemState, MailboxItem
 from server.graph import properties as props
@@ -79,7 +80,7 @@ def filing_queued(message: dict, state: str, settings: Mapping, people: list[Per
     return state == "pending" and auto_sync != "off"
 
 
-def filed_email_id(mailbox: Mailbox, message: dict, item: Item | None, filed: Email | None = None) -> int | None:
+def filed_email_id(mailbox: Mailbox, message: dict, item: Item | None, filed: FiledEmail | None = None) -> int | None:
     """The id of this message's CRM email, only ever one of the caller's own tenant.
     `filed`: the email the caller has just filed for this message (no query then); an
     ItemState was read with its email's id checked against the tenant (none either)."""
@@ -184,7 +185,7 @@ def message_view(
     item: Item | None = None,
     matches: Mapping[str, list[MatchedContact]] | None = None,
     outlook: Mapping[str, str | None] | None = None,
-    filed: Email | None = None,
+    filed: FiledEmail | None = None,
     attachments: Sequence | None = None,
 ) -> dict:
     """Builds the API shape. `outlook` None means the Outlook contacts were not looked

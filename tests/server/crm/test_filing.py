@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import event, func, select
 
-from server.crm.filing import file_email, link_email, set_item_state
+from server.crm.filing import file_email, file_email_values, link_email, set_item_state
 from server.crm.models import Case, Company, Contact, Email, EmailLink, MailboxItem, User
 from server.crm.tenants import get_or_create_user
 from tests.support.identities import ADELE_OID, CONTOSO, FABRIKAM, MEGAN_OID, PAT_OID
@@ -202,9 +202,11 @@ def test_plain_text_body_is_escaped(db, adele):
     assert email.preview == "1 < 2 & <b>not bold</b> line two"
 
 
-def test_ten_parallel_syncs_of_one_message_give_one_email(db, session_factory, adele, megan, alice):
+@pytest.mark.parametrize("filing", [file_email, file_email_values], ids=["entities", "values"])
+def test_ten_parallel_syncs_of_one_message_give_one_email(db, session_factory, adele, megan, alice, filing):
     """Ten workers (threads with their own sessions) file the same message at
-    once, for two users: one Email, one MailboxItem per user, one link."""
+    once, for two users: one Email, one MailboxItem per user, one link; whether
+    filing answers entities or values (what a sync uses)."""
     barrier = threading.Barrier(10)
     results: list[tuple[int, bool]] = []
     errors: list[BaseException] = []
@@ -215,7 +217,7 @@ def test_ten_parallel_syncs_of_one_message_give_one_email(db, session_factory, a
         try:
             user = session.get(User, users[n % 2])
             barrier.wait()
-            email, item, created = file_email(
+            email, item, created = filing(
                 session, CONTOSO, user, MESSAGE, f"graph-{user.id}", "inbox", [("contact", alice.id, "address")]
             )
             results.append((email.id, created))
