@@ -17,10 +17,12 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Dialect, Table, TextClause, bindparam, text
+from sqlalchemy import Connection, Dialect, Table, bindparam, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
+
+from server.crm.prepared import Prepared
 
 _statements: dict[tuple, Any] = {}
 
@@ -132,7 +134,7 @@ def _insert_ignore_rows(
         built = _rows_statement(dialect, table, conflict, tuple(shared), row_keys, len(rows))
         with _statements_lock:
             built = _statements.setdefault(key, built)
-    stmt, processors = built
+    prepared, processors = built
     params = {
         f"{name}_all": value if process is None or value is None else process(value)
         for (name, value), process in zip(shared.items(), processors, strict=True)
@@ -140,7 +142,7 @@ def _insert_ignore_rows(
     for i, values in enumerate(rows):
         for name, value in values.items():
             params[f"{name}_{i}"] = value
-    connection.execute(stmt, params)
+    prepared.run(connection, params)
 
 
 def _unwritten(table: Table, keys: Sequence[str]) -> list:
@@ -149,7 +151,7 @@ def _unwritten(table: Table, keys: Sequence[str]) -> list:
 
 def _rows_statement(
     dialect: Dialect, table: Table, conflict: Sequence[str], shared: Sequence[str], row_keys: Sequence[str], count: int
-) -> tuple[TextClause, list]:
+) -> tuple[Prepared, list]:
     """The INSERT of `count` rows as SQL text (the same on SQLite and PostgreSQL), and the
     bind processors of the `shared` columns. SQLAlchemy caches no multi-row INSERT
     construct (`insert().values([...])` is compiled again on every execution); it caches
@@ -172,7 +174,7 @@ def _rows_statement(
     )
     typed = [bindparam(f"{k}_{i}", type_=by_key[k].type) for i in range(count) for k in row_keys]
     processors = [by_key[k].type.dialect_impl(dialect).bind_processor(dialect) for k in shared]
-    return text(sql).bindparams(*typed), processors
+    return Prepared(text(sql).bindparams(*typed)), processors
 
 
 def written_row(
@@ -188,8 +190,21 @@ def written_row(
     and the columns it kept; None when an insert was ignored). See `refresh_held`."""
     table: Table = model.__table__
     params = _with_defaults(table, values)
-    row = connection.execute(_statement(connection, table, conflict, update, returning=True), params).first()
-    return params, row
+    return params, _prepared(connection, table, conflict, update, tuple(params)).first(connection, params)
+
+
+def _prepared(
+    connection: Connection, table: Table, conflict: Sequence[str], update: Sequence[str] | None, keys: tuple
+) -> Prepared:
+    """`_statement`'s INSERT .. RETURNING as a prepared statement (crm/prepared.py) for
+    parameters with these keys: a sync runs its two such writes on every filing."""
+    key = ("prepared", connection.dialect.name, table, tuple(conflict), None if update is None else tuple(update), keys)
+    prepared = _statements.get(key)
+    if prepared is None:
+        prepared = Prepared(_statement(connection, table, conflict, update, returning=True), columns=keys)
+        with _statements_lock:
+            prepared = _statements.setdefault(key, prepared)
+    return prepared
 
 
 def refresh_held(
