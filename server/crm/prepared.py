@@ -1,7 +1,9 @@
 """The pane's hot statements, run straight on the session's DB-API connection.
 
 Every pane request runs the same few SELECTs: its caller, the message's item, the match,
-the filed email's attachments and the conversation's links. Through `Session.execute` each
+the filed email's attachments and the conversation's links; and a sync the same few
+writes (crm/upsert.py: the email and the mailbox item with RETURNING, the links in one
+INSERT). Through `Session.execute` each
 cost ~0.2-0.25 ms of CPU inside a request, where the same statement on the DB-API cursor
 cost ~0.07 (bench/b1_profile.py; measured on the statement's first run in the request,
 the second run of it costs a third of that: a request's cold caches multiply whatever

@@ -8,12 +8,13 @@ from datetime import UTC
 
 import pytest
 from sqlalchemy import Column, Integer, MetaData, Table, bindparam, event, select
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from server.crm.caller_view import _CALLER
 from server.crm.models import Tenant, User
 from server.crm.prepared import Prepared
 from server.crm.tenants import get_or_create_user
+from server.crm.types import utcnow
 from server.db import Database
 from tests.support.identities import CONTOSO
 
@@ -82,3 +83,14 @@ def test_a_refused_statement_raises_sqlalchemys_error(session):
     missing = Table("no_such_table", MetaData(), Column("id", Integer))
     with pytest.raises(DBAPIError, match="no_such_table"):
         Prepared(select(missing.c.id).where(missing.c.id == bindparam("id"))).rows(session, {"id": 1})
+
+
+def test_a_write_joins_the_transaction_and_a_refusal_is_sqlalchemys_error(session):
+    insert = Prepared(_tenants.insert().returning(_tenants.c.id), columns=("id", "name", "settings", "created_at"))
+    values = {"id": "tenant-p", "name": "Prepared", "settings": {"a": 1}, "created_at": utcnow()}
+    assert insert.first(session, values).id == "tenant-p"
+    assert session.get(Tenant, "tenant-p").settings == {"a": 1}  # the JSON column's processing
+    with pytest.raises(IntegrityError):
+        insert.rows(session, values)
+    session.rollback()
+    assert session.get(Tenant, "tenant-p") is None  # it was the session's transaction
