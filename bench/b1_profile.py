@@ -53,8 +53,8 @@ WAITS = re.compile(
 # Where a sampled frame's time goes: the first pattern its file path matches.
 COMPONENTS = (
     (
-        "Graph HTTP client (requests, urllib3, http.client, ssl, json of bodies)",
-        r"requests/|urllib3/|http/client|ssl\.py|/json/|email/",
+        "Graph HTTP client (server/graph/wire.py and http11.py, http.client, ssl, json of bodies)",
+        r"server/graph/(wire|http11)\.py|requests/|urllib3/|http/client|ssl\.py|/json/|email/",
     ),
     ("SQLAlchemy and the database driver", r"sqlalchemy/|sqlite3|psycopg"),
     ("marshmallow, webargs, flask-smorest", r"marshmallow/|webargs/|flask_smorest/|apispec/"),
