@@ -73,10 +73,12 @@ def planned_dump(schema: ma.Schema) -> Dump:
         return schema.dump
     slow = schema.dump
     accessor = schema.get_attribute
-    plan = [
-        (name, field.attribute or name, field.data_key or name, field, _value_dump(field))
-        for name, field in schema.dump_fields.items()
-    ]
+    plan = []
+    for name, field in schema.dump_fields.items():
+        attribute = field.attribute or name
+        # A dotted attribute is a path marshmallow's accessor follows: never a plain key.
+        value_dump = None if "." in attribute else _value_dump(field)
+        plan.append((name, attribute, field.data_key or name, field, value_dump))
 
     def dump(obj: Any, *, many: bool | None = None) -> Any:
         many = schema.many if many is None else many
@@ -86,7 +88,7 @@ def planned_dump(schema: ma.Schema) -> Dump:
             return slow(obj, many=False)
         out = {}
         for name, attribute, key, field, value_dump in plan:
-            if value_dump is not None and attribute in obj and "." not in attribute:
+            if value_dump is not None and attribute in obj:
                 out[key] = value_dump(obj[attribute])
                 continue
             value = field.serialize(name, obj, accessor=accessor)
