@@ -10,7 +10,8 @@
 - companies      company records: list, get, create, change, delete
 - outlook_links  pairs of an Outlook contact and a CRM contact
 - cases          cases, tasks, notes, sharing rules
-- filing         file_email(...) -> (Email, MailboxItem, created); link_email(...); set_item_state(...)
+- filing         file_email(...) -> (Email, MailboxItem, created); file_email_values(...) -> (FiledEmail,
+                 ItemState, created), what a sync uses; link_email(...); set_item_state(...)
 - keyset         keyset pagination (cursors, Page) for the REST API and the pages
 - prefix_search  LIKE "starts with" with escaped wildcards; index-range prefix match
 - record_errors  RecordNotFound, RecordInvalid, RecordConflict

@@ -7,7 +7,9 @@ does nothing and it reads the winner's row.
 Each statement is built once per dialect, table and conflict (and update) columns and
 then executed with the row's values as parameters: building it again for every row was
 a good part of filing's CPU (bench/b1_profile.py), SQLAlchemy's compiled-statement
-cache only saving the compilation.
+cache only saving the compilation. Filing's own writes go further (`written_row`,
+`insert_ignore_rows`): prepared statements (crm/prepared.py), several rows in one
+multi-row INSERT.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Dialect, Table, bindparam, text
+from sqlalchemy import Connection, Dialect, Table, TextClause, bindparam, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
@@ -129,20 +131,16 @@ def _insert_ignore_rows(
         row_keys = tuple(rows[0])
     dialect = connection.dialect
     key = (dialect.name, table, tuple(conflict), tuple(shared), row_keys, len(rows))
-    built = _statements.get(key)
-    if built is None:
-        built = _rows_statement(dialect, table, conflict, tuple(shared), row_keys, len(rows))
+    plan = _statements.get(key)
+    if plan is None:
+        plan = Prepared(_rows_statement(dialect, table, conflict, tuple(shared), row_keys, len(rows)))
         with _statements_lock:
-            built = _statements.setdefault(key, built)
-    prepared, processors = built
-    params = {
-        f"{name}_all": value if process is None or value is None else process(value)
-        for (name, value), process in zip(shared.items(), processors, strict=True)
-    }
+            plan = _statements.setdefault(key, plan)
+    params = {f"{name}_all": value for name, value in shared.items()}
     for i, values in enumerate(rows):
         for name, value in values.items():
             params[f"{name}_{i}"] = value
-    prepared.run(connection, params)
+    plan.run(connection, params)
 
 
 def _unwritten(table: Table, keys: Sequence[str]) -> list:
@@ -151,13 +149,10 @@ def _unwritten(table: Table, keys: Sequence[str]) -> list:
 
 def _rows_statement(
     dialect: Dialect, table: Table, conflict: Sequence[str], shared: Sequence[str], row_keys: Sequence[str], count: int
-) -> tuple[Prepared, list]:
-    """The INSERT of `count` rows as SQL text (the same on SQLite and PostgreSQL), and the
-    bind processors of the `shared` columns. SQLAlchemy caches no multi-row INSERT
-    construct (`insert().values([...])` is compiled again on every execution); it caches
-    text. Each row's parameters are typed as their columns; a shared value, bound once
-    per row, is processed once by its column's type (`insert_ignore_rows`) and bound
-    as is."""
+) -> TextClause:
+    """The INSERT of `count` rows as SQL text (the same on SQLite and PostgreSQL), each
+    parameter typed as its column; a `shared` value is one parameter
+    (`<key>_all`) bound in every row."""
     quote = dialect.identifier_preparer.quote
     by_key = {column.key: column for column in table.columns}
     unknown = [key for key in (*shared, *row_keys) if key not in by_key]
@@ -172,9 +167,9 @@ def _rows_statement(
         f"INSERT INTO {dialect.identifier_preparer.format_table(table)} ({', '.join(quote(c.name) for c in columns)})"
         f" VALUES {', '.join(rows)} ON CONFLICT ({', '.join(quote(by_key[k].name) for k in conflict)}) DO NOTHING"
     )
-    typed = [bindparam(f"{k}_{i}", type_=by_key[k].type) for i in range(count) for k in row_keys]
-    processors = [by_key[k].type.dialect_impl(dialect).bind_processor(dialect) for k in shared]
-    return Prepared(text(sql).bindparams(*typed)), processors
+    typed = [bindparam(f"{k}_all", type_=by_key[k].type) for k in shared]
+    typed += [bindparam(f"{k}_{i}", type_=by_key[k].type) for i in range(count) for k in row_keys]
+    return text(sql).bindparams(*typed)
 
 
 def written_row(
@@ -218,6 +213,8 @@ def refresh_held(
     """After `written_row`: an object of that row the session holds gets the values
     written, as upsert_returning would refresh it (so no stale object stays in the
     session); when none is held, nothing is built or added."""
+    if not session.identity_map:
+        return  # nothing held (a pane request's session holds no entity)
     table: Table = model.__table__
     returned = _returned(table, conflict, update)
     # The primary key comes first in what the statement returns.

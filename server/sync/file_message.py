@@ -22,7 +22,7 @@ from server.sync.attachments import attachment_items, fetch_missing, store_attac
 from server.sync.compose import compose_links
 from server.sync.errors import api_error_for
 from server.sync.mailbox import Mailbox
-from server.sync.people import Person, people_of, recipients
+from server.sync.people import Person, people_of, recipients, same_people
 from server.sync.view import crm_item, message_view
 
 SYNCED_CATEGORIES = dict(add=[props.CATEGORY_SYNCED], remove=[props.CATEGORY_SYNC, props.CATEGORY_DONT_SYNC])
@@ -121,9 +121,12 @@ def _file(
     message: dict,
     matches: Mapping[str, list[MatchedContact]] | None,
     extra_links: Iterable[tuple[str, int, str]] = (),
+    people: list[Person] | None = None,
 ) -> tuple[FiledEmail, ItemState, bool]:
-    """file_in_crm, also saying whether the email was created by this call."""
-    people = people_of(message, mailbox.me.own_addresses())
+    """file_in_crm, also saying whether the email was created by this call. `people`:
+    people_of(message) when the caller has it."""
+    if people is None:
+        people = people_of(message, mailbox.me.own_addresses())
     if matches is None:
         matches = match_addresses(mailbox.session, mailbox.tenant_id, [p.address for p in people])
     matched = links_for(people, matches, bool(mailbox.settings().get("auto_link_companies")), mailbox.tenant_id)
@@ -199,21 +202,27 @@ def sync_message(mailbox: Mailbox, message_id: str) -> dict:
     matches = None
     email = None
     attachments = None
+    people = None
     if not is_filed(message, item):
-        # One match for filing and for the answer (bench/b1_pane_api.py showed it computed twice).
-        matches = match_addresses(
-            mailbox.session, mailbox.tenant_id, [p.address for p in people_of(message, mailbox.me.own_addresses())]
-        )
-        email, item, created = _file(mailbox, message, matches)
+        # One match (and one list of people) for filing and for the answer
+        # (bench/b1_pane_api.py showed them computed twice).
+        people = people_of(message, mailbox.me.own_addresses())
+        matches = match_addresses(mailbox.session, mailbox.tenant_id, [p.address for p in people])
+        email, item, created = _file(mailbox, message, matches, people=people)
         # An email created just now from a message that lists no attachments has no
         # attachment rows: the answer need not read them back.
         if created and not attachment_items(message):
             attachments = []
+        read = message
         message = mark_filed(mailbox, message, email)
+        if not same_people(read, message):  # read again on the way (a 412)
+            people = None
     else:
         # Filed before, but a fault left an attachment behind: Sync again fetches it now.
         fetch_missing(mailbox, item.email_id, message)
-    return message_view(mailbox, message, item=item, matches=matches, filed=email, attachments=attachments)
+    return message_view(
+        mailbox, message, item=item, matches=matches, filed=email, attachments=attachments, people=people
+    )
 
 
 def sync_messages(mailbox: Mailbox, message_ids: list[str]) -> list[dict]:

@@ -43,6 +43,12 @@ def people_of(message: dict, own_addresses: set[str] = frozenset()) -> list[Pers
     return people
 
 
+def same_people(message: dict, other: dict) -> bool:
+    """Whether two forms of a message (as read, and as marked) carry the very same
+    people fields, so people_of gives the same for both."""
+    return all(message.get(field) is other.get(field) for _, field in ROLES)
+
+
 def recipients(message: dict, field: str) -> list[dict]:
     """A recipient list as the CRM stores it: [{"address", "name"}]."""
     return [{"address": e.get("address") or "", "name": e.get("name") or ""} for e in _entries(message, field)]

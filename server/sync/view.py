@@ -187,14 +187,16 @@ def message_view(
     outlook: Mapping[str, str | None] | None = None,
     filed: FiledEmail | None = None,
     attachments: Sequence | None = None,
+    people: list[Person] | None = None,
 ) -> dict:
     """Builds the API shape. `outlook` None means the Outlook contacts were not looked
     up for this answer (`outlook_contacts_checked` false); clients keep what they had.
     `filed`: the email just filed for this message, if the caller did; `attachments`:
     that email's attachment rows when the caller knows them (none read then). Otherwise
     a filed message's attachments are read with the conversation's links, in one
-    statement."""
-    people = people_of(message, mailbox.me.own_addresses())
+    statement. `people`: people_of(message) when the caller has it."""
+    if people is None:
+        people = people_of(message, mailbox.me.own_addresses())
     if matches is None:
         matches = match_addresses(mailbox.session, mailbox.tenant_id, [p.address for p in people])
     email_id = filed_email_id(mailbox, message, item, filed)
