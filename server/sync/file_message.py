@@ -21,6 +21,7 @@ from server.graph.messages import MESSAGE_FIELDS_WITH_BODY
 from server.sync.attachments import attachment_items, fetch_missing, store_attachments
 from server.sync.compose import compose_links
 from server.sync.errors import api_error_for
+from server.sync.link_suggestions import read_conversation_links
 from server.sync.mailbox import Mailbox
 from server.sync.people import Person, people_of, recipients, same_people
 from server.sync.view import crm_item, message_view
@@ -203,11 +204,16 @@ def sync_message(mailbox: Mailbox, message_id: str) -> dict:
     email = None
     attachments = None
     people = None
+    conversation_links = None
     if not is_filed(message, item):
         # One match (and one list of people) for filing and for the answer
         # (bench/b1_pane_api.py showed them computed twice).
         people = people_of(message, mailbox.me.own_addresses())
         matches = match_addresses(mailbox.session, mailbox.tenant_id, [p.address for p in people])
+        # The answer's colleague suggestions, read now in the transaction the match began:
+        # read after filing's commit, they cost a second connection checkout and
+        # transaction. Filing writes no conversation link, so they read the same.
+        conversation_links = read_conversation_links(mailbox, message.get("conversationId"))
         email, item, created = _file(mailbox, message, matches, people=people)
         # An email created just now from a message that lists no attachments has no
         # attachment rows: the answer need not read them back.
@@ -221,7 +227,14 @@ def sync_message(mailbox: Mailbox, message_id: str) -> dict:
         # Filed before, but a fault left an attachment behind: Sync again fetches it now.
         fetch_missing(mailbox, item.email_id, message)
     return message_view(
-        mailbox, message, item=item, matches=matches, filed=email, attachments=attachments, people=people
+        mailbox,
+        message,
+        item=item,
+        matches=matches,
+        filed=email,
+        attachments=attachments,
+        people=people,
+        conversation_links=conversation_links,
     )
 
 

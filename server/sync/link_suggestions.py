@@ -22,6 +22,11 @@ def wants_links(conversation_id: str | None, state: str) -> bool:
     return bool(conversation_id) and state != "excluded"
 
 
+def read_conversation_links(mailbox: Mailbox, conversation_id: str | None) -> list:
+    """The conversation's links in the caller's tenant, as colleague_links takes them."""
+    return ConversationLink.values_for_conversation(mailbox.session, mailbox.tenant_id, conversation_id)
+
+
 def colleague_links(mailbox: Mailbox, conversation_id: str | None, state: str, links: list | None = None) -> list[dict]:
     """[{"target_type", "target_id", "title", "url", "made_by"}], one per record that a
     colleague's link of this conversation files on and none of the user's own links

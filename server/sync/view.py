@@ -188,13 +188,15 @@ def message_view(
     filed: FiledEmail | None = None,
     attachments: Sequence | None = None,
     people: list[Person] | None = None,
+    conversation_links: list | None = None,
 ) -> dict:
     """Builds the API shape. `outlook` None means the Outlook contacts were not looked
     up for this answer (`outlook_contacts_checked` false); clients keep what they had.
     `filed`: the email just filed for this message, if the caller did; `attachments`:
     that email's attachment rows when the caller knows them (none read then). Otherwise
     a filed message's attachments are read with the conversation's links, in one
-    statement. `people`: people_of(message) when the caller has it."""
+    statement. `people`: people_of(message) when the caller has it; `conversation_links`:
+    the conversation's links (`read_conversation_links`) when the caller read them."""
     if people is None:
         people = people_of(message, mailbox.me.own_addresses())
     if matches is None:
@@ -207,7 +209,7 @@ def message_view(
     # filed by itself, while the pane's own commands (the user's token) still work.
     blocked = mailbox.me.app_access_refused_at is not None
     conversation_id = message.get("conversationId")
-    links = None
+    links = conversation_links
     if attachments is None or filed is None or email_id != filed.id:
         attachments = None
         if email_id and wants_links(conversation_id, state):
